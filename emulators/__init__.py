@@ -1,0 +1,1 @@
+"""Local, wire-compatible stand-ins for Firestore, Pub/Sub and Cloud Storage."""

@@ -1,0 +1,70 @@
+"""Nox sessions for Patungan.
+
+Every session runs in the project's pinned environment `.venv/`, which
+`python3 dev.py` builds from requirements.lock (so `python3 dev.py nox -s NAME`
+is the usual way in). Sessions forward `*session.posargs` to the tool they run.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+PY = sys.executable  # the interpreter nox runs under: .venv's, via dev.py
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+SOURCES = ["shared", "functions", "emulators", "infra", "scripts", "tests", "noxfile.py", "dev.py"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Every test that runs offline: unit, emulator-backed integration, infra (Pulumi mocks), e2e.
+
+    Fails when coverage of the pure domain (shared/domain) drops under 90%.
+    """
+    session.run(
+        PY, "-m", "pytest", "--cov=shared", "--cov-report=", *session.posargs,
+        env={"PYTHONPATH": str(ROOT)},
+    )
+    session.run(
+        PY, "-m", "coverage", "report", "--include=shared/domain/*", "--fail-under=90",
+        "--skip-covered", "--sort=cover",
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check (pass `--fix` style args through posargs)."""
+    session.run(PY, "-m", "ruff", "check", *SOURCES, *session.posargs)
+    session.run(PY, "-m", "ruff", "format", "--check", *SOURCES)
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """Mypy over shared/ (strict for shared/domain, see pyproject.toml)."""
+    session.run(PY, "-m", "mypy", "shared", *session.posargs)
+
+
+@nox.session(default=False)
+def fmt(session: nox.Session) -> None:
+    """Apply ruff's formatter and safe lint fixes in place."""
+    session.run(PY, "-m", "ruff", "format", *SOURCES)
+    session.run(PY, "-m", "ruff", "check", "--fix", *SOURCES, *session.posargs)
+
+
+@nox.session(default=False)
+def demo_domain(session: nox.Session) -> None:
+    """Print a quote, a five-C decision and a split table for a sample loan (pure domain)."""
+    session.run(PY, "-m", "scripts.demo_domain", *session.posargs, env={"PYTHONPATH": str(ROOT)})
+
+
+@nox.session(default=False)
+def bench_emulators(session: nox.Session) -> None:
+    """Benchmark the local emulators; writes benchmarks/emulators.md."""
+    session.run(PY, "-m", "scripts.bench.emulators", *session.posargs,
+                env={"PYTHONPATH": str(ROOT)})

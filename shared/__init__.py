@@ -1,0 +1,1 @@
+"""Code every Patungan Cloud Function ships with (domain, services, adapters)."""

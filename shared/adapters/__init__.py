@@ -1,0 +1,1 @@
+"""The only code that imports google.cloud: Firestore, Pub/Sub, Storage, auth, providers."""

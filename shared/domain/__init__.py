@@ -1,0 +1,1 @@
+"""Pure lending rules: no Google imports, no I/O, no clock reads (time is passed in)."""

@@ -1,0 +1,166 @@
+"""The single declaration of every Patungan Cloud Function and Pub/Sub topic.
+
+The Pulumi program deploys from it, the local runner starts and wires from it,
+and tests check it (`validate_topology`). Adding a function means adding one
+`Function` here and one folder `functions/<name>/main.py` whose entry point is
+`<name>`.
+
+Local ports: the emulators own 8080/8081 (Firestore gRPC/admin), 8085/8086
+(Pub/Sub gRPC/admin), 4443 (Storage) and 8090 (providers sandbox); functions
+run on `LOCAL_FUNCTION_PORT_BASE + index` (8200, 8201, ...), clear of all of
+them and of functions-framework's own default 8080.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+REGION = "asia-southeast2"
+SCHEDULER_TIME_ZONE = "Asia/Jakarta"
+LOCAL_FUNCTION_PORT_BASE = 8200
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A Pub/Sub topic carrying one event type; `outbound` topics are kept for audit/analytics."""
+
+    name: str
+    description: str
+    outbound: bool = False
+
+
+@dataclass(frozen=True)
+class Function:
+    """One Cloud Function (2nd gen) and how it is wired."""
+
+    name: str
+    kind: Literal["http", "event"]
+    description: str
+    consumes: str | None = None  # topic name, event functions only
+    publishes: tuple[str, ...] = ()
+    public: bool = False  # callable without a bearer token (still validated)
+    memory_mb: int = 256
+    timeout_s: int = 60
+    max_instances: int = 10
+    # Push subscription settings (event functions).
+    ack_deadline_s: int = 60
+    min_backoff_s: int = 10
+    max_backoff_s: int = 600
+    max_delivery_attempts: int = 5
+    # Cloud Scheduler (cron, Asia/Jakarta) for scheduled HTTP functions.
+    schedule: str | None = None
+    secrets: tuple[str, ...] = field(default=())
+
+    @property
+    def entry_point(self) -> str:
+        return self.name
+
+    @property
+    def source_dir(self) -> str:
+        return f"functions/{self.name}"
+
+
+TOPICS: tuple[Topic, ...] = (
+    Topic("loan.submitted", "A borrower submitted a loan application."),
+    Topic("loan.scored", "The five-C scorecard decided on an application.", outbound=True),
+    Topic("loan.approved", "An application was approved and priced (automatically or by review).",
+          outbound=True),
+    Topic("loan.rejected", "An application was rejected, with reasons.", outbound=True),
+    Topic("loan.offer_accepted", "The borrower accepted the priced offer; funding opens.",
+          outbound=True),
+    Topic("loan.cancelled", "The borrower withdrew the application before funding completed.",
+          outbound=True),
+)
+
+FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        "users", "http", "Register borrowers and lenders; admins manage users and roles.",
+        secrets=("pii-encryption-key",),
+    ),
+    Function(
+        "loan_quote", "http", "Public loan calculator: schedule, totals and cap check.",
+        public=True, max_instances=20,
+    ),
+    Function(
+        "loan_applications", "http",
+        "Borrowers submit, read, accept, cancel applications and upload documents.",
+        publishes=("loan.submitted", "loan.offer_accepted", "loan.cancelled"),
+    ),
+    Function(
+        "scoring", "event", "Five-C credit scoring of a submitted application.",
+        consumes="loan.submitted",
+        publishes=("loan.scored", "loan.approved", "loan.rejected"),
+        memory_mb=512, timeout_s=120, secrets=("provider-api-key",),
+    ),
+    Function(
+        "loan_review", "http", "The admin.credit review queue: approve or reject with a narrative.",
+        publishes=("loan.approved", "loan.rejected"),
+    ),
+)
+
+
+def function(name: str) -> Function:
+    for fn in FUNCTIONS:
+        if fn.name == name:
+            return fn
+    raise KeyError(f"no function named {name!r} in the topology")
+
+
+def topic(name: str) -> Topic:
+    for t in TOPICS:
+        if t.name == name:
+            return t
+    raise KeyError(f"no topic named {name!r} in the topology")
+
+
+def dead_letter_topic(fn: Function) -> str:
+    """The dead-letter topic of an event function's push subscription."""
+    return f"dead-letter.{fn.name}"
+
+
+def subscription_name(fn: Function) -> str:
+    """The push subscription that feeds an event function."""
+    return f"push.{fn.name}"
+
+
+def local_port(fn: Function) -> int:
+    return LOCAL_FUNCTION_PORT_BASE + FUNCTIONS.index(fn)
+
+
+def validate_topology(
+    functions: tuple[Function, ...] = FUNCTIONS, topics: tuple[Topic, ...] = TOPICS
+) -> list[str]:
+    """Every problem with the declaration, as sentences; an empty list means it is sound."""
+    errors: list[str] = []
+    names = [fn.name for fn in functions]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        errors.append(f"function name {dup!r} is declared more than once")
+    topic_names = [t.name for t in topics]
+    for dup in sorted({n for n in topic_names if topic_names.count(n) > 1}):
+        errors.append(f"topic {dup!r} is declared more than once")
+    known = set(topic_names)
+    consumed = {fn.consumes for fn in functions if fn.consumes}
+    published = {t for fn in functions for t in fn.publishes}
+    for fn in functions:
+        if not fn.name.isidentifier():
+            errors.append(f"function name {fn.name!r} is not a Python identifier")
+        if fn.kind == "event" and not fn.consumes:
+            errors.append(f"event function {fn.name!r} consumes no topic")
+        if fn.kind == "http" and fn.consumes:
+            errors.append(f"http function {fn.name!r} cannot consume a topic")
+        if fn.public and fn.kind != "http":
+            errors.append(f"only http functions can be public ({fn.name!r})")
+        for t in (*([fn.consumes] if fn.consumes else []), *fn.publishes):
+            if t not in known:
+                errors.append(f"{fn.name!r} uses undeclared topic {t!r}")
+        if fn.min_backoff_s > fn.max_backoff_s:
+            errors.append(f"{fn.name!r}: min backoff exceeds max backoff")
+        if not 5 <= fn.max_delivery_attempts <= 100:
+            errors.append(f"{fn.name!r}: Pub/Sub allows 5..100 delivery attempts")
+    for t in topics:
+        if t.name not in published:
+            errors.append(f"topic {t.name!r} has no producer")
+        if t.name not in consumed and not t.outbound:
+            errors.append(f"topic {t.name!r} has no consumer and is not declared outbound")
+    return errors
