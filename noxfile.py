@@ -65,6 +65,14 @@ def demo_domain(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench_emulators(session: nox.Session) -> None:
-    """Benchmark the local emulators; writes benchmarks/emulators.md."""
-    session.run(PY, "-m", "scripts.bench.emulators", *session.posargs,
-                env={"PYTHONPATH": str(ROOT)})
+    """Benchmark the local emulators; writes benchmarks/firestore-emulator.md and
+    benchmarks/pubsub-emulator.md."""
+    env = {"PYTHONPATH": str(ROOT)}
+    session.run(PY, "-m", "scripts.bench.firestore_emulator", *session.posargs, env=env)
+    session.run(PY, "-m", "scripts.bench.pubsub_emulator", *session.posargs, env=env)
+
+
+@nox.session(default=False)
+def plan(session: nox.Session) -> None:
+    """Offline preview of what `pulumi up` would create for one entity: `nox -s plan -- <entity>`."""
+    session.run(PY, "-m", "scripts.infra_plan", *session.posargs, env={"PYTHONPATH": str(ROOT)})
