@@ -34,7 +34,7 @@ def _lock_digest() -> str:
 
 def ensure_venv() -> None:
     """Create or refresh .venv so that it matches requirements.lock exactly."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs under any python3
         sys.exit(f"Patungan needs Python >= 3.11; this is {sys.version.split()[0]}")
     digest = _lock_digest()
     if PY.exists() and STAMP.exists() and STAMP.read_text().strip() == digest:
@@ -44,10 +44,14 @@ def ensure_venv() -> None:
         try:
             venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
         except Exception as exc:  # ensurepip missing on a bare Debian python3
-            sys.exit(f"[dev] could not create the virtualenv ({exc}); "
-                     "install your Python's venv module (Debian: apt-get install python3-venv)")
-    print("[dev] installing pinned dependencies from requirements.lock (first run takes a few minutes)",
-          flush=True)
+            sys.exit(
+                f"[dev] could not create the virtualenv ({exc}); "
+                "install your Python's venv module (Debian: apt-get install python3-venv)"
+            )
+    print(
+        "[dev] installing pinned dependencies from requirements.lock (first run: a few minutes)",
+        flush=True,
+    )
     pip = [str(PY), "-m", "pip", "--disable-pip-version-check"]
     subprocess.run([*pip, "install", "--quiet", "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "install", "--quiet", "-r", str(LOCK)], check=True)

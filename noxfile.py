@@ -28,12 +28,23 @@ def tests(session: nox.Session) -> None:
     Fails when coverage of the pure domain (shared/domain) drops under 90%.
     """
     session.run(
-        PY, "-m", "pytest", "--cov=shared", "--cov-report=", *session.posargs,
+        PY,
+        "-m",
+        "pytest",
+        "--cov=shared",
+        "--cov-report=",
+        *session.posargs,
         env={"PYTHONPATH": str(ROOT)},
     )
     session.run(
-        PY, "-m", "coverage", "report", "--include=shared/domain/*", "--fail-under=90",
-        "--skip-covered", "--sort=cover",
+        PY,
+        "-m",
+        "coverage",
+        "report",
+        "--include=shared/domain/*",
+        "--fail-under=90",
+        "--skip-covered",
+        "--sort=cover",
     )
 
 
@@ -74,5 +85,5 @@ def bench_emulators(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def plan(session: nox.Session) -> None:
-    """Offline preview of what `pulumi up` would create for one entity: `nox -s plan -- <entity>`."""
+    """Offline preview of what `pulumi up` would create: `nox -s plan -- <entity>`."""
     session.run(PY, "-m", "scripts.infra_plan", *session.posargs, env={"PYTHONPATH": str(ROOT)})

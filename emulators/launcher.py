@@ -9,6 +9,7 @@ The local-cloud command and the pytest fixtures both start emulators through
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -127,10 +128,8 @@ class EmulatorProcess:
         if proc is None:
             return None
         if proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:

@@ -1,0 +1,81 @@
+"""The topology declaration is sound, and its validator catches what would break wiring."""
+
+from dataclasses import replace
+
+from shared import topology
+from shared.topology import FUNCTIONS, TOPICS, Function, Topic, validate_topology
+
+
+def test_declared_topology_is_sound():
+    assert validate_topology() == []
+
+
+def test_every_function_has_a_folder_name_that_is_its_entry_point():
+    for fn in FUNCTIONS:
+        assert fn.entry_point == fn.name
+        assert fn.source_dir == f"functions/{fn.name}"
+
+
+def test_local_ports_are_unique_and_clear_of_the_emulators():
+    ports = [topology.local_port(fn) for fn in FUNCTIONS]
+    assert len(set(ports)) == len(ports)
+    assert not set(ports) & {8080, 8081, 8085, 8086, 4443, 8090}
+
+
+def test_event_functions_get_a_subscription_and_a_dead_letter_topic_of_their_own():
+    events = [fn for fn in FUNCTIONS if fn.kind == "event"]
+    assert events, "the borrower journey has at least the scoring consumer"
+    assert len({topology.dead_letter_topic(fn) for fn in events}) == len(events)
+    assert len({topology.subscription_name(fn) for fn in events}) == len(events)
+
+
+def test_a_published_topic_without_consumer_must_be_declared_outbound():
+    topics = (*TOPICS, Topic("loan.orphaned", "nobody listens"))
+    functions = (*FUNCTIONS, Function("orphan_maker", "http", "x", publishes=("loan.orphaned",)))
+    assert validate_topology(functions, topics) == [
+        "topic 'loan.orphaned' has no consumer and is not declared outbound"
+    ]
+
+
+def test_a_consumed_topic_without_producer_is_reported():
+    topics = (*TOPICS, Topic("loan.ghost", "nobody publishes"))
+    functions = (*FUNCTIONS, Function("ghost_reader", "event", "x", consumes="loan.ghost"))
+    assert validate_topology(functions, topics) == ["topic 'loan.ghost' has no producer"]
+
+
+def test_duplicate_names_undeclared_topics_and_bad_settings_are_reported():
+    scoring = topology.function("scoring")
+    broken = (
+        *FUNCTIONS,
+        replace(scoring),  # same name twice
+        Function("bad_http", "http", "x", consumes="loan.submitted"),
+        Function("bad_event", "event", "x"),
+        Function("bad_topic", "http", "x", publishes=("loan.unknown",)),
+        Function(
+            "bad_retry",
+            "event",
+            "x",
+            consumes="loan.submitted",
+            min_backoff_s=60,
+            max_backoff_s=10,
+            max_delivery_attempts=3,
+        ),
+        Function("public_event", "event", "x", consumes="loan.submitted", public=True),
+    )
+    errors = validate_topology(broken, TOPICS)
+    assert "function name 'scoring' is declared more than once" in errors
+    assert "http function 'bad_http' cannot consume a topic" in errors
+    assert "event function 'bad_event' consumes no topic" in errors
+    assert "'bad_topic' uses undeclared topic 'loan.unknown'" in errors
+    assert "'bad_retry': min backoff exceeds max backoff" in errors
+    assert "'bad_retry': Pub/Sub allows 5..100 delivery attempts" in errors
+    assert "only http functions can be public ('public_event')" in errors
+
+
+def test_lookups_name_what_is_missing():
+    import pytest
+
+    with pytest.raises(KeyError, match="no function named 'nope'"):
+        topology.function("nope")
+    with pytest.raises(KeyError, match="no topic named 'nope'"):
+        topology.topic("nope")
