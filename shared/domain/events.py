@@ -1,0 +1,315 @@
+"""Domain events: the envelope every Pub/Sub message carries, and one payload model per type.
+
+Contract (DESIGN §2 "Events"):
+- `Envelope`: `event_id` (a UUID the producer sets once and reuses on every retry; the
+  consumer's idempotency key), `type` (equal to the Pub/Sub topic name, e.g.
+  `loan.submitted`), `schema_version`, `entity` (the business entity that produced
+  it), `occurred_at` (an aware datetime — naive ones are refused), `causation_id` (the
+  event or request that caused this one, if any) and `data`.
+- `data` is validated by the model registered for `(type, schema_version)` in
+  `EVENT_DATA_MODELS`. Every model is frozen and refuses unknown fields; amounts are
+  integer rupiah, rates decimal strings.
+- `parse_event` is the only way in from the wire: it validates the envelope, then the
+  payload, and raises `ValidationFailed` with a message per field (a consumer logs and
+  acknowledges it: a bad schema never becomes valid by retrying). `new_event` is the
+  way out: ids and time are passed in, so nothing here reads a clock or makes random
+  ids.
+
+To change a payload incompatibly, add a model under a new `schema_version` and keep
+the old one registered until no producer sends it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Annotated, Any, Literal, Self
+from uuid import UUID
+
+import pydantic
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
+
+from shared.domain.errors import ValidationFailed
+from shared.domain.loan import LoanState, LoanTransition, allowed_transitions
+from shared.domain.products import Rate, field_errors
+
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
+"""An id minted by Patungan (loan, user, product): letters, digits and `_.:-`."""
+
+PositiveAmount = Annotated[int, pydantic.Strict(), Field(gt=0)]
+Amount = Annotated[int, pydantic.Strict(), Field(ge=0)]
+PositiveCount = Annotated[int, pydantic.Strict(), Field(gt=0)]
+Reason = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class EventType(StrEnum):
+    """Every event type; each value is also the name of the Pub/Sub topic that carries it."""
+
+    LOAN_SUBMITTED = "loan.submitted"
+    LOAN_SCORED = "loan.scored"
+    LOAN_APPROVED = "loan.approved"
+    LOAN_REJECTED = "loan.rejected"
+    LOAN_OFFER_ACCEPTED = "loan.offer_accepted"
+    LOAN_CANCELLED = "loan.cancelled"
+    LOAN_FUNDED = "loan.funded"
+    LOAN_DISBURSED = "loan.disbursed"
+    LOAN_EXPIRED = "loan.expired"
+    LOAN_REPAID = "loan.repaid"
+
+
+class EventData(BaseModel):
+    """Base of every payload model: frozen, unknown fields refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LoanSubmitted(EventData):
+    """A borrower submitted an application for a product."""
+
+    loan_id: Identifier
+    borrower_id: Identifier
+    product_id: Identifier
+    principal: PositiveAmount
+    tenor: PositiveCount  # in the product's tenor unit (months, or days for bullet)
+
+
+class LoanScored(EventData):
+    """The five-C scorecard decided; the decision drives approve, review or reject."""
+
+    loan_id: Identifier
+    model_version: Annotated[str, Field(min_length=1, max_length=64)]
+    score: Annotated[int, pydantic.Strict()]
+    grade: Annotated[str, Field(min_length=1, max_length=8)]
+    decision: Literal["approve", "review", "reject"]
+    reasons: tuple[Reason, ...] = ()
+
+
+class LoanApproved(EventData):
+    """Approved and priced; `approved_by` is the reviewer, or None for the scorecard."""
+
+    loan_id: Identifier
+    grade: Annotated[str, Field(min_length=1, max_length=8)]
+    principal: PositiveAmount
+    tenor: PositiveCount
+    rate: Rate  # per month for monthly methods, per year for bullet (as the product states)
+    approved_by: Identifier | None = None
+
+
+class LoanRejected(EventData):
+    """Rejected with reasons; `rejected_by` is the reviewer, or None for the scorecard."""
+
+    loan_id: Identifier
+    reasons: Annotated[tuple[Reason, ...], Field(min_length=1)]
+    rejected_by: Identifier | None = None
+
+
+class LoanOfferAccepted(EventData):
+    """The borrower accepted the priced offer and agreement; funding opens until the deadline."""
+
+    loan_id: Identifier
+    borrower_id: Identifier
+    principal: PositiveAmount
+    tenor: PositiveCount
+    rate: Rate
+    funding_closes_on: date
+
+
+class LoanCancelled(EventData):
+    """The borrower withdrew before funding completed."""
+
+    loan_id: Identifier
+    borrower_id: Identifier
+    cancelled_from: LoanState
+    reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def _before_funded(self) -> Self:
+        if LoanTransition.CANCEL not in allowed_transitions(self.cancelled_from):
+            raise ValueError(f"a loan that is {self.cancelled_from.value!r} cannot be cancelled")
+        return self
+
+
+class LoanFunded(EventData):
+    """Lenders committed the whole principal."""
+
+    loan_id: Identifier
+    principal: PositiveAmount
+    lender_count: PositiveCount
+
+
+class LoanDisbursed(EventData):
+    """The payout left for the borrower's bank account; the schedule is now fixed."""
+
+    loan_id: Identifier
+    principal: PositiveAmount
+    origination_fee: Amount
+    origination_fee_vat: Amount
+    net_disbursement: PositiveAmount
+    disbursed_on: date
+    maturity_date: date
+    confirmed_by: Identifier
+
+    @model_validator(mode="after")
+    def _payout_adds_up(self) -> Self:
+        expected = self.principal - self.origination_fee - self.origination_fee_vat
+        if self.net_disbursement != expected:
+            raise ValueError(
+                f"net_disbursement must be principal - origination_fee - origination_fee_vat "
+                f"= {expected}, got {self.net_disbursement}"
+            )
+        if self.maturity_date <= self.disbursed_on:
+            raise ValueError("maturity_date must be after disbursed_on")
+        return self
+
+
+class LoanExpired(EventData):
+    """The funding window closed before the loan was fully funded; commitments are released."""
+
+    loan_id: Identifier
+    committed_released: Amount
+    lender_count: Annotated[int, pydantic.Strict(), Field(ge=0)]
+
+
+class LoanRepaid(EventData):
+    """Everything owed on the loan has been paid."""
+
+    loan_id: Identifier
+    repaid_on: date
+    total_paid: PositiveAmount
+
+
+EVENT_DATA_MODELS: Mapping[tuple[EventType, int], type[EventData]] = MappingProxyType(
+    {
+        (EventType.LOAN_SUBMITTED, 1): LoanSubmitted,
+        (EventType.LOAN_SCORED, 1): LoanScored,
+        (EventType.LOAN_APPROVED, 1): LoanApproved,
+        (EventType.LOAN_REJECTED, 1): LoanRejected,
+        (EventType.LOAN_OFFER_ACCEPTED, 1): LoanOfferAccepted,
+        (EventType.LOAN_CANCELLED, 1): LoanCancelled,
+        (EventType.LOAN_FUNDED, 1): LoanFunded,
+        (EventType.LOAN_DISBURSED, 1): LoanDisbursed,
+        (EventType.LOAN_EXPIRED, 1): LoanExpired,
+        (EventType.LOAN_REPAID, 1): LoanRepaid,
+    }
+)
+"""The payload model of each `(type, schema_version)`."""
+
+
+def latest_schema_version(event_type: EventType) -> int:
+    """The schema version producers use today for `event_type`."""
+    return max(version for (kind, version) in EVENT_DATA_MODELS if kind is event_type)
+
+
+Entity = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,29}$")]
+"""A business entity's short name (`p2p`, `koperasi`), as in `patungan-<entity>-<env>`."""
+
+
+class _EnvelopeFields(BaseModel):
+    """What every envelope carries besides its payload."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: UUID
+    type: EventType
+    schema_version: Annotated[int, pydantic.Strict(), Field(ge=1)]
+    entity: Entity
+    occurred_at: AwareDatetime
+    causation_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+class _Header(_EnvelopeFields):
+    """The envelope with its payload still unparsed (the first stage of `parse_event`)."""
+
+    data: dict[str, Any]
+
+
+class Envelope(_EnvelopeFields):
+    """One domain event on Pub/Sub: build it with `new_event`, read it with `parse_event`."""
+
+    data: SerializeAsAny[EventData]
+
+    @model_validator(mode="after")
+    def _data_fits_type(self) -> Self:
+        model = EVENT_DATA_MODELS.get((self.type, self.schema_version))
+        if model is None:
+            raise ValueError(f"no schema {self.schema_version} is registered for {self.type}")
+        if type(self.data) is not model:
+            raise ValueError(
+                f"{self.type} v{self.schema_version} carries {model.__name__}, "
+                f"not {type(self.data).__name__}"
+            )
+        return self
+
+    def to_json_bytes(self) -> bytes:
+        """The wire form published to the topic named `type`."""
+        return self.model_dump_json().encode()
+
+
+def parse_event(raw: bytes | str | Mapping[str, Any]) -> Envelope:
+    """Validate an event from the wire: the envelope first, then its payload.
+
+    Raises `ValidationFailed` naming each bad field (`occurred_at`, `data.principal`, ...).
+    """
+    if isinstance(raw, bytes | str):
+        try:
+            decoded: object = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValidationFailed("the event is not JSON", {"(root)": str(error)}) from error
+    else:
+        decoded = raw
+    if not isinstance(decoded, Mapping):
+        raise ValidationFailed(
+            "an event is a JSON object", {"(root)": f"got {type(decoded).__name__}"}
+        )
+    try:
+        header = _Header.model_validate(decoded)
+    except pydantic.ValidationError as error:
+        raise ValidationFailed("invalid event envelope", field_errors(error)) from error
+    model = EVENT_DATA_MODELS.get((header.type, header.schema_version))
+    if model is None:
+        raise ValidationFailed(
+            f"unknown schema version for {header.type}",
+            {"schema_version": f"no schema {header.schema_version} is registered"},
+        )
+    try:
+        data = model.model_validate(header.data)
+    except pydantic.ValidationError as error:
+        raise ValidationFailed(
+            f"invalid {header.type} v{header.schema_version} data", field_errors(error, "data")
+        ) from error
+    return Envelope(**header.model_dump(exclude={"data"}), data=data)
+
+
+def new_event(
+    event_type: EventType,
+    data: EventData | Mapping[str, Any],
+    *,
+    entity: str,
+    occurred_at: AwareDatetime,
+    event_id: UUID,
+    causation_id: str | None = None,
+) -> Envelope:
+    """A new event at the latest schema version of its type.
+
+    `event_id` and `occurred_at` come from the caller (a UUID the producer stores and
+    reuses when it retries the publish; the clock the use case was given). `data` may
+    be the payload model or its fields.
+    """
+    version = latest_schema_version(event_type)
+    model = EVENT_DATA_MODELS[(event_type, version)]
+    try:
+        payload = data if isinstance(data, EventData) else model.model_validate(data)
+        return Envelope(
+            event_id=event_id,
+            type=event_type,
+            schema_version=version,
+            entity=entity,
+            occurred_at=occurred_at,
+            causation_id=causation_id,
+            data=payload,
+        )
+    except pydantic.ValidationError as error:
+        raise ValidationFailed(f"invalid {event_type} event", field_errors(error)) from error
