@@ -5,6 +5,12 @@ and tests check it (`validate_topology`). Adding a function means adding one
 `Function` here and one folder `functions/<name>/main.py` whose entry point is
 `<name>`.
 
+Each `Function` also says what it touches (Firestore, the documents bucket,
+the secrets it reads, the topics it publishes): the infrastructure grants its
+service account exactly that and nothing more, so a function that starts
+reading something new must say so here first. `SECRETS` declares every Secret
+Manager secret and the environment variable it is mounted as.
+
 Local ports: the emulators own 8080/8081 (Firestore gRPC/admin), 8085/8086
 (Pub/Sub gRPC/admin), 4443 (Storage) and 8090 (providers sandbox); functions
 run on `LOCAL_FUNCTION_PORT_BASE + index` (8200, 8201, ...), clear of all of
@@ -30,6 +36,18 @@ class Topic:
     outbound: bool = False
 
 
+DataAccess = Literal["none", "read", "read_write"]
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A Secret Manager secret (one per entity project) and the variable it is mounted as."""
+
+    name: str  # the secret id, e.g. "pii-encryption-key"
+    description: str
+    env_var: str  # mounted into the functions that declare it in `Function.secrets`
+
+
 @dataclass(frozen=True)
 class Function:
     """One Cloud Function (2nd gen) and how it is wired."""
@@ -50,11 +68,20 @@ class Function:
     max_delivery_attempts: int = 5
     # Cloud Scheduler (cron, Asia/Jakarta) for scheduled HTTP functions.
     schedule: str | None = None
-    secrets: tuple[str, ...] = field(default=())
+    secrets: tuple[str, ...] = field(default=())  # names declared in SECRETS
+    # What the function's service account may touch (least privilege, see the module doc).
+    firestore: DataAccess = "read_write"
+    documents: DataAccess = "none"  # the borrower-documents bucket
+    signs_document_urls: bool = False  # signs Storage URLs as itself (IAM signBlob)
 
     @property
     def entry_point(self) -> str:
         return self.name
+
+    @property
+    def client_facing(self) -> bool:
+        """Called by client apps over HTTPS (authenticated in code), not by Scheduler or Pub/Sub."""
+        return self.kind == "http" and self.schedule is None
 
     @property
     def source_dir(self) -> str:
@@ -64,37 +91,79 @@ class Function:
 TOPICS: tuple[Topic, ...] = (
     Topic("loan.submitted", "A borrower submitted a loan application."),
     Topic("loan.scored", "The five-C scorecard decided on an application.", outbound=True),
-    Topic("loan.approved", "An application was approved and priced (automatically or by review).",
-          outbound=True),
+    Topic(
+        "loan.approved",
+        "An application was approved and priced (automatically or by review).",
+        outbound=True,
+    ),
     Topic("loan.rejected", "An application was rejected, with reasons.", outbound=True),
-    Topic("loan.offer_accepted", "The borrower accepted the priced offer; funding opens.",
-          outbound=True),
-    Topic("loan.cancelled", "The borrower withdrew the application before funding completed.",
-          outbound=True),
+    Topic(
+        "loan.offer_accepted",
+        "The borrower accepted the priced offer; funding opens.",
+        outbound=True,
+    ),
+    Topic(
+        "loan.cancelled",
+        "The borrower withdrew the application before funding completed.",
+        outbound=True,
+    ),
+)
+
+SECRETS: tuple[Secret, ...] = (
+    Secret(
+        "pii-encryption-key",
+        "32 random bytes (base64) protecting NIK, NPWP and bank account numbers at rest.",
+        "PATUNGAN_PII_KEY",
+    ),
+    Secret(
+        "provider-api-key",
+        "API key for the external credit-data providers that scoring calls.",
+        "PATUNGAN_PROVIDER_API_KEY",
+    ),
+    Secret(
+        "payment-webhook-hmac-key",
+        "Key the payment gateway signs its virtual-account webhooks with (HMAC).",
+        "PATUNGAN_PAYMENT_WEBHOOK_HMAC_KEY",
+    ),
 )
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(
-        "users", "http", "Register borrowers and lenders; admins manage users and roles.",
+        "users",
+        "http",
+        "Register borrowers and lenders; admins manage users and roles.",
         secrets=("pii-encryption-key",),
     ),
     Function(
-        "loan_quote", "http", "Public loan calculator: schedule, totals and cap check.",
-        public=True, max_instances=20,
+        "loan_quote",
+        "http",
+        "Public loan calculator: schedule, totals and cap check.",
+        public=True,
+        max_instances=20,
+        firestore="read",
     ),
     Function(
-        "loan_applications", "http",
+        "loan_applications",
+        "http",
         "Borrowers submit, read, accept, cancel applications and upload documents.",
         publishes=("loan.submitted", "loan.offer_accepted", "loan.cancelled"),
+        documents="read_write",
+        signs_document_urls=True,
     ),
     Function(
-        "scoring", "event", "Five-C credit scoring of a submitted application.",
+        "scoring",
+        "event",
+        "Five-C credit scoring of a submitted application.",
         consumes="loan.submitted",
         publishes=("loan.scored", "loan.approved", "loan.rejected"),
-        memory_mb=512, timeout_s=120, secrets=("provider-api-key",),
+        memory_mb=512,
+        timeout_s=120,
+        secrets=("provider-api-key",),
     ),
     Function(
-        "loan_review", "http", "The admin.credit review queue: approve or reject with a narrative.",
+        "loan_review",
+        "http",
+        "The admin.credit review queue: approve or reject with a narrative.",
         publishes=("loan.approved", "loan.rejected"),
     ),
 )
@@ -114,6 +183,13 @@ def topic(name: str) -> Topic:
     raise KeyError(f"no topic named {name!r} in the topology")
 
 
+def secret(name: str) -> Secret:
+    for declared in SECRETS:
+        if declared.name == name:
+            return declared
+    raise KeyError(f"no secret named {name!r} in the topology")
+
+
 def dead_letter_topic(fn: Function) -> str:
     """The dead-letter topic of an event function's push subscription."""
     return f"dead-letter.{fn.name}"
@@ -129,10 +205,15 @@ def local_port(fn: Function) -> int:
 
 
 def validate_topology(
-    functions: tuple[Function, ...] = FUNCTIONS, topics: tuple[Topic, ...] = TOPICS
+    functions: tuple[Function, ...] = FUNCTIONS,
+    topics: tuple[Topic, ...] = TOPICS,
+    secrets: tuple[Secret, ...] = SECRETS,
 ) -> list[str]:
     """Every problem with the declaration, as sentences; an empty list means it is sound."""
     errors: list[str] = []
+    secret_names = [s.name for s in secrets]
+    for dup in sorted({n for n in secret_names if secret_names.count(n) > 1}):
+        errors.append(f"secret {dup!r} is declared more than once")
     names = [fn.name for fn in functions]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         errors.append(f"function name {dup!r} is declared more than once")
@@ -151,13 +232,22 @@ def validate_topology(
             errors.append(f"http function {fn.name!r} cannot consume a topic")
         if fn.public and fn.kind != "http":
             errors.append(f"only http functions can be public ({fn.name!r})")
-        for t in (*([fn.consumes] if fn.consumes else []), *fn.publishes):
-            if t not in known:
-                errors.append(f"{fn.name!r} uses undeclared topic {t!r}")
+        for used in (*([fn.consumes] if fn.consumes else []), *fn.publishes):
+            if used not in known:
+                errors.append(f"{fn.name!r} uses undeclared topic {used!r}")
         if fn.min_backoff_s > fn.max_backoff_s:
             errors.append(f"{fn.name!r}: min backoff exceeds max backoff")
         if not 5 <= fn.max_delivery_attempts <= 100:
             errors.append(f"{fn.name!r}: Pub/Sub allows 5..100 delivery attempts")
+        for name in fn.secrets:
+            if name not in secret_names:
+                errors.append(f"{fn.name!r} reads undeclared secret {name!r}")
+        if fn.schedule and fn.kind != "http":
+            errors.append(f"only http functions can be scheduled ({fn.name!r})")
+        if fn.schedule and fn.public:
+            errors.append(f"a scheduled function cannot be public ({fn.name!r})")
+        if fn.signs_document_urls and fn.documents == "none":
+            errors.append(f"{fn.name!r} signs document URLs but has no access to documents")
     for t in topics:
         if t.name not in published:
             errors.append(f"topic {t.name!r} has no producer")
