@@ -1,0 +1,308 @@
+"""gRPC front of the Pub/Sub emulator: `google.pubsub.v1.Publisher` and `.Subscriber`.
+
+The handlers speak the wire protocol of the client library's own message
+types (`google.pubsub_v1.types`, as raw protobuf for speed) and delegate every
+rule to `Broker`. `BrokerError`s become gRPC statuses of the same name, which
+the client library raises as `google.api_core.exceptions.NotFound`,
+`AlreadyExists`, `InvalidArgument`, and so on.
+
+StreamingPull follows the protocol `SubscriberClient.subscribe()` uses: the
+first request names the subscription and sets the stream's ack deadline and
+flow control (`max_outstanding_messages` / `max_outstanding_bytes`); later
+requests carry acks, deadline modifications (0 = nack), a new stream ack
+deadline, or nothing (heartbeats). The server sends batches of leased
+messages while the stream has room, with `subscription_properties` saying
+whether ordering is on. Snapshots and Seek are not emulated (UNIMPLEMENTED).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import grpc
+from google.protobuf import empty_pb2
+from google.pubsub_v1 import types
+
+from emulators.pubsub.broker import Broker, BrokerError, Status, StreamLease
+
+_PULL_WAIT_CAP_S = 10.0
+_MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+
+
+def _pb(proto_plus_type: Any) -> Any:
+    return proto_plus_type.pb()
+
+
+def _abort(context: grpc.ServicerContext, error: BrokerError) -> None:
+    context.abort(grpc.StatusCode[error.status.value], error.message)
+
+
+class _Handlers:
+    """Method implementations; each takes (request, context) like a generated servicer."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+
+    # Publisher -------------------------------------------------------------
+
+    def create_topic(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.broker.create_topic(request)
+
+    def update_topic(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.broker.update_topic(request.topic, list(request.update_mask.paths))
+
+    def publish(self, request: Any, context: grpc.ServicerContext) -> Any:
+        ids = self.broker.publish(request.topic, request.messages)
+        return _pb(types.PublishResponse)(message_ids=ids)
+
+    def get_topic(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.broker.get_topic(request.topic)
+
+    def list_topics(self, request: Any, context: grpc.ServicerContext) -> Any:
+        topics, token = self.broker.list_topics(
+            request.project, request.page_size, request.page_token
+        )
+        return _pb(types.ListTopicsResponse)(topics=topics, next_page_token=token)
+
+    def list_topic_subscriptions(self, request: Any, context: grpc.ServicerContext) -> Any:
+        names, token = self.broker.list_topic_subscriptions(
+            request.topic, request.page_size, request.page_token
+        )
+        return _pb(types.ListTopicSubscriptionsResponse)(subscriptions=names, next_page_token=token)
+
+    def list_topic_snapshots(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.broker.get_topic(request.topic)
+        return _pb(types.ListTopicSnapshotsResponse)()
+
+    def delete_topic(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.broker.delete_topic(request.topic)
+        return empty_pb2.Empty()
+
+    def detach_subscription(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.broker.detach_subscription(request.subscription)
+        return _pb(types.DetachSubscriptionResponse)()
+
+    # Subscriber ------------------------------------------------------------
+
+    def create_subscription(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.broker.create_subscription(request)
+
+    def get_subscription(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.broker.get_subscription(request.subscription)
+
+    def update_subscription(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.broker.update_subscription(
+            request.subscription, list(request.update_mask.paths)
+        )
+
+    def list_subscriptions(self, request: Any, context: grpc.ServicerContext) -> Any:
+        subs, token = self.broker.list_subscriptions(
+            request.project, request.page_size, request.page_token
+        )
+        return _pb(types.ListSubscriptionsResponse)(subscriptions=subs, next_page_token=token)
+
+    def delete_subscription(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.broker.delete_subscription(request.subscription)
+        return empty_pb2.Empty()
+
+    def modify_push_config(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.broker.modify_push_config(request.subscription, request.push_config)
+        return empty_pb2.Empty()
+
+    def modify_ack_deadline(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.broker.modify_ack_deadline(
+            request.subscription, request.ack_ids, request.ack_deadline_seconds
+        )
+        return empty_pb2.Empty()
+
+    def acknowledge(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.broker.acknowledge(request.subscription, request.ack_ids)
+        return empty_pb2.Empty()
+
+    def pull(self, request: Any, context: grpc.ServicerContext) -> Any:
+        wait = 0.0
+        if not request.return_immediately:
+            remaining = context.time_remaining()
+            wait = _PULL_WAIT_CAP_S if remaining is None else min(remaining - 0.5, _PULL_WAIT_CAP_S)
+        received = self.broker.pull(request.subscription, request.max_messages, max(wait, 0.0))
+        return _pb(types.PullResponse)(received_messages=received)
+
+    def list_snapshots(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return _pb(types.ListSnapshotsResponse)()
+
+    def get_snapshot(self, request: Any, context: grpc.ServicerContext) -> Any:
+        raise BrokerError(Status.NOT_FOUND, f"Snapshot not found (resource={request.snapshot})")
+
+    def unimplemented(self, request: Any, context: grpc.ServicerContext) -> Any:
+        raise BrokerError(Status.UNIMPLEMENTED, "Snapshots and Seek are not emulated")
+
+    def streaming_pull(
+        self, requests: Iterator[Any], context: grpc.ServicerContext
+    ) -> Iterator[Any]:
+        try:
+            first = next(requests)
+        except StopIteration:
+            return
+        if not first.subscription:
+            raise BrokerError(
+                Status.INVALID_ARGUMENT, "The first StreamingPull request must name a subscription"
+            )
+        name = first.subscription
+        lease = self.broker.open_stream(
+            name,
+            first.stream_ack_deadline_seconds,
+            first.max_outstanding_messages,
+            first.max_outstanding_bytes,
+        )
+        ordering = self.broker.get_subscription(name).enable_message_ordering
+        self._apply_stream_request(name, lease, first)
+        failure: list[BrokerError] = []
+        reader = threading.Thread(
+            target=self._read_stream,
+            args=(requests, name, lease, failure),
+            name=f"streaming-pull-reader {name}",
+            daemon=True,
+        )
+        reader.start()
+        context.add_callback(lambda: self.broker.close_stream(lease))
+        try:
+            while True:
+                received = self.broker.stream_take(lease, wait_s=1.0)
+                if received is None:
+                    if failure:
+                        raise failure[0]
+                    return
+                if not received:
+                    if not context.is_active():
+                        return
+                    continue
+                response = _pb(types.StreamingPullResponse)(received_messages=received)
+                response.subscription_properties.message_ordering_enabled = ordering
+                yield response
+        finally:
+            self.broker.close_stream(lease)
+
+    def _read_stream(
+        self,
+        requests: Iterator[Any],
+        name: str,
+        lease: StreamLease,
+        failure: list[BrokerError],
+    ) -> None:
+        try:
+            for request in requests:
+                self._apply_stream_request(name, lease, request)
+        except BrokerError as exc:
+            failure.append(exc)
+        except grpc.RpcError:
+            pass  # the client went away; closing the lease below ends the stream
+        finally:
+            self.broker.close_stream(lease)
+
+    def _apply_stream_request(self, name: str, lease: StreamLease, request: Any) -> None:
+        if request.stream_ack_deadline_seconds and lease.deadline_s != (
+            request.stream_ack_deadline_seconds
+        ):
+            self.broker.update_stream_deadline(lease, request.stream_ack_deadline_seconds)
+        if request.ack_ids:
+            self.broker.acknowledge(name, request.ack_ids)
+        if request.modify_deadline_ack_ids:
+            if len(request.modify_deadline_ack_ids) != len(request.modify_deadline_seconds):
+                raise BrokerError(
+                    Status.INVALID_ARGUMENT,
+                    "modify_deadline_seconds and modify_deadline_ack_ids differ in length",
+                )
+            by_deadline: dict[int, list[str]] = defaultdict(list)
+            for ack_id, seconds in zip(
+                request.modify_deadline_ack_ids, request.modify_deadline_seconds, strict=True
+            ):
+                by_deadline[seconds].append(ack_id)
+            for seconds, ack_ids in by_deadline.items():
+                self.broker.modify_ack_deadline(name, ack_ids, seconds)
+
+
+def _unary(
+    handler: Callable[[Any, grpc.ServicerContext], Any], request_type: Any
+) -> grpc.RpcMethodHandler:
+    def call(request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return handler(request, context)
+        except BrokerError as exc:
+            _abort(context, exc)
+            raise  # unreachable: abort raises
+
+    return grpc.unary_unary_rpc_method_handler(
+        call,
+        request_deserializer=_pb(request_type).FromString,
+        response_serializer=lambda message: message.SerializeToString(),
+    )
+
+
+def _streaming(handlers: _Handlers) -> grpc.RpcMethodHandler:
+    def call(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
+        try:
+            yield from handlers.streaming_pull(requests, context)
+        except BrokerError as exc:
+            _abort(context, exc)
+
+    return grpc.stream_stream_rpc_method_handler(
+        call,
+        request_deserializer=_pb(types.StreamingPullRequest).FromString,
+        response_serializer=lambda message: message.SerializeToString(),
+    )
+
+
+def build_server(broker: Broker, *, max_workers: int = 128) -> grpc.Server:
+    """A gRPC server (not yet bound or started) serving Publisher and Subscriber on `broker`."""
+    h = _Handlers(broker)
+    t = types
+    publisher = {
+        "CreateTopic": _unary(h.create_topic, t.Topic),
+        "UpdateTopic": _unary(h.update_topic, t.UpdateTopicRequest),
+        "Publish": _unary(h.publish, t.PublishRequest),
+        "GetTopic": _unary(h.get_topic, t.GetTopicRequest),
+        "ListTopics": _unary(h.list_topics, t.ListTopicsRequest),
+        "ListTopicSubscriptions": _unary(
+            h.list_topic_subscriptions, t.ListTopicSubscriptionsRequest
+        ),
+        "ListTopicSnapshots": _unary(h.list_topic_snapshots, t.ListTopicSnapshotsRequest),
+        "DeleteTopic": _unary(h.delete_topic, t.DeleteTopicRequest),
+        "DetachSubscription": _unary(h.detach_subscription, t.DetachSubscriptionRequest),
+    }
+    subscriber = {
+        "CreateSubscription": _unary(h.create_subscription, t.Subscription),
+        "GetSubscription": _unary(h.get_subscription, t.GetSubscriptionRequest),
+        "UpdateSubscription": _unary(h.update_subscription, t.UpdateSubscriptionRequest),
+        "ListSubscriptions": _unary(h.list_subscriptions, t.ListSubscriptionsRequest),
+        "DeleteSubscription": _unary(h.delete_subscription, t.DeleteSubscriptionRequest),
+        "ModifyAckDeadline": _unary(h.modify_ack_deadline, t.ModifyAckDeadlineRequest),
+        "Acknowledge": _unary(h.acknowledge, t.AcknowledgeRequest),
+        "Pull": _unary(h.pull, t.PullRequest),
+        "StreamingPull": _streaming(h),
+        "ModifyPushConfig": _unary(h.modify_push_config, t.ModifyPushConfigRequest),
+        "GetSnapshot": _unary(h.get_snapshot, t.GetSnapshotRequest),
+        "ListSnapshots": _unary(h.list_snapshots, t.ListSnapshotsRequest),
+        "CreateSnapshot": _unary(h.unimplemented, t.CreateSnapshotRequest),
+        "UpdateSnapshot": _unary(h.unimplemented, t.UpdateSnapshotRequest),
+        "DeleteSnapshot": _unary(h.unimplemented, t.DeleteSnapshotRequest),
+        "Seek": _unary(h.unimplemented, t.SeekRequest),
+    }
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="pubsub-grpc"),
+        options=[
+            ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler("google.pubsub.v1.Publisher", publisher),
+            grpc.method_handlers_generic_handler("google.pubsub.v1.Subscriber", subscriber),
+        )
+    )
+    return server
