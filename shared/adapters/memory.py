@@ -1,0 +1,476 @@
+"""In-memory fakes of every port, for unit tests of use cases and functions.
+
+They keep the real adapters' contracts, including the uncomfortable parts, so a
+unit test fails where production would:
+
+- `MemoryUnitOfWork` is optimistic and thread-safe: each attempt records the
+  versions of what it read (documents, and whole collections for queries) and
+  the commit fails — and the attempt is retried — when any of them changed
+  meanwhile; after `max_attempts` it raises `TransactionContended`.
+  `contend(n)` makes the next `n` commits fail as if another writer had won.
+  It refuses a read after a write inside one attempt (Firestore's rule), makes
+  `create` on an existing document a `Conflict`, deep-copies every document in
+  and out (no aliasing), writes emitted events to the outbox in the same commit
+  and publishes them afterwards through its publisher.
+- `RecordingPublisher` records every message; `fail_next(n)` makes the next
+  `n` publish calls raise `PublishFailed`.
+- `MemoryDocumentStorage` hands out `memory://` URLs and lets a test `put` the
+  object a client would upload.
+- `FixedClock`, `SequentialIds`, `MemoryCallerDirectory` are what they say.
+- `fixed_key_vault()` is the real AES-GCM vault with a fixed, public test key.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from shared.adapters.crypto import AesGcmVault
+from shared.domain.errors import NotFound
+from shared.services.ports import (
+    OUTBOX,
+    Caller,
+    CallerDirectory,
+    CallerRecord,
+    Clock,
+    Document,
+    DocumentStorage,
+    DocumentTransaction,
+    EventPublisher,
+    IdGenerator,
+    JsonDict,
+    OrderBy,
+    OutboundMessage,
+    PublishableEvent,
+    PublishFailed,
+    Role,
+    SignedUrl,
+    StoredObject,
+    SystemClock,
+    TransactionContended,
+    UnitOfWork,
+    Where,
+    document_exists_conflict,
+)
+
+T = TypeVar("T")
+
+
+# --- clock and ids ----------------------------------------------------------------------------
+
+
+class FixedClock(Clock):
+    """A clock that only moves when told to."""
+
+    def __init__(self, at: datetime | None = None) -> None:
+        self._now = at or datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # 09:00 in Jakarta
+        if self._now.tzinfo is None:
+            raise ValueError("FixedClock needs an aware datetime")
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, at: datetime) -> None:
+        self._now = at
+
+    def advance(self, **delta: float) -> datetime:
+        self._now += timedelta(**delta)
+        return self._now
+
+
+class SequentialIds(IdGenerator):
+    """Deterministic ids: UUIDs 00000000-…-000000000001, 2, …; `new_id("loan")` → `loan-0001`."""
+
+    def __init__(self) -> None:
+        self._counter = 0
+        self._lock = threading.Lock()
+
+    def _next(self) -> int:
+        with self._lock:
+            self._counter += 1
+            return self._counter
+
+    def new_uuid(self) -> uuid.UUID:
+        return uuid.UUID(int=self._next())
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}-{self._next():04d}"
+
+
+# --- publisher --------------------------------------------------------------------------------
+
+
+class RecordingPublisher(EventPublisher):
+    """Keeps every published message in `messages`, in order."""
+
+    def __init__(self) -> None:
+        self.messages: list[OutboundMessage] = []
+        self._failures_left = 0
+        self._lock = threading.Lock()
+
+    def fail_next(self, calls: int = 1) -> None:
+        """The next `calls` publish calls fail (as a Pub/Sub outage would)."""
+        self._failures_left = calls
+
+    def publish(self, messages: Sequence[OutboundMessage]) -> None:
+        with self._lock:
+            if self._failures_left > 0:
+                self._failures_left -= 1
+                raise PublishFailed("Pub/Sub unavailable (simulated)")
+            self.messages.extend(messages)
+
+    def envelopes(self, topic: str | None = None) -> list[JsonDict]:
+        """The published envelopes (parsed JSON), optionally only those on `topic`."""
+        return [json.loads(m.data) for m in self.messages if topic is None or m.topic == topic]
+
+
+# --- unit of work -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Stored:
+    version: int
+    data: JsonDict
+
+
+@dataclass
+class _Write:
+    kind: str  # create | set | update | delete
+    collection: str
+    doc_id: str
+    data: JsonDict = field(default_factory=dict)
+
+
+def _field(data: JsonDict, path: str) -> tuple[bool, Any]:
+    current: Any = data
+    for part in path.split("."):
+        if not isinstance(current, dict) or part not in current:
+            return False, None
+        current = current[part]
+    return True, current
+
+
+def _matches(data: JsonDict, where: Where) -> bool:
+    present, value = _field(data, where.field)
+    if not present:  # Firestore leaves out documents without the field, also for `!=`
+        return False
+    try:
+        match where.op:
+            case "==":
+                return bool(value == where.value)
+            case "!=":
+                return bool(value != where.value)
+            case "<":
+                return bool(value < where.value)
+            case "<=":
+                return bool(value <= where.value)
+            case ">":
+                return bool(value > where.value)
+            case ">=":
+                return bool(value >= where.value)
+            case "in":
+                return value in where.value
+            case "array_contains":
+                return isinstance(value, list) and where.value in value
+    except TypeError:  # values of different types never compare equal in Firestore queries
+        return False
+    raise ValueError(f"unsupported query operator {where.op!r}")
+
+
+class _MemoryTransaction(DocumentTransaction):
+    def __init__(self, uow: MemoryUnitOfWork, *, read_only: bool) -> None:
+        self._uow = uow
+        self._read_only = read_only
+        self.read_versions: dict[tuple[str, str], int] = {}
+        self.read_collections: dict[str, int] = {}
+        self.writes: list[_Write] = []
+        self.events: list[OutboundMessage] = []
+
+    def _before_read(self) -> None:
+        if self.writes:
+            raise RuntimeError(
+                "read after write in one transaction: Firestore requires every read first"
+            )
+
+    def _before_write(self) -> None:
+        if self._read_only:
+            raise RuntimeError("this unit of work was opened read-only")
+
+    def get(self, collection: str, doc_id: str) -> JsonDict | None:
+        self._before_read()
+        with self._uow._lock:
+            stored = self._uow._documents.get(collection, {}).get(doc_id)
+            self.read_versions[(collection, doc_id)] = stored.version if stored else 0
+            return copy.deepcopy(stored.data) if stored else None
+
+    def get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
+        return {doc_id: self.get(collection, doc_id) for doc_id in doc_ids}
+
+    def query(
+        self,
+        collection: str,
+        where: Sequence[Where] = (),
+        order_by: Sequence[OrderBy] = (),
+        limit: int | None = None,
+    ) -> list[Document]:
+        self._before_read()
+        with self._uow._lock:
+            self.read_collections[collection] = self._uow._collection_versions.get(collection, 0)
+            rows = [
+                Document(doc_id, copy.deepcopy(stored.data))
+                for doc_id, stored in self._uow._documents.get(collection, {}).items()
+                if all(_matches(stored.data, w) for w in where)
+            ]
+        for order in order_by:
+            rows = [row for row in rows if _field(row.data, order.field)[0]]
+        rows.sort(key=lambda row: row.id)
+        for order in reversed(order_by):
+            rows.sort(key=lambda row: _field(row.data, order.field)[1], reverse=order.descending)
+        return rows[:limit] if limit is not None else rows
+
+    def create(self, collection: str, doc_id: str, data: JsonDict) -> None:
+        self._before_write()
+        self.writes.append(_Write("create", collection, doc_id, copy.deepcopy(data)))
+
+    def set(self, collection: str, doc_id: str, data: JsonDict) -> None:
+        self._before_write()
+        self.writes.append(_Write("set", collection, doc_id, copy.deepcopy(data)))
+
+    def update(self, collection: str, doc_id: str, changes: JsonDict) -> None:
+        self._before_write()
+        self.writes.append(_Write("update", collection, doc_id, copy.deepcopy(changes)))
+
+    def delete(self, collection: str, doc_id: str) -> None:
+        self._before_write()
+        self.writes.append(_Write("delete", collection, doc_id))
+
+    def emit(self, event: PublishableEvent) -> None:
+        self._before_write()
+        self.events.append(OutboundMessage.from_event(event))
+
+    @property
+    def emitted(self) -> tuple[str, ...]:
+        return tuple(message.event_id for message in self.events)
+
+
+def outbox_record(message: OutboundMessage, now: datetime) -> JsonDict:
+    """The outbox document of one event (shared by every unit of work implementation)."""
+    return {
+        "topic": message.topic,
+        "data": message.data.decode(),
+        "attributes": dict(message.attributes),
+        "created_at": now,
+        "published_at": None,
+        "expire_at": now + timedelta(days=31),
+    }
+
+
+def message_from_outbox(event_id: str, record: JsonDict) -> OutboundMessage:
+    return OutboundMessage(
+        event_id=event_id,
+        topic=str(record["topic"]),
+        data=str(record["data"]).encode(),
+        attributes=dict(record.get("attributes") or {}),
+    )
+
+
+class MemoryUnitOfWork(UnitOfWork):
+    """An optimistic, thread-safe document store with Firestore's transaction rules."""
+
+    def __init__(
+        self,
+        publisher: EventPublisher | None = None,
+        clock: Clock | None = None,
+        *,
+        max_attempts: int = 5,
+        retry_after_s: int = 1,
+    ) -> None:
+        self.publisher = publisher or RecordingPublisher()
+        self.clock = clock or SystemClock()
+        self.max_attempts = max_attempts
+        self.retry_after_s = retry_after_s
+        self.commits = 0
+        self.attempts = 0
+        self._documents: dict[str, dict[str, _Stored]] = {}
+        self._collection_versions: dict[str, int] = {}
+        self._forced_conflicts = 0
+        self._lock = threading.RLock()
+
+    # -- test helpers --
+
+    def contend(self, commits: int) -> None:
+        """Make the next `commits` commit attempts fail as if a concurrent writer won."""
+        with self._lock:
+            self._forced_conflicts = commits
+
+    def documents(self, collection: str) -> dict[str, JsonDict]:
+        """A copy of every document in `collection`, by id."""
+        with self._lock:
+            return {
+                doc_id: copy.deepcopy(stored.data)
+                for doc_id, stored in self._documents.get(collection, {}).items()
+            }
+
+    def seed(self, collection: str, doc_id: str, data: JsonDict) -> None:
+        """Put a document in place without a transaction (test setup)."""
+        with self._lock:
+            self._apply(_Write("set", collection, doc_id, copy.deepcopy(data)))
+
+    # -- UnitOfWork --
+
+    def run(self, work: Callable[[DocumentTransaction], T], *, read_only: bool = False) -> T:
+        if read_only:
+            return work(_MemoryTransaction(self, read_only=True))
+        for _ in range(self.max_attempts):
+            self.attempts += 1
+            tx = _MemoryTransaction(self, read_only=False)
+            result = work(tx)
+            if self._commit(tx):
+                self._publish(tx.events)
+                return result
+        raise TransactionContended(
+            f"transaction still conflicted after {self.max_attempts} attempts",
+            retry_after_s=self.retry_after_s,
+        )
+
+    def publish_pending(self, event_ids: Sequence[str]) -> None:
+        pending = []
+        with self._lock:
+            outbox = self._documents.get(OUTBOX, {})
+            for event_id in event_ids:
+                stored = outbox.get(event_id)
+                if stored is not None and stored.data.get("published_at") is None:
+                    pending.append(message_from_outbox(event_id, stored.data))
+        self._publish(pending)
+
+    # -- internals --
+
+    def _publish(self, messages: Sequence[OutboundMessage]) -> None:
+        if not messages:
+            return
+        self.publisher.publish(messages)
+        now = self.clock.now()
+        with self._lock:
+            for message in messages:
+                stored = self._documents.get(OUTBOX, {}).get(message.event_id)
+                if stored is not None:
+                    stored.data["published_at"] = now
+
+    def _commit(self, tx: _MemoryTransaction) -> bool:
+        with self._lock:
+            if self._forced_conflicts > 0:
+                self._forced_conflicts -= 1
+                return False
+            for (collection, doc_id), version in tx.read_versions.items():
+                stored = self._documents.get(collection, {}).get(doc_id)
+                if (stored.version if stored else 0) != version:
+                    return False
+            for collection, version in tx.read_collections.items():
+                if self._collection_versions.get(collection, 0) != version:
+                    return False
+            # Validate every write before applying any: a commit is all or nothing.
+            exists = {
+                (w.collection, w.doc_id): w.doc_id in self._documents.get(w.collection, {})
+                for w in tx.writes
+            }
+            for write in tx.writes:
+                key = (write.collection, write.doc_id)
+                if write.kind == "create" and exists[key]:
+                    raise document_exists_conflict(write.collection, write.doc_id)
+                if write.kind == "update" and not exists[key]:
+                    raise NotFound(f"{write.collection}/{write.doc_id} does not exist")
+                exists[key] = write.kind != "delete"
+            now = self.clock.now()
+            for write in tx.writes:
+                self._apply(write)
+            for message in tx.events:
+                self._apply(_Write("create", OUTBOX, message.event_id, outbox_record(message, now)))
+            self.commits += 1
+            return True
+
+    def _apply(self, write: _Write) -> None:
+        docs = self._documents.setdefault(write.collection, {})
+        stored = docs.get(write.doc_id)
+        version = (stored.version if stored else 0) + 1
+        if write.kind == "delete":
+            if write.doc_id in docs:
+                del docs[write.doc_id]
+        elif write.kind == "update" and stored is not None:
+            docs[write.doc_id] = _Stored(version, {**stored.data, **write.data})
+        else:
+            docs[write.doc_id] = _Stored(version, write.data)
+        self._collection_versions[write.collection] = (
+            self._collection_versions.get(write.collection, 0) + 1
+        )
+
+
+# --- storage ----------------------------------------------------------------------------------
+
+
+class MemoryDocumentStorage(DocumentStorage):
+    """Signed URLs that point nowhere, and a dict of the objects 'uploaded' with `put`."""
+
+    def __init__(
+        self, bucket: str = "documents", clock: Clock | None = None, ttl_s: int = 900
+    ) -> None:
+        self.bucket = bucket
+        self.clock = clock or SystemClock()
+        self.ttl_s = ttl_s
+        self.objects: dict[str, tuple[bytes, str | None]] = {}
+
+    def _signed(self, object_name: str, method: str, headers: dict[str, str]) -> SignedUrl:
+        expires_at = self.clock.now() + timedelta(seconds=self.ttl_s)
+        url = (
+            f"memory://{self.bucket}/{object_name}"
+            f"?X-Method={method}&X-Expires={int(expires_at.timestamp())}"
+        )
+        return SignedUrl(url=url, method=method, expires_at=expires_at, headers=headers)  # type: ignore[arg-type]
+
+    def upload_url(self, object_name: str, content_type: str) -> SignedUrl:
+        return self._signed(object_name, "PUT", {"Content-Type": content_type})
+
+    def download_url(self, object_name: str) -> SignedUrl:
+        return self._signed(object_name, "GET", {})
+
+    def put(self, object_name: str, data: bytes, content_type: str | None = None) -> None:
+        """What a client does with an upload URL."""
+        self.objects[object_name] = (data, content_type)
+
+    def describe(self, object_name: str) -> StoredObject | None:
+        found = self.objects.get(object_name)
+        if found is None:
+            return None
+        return StoredObject(object_name, len(found[0]), found[1])
+
+
+# --- callers and personal data ----------------------------------------------------------------
+
+
+class MemoryCallerDirectory(CallerDirectory):
+    def __init__(self) -> None:
+        self.records: dict[str, CallerRecord] = {}
+
+    def register(self, user_id: str, role: Role, *, active: bool = True) -> Caller:
+        self.records[user_id] = CallerRecord(user_id, role, active)
+        return Caller(user_id, role)
+
+    def deactivate(self, user_id: str) -> None:
+        record = self.records[user_id]
+        self.records[user_id] = CallerRecord(record.user_id, record.role, active=False)
+
+    def lookup(self, user_id: str) -> CallerRecord | None:
+        return self.records.get(user_id)
+
+
+TEST_PII_KEY = bytes(range(32))  # public, for tests only
+
+
+def fixed_key_vault() -> AesGcmVault:
+    """The real vault with a fixed key everyone can see: deterministic hashes in tests."""
+    return AesGcmVault(TEST_PII_KEY)

@@ -1,0 +1,58 @@
+"""The auth guard: who is calling, and may they call this route (DESIGN §3, §4).
+
+`authenticate` turns an `Authorization: Bearer <JWT>` header into a `Caller`
+through the configured `TokenVerifier` (signature, issuer, audience, expiry,
+role — see shared/adapters/auth.py), then consults the `CallerDirectory`:
+- a deactivated user is refused (403) even with a valid token;
+- a registered user's *current* role comes from their record, so a role an
+  `admin.super` removed stops working at once, not when the token expires;
+- a user with no record yet (about to register) keeps the token's role.
+
+`authorize` refuses (403) a caller whose role is not among the route's roles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from shared.http.problems import MissingToken
+from shared.services.ports import (
+    Caller,
+    CallerDirectory,
+    Forbidden,
+    Role,
+    TokenVerifier,
+    Unauthenticated,
+)
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` header."""
+    if not authorization or not authorization.strip():
+        raise MissingToken("an Authorization: Bearer <token> header is required")
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+def authenticate(
+    authorization: str | None, verifier: TokenVerifier, callers: CallerDirectory | None
+) -> Caller:
+    """The verified caller, with their current role; Unauthenticated / Forbidden otherwise."""
+    caller = verifier.verify(bearer_token(authorization))
+    if callers is None:
+        return caller
+    record = callers.lookup(caller.user_id)
+    if record is None:
+        return caller
+    if not record.active:
+        raise Forbidden("this account is deactivated")
+    return Caller(caller.user_id, record.role, caller.claims)
+
+
+def authorize(caller: Caller, roles: Collection[Role]) -> None:
+    """Forbidden unless the caller's role is one of `roles`."""
+    if caller.role not in roles:
+        allowed = ", ".join(sorted(roles))
+        raise Forbidden(f"role {caller.role!r} may not call this; allowed: {allowed}")

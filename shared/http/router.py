@@ -1,0 +1,528 @@
+"""Routes inside one functions-framework HTTP function: parse → authorize → call → respond.
+
+A Cloud Function has one entry point; `Router` dispatches its requests by
+method and path template to small handlers, and owns everything every handler
+would otherwise repeat:
+
+- 404 for an unknown path, 405 (with `Allow`) for a known path and wrong method;
+- authentication and roles (shared/http/guard.py) — a route is either
+  `public=True` or lists its `roles`; there is no third option;
+- the JSON body parsed once into the route's pydantic `body` model and the
+  query string into its `query` model (400 unparseable, 415 not JSON, 413 too
+  large, 422 with field errors when invalid);
+- `Idempotency-Key` for `idempotent=True` routes (shared/services/idempotency.py):
+  the first response is stored in the handler's own transaction and replayed;
+- the response model serialized as JSON with the route's status;
+- every exception mapped to a problem document (shared/http/problems.py), the
+  unexpected ones logged with context; one access-log line per request with the
+  trace of the incoming request.
+
+Handlers take one `Call` and return the response model:
+
+    router: Router[Services] = Router("loan_applications")
+
+    @router.post("/applications", body=SubmitApplication, response=ApplicationAccepted,
+                 status=202, roles=("borrower",), idempotent=True)
+    def submit(call: Call[SubmitApplication, Services]) -> ApplicationAccepted:
+        return submit_application(call.body, call.caller, call.uow, call.services.clock)
+
+An idempotent handler must run exactly one read-write transaction, through
+`call.uow`, and return that transaction's result (the router enforces both).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Generic, TypeVar
+
+import flask
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from shared.domain.errors import ValidationFailed
+from shared.http.guard import authenticate, authorize
+from shared.http.problems import (
+    PROBLEM_CONTENT_TYPE,
+    MalformedRequest,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    Problem,
+    RouteNotFound,
+    UnsupportedMediaType,
+    field_errors,
+    problem_for,
+)
+from shared.log import log_context, trace_from_headers
+from shared.services.idempotency import (
+    Claim,
+    ClaimedUnitOfWork,
+    IdempotencyScope,
+    OneTransactionOnly,
+    Replay,
+    claim_request,
+    payload_hash,
+    release_claim,
+)
+from shared.services.ports import (
+    Caller,
+    CallerDirectory,
+    Clock,
+    IdGenerator,
+    RandomIds,
+    Role,
+    SystemClock,
+    TokenVerifier,
+    Unauthenticated,
+    UnitOfWork,
+)
+
+logger = logging.getLogger(__name__)
+
+B = TypeVar("B")
+S = TypeVar("S", bound="HttpServices")
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+MAX_BODY_BYTES = 1024 * 1024
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the IETF draft asks
+_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpServices:
+    """What the router needs from a function's dependencies; subclass it to add your own.
+
+    `uow` is required by idempotent routes, `verifier` by non-public ones;
+    `callers` (the user records) makes deactivation and role changes effective
+    immediately and should be set wherever users exist.
+    """
+
+    clock: Clock = field(default_factory=SystemClock)
+    ids: IdGenerator = field(default_factory=RandomIds)
+    uow: UnitOfWork | None = None
+    verifier: TokenVerifier | None = None
+    callers: CallerDirectory | None = None
+    idempotency_lease: timedelta = timedelta(seconds=120)
+    idempotency_retention: timedelta = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Call(Generic[B, S]):
+    """One request as a handler sees it: already authenticated, parsed and validated."""
+
+    body: B
+    query: Any
+    path: Mapping[str, str]
+    services: S
+    uow: UnitOfWork  # for idempotent routes, the one that records the response
+    headers: Mapping[str, str]
+    maybe_caller: Caller | None = None
+
+    @property
+    def caller(self) -> Caller:
+        """The authenticated caller (routes with `roles` always have one)."""
+        if self.maybe_caller is None:
+            raise Unauthenticated("this operation needs a bearer token")
+        return self.maybe_caller
+
+
+Handler = Callable[[Call[Any, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One method + path template, its models, its rules, and its handler."""
+
+    method: str
+    path: str
+    handler: Handler
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: Any  # a pydantic model class, or any type TypeAdapter accepts; None → 204
+    status: int
+    roles: frozenset[Role] | None  # None: public
+    idempotent: bool
+    summary: str
+    description: str
+    pattern: re.Pattern[str]
+    path_params: tuple[str, ...]
+    response_adapter: TypeAdapter[Any] | None
+
+    def render(self, result: Any) -> Any:
+        """The JSON-ready response body for a handler result."""
+        if self.response_adapter is None:
+            return None
+        return self.response_adapter.dump_python(result, mode="json")
+
+
+def _compile(path: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    """`/applications/{loan_id}` → a regex with a named group per parameter."""
+    if not path.startswith("/"):
+        raise ValueError(f"route paths start with '/': {path!r}")
+    parts = _PARAM.split(path)  # literal, name, literal, name, ..., literal
+    regex = "".join(
+        re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)" for i, part in enumerate(parts)
+    )
+    return re.compile(f"^{regex}$"), tuple(parts[1::2])
+
+
+class Router(Generic[S]):
+    """The routes of one HTTP function (`function` is its name in shared/topology.py)."""
+
+    def __init__(self, function: str, *, description: str = "") -> None:
+        self.function = function
+        self.description = description
+        self._routes: list[Route] = []
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        return tuple(self._routes)
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        response: Any = None,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        status: int = 200,
+        roles: Collection[Role] | None = None,
+        public: bool = False,
+        idempotent: bool = False,
+        summary: str | None = None,
+    ) -> Callable[[Callable[[Call[Any, S]], Any]], Callable[[Call[Any, S]], Any]]:
+        """Register a handler. Exactly one of `public=True` or `roles=(...)`."""
+        method = method.upper()
+        if method not in METHODS:
+            raise ValueError(f"unsupported method {method!r}")
+        if public == (roles is not None):
+            raise ValueError(f"{method} {path}: declare either public=True or roles=(...)")
+        if roles is not None and not roles:
+            raise ValueError(f"{method} {path}: roles must name at least one role")
+        if idempotent and public:
+            raise ValueError(f"{method} {path}: idempotency keys are scoped to a caller")
+        if idempotent and response is None:
+            raise ValueError(f"{method} {path}: an idempotent route stores a response model")
+        if any(r.method == method and r.path == path for r in self._routes):
+            raise ValueError(f"{method} {path} is declared twice")
+        pattern, params = _compile(path)
+
+        def register(handler: Callable[[Call[Any, S]], Any]) -> Callable[[Call[Any, S]], Any]:
+            doc = (handler.__doc__ or "").strip()
+            first, _, rest = doc.partition("\n")
+            self._routes.append(
+                Route(
+                    method=method,
+                    path=path,
+                    handler=handler,
+                    body=body,
+                    query=query,
+                    response=response,
+                    status=204 if response is None and status == 200 else status,
+                    roles=frozenset(roles) if roles is not None else None,
+                    idempotent=idempotent,
+                    summary=summary or first.strip() or handler.__name__.replace("_", " "),
+                    description=rest.strip(),
+                    pattern=pattern,
+                    path_params=params,
+                    # Built once per route, at import: a bad model fails there, not per request.
+                    response_adapter=TypeAdapter(response) if response is not None else None,
+                )
+            )
+            return handler
+
+        return register
+
+    def get(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("GET", path, **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("POST", path, **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("PUT", path, **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("PATCH", path, **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("DELETE", path, **options)
+
+    # --- dispatch ------------------------------------------------------------------------------
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        """The route for a request, or RouteNotFound / MethodNotAllowed."""
+        normalized = path.rstrip("/") or "/"
+        allowed: list[str] = []
+        for route in self._routes:
+            found = route.pattern.match(normalized)
+            if found is None:
+                continue
+            if route.method == method.upper():
+                return route, found.groupdict()
+            allowed.append(route.method)
+        if allowed:
+            raise MethodNotAllowed(f"{method} is not allowed on {path}", tuple(sorted(allowed)))
+        raise RouteNotFound(f"{self.function} has no route {path}")
+
+    def handle(self, request: flask.Request, services: S) -> flask.Response:
+        """Serve one functions-framework request; never raises."""
+        started = time.perf_counter()
+        headers = {k: v for k, v in request.headers.items()}
+        labels = {"function": self.function}
+        route_label = request.path
+        caller_id: str | None = None
+        with log_context(trace=trace_from_headers(headers), labels=labels):
+            try:
+                route, params = self.match(request.method, request.path)
+                route_label = route.path
+                status, body, extra_headers, caller_id = self._serve(
+                    route, params, request, headers, services
+                )
+                response = _json_response(status, body, extra_headers)
+            except Exception as exc:  # every failure becomes a problem document
+                response = self._problem_response(exc, request.method, route_label)
+            logger.info(
+                "%s %s %s",
+                request.method,
+                route_label,
+                response.status_code,
+                extra={
+                    "httpRequest": {
+                        "requestMethod": request.method,
+                        "requestUrl": request.path,
+                        "status": response.status_code,
+                        "latency": f"{time.perf_counter() - started:.6f}s",
+                        "userAgent": headers.get("User-Agent", ""),
+                    },
+                    "route": route_label,
+                    "user_id": caller_id,
+                },
+            )
+            return response
+
+    def _serve(
+        self,
+        route: Route,
+        params: dict[str, str],
+        request: flask.Request,
+        headers: Mapping[str, str],
+        services: S,
+    ) -> tuple[int, Any, dict[str, str], str | None]:
+        caller = self._authenticate(route, headers, services)
+        raw_body, body = _parse_body(route, request)
+        query = _parse_query(route, request)
+        if route.idempotent:
+            assert caller is not None  # idempotent routes are never public
+            return self._serve_idempotent(
+                route, params, request, headers, services, caller, raw_body, body, query
+            )
+        call: Call[Any, S] = Call(
+            body=body,
+            query=query,
+            path=params,
+            services=services,
+            uow=services.uow or _NoUnitOfWork(),
+            headers=headers,
+            maybe_caller=caller,
+        )
+        result = route.handler(call)
+        return route.status, route.render(result), {}, caller.user_id if caller else None
+
+    def _authenticate(
+        self, route: Route, headers: Mapping[str, str], services: S
+    ) -> Caller | None:
+        authorization = headers.get("Authorization")
+        if route.roles is None and not authorization:
+            return None  # public route, anonymous caller
+        if services.verifier is None:
+            raise RuntimeError(f"{self.function}: HttpServices.verifier is not configured")
+        caller = authenticate(authorization, services.verifier, services.callers)
+        if route.roles is not None:
+            authorize(caller, route.roles)
+        return caller
+
+    def _serve_idempotent(
+        self,
+        route: Route,
+        params: dict[str, str],
+        request: flask.Request,
+        headers: Mapping[str, str],
+        services: S,
+        caller: Caller,
+        raw_body: Any,
+        body: Any,
+        query: Any,
+    ) -> tuple[int, Any, dict[str, str], str | None]:
+        uow = services.uow
+        if uow is None:
+            raise RuntimeError(f"{self.function}: idempotent routes need HttpServices.uow")
+        key = headers.get(IDEMPOTENCY_KEY_HEADER)
+        if key is None:
+            raise MalformedRequest(
+                f"{route.method} {route.path} creates or moves something: send an "
+                f"{IDEMPOTENCY_KEY_HEADER} header (a fresh UUID per intended operation)"
+            )
+        if not _IDEMPOTENCY_KEY.match(key):
+            raise MalformedRequest(
+                f"{IDEMPOTENCY_KEY_HEADER} must be 1 to 255 visible ASCII characters"
+            )
+        scope = IdempotencyScope(
+            caller=caller.user_id,
+            endpoint=f"{self.function} {route.method} {request.path.rstrip('/') or '/'}",
+            key=key,
+        )
+        fingerprint = payload_hash({"body": raw_body, "query": request.args.to_dict(flat=False)})
+        outcome = claim_request(
+            uow,
+            scope,
+            fingerprint,
+            clock=services.clock,
+            token=services.ids.new_id("claim"),
+            lease=services.idempotency_lease,
+            retention=services.idempotency_retention,
+        )
+        if isinstance(outcome, Replay):
+            uow.publish_pending(outcome.emitted)
+            return outcome.status, outcome.body, {"Idempotent-Replayed": "true"}, caller.user_id
+        claimed = ClaimedUnitOfWork(
+            uow, outcome, status=route.status, render=route.render, clock=services.clock
+        )
+        call: Call[Any, S] = Call(
+            body=body,
+            query=query,
+            path=params,
+            services=services,
+            uow=claimed,
+            headers=headers,
+            maybe_caller=caller,
+        )
+        try:
+            result = route.handler(call)
+            if not claimed.ran:
+                raise OneTransactionOnly(
+                    f"{route.method} {route.path} is idempotent but ran no transaction "
+                    "through call.uow"
+                )
+        except BaseException:
+            if not claimed.committed:
+                _release_quietly(uow, outcome)
+            raise
+        if result != claimed.result:
+            raise OneTransactionOnly(
+                f"{route.method} {route.path} must return what its transaction returned "
+                "(that is the response stored for replays)"
+            )
+        return route.status, route.render(result), {}, caller.user_id
+
+    def _problem_response(self, exc: Exception, method: str, route: str) -> flask.Response:
+        problem = problem_for(exc)
+        if problem.status >= 500 and not problem.headers.get("Retry-After"):
+            logger.error(
+                "unhandled %s in %s %s",
+                type(exc).__name__,
+                method,
+                route,
+                exc_info=exc,
+                extra={"route": route, "error_type": type(exc).__name__},
+            )
+        elif problem.status >= 500:
+            logger.warning(
+                "%s %s answered %s: %s",
+                method,
+                route,
+                problem.status,
+                problem.detail,
+                extra={"route": route, "error_type": type(exc).__name__},
+            )
+        return problem_response(problem)
+
+
+class _NoUnitOfWork(UnitOfWork):
+    """Stands in when a function has no store (a pure calculator); any use is a bug."""
+
+    def run(self, work: Callable[..., Any], *, read_only: bool = False) -> Any:
+        raise RuntimeError("this function was configured without a unit of work")
+
+    def publish_pending(self, event_ids: Any) -> None:
+        raise RuntimeError("this function was configured without a unit of work")
+
+
+def _release_quietly(uow: UnitOfWork, claim: Claim) -> None:
+    # If the store is down the claim's lease expires on its own; the original error matters more.
+    try:
+        release_claim(uow, claim)
+    except Exception:
+        logger.warning("could not release an idempotency claim", exc_info=True)
+
+
+def _parse_body(route: Route, request: flask.Request) -> tuple[Any, Any]:
+    """(the parsed JSON, the validated model) — (None, None) for routes without a body."""
+    if route.body is None:
+        return None, None
+    length = request.content_length
+    if length is not None and length > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+    mimetype = (request.mimetype or "").lower()
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType("send the request body as Content-Type: application/json")
+    data = request.get_data(cache=True)
+    if len(data) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+    try:
+        raw = json.loads(data, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise MalformedRequest(
+            f"the request body is not valid JSON (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedRequest("the request body is not valid JSON (UTF-8)") from None
+    try:
+        return raw, route.body.model_validate(raw)
+    except ValidationError as exc:
+        errors = field_errors(exc)
+        raise ValidationFailed(f"{len(errors)} field(s) are invalid; see errors.", errors) from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _parse_query(route: Route, request: flask.Request) -> Any:
+    if route.query is None:
+        return None
+    values: dict[str, Any] = {}
+    for name, items in request.args.to_dict(flat=False).items():
+        values[name] = items[0] if len(items) == 1 else items
+    try:
+        return route.query.model_validate(values)
+    except ValidationError as exc:
+        errors = field_errors(exc, prefix="query.")
+        raise ValidationFailed(f"{len(errors)} query parameter(s) are invalid.", errors) from None
+
+
+def _json_response(status: int, body: Any, headers: Mapping[str, str]) -> flask.Response:
+    if status == 204:
+        return flask.Response(status=204, headers=dict(headers))
+    return flask.Response(
+        json.dumps(body, ensure_ascii=False),
+        status=status,
+        headers=dict(headers),
+        mimetype="application/json",
+    )
+
+
+def problem_response(problem: Problem) -> flask.Response:
+    """A flask response carrying `problem` as application/problem+json."""
+    return flask.Response(
+        problem.json(),
+        status=problem.status,
+        headers=dict(problem.headers),
+        content_type=PROBLEM_CONTENT_TYPE,
+    )

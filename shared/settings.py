@@ -1,0 +1,293 @@
+"""Process configuration: one pydantic-settings class per process, read once, checked at once.
+
+Every Cloud Function (and every local tool that talks to the platform) reads
+its configuration through exactly one subclass of `PlatformSettings`, built by
+`load_settings(SettingsClass)`. Values come from environment variables named
+`PATUNGAN_<FIELD>` (for example `PATUNGAN_GCP_PROJECT`), except the emulator
+hosts, which use the names the Google client libraries themselves read
+(`FIRESTORE_EMULATOR_HOST`, `PUBSUB_EMULATOR_HOST`, `STORAGE_EMULATOR_HOST`) so
+the settings and the clients can never disagree. In production, secrets
+(the PII key, for example) are Secret Manager versions mounted as environment
+variables by the deployment.
+
+The contract is *fail fast*: a missing value, a malformed key, or an unsafe
+combination (an emulator host or the local dev token issuer in a cloud
+environment) raises `ConfigurationError` when the settings are loaded — at the
+first request of a fresh instance — with a message naming every offending
+variable and never echoing a secret.
+
+Classes:
+- `PlatformSettings`: what every process needs (environment, entity, project,
+  emulators, logging, transactions, idempotency).
+- `HttpSettings`: adds the token verification every HTTP function performs.
+- `PiiSettings`: adds the key that protects NIK and NPWP (mix in where needed).
+- `DocumentStorageSettings`: adds the borrower-documents bucket and URL signing.
+
+A function combines them: `class UsersSettings(HttpSettings, PiiSettings): ...`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["local", "test", "dev", "staging", "prod"]
+
+# Environments that run on the developer's machine or in CI; everything else is a
+# real Google Cloud project where emulators and the dev issuer are refused.
+OFFLINE_ENVIRONMENTS: frozenset[str] = frozenset({"local", "test"})
+
+# The local dev token issuer (scripts/token.py). Refused outside OFFLINE_ENVIRONMENTS.
+DEV_ISSUER = "https://patungan.local/dev-issuer"
+DEV_AUDIENCE = "patungan-local"
+
+PII_KEY_BYTES = 32
+
+
+class ConfigurationError(RuntimeError):
+    """The process cannot start: configuration is missing or unsafe. The message says what."""
+
+
+class PlatformSettings(BaseSettings):
+    """What every Patungan process needs to know about where it runs."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PATUNGAN_",
+        extra="ignore",
+        frozen=True,
+        case_sensitive=False,
+    )
+
+    env: Environment = Field(
+        description="Where this process runs (local, test, dev, staging, prod)."
+    )
+    entity: str = Field(
+        min_length=1,
+        pattern=r"^[a-z][a-z0-9-]*$",
+        description="The business entity this deployment serves (one GCP project per entity).",
+    )
+    gcp_project: str = Field(min_length=1, description="The Google Cloud project id.")
+    function_name: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PATUNGAN_FUNCTION_NAME", "K_SERVICE"),
+        description="This function's name; Cloud Functions (2nd gen) sets K_SERVICE.",
+    )
+
+    firestore_emulator_host: str | None = Field(
+        default=None, validation_alias="FIRESTORE_EMULATOR_HOST"
+    )
+    pubsub_emulator_host: str | None = Field(default=None, validation_alias="PUBSUB_EMULATOR_HOST")
+    storage_emulator_host: str | None = Field(
+        default=None, validation_alias="STORAGE_EMULATOR_HOST"
+    )
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    transaction_max_attempts: int = Field(
+        default=5, ge=1, le=20, description="Firestore commit attempts before 503."
+    )
+    retry_after_s: int = Field(
+        default=1, ge=1, le=60, description="Retry-After sent with a 503 for contention."
+    )
+    publish_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    idempotency_lease_s: int = Field(
+        default=120,
+        ge=5,
+        description="How long an in-flight Idempotency-Key blocks repeats (>= function timeout).",
+    )
+    idempotency_retention_h: int = Field(default=24, ge=1, le=24 * 31)
+    processed_event_retention_days: int = Field(
+        default=31, ge=7, description="Keep event_id records longer than Pub/Sub retains messages."
+    )
+
+    @property
+    def offline(self) -> bool:
+        """True on a developer machine or in CI; False in every Google Cloud project."""
+        return self.env in OFFLINE_ENVIRONMENTS
+
+    @model_validator(mode="after")
+    def _no_emulators_in_the_cloud(self) -> PlatformSettings:
+        if not self.offline:
+            offending = [
+                name
+                for name, value in (
+                    ("FIRESTORE_EMULATOR_HOST", self.firestore_emulator_host),
+                    ("PUBSUB_EMULATOR_HOST", self.pubsub_emulator_host),
+                    ("STORAGE_EMULATOR_HOST", self.storage_emulator_host),
+                )
+                if value
+            ]
+            if offending:
+                raise ValueError(
+                    f"{', '.join(offending)} set while PATUNGAN_ENV={self.env}: emulators are "
+                    "for local and test runs only"
+                )
+        return self
+
+
+class HttpSettings(PlatformSettings):
+    """Adds bearer-token verification (DESIGN §4): issuer, audience and keys are configuration.
+
+    Exactly one key source: `auth_jwks_url` (Identity Platform in the cloud), or a
+    PEM public key inline (`auth_public_key_pem`) or in a file
+    (`auth_public_key_file`) for the local dev issuer. There is no setting that
+    turns verification off.
+    """
+
+    auth_issuer: str = Field(min_length=1)
+    auth_audience: str = Field(min_length=1)
+    auth_jwks_url: str | None = None
+    auth_public_key_pem: SecretStr | None = None
+    auth_public_key_file: Path | None = None
+    auth_algorithms: tuple[str, ...] = ("RS256",)
+    auth_leeway_s: int = Field(default=30, ge=0, le=300)
+    auth_jwks_cache_s: int = Field(default=3600, ge=60)
+
+    @model_validator(mode="after")
+    def _one_key_source_and_no_dev_issuer_in_the_cloud(self) -> HttpSettings:
+        sources = [
+            name
+            for name, value in (
+                ("PATUNGAN_AUTH_JWKS_URL", self.auth_jwks_url),
+                ("PATUNGAN_AUTH_PUBLIC_KEY_PEM", self.auth_public_key_pem),
+                ("PATUNGAN_AUTH_PUBLIC_KEY_FILE", self.auth_public_key_file),
+            )
+            if value
+        ]
+        if len(sources) != 1:
+            raise ValueError(
+                "exactly one token key source is required: PATUNGAN_AUTH_JWKS_URL, "
+                "PATUNGAN_AUTH_PUBLIC_KEY_PEM or PATUNGAN_AUTH_PUBLIC_KEY_FILE"
+                + (f" (got {', '.join(sources)})" if sources else " (got none)")
+            )
+        if any(
+            alg.upper().startswith("HS") or alg.lower() == "none" for alg in self.auth_algorithms
+        ):
+            raise ValueError(
+                "PATUNGAN_AUTH_ALGORITHMS must be asymmetric (RS256, ES256, ...): a shared "
+                "secret or 'none' would let anyone holding the key mint tokens"
+            )
+        if not self.offline:
+            if self.auth_issuer == DEV_ISSUER or self.auth_audience == DEV_AUDIENCE:
+                raise ValueError(
+                    f"the local dev token issuer is configured while PATUNGAN_ENV={self.env}"
+                )
+            if not self.auth_jwks_url:
+                raise ValueError(
+                    f"PATUNGAN_AUTH_JWKS_URL is required when PATUNGAN_ENV={self.env}: "
+                    "cloud tokens come from Identity Platform"
+                )
+            if not self.auth_jwks_url.startswith("https://"):
+                raise ValueError("PATUNGAN_AUTH_JWKS_URL must be https in the cloud")
+        return self
+
+
+class PiiSettings(PlatformSettings):
+    """Adds the master key protecting NIK and NPWP (AES-GCM + keyed lookup hash).
+
+    `PATUNGAN_PII_KEY` is 32 random bytes, base64 (standard or URL-safe). In the
+    cloud it is the `pii-encryption-key` secret mounted by the deployment.
+    """
+
+    pii_key: SecretStr
+
+    @model_validator(mode="after")
+    def _pii_key_is_32_bytes(self) -> PiiSettings:
+        decode_pii_key(self.pii_key)
+        return self
+
+    def pii_key_bytes(self) -> bytes:
+        return decode_pii_key(self.pii_key)
+
+
+class DocumentStorageSettings(PlatformSettings):
+    """Adds the borrower-documents bucket and how its signed URLs are signed.
+
+    Locally, URLs are signed with a dev service-account key (a JSON key file, or
+    the JSON inline); in the cloud with IAM signBlob as the function's own
+    service account (`storage_signer_email`, default: the runtime account).
+    """
+
+    documents_bucket: str = Field(min_length=3)
+    signed_url_ttl_s: int = Field(default=900, ge=60, le=7 * 24 * 3600)
+    max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    storage_signing_key_file: Path | None = None
+    storage_signing_key_json: SecretStr | None = None
+    storage_signer_email: str | None = None
+
+    @model_validator(mode="after")
+    def _signing_fits_the_environment(self) -> DocumentStorageSettings:
+        key_sources = [
+            v for v in (self.storage_signing_key_file, self.storage_signing_key_json) if v
+        ]
+        if len(key_sources) > 1:
+            raise ValueError(
+                "set at most one of PATUNGAN_STORAGE_SIGNING_KEY_FILE and "
+                "PATUNGAN_STORAGE_SIGNING_KEY_JSON"
+            )
+        if not self.offline and key_sources:
+            raise ValueError(
+                f"service-account key files are refused when PATUNGAN_ENV={self.env}: "
+                "the cloud signs URLs through IAM signBlob as the function's service account"
+            )
+        if self.offline and not key_sources:
+            raise ValueError(
+                "PATUNGAN_STORAGE_SIGNING_KEY_FILE (or _JSON) is required locally: "
+                "there is no metadata server to sign with"
+            )
+        return self
+
+
+def decode_pii_key(secret: SecretStr) -> bytes:
+    """The PII master key as bytes; raises ValueError (never echoing it) when malformed."""
+    raw = secret.get_secret_value().strip()
+    try:
+        key = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        try:
+            key = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("PATUNGAN_PII_KEY is not valid base64") from None
+    if len(key) != PII_KEY_BYTES:
+        raise ValueError(f"PATUNGAN_PII_KEY must decode to {PII_KEY_BYTES} bytes, got {len(key)}")
+    return key
+
+
+S = TypeVar("S", bound=PlatformSettings)
+
+
+def load_settings(settings_class: type[S], **overrides: object) -> S:
+    """Build `settings_class` from the environment (plus `overrides`), or fail clearly.
+
+    The error lists every missing or invalid variable by its environment name and
+    the reason, without the offending values (they may be secrets).
+    """
+    try:
+        return settings_class(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_input=False, include_url=False):
+            loc = [str(part) for part in error["loc"]]
+            name = _env_name(settings_class, loc[0]) if loc else "configuration"
+            reason = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {reason}" if loc else reason)
+        raise ConfigurationError(
+            f"{settings_class.__name__} cannot start: " + "; ".join(problems)
+        ) from None
+
+
+def _env_name(settings_class: type[PlatformSettings], field_name: str) -> str:
+    field = settings_class.model_fields.get(field_name)
+    if field is None:
+        return field_name
+    alias = field.validation_alias
+    if isinstance(alias, str):
+        return alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"PATUNGAN_{field_name.upper()}"
