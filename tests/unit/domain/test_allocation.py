@@ -182,5 +182,7 @@ def test_allocation_conserves_the_payment_and_respects_the_order(
     if reached and not reached[-1].settled:
         last = (reached[-1].due_date, reached[-1].number)
         for number in untouched:
-            later = by_number[number]
-            assert (later.due_date, later.number) > last or later.outstanding.total == 0
+            unreached = by_number[number]
+            assert (unreached.due_date, unreached.number) > last or (
+                unreached.outstanding.total == 0
+            )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -26,6 +27,7 @@ from shared.domain.ledger import (
     JournalEntry,
     Ledger,
     LedgerCheck,
+    LedgerError,
     OwnerKind,
     Participation,
     Posting,
@@ -42,6 +44,7 @@ from shared.domain.ledger import (
     validate_escrow_identity,
     validate_ledger,
 )
+from shared.domain.money import Rupiah
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -82,7 +85,7 @@ def transfer(entry_id: str, debit: AccountId, credit: AccountId, amount: int) ->
     return entry(entry_id, Posting.debit(debit, amount), Posting.credit(credit, amount))
 
 
-def codes(errors: list) -> list[LedgerCheck]:  # type: ignore[type-arg]
+def codes(errors: list[LedgerError]) -> list[LedgerCheck]:
     return [error.check for error in errors]
 
 
@@ -222,10 +225,10 @@ def test_an_entry_is_immutable() -> None:
     ],
 )
 def test_an_entry_that_breaks_a_rule_is_refused_with_the_rule_named(
-    build: object, field: str, message: str
+    build: Callable[[], object], field: str, message: str
 ) -> None:
     with pytest.raises(ValidationFailed) as refused:
-        build()  # type: ignore[operator]
+        build()
     assert message in refused.value.field_errors[field]
 
 
@@ -758,8 +761,8 @@ def test_a_lenders_participation_tracks_principal_outstanding_and_earnings() -> 
     """L-1 funded 6,000,000 of 10,000,000; two installments pay it 250,020 + 251,000
     principal and 120,000 + 115,000 interest, minus fee, VAT and withholding."""
     stakes = {
-        "L-1": Participation("K-1", "L-1", 6_000_000),
-        "L-2": Participation("K-1", "L-2", 4_000_000),
+        "L-1": Participation("K-1", "L-1", Rupiah(6_000_000)),
+        "L-2": Participation("K-1", "L-2", Rupiah(4_000_000)),
     }
     assert principal_shares(stakes.values()) == {"L-1": Decimal("0.6"), "L-2": Decimal("0.4")}
     first = Receipt("L-1", 250_020, 120_000, 0, 18_000, 1_980, 18_000, 332_040)
@@ -777,7 +780,7 @@ def test_a_lenders_participation_tracks_principal_outstanding_and_earnings() -> 
 
 
 def test_participation_refuses_more_principal_than_funded_and_foreign_receipts() -> None:
-    stake = Participation("K-1", "L-1", 1_000_000)
+    stake = Participation("K-1", "L-1", Rupiah(1_000_000))
     with pytest.raises(ValidationFailed) as refused:
         stake.with_receipt(Receipt("L-1", 1_000_001, 0))
     assert "principal_received" in refused.value.field_errors
