@@ -533,7 +533,10 @@ class Ledger:
     """An in-memory ledger: the entries posted so far and the balances they add up to.
 
     Immutable: `post` returns a new ledger and leaves this one as it was, so a
-    refused entry can never leave half its postings applied.
+    refused entry can never leave half its postings applied. Each post copies the
+    maps, which suits tests, fakes and replaying one loan's or one lender's
+    entries; the Firestore store applies `balance_changes` inside its transaction
+    instead, with the same rules.
     """
 
     _entries: Mapping[str, JournalEntry] = field(default_factory=dict)
