@@ -369,3 +369,18 @@ def test_a_scoring_decision_is_approve_review_or_reject():
             EventType.LOAN_SCORED, data, entity="p2p", occurred_at=OCCURRED, event_id=EVENT_ID
         )
     assert "decision" in raised.value.field_errors
+
+
+def test_an_envelope_built_directly_is_held_to_the_registry():
+    payload = LoanSubmitted.model_validate(SAMPLE_DATA[EventType.LOAN_SUBMITTED])
+    fields = {
+        "event_id": EVENT_ID,
+        "type": EventType.LOAN_SUBMITTED,
+        "entity": "p2p",
+        "occurred_at": OCCURRED,
+        "data": payload,
+    }
+    built = Envelope(**fields, schema_version=1)
+    assert parse_event(built.to_json_bytes()) == built
+    with pytest.raises(ValueError, match=r"no schema 2 is registered for loan\.submitted"):
+        Envelope(**fields, schema_version=2)
