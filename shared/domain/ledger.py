@@ -50,7 +50,8 @@ The canonical entries (debit / credit):
 - repayment (after `allocation` and `split`): escrow_cash / lender_available
   (each lender's net) + platform_fee_income + vat_payable +
   withholding_tax_payable + borrower_credit (overpayment); and loan_lenders_claim
-  / loan_principal + interest_receivable for what was collected
+  / loan_principal (+ interest_receivable for interest accrued earlier) for what
+  was collected
 - unmatched payment: escrow_cash / suspense
 - fee sweep and tax remittance: platform_fee_income, vat_payable or
   withholding_tax_payable / escrow_cash (so each of those accounts holds what
