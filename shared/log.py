@@ -204,6 +204,15 @@ def log_context(
         _CONTEXT.reset(token)
 
 
+def current_traceparent() -> str | None:
+    """The W3C `traceparent` of the trace bound by `log_context`, to carry it across Pub/Sub."""
+    trace = _CONTEXT.get().trace
+    if trace is None:
+        return None
+    span = trace.span_id if trace.span_id and len(trace.span_id) == 16 else "0" * 15 + "1"
+    return f"00-{trace.trace_id}-{span}-{'01' if trace.sampled else '00'}"
+
+
 _CLOUD_TRACE = re.compile(r"^([0-9a-fA-F]{32})(?:/(\d+))?(?:;o=([01]))?")
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 

@@ -78,6 +78,7 @@ class PlatformSettings(BaseSettings):
         description="This function's name; Cloud Functions (2nd gen) sets K_SERVICE.",
     )
 
+    firestore_database: str = "(default)"
     firestore_emulator_host: str | None = Field(
         default=None, validation_alias="FIRESTORE_EMULATOR_HOST"
     )

@@ -57,6 +57,8 @@ from shared.services.ports import (
     UnitOfWork,
     Where,
     document_exists_conflict,
+    message_from_outbox,
+    outbox_record,
 )
 
 T = TypeVar("T")
@@ -257,27 +259,6 @@ class _MemoryTransaction(DocumentTransaction):
     @property
     def emitted(self) -> tuple[str, ...]:
         return tuple(message.event_id for message in self.events)
-
-
-def outbox_record(message: OutboundMessage, now: datetime) -> JsonDict:
-    """The outbox document of one event (shared by every unit of work implementation)."""
-    return {
-        "topic": message.topic,
-        "data": message.data.decode(),
-        "attributes": dict(message.attributes),
-        "created_at": now,
-        "published_at": None,
-        "expire_at": now + timedelta(days=31),
-    }
-
-
-def message_from_outbox(event_id: str, record: JsonDict) -> OutboundMessage:
-    return OutboundMessage(
-        event_id=event_id,
-        topic=str(record["topic"]),
-        data=str(record["data"]).encode(),
-        attributes=dict(record.get("attributes") or {}),
-    )
 
 
 class MemoryUnitOfWork(UnitOfWork):

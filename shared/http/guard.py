@@ -8,7 +8,9 @@ role — see shared/adapters/auth.py), then consults the `CallerDirectory`:
   `admin.super` removed stops working at once, not when the token expires;
 - a user with no record yet (about to register) keeps the token's role.
 
-`authorize` refuses (403) a caller whose role is not among the route's roles.
+`authorize` refuses (403) a caller whose role is not among the route's roles,
+and a caller without any role (signed in, never registered) everywhere except
+on routes declared `signed_in=True` (registration).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def authenticate(
 
 def authorize(caller: Caller, roles: Collection[Role]) -> None:
     """Forbidden unless the caller's role is one of `roles`."""
+    if caller.role is None:
+        raise Forbidden("your token carries no role: register first (POST /users)")
     if caller.role not in roles:
         allowed = ", ".join(sorted(roles))
         raise Forbidden(f"role {caller.role!r} may not call this; allowed: {allowed}")

@@ -5,8 +5,9 @@ method and path template to small handlers, and owns everything every handler
 would otherwise repeat:
 
 - 404 for an unknown path, 405 (with `Allow`) for a known path and wrong method;
-- authentication and roles (shared/http/guard.py) — a route is either
-  `public=True` or lists its `roles`; there is no third option;
+- authentication and roles (shared/http/guard.py) — a route declares exactly one
+  of `public=True` (token optional), `signed_in=True` (any verified token, even
+  one without a role: registration) or `roles=(...)`;
 - the JSON body parsed once into the route's pydantic `body` model and the
   query string into its `query` model (400 unparseable, 415 not JSON, 413 too
   large, 422 with field errors when invalid);
@@ -145,7 +146,8 @@ class Route:
     query: type[BaseModel] | None
     response: Any  # a pydantic model class, or any type TypeAdapter accepts; None → 204
     status: int
-    roles: frozenset[Role] | None  # None: public
+    roles: frozenset[Role] | None  # None: public or signed_in
+    signed_in: bool
     idempotent: bool
     summary: str
     description: str
@@ -194,15 +196,18 @@ class Router(Generic[S]):
         status: int = 200,
         roles: Collection[Role] | None = None,
         public: bool = False,
+        signed_in: bool = False,
         idempotent: bool = False,
         summary: str | None = None,
     ) -> Callable[[Callable[[Call[Any, S]], Any]], Callable[[Call[Any, S]], Any]]:
-        """Register a handler. Exactly one of `public=True` or `roles=(...)`."""
+        """Register a handler. Exactly one of `public=True`, `signed_in=True`, `roles=(...)`."""
         method = method.upper()
         if method not in METHODS:
             raise ValueError(f"unsupported method {method!r}")
-        if public == (roles is not None):
-            raise ValueError(f"{method} {path}: declare either public=True or roles=(...)")
+        if [public, signed_in, roles is not None].count(True) != 1:
+            raise ValueError(
+                f"{method} {path}: declare exactly one of public=True, signed_in=True, roles=(...)"
+            )
         if roles is not None and not roles:
             raise ValueError(f"{method} {path}: roles must name at least one role")
         if idempotent and public:
@@ -226,6 +231,7 @@ class Router(Generic[S]):
                     response=response,
                     status=204 if response is None and status == 200 else status,
                     roles=frozenset(roles) if roles is not None else None,
+                    signed_in=signed_in,
                     idempotent=idempotent,
                     summary=summary or first.strip() or handler.__name__.replace("_", " "),
                     description=rest.strip(),
@@ -335,12 +341,11 @@ class Router(Generic[S]):
         result = route.handler(call)
         return route.status, route.render(result), {}, caller.user_id if caller else None
 
-    def _authenticate(
-        self, route: Route, headers: Mapping[str, str], services: S
-    ) -> Caller | None:
+    def _authenticate(self, route: Route, headers: Mapping[str, str], services: S) -> Caller | None:
         authorization = headers.get("Authorization")
-        if route.roles is None and not authorization:
-            return None  # public route, anonymous caller
+        public = route.roles is None and not route.signed_in
+        if public and not authorization:
+            return None  # anonymous caller of a public route
         if services.verifier is None:
             raise RuntimeError(f"{self.function}: HttpServices.verifier is not configured")
         caller = authenticate(authorization, services.verifier, services.callers)

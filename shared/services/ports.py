@@ -31,12 +31,13 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from shared.domain.errors import Conflict, DomainError, NotFound
+from shared.log import current_traceparent
 
 JsonDict = dict[str, Any]
 T = TypeVar("T")
@@ -48,6 +49,7 @@ ADMIN_ROLES: tuple[Role, ...] = ("admin.credit", "admin.finance", "admin.super")
 
 # Collections the platform plumbing owns (one document per event / request, never hot).
 OUTBOX = "outbox"
+OUTBOX_RETENTION = timedelta(days=31)
 IDEMPOTENCY_KEYS = "idempotency_keys"
 PROCESSED_EVENTS = "processed_events"
 
@@ -108,7 +110,8 @@ class PublishableEvent(Protocol):
 
 @dataclass(frozen=True)
 class OutboundMessage:
-    """One Pub/Sub message: the envelope JSON plus the attributes subscribers filter on.
+    """One Pub/Sub message: the envelope JSON plus the attributes subscribers filter on
+    (`event_id`, `type`, `entity`, `schema_version`) and the producer's `traceparent`.
 
     The topic is the event type (`loan.submitted`), as declared in shared/topology.py.
     """
@@ -128,12 +131,36 @@ class OutboundMessage:
         schema_version = getattr(event, "schema_version", None)
         if schema_version is not None:
             attributes["schema_version"] = str(schema_version)
+        traceparent = current_traceparent()
+        if traceparent is not None:  # the consumer's logs join the producer's trace
+            attributes["traceparent"] = traceparent
         return cls(
             event_id=str(event.event_id),
             topic=event.type,
             data=event.model_dump_json().encode(),
             attributes=attributes,
         )
+
+
+def outbox_record(message: OutboundMessage, now: datetime) -> JsonDict:
+    """The outbox document of one event (shared by every unit of work implementation)."""
+    return {
+        "topic": message.topic,
+        "data": message.data.decode(),
+        "attributes": dict(message.attributes),
+        "created_at": now,
+        "published_at": None,
+        "expire_at": now + OUTBOX_RETENTION,
+    }
+
+
+def message_from_outbox(event_id: str, record: JsonDict) -> OutboundMessage:
+    return OutboundMessage(
+        event_id=event_id,
+        topic=str(record["topic"]),
+        data=str(record["data"]).encode(),
+        attributes=dict(record.get("attributes") or {}),
+    )
 
 
 class EventPublisher(ABC):
@@ -359,10 +386,10 @@ class PersonalDataVault(ABC):
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: the verified token's subject and role."""
+    """Who is calling: the verified token's subject and role (None: signed in, not registered)."""
 
     user_id: str
-    role: Role
+    role: Role | None
     claims: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -1,0 +1,374 @@
+"""Firestore behind the `UnitOfWork` port: one real transaction per use case.
+
+`FirestoreUnitOfWork.run(work)` wraps `work` with
+`google.cloud.firestore.transactional` on `client.transaction(max_attempts=N)`:
+the client begins a transaction, runs `work`, commits, and on an `Aborted`
+commit (another writer touched what we read) re-runs `work` in a transaction
+that keeps its place in line, up to N attempts. When they are exhausted the
+client raises `ValueError("Failed to commit transaction in N attempts.")` from
+the last `Aborted`; an `Aborted` raised by a *read* (lock contention) is not
+retried by the client, so this adapter re-runs the whole transaction for it,
+within the same budget. Either way the caller finally sees
+`TransactionContended` (→ 503 with Retry-After, or a Pub/Sub redelivery).
+
+Other translations, so no Google exception leaks into a use case:
+`AlreadyExists` at commit (a `create` on an existing document) → `Conflict`;
+`NotFound` (an `update` of a missing document) → `NotFound`; an unreachable
+or overloaded service → `StoreUnavailable`.
+
+Events emitted in `work` are written to `outbox/<event_id>` in the same
+transaction and published after the commit; `published_at` is then set on the
+outbox document (see shared/services/ports.py for the recovery contract).
+`read_only=True` reads without a transaction (listings, lookups).
+
+`google.cloud.firestore` is imported only inside the functions that build or
+use a client, never when this module is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from shared.domain.errors import Conflict, NotFound
+from shared.services.ports import (
+    OUTBOX,
+    Clock,
+    Document,
+    DocumentTransaction,
+    EventPublisher,
+    JsonDict,
+    OrderBy,
+    OutboundMessage,
+    PublishableEvent,
+    StoreUnavailable,
+    SystemClock,
+    TransactionContended,
+    UnitOfWork,
+    Where,
+    message_from_outbox,
+    outbox_record,
+)
+from shared.settings import ConfigurationError, PlatformSettings
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_EXHAUSTED_PREFIX = "Failed to commit transaction in"
+_FIRESTORE_OPERATORS = {
+    "==": "==",
+    "!=": "!=",
+    "<": "<",
+    "<=": "<=",
+    ">": ">",
+    ">=": ">=",
+    "in": "in",
+    "array_contains": "array_contains",
+}
+
+
+def firestore_client(settings: PlatformSettings) -> firestore.Client:
+    """A Firestore client for `settings` (the emulator when FIRESTORE_EMULATOR_HOST is set).
+
+    The client library reads the emulator host from the environment itself; the
+    settings read the same variable, and this refuses to build a client if the two
+    were made to disagree.
+    """
+    from google.cloud import firestore
+
+    if os.environ.get("FIRESTORE_EMULATOR_HOST") != settings.firestore_emulator_host:
+        raise ConfigurationError(
+            "FIRESTORE_EMULATOR_HOST in the environment differs from the settings; "
+            "set it in the environment the process starts with"
+        )
+    return firestore.Client(project=settings.gcp_project, database=settings.firestore_database)
+
+
+class _Reads:
+    """Reads shared by the transactional scope and the read-only reader."""
+
+    def __init__(self, client: firestore.Client, transaction: Any = None) -> None:
+        self._client = client
+        self._transaction = transaction
+
+    def _ref(self, collection: str, doc_id: str) -> Any:
+        return self._client.collection(collection).document(doc_id)
+
+    def _read_get(self, collection: str, doc_id: str) -> JsonDict | None:
+        snapshot = self._ref(collection, doc_id).get(transaction=self._transaction)
+        return snapshot.to_dict() if snapshot.exists else None
+
+    def _read_get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
+        found: dict[str, JsonDict | None] = dict.fromkeys(doc_ids)
+        if not doc_ids:
+            return found
+        refs = [self._ref(collection, doc_id) for doc_id in doc_ids]
+        for snapshot in self._client.get_all(refs, transaction=self._transaction):
+            found[snapshot.id] = snapshot.to_dict() if snapshot.exists else None
+        return found
+
+    def _read_query(
+        self,
+        collection: str,
+        where: Sequence[Where],
+        order_by: Sequence[OrderBy],
+        limit: int | None,
+    ) -> list[Document]:
+        from google.cloud import firestore
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        query: Any = self._client.collection(collection)
+        for condition in where:
+            query = query.where(
+                filter=FieldFilter(
+                    condition.field, _FIRESTORE_OPERATORS[condition.op], condition.value
+                )
+            )
+        for order in order_by:
+            direction = (
+                firestore.Query.DESCENDING if order.descending else firestore.Query.ASCENDING
+            )
+            query = query.order_by(order.field, direction=direction)
+        if limit is not None:
+            query = query.limit(limit)
+        return [
+            Document(snapshot.id, snapshot.to_dict() or {})
+            for snapshot in query.stream(transaction=self._transaction)
+        ]
+
+
+class _FirestoreTransaction(_Reads, DocumentTransaction):
+    """One attempt of a transaction: reads go through it, writes are buffered until commit."""
+
+    def __init__(self, client: firestore.Client, transaction: Any) -> None:
+        super().__init__(client, transaction)
+        self.events: list[OutboundMessage] = []
+        self._wrote = False
+
+    def _before_read(self) -> None:
+        if self._wrote:
+            raise RuntimeError(
+                "read after write in one transaction: Firestore requires every read first"
+            )
+
+    def get(self, collection: str, doc_id: str) -> JsonDict | None:
+        self._before_read()
+        return self._read_get(collection, doc_id)
+
+    def get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
+        self._before_read()
+        return self._read_get_all(collection, doc_ids)
+
+    def query(
+        self,
+        collection: str,
+        where: Sequence[Where] = (),
+        order_by: Sequence[OrderBy] = (),
+        limit: int | None = None,
+    ) -> list[Document]:
+        self._before_read()
+        return self._read_query(collection, where, order_by, limit)
+
+    def create(self, collection: str, doc_id: str, data: JsonDict) -> None:
+        self._wrote = True
+        self._transaction.create(self._ref(collection, doc_id), data)
+
+    def set(self, collection: str, doc_id: str, data: JsonDict) -> None:
+        self._wrote = True
+        self._transaction.set(self._ref(collection, doc_id), data)
+
+    def update(self, collection: str, doc_id: str, changes: JsonDict) -> None:
+        self._wrote = True
+        self._transaction.update(self._ref(collection, doc_id), changes)
+
+    def delete(self, collection: str, doc_id: str) -> None:
+        self._wrote = True
+        self._transaction.delete(self._ref(collection, doc_id))
+
+    def emit(self, event: PublishableEvent) -> None:
+        self._wrote = True
+        self.events.append(OutboundMessage.from_event(event))
+
+    @property
+    def emitted(self) -> tuple[str, ...]:
+        return tuple(message.event_id for message in self.events)
+
+
+class _FirestoreReader(_Reads, DocumentTransaction):
+    """Non-transactional reads for `run(..., read_only=True)`; every write is refused."""
+
+    def get(self, collection: str, doc_id: str) -> JsonDict | None:
+        return self._read_get(collection, doc_id)
+
+    def get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
+        return self._read_get_all(collection, doc_ids)
+
+    def query(
+        self,
+        collection: str,
+        where: Sequence[Where] = (),
+        order_by: Sequence[OrderBy] = (),
+        limit: int | None = None,
+    ) -> list[Document]:
+        return self._read_query(collection, where, order_by, limit)
+
+    def _refuse(self, *_: Any) -> None:
+        raise RuntimeError("this unit of work was opened read-only")
+
+    def create(self, collection: str, doc_id: str, data: JsonDict) -> None:
+        self._refuse()
+
+    def set(self, collection: str, doc_id: str, data: JsonDict) -> None:
+        self._refuse()
+
+    def update(self, collection: str, doc_id: str, changes: JsonDict) -> None:
+        self._refuse()
+
+    def delete(self, collection: str, doc_id: str) -> None:
+        self._refuse()
+
+    def emit(self, event: PublishableEvent) -> None:
+        self._refuse()
+
+    @property
+    def emitted(self) -> tuple[str, ...]:
+        return ()
+
+
+class FirestoreUnitOfWork(UnitOfWork):
+    """The production unit of work (see the module docstring)."""
+
+    def __init__(
+        self,
+        client: firestore.Client,
+        publisher: EventPublisher,
+        clock: Clock | None = None,
+        *,
+        max_attempts: int = 5,
+        retry_after_s: int = 1,
+    ) -> None:
+        self.client = client
+        self.publisher = publisher
+        self.clock = clock or SystemClock()
+        self.max_attempts = max_attempts
+        self.retry_after_s = retry_after_s
+
+    def _contended(self, cause: BaseException) -> TransactionContended:
+        logger.warning("transaction contended after %s attempts", self.max_attempts)
+        return TransactionContended(
+            f"too many concurrent changes; the transaction failed {self.max_attempts} times",
+            retry_after_s=self.retry_after_s,
+        )
+
+    def run(self, work: Callable[[DocumentTransaction], T], *, read_only: bool = False) -> T:
+        from google.api_core import exceptions as google_errors
+        from google.cloud import firestore
+
+        if read_only:
+            try:
+                return work(_FirestoreReader(self.client))
+            except _unavailable_errors(google_errors) as exc:
+                raise StoreUnavailable("Firestore is unavailable") from exc
+
+        attempts: list[_FirestoreTransaction] = []
+
+        def attempt(transaction: Any) -> T:
+            scope = _FirestoreTransaction(self.client, transaction)
+            attempts.append(scope)
+            result = work(scope)
+            now = self.clock.now()
+            for message in scope.events:
+                transaction.create(
+                    self.client.collection(OUTBOX).document(message.event_id),
+                    outbox_record(message, now),
+                )
+            return result
+
+        transactional = firestore.transactional(attempt)
+        aborted_reads = 0
+        while True:
+            transaction = self.client.transaction(max_attempts=self.max_attempts)
+            try:
+                result: T = transactional(transaction)
+                break
+            except ValueError as exc:
+                if str(exc).startswith(_EXHAUSTED_PREFIX):
+                    raise self._contended(exc) from exc
+                raise
+            except google_errors.Aborted as exc:
+                aborted_reads += 1
+                if aborted_reads >= self.max_attempts:
+                    raise self._contended(exc) from exc
+            except google_errors.AlreadyExists as exc:
+                raise Conflict(f"{_conflicting_path(exc)} already exists") from exc
+            except google_errors.NotFound as exc:
+                raise NotFound(
+                    f"a document this transaction updates does not exist: {exc}"
+                ) from exc
+            except _unavailable_errors(google_errors) as exc:
+                raise StoreUnavailable("Firestore is unavailable") from exc
+        self._publish(attempts[-1].events)
+        return result
+
+    def publish_pending(self, event_ids: Sequence[str]) -> None:
+        if not event_ids:
+            return
+        records = _FirestoreReader(self.client).get_all(OUTBOX, list(event_ids))
+        pending = [
+            message_from_outbox(event_id, record)
+            for event_id, record in records.items()
+            if record is not None and record.get("published_at") is None
+        ]
+        self._publish(pending)
+
+    def _publish(self, messages: Sequence[OutboundMessage]) -> None:
+        if not messages:
+            return
+        self.publisher.publish(messages)
+        try:
+            batch = self.client.batch()
+            now = self.clock.now()
+            for message in messages:
+                batch.update(
+                    self.client.collection(OUTBOX).document(message.event_id),
+                    {"published_at": now},
+                )
+            batch.commit()
+        except Exception:
+            # Published but not marked: a later publish_pending publishes them again, and
+            # consumers deduplicate by event_id, so this costs a duplicate, never a loss.
+            logger.warning("could not mark outbox events as published", exc_info=True)
+
+
+def _unavailable_errors(google_errors: Any) -> tuple[type[BaseException], ...]:
+    return (
+        google_errors.ServiceUnavailable,
+        google_errors.DeadlineExceeded,
+        google_errors.InternalServerError,
+        google_errors.ResourceExhausted,
+        google_errors.RetryError,
+    )
+
+
+def _conflicting_path(exc: Exception) -> str:
+    message = str(exc)
+    return message.split("Document already exists:")[-1].strip() or "a document"
+
+
+def firestore_unit_of_work(
+    settings: PlatformSettings, publisher: EventPublisher, clock: Clock | None = None
+) -> FirestoreUnitOfWork:
+    """The unit of work `settings` describe, publishing through `publisher`."""
+    return FirestoreUnitOfWork(
+        firestore_client(settings),
+        publisher,
+        clock,
+        max_attempts=settings.transaction_max_attempts,
+        retry_after_s=settings.retry_after_s,
+    )
