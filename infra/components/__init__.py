@@ -1,0 +1,17 @@
+"""Pulumi components: one class per logical thing an entity stack is made of.
+
+- `EntityProject`: the entity's GCP project and what fences it in (APIs,
+  location policy, budget and its alert topic, regional logs).
+- `Platform`: the shared data and messaging (Firestore, buckets, topics,
+  secrets, the build identity) and one `DeployedFunction` per topology function.
+- `DeployedFunction`: a Cloud Function, its identity and grants, and how it is
+  invoked (public edge, push subscription or Scheduler job).
+
+Every child resource has `parent=self`; names come from the entity prefix.
+"""
+
+from infra.components.entity_project import PLATFORM_APIS, EntityProject
+from infra.components.function import DeployedFunction
+from infra.components.platform import Platform
+
+__all__ = ["PLATFORM_APIS", "DeployedFunction", "EntityProject", "Platform"]

@@ -1,0 +1,269 @@
+"""`Platform`: the data stores, messaging, secrets and functions of one entity's project.
+
+Everything here sits in asia-southeast2:
+- Firestore (native mode) with point-in-time recovery and delete protection;
+- a borrower-documents bucket (retention policy: nothing deleted or replaced
+  before the manifest's retention) and a function-source bucket, both with
+  uniform access and public access prevention enforced;
+- an Artifact Registry repository for the functions' images, and the one
+  service account that builds them (logs, that repository, that bucket);
+- every topology topic, its messages stored only in Jakarta;
+- every declared secret, replicated only to asia-southeast2 (user-managed,
+  never automatic), with its current value from the stack's secret config;
+- one `DeployedFunction` per topology function.
+
+The component takes the topology as arguments: nothing here names a function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pulumi
+import pulumi_gcp as gcp
+
+from infra.archives import FunctionArchive
+from infra.components.entity_project import EntityProject
+from infra.components.function import DeployedFunction
+from infra.manifest import EntityManifest
+from infra.naming import BUILD_ACCOUNT_ID, resource_name
+from shared.topology import REGION, Function, Secret, Topic
+
+DATABASE_ID = "(default)"
+FUNCTIONS_REPOSITORY = "functions"
+TOPIC_RETENTION = "604800s"  # 7 days: lets a new audit or analytics consumer seek back a week
+SECONDS_PER_DAY = 86_400
+
+
+class Platform(pulumi.ComponentResource):
+    """The Patungan platform inside one entity project, deployed from the topology."""
+
+    database: gcp.firestore.Database
+    documents: gcp.storage.Bucket
+    sources: gcp.storage.Bucket
+    repository: gcp.artifactregistry.Repository
+    builder: gcp.serviceaccount.Account
+    topics: dict[str, gcp.pubsub.Topic]
+    secrets: dict[str, gcp.secretmanager.Secret]
+    secret_versions: dict[str, gcp.secretmanager.SecretVersion]
+    functions: dict[str, DeployedFunction]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        entity: EntityProject,
+        manifest: EntityManifest,
+        functions: Sequence[Function],
+        topics: Sequence[Topic],
+        secrets: Sequence[Secret],
+        secret_values: Mapping[str, pulumi.Input[str]],
+        archives: Mapping[str, FunctionArchive],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("patungan:infra:Platform", name, None, opts)
+        self.prefix = name
+        self.entity = entity
+        self.manifest = manifest
+        self.project_id = entity.project_id
+        # Pub/Sub's service agent exists once the API is on; dead-lettering acts as it.
+        self.pubsub_agent: pulumi.Output[str] = entity.project_number.apply(
+            lambda n: f"serviceAccount:service-{n}@gcp-sa-pubsub.iam.gserviceaccount.com"
+        )
+        self.database = self._firestore()
+        self.documents = self._documents_bucket()
+        self.sources = self._bucket(
+            "function-sources", "sources", protect=False, retention_days=None
+        )
+        self.repository = self._repository()
+        self.builder, self.build_grants = self._build_identity()
+        self.topics = {t.name: self.topic(t.name, retention=TOPIC_RETENTION) for t in topics}
+        self.secrets, self.secret_versions = self._secrets(secrets, secret_values)
+        self.functions = {
+            fn.name: DeployedFunction(
+                resource_name(name, "function", fn.name),
+                fn=fn,
+                platform=self,
+                archive=archives[fn.name],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for fn in functions
+        }
+        self.register_outputs(
+            {
+                "documents_bucket": self.documents.name,
+                "function_urls": {n: f.url for n, f in self.functions.items()},
+            }
+        )
+
+    def fenced(self, *apis: str, **options: object) -> pulumi.ResourceOptions:
+        """Options for a child that uses `apis`: parented here, waiting for APIs and policy."""
+        return pulumi.ResourceOptions(
+            parent=self,
+            depends_on=self.entity.fence(*apis),
+            **options,  # type: ignore[arg-type]
+        )
+
+    def topic(
+        self, topic_id: str, *, retention: str, parent: pulumi.Resource | None = None
+    ) -> gcp.pubsub.Topic:
+        """A topic whose messages are stored, and published and delivered, only in Jakarta."""
+        return gcp.pubsub.Topic(
+            resource_name(self.prefix, "topic", topic_id),
+            project=self.project_id,
+            name=topic_id,
+            message_storage_policy=gcp.pubsub.TopicMessageStoragePolicyArgs(
+                allowed_persistence_regions=[REGION],
+                enforce_in_transit=True,
+            ),
+            message_retention_duration=retention,
+            opts=pulumi.ResourceOptions(
+                parent=parent or self, depends_on=self.entity.fence("pubsub.googleapis.com")
+            ),
+        )
+
+    def _firestore(self) -> gcp.firestore.Database:
+        return gcp.firestore.Database(
+            resource_name(self.prefix, "firestore"),
+            project=self.project_id,
+            name=DATABASE_ID,
+            location_id=REGION,
+            type="FIRESTORE_NATIVE",
+            concurrency_mode="PESSIMISTIC",
+            app_engine_integration_mode="DISABLED",
+            point_in_time_recovery_enablement="POINT_IN_TIME_RECOVERY_ENABLED",
+            delete_protection_state="DELETE_PROTECTION_ENABLED",
+            deletion_policy="PREVENT",
+            opts=self.fenced("firestore.googleapis.com", protect=True),
+        )
+
+    def _documents_bucket(self) -> gcp.storage.Bucket:
+        return self._bucket(
+            "documents",
+            "documents",
+            protect=True,
+            retention_days=self.manifest.documents_retention_days,
+        )
+
+    def _bucket(
+        self, suffix: str, kind: str, *, protect: bool, retention_days: int | None
+    ) -> gcp.storage.Bucket:
+        retention = (
+            gcp.storage.BucketRetentionPolicyArgs(
+                retention_period=str(retention_days * SECONDS_PER_DAY)
+            )
+            if retention_days
+            else None
+        )
+        return gcp.storage.Bucket(
+            resource_name(self.prefix, "bucket", kind),
+            project=self.project_id,
+            name=f"{self.manifest.project_id}-{suffix}",
+            location=REGION.upper(),
+            storage_class="STANDARD",
+            uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            retention_policy=retention,
+            force_destroy=False,
+            opts=self.fenced("storage.googleapis.com", protect=protect),
+        )
+
+    def _repository(self) -> gcp.artifactregistry.Repository:
+        return gcp.artifactregistry.Repository(
+            resource_name(self.prefix, "repository", FUNCTIONS_REPOSITORY),
+            project=self.project_id,
+            location=REGION,
+            repository_id=FUNCTIONS_REPOSITORY,
+            format="DOCKER",
+            description="Container images Cloud Build makes from the function sources.",
+            cleanup_policies=[
+                # Keep the last images of every function (rollbacks), drop the rest after 30 days.
+                gcp.artifactregistry.RepositoryCleanupPolicyArgs(
+                    id="keep-recent",
+                    action="KEEP",
+                    most_recent_versions=gcp.artifactregistry.RepositoryCleanupPolicyMostRecentVersionsArgs(
+                        keep_count=5
+                    ),
+                ),
+                gcp.artifactregistry.RepositoryCleanupPolicyArgs(
+                    id="delete-old",
+                    action="DELETE",
+                    condition=gcp.artifactregistry.RepositoryCleanupPolicyConditionArgs(
+                        older_than=f"{30 * SECONDS_PER_DAY}s", tag_state="ANY"
+                    ),
+                ),
+            ],
+            opts=self.fenced("artifactregistry.googleapis.com"),
+        )
+
+    def _build_identity(self) -> tuple[gcp.serviceaccount.Account, list[pulumi.Resource]]:
+        builder = gcp.serviceaccount.Account(
+            resource_name(self.prefix, "account", BUILD_ACCOUNT_ID),
+            project=self.project_id,
+            account_id=BUILD_ACCOUNT_ID,
+            display_name="Builds the Cloud Functions of this entity",
+            opts=self.fenced("iam.googleapis.com"),
+        )
+        child = pulumi.ResourceOptions(parent=self)
+        grants: list[pulumi.Resource] = [
+            # Build logs can only be granted project-wide.
+            gcp.projects.IAMMember(
+                resource_name(self.prefix, "grant", "builder-logs"),
+                project=self.project_id,
+                role="roles/logging.logWriter",
+                member=builder.member,
+                opts=child,
+            ),
+            gcp.artifactregistry.RepositoryIamMember(
+                resource_name(self.prefix, "grant", "builder-images"),
+                project=self.project_id,
+                location=REGION,
+                repository=self.repository.repository_id,
+                role="roles/artifactregistry.writer",
+                member=builder.member,
+                opts=child,
+            ),
+            gcp.storage.BucketIAMMember(
+                resource_name(self.prefix, "grant", "builder-sources"),
+                bucket=self.sources.name,
+                role="roles/storage.objectViewer",
+                member=builder.member,
+                opts=child,
+            ),
+        ]
+        return builder, grants
+
+    def _secrets(
+        self, secrets: Sequence[Secret], values: Mapping[str, pulumi.Input[str]]
+    ) -> tuple[dict[str, gcp.secretmanager.Secret], dict[str, gcp.secretmanager.SecretVersion]]:
+        created: dict[str, gcp.secretmanager.Secret] = {}
+        versions: dict[str, gcp.secretmanager.SecretVersion] = {}
+        for declared in secrets:
+            secret = gcp.secretmanager.Secret(
+                resource_name(self.prefix, "secret", declared.name),
+                project=self.project_id,
+                secret_id=declared.name,
+                replication=gcp.secretmanager.SecretReplicationArgs(
+                    user_managed=gcp.secretmanager.SecretReplicationUserManagedArgs(
+                        replicas=[
+                            gcp.secretmanager.SecretReplicationUserManagedReplicaArgs(
+                                location=REGION
+                            )
+                        ]
+                    )
+                ),
+                annotations={"purpose": declared.description},
+                deletion_protection=True,
+                opts=self.fenced("secretmanager.googleapis.com"),
+            )
+            created[declared.name] = secret
+            versions[declared.name] = gcp.secretmanager.SecretVersion(
+                resource_name(self.prefix, "secret-version", declared.name),
+                secret=secret.id,
+                secret_data=values[declared.name],
+                # A replaced value stays readable: data encrypted under an old key must
+                # still decrypt until it has been re-encrypted.
+                deletion_policy="ABANDON",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return created, versions

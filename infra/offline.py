@@ -1,0 +1,290 @@
+"""Run the Pulumi program offline, under `pulumi.runtime.set_mocks`, and record what it registers.
+
+No CLI, no provider plugin, no credentials: `simulate(stack)` reads
+`Pulumi.<stack>.yaml` the way the CLI would hand it to the program, resets the
+Pulumi runtime (so several stacks can be simulated one after another in one
+process), runs `infra.program.run` against a mock engine, and returns every
+registered resource with its inputs, the outputs the mocks computed, its
+parent, provider, protection and dependencies.
+
+The mocks compute the outputs a real provider would (project numbers, service
+account emails, topic ids, function URLs, ...) deterministically from the
+inputs, so the program's wiring can be checked end to end. Values that cannot
+exist offline are replaced, and `Simulation.problems` says so: encrypted stack
+secrets become placeholders, and with `preview_with_placeholders=True` a
+missing function folder becomes a placeholder archive.
+
+Used by the infra tests and by `scripts/infra_plan.py` (`nox -s plan`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.sync_await import _ensure_event_loop
+
+from infra.archives import SourceTree
+from infra.manifest import ENTITIES_DIR
+from infra.program import PLACEHOLDER_SECRET, Deployment, run
+from shared.topology import FUNCTIONS, SECRETS, TOPICS, Function, Secret, Topic
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+PROJECT_NAME = "patungan"  # Pulumi.yaml `name`
+STACK = "pulumi:pulumi:Stack"
+MASKED = "[secret]"
+
+
+@dataclass(frozen=True)
+class RegisteredResource:
+    """One resource as the engine would have received it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str  # the parent's URN ("" for the stack's direct children)
+    provider: str  # provider reference "<urn>::<id>" ("" for components and providers)
+    protect: bool
+    dependencies: tuple[str, ...]  # URNs this resource waits for
+    inputs: Mapping[str, Any]  # camelCase, as the provider sees them; secrets masked
+    outputs: Mapping[str, Any]
+
+    def get(self, path: str) -> Any:
+        """An input at a dotted camelCase path, or None."""
+        value: Any = self.inputs
+        for part in path.split("."):
+            if not isinstance(value, Mapping) or part not in value:
+                return None
+            value = value[part]
+        return value
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """A stack's program run offline."""
+
+    stack: str
+    resources: tuple[RegisteredResource, ...]
+    problems: tuple[str, ...]  # preflight problems accepted to preview, and offline substitutes
+    deployment: Deployment
+
+    def of_type(self, type_: str) -> list[RegisteredResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> RegisteredResource:
+        matches = [r for r in self.resources if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r}")
+        return matches[0]
+
+    def by_urn(self, urn: str) -> RegisteredResource:
+        for resource in self.resources:
+            if resource.urn == urn:
+                return resource
+        raise KeyError(urn)
+
+
+def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:
+    """A stack file's config (values as the engine passes them) and its encrypted keys."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no stack file {path}")
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    config: dict[str, Any] = {}
+    encrypted: set[str] = set()
+    for key, value in (document.get("config") or {}).items():
+        if isinstance(value, Mapping) and "secure" in value:
+            encrypted.add(key)
+        config[key] = value
+    return config, encrypted
+
+
+def simulate(
+    stack: str,
+    *,
+    archive_dir: Path,
+    tree: SourceTree | None = None,
+    stack_file: Path | None = None,
+    config_overrides: Mapping[str, Any] | None = None,
+    functions: Sequence[Function] = FUNCTIONS,
+    topics: Sequence[Topic] = TOPICS,
+    secrets: Sequence[Secret] = SECRETS,
+    entities_dir: Path = ENTITIES_DIR,
+    preview_with_placeholders: bool = False,
+) -> Simulation:
+    """Run the program for `stack` under mocks and return what it registered.
+
+    Raises what the program raises (`PreflightRefused` first of all).
+    """
+    config, encrypted = read_stack_file(stack_file or REPOSITORY / f"Pulumi.{stack}.yaml")
+    substitutes: list[str] = []
+    for key in sorted(encrypted):
+        # Offline there is no key to decrypt with: the value is a placeholder.
+        config[key] = PLACEHOLDER_SECRET
+        substitutes.append(f"offline: {key} is encrypted; a placeholder stands in")
+    config.update(config_overrides or {})
+    engine_config = {
+        key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()
+    }
+    mocks = PlatformMocks()
+    monitor = RecordingMonitor(mocks)
+    # A fresh root stack and monitor per simulation: the runtime keeps both globally.
+    runtime_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(
+        mocks, project=PROJECT_NAME, stack=stack, preview=False, monitor=monitor
+    )
+    pulumi.runtime.set_all_config(engine_config, sorted(encrypted))
+
+    deployments: list[Deployment] = []
+
+    def program() -> None:
+        deployments.append(
+            run(
+                tree or SourceTree.of_repository(REPOSITORY),
+                archive_dir,
+                functions=functions,
+                topics=topics,
+                secrets=secrets,
+                entities_dir=entities_dir,
+                preview_with_placeholders=preview_with_placeholders,
+            )
+        )
+
+    pulumi.runtime.test(program)()
+    deployment = deployments[0]
+    return Simulation(
+        stack=stack,
+        resources=tuple(sorted(monitor.recorded, key=lambda r: r.urn)),
+        problems=(*deployment.problems, *substitutes),
+        deployment=deployment,
+    )
+
+
+class RecordingMonitor(MockMonitor):
+    """The mock engine, also keeping what each registration asked for."""
+
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[RegisteredResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # the engine's gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == STACK:
+            return response
+        _ensure_event_loop()
+        inputs = _plain(rpc.deserialize_properties(request.object))
+        registration = self.resources.get(response.urn)
+        self.recorded.append(
+            RegisteredResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=request.parent,
+                provider=request.provider,
+                protect=bool(request.protect),
+                dependencies=tuple(request.dependencies),
+                inputs=inputs,
+                outputs={**_plain(registration.state), "id": registration.id}
+                if registration
+                else {},
+            )
+        )
+        return response
+
+
+class PlatformMocks(Mocks):
+    """Outputs a real GCP provider would compute, derived deterministically from inputs."""
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        # The program reads nothing from the cloud; an invoke is a bug to surface.
+        raise RuntimeError(f"unexpected provider call {args.token} in an offline run")
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        outputs = dict(inputs)
+        project = _unwrap(inputs.get("project") or inputs.get("projectId") or "")
+        identifier = f"{args.name}-id"
+        kind = args.typ
+        if kind == "gcp:organizations/project:Project":
+            outputs["number"] = project_number(str(inputs["projectId"]))
+            identifier = f"projects/{inputs['projectId']}"
+        elif kind == "gcp:serviceaccount/account:Account":
+            email = f"{inputs['accountId']}@{project}.iam.gserviceaccount.com"
+            identifier = f"projects/{project}/serviceAccounts/{email}"
+            outputs |= {"email": email, "member": f"serviceAccount:{email}", "name": identifier}
+        elif kind == "gcp:pubsub/topic:Topic":
+            identifier = f"projects/{project}/topics/{inputs['name']}"
+        elif kind == "gcp:pubsub/subscription:Subscription":
+            identifier = f"projects/{project}/subscriptions/{inputs['name']}"
+        elif kind == "gcp:secretmanager/secret:Secret":
+            identifier = f"projects/{project}/secrets/{inputs['secretId']}"
+            outputs["name"] = identifier
+        elif kind == "gcp:secretmanager/secretVersion:SecretVersion":
+            identifier = f"{_unwrap(inputs['secret'])}/versions/1"
+            outputs["version"] = "1"
+        elif kind == "gcp:storage/bucket:Bucket":
+            identifier = str(inputs["name"])
+            outputs["url"] = f"gs://{inputs['name']}"
+        elif kind == "gcp:artifactregistry/repository:Repository":
+            identifier = (
+                f"projects/{project}/locations/{inputs['location']}"
+                f"/repositories/{inputs['repositoryId']}"
+            )
+            outputs["name"] = inputs["repositoryId"]
+        elif kind == "gcp:cloudfunctionsv2/function:Function":
+            identifier = (
+                f"projects/{project}/locations/{inputs['location']}/functions/{inputs['name']}"
+            )
+            digest = hashlib.sha256(f"{project}/{inputs['name']}".encode()).hexdigest()[:10]
+            outputs["serviceConfig"] = {
+                **inputs.get("serviceConfig", {}),
+                "uri": f"https://{inputs['name']}-{digest}-et.a.run.app",
+                "service": f"projects/{project}/locations/{inputs['location']}"
+                f"/services/{inputs['name']}",
+            }
+            outputs["url"] = (
+                f"https://{inputs['location']}-{project}.cloudfunctions.net/{inputs['name']}"
+            )
+        elif kind == "gcp:firestore/database:Database":
+            identifier = f"projects/{project}/databases/{inputs['name']}"
+        elif kind == "gcp:logging/projectBucketConfig:ProjectBucketConfig":
+            identifier = (
+                f"projects/{project}/locations/{inputs['location']}/buckets/{inputs['bucketId']}"
+            )
+            outputs["name"] = identifier
+        elif kind == "gcp:billing/budget:Budget":
+            identifier = f"billingAccounts/{inputs['billingAccount']}/budgets/{args.name}"
+            outputs["name"] = identifier
+        return identifier, outputs
+
+
+def project_number(project_id: str) -> str:
+    """The mock's project number: twelve digits, stable per project id, distinct across ids."""
+    return str(int(hashlib.sha256(project_id.encode()).hexdigest()[:12], 16) % 10**12).zfill(12)
+
+
+def _unwrap(value: Any) -> Any:
+    return rpc.unwrap_rpc_secret(value) if rpc.is_rpc_secret(value) else value
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly: secrets masked, assets as their path, everything else as is."""
+    if rpc.is_rpc_secret(value):
+        return MASKED
+    if isinstance(value, pulumi.FileAsset):
+        return {"asset": str(value.path)}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,135 @@
+"""The preflight: what must hold before a stack may touch Google Cloud.
+
+`pulumi up -s <stack>` deploys the entity whose manifest is named like the
+stack, into the project that manifest derives, and nowhere else. The
+preflight refuses (`PreflightRefused`, listing every problem at once) when:
+
+- identity: the stack's `patungan:entity` is not the stack name, the manifest
+  is missing or invalid, the stack's `gcp:project` is not the manifest's
+  project, `gcp:region` is set to anything but asia-southeast2, or the gcp
+  default provider is not disabled (every resource must go through the
+  program's provider, pinned to the entity's project);
+- readiness: the manifest still carries placeholder (all-zero) billing or
+  parent ids, a topology function has no `functions/<name>/main.py`, a
+  declared secret has no value in the stack's secret config, or the topology
+  or the names derived from it are unsound.
+
+`StackRequest` is what the stack asks for; `program.read_stack_request` builds
+it from the Pulumi configuration, tests build it directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from infra.archives import SourceTree, missing_sources
+from infra.manifest import ENTITIES_DIR, EntityManifest, ManifestError, load_manifest
+from infra.naming import naming_problems
+from shared.topology import REGION, Function, Secret, Topic, validate_topology
+
+SECRET_CONFIG_PREFIX = "secret-"  # noqa: S105 — a config key prefix: patungan:secret-<name>
+
+
+def secret_config_key(secret: Secret) -> str:
+    """The stack config key (namespace `patungan`) holding a secret's current value."""
+    return f"{SECRET_CONFIG_PREFIX}{secret.name}"
+
+
+@dataclass(frozen=True)
+class StackRequest:
+    """What a stack asks to deploy: its name and the configuration that decides the target."""
+
+    stack: str
+    entity: str | None  # patungan:entity
+    project: str | None  # gcp:project
+    region: str | None = None  # gcp:region
+    disabled_default_providers: tuple[str, ...] = ()  # pulumi:disable-default-providers
+    secrets_with_values: frozenset[str] = field(default_factory=frozenset)
+    quota_project: str | None = None  # patungan:quotaProject
+
+
+class PreflightRefused(RuntimeError):
+    """The stack may not be deployed; `problems` says why, one sentence each."""
+
+    def __init__(self, stack: str, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"preflight refused stack {stack!r}:\n{lines}")
+
+
+def identity_problems(request: StackRequest, manifest: EntityManifest) -> list[str]:
+    """Disagreements between the stack, its manifest and the project it would write to."""
+    problems: list[str] = []
+    if request.entity != request.stack:
+        problems.append(
+            f"stack {request.stack!r} sets patungan:entity to {request.entity!r}: "
+            f"a stack deploys the entity of the same name"
+        )
+    if request.project != manifest.project_id:
+        problems.append(
+            f"stack {request.stack!r} targets project {request.project!r} (gcp:project) but "
+            f"entity {manifest.entity_id!r} lives in {manifest.project_id!r}"
+        )
+    if request.region is not None and request.region != REGION:
+        problems.append(f"gcp:region is {request.region!r}; Patungan runs only in {REGION}")
+    if not {"gcp", "*"} & set(request.disabled_default_providers):
+        problems.append(
+            "the gcp default provider is enabled: add `pulumi:disable-default-providers: "
+            "[gcp]` so no resource can fall back to ambient credentials' project"
+        )
+    return problems
+
+
+def readiness_problems(
+    request: StackRequest,
+    manifest: EntityManifest,
+    tree: SourceTree,
+    functions: Sequence[Function],
+    topics: Sequence[Topic],
+    secrets: Sequence[Secret],
+) -> list[str]:
+    """What a deploy of this manifest and topology needs and does not have yet."""
+    problems: list[str] = []
+    if set(manifest.billing.account_id) <= {"0", "-"}:
+        problems.append(
+            f"{manifest.entity_id}: billing account {manifest.billing.account_id} is a "
+            "placeholder; put the real account id in the manifest"
+        )
+    if set(manifest.parent.id) == {"0"}:
+        problems.append(
+            f"{manifest.entity_id}: {manifest.parent.kind} id {manifest.parent.id} is a "
+            "placeholder; put the real id in the manifest"
+        )
+    problems.extend(f"function source missing: {path}" for path in missing_sources(functions, tree))
+    problems.extend(
+        f"secret {s.name!r} has no value: pulumi config set --secret --stack "
+        f"{request.stack} patungan:{secret_config_key(s)} <value>"
+        for s in secrets
+        if s.name not in request.secrets_with_values
+    )
+    problems.extend(
+        f"topology: {p}" for p in validate_topology(tuple(functions), tuple(topics), tuple(secrets))
+    )
+    problems.extend(f"naming: {p}" for p in naming_problems(functions, topics))
+    return problems
+
+
+def check(
+    request: StackRequest,
+    tree: SourceTree,
+    functions: Sequence[Function],
+    topics: Sequence[Topic],
+    secrets: Sequence[Secret],
+    entities_dir: Path = ENTITIES_DIR,
+) -> tuple[EntityManifest | None, list[str]]:
+    """The stack's manifest (None when it cannot be loaded) and every preflight problem."""
+    try:
+        manifest = load_manifest(request.stack, entities_dir)
+    except ManifestError as exc:
+        return None, [str(exc)]
+    return manifest, [
+        *identity_problems(request, manifest),
+        *readiness_problems(request, manifest, tree, functions, topics, secrets),
+    ]
