@@ -1,0 +1,139 @@
+"""The gRPC face of the engine: `google.firestore.v1.Firestore` on grpcio.
+
+Messages are the client library's own proto-plus types
+(`google.cloud.firestore_v1.types`): `Type.deserialize` parses a request,
+`Type.pb(...)` unwraps it for the engine, `Type.wrap(...)` wraps the engine's
+raw response and `Type.serialize` writes it. No generated stubs are vendored.
+
+Methods the emulator does not implement (Listen, Write, PartitionQuery,
+ExecutePipeline, and anything unknown) answer UNIMPLEMENTED at once with a
+message naming the method, instead of hanging.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
+
+import grpc
+from google.cloud.firestore_v1.types import document, firestore
+from google.protobuf import empty_pb2
+
+from emulators.firestore.engine import FirestoreEngine
+from emulators.firestore.errors import RpcError
+
+logger = logging.getLogger(__name__)
+
+SERVICE = "google.firestore.v1.Firestore"
+
+_NOT_EMULATED = {
+    "Listen": "real-time listeners (on_snapshot) are not emulated; read with get() or a query",
+    "Write": "the streaming Write API is not emulated; use commit, batch or BatchWrite",
+    "PartitionQuery": "query partitioning is not emulated",
+    "ExecutePipeline": "pipeline queries are not emulated",
+}
+
+
+def _fail(context: grpc.ServicerContext, error: Exception) -> NoReturn:
+    """End the call with the error's status (`context.abort` raises)."""
+    if isinstance(error, RpcError):
+        context.abort(error.code, error.message)
+    logger.exception("internal error in the Firestore emulator")
+    context.abort(grpc.StatusCode.INTERNAL, f"Firestore emulator internal error: {error!r}")
+    raise AssertionError("unreachable: context.abort raises")
+
+
+def _unary(
+    call: Callable[[Any], Any], request_type: Any, response_type: Any | None
+) -> grpc.RpcMethodHandler:
+    def handle(request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            result = call(request_type.pb(request))
+        except Exception as error:  # every failure becomes the call's status
+            _fail(context, error)
+        if response_type is None:
+            return empty_pb2.Empty()
+        return response_type.wrap(result)
+
+    serializer = response_type.serialize if response_type is not None else _serialize_empty
+    return grpc.unary_unary_rpc_method_handler(
+        handle, request_deserializer=request_type.deserialize, response_serializer=serializer
+    )
+
+
+def _serialize_empty(message: Any) -> bytes:
+    return bytes(message.SerializeToString())
+
+
+def _streaming(
+    call: Callable[[Any], list[Any]], request_type: Any, response_type: Any
+) -> grpc.RpcMethodHandler:
+    def handle(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        # Everything is computed (and every lock taken) before the first message goes out.
+        try:
+            results = call(request_type.pb(request))
+        except Exception as error:
+            _fail(context, error)
+        for result in results:
+            yield response_type.wrap(result)
+
+    return grpc.unary_stream_rpc_method_handler(
+        handle,
+        request_deserializer=request_type.deserialize,
+        response_serializer=response_type.serialize,
+    )
+
+
+def firestore_handler(engine: FirestoreEngine) -> grpc.GenericRpcHandler:
+    """The handler serving every emulated method of the Firestore service."""
+    fs = firestore
+    handlers = {
+        "GetDocument": _unary(engine.get_document, fs.GetDocumentRequest, document.Document),
+        "ListDocuments": _unary(
+            engine.list_documents, fs.ListDocumentsRequest, fs.ListDocumentsResponse
+        ),
+        "CreateDocument": _unary(
+            engine.create_document, fs.CreateDocumentRequest, document.Document
+        ),
+        "UpdateDocument": _unary(
+            engine.update_document, fs.UpdateDocumentRequest, document.Document
+        ),
+        "DeleteDocument": _unary(engine.delete_document, fs.DeleteDocumentRequest, None),
+        "BatchGetDocuments": _streaming(
+            engine.batch_get_documents,
+            fs.BatchGetDocumentsRequest,
+            fs.BatchGetDocumentsResponse,
+        ),
+        "BeginTransaction": _unary(
+            engine.begin_transaction, fs.BeginTransactionRequest, fs.BeginTransactionResponse
+        ),
+        "Commit": _unary(engine.commit, fs.CommitRequest, fs.CommitResponse),
+        "Rollback": _unary(engine.rollback, fs.RollbackRequest, None),
+        "RunQuery": _streaming(engine.run_query, fs.RunQueryRequest, fs.RunQueryResponse),
+        "RunAggregationQuery": _streaming(
+            engine.run_aggregation_query,
+            fs.RunAggregationQueryRequest,
+            fs.RunAggregationQueryResponse,
+        ),
+        "ListCollectionIds": _unary(
+            engine.list_collection_ids, fs.ListCollectionIdsRequest, fs.ListCollectionIdsResponse
+        ),
+        "BatchWrite": _unary(engine.batch_write, fs.BatchWriteRequest, fs.BatchWriteResponse),
+    }
+    return grpc.method_handlers_generic_handler(SERVICE, handlers)
+
+
+class UnimplementedHandler(grpc.GenericRpcHandler):
+    """Answers every other method with UNIMPLEMENTED and a message saying why."""
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        method = handler_call_details.method.lstrip("/")
+        short_name = method.rsplit("/", 1)[-1]
+        reason = _NOT_EMULATED.get(short_name, "this method is not emulated")
+        message = f"{method} is not implemented by the Patungan Firestore emulator: {reason}."
+
+        def refuse(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, message)
+
+        return grpc.stream_stream_rpc_method_handler(refuse)

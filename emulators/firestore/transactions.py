@@ -1,0 +1,269 @@
+"""Transactions, document locks and predicate locks with wound-wait.
+
+Contract (what makes read-write transactions serializable):
+
+- A read-write transaction takes an *exclusive* lock on every document it
+  reads by name (found or missing), and a *predicate lock* for every query
+  (and aggregation) it runs: the query's scope and filters. At Commit it also
+  locks every document it writes. Locks are held until Commit or Rollback.
+- A write (a transaction's commit, a plain commit, or a batch write) conflicts
+  with another transaction's exclusive lock on the written document, and with
+  another transaction's predicate lock when the document matches that query
+  before or after the write (an update, a delete or a phantom insert).
+- Conflicts resolve by age (wound-wait): the older transaction never waits for
+  a younger one, it *wounds* it (the younger loses its locks at once and learns
+  it at Commit, which answers ABORTED); a younger transaction waits for an
+  older one. Age is the begin order of a transaction's first attempt: a retry
+  (`BeginTransaction.options.read_write.retry_transaction`) inherits it, so a
+  transaction that keeps losing becomes the oldest and then wins. A freed
+  lock goes to the oldest waiter. Waits are bounded (`lock_wait_seconds`):
+  after that a read proceeds without the lock (the transaction then aborts at
+  Commit), a commit answers ABORTED, a plain write wounds the holders; a holder
+  idle for that long is treated as abandoned and wounded.
+- Besides locks, Commit re-validates every recorded read (document versions
+  and query result sets) atomically with installing the writes, so even a
+  wounded transaction can never commit stale reads.
+- Read-only transactions take no locks and keep no server state: their id
+  carries their snapshot time.
+- Idle or overlong read-write transactions expire (their locks are released).
+
+Nothing here is thread-safe by itself: every method runs with the engine's
+condition variable held; waits release it through `Condition.wait`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from emulators.firestore.errors import invalid_argument
+from emulators.firestore.queries import CompiledQuery
+from emulators.firestore.resources import DatabaseId
+from emulators.firestore.writes import AppliedWrite
+
+logger = logging.getLogger(__name__)
+
+_READ_WRITE = b"W"
+_READ_ONLY = b"R"
+_ID_LENGTH = 17
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionSettings:
+    lock_wait_seconds: float = 10.0
+    idle_timeout_seconds: float = 60.0
+    max_lifetime_seconds: float = 270.0
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedTransactionId:
+    read_only: bool
+    # Read-write: the age (smaller is older). Read-only: the snapshot time in µs.
+    number: int
+    serial: int
+
+
+def encode_id(read_only: bool, number: int, serial: int) -> bytes:
+    return (
+        (_READ_ONLY if read_only else _READ_WRITE)
+        + number.to_bytes(8, "big")
+        + serial.to_bytes(8, "big")
+    )
+
+
+def parse_id(raw: bytes) -> ParsedTransactionId:
+    if len(raw) != _ID_LENGTH or raw[:1] not in (_READ_ONLY, _READ_WRITE):
+        raise invalid_argument("Invalid transaction id: it was not issued by this emulator.")
+    return ParsedTransactionId(
+        raw[:1] == _READ_ONLY, int.from_bytes(raw[1:9], "big"), int.from_bytes(raw[9:], "big")
+    )
+
+
+@dataclass(eq=False)
+class Transaction:
+    """A live read-write transaction (see module doc)."""
+
+    id: bytes
+    database: DatabaseId
+    priority: int
+    begun_at: float
+    last_active: float
+    active_calls: int = 0
+    doomed: str | None = None
+    doc_locks: set[str] = field(default_factory=set)
+    reads: dict[str, int | None] = field(default_factory=dict)
+    query_reads: list[tuple[CompiledQuery, tuple[tuple[str, int], ...]]] = field(
+        default_factory=list
+    )
+
+    def idle_for(self, now: float) -> float:
+        return 0.0 if self.active_calls else now - self.last_active
+
+
+@dataclass
+class LockTable:
+    """The locks held in one database."""
+
+    owners: dict[str, Transaction] = field(default_factory=dict)
+    waiters: dict[str, set[Transaction]] = field(default_factory=dict)
+    predicates: dict[Transaction, list[CompiledQuery]] = field(default_factory=dict)
+
+
+class TransactionManager:
+    def __init__(self, condition: threading.Condition, settings: TransactionSettings) -> None:
+        self._cv = condition
+        self.settings = settings
+        self._live: dict[bytes, Transaction] = {}
+        self._tables: dict[DatabaseId, LockTable] = {}
+        self._serials = itertools.count(1)
+        # Ages keep increasing across restarts (a client may retry an old id).
+        self._ages = itertools.count(time.time_ns() // 1000)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def table(self, database: DatabaseId) -> LockTable:
+        table = self._tables.get(database)
+        if table is None:
+            table = self._tables[database] = LockTable()
+        return table
+
+    def begin_read_write(self, database: DatabaseId, retry_of: bytes | None) -> Transaction:
+        if retry_of:
+            previous = parse_id(retry_of)
+            if previous.read_only:
+                raise invalid_argument("retry_transaction must name a read-write transaction.")
+            priority = previous.number
+            stale = self._live.get(retry_of)
+            if stale is not None:
+                self.finish(stale)
+        else:
+            priority = next(self._ages)
+        now = time.monotonic()
+        txn = Transaction(
+            id=encode_id(False, priority, next(self._serials)),
+            database=database,
+            priority=priority,
+            begun_at=now,
+            last_active=now,
+        )
+        self._live[txn.id] = txn
+        return txn
+
+    def read_only_id(self, snapshot_micros: int) -> bytes:
+        return encode_id(True, snapshot_micros, next(self._serials))
+
+    def live(self, raw_id: bytes) -> Transaction | None:
+        """The live read-write transaction with this id, or None if it ended or expired."""
+        return self._live.get(raw_id)
+
+    def finish(self, txn: Transaction) -> None:
+        """End a transaction (committed, rolled back or failed): release its locks."""
+        self._release(txn)
+        self._live.pop(txn.id, None)
+
+    def doom(self, txn: Transaction, reason: str) -> None:
+        """Wound or expire `txn`: it loses its locks now and aborts at Commit."""
+        if txn.doomed is None:
+            txn.doomed = reason
+            logger.debug("transaction %s doomed: %s", txn.id.hex(), reason)
+        self.finish(txn)
+
+    def _release(self, txn: Transaction) -> None:
+        table = self._tables.get(txn.database)
+        if table is not None:
+            for path in txn.doc_locks:
+                if table.owners.get(path) is txn:
+                    del table.owners[path]
+            table.predicates.pop(txn, None)
+        txn.doc_locks.clear()
+        self._cv.notify_all()
+
+    def transactions_of(self, database: DatabaseId) -> list[Transaction]:
+        return [txn for txn in self._live.values() if txn.database == database]
+
+    def expire(self, now: float) -> None:
+        settings = self.settings
+        for txn in list(self._live.values()):
+            if txn.idle_for(now) > settings.idle_timeout_seconds:
+                self.doom(txn, "expired after being idle")
+            elif now - txn.begun_at > settings.max_lifetime_seconds:
+                self.doom(txn, "expired: exceeded the maximum transaction lifetime")
+
+    # ------------------------------------------------------------ locks
+
+    def lock_document(self, txn: Transaction, path: str, deadline: float) -> bool:
+        """Take `txn`'s exclusive lock on `path`, waiting for older holders.
+
+        Returns False when `txn` is, or becomes, doomed (the caller then reads
+        without a lock; the transaction will abort at Commit).
+        """
+        table = self.table(txn.database)
+        waiting = False
+        try:
+            while True:
+                if txn.doomed is not None:
+                    return False
+                owner = table.owners.get(path)
+                if owner is txn:
+                    return True
+                if owner is not None and txn.priority < owner.priority:
+                    self.doom(owner, f"wounded: an older transaction needed {path}")
+                    owner = None
+                if owner is None and not self._older_waiter(table, path, txn):
+                    table.owners[path] = txn
+                    txn.doc_locks.add(path)
+                    return True
+                now = time.monotonic()
+                if now >= deadline:
+                    if owner is not None and owner.idle_for(now) >= self.settings.lock_wait_seconds:
+                        self.doom(owner, f"wounded: idle while holding {path} others waited for")
+                        continue
+                    self.doom(txn, f"gave up waiting for the lock on {path}")
+                    return False
+                if not waiting:
+                    table.waiters.setdefault(path, set()).add(txn)
+                    waiting = True
+                self._cv.wait(deadline - now)
+        finally:
+            if waiting:
+                queue = table.waiters.get(path)
+                if queue is not None:
+                    queue.discard(txn)
+                    if not queue:
+                        del table.waiters[path]
+
+    @staticmethod
+    def _older_waiter(table: LockTable, path: str, txn: Transaction) -> bool:
+        return any(
+            other.priority < txn.priority and other.doomed is None
+            for other in table.waiters.get(path, ())
+        )
+
+    def add_predicate(self, txn: Transaction, query: CompiledQuery) -> None:
+        if txn.doomed is None:
+            self.table(txn.database).predicates.setdefault(txn, []).append(query)
+
+    def holders_in_conflict(
+        self, database: DatabaseId, writer: Transaction | None, applied: list[AppliedWrite]
+    ) -> set[Transaction]:
+        """Other transactions whose locks the given (tentative) writes would violate."""
+        table = self._tables.get(database)
+        if table is None:
+            return set()
+        holders: set[Transaction] = set()
+        for write in applied:
+            if not write.changed:
+                continue  # a write that changes nothing invalidates no read
+            owner = table.owners.get(write.path)
+            if owner is not None and owner is not writer:
+                holders.add(owner)
+            for txn, queries in table.predicates.items():
+                if txn is writer or txn in holders:
+                    continue
+                touched = (write.before, write.after)
+                if any(query.accepts(write.path, doc) for query in queries for doc in touched):
+                    holders.add(txn)
+        return holders
