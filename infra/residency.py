@@ -139,7 +139,7 @@ class Inside:
         return []
 
     def location(self, resource: ResourceView) -> str:
-        return f"in {field(resource, self.path)}"
+        return f"in {str(field(resource, self.path)).rsplit('/', 1)[-1]}"
 
 
 @dataclass(frozen=True)
