@@ -1,0 +1,377 @@
+"""HTTP clients for the external data providers the five-C scorer reads.
+
+Four providers, each behind its own base URL and API key (configuration passed
+in, never read here): the civil registry (Dukcapil), the credit bureau (SLIK),
+marketplace sales, and business profiles. Locally they are all served by the
+providers sandbox (`emulators/providers`); `ProvidersConfig.sandbox(url, key)`
+points every client at it, and the same code talks to real providers.
+
+Contract: no method raises into the caller for a provider's failure. Each
+returns the typed data `shared.domain.scoring` consumes, or a
+`ProviderUnavailable` with the reason (timed out, HTTP 503 after three
+attempts, HTTP 401, a malformed answer), which the scorer turns into a manual
+review. Each call has a per-attempt timeout, bounded retries with exponential
+backoff on timeouts, connection errors, 5xx and 429, and an overall deadline.
+Other 4xx answers are not retried: asking again will not change them.
+
+Nothing is created at import time; the scoring function builds one
+`ProvidersClient` on first use and keeps it. NIKs and names never reach logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from types import MappingProxyType, TracebackType
+from typing import Any, Protocol, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from shared.domain.identity import mask_nik
+from shared.domain.scoring import (
+    BusinessProfile,
+    CivilRegistryCheck,
+    CreditBureauReport,
+    MonthlyRevenue,
+    ProviderData,
+    ProviderName,
+    ProviderUnavailable,
+    StoreSales,
+    month_key,
+    shift_month,
+)
+
+logger = logging.getLogger(__name__)
+
+SALES_MONTHS = 12
+_Model = TypeVar("_Model", bound=BaseModel)
+_T = TypeVar("_T")
+
+# Where each provider lives under the sandbox's single URL.
+SANDBOX_PATHS: Mapping[ProviderName, str] = MappingProxyType(
+    {
+        "civil_registry": "/dukcapil",
+        "credit_bureau": "/slik",
+        "ecommerce_sales": "/ecommerce",
+        "business_profile": "/business-profile",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ProviderEndpoint:
+    """One provider: where it is, its key, and how patiently to ask it."""
+
+    base_url: str
+    api_key: str = field(repr=False)
+    api_key_header: str = "X-API-Key"
+    timeout_s: float = 2.0  # per attempt (connect, read, write each)
+    max_attempts: int = 3
+    backoff_s: float = 0.2  # before the 2nd attempt; doubles each time
+    max_backoff_s: float = 2.0
+    deadline_s: float = 8.0  # all attempts of one call together
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if min(self.timeout_s, self.deadline_s) <= 0 or self.backoff_s < 0:
+            raise ValueError("timeouts and the deadline must be positive, backoff not negative")
+
+
+@dataclass(frozen=True)
+class ProvidersConfig:
+    civil_registry: ProviderEndpoint
+    credit_bureau: ProviderEndpoint
+    ecommerce_sales: ProviderEndpoint
+    business_profile: ProviderEndpoint
+
+    @classmethod
+    def sandbox(cls, root_url: str, api_key: str, **options: Any) -> ProvidersConfig:
+        """Every provider on the local sandbox at `root_url`; `options` tune each endpoint."""
+        root = root_url.rstrip("/")
+        endpoints = {
+            name: ProviderEndpoint(base_url=root + path, api_key=api_key, **options)
+            for name, path in SANDBOX_PATHS.items()
+        }
+        return cls(**endpoints)
+
+    def endpoint(self, provider: ProviderName) -> ProviderEndpoint:
+        endpoint: ProviderEndpoint = getattr(self, provider)
+        return endpoint
+
+
+@dataclass(frozen=True)
+class ProviderQuery:
+    """Who to ask about: the applicant's identity and stores, and when they applied."""
+
+    nik: str = field(repr=False)
+    full_name: str = field(repr=False)
+    birth_date: date
+    store_ids: tuple[str, ...]
+    applied_on: date
+
+    @property
+    def sales_until(self) -> str:
+        """The last complete month before the application (``YYYY-MM``)."""
+        return shift_month(month_key(self.applied_on), -1)
+
+    def __repr__(self) -> str:
+        return f"ProviderQuery(nik={mask_nik(self.nik)}, stores={self.store_ids!r})"
+
+
+class ProviderDataSource(Protocol):
+    """The port the scoring use case depends on."""
+
+    def gather(self, query: ProviderQuery) -> ProviderData: ...
+
+
+class _Unavailable(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _pick(model: type[_Model], body: object) -> _Model:
+    """The domain model from a provider's JSON, ignoring fields it does not know."""
+    if not isinstance(body, dict):
+        raise _Unavailable("malformed response: expected a JSON object")
+    try:
+        return model.model_validate({k: body[k] for k in model.model_fields if k in body})
+    except ValidationError as exc:
+        where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
+        raise _Unavailable(f"malformed response: bad or missing {where}") from None
+
+
+class ProvidersClient:
+    """Synchronous clients for the four providers over one pooled `httpx.Client`."""
+
+    def __init__(
+        self,
+        config: ProvidersConfig,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self._http = httpx.Client(transport=transport, follow_redirects=False)
+        self._sleep = sleep
+        self._clock = clock
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ProvidersClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- one request, with retries ------------------------------------------------
+
+    def _request(
+        self,
+        provider: ProviderName,
+        method: str,
+        path: str,
+        *,
+        json: Mapping[str, Any] | None = None,
+        params: Mapping[str, str | int] | None = None,
+        not_found_ok: bool = False,
+    ) -> Any:
+        """The JSON body of a 2xx answer (None for an allowed 404); raises `_Unavailable`."""
+        endpoint = self.config.endpoint(provider)
+        url = endpoint.base_url.rstrip("/") + path
+        headers = {endpoint.api_key_header: endpoint.api_key, "Accept": "application/json"}
+        deadline = self._clock() + endpoint.deadline_s
+        attempt = 0
+        while True:
+            attempt += 1
+            timeout = min(endpoint.timeout_s, deadline - self._clock())
+            problem = ""
+            try:
+                response = self._http.request(
+                    method, url, headers=headers, json=json, params=params, timeout=timeout
+                )
+            except httpx.TimeoutException:
+                problem = f"timed out ({timeout:.2g} s per attempt)"
+            except httpx.TransportError as exc:
+                problem = f"connection failed ({type(exc).__name__})"
+            else:
+                status = response.status_code
+                if 200 <= status < 300:
+                    try:
+                        return response.json()
+                    except ValueError:
+                        raise _Unavailable("malformed response: not JSON") from None
+                if status == httpx.codes.NOT_FOUND and not_found_ok:
+                    return None
+                if status < 500 and status != httpx.codes.TOO_MANY_REQUESTS:
+                    hint = " (check the API key)" if status in (401, 403) else ""
+                    raise _Unavailable(f"HTTP {status} {response.reason_phrase}{hint}, not retried")
+                problem = f"HTTP {status} {response.reason_phrase}".rstrip()
+            attempts = f"after {attempt} attempt{'s' if attempt > 1 else ''}"
+            if attempt >= endpoint.max_attempts:
+                raise _Unavailable(f"{problem} {attempts}")
+            wait = min(endpoint.max_backoff_s, endpoint.backoff_s * 2 ** (attempt - 1))
+            if self._clock() + wait >= deadline:
+                raise _Unavailable(
+                    f"{problem} {attempts}; the {endpoint.deadline_s:g} s deadline ran out"
+                )
+            self._sleep(wait)
+
+    def _guarded(self, provider: ProviderName, call: Callable[[], _T]) -> _T | ProviderUnavailable:
+        started = self._clock()
+        try:
+            result = call()
+        except _Unavailable as exc:
+            reason = exc.reason
+        except Exception as exc:  # a client bug must not crash scoring either
+            logger.exception("provider call failed unexpectedly", extra={"provider": provider})
+            reason = f"unexpected error: {type(exc).__name__}"
+        else:
+            logger.debug(
+                "provider answered",
+                extra={"provider": provider, "elapsed_ms": round(1000 * (self._clock() - started))},
+            )
+            return result
+        logger.warning(
+            "provider unavailable",
+            extra={
+                "provider": provider,
+                "reason": reason,
+                "elapsed_ms": round(1000 * (self._clock() - started)),
+            },
+        )
+        return ProviderUnavailable(provider=provider, reason=reason)
+
+    # --- the four providers ------------------------------------------------------------
+
+    def verify_identity(
+        self, nik: str, full_name: str, birth_date: date
+    ) -> CivilRegistryCheck | ProviderUnavailable:
+        """Dukcapil: do this NIK, name and date of birth belong to one registered person?"""
+
+        def call() -> CivilRegistryCheck:
+            body = self._request(
+                "civil_registry",
+                "POST",
+                "/v1/verify",
+                json={"nik": nik, "full_name": full_name, "birth_date": birth_date.isoformat()},
+            )
+            return _pick(CivilRegistryCheck, body)
+
+        return self._guarded("civil_registry", call)
+
+    def credit_report(self, nik: str) -> CreditBureauReport | ProviderUnavailable:
+        """SLIK: worst collectability in 12 months, history, existing debt and outstanding."""
+
+        def call() -> CreditBureauReport:
+            body = self._request("credit_bureau", "POST", "/v1/inquiries", json={"nik": nik})
+            return _pick(CreditBureauReport, body)
+
+        return self._guarded("credit_bureau", call)
+
+    def store_sales(
+        self, store_ids: Iterable[str], until: str, months: int = SALES_MONTHS
+    ) -> tuple[StoreSales, ...] | ProviderUnavailable:
+        """Monthly net revenue per store up to `until` (``YYYY-MM``); unknown stores left out."""
+
+        def call() -> tuple[StoreSales, ...]:
+            found: list[StoreSales] = []
+            for store_id in store_ids:
+                body = self._request(
+                    "ecommerce_sales",
+                    "GET",
+                    f"/v1/stores/{quote(store_id, safe='')}/monthly-sales",
+                    params={"until": until, "months": months},
+                    not_found_ok=True,
+                )
+                if body is None:
+                    logger.info("store not found", extra={"store_id": store_id})
+                    continue
+                if not isinstance(body, dict) or body.get("currency", "IDR") != "IDR":
+                    raise _Unavailable("malformed response: sales must be in IDR")
+                entries = body.get("months")
+                if not isinstance(entries, list):
+                    raise _Unavailable("malformed response: bad or missing months")
+                found.append(
+                    StoreSales(
+                        store_id=store_id,
+                        months=tuple(_pick(MonthlyRevenue, entry) for entry in entries),
+                    )
+                )
+            return tuple(found)
+
+        return self._guarded("ecommerce_sales", call)
+
+    def business_profiles(
+        self, store_ids: Iterable[str]
+    ) -> tuple[BusinessProfile, ...] | ProviderUnavailable:
+        """Rating, reviews and years listed per store; unknown stores are left out."""
+
+        def call() -> tuple[BusinessProfile, ...]:
+            found: list[BusinessProfile] = []
+            for store_id in store_ids:
+                body = self._request(
+                    "business_profile",
+                    "GET",
+                    f"/v1/stores/{quote(store_id, safe='')}",
+                    not_found_ok=True,
+                )
+                if body is not None:
+                    found.append(_pick(BusinessProfile, {**body, "store_id": store_id}))
+            return tuple(found)
+
+        return self._guarded("business_profile", call)
+
+    def gather(self, query: ProviderQuery) -> ProviderData:
+        """Ask all four providers at once; the slowest one sets the time taken."""
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="provider") as pool:
+            registry = pool.submit(
+                self.verify_identity, query.nik, query.full_name, query.birth_date
+            )
+            bureau = pool.submit(self.credit_report, query.nik)
+            sales = pool.submit(self.store_sales, query.store_ids, query.sales_until)
+            profiles = pool.submit(self.business_profiles, query.store_ids)
+            return ProviderData(
+                civil_registry=registry.result(),
+                credit_bureau=bureau.result(),
+                ecommerce_sales=sales.result(),
+                business_profile=profiles.result(),
+            )
+
+
+class InMemoryProviders:
+    """A `ProviderDataSource` for unit tests: canned answers by NIK, and the queries it saw."""
+
+    def __init__(
+        self, answers: Mapping[str, ProviderData], default: ProviderData | None = None
+    ) -> None:
+        self._answers = dict(answers)
+        self._default = default
+        self.queries: list[ProviderQuery] = []
+
+    def gather(self, query: ProviderQuery) -> ProviderData:
+        self.queries.append(query)
+        answer = self._answers.get(query.nik, self._default)
+        if answer is not None:
+            return answer
+        reason = "no canned answer for this NIK"
+        return ProviderData(
+            civil_registry=ProviderUnavailable(provider="civil_registry", reason=reason),
+            credit_bureau=ProviderUnavailable(provider="credit_bureau", reason=reason),
+            ecommerce_sales=ProviderUnavailable(provider="ecommerce_sales", reason=reason),
+            business_profile=ProviderUnavailable(provider="business_profile", reason=reason),
+        )
