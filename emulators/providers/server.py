@@ -124,6 +124,10 @@ class BadRequest(Exception):
 class SandboxHandler(BaseHTTPRequestHandler):
     server: ProvidersSandbox
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in one segment (the handler flushes after each
+    # request): split small writes meet Nagle and delayed ACKs, 40 ms each.
+    wbufsize = 64 * 1024
+    disable_nagle_algorithm = True
     _body: bytes = b""
     server_version = "PatunganProvidersSandbox/1"
 
