@@ -1,0 +1,1 @@
+"""Infrastructure tests: the Pulumi program run offline under mocks, and its building blocks."""

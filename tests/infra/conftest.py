@@ -1,0 +1,87 @@
+"""Fixtures for the infra suite: every entity stack simulated once per session, offline.
+
+- `source_tree`: a temporary tree whose `functions/<name>/main.py` exists for
+  every topology function (a one-line entry point), with the real `shared/`,
+  `pyproject.toml` and `requirements.lock` — the program builds real archives
+  from it whatever functions have landed in the repository so far.
+- `deployable_entities`: a copy of the committed manifests with the placeholder
+  billing account and parent ids replaced, so the preflight passes.
+- `stack_secrets`: a value for every declared secret, as ops set them with
+  `pulumi config set --secret`.
+- `simulations`: `{entity: Simulation}` for every committed stack file, run
+  through the real code path (`infra.program.run`, no placeholders accepted).
+- `simulate_stack(...)`: runs one more stack on demand (other topologies,
+  other configuration); the Pulumi runtime is reset for each run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.archives import SourceTree
+from infra.manifest import ENTITIES_DIR, known_entities
+from infra.offline import REPOSITORY, Simulation, simulate
+from infra.preflight import secret_config_key
+from shared.topology import FUNCTIONS, SECRETS
+from tests.infra.sources import write_function_stubs
+
+
+@pytest.fixture(scope="session")
+def source_tree(tmp_path_factory: pytest.TempPathFactory) -> SourceTree:
+    functions_dir = tmp_path_factory.mktemp("functions")
+    write_function_stubs(functions_dir, FUNCTIONS)
+    real = SourceTree.of_repository(REPOSITORY)
+    return SourceTree(
+        functions_dir=functions_dir,
+        shared_dir=real.shared_dir,
+        pyproject=real.pyproject,
+        lock_file=real.lock_file,
+    )
+
+
+@pytest.fixture(scope="session")
+def deployable_entities(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    entities = tmp_path_factory.mktemp("entities")
+    for number, entity in enumerate(known_entities(), start=1):
+        manifest = json.loads((ENTITIES_DIR / f"{entity}.json").read_text(encoding="utf-8"))
+        manifest["billing"]["account_id"] = f"01A2B3-C4D5E6-F7A8B{number}"
+        manifest["parent"]["id"] = f"12345678901{number}"
+        (entities / f"{entity}.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return entities
+
+
+@pytest.fixture(scope="session")
+def stack_secrets() -> dict[str, str]:
+    return {f"patungan:{secret_config_key(s)}": f"value-of-{s.name}" for s in SECRETS}
+
+
+@pytest.fixture(scope="session")
+def simulate_stack(
+    source_tree: SourceTree,
+    deployable_entities: Path,
+    stack_secrets: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[..., Simulation]:
+    archives = tmp_path_factory.mktemp("archives")
+
+    def run(stack: str, **options: Any) -> Simulation:
+        options.setdefault("tree", source_tree)
+        options.setdefault("entities_dir", deployable_entities)
+        options["config_overrides"] = {**stack_secrets, **options.get("config_overrides", {})}
+        return simulate(stack, archive_dir=archives, **options)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def simulations(simulate_stack: Callable[..., Simulation]) -> dict[str, Simulation]:
+    stacks = sorted(
+        p.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        for p in REPOSITORY.glob("Pulumi.*.yaml")
+    )
+    return {stack: simulate_stack(stack) for stack in stacks}

@@ -1,0 +1,77 @@
+"""Questions the infra tests ask of a simulated stack, phrased once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra.naming import function_id
+from infra.offline import RegisteredResource, Simulation
+from shared.topology import Function
+
+FUNCTION = "gcp:cloudfunctionsv2/function:Function"
+SUBSCRIPTION = "gcp:pubsub/subscription:Subscription"
+TOPIC = "gcp:pubsub/topic:Topic"
+RUN_INVOKER = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember"
+IAM_TYPES = (
+    "gcp:projects/iAMMember:IAMMember",
+    "gcp:pubsub/topicIAMMember:TopicIAMMember",
+    "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember",
+    "gcp:storage/bucketIAMMember:BucketIAMMember",
+    "gcp:secretmanager/secretIamMember:SecretIamMember",
+    "gcp:serviceaccount/iAMMember:IAMMember",
+    "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember",
+    RUN_INVOKER,
+)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One IAM binding: who may do what on which resource."""
+
+    type: str
+    role: str
+    member: str
+    target: str  # the topic, subscription, bucket, secret, service... or project it is on
+
+
+def grants(simulation: Simulation) -> list[Grant]:
+    found = []
+    for r in simulation.resources:
+        if r.type in IAM_TYPES:
+            target = next(
+                str(r.get(key))
+                for key in (
+                    "topic",
+                    "subscription",
+                    "bucket",
+                    "secretId",
+                    "repository",
+                    "serviceAccountId",
+                    "name",
+                    "project",
+                )
+                if r.get(key) is not None
+            )
+            found.append(Grant(r.type, str(r.get("role")), str(r.get("member")), target))
+    return found
+
+
+def deployed_function(simulation: Simulation, fn: Function) -> RegisteredResource:
+    matches = [r for r in simulation.of_type(FUNCTION) if r.get("name") == function_id(fn)]
+    assert len(matches) == 1, f"{fn.name} deployed {len(matches)} times"
+    return matches[0]
+
+
+def runtime_member(simulation: Simulation, fn: Function) -> str:
+    email = deployed_function(simulation, fn).get("serviceConfig.serviceAccountEmail")
+    return f"serviceAccount:{email}"
+
+
+def service_uri(simulation: Simulation, fn: Function) -> str:
+    return str(deployed_function(simulation, fn).outputs["serviceConfig"]["uri"])
+
+
+def topic_by_id(simulation: Simulation, topic_id: str) -> RegisteredResource:
+    matches = [t for t in simulation.of_type(TOPIC) if t.outputs["id"] == topic_id]
+    assert len(matches) == 1, f"{len(matches)} topics with id {topic_id!r}"
+    return matches[0]

@@ -1,0 +1,278 @@
+"""Functions: every topology function deployed once per entity, reachable only as intended,
+and allowed to touch only what the topology says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+import pytest
+
+from infra.naming import function_id
+from infra.offline import Simulation
+from shared.topology import (
+    FUNCTIONS,
+    REGION,
+    SCHEDULER_TIME_ZONE,
+    Function,
+    dead_letter_topic,
+    secret,
+    subscription_name,
+)
+from tests.infra.queries import (
+    FUNCTION,
+    RUN_INVOKER,
+    SUBSCRIPTION,
+    deployed_function,
+    grants,
+    runtime_member,
+    service_uri,
+    topic_by_id,
+)
+from tests.infra.sources import write_function_stubs
+
+EVENT_FUNCTIONS = [fn for fn in FUNCTIONS if fn.kind == "event"]
+PUBLIC_EVERYONE = {"allUsers", "allAuthenticatedUsers"}
+
+
+def test_every_topology_function_is_deployed_exactly_once_per_entity(
+    simulations: Mapping[str, Simulation],
+):
+    for simulation in simulations.values():
+        deployed = sorted(str(r.get("name")) for r in simulation.of_type(FUNCTION))
+        assert deployed == sorted(function_id(fn) for fn in FUNCTIONS)
+
+
+def test_each_function_runs_as_declared_with_its_own_account(
+    simulations: Mapping[str, Simulation],
+):
+    simulation = simulations["p2p-lending"]
+    accounts = set()
+    for fn in FUNCTIONS:
+        deployed = deployed_function(simulation, fn)
+        assert deployed.get("location") == REGION
+        assert deployed.get("buildConfig.runtime") == "python312"
+        assert deployed.get("buildConfig.entryPoint") == fn.name
+        assert deployed.get("buildConfig.serviceAccount").endswith(
+            "/serviceAccounts/function-builder@patungan-p2p-lending-prod.iam.gserviceaccount.com"
+        )
+        assert deployed.get("serviceConfig.availableMemory") == f"{fn.memory_mb}Mi"
+        assert deployed.get("serviceConfig.timeoutSeconds") == fn.timeout_s
+        assert deployed.get("serviceConfig.maxInstanceCount") == fn.max_instances
+        accounts.add(deployed.get("serviceConfig.serviceAccountEmail"))
+    assert len(accounts) == len(FUNCTIONS)
+
+
+def test_functions_are_configured_for_their_own_entity(simulations: Mapping[str, Simulation]):
+    for stack, simulation in simulations.items():
+        manifest = simulation.deployment.manifest
+        for fn in FUNCTIONS:
+            env = deployed_function(simulation, fn).get("serviceConfig.environmentVariables")
+            assert env["PATUNGAN_ENTITY"] == stack
+            assert env["PATUNGAN_ENV"] == manifest.env
+            assert env["PATUNGAN_GCP_PROJECT"] == manifest.project_id
+            assert env["PATUNGAN_PRODUCTS"].split(",") == list(manifest.products)
+            if fn.kind == "http":
+                assert env["PATUNGAN_AUTH_AUDIENCE"] == manifest.project_id
+
+
+def test_every_event_function_has_a_push_subscription_that_dead_letters(
+    simulations: Mapping[str, Simulation],
+):
+    assert EVENT_FUNCTIONS
+    simulation = simulations["msme-banking"]
+    project = simulation.deployment.manifest.project_id
+    (project_resource,) = simulation.of_type("gcp:organizations/project:Project")
+    number = project_resource.outputs["number"]
+    agent_member = f"serviceAccount:service-{number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+    for fn in EVENT_FUNCTIONS:
+        uri = service_uri(simulation, fn)
+        (push,) = [
+            s for s in simulation.of_type(SUBSCRIPTION) if s.get("pushConfig.pushEndpoint") == uri
+        ]
+        assert push.get("name") == subscription_name(fn)
+        assert push.get("topic") == f"projects/{project}/topics/{fn.consumes}"
+        assert push.get("pushConfig.oidcToken.audience") == uri
+        assert push.get("retryPolicy.minimumBackoff") == f"{fn.min_backoff_s}s"
+        assert push.get("retryPolicy.maximumBackoff") == f"{fn.max_backoff_s}s"
+        assert push.get("deadLetterPolicy.maxDeliveryAttempts") == fn.max_delivery_attempts
+        dead_letters = topic_by_id(simulation, push.get("deadLetterPolicy.deadLetterTopic"))
+        assert dead_letters.get("name") == dead_letter_topic(fn)
+        # Dead letters are kept, not dropped: something subscribes to the dead-letter topic.
+        assert [
+            s.get("name")
+            for s in simulation.of_type(SUBSCRIPTION)
+            if s.get("topic") == dead_letters.outputs["id"]
+        ] == [f"{dead_letter_topic(fn)}.hold"]
+        # Dead-lettering acts as the Pub/Sub service agent.
+        bindings = {(g.role, g.member, g.target) for g in grants(simulation)}
+        assert ("roles/pubsub.publisher", agent_member, dead_letter_topic(fn)) in bindings
+        assert ("roles/pubsub.subscriber", agent_member, subscription_name(fn)) in bindings
+
+
+def test_only_client_facing_http_functions_let_everyone_invoke(
+    simulations: Mapping[str, Simulation],
+):
+    for simulation in simulations.values():
+        open_to_all = {g.target for g in grants(simulation) if g.member in PUBLIC_EVERYONE}
+        assert open_to_all == {function_id(fn) for fn in FUNCTIONS if fn.client_facing}
+        for g in grants(simulation):
+            if g.member in PUBLIC_EVERYONE:
+                assert (g.type, g.role) == (RUN_INVOKER, "roles/run.invoker")
+
+
+def test_event_functions_are_invoked_only_by_their_push_identity_over_internal_ingress(
+    simulations: Mapping[str, Simulation],
+):
+    simulation = simulations["cooperative"]
+    for fn in EVENT_FUNCTIONS:
+        invokers = {
+            g.member
+            for g in grants(simulation)
+            if g.type == RUN_INVOKER and g.target == function_id(fn)
+        }
+        (push,) = [
+            s for s in simulation.of_type(SUBSCRIPTION) if s.get("name") == subscription_name(fn)
+        ]
+        assert invokers == {
+            f"serviceAccount:{push.get('pushConfig.oidcToken.serviceAccountEmail')}"
+        }
+        assert invokers != {runtime_member(simulation, fn)}, "the pusher is not the function itself"
+        assert deployed_function(simulation, fn).get("serviceConfig.ingressSettings") == (
+            "ALLOW_INTERNAL_ONLY"
+        )
+
+
+@pytest.mark.parametrize("forbidden", ["roles/owner", "roles/editor"])
+def test_no_service_account_is_owner_or_editor(simulations, forbidden):
+    for simulation in simulations.values():
+        assert [g for g in grants(simulation) if g.role == forbidden] == []
+
+
+def test_no_service_account_holds_any_admin_role(simulations: Mapping[str, Simulation]):
+    for simulation in simulations.values():
+        assert [g for g in grants(simulation) if "admin" in g.role.lower()] == []
+
+
+def test_a_function_publishes_only_to_the_topics_the_topology_names(
+    simulations: Mapping[str, Simulation],
+):
+    simulation = simulations["p2p-lending"]
+    all_grants = grants(simulation)
+    for fn in FUNCTIONS:
+        member = runtime_member(simulation, fn)
+        publishes_to = {
+            g.target
+            for g in all_grants
+            if g.member == member and g.role == "roles/pubsub.publisher"
+        }
+        assert publishes_to == set(fn.publishes), fn.name
+        # And never through a project-wide Pub/Sub role, which would reach every topic.
+        assert not [
+            g
+            for g in all_grants
+            if g.member == member
+            and g.type == "gcp:projects/iAMMember:IAMMember"
+            and g.role.startswith("roles/pubsub.")
+        ]
+
+
+def test_a_function_reads_only_its_declared_secrets_mounted_where_settings_look(
+    simulations: Mapping[str, Simulation],
+):
+    simulation = simulations["p2p-lending"]
+    for fn in FUNCTIONS:
+        member = runtime_member(simulation, fn)
+        readable = {
+            g.target
+            for g in grants(simulation)
+            if g.member == member and g.role == "roles/secretmanager.secretAccessor"
+        }
+        assert readable == set(fn.secrets)
+        mounted = deployed_function(simulation, fn).get("serviceConfig.secretEnvironmentVariables")
+        assert {(m["key"], m["secret"], m["version"]) for m in mounted or []} == {
+            (secret(name).env_var, name, "latest") for name in fn.secrets
+        }
+
+
+def test_data_access_follows_the_topology(simulations: Mapping[str, Simulation]):
+    simulation = simulations["p2p-lending"]
+    documents = simulation.deployment.manifest.project_id + "-documents"
+    expected_firestore = {
+        "read": {"roles/datastore.viewer"},
+        "read_write": {"roles/datastore.user"},
+        "none": set(),
+    }
+    expected_documents = {
+        "none": set(),
+        "read": {"roles/storage.objectViewer"},
+        "read_write": {"roles/storage.objectViewer", "roles/storage.objectCreator"},
+    }
+    for fn in FUNCTIONS:
+        mine = [g for g in grants(simulation) if g.member == runtime_member(simulation, fn)]
+        assert {
+            g.role for g in mine if g.role.startswith("roles/datastore.")
+        } == expected_firestore[fn.firestore]
+        assert {g.role for g in mine if g.target == documents} == expected_documents[fn.documents]
+        signers = {g.target for g in mine if g.role == "roles/iam.serviceAccountTokenCreator"}
+        own_account = "projects/{p}/serviceAccounts/{e}".format(
+            p=simulation.deployment.manifest.project_id,
+            e=runtime_member(simulation, fn).removeprefix("serviceAccount:"),
+        )
+        assert signers == ({own_account} if fn.signs_document_urls else set())
+
+
+OVERDUE_SWEEP = Function(
+    "overdue_sweep",
+    "http",
+    "Daily: mark overdue installments, accrue late fees within the caps.",
+    schedule="0 1 * * *",
+    publishes=("loan.scored",),
+)
+REMINDERS = Function(
+    "payment_reminders",
+    "event",
+    "Remind borrowers three days before a due date.",
+    consumes="loan.approved",
+    max_delivery_attempts=7,
+)
+
+
+@pytest.fixture(scope="module")
+def grown_topology(simulate_stack, source_tree, tmp_path_factory) -> Simulation:
+    """The p2p stack after someone adds a scheduled job and another consumer to the topology."""
+    functions = (*FUNCTIONS, OVERDUE_SWEEP, REMINDERS)
+    tree = replace(source_tree, functions_dir=tmp_path_factory.mktemp("grown"))
+    write_function_stubs(tree.functions_dir, functions)
+    return simulate_stack("p2p-lending", functions=functions, tree=tree)
+
+
+def test_a_function_added_to_the_topology_is_deployed_without_touching_infra(grown_topology):
+    deployed = {str(r.get("name")) for r in grown_topology.of_type(FUNCTION)}
+    assert {"overdue-sweep", "payment-reminders"} <= deployed
+    (push,) = [
+        s
+        for s in grown_topology.of_type(SUBSCRIPTION)
+        if s.get("name") == subscription_name(REMINDERS)
+    ]
+    assert push.get("deadLetterPolicy.maxDeliveryAttempts") == 7
+
+
+def test_a_scheduled_function_runs_on_jakarta_time_invoked_only_by_its_job(grown_topology):
+    (job,) = grown_topology.of_type("gcp:cloudscheduler/job:Job")
+    assert job.get("region") == REGION
+    assert job.get("timeZone") == SCHEDULER_TIME_ZONE == "Asia/Jakarta"
+    assert job.get("schedule") == "0 1 * * *"
+    uri = service_uri(grown_topology, OVERDUE_SWEEP)
+    assert job.get("httpTarget.uri") == job.get("httpTarget.oidcToken.audience") == uri
+    invokers = {
+        g.member
+        for g in grants(grown_topology)
+        if g.type == RUN_INVOKER and g.target == "overdue-sweep"
+    }
+    assert invokers == {f"serviceAccount:{job.get('httpTarget.oidcToken.serviceAccountEmail')}"}
+    assert (
+        deployed_function(grown_topology, OVERDUE_SWEEP).get("serviceConfig.ingressSettings")
+        == "ALLOW_INTERNAL_ONLY"
+    )
