@@ -7,7 +7,8 @@ unit test fails where production would:
   versions of what it read (documents, and whole collections for queries) and
   the commit fails — and the attempt is retried — when any of them changed
   meanwhile; after `max_attempts` it raises `TransactionContended`.
-  `contend(n)` makes the next `n` commits fail as if another writer had won.
+  `contend(n, writing_to=...)` makes the next `n` commits (that write to a
+  collection) fail as if another writer had won.
   It refuses a read after a write inside one attempt (Firestore's rule), makes
   `create` on an existing document a `Conflict`, deep-copies every document in
   and out (no aliasing), writes emitted events to the outbox in the same commit
@@ -281,14 +282,17 @@ class MemoryUnitOfWork(UnitOfWork):
         self._documents: dict[str, dict[str, _Stored]] = {}
         self._collection_versions: dict[str, int] = {}
         self._forced_conflicts = 0
+        self._contended_collection: str | None = None
         self._lock = threading.RLock()
 
     # -- test helpers --
 
-    def contend(self, commits: int) -> None:
-        """Make the next `commits` commit attempts fail as if a concurrent writer won."""
+    def contend(self, commits: int, *, writing_to: str | None = None) -> None:
+        """Make the next `commits` commit attempts fail as if a concurrent writer won
+        (only attempts that write to collection `writing_to`, when given)."""
         with self._lock:
             self._forced_conflicts = commits
+            self._contended_collection = writing_to
 
     def documents(self, collection: str) -> dict[str, JsonDict]:
         """A copy of every document in `collection`, by id."""
@@ -345,7 +349,10 @@ class MemoryUnitOfWork(UnitOfWork):
 
     def _commit(self, tx: _MemoryTransaction) -> bool:
         with self._lock:
-            if self._forced_conflicts > 0:
+            if self._forced_conflicts > 0 and (
+                self._contended_collection is None
+                or any(w.collection == self._contended_collection for w in tx.writes)
+            ):
                 self._forced_conflicts -= 1
                 return False
             for (collection, doc_id), version in tx.read_versions.items():

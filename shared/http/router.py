@@ -37,6 +37,7 @@ import json
 import logging
 import re
 import time
+import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -389,7 +390,7 @@ class Router(Generic[S]):
             scope,
             fingerprint,
             clock=services.clock,
-            token=services.ids.new_id("claim"),
+            token=uuid.uuid4().hex,  # internal: keeps the ids port for domain identifiers
             lease=services.idempotency_lease,
             retention=services.idempotency_retention,
         )
