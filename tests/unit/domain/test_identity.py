@@ -140,6 +140,13 @@ def test_spaces_dots_and_dashes_are_ignored_and_the_field_name_is_the_callers():
     assert refusal(excinfo, "borrower.nik") == "must have 16 digits, got 6"
 
 
+def test_a_nik_that_is_not_a_string_is_refused_not_crashed_on():
+    with pytest.raises(ValidationFailed) as excinfo:
+        parse_nik(3174051208900001, date_of_birth=date(1990, 8, 12))
+
+    assert refusal(excinfo, "nik") == "must be a string of digits, got int"
+
+
 def test_a_parsed_nik_never_prints_the_full_number():
     nik = parse_nik("3174051208900001", date_of_birth=date(1990, 8, 12))
 

@@ -578,6 +578,88 @@ def test_an_unknown_province_in_the_regional_risk_table_is_refused():
     }
 
 
+def _set(path, value):
+    """An edit that sets doc[path...] = value."""
+
+    def edit(doc):
+        *parents, last = path
+        target = doc
+        for key in parents:
+            target = target[key]
+        target[last] = value
+
+    return edit
+
+
+CATEGORICAL_TENOR = {
+    "kind": "categorical",
+    "name": "tenor",
+    "feature": "tenor_months",
+    "description": "tenor as a category",
+    "categories": [{"values": ["12"], "points": 10}],
+    "other_points": 0,
+}
+
+
+@pytest.mark.parametrize(
+    ("edit", "path", "problem"),
+    [
+        (
+            _set(["characteristics", "collateral"], []),
+            "characteristics.collateral",
+            "collateral needs at least one characteristic",
+        ),
+        (
+            _set(["characteristics", "capacity", 1, "name"], "sales_level"),
+            "characteristics.capacity[1].name",
+            "characteristic name 'sales_level' is used twice",
+        ),
+        (
+            _set(["characteristics", "condition", 3], CATEGORICAL_TENOR),
+            "characteristics.condition[3].kind",
+            "tenor_months is a numeric feature, not categorical",
+        ),
+        (
+            _set(["characteristics", "character", 4, "missing_points"], 0),
+            "characteristics.character[4].missing_points",
+            "years_in_business is always known; remove this",
+        ),
+        (
+            _set(["characteristics", "capacity", 0, "bins", 1, "to"], 4000000),
+            "characteristics.capacity[0].bins[1]",
+            "'from' 5000000 must be below 'to' 4000000",
+        ),
+        (
+            _set(["characteristics", "condition", 2, "categories", 1, "values"], ["inventory"]),
+            "characteristics.condition[2].categories[1].values",
+            "'inventory' is listed twice",
+        ),
+        (
+            _set(["grades", 1, "grade"], "A"),
+            "grades[1].grade",
+            "grade 'A' is declared more than once",
+        ),
+        (
+            _set(["grades", 2, "min_score"], None),
+            "grades[2].min_score",
+            "only the lowest (last) grade may omit min_score",
+        ),
+        (
+            _set(["grades", 0, "max_amount"], 2_000_000_001),
+            "grades[0].max_amount",
+            "exceeds the borrower outstanding limit",
+        ),
+        (
+            _set(["knockouts", "max_age_at_maturity_years"], 18),
+            "knockouts.max_age_at_maturity_years",
+            "must be above min_age_years",
+        ),
+    ],
+)
+def test_each_rule_of_the_scorecard_format_names_the_field_it_breaks(edit, path, problem):
+    assert invalid(edited(edit))[path] == problem
+
+
 def test_a_document_that_is_not_json_is_refused():
     with pytest.raises(ValidationFailed) as excinfo:
         parse_scorecard("{not json")
