@@ -30,7 +30,7 @@ import grpc
 from google.cloud.firestore_v1.types import aggregation_result, common, document, firestore, write
 from google.rpc import status_pb2
 
-from emulators.firestore import fieldpaths
+from emulators.firestore import fieldpaths, values
 from emulators.firestore.errors import RpcError, aborted, invalid_argument, not_found
 from emulators.firestore.queries import (
     CompiledQuery,
@@ -104,8 +104,8 @@ def _signature(results: Sequence[DocumentPb]) -> tuple[tuple[str, int], ...]:
     return tuple((doc.name, timestamp_to_micros(doc.update_time)) for doc in results)
 
 
-def _name_key(path: str) -> tuple[str, ...]:
-    return tuple(path.split("/"))
+def _name_key(path: str) -> Any:
+    return values.reference_key(path)
 
 
 class FirestoreEngine:

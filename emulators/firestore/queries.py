@@ -90,7 +90,7 @@ def value_at(document: DocumentPb, path: FieldPath) -> ValuePb | None:
 
 def _key_at(document: DocumentPb, path: FieldPath) -> SortKey | None:
     if path == NAME_PATH:
-        return (values.REFERENCE, tuple(document.name.split("/")))
+        return values.reference_key(document.name)
     value = fieldpaths.get(document.fields, path)
     return None if value is None else values.sort_key(value)
 

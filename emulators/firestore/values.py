@@ -21,6 +21,7 @@ proto-plus wrappers, because they run for every document of every query.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from google.cloud.firestore_v1.types import document as document_types
@@ -48,6 +49,7 @@ ARRAY_VALUE_PB = document_types.ArrayValue.pb()
 MAP_VALUE_PB = document_types.MapValue.pb()
 
 _NAN_KEY: SortKey = (NUMBER, 0)
+_NUMERIC_ID = re.compile(r"^__id(-?\d+)__$")
 _NULL_KEY: SortKey = (NULL,)
 
 
@@ -78,7 +80,7 @@ def sort_key(value: ValuePb) -> SortKey:
     if kind == "bytes_value":
         return (BYTES, value.bytes_value)
     if kind == "reference_value":
-        return (REFERENCE, tuple(value.reference_value.split("/")))
+        return reference_key(value.reference_value)
     if kind == "geo_point_value":
         point = value.geo_point_value
         return (GEO_POINT, point.latitude, point.longitude)
@@ -90,6 +92,17 @@ def sort_key(value: ValuePb) -> SortKey:
         items = fields["value"].array_value.values if "value" in fields else ()
         return (VECTOR, len(items), tuple(sort_key(item) for item in items))
     return (MAP, tuple((name, sort_key(fields[name])) for name in sorted(fields)))
+
+
+def _segment_key(segment: str) -> tuple[int, int | str]:
+    # Ids of the form __id<n>__ are numeric ids: they sort first, by number.
+    match = _NUMERIC_ID.match(segment)
+    return (0, int(match.group(1))) if match else (1, segment)
+
+
+def reference_key(path: str) -> SortKey:
+    """The sort key of a document reference (or name): segment by segment."""
+    return (REFERENCE, tuple(_segment_key(segment) for segment in path.split("/")))
 
 
 def type_class(value: ValuePb) -> int:
