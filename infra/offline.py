@@ -114,7 +114,7 @@ def simulate(
     archive_dir: Path,
     tree: SourceTree | None = None,
     stack_file: Path | None = None,
-    config_overrides: Mapping[str, Any] | None = None,
+    config_overrides: Mapping[str, Any] | None = None,  # a None value unsets the key
     functions: Sequence[Function] = FUNCTIONS,
     topics: Sequence[Topic] = TOPICS,
     secrets: Sequence[Secret] = SECRETS,
@@ -131,7 +131,11 @@ def simulate(
         # Offline there is no key to decrypt with: the value is a placeholder.
         config[key] = PLACEHOLDER_SECRET
         substitutes.append(f"offline: {key} is encrypted; a placeholder stands in")
-    config.update(config_overrides or {})
+    for key, value in (config_overrides or {}).items():
+        if value is None:
+            config.pop(key, None)  # as if never set
+        else:
+            config[key] = value
     engine_config = {
         key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()
     }

@@ -1,0 +1,157 @@
+"""The preflight: one entity's stack can never be applied to another entity's project.
+
+Refusals go through the real program path (`infra.program.run` under mocks),
+so a refused stack registers nothing; the valid committed stacks pass.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.archives import SourceTree
+from infra.manifest import ENTITIES_DIR, known_entities, load_manifest
+from infra.offline import REPOSITORY, read_stack_file
+from infra.preflight import PreflightRefused, StackRequest, identity_problems, readiness_problems
+from shared.topology import FUNCTIONS, SECRETS, TOPICS
+
+
+def committed_request(stack: str) -> StackRequest:
+    config, _ = read_stack_file(REPOSITORY / f"Pulumi.{stack}.yaml")
+    return StackRequest(
+        stack=stack,
+        entity=config.get("patungan:entity"),
+        project=config.get("gcp:project"),
+        region=config.get("gcp:region"),
+        disabled_default_providers=tuple(config.get("pulumi:disable-default-providers", [])),
+    )
+
+
+@pytest.mark.parametrize("stack", known_entities())
+def test_each_committed_stack_agrees_with_its_manifest(stack):
+    assert identity_problems(committed_request(stack), load_manifest(stack)) == []
+
+
+def test_every_manifest_has_a_stack_file_and_every_stack_file_a_manifest():
+    stacks = {
+        p.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        for p in REPOSITORY.glob("Pulumi.*.yaml")
+    }
+    assert stacks == set(known_entities())
+    assert len(stacks) >= 3
+
+
+def test_a_stack_pointed_at_another_entitys_project_is_refused(simulate_stack):
+    with pytest.raises(PreflightRefused) as refused:
+        simulate_stack("p2p-lending", config_overrides={"gcp:project": "patungan-cooperative-prod"})
+    assert refused.value.problems == [
+        "stack 'p2p-lending' targets project 'patungan-cooperative-prod' (gcp:project) but "
+        "entity 'p2p-lending' lives in 'patungan-p2p-lending-prod'"
+    ]
+
+
+def test_a_stack_file_copied_from_another_entity_is_refused(simulate_stack):
+    cooperative = REPOSITORY / "Pulumi.cooperative.yaml"
+    with pytest.raises(PreflightRefused) as refused:
+        simulate_stack("msme-banking", stack_file=cooperative)
+    assert refused.value.problems == [
+        "stack 'msme-banking' sets patungan:entity to 'cooperative': a stack deploys the entity "
+        "of the same name",
+        "stack 'msme-banking' targets project 'patungan-cooperative-prod' (gcp:project) but "
+        "entity 'msme-banking' lives in 'patungan-msme-banking-prod'",
+    ]
+
+
+def test_a_stack_without_a_manifest_is_refused(simulate_stack):
+    with pytest.raises(PreflightRefused, match=r"no entity manifest .*auto-invest\.json"):
+        simulate_stack(
+            "auto-invest",
+            stack_file=REPOSITORY / "Pulumi.p2p-lending.yaml",
+            config_overrides={"patungan:entity": "auto-invest"},
+        )
+
+
+def test_another_region_and_the_default_provider_are_refused(simulate_stack):
+    with pytest.raises(PreflightRefused) as refused:
+        simulate_stack(
+            "cooperative",
+            config_overrides={
+                "gcp:region": "asia-southeast1",
+                "pulumi:disable-default-providers": [],
+            },
+        )
+    assert refused.value.problems[0] == (
+        "gcp:region is 'asia-southeast1'; Patungan runs only in asia-southeast2"
+    )
+    assert "the gcp default provider is enabled" in refused.value.problems[1]
+
+
+def test_a_deploy_needs_every_function_folder_and_names_the_missing_ones(
+    simulate_stack, source_tree, tmp_path
+):
+    partial = SourceTree(
+        tmp_path, source_tree.shared_dir, source_tree.pyproject, source_tree.lock_file
+    )
+    (tmp_path / "users").mkdir()
+    (tmp_path / "users" / "main.py").write_text("def users(request):\n    return 'ok'\n")
+    with pytest.raises(PreflightRefused) as refused:
+        simulate_stack("cooperative", tree=partial)
+    assert refused.value.problems == [
+        f"function source missing: {tmp_path / fn.name / 'main.py'}"
+        for fn in FUNCTIONS
+        if fn.name != "users"
+    ]
+
+
+def test_a_deploy_needs_a_value_for_every_secret(simulate_stack, stack_secrets):
+    first = SECRETS[0]
+    with pytest.raises(PreflightRefused) as refused:
+        simulate_stack("cooperative", config_overrides={f"patungan:secret-{first.name}": None})
+    assert refused.value.problems == [
+        f"secret {first.name!r} has no value: pulumi config set --secret --stack cooperative "
+        f"patungan:secret-{first.name} <value>"
+    ]
+
+
+def test_placeholder_billing_and_parent_ids_are_not_deployable(source_tree, deployable_entities):
+    real = load_manifest("cooperative", deployable_entities)
+    request = StackRequest(
+        "cooperative",
+        "cooperative",
+        real.project_id,
+        secrets_with_values=frozenset(s.name for s in SECRETS),
+    )
+    assert readiness_problems(request, real, source_tree, FUNCTIONS, TOPICS, SECRETS) == []
+    placeholder = real.model_copy(
+        update={
+            "billing": real.billing.model_copy(update={"account_id": "000000-000000-000000"}),
+            "parent": real.parent.model_copy(update={"id": "000000000000"}),
+        }
+    )
+    assert readiness_problems(request, placeholder, source_tree, FUNCTIONS, TOPICS, SECRETS) == [
+        "cooperative: billing account 000000-000000-000000 is a placeholder; put the real "
+        "account id in the manifest",
+        "cooperative: organization id 000000000000 is a placeholder; put the real id in the "
+        "manifest",
+    ]
+
+
+def test_offline_previews_may_proceed_with_placeholders_but_say_so(simulate_stack, tmp_path):
+    empty = SourceTree(
+        tmp_path,
+        REPOSITORY / "shared",
+        REPOSITORY / "pyproject.toml",
+        REPOSITORY / "requirements.lock",
+    )
+    preview = simulate_stack("cooperative", tree=empty, preview_with_placeholders=True)
+    assert len([p for p in preview.problems if p.startswith("function source missing")]) == len(
+        FUNCTIONS
+    )
+    assert len(preview.of_type("gcp:cloudfunctionsv2/function:Function")) == len(FUNCTIONS)
+
+
+def test_manifest_files_are_json_objects_named_after_their_entity():
+    for entity in known_entities():
+        document = json.loads((ENTITIES_DIR / f"{entity}.json").read_text(encoding="utf-8"))
+        assert document["entity_id"] == entity
