@@ -75,7 +75,9 @@ class Issuer:
         key: Any = None,
         **overrides: Any,
     ) -> str:
-        return jwt.encode(self.claims(subject, role, **overrides), key or self.key, algorithm="RS256")
+        return jwt.encode(
+            self.claims(subject, role, **overrides), key or self.key, algorithm="RS256"
+        )
 
     def bearer(
         self, subject: str = "u-borrower", role: str | None = "borrower", **overrides: Any
