@@ -815,7 +815,8 @@ class Broker:
 
     def _publish_locked(self, topic_name: str, message: Any, publish_ns: int) -> str:
         message.message_id = str(next(self._message_ids))
-        message.publish_time.FromNanoseconds(publish_ns)
+        # Pub/Sub reports publish times to the millisecond ("2021-02-26T19:13:55.749Z").
+        message.publish_time.FromMilliseconds(publish_ns // 1_000_000)
         size = message.ByteSize()
         now = self._clock()
         for sub in self._topic_subs.get(topic_name, {}).values():
