@@ -122,8 +122,9 @@ class CloudStorageDocuments(DocumentStorage):
             version="v4",
             expiration=self.ttl,
             method=method,
-            headers=headers or None,
+            headers=dict(headers) or None,  # the library adds Host to the dict it is given
             api_access_endpoint=self.endpoint,
+            client=self._storage_client(),  # consulted for the universe domain only
             **self.signer.signing_arguments(),
         )
         return SignedUrl(url=url, method=method, expires_at=expires_at, headers=headers)  # type: ignore[arg-type]
