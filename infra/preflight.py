@@ -6,13 +6,15 @@ preflight refuses (`PreflightRefused`, listing every problem at once) when:
 
 - identity: the stack's `patungan:entity` is not the stack name, the manifest
   is missing or invalid, the stack's `gcp:project` is not the manifest's
-  project, `gcp:region` is set to anything but asia-southeast2, or the gcp
-  default provider is not disabled (every resource must go through the
-  program's provider, pinned to the entity's project);
+  project, or `gcp:region` is set to anything but asia-southeast2;
 - readiness: the manifest still carries placeholder (all-zero) billing or
   parent ids, a topology function has no `functions/<name>/main.py`, a
   declared secret has no value in the stack's secret config, or the topology
   or the names derived from it are unsound.
+
+Whatever the ambient credentials' default project, every resource goes through
+the program's own provider, pinned to the manifest's project (the stack files
+also disable the gcp default provider, which the engine enforces).
 
 `StackRequest` is what the stack asks for; `program.read_stack_request` builds
 it from the Pulumi configuration, tests build it directly.
@@ -45,7 +47,6 @@ class StackRequest:
     entity: str | None  # patungan:entity
     project: str | None  # gcp:project
     region: str | None = None  # gcp:region
-    disabled_default_providers: tuple[str, ...] = ()  # pulumi:disable-default-providers
     secrets_with_values: frozenset[str] = field(default_factory=frozenset)
     quota_project: str | None = None  # patungan:quotaProject
 
@@ -74,11 +75,6 @@ def identity_problems(request: StackRequest, manifest: EntityManifest) -> list[s
         )
     if request.region is not None and request.region != REGION:
         problems.append(f"gcp:region is {request.region!r}; Patungan runs only in {REGION}")
-    if not {"gcp", "*"} & set(request.disabled_default_providers):
-        problems.append(
-            "the gcp default provider is enabled: add `pulumi:disable-default-providers: "
-            "[gcp]` so no resource can fall back to ambient credentials' project"
-        )
     return problems
 
 

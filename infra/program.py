@@ -54,13 +54,11 @@ class Deployment:
 def read_stack_request(secrets: Sequence[Secret] = SECRETS) -> StackRequest:
     """The stack name and the configuration keys that decide what is deployed where."""
     patungan, gcp_config = pulumi.Config("patungan"), pulumi.Config("gcp")
-    disabled = pulumi.Config("pulumi").get_object("disable-default-providers") or []
     return StackRequest(
         stack=pulumi.get_stack(),
         entity=patungan.get("entity"),
         project=gcp_config.get("project"),
         region=gcp_config.get("region"),
-        disabled_default_providers=tuple(str(p) for p in disabled),
         # Presence only: reading the value goes through require_secret, below.
         secrets_with_values=frozenset(
             s.name

@@ -101,7 +101,7 @@ class EntityProject(pulumi.ComponentResource):
         super().__init__("patungan:infra:EntityProject", name, None, opts)
         self._name = name
         self.manifest = manifest
-        parent_field = "org_id" if manifest.parent.kind == "organization" else "folder_id"
+        in_organization = manifest.parent.kind == "organization"
         self.project = gcp.organizations.Project(
             resource_name(name, "project"),
             project_id=manifest.project_id,
@@ -110,7 +110,8 @@ class EntityProject(pulumi.ComponentResource):
             labels=manifest.labels,
             auto_create_network=False,
             deletion_policy="PREVENT",
-            **{parent_field: manifest.parent.id},
+            org_id=manifest.parent.id if in_organization else None,
+            folder_id=None if in_organization else manifest.parent.id,
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
         self.project_id: pulumi.Output[str] = self.project.project_id
