@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,18 +136,7 @@ def simulate(
             config.pop(key, None)  # as if never set
         else:
             config[key] = value
-    engine_config = {
-        key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()
-    }
-    mocks = PlatformMocks()
-    monitor = RecordingMonitor(mocks)
-    # A fresh root stack and monitor per simulation: the runtime keeps both globally.
-    runtime_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(
-        mocks, project=PROJECT_NAME, stack=stack, preview=False, monitor=monitor
-    )
-    pulumi.runtime.set_all_config(engine_config, sorted(encrypted))
-
+    monitor = start_mock_engine(stack, config, encrypted)
     deployments: list[Deployment] = []
 
     def program() -> None:
@@ -171,6 +160,27 @@ def simulate(
         problems=(*deployment.problems, *substitutes),
         deployment=deployment,
     )
+
+
+def start_mock_engine(
+    stack: str, config: Mapping[str, Any], secret_keys: Iterable[str] = ()
+) -> RecordingMonitor:
+    """Point the Pulumi runtime at a fresh mock engine for `stack` with `config`.
+
+    The runtime keeps its root stack, monitor and configuration globally; all
+    three are replaced, so runs never see each other's resources or settings.
+    """
+    engine_config = {
+        key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()
+    }
+    mocks = PlatformMocks()
+    monitor = RecordingMonitor(mocks)
+    runtime_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(
+        mocks, project=PROJECT_NAME, stack=stack, preview=False, monitor=monitor
+    )
+    pulumi.runtime.set_all_config(engine_config, sorted(secret_keys))
+    return monitor
 
 
 class RecordingMonitor(MockMonitor):

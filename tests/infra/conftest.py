@@ -1,9 +1,10 @@
 """Fixtures for the infra suite: every entity stack simulated once per session, offline.
 
 - `source_tree`: a temporary tree whose `functions/<name>/main.py` exists for
-  every topology function (a one-line entry point), with the real `shared/`,
-  `pyproject.toml` and `requirements.lock` — the program builds real archives
-  from it whatever functions have landed in the repository so far.
+  every topology function (a one-line entry point), with a snapshot of the real
+  `shared/` and the real `pyproject.toml` and `requirements.lock` — the program
+  builds real archives from it whatever functions have landed so far, and a
+  colleague saving a file in `shared/` mid-session cannot change them.
 - `deployable_entities`: a copy of the committed manifests with the placeholder
   billing account and parent ids replaced, so the preflight passes.
 - `stack_secrets`: a value for every declared secret, as ops set them with
@@ -17,6 +18,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,9 +38,11 @@ def source_tree(tmp_path_factory: pytest.TempPathFactory) -> SourceTree:
     functions_dir = tmp_path_factory.mktemp("functions")
     write_function_stubs(functions_dir, FUNCTIONS)
     real = SourceTree.of_repository(REPOSITORY)
+    shared = tmp_path_factory.mktemp("snapshot") / "shared"
+    shutil.copytree(real.shared_dir, shared, ignore=shutil.ignore_patterns("__pycache__"))
     return SourceTree(
         functions_dir=functions_dir,
-        shared_dir=real.shared_dir,
+        shared_dir=shared,
         pyproject=real.pyproject,
         lock_file=real.lock_file,
     )

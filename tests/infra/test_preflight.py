@@ -7,12 +7,14 @@ so a refused stack registers nothing; the valid committed stacks pass.
 from __future__ import annotations
 
 import json
+import runpy
 
+import pulumi
 import pytest
 
 from infra.archives import SourceTree
 from infra.manifest import ENTITIES_DIR, known_entities, load_manifest
-from infra.offline import REPOSITORY, read_stack_file
+from infra.offline import REPOSITORY, read_stack_file, start_mock_engine
 from infra.preflight import PreflightRefused, StackRequest, identity_problems, readiness_problems
 from shared.topology import FUNCTIONS, SECRETS, TOPICS
 
@@ -154,3 +156,12 @@ def test_manifest_files_are_json_objects_named_after_their_entity():
     for entity in known_entities():
         document = json.loads((ENTITIES_DIR / f"{entity}.json").read_text(encoding="utf-8"))
         assert document["entity_id"] == entity
+
+
+def test_the_pulumi_entry_point_runs_the_preflight_before_creating_anything():
+    # What `pulumi up -s auto-invest` would do with `main: infra/`: run the directory.
+    monitor = start_mock_engine("auto-invest", {"patungan:entity": "auto-invest"})
+    entry_point = REPOSITORY / "infra"
+    with pytest.raises(PreflightRefused, match=r"no entity manifest .*auto-invest\.json"):
+        pulumi.runtime.test(lambda: runpy.run_path(str(entry_point), run_name="__main__"))()
+    assert monitor.recorded == []
