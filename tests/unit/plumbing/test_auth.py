@@ -21,7 +21,7 @@ from scripts.token import DevKeys, main
 from shared.adapters.auth import JwksKeys, JwtVerifier, KeysUnavailable, token_verifier
 from shared.services.ports import Unauthenticated
 from shared.settings import HttpSettings, load_settings
-from tests.unit.plumbing.conftest import AUDIENCE, ISSUER, Issuer
+from tests.unit.plumbing.support import AUDIENCE, ISSUER, Issuer
 
 
 def test_a_valid_token_names_the_caller_and_role(issuer: Issuer):

@@ -8,62 +8,19 @@ import json
 import logging
 import sys
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from cloudevents.http import CloudEvent
 
 from shared.adapters.memory import FixedClock, MemoryUnitOfWork, RecordingPublisher, SequentialIds
-from shared.domain import loan as lifecycle
-from shared.domain.errors import NotFound
 from shared.domain.events import EventType, new_event, parse_event
-from shared.http.events import Delivery, EventConsumer, EventServices, Outcome, PermanentEventError
-from shared.services.ports import DocumentTransaction, TransactionContended
+from shared.http.events import Delivery, EventConsumer, Outcome, PermanentEventError
+from shared.services.ports import TransactionContended
+from tests.unit.plumbing.sample_function.consumer import ScoringServices, consumer, score
+from tests.unit.plumbing.support import SAMPLE_CONSUMER
 
 NIK = "3174051204900001"
-
-
-@dataclass(frozen=True, kw_only=True)
-class ScoringServices(EventServices):
-    ids: SequentialIds
-
-
-def score(delivery: Delivery[Any, ScoringServices]) -> None:
-    """A miniature consumer: moves the loan to `scored` and emits loan.scored."""
-    event = delivery.event
-    loan_id = event.data.loan_id
-    scored_event_id = delivery.services.ids.new_uuid()
-
-    def work(tx: DocumentTransaction) -> None:
-        loan = tx.get("loans", loan_id)
-        if loan is None:
-            raise NotFound(f"loan {loan_id} does not exist")
-        state = lifecycle.score(lifecycle.LoanState(loan["state"]), loan_id)
-        tx.update("loans", loan_id, {"state": state.value})
-        tx.emit(
-            new_event(
-                EventType.LOAN_SCORED,
-                {
-                    "loan_id": loan_id,
-                    "model_version": "v1",
-                    "score": 700,
-                    "grade": "B",
-                    "decision": "approve",
-                },
-                entity="p2p",
-                occurred_at=delivery.services.clock.now(),
-                event_id=scored_event_id,
-                causation_id=str(event.event_id),
-            )
-        )
-
-    delivery.uow.run(work)
-
-
-consumer: EventConsumer[Any, ScoringServices] = EventConsumer(
-    "scoring", score, parse=parse_event, accepts={"loan.submitted"}
-)
 
 
 @pytest.fixture
@@ -258,21 +215,11 @@ def test_consequences_that_could_not_be_published_go_out_on_redelivery(world):
     assert len(world.uow.publisher.envelopes("loan.scored")) == 1
 
 
-def test_through_functions_framework_applied_is_200_and_transient_is_500(tmp_path, world):
+def test_through_functions_framework_applied_is_200_and_transient_is_500(world):
     import functions_framework
 
-    source = tmp_path / "main.py"
-    source.write_text(
-        "import functions_framework\n"
-        "from tests.unit.plumbing.test_event_consumer import consumer\n"
-        "from shared.http.lazy import Lazy\n"
-        "services = Lazy(lambda: None)\n"
-        "@functions_framework.cloud_event\n"
-        "def scoring(cloud_event):\n"
-        "    consumer.deliver(cloud_event, services.get())\n"
-    )
-    app = functions_framework.create_app("scoring", str(source))
-    module = sys.modules["main"]
+    app = functions_framework.create_app("sample_scoring", str(SAMPLE_CONSUMER))
+    module = sys.modules["consumer"]
     event = submitted()
     body = {
         "message": {

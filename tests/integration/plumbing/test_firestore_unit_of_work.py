@@ -1,0 +1,81 @@
+"""The Firestore unit of work on the emulator, through the real client: the same contract as
+the in-memory fake, real transactions, and contention that ends in TransactionContended."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from shared.adapters.firestore import FirestoreUnitOfWork, firestore_client
+from shared.adapters.memory import FixedClock, RecordingPublisher
+from shared.domain.errors import Conflict
+from shared.services.ports import DocumentTransaction, TransactionContended
+from shared.settings import ConfigurationError, PlatformSettings
+from tests.unit.plumbing.uow_contract import CHECKS
+
+pytestmark = pytest.mark.emulator
+
+
+@pytest.fixture
+def publisher() -> RecordingPublisher:
+    return RecordingPublisher()
+
+
+@pytest.fixture
+def uow(firestore_client, publisher) -> FirestoreUnitOfWork:
+    return FirestoreUnitOfWork(
+        firestore_client, publisher, FixedClock(), max_attempts=5, retry_after_s=2
+    )
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_the_firestore_unit_of_work_keeps_the_contract(name, uow, publisher):
+    CHECKS[name](uow, publisher, f"accounts-{uuid.uuid4().hex[:8]}")
+
+
+def test_a_transaction_aborted_on_every_commit_is_contended_and_writes_nothing(
+    firestore_emulator, firestore_client, publisher
+):
+    uow = FirestoreUnitOfWork(firestore_client, publisher, max_attempts=3, retry_after_s=2)
+    attempts = []
+
+    def work(tx: DocumentTransaction) -> None:
+        attempts.append(tx.get("loans", "loan-1"))
+        tx.set("loans", "loan-1", {"state": "submitted"})
+        # The emulator aborts every transaction open on a database that is reset.
+        firestore_emulator.reset(firestore_client.project)
+
+    with pytest.raises(TransactionContended) as error:
+        uow.run(work)
+
+    assert len(attempts) == 3
+    assert error.value.retry_after_s == 2
+    assert uow.run(lambda tx: tx.get("loans", "loan-1"), read_only=True) is None
+
+
+def test_creating_inside_a_transaction_what_a_concurrent_one_created_is_a_conflict(uow):
+    uow.run(lambda tx: tx.create("loans", "loan-1", {"state": "submitted"}))
+
+    def blind_create(tx: DocumentTransaction) -> None:
+        tx.create("loans", "loan-1", {"state": "submitted"})
+
+    with pytest.raises(Conflict, match="already exists"):
+        uow.run(blind_create)
+
+
+def test_the_client_factory_refuses_settings_that_disagree_with_the_environment(
+    firestore_emulator, monkeypatch
+):
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore_emulator.host)
+    settings = PlatformSettings(env="test", entity="p2p", gcp_project="patungan-test")
+    assert settings.firestore_emulator_host == firestore_emulator.host
+    client = firestore_client(settings)
+    try:
+        assert client.project == "patungan-test"
+    finally:
+        client.close()
+
+    mismatched = settings.model_copy(update={"firestore_emulator_host": "127.0.0.1:1"})
+    with pytest.raises(ConfigurationError, match="FIRESTORE_EMULATOR_HOST"):
+        firestore_client(mismatched)
