@@ -163,7 +163,7 @@ _SETTINGS: dict[str, Callable[[RegisteredResource], str]] = {
         f"publicAccessPrevention={r.get('publicAccessPrevention')}; "
         f"{_retention(r.get('retentionPolicy.retentionPeriod'))}; protect={r.protect}"
     ),
-    "gcp:storage/bucketObject:BucketObject": lambda r: f"source {r.get('source.asset')}",
+    "gcp:storage/bucketObject:BucketObject": lambda r: f"source {Path(r.get('source.asset')).name}",
     "gcp:artifactregistry/repository:Repository": lambda r: (
         f"{r.get('format')}; cleanup {[p['id'] for p in r.get('cleanupPolicies') or []]}"
     ),
