@@ -132,7 +132,8 @@ FUNCTIONS: tuple[Function, ...] = (
         "users",
         "http",
         "Register borrowers and lenders; admins manage users and roles.",
-        secrets=("pii-encryption-key",),
+        # The provider key: registration checks identity with the civil registry.
+        secrets=("pii-encryption-key", "provider-api-key"),
     ),
     Function(
         "loan_quote",
@@ -158,7 +159,8 @@ FUNCTIONS: tuple[Function, ...] = (
         publishes=("loan.scored", "loan.approved", "loan.rejected"),
         memory_mb=512,
         timeout_s=120,
-        secrets=("provider-api-key",),
+        # The PII key: the providers are asked about the borrower's NIK, stored encrypted.
+        secrets=("provider-api-key", "pii-encryption-key"),
     ),
     Function(
         "loan_review",

@@ -1,0 +1,156 @@
+"""`loan_applications`: borrowers submit, read, accept, cancel and document their applications.
+
+Routes (rules in shared/services/loan_applications.py; creating and state-changing
+requests take an `Idempotency-Key`):
+- `POST /` — submit; 202 with the loan id, publishes `loan.submitted`.
+- `GET /`, `GET /{loan_id}` — the borrower's own applications (admins: all).
+- `POST /{loan_id}/accept` — accept the priced offer; funding opens (`loan.offer_accepted`).
+- `POST /{loan_id}/cancel` — withdraw before funding (`loan.cancelled`).
+- `POST /{loan_id}/documents` — a signed upload URL for a KTP, invoice or collateral photo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import functions_framework
+
+from shared.http.lazy import Lazy
+from shared.http.router import Call, HttpServices, Router
+from shared.services.loan_applications import (
+    AcceptOffer,
+    ApplicationAccepted,
+    ApplicationQuery,
+    CancelApplication,
+    DocumentUpload,
+    DocumentUploadRequest,
+    SubmitApplication,
+    accept_offer,
+    cancel_application,
+    list_applications,
+    read_application,
+    request_document_upload,
+    submit_application,
+)
+from shared.services.loan_records import ApplicationList, ApplicationView, EventOrigin
+from shared.services.ports import DocumentStorage
+from shared.services.users import UserDirectory
+from shared.settings import DocumentStorageSettings, HttpSettings, load_settings
+
+router: Router[ApplicationServices] = Router(
+    "loan_applications",
+    description="Borrowers submit, read, accept, cancel applications and upload documents.",
+)
+BORROWER = ("borrower",)
+READERS = ("borrower", "admin.credit", "admin.finance", "admin.super")
+
+
+@router.post(
+    "/",
+    body=SubmitApplication,
+    response=ApplicationAccepted,
+    status=202,
+    roles=BORROWER,
+    idempotent=True,
+)
+def submit(call: Call[SubmitApplication, ApplicationServices]) -> ApplicationAccepted:
+    """Submit a loan application.
+
+    Validated against the product, the caps, the Rp 2 bn borrower limit, the verified
+    identity and the one-open-application rule; scoring follows (`loan.submitted`).
+    """
+    return submit_application(call.uow, call.body, call.caller.user_id, origin=call.services.origin)
+
+
+@router.get("/", query=ApplicationQuery, response=ApplicationList, roles=READERS)
+def list_own(call: Call[None, ApplicationServices]) -> ApplicationList:
+    """List applications, newest first (a borrower sees their own)."""
+    return list_applications(call.uow, call.caller, call.query)
+
+
+@router.get("/{loan_id}", response=ApplicationView, roles=READERS)
+def read(call: Call[None, ApplicationServices]) -> ApplicationView:
+    """Read an application (another borrower's is a 404)."""
+    return read_application(call.uow, call.caller, call.path["loan_id"])
+
+
+@router.post(
+    "/{loan_id}/accept", body=AcceptOffer, response=ApplicationView, roles=BORROWER, idempotent=True
+)
+def accept(call: Call[AcceptOffer, ApplicationServices]) -> ApplicationView:
+    """Accept the priced offer under its agreement version; the loan opens for funding."""
+    loan_id = call.path["loan_id"]
+    return accept_offer(call.uow, call.caller, loan_id, call.body, origin=call.services.origin)
+
+
+@router.post(
+    "/{loan_id}/cancel",
+    body=CancelApplication,
+    response=ApplicationView,
+    roles=BORROWER,
+    idempotent=True,
+)
+def cancel(call: Call[CancelApplication, ApplicationServices]) -> ApplicationView:
+    """Withdraw the application before funding completes (send `{}` or a `reason`)."""
+    loan_id = call.path["loan_id"]
+    return cancel_application(
+        call.uow, call.caller, loan_id, call.body, origin=call.services.origin
+    )
+
+
+@router.post(
+    "/{loan_id}/documents",
+    body=DocumentUploadRequest,
+    response=DocumentUpload,
+    status=201,
+    roles=BORROWER,
+    idempotent=True,
+)
+def upload_document(call: Call[DocumentUploadRequest, ApplicationServices]) -> DocumentUpload:
+    """Get a signed URL to upload a document (KTP, invoice, collateral photo)."""
+    s = call.services
+    return request_document_upload(
+        call.uow, s.documents, call.caller, call.path["loan_id"], call.body, origin=s.origin
+    )
+
+
+# --- dependencies, built on the first request ---------------------------------------------------
+
+
+class Settings(HttpSettings, DocumentStorageSettings):
+    """Auth, Firestore/Pub/Sub, and the borrower-documents bucket."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplicationServices(HttpServices):
+    entity: str
+    documents: DocumentStorage
+
+    @property
+    def origin(self) -> EventOrigin:
+        return EventOrigin(self.entity, self.clock, self.ids)
+
+
+def _services() -> ApplicationServices:
+    from shared.adapters.storage import document_storage
+    from shared.http.wiring import http_services, unit_of_work
+
+    settings = load_settings(Settings)
+    uow = unit_of_work(settings)
+    return http_services(
+        settings,
+        ApplicationServices,
+        uow=uow,
+        callers=UserDirectory(uow),
+        entity=settings.entity,
+        documents=document_storage(settings),
+    )
+
+
+services: Lazy[ApplicationServices] = Lazy(_services)
+
+
+@functions_framework.http
+def loan_applications(request: Any) -> Any:
+    return router.handle(request, services.get())

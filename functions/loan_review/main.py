@@ -1,0 +1,104 @@
+"""`loan_review`: the `admin.credit` review queue (rules in shared/services/loan_review.py).
+
+- `GET /` — applications in review, oldest first.
+- `GET /{loan_id}` — one application with the scorecard's full five-C decision.
+- `POST /{loan_id}/approve` — approve with a narrative; prices the offer, `loan.approved`.
+- `POST /{loan_id}/reject` — reject with a narrative and reasons, `loan.rejected`.
+Decisions take an `Idempotency-Key`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import functions_framework
+
+from shared.http.lazy import Lazy
+from shared.http.router import Call, HttpServices, Router
+from shared.services.loan_records import ApplicationList, ApplicationView, EventOrigin
+from shared.services.loan_review import (
+    ApproveApplication,
+    RejectApplication,
+    ReviewCase,
+    ReviewQueueQuery,
+    approve_application,
+    reject_application,
+    review_case,
+    review_queue,
+)
+from shared.services.users import UserDirectory
+from shared.settings import HttpSettings, load_settings
+
+router: Router[ReviewServices] = Router(
+    "loan_review", description="The admin.credit review queue: approve or reject with a narrative."
+)
+REVIEWERS = ("admin.credit",)
+
+
+@router.get("/", query=ReviewQueueQuery, response=ApplicationList, roles=REVIEWERS)
+def queue(call: Call[None, ReviewServices]) -> ApplicationList:
+    """The review queue, oldest submission first."""
+    return review_queue(call.uow, call.query)
+
+
+@router.get("/{loan_id}", response=ReviewCase, roles=REVIEWERS)
+def case(call: Call[None, ReviewServices]) -> ReviewCase:
+    """One application with the scorecard's full decision."""
+    return review_case(call.uow, call.path["loan_id"])
+
+
+@router.post(
+    "/{loan_id}/approve",
+    body=ApproveApplication,
+    response=ApplicationView,
+    roles=REVIEWERS,
+    idempotent=True,
+)
+def approve(call: Call[ApproveApplication, ReviewServices]) -> ApplicationView:
+    """Approve with a narrative; the offer is priced and `loan.approved` published."""
+    loan_id, reviewer = call.path["loan_id"], call.caller.user_id
+    return approve_application(call.uow, loan_id, call.body, reviewer, origin=call.services.origin)
+
+
+@router.post(
+    "/{loan_id}/reject",
+    body=RejectApplication,
+    response=ApplicationView,
+    roles=REVIEWERS,
+    idempotent=True,
+)
+def reject(call: Call[RejectApplication, ReviewServices]) -> ApplicationView:
+    """Reject with a narrative and the reasons the borrower reads; `loan.rejected`."""
+    loan_id, reviewer = call.path["loan_id"], call.caller.user_id
+    return reject_application(call.uow, loan_id, call.body, reviewer, origin=call.services.origin)
+
+
+# --- dependencies, built on the first request ---------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewServices(HttpServices):
+    entity: str
+
+    @property
+    def origin(self) -> EventOrigin:
+        return EventOrigin(self.entity, self.clock, self.ids)
+
+
+def _services() -> ReviewServices:
+    from shared.http.wiring import http_services, unit_of_work
+
+    settings = load_settings(HttpSettings)
+    uow = unit_of_work(settings)
+    return http_services(
+        settings, ReviewServices, uow=uow, callers=UserDirectory(uow), entity=settings.entity
+    )
+
+
+services: Lazy[ReviewServices] = Lazy(_services)
+
+
+@functions_framework.http
+def loan_review(request: Any) -> Any:
+    return router.handle(request, services.get())

@@ -1,0 +1,119 @@
+"""`scoring`: the five-C credit decision for every `loan.submitted` event (Pub/Sub push).
+
+The consumer (shared/http/events.py) parses the envelope once, acknowledges
+duplicates and malformed events, and records the event id in the same
+transaction as the decision; the use case (shared/services/credit_scoring.py)
+asks the providers, scores, and approves, queues for review or rejects. A
+provider outage sends the loan to review; a store outage raises, so Pub/Sub
+redelivers and finally dead-letters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import functions_framework
+from pydantic import Field, SecretStr
+
+from shared.domain.events import Envelope, parse_event
+from shared.domain.scoring import ProviderData, Scorecard
+from shared.http.events import Delivery, EventConsumer, EventServices
+from shared.http.lazy import Lazy
+from shared.services.credit_scoring import ApplicantQuery, CreditDataSource, score_submitted_loan
+from shared.services.loan_records import EventOrigin
+from shared.services.ports import IdGenerator, PersonalDataVault, RandomIds
+from shared.settings import PiiSettings, load_settings
+
+
+def score(delivery: Delivery[Envelope, ScoringServices]) -> None:
+    s = delivery.services
+    score_submitted_loan(
+        delivery.uow,
+        delivery.event,
+        providers=s.providers,
+        vault=s.vault,
+        scorecard=s.scorecard,
+        origin=s.origin,
+    )
+
+
+consumer: EventConsumer[Envelope, ScoringServices] = EventConsumer(
+    "scoring", score, parse=parse_event, accepts={"loan.submitted"}
+)
+
+
+# --- dependencies, built on the first delivery --------------------------------------------------
+
+
+class Settings(PiiSettings):
+    """Firestore/Pub/Sub, the PII key (to ask about the NIK), and the providers."""
+
+    providers_url: str = Field(min_length=1)
+    provider_api_key: SecretStr
+    provider_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    provider_deadline_s: float = Field(default=8.0, gt=0, le=60)
+    scorecard_version: str = Field(default="v1", pattern=r"^v\d+$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoringServices(EventServices):
+    providers: CreditDataSource
+    vault: PersonalDataVault
+    scorecard: Scorecard
+    ids: IdGenerator = field(default_factory=RandomIds)
+
+    @property
+    def origin(self) -> EventOrigin:
+        assert self.entity is not None, "scoring needs PATUNGAN_ENTITY"
+        return EventOrigin(self.entity, self.clock, self.ids)
+
+
+@dataclass(frozen=True)
+class _Providers:
+    """The providers' HTTP clients behind the use case's `CreditDataSource` port."""
+
+    client: Any  # shared.adapters.providers.ProvidersClient
+
+    def gather(self, query: ApplicantQuery) -> ProviderData:
+        from shared.adapters.providers import ProviderQuery
+
+        asked = ProviderQuery(
+            nik=query.nik,
+            full_name=query.full_name,
+            birth_date=query.birth_date,
+            store_ids=query.store_ids,
+            applied_on=query.applied_on,
+        )
+        answer: ProviderData = self.client.gather(asked)
+        return answer
+
+
+def _services() -> ScoringServices:
+    from shared.adapters.crypto import pii_vault
+    from shared.adapters.providers import ProvidersClient, ProvidersConfig
+    from shared.domain.scoring import load_scorecard
+    from shared.http.wiring import event_services
+
+    settings = load_settings(Settings)
+    config = ProvidersConfig.sandbox(
+        settings.providers_url,
+        settings.provider_api_key.get_secret_value(),
+        timeout_s=settings.provider_timeout_s,
+        deadline_s=settings.provider_deadline_s,
+    )
+    return event_services(
+        settings,
+        ScoringServices,
+        providers=_Providers(ProvidersClient(config)),
+        vault=pii_vault(settings),
+        scorecard=load_scorecard(settings.scorecard_version),
+    )
+
+
+services: Lazy[ScoringServices] = Lazy(_services)
+
+
+@functions_framework.cloud_event
+def scoring(cloud_event: Any) -> None:
+    consumer.deliver(cloud_event, services.get())

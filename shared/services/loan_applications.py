@@ -1,0 +1,426 @@
+"""The borrower's side of an application: submit, read, accept the offer, cancel, upload.
+
+Submission (`submit_application`) is one transaction that reads the borrower's
+record, the product, their open and outstanding loans, then refuses with a
+precise error or writes the loan and emits `loan.submitted`:
+- the caller must be a registered borrower whose identity the civil registry
+  confirmed (403 otherwise) and who has a business profile (422);
+- principal and tenor must fit the product (422 naming the field), and the
+  product's cheapest terms must meet the caps on today's date (422 `cap-exceeded`:
+  no offer could ever be made);
+- the borrower's outstanding principal plus this one may not exceed
+  Rp 2,000,000,000 (POJK 10/POJK.05/2022; 422 `cap-exceeded`);
+- a borrower has at most one open application (`OPEN_STATES`; 409 naming it).
+  Concurrent submissions are serialised by `borrower_positions/<borrower>`, which
+  every submission reads and writes, so two can never both pass the check.
+Outstanding principal is read from the borrower's `funded`/`active` loans: a
+loan's `outstanding_principal` field when the repayment use cases keep one,
+its principal otherwise.
+
+After approval the borrower accepts the priced offer (`accept_offer`, naming
+the agreement version they read): the loan goes `approved → offer_accepted →
+funding` in one transaction, with a funding deadline of the product's funding
+window in Jakarta days, and `loan.offer_accepted` is published. Before it is
+funded the borrower may cancel (`cancel_application`, `loan.cancelled`).
+
+Another borrower's loan is indistinguishable from a missing one (404); admins
+read every loan. Every state change is checked against the current state in
+its transaction (409 with the current state otherwise).
+
+Document uploads (`request_document_upload`): the loan must still be open;
+the URL is signed before the transaction (signing may call IAM and has no
+effect on the store) and the transaction records the document, so a replay of
+the same `Idempotency-Key` returns the same URL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, Strict
+
+from shared.domain.caps import check_borrower_outstanding, check_offer
+from shared.domain.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
+from shared.domain.events import (
+    EventType,
+    LoanCancelled,
+    LoanOfferAccepted,
+    LoanSubmitted,
+)
+from shared.domain.loan import LoanState, LoanTransition
+from shared.domain.products import quote
+from shared.services.catalogue import load_product
+from shared.services.loan_records import (
+    MAX_DOCUMENTS_PER_LOAN,
+    OPEN_STATES,
+    OUTSTANDING_STATES,
+    ApplicationList,
+    ApplicationView,
+    BusinessCapital,
+    Collateral,
+    EventOrigin,
+    LoanDocument,
+    LoanPurpose,
+    LoanRecord,
+    Loans,
+    jakarta_date,
+)
+from shared.services.ports import (
+    Caller,
+    DocumentStorage,
+    DocumentTransaction,
+    Forbidden,
+    OrderBy,
+    UnitOfWork,
+    Where,
+)
+from shared.services.users import Users
+
+BORROWER_POSITIONS = "borrower_positions"
+MAX_OUTSTANDING_LOANS_READ = 100
+
+DocumentKind = Literal["ktp", "invoice", "collateral_photo"]
+DocumentContentType = Literal["image/jpeg", "image/png", "application/pdf"]
+_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
+
+
+class SubmitApplication(BaseModel):
+    """`POST /applications`. `tenor` is in the product's unit (months, or days for bullet)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    product_id: Annotated[str, Field(min_length=1, max_length=64)]
+    principal: Annotated[int, Strict(), Field(gt=0)]
+    tenor: Annotated[int, Strict(), Field(gt=0, le=366)]
+    purpose: LoanPurpose
+    collateral: Collateral | None = None
+    capital: BusinessCapital = BusinessCapital()
+
+
+class ApplicationAccepted(BaseModel):
+    """The 202 answer to a submission: scoring follows asynchronously."""
+
+    model_config = ConfigDict(frozen=True)
+
+    loan_id: str
+    state: LoanState
+    submitted_at: datetime
+
+
+class ApplicationQuery(BaseModel):
+    """`GET /applications?state=...&limit=...` (newest first)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    state: LoanState | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class AcceptOffer(BaseModel):
+    """The borrower accepts the offer under the agreement version they read."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    agreement_version: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class CancelApplication(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reason: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+
+
+class DocumentUploadRequest(BaseModel):
+    """`POST /applications/{loan_id}/documents`: what the borrower is about to upload."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: DocumentKind
+    content_type: DocumentContentType
+    file_name: Annotated[str, Field(min_length=1, max_length=120)] | None = None
+
+
+class UploadUrl(BaseModel):
+    """PUT the file to `url` with exactly these `headers` before `expires_at`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+    method: Literal["PUT"]
+    headers: dict[str, str]
+    expires_at: datetime
+
+
+class DocumentUpload(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    document_id: str
+    loan_id: str
+    kind: DocumentKind
+    upload: UploadUrl
+
+
+# --- submission -------------------------------------------------------------------------------
+
+
+def _outstanding_principal(loan: LoanRecord) -> int:
+    extra = loan.model_extra or {}
+    value = extra.get("outstanding_principal")
+    return int(value) if isinstance(value, int) else loan.principal
+
+
+def submit_application(
+    uow: UnitOfWork, command: SubmitApplication, borrower_id: str, *, origin: EventOrigin
+) -> ApplicationAccepted:
+    """Validate and store a new application, and publish `loan.submitted` (see module doc)."""
+    now = origin.clock.now()
+    today = jakarta_date(now)
+    loan_id = origin.ids.new_id("loan")
+
+    def submit(tx: DocumentTransaction) -> ApplicationAccepted:
+        user = Users(tx).get(borrower_id)
+        product = load_product(tx, command.product_id)
+        loans = Loans(tx)
+        open_loans = loans.find(
+            Where("borrower_id", "==", borrower_id),
+            Where("state", "in", [s.value for s in OPEN_STATES]),
+            limit=1,
+        )
+        outstanding_loans = loans.find(
+            Where("borrower_id", "==", borrower_id),
+            Where("state", "in", [s.value for s in OUTSTANDING_STATES]),
+            limit=MAX_OUTSTANDING_LOANS_READ,
+        )
+        tx.get(BORROWER_POSITIONS, borrower_id)  # read so concurrent submissions conflict
+
+        if user is None or user.role != "borrower":
+            raise Forbidden("register as a borrower before applying (POST /users)")
+        if user.identity_verified_at is None:
+            raise Forbidden("your identity has not been verified with the civil registry")
+        if user.borrower_profile is None:
+            raise ValidationFailed(
+                "a borrower profile is needed to apply", {"borrower_profile": "missing"}
+            )
+        if open_loans:
+            raise Conflict(
+                f"you already have an open application {open_loans[0].id} "
+                f"({open_loans[0].state.value}); cancel it or wait until it closes"
+            )
+        cheapest = quote(product, command.principal, command.tenor, today, product.min_rate)
+        check_offer(cheapest, offered_on=today).raise_if_violated()
+        outstanding = sum(_outstanding_principal(loan) for loan in outstanding_loans)
+        check_borrower_outstanding(
+            outstanding=outstanding, new_principal=command.principal, on=today
+        ).raise_if_violated()
+
+        loan = LoanRecord(
+            id=loan_id,
+            entity=origin.entity,
+            borrower_id=borrower_id,
+            product_id=product.id,
+            product_purpose=product.purpose,
+            principal=command.principal,
+            tenor=command.tenor,
+            tenor_unit=product.tenor_unit,
+            purpose=command.purpose,
+            collateral=command.collateral,
+            capital=command.capital,
+            borrower_outstanding=outstanding,
+            state=LoanState.SUBMITTED,
+            submitted_at=now,
+            updated_at=now,
+        )
+        loans.add(loan)
+        tx.set(
+            BORROWER_POSITIONS,
+            borrower_id,
+            {"borrower_id": borrower_id, "last_application_id": loan_id, "updated_at": now},
+        )
+        tx.emit(
+            origin.event(
+                EventType.LOAN_SUBMITTED,
+                LoanSubmitted(
+                    loan_id=loan_id,
+                    borrower_id=borrower_id,
+                    product_id=product.id,
+                    principal=command.principal,
+                    tenor=command.tenor,
+                ),
+            )
+        )
+        return ApplicationAccepted(loan_id=loan_id, state=loan.state, submitted_at=now)
+
+    return uow.run(submit)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _visible(loan: LoanRecord | None, caller: Caller, loan_id: str) -> LoanRecord:
+    """The loan if the caller may see it; another borrower's loan looks like a missing one."""
+    if loan is None or (not caller.is_admin and loan.borrower_id != caller.user_id):
+        raise NotFound(f"there is no loan application {loan_id!r}")
+    return loan
+
+
+def read_application(uow: UnitOfWork, caller: Caller, loan_id: str) -> ApplicationView:
+    loan = uow.run(lambda tx: Loans(tx).get(loan_id), read_only=True)
+    return ApplicationView.of(_visible(loan, caller, loan_id), for_admin=caller.is_admin)
+
+
+def list_applications(uow: UnitOfWork, caller: Caller, query: ApplicationQuery) -> ApplicationList:
+    """The caller's applications, newest first (admins: everyone's)."""
+    where: list[Where] = []
+    if not caller.is_admin:
+        where.append(Where("borrower_id", "==", caller.user_id))
+    if query.state is not None:
+        where.append(Where("state", "==", query.state.value))
+    loans = uow.run(
+        lambda tx: Loans(tx).find(
+            *where, order_by=(OrderBy("submitted_at", descending=True),), limit=query.limit
+        ),
+        read_only=True,
+    )
+    return ApplicationList(
+        applications=tuple(ApplicationView.of(loan, for_admin=caller.is_admin) for loan in loans)
+    )
+
+
+# --- after approval -------------------------------------------------------------------------
+
+
+def accept_offer(
+    uow: UnitOfWork, caller: Caller, loan_id: str, command: AcceptOffer, *, origin: EventOrigin
+) -> ApplicationView:
+    """Accept the priced offer: the loan opens for funding and `loan.offer_accepted` goes out."""
+    now = origin.clock.now()
+
+    def accept(tx: DocumentTransaction) -> ApplicationView:
+        loans = Loans(tx)
+        loan = _visible(loans.get(loan_id), caller, loan_id)
+        accepted = loan.moved(LoanTransition.ACCEPT_OFFER, at=now, by=caller.user_id)
+        offer = loan.offer
+        if offer is None:
+            raise Conflict(f"loan {loan_id} was approved without an offer; ask support")
+        if offer.agreement_version != command.agreement_version:
+            raise Conflict(
+                f"the offer is made under agreement {offer.agreement_version!r}, not "
+                f"{command.agreement_version!r}: read that version and accept it"
+            )
+        closes_on = jakarta_date(now) + timedelta(days=offer.funding_window_days)
+        funding = accepted.moved(
+            LoanTransition.OPEN_FUNDING,
+            at=now,
+            by=caller.user_id,
+            offer_accepted_at=now,
+            funding_closes_on=closes_on,
+        )
+        loans.put(funding)
+        tx.emit(
+            origin.event(
+                EventType.LOAN_OFFER_ACCEPTED,
+                LoanOfferAccepted(
+                    loan_id=loan.id,
+                    borrower_id=loan.borrower_id,
+                    principal=loan.principal,
+                    tenor=loan.tenor,
+                    rate=offer.rate,
+                    funding_closes_on=closes_on,
+                ),
+            )
+        )
+        return ApplicationView.of(funding, for_admin=caller.is_admin)
+
+    return uow.run(accept)
+
+
+def cancel_application(
+    uow: UnitOfWork,
+    caller: Caller,
+    loan_id: str,
+    command: CancelApplication,
+    *,
+    origin: EventOrigin,
+) -> ApplicationView:
+    """The borrower withdraws before funding completes: `loan.cancelled`."""
+    now = origin.clock.now()
+
+    def cancel(tx: DocumentTransaction) -> ApplicationView:
+        loans = Loans(tx)
+        loan = _visible(loans.get(loan_id), caller, loan_id)
+        if loan.borrower_id != caller.user_id:
+            raise Forbidden("only the borrower can withdraw their application")
+        cancelled = loan.moved(
+            LoanTransition.CANCEL, at=now, by=caller.user_id, cancellation_reason=command.reason
+        )
+        loans.put(cancelled)
+        tx.emit(
+            origin.event(
+                EventType.LOAN_CANCELLED,
+                LoanCancelled(
+                    loan_id=loan.id,
+                    borrower_id=loan.borrower_id,
+                    cancelled_from=loan.state,
+                    reason=command.reason,
+                ),
+            )
+        )
+        return ApplicationView.of(cancelled, for_admin=caller.is_admin)
+
+    return uow.run(cancel)
+
+
+# --- documents --------------------------------------------------------------------------------
+
+
+def _open_for_documents(loan: LoanRecord) -> None:
+    if loan.state not in OPEN_STATES:
+        raise IllegalTransition(f"loan {loan.id}", loan.state.value, "upload documents")
+
+
+def request_document_upload(
+    uow: UnitOfWork,
+    storage: DocumentStorage,
+    caller: Caller,
+    loan_id: str,
+    command: DocumentUploadRequest,
+    *,
+    origin: EventOrigin,
+) -> DocumentUpload:
+    """A signed upload URL for one document of an open application, recorded on the loan."""
+    now = origin.clock.now()
+    current = _visible(uow.run(lambda tx: Loans(tx).get(loan_id), read_only=True), caller, loan_id)
+    _open_for_documents(current)
+    document_id = origin.ids.new_id("doc")
+    object_name = f"loans/{loan_id}/{command.kind}/{document_id}{_EXTENSIONS[command.content_type]}"
+    signed = storage.upload_url(object_name, command.content_type)
+
+    def record(tx: DocumentTransaction) -> DocumentUpload:
+        loans = Loans(tx)
+        loan = _visible(loans.get(loan_id), caller, loan_id)
+        _open_for_documents(loan)
+        if len(loan.documents) >= MAX_DOCUMENTS_PER_LOAN:
+            raise Conflict(f"an application holds at most {MAX_DOCUMENTS_PER_LOAN} documents")
+        document = LoanDocument(
+            document_id=document_id,
+            kind=command.kind,
+            content_type=command.content_type,
+            object_name=object_name,
+            file_name=command.file_name,
+            requested_at=now,
+        )
+        loans.put(loan.model_copy(update={"documents": (*loan.documents, document)}))
+        return DocumentUpload(
+            document_id=document_id,
+            loan_id=loan_id,
+            kind=command.kind,
+            upload=UploadUrl(
+                url=signed.url,
+                method="PUT",
+                headers=dict(signed.headers),
+                expires_at=signed.expires_at,
+            ),
+        )
+
+    return uow.run(record)
