@@ -27,13 +27,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from shared.services.ports import ROLES, Caller, TokenVerifier, TransientFailure, Unauthenticated
-from shared.settings import HttpSettings
+
+if TYPE_CHECKING:
+    from shared.settings import HttpSettings
 
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub")
 

@@ -29,6 +29,7 @@ import binascii
 import hashlib
 import hmac
 import os
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -36,8 +37,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from shared.services.ports import PersonalDataVault, PiiKind
-from shared.settings import PII_KEY_BYTES, PiiSettings
 
+if TYPE_CHECKING:
+    from shared.settings import PiiSettings
+
+MASTER_KEY_BYTES = 32  # HKDF input for the AES-256 and HMAC keys (PATUNGAN_PII_KEY)
 _FORMAT_VERSION = "v1"
 _NONCE_BYTES = 12
 
@@ -50,8 +54,8 @@ class AesGcmVault(PersonalDataVault):
     """The PersonalDataVault used in production, locally and in unit tests (it does no I/O)."""
 
     def __init__(self, master_key: bytes) -> None:
-        if len(master_key) != PII_KEY_BYTES:
-            raise ValueError(f"the PII master key must be {PII_KEY_BYTES} bytes")
+        if len(master_key) != MASTER_KEY_BYTES:
+            raise ValueError(f"the PII master key must be {MASTER_KEY_BYTES} bytes")
         encryption_key = _derive(master_key, b"patungan/pii/aes-256-gcm/v1")
         self._aead = AESGCM(encryption_key)
         self.key_id = hashlib.sha256(encryption_key).hexdigest()[:8]

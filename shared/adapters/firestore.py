@@ -51,10 +51,11 @@ from shared.services.ports import (
     message_from_outbox,
     outbox_record,
 )
-from shared.settings import ConfigurationError, PlatformSettings
 
 if TYPE_CHECKING:
     from google.cloud import firestore
+
+    from shared.settings import PlatformSettings
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,8 @@ def firestore_client(settings: PlatformSettings) -> firestore.Client:
     were made to disagree.
     """
     from google.cloud import firestore
+
+    from shared.settings import ConfigurationError
 
     if os.environ.get("FIRESTORE_EMULATOR_HOST") != settings.firestore_emulator_host:
         raise ConfigurationError(

@@ -20,10 +20,12 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.services.ports import EventPublisher, OutboundMessage, PublishFailed
-from shared.settings import ConfigurationError, PlatformSettings
+
+if TYPE_CHECKING:
+    from shared.settings import PlatformSettings
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +87,8 @@ class PubSubPublisher(EventPublisher):
 
 def pubsub_publisher(settings: PlatformSettings) -> PubSubPublisher:
     """The publisher `settings` describe (the emulator when PUBSUB_EMULATOR_HOST is set)."""
+    from shared.settings import ConfigurationError
+
     if os.environ.get("PUBSUB_EMULATOR_HOST") != settings.pubsub_emulator_host:
         raise ConfigurationError(
             "PUBSUB_EMULATOR_HOST in the environment differs from the settings; "

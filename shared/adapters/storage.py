@@ -27,10 +27,12 @@ import threading
 from abc import ABC, abstractmethod
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.services.ports import Clock, DocumentStorage, SignedUrl, StoredObject, SystemClock
-from shared.settings import DocumentStorageSettings
+
+if TYPE_CHECKING:
+    from shared.settings import DocumentStorageSettings
 
 DEFAULT_ENDPOINT = "https://storage.googleapis.com"
 

@@ -16,13 +16,15 @@ Pass `uow=` to reuse a unit of work you built first (e.g. for a
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.http.events import EventServices
 from shared.http.router import HttpServices
 from shared.log import configure_logging
 from shared.services.ports import Clock, SystemClock, UnitOfWork
-from shared.settings import HttpSettings, PlatformSettings
+
+if TYPE_CHECKING:  # pydantic-settings costs ~90 ms to import: not at cold start
+    from shared.settings import HttpSettings, PlatformSettings
 
 H = TypeVar("H", bound=HttpServices)
 E = TypeVar("E", bound=EventServices)
