@@ -488,7 +488,7 @@ class Broker:
     def open_stream(
         self, name: str, deadline_s: int, max_messages: int, max_bytes: int
     ) -> StreamLease:
-        self._check_deadline(deadline_s, allow_zero=False, what="stream_ack_deadline_seconds")
+        self._check_deadline(deadline_s, what="stream_ack_deadline_seconds")
         with self._lock:
             self._check_running()
             sub = self._sub(name)
@@ -560,7 +560,7 @@ class Broker:
             lease.sub.cond.notify_all()
 
     def update_stream_deadline(self, lease: StreamLease, deadline_s: int) -> None:
-        self._check_deadline(deadline_s, allow_zero=False, what="stream_ack_deadline_seconds")
+        self._check_deadline(deadline_s, what="stream_ack_deadline_seconds")
         with self._lock:
             lease.deadline_s = deadline_s
 
@@ -575,7 +575,13 @@ class Broker:
                 self._ack(sub, queued, now)
 
     def modify_ack_deadline(self, name: str, ack_ids: Iterable[str], seconds: int) -> None:
-        self._check_deadline(seconds, allow_zero=True, what="ack_deadline_seconds")
+        # Unlike a subscription's deadline, a modification may be anything from 0 to 600 s.
+        if not 0 <= seconds <= MAX_ACK_DEADLINE_S:
+            raise BrokerError(
+                Status.INVALID_ARGUMENT,
+                f"Invalid ack_deadline_seconds: {seconds}; it must be between 0 and "
+                f"{MAX_ACK_DEADLINE_S} seconds",
+            )
         with self._lock:
             sub = self._sub(name)
             now = self._clock()
@@ -693,15 +699,13 @@ class Broker:
         page = names[start : start + size]
         return page, str(start + size) if start + size < len(names) else ""
 
-    def _check_deadline(self, seconds: int, *, allow_zero: bool, what: str) -> None:
+    def _check_deadline(self, seconds: int, *, what: str) -> None:
         minimum = self.options.min_ack_deadline_s
-        if seconds == 0 and allow_zero:
-            return
         if not minimum <= seconds <= MAX_ACK_DEADLINE_S:
             raise BrokerError(
                 Status.INVALID_ARGUMENT,
                 f"Invalid {what}: {seconds}; it must be between {minimum} and "
-                f"{MAX_ACK_DEADLINE_S} seconds" + (" (or 0 to nack)" if allow_zero else ""),
+                f"{MAX_ACK_DEADLINE_S} seconds",
             )
 
     @staticmethod
@@ -738,9 +742,7 @@ class Broker:
         """Check and fill defaults the way Pub/Sub does on create and update."""
         if config.ack_deadline_seconds == 0:
             config.ack_deadline_seconds = DEFAULT_ACK_DEADLINE_S
-        self._check_deadline(
-            config.ack_deadline_seconds, allow_zero=False, what="ack_deadline_seconds"
-        )
+        self._check_deadline(config.ack_deadline_seconds, what="ack_deadline_seconds")
         if config.HasField("message_retention_duration"):
             self._check_retention(config.message_retention_duration)
         else:
