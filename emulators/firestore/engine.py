@@ -94,6 +94,7 @@ class _ReadPlan:
     snapshot: int | None  # µs for snapshot reads; None reads the latest state
     txn: Transaction | None  # a live read-write transaction that locks what it reads
     began: bytes | None  # id of a transaction this request began (new_transaction)
+    age: int | None = None  # the age of the read-write transaction named, live or not
 
 
 def _micros_of(doc: DocumentPb | None) -> int | None:
@@ -155,7 +156,7 @@ class FirestoreEngine:
             if txn is not None and txn.database != database:
                 raise invalid_argument("The transaction belongs to another database.")
             # An ended (wounded, expired) transaction reads unlocked; its Commit aborts.
-            return _ReadPlan(None, txn, None)
+            return _ReadPlan(None, txn, None, parsed.number)
         if selector == "new_transaction":
             options = request.new_transaction
             if options.HasField("read_only"):
@@ -163,7 +164,7 @@ class FirestoreEngine:
                 return _ReadPlan(snapshot, None, self.transactions.read_only_id(snapshot))
             retry_of = options.read_write.retry_transaction or None
             txn = self.transactions.begin_read_write(database, retry_of)
-            return _ReadPlan(None, txn, txn.id)
+            return _ReadPlan(None, txn, txn.id, txn.priority)
         if selector == "read_time":
             return _ReadPlan(self._check_read_time(request.read_time), None, None)
         return _ReadPlan(None, None, None)
@@ -191,6 +192,12 @@ class FirestoreEngine:
 
     def _run_compiled(self, store: DatabaseStore, query: CompiledQuery, plan: _ReadPlan) -> list:
         txn = plan.txn
+        if plan.age is not None:
+            self.transactions.note_intent(store.id, plan.age, scope_lock_key(query))
+        if txn is not None:
+            # Read-write transactions querying one collection take turns (like
+            # point reads of one document), then hold a predicate lock against writes.
+            self.transactions.lock_document(txn, scope_lock_key(query), self._lock_deadline())
         locking = txn is not None and txn.doomed is None
         if locking:
             assert txn is not None
@@ -217,6 +224,9 @@ class FirestoreEngine:
             plan = self._read_plan(database, request)
             with self._active(plan.txn):
                 txn = plan.txn
+                if plan.age is not None:
+                    for path in paths:
+                        self.transactions.note_intent(database, plan.age, path)
                 if txn is not None:
                     deadline = self._lock_deadline()
                     for path in paths:
@@ -396,7 +406,7 @@ class FirestoreEngine:
         with self._cv:
             txn = self.transactions.live(request.transaction)
             if txn is not None:
-                self.transactions.finish(txn)
+                self.transactions.finish(txn, completed=True)
 
     # ------------------------------------------------------------ writes
 
@@ -413,6 +423,8 @@ class FirestoreEngine:
                     if writes:
                         raise invalid_argument("Cannot modify entities in a read-only transaction.")
                     return self._commit_response([], self.clock.snapshot())
+                for path in paths:
+                    self.transactions.note_intent(database, parsed.number, path)
                 txn = self.transactions.live(request.transaction)
                 if txn is None:
                     raise aborted()
@@ -493,9 +505,9 @@ class FirestoreEngine:
                     raise aborted()
             commit_micros = self.clock.commit()
             applied, staged = self._apply_all(store, writes, paths, names, commit_micros)
-        except RpcError:
+        except RpcError as error:
             if txn is not None:
-                manager.finish(txn)
+                manager.finish(txn, completed=error.code != grpc.StatusCode.ABORTED)
             raise
         keep_after = commit_micros - self._retention_micros
         for path, doc in staged.items():
@@ -504,7 +516,7 @@ class FirestoreEngine:
         for item in applied:
             self.stats.record(store.id, item.path)
         if txn is not None:
-            manager.finish(txn)
+            manager.finish(txn, completed=True)
         return applied, commit_micros
 
     @staticmethod
@@ -588,8 +600,7 @@ class FirestoreEngine:
     def reset(self, database: DatabaseId) -> None:
         """Delete every document of a database; its open transactions abort at Commit."""
         with self._cv:
-            for txn in self.transactions.transactions_of(database):
-                self.transactions.doom(txn, "the database was reset")
+            self.transactions.forget(database)
             self._store(database).clear()
             self.stats.clear(database)
 
@@ -631,6 +642,13 @@ class FirestoreEngine:
                 micros = timestamp_to_micros(doc.update_time)
                 store.install(path, doc, micros, micros)
                 self.clock.advance_past(micros)
+
+
+def scope_lock_key(query: CompiledQuery) -> str:
+    """The lock a read-write query takes on its scope (never a document path)."""
+    scope = query.scope
+    kind = "group" if scope.all_descendants else "collection"
+    return f"\x00{kind}:{scope.parent}:{scope.collection_id}"
 
 
 def _masked(doc: DocumentPb, mask: list[tuple[str, ...]] | None) -> DocumentPb:

@@ -33,6 +33,7 @@ class ServerOptions:
     admin_port: int | None = None  # default: port + 1
     data_dir: Path | None = None
     max_workers: int = 64
+    housekeeping_seconds: float = 1.0
 
 
 class FirestoreEmulator:
@@ -86,7 +87,7 @@ class FirestoreEmulator:
         return self
 
     def _housekeep(self) -> None:
-        while not self._housekeeping_stop.wait(1.0):
+        while not self._housekeeping_stop.wait(self.options.housekeeping_seconds):
             try:
                 self.engine.maintain()
             except Exception:  # housekeeping must never take the emulator down

@@ -3,9 +3,11 @@
 Contract (what makes read-write transactions serializable):
 
 - A read-write transaction takes an *exclusive* lock on every document it
-  reads by name (found or missing), and a *predicate lock* for every query
-  (and aggregation) it runs: the query's scope and filters. At Commit it also
-  locks every document it writes. Locks are held until Commit or Rollback.
+  reads by name (found or missing). For every query (and aggregation) it
+  takes an exclusive lock on the query's scope (the collection or collection
+  group, so read-write transactions querying it take turns) and a *predicate
+  lock*: the scope and filters. At Commit it also locks every document it
+  writes. Locks are held until Commit or Rollback.
 - A write (a transaction's commit, a plain commit, or a batch write) conflicts
   with another transaction's exclusive lock on the written document, and with
   another transaction's predicate lock when the document matches that query
@@ -16,7 +18,13 @@ Contract (what makes read-write transactions serializable):
   older one. Age is the begin order of a transaction's first attempt: a retry
   (`BeginTransaction.options.read_write.retry_transaction`) inherits it, so a
   transaction that keeps losing becomes the oldest and then wins. A freed
-  lock goes to the oldest waiter. Waits are bounded (`lock_wait_seconds`):
+  lock goes to the oldest waiter.
+- A retry also keeps its place in line: it *reserves* every lock its earlier
+  attempts asked for (their "intents"), so younger transactions queue behind
+  it instead of taking those documents and being wounded a moment later.
+  Two transactions locking the same documents in opposite orders therefore
+  cost at most one aborted attempt, not a cascade.
+- Waits are bounded (`lock_wait_seconds`):
   after that a read proceeds without the lock (the transaction then aborts at
   Commit), a commit answers ABORTED, a plain write wounds the holders; a holder
   idle for that long is treated as abandoned and wounded.
@@ -94,6 +102,7 @@ class Transaction:
     active_calls: int = 0
     doomed: str | None = None
     doc_locks: set[str] = field(default_factory=set)
+    reserved: set[str] = field(default_factory=set)
     reads: dict[str, int | None] = field(default_factory=dict)
     query_reads: list[tuple[CompiledQuery, tuple[tuple[str, int], ...]]] = field(
         default_factory=list
@@ -101,6 +110,14 @@ class Transaction:
 
     def idle_for(self, now: float) -> float:
         return 0.0 if self.active_calls else now - self.last_active
+
+
+@dataclass
+class _Intent:
+    """The lock keys every attempt of one logical transaction asked for."""
+
+    keys: set[str]
+    touched_at: float
 
 
 @dataclass
@@ -118,6 +135,7 @@ class TransactionManager:
         self.settings = settings
         self._live: dict[bytes, Transaction] = {}
         self._tables: dict[DatabaseId, LockTable] = {}
+        self._intents: dict[tuple[DatabaseId, int], _Intent] = {}
         self._serials = itertools.count(1)
         # Ages keep increasing across restarts (a client may retry an old id).
         self._ages = itertools.count(time.time_ns() // 1000)
@@ -138,7 +156,7 @@ class TransactionManager:
             priority = previous.number
             stale = self._live.get(retry_of)
             if stale is not None:
-                self.finish(stale)
+                self.finish(stale, completed=False)
         else:
             priority = next(self._ages)
         now = time.monotonic()
@@ -150,7 +168,21 @@ class TransactionManager:
             last_active=now,
         )
         self._live[txn.id] = txn
+        intent = self._intents.get((database, priority)) if retry_of else None
+        if intent is not None:
+            table = self.table(database)
+            for key in intent.keys:
+                table.waiters.setdefault(key, set()).add(txn)
+                txn.reserved.add(key)
         return txn
+
+    def note_intent(self, database: DatabaseId, priority: int, key: str) -> None:
+        """Remember that the logical transaction of this age asked for `key`."""
+        intent = self._intents.get((database, priority))
+        if intent is None:
+            intent = self._intents[(database, priority)] = _Intent(set(), 0.0)
+        intent.keys.add(key)
+        intent.touched_at = time.monotonic()
 
     def read_only_id(self, snapshot_micros: int) -> bytes:
         return encode_id(True, snapshot_micros, next(self._serials))
@@ -159,17 +191,24 @@ class TransactionManager:
         """The live read-write transaction with this id, or None if it ended or expired."""
         return self._live.get(raw_id)
 
-    def finish(self, txn: Transaction) -> None:
-        """End a transaction (committed, rolled back or failed): release its locks."""
+    def finish(self, txn: Transaction, *, completed: bool) -> None:
+        """End an attempt and release its locks.
+
+        `completed`: the logical transaction is over (committed, rolled back,
+        failed for good), so its intents are forgotten; otherwise (aborted,
+        wounded, expired) a retry will reserve them.
+        """
         self._release(txn)
         self._live.pop(txn.id, None)
+        if completed:
+            self._intents.pop((txn.database, txn.priority), None)
 
     def doom(self, txn: Transaction, reason: str) -> None:
         """Wound or expire `txn`: it loses its locks now and aborts at Commit."""
         if txn.doomed is None:
             txn.doomed = reason
             logger.debug("transaction %s doomed: %s", txn.id.hex(), reason)
-        self.finish(txn)
+        self.finish(txn, completed=False)
 
     def _release(self, txn: Transaction) -> None:
         table = self._tables.get(txn.database)
@@ -177,9 +216,20 @@ class TransactionManager:
             for path in txn.doc_locks:
                 if table.owners.get(path) is txn:
                     del table.owners[path]
+            for key in txn.reserved:
+                self._unqueue(table, key, txn)
             table.predicates.pop(txn, None)
         txn.doc_locks.clear()
+        txn.reserved.clear()
         self._cv.notify_all()
+
+    @staticmethod
+    def _unqueue(table: LockTable, key: str, txn: Transaction) -> None:
+        queue = table.waiters.get(key)
+        if queue is not None:
+            queue.discard(txn)
+            if not queue:
+                del table.waiters[key]
 
     def transactions_of(self, database: DatabaseId) -> list[Transaction]:
         return [txn for txn in self._live.values() if txn.database == database]
@@ -191,49 +241,73 @@ class TransactionManager:
                 self.doom(txn, "expired after being idle")
             elif now - txn.begun_at > settings.max_lifetime_seconds:
                 self.doom(txn, "expired: exceeded the maximum transaction lifetime")
+        forgotten = now - settings.max_lifetime_seconds
+        for key in [key for key, intent in self._intents.items() if intent.touched_at < forgotten]:
+            del self._intents[key]
+
+    def forget(self, database: DatabaseId) -> None:
+        """Drop every transaction and intent of a database (it was reset)."""
+        for txn in self.transactions_of(database):
+            self.doom(txn, "the database was reset")
+        for key in [key for key in self._intents if key[0] == database]:
+            del self._intents[key]
 
     # ------------------------------------------------------------ locks
 
     def lock_document(self, txn: Transaction, path: str, deadline: float) -> bool:
         """Take `txn`'s exclusive lock on `path`, waiting for older holders.
 
-        Returns False when `txn` is, or becomes, doomed (the caller then reads
-        without a lock; the transaction will abort at Commit).
+        A retry takes `path` together with every lock it reserved, all at once
+        (so it never holds half of them while an older transaction holds the
+        rest). Returns False when `txn` is, or becomes, doomed: the caller then
+        reads without a lock and the transaction aborts at Commit.
         """
         table = self.table(txn.database)
-        waiting = False
+        self.note_intent(txn.database, txn.priority, path)
         try:
             while True:
                 if txn.doomed is not None:
                     return False
-                owner = table.owners.get(path)
-                if owner is txn:
+                if path in txn.doc_locks:
                     return True
-                if owner is not None and txn.priority < owner.priority:
-                    self.doom(owner, f"wounded: an older transaction needed {path}")
-                    owner = None
-                if owner is None and not self._older_waiter(table, path, txn):
-                    table.owners[path] = txn
-                    txn.doc_locks.add(path)
+                wanted = [path, *(key for key in txn.reserved if key != path)]
+                blocker = self._first_blocker(table, txn, wanted)
+                if blocker is None:
+                    for key in wanted:
+                        table.owners[key] = txn
+                        txn.doc_locks.add(key)
+                        self._unqueue(table, key, txn)
+                    txn.reserved.clear()
                     return True
+                key, owner = blocker
                 now = time.monotonic()
                 if now >= deadline:
-                    if owner is not None and owner.idle_for(now) >= self.settings.lock_wait_seconds:
-                        self.doom(owner, f"wounded: idle while holding {path} others waited for")
+                    lock_wait = self.settings.lock_wait_seconds
+                    if owner is not None and owner.idle_for(now) >= lock_wait:
+                        self.doom(owner, f"wounded: idle while holding {key} others waited for")
                         continue
-                    self.doom(txn, f"gave up waiting for the lock on {path}")
+                    self.doom(txn, f"gave up waiting for the lock on {key}")
                     return False
-                if not waiting:
-                    table.waiters.setdefault(path, set()).add(txn)
-                    waiting = True
+                table.waiters.setdefault(path, set()).add(txn)
                 self._cv.wait(deadline - now)
         finally:
-            if waiting:
-                queue = table.waiters.get(path)
-                if queue is not None:
-                    queue.discard(txn)
-                    if not queue:
-                        del table.waiters[path]
+            if path not in txn.reserved:
+                self._unqueue(table, path, txn)
+
+    def _first_blocker(
+        self, table: LockTable, txn: Transaction, keys: list[str]
+    ) -> tuple[str, Transaction | None] | None:
+        """The first key `txn` cannot take now (with its holder), wounding younger holders."""
+        for key in keys:
+            owner = table.owners.get(key)
+            if owner is not None and owner is not txn and txn.priority < owner.priority:
+                self.doom(owner, f"wounded: an older transaction needed {key}")
+                owner = None
+            if owner is not None and owner is not txn:
+                return key, owner
+            if self._older_waiter(table, key, txn):
+                return key, None
+        return None
 
     @staticmethod
     def _older_waiter(table: LockTable, path: str, txn: Transaction) -> bool:
