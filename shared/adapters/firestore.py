@@ -187,6 +187,8 @@ class _FirestoreTransaction(_Reads, DocumentTransaction):
         self._transaction.set(self._ref(collection, doc_id), data)
 
     def update(self, collection: str, doc_id: str, changes: JsonDict) -> None:
+        if any("." in key for key in changes):
+            raise ValueError("update takes top-level field names (Firestore reads dots as paths)")
         self._wrote = True
         self._transaction.update(self._ref(collection, doc_id), changes)
 

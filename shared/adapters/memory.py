@@ -9,10 +9,12 @@ unit test fails where production would:
   meanwhile; after `max_attempts` it raises `TransactionContended`.
   `contend(n, writing_to=...)` makes the next `n` commits (that write to a
   collection) fail as if another writer had won.
-  It refuses a read after a write inside one attempt (Firestore's rule), makes
-  `create` on an existing document a `Conflict`, deep-copies every document in
-  and out (no aliasing), writes emitted events to the outbox in the same commit
-  and publishes them afterwards through its publisher.
+  It refuses a read after a write inside one attempt (Firestore's rule) and any
+  value Firestore cannot store (a Decimal, a date, a naive datetime...), makes
+  `create` on an existing document a `Conflict`, copies every document in and
+  out (no aliasing; tuples come back as lists, as from Firestore), writes
+  emitted events to the outbox in the same commit and publishes them
+  afterwards through its publisher.
 - `RecordingPublisher` records every message; `fail_next(n)` makes the next
   `n` publish calls raise `PublishFailed`.
 - `MemoryDocumentStorage` hands out `memory://` URLs and lets a test `put` the
@@ -150,6 +152,43 @@ class _Write:
     data: JsonDict = field(default_factory=dict)
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _storable(value: Any, path: str) -> Any:
+    """`value` as Firestore would store and return it, or TypeError naming the field.
+
+    Firestore takes None, bool, int64, float, str, bytes, aware datetimes, maps with
+    string keys and arrays (tuples and sets come back as lists); a Decimal, a date,
+    a UUID or an enum that is not a str is refused by the real client, so here too.
+    """
+    if value is None or isinstance(value, bool | float | str | bytes):
+        return value
+    if isinstance(value, int):
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise TypeError(f"{path}: {value} does not fit Firestore's 64-bit integers")
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TypeError(f"{path}: store aware datetimes (UTC), not naive ones")
+        return value
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError(f"{path}: map keys must be strings")
+        return {k: _storable(v, f"{path}.{k}") for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_storable(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    raise TypeError(
+        f"{path}: Firestore cannot store {type(value).__name__}; use model_dump(mode='json')"
+    )
+
+
+def _document(data: JsonDict, collection: str, doc_id: str) -> JsonDict:
+    if not doc_id or "/" in doc_id:
+        raise ValueError(f"{collection}: document id {doc_id!r} must be non-empty, without '/'")
+    return {key: _storable(value, key) for key, value in data.items()}
+
+
 def _field(data: JsonDict, path: str) -> tuple[bool, Any]:
     current: Any = data
     for part in path.split("."):
@@ -239,15 +278,21 @@ class _MemoryTransaction(DocumentTransaction):
 
     def create(self, collection: str, doc_id: str, data: JsonDict) -> None:
         self._before_write()
-        self.writes.append(_Write("create", collection, doc_id, copy.deepcopy(data)))
+        self.writes.append(
+            _Write("create", collection, doc_id, _document(data, collection, doc_id))
+        )
 
     def set(self, collection: str, doc_id: str, data: JsonDict) -> None:
         self._before_write()
-        self.writes.append(_Write("set", collection, doc_id, copy.deepcopy(data)))
+        self.writes.append(_Write("set", collection, doc_id, _document(data, collection, doc_id)))
 
     def update(self, collection: str, doc_id: str, changes: JsonDict) -> None:
         self._before_write()
-        self.writes.append(_Write("update", collection, doc_id, copy.deepcopy(changes)))
+        if any("." in key for key in changes):
+            raise ValueError("update takes top-level field names (Firestore reads dots as paths)")
+        self.writes.append(
+            _Write("update", collection, doc_id, _document(changes, collection, doc_id))
+        )
 
     def delete(self, collection: str, doc_id: str) -> None:
         self._before_write()
@@ -305,7 +350,7 @@ class MemoryUnitOfWork(UnitOfWork):
     def seed(self, collection: str, doc_id: str, data: JsonDict) -> None:
         """Put a document in place without a transaction (test setup)."""
         with self._lock:
-            self._apply(_Write("set", collection, doc_id, copy.deepcopy(data)))
+            self._apply(_Write("set", collection, doc_id, _document(data, collection, doc_id)))
 
     # -- UnitOfWork --
 

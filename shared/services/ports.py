@@ -228,7 +228,8 @@ class DocumentTransaction(ABC):
 
     @abstractmethod
     def update(self, collection: str, doc_id: str, changes: JsonDict) -> None:
-        """Change top-level fields of an existing document (`NotFound` if missing)."""
+        """Change top-level fields (names without dots) of an existing document (`NotFound`
+        at commit if it is missing)."""
 
     @abstractmethod
     def delete(self, collection: str, doc_id: str) -> None:

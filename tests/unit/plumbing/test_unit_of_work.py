@@ -3,6 +3,9 @@ the knobs unit tests use to simulate contention."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from decimal import Decimal
+
 import pytest
 
 from shared.adapters.memory import FixedClock, MemoryUnitOfWork, RecordingPublisher
@@ -72,3 +75,26 @@ def test_documents_are_copies_so_a_caller_cannot_change_stored_state():
     read = uow.run(lambda tx: tx.get("loans", "l-1"))
     read["fees"].append(3)
     assert uow.documents("loans")["l-1"] == {"fees": [1, 2]}
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (Decimal("0.015"), "cannot store Decimal"),
+        (date(2025, 3, 3), "cannot store date"),
+        (datetime(2025, 3, 3), "aware datetimes"),
+        (2**64, "64-bit"),
+        ({1: "x"}, "map keys"),
+    ],
+)
+def test_values_firestore_would_refuse_are_refused_in_unit_tests_too(value, reason):
+    uow = MemoryUnitOfWork()
+    with pytest.raises(TypeError, match=reason):
+        uow.run(lambda tx: tx.set("loans", "l-1", {"field": value}))
+
+
+def test_updates_name_top_level_fields():
+    uow = MemoryUnitOfWork()
+    uow.seed("loans", "l-1", {"terms": {"rate": "0.015"}})
+    with pytest.raises(ValueError, match="top-level"):
+        uow.run(lambda tx: tx.update("loans", "l-1", {"terms.rate": "0.02"}))

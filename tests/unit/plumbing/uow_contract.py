@@ -105,6 +105,14 @@ def update_changes_only_the_named_fields_and_delete_removes(uow, publisher, coll
 
 
 @check
+def values_come_back_as_firestore_returns_them(uow, publisher, coll):
+    at = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
+    uow.run(lambda tx: tx.set(coll, "a", {"when": at, "fees": (1, 2), "nested": {"ok": True}}))
+    stored = uow.run(lambda tx: tx.get(coll, "a"))
+    assert stored == {"when": at, "fees": [1, 2], "nested": {"ok": True}}
+
+
+@check
 def reads_must_come_before_writes(uow, publisher, coll):
     def work(tx: DocumentTransaction) -> None:
         tx.set(coll, "a", {"n": 1})
