@@ -44,7 +44,7 @@ class AdminServer:
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="pubsub-admin", daemon=True
+            target=self._server.serve_forever, args=(0.1,), name="pubsub-admin", daemon=True
         )
 
     @property

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from google.api_core import exceptions
 
-from emulators.launcher import ROOT
+from emulators.launcher import ROOT, free_port_pair
 from emulators.local_cloud import LocalCloud, LocalCloudConfig, LocalCloudError, firestore_available
 
 pytestmark = pytest.mark.emulator
@@ -187,3 +187,29 @@ def test_gcloud_mode_needs_gcloud(tmp_path, monkeypatch):
 def test_notifications_need_pubsub():
     with pytest.raises(ValueError, match="pubsub"):
         LocalCloudConfig(services=("storage",), storage_notify_topic="projects/p/topics/t")
+
+
+@pytest.mark.parametrize("module", ["emulators.pubsub", "emulators.storage"])
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_each_emulator_prints_one_ready_line_and_exits_0_when_signalled(module, stop_signal):
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, "--port", str(free_port_pair())],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        ready = next(line for line in process.stdout if line.startswith("READY "))
+        process.send_signal(stop_signal)
+        rest = process.communicate(timeout=30)[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert ready.split()[1] == module.split(".")[1]
+    assert "READY " not in rest
+    assert process.returncode == 0, rest
