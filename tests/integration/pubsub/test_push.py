@@ -197,3 +197,30 @@ def test_a_function_that_fails_is_retried_until_it_succeeds(
     stats = pubsub_emulator.wait_for_stats(names.subscription, lambda s: s["acknowledged"] == 1)
     assert [event["id"] for event in received] == [message_id, message_id]
     assert (stats["nacked"], stats["delivered"], stats["backlog"]) == (1, 2, 0)
+
+
+def test_an_endpoint_slower_than_the_ack_deadline_gets_the_message_again(
+    pubsub_emulator, pubsub_publisher, pubsub_subscriber, names, push_endpoint
+):
+    calls = []
+
+    def respond(body):
+        calls.append(body["message"]["messageId"])
+        if len(calls) == 1:
+            time.sleep(2.0)  # past the 1 s ack deadline: Pub/Sub treats it as a nack
+        return 200
+
+    push_endpoint.respond = respond
+    pubsub_publisher.create_topic(name=names.topic)
+    pubsub_subscriber.create_subscription(
+        name=names.subscription,
+        topic=names.topic,
+        ack_deadline_seconds=1,
+        push_config={"push_endpoint": push_endpoint.url},
+    )
+
+    message_id = pubsub_publisher.publish(names.topic, b"slow").result(10)
+
+    stats = pubsub_emulator.wait_for_stats(names.subscription, lambda s: s["acknowledged"] == 1)
+    assert calls[:2] == [message_id, message_id]
+    assert stats["nacked"] + stats["expired"] == 1
