@@ -190,6 +190,8 @@ class DeployedFunction(pulumi.ComponentResource):
             "PATUNGAN_ENV": manifest.env,
             "PATUNGAN_ENTITY": manifest.entity_id,
             "PATUNGAN_GCP_PROJECT": manifest.project_id,
+            # The topology name; K_SERVICE, the fallback, is the hyphenated service name.
+            "PATUNGAN_FUNCTION_NAME": fn.name,
             "PATUNGAN_PRODUCTS": ",".join(manifest.products),
             "GOOGLE_CLOUD_PROJECT": manifest.project_id,
         }

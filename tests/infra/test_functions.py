@@ -72,6 +72,7 @@ def test_functions_are_configured_for_their_own_entity(simulations: Mapping[str,
             assert env["PATUNGAN_ENTITY"] == stack
             assert env["PATUNGAN_ENV"] == manifest.env
             assert env["PATUNGAN_GCP_PROJECT"] == manifest.project_id
+            assert env["PATUNGAN_FUNCTION_NAME"] == fn.name
             assert env["PATUNGAN_PRODUCTS"].split(",") == list(manifest.products)
             if fn.kind == "http":
                 assert env["PATUNGAN_AUTH_AUDIENCE"] == manifest.project_id
