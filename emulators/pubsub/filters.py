@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 MAX_FILTER_BYTES = 256
 
@@ -40,7 +41,9 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
-_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0"}
+_SIMPLE_ESCAPES = MappingProxyType(
+    {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0"}
+)
 
 
 class FilterSyntaxError(ValueError):
