@@ -36,6 +36,7 @@ from pulumi.runtime.sync_await import _ensure_event_loop
 from infra.archives import SourceTree
 from infra.manifest import ENTITIES_DIR
 from infra.program import PLACEHOLDER_SECRET, Deployment, run
+from infra.residency import field
 from shared.topology import FUNCTIONS, SECRETS, TOPICS, Function, Secret, Topic
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -61,12 +62,7 @@ class RegisteredResource:
 
     def get(self, path: str) -> Any:
         """An input at a dotted camelCase path, or None."""
-        value: Any = self.inputs
-        for part in path.split("."):
-            if not isinstance(value, Mapping) or part not in value:
-                return None
-            value = value[part]
-        return value
+        return field(self, path)
 
 
 @dataclass(frozen=True)
@@ -80,18 +76,6 @@ class Simulation:
 
     def of_type(self, type_: str) -> list[RegisteredResource]:
         return [r for r in self.resources if r.type == type_]
-
-    def named(self, name: str) -> RegisteredResource:
-        matches = [r for r in self.resources if r.name == name]
-        if len(matches) != 1:
-            raise KeyError(f"{len(matches)} resources named {name!r}")
-        return matches[0]
-
-    def by_urn(self, urn: str) -> RegisteredResource:
-        for resource in self.resources:
-            if resource.urn == urn:
-                return resource
-        raise KeyError(urn)
 
 
 def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:
