@@ -1,0 +1,169 @@
+"""The admin.credit review queue: what waits, approving with a priced offer, rejecting."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from shared.domain.errors import IllegalTransition, NotFound, ValidationFailed
+from shared.domain.loan import LoanState
+from shared.services.loan_applications import read_application
+from shared.services.loan_review import (
+    ApproveApplication,
+    RejectApplication,
+    ReviewQueueQuery,
+    approve_application,
+    reject_application,
+    review_case,
+    review_queue,
+)
+from shared.services.ports import Caller
+from tests.unit.journey.world import JourneyWorld
+
+REVIEWER = "admin-credit-1"
+NARRATIVE = "Sales grew for four months; visited the cart, stock and permits in order."
+
+
+@pytest.fixture
+def world() -> JourneyWorld:
+    world = JourneyWorld()
+    for persona in ("strong_msme", "thin_file", "risky"):
+        world.register(persona)
+    return world
+
+
+def in_review(world: JourneyWorld) -> str:
+    loan_id = world.submit("thin_file")
+    world.score(loan_id)
+    return loan_id
+
+
+def approve(world: JourneyWorld, loan_id: str, **fields: object):
+    command = ApproveApplication.model_validate({"narrative": NARRATIVE, **fields})
+    return approve_application(world.uow, loan_id, command, REVIEWER, origin=world.origin)
+
+
+def test_the_queue_holds_loans_in_review_oldest_first(world):
+    world.providers.down = {"ecommerce_sales"}
+    siti = world.submit("strong_msme")
+    world.score(siti)  # the marketplace was down: a reviewer decides
+    world.providers.down = set()
+    world.clock.advance(minutes=1)
+    rudi = in_review(world)
+    world.score(world.submit("risky"))  # decided by the scorecard: not in the queue
+    queue = review_queue(world.uow, ReviewQueueQuery())
+    assert [a.id for a in queue.applications] == [siti, rudi]
+    assert [a.id for a in review_queue(world.uow, ReviewQueueQuery(limit=1)).applications] == [siti]
+
+
+def test_a_case_shows_the_full_five_c_decision(world):
+    loan_id = in_review(world)
+    case = review_case(world.uow, loan_id)
+    assert case.application.state is LoanState.IN_REVIEW
+    assert case.decision is not None
+    assert case.decision.decision == "review"
+    assert {line.c for line in case.decision.characteristics} == {
+        "character",
+        "capacity",
+        "capital",
+        "collateral",
+        "condition",
+    }
+    with pytest.raises(NotFound):
+        review_case(world.uow, "loan-9999")
+
+
+def test_approving_prices_the_offer_at_the_grade_within_the_products_bounds(world):
+    loan_id = in_review(world)
+    view = approve(world, loan_id)
+    assert view.state is LoanState.APPROVED
+    assert view.offer is not None
+    # Grade E's 1.75% a month is above the product's ceiling of 1.6%: the ceiling applies.
+    assert view.offer.rate == Decimal("0.016")
+    assert view.offer.priced_by == REVIEWER
+    assert view.offer.terms.cap_check.compliant
+    assert view.review is not None
+    assert (view.review.outcome, view.review.narrative) == ("approved", NARRATIVE)
+    (event,) = world.events("loan.approved")
+    assert event["data"] == {
+        "loan_id": loan_id,
+        "grade": "E",
+        "principal": 10_000_000,
+        "tenor": 6,
+        "rate": "0.016",
+        "approved_by": REVIEWER,
+    }
+
+
+def test_the_borrower_sees_the_offer_but_not_the_reviewers_narrative(world):
+    loan_id = in_review(world)
+    approve(world, loan_id)
+    seen = read_application(world.uow, Caller("thin_file", "borrower"), loan_id)
+    assert seen.offer is not None
+    assert seen.review is None
+
+
+def test_a_reviewer_may_set_the_rate_within_the_products_bounds(world):
+    loan_id = in_review(world)
+    assert approve(world, loan_id, rate="0.014").offer.rate == Decimal("0.014")  # type: ignore[union-attr]
+
+
+def test_a_rate_outside_the_products_bounds_is_refused(world):
+    loan_id = in_review(world)
+    with pytest.raises(ValidationFailed) as refused:
+        approve(world, loan_id, rate="0.02")
+    assert "rate" in refused.value.field_errors
+    assert world.loan(loan_id).state is LoanState.IN_REVIEW
+
+
+def test_a_loan_is_decided_once(world):
+    loan_id = in_review(world)
+    approve(world, loan_id)
+    with pytest.raises(IllegalTransition) as refused:
+        approve(world, loan_id)
+    assert refused.value.current == "approved"
+    with pytest.raises(IllegalTransition):
+        reject_application(
+            world.uow,
+            loan_id,
+            RejectApplication(narrative=NARRATIVE),
+            REVIEWER,
+            origin=world.origin,
+        )
+    assert len(world.events("loan.approved")) == 1
+
+
+def test_a_loan_the_scorecard_has_not_decided_cannot_be_reviewed(world):
+    loan_id = world.submit("thin_file")
+    with pytest.raises(IllegalTransition) as refused:
+        approve(world, loan_id)
+    assert refused.value.current == "submitted"
+
+
+def test_rejecting_gives_the_borrower_reasons_and_keeps_the_narrative_internal(world):
+    loan_id = in_review(world)
+    view = reject_application(
+        world.uow,
+        loan_id,
+        RejectApplication(narrative=NARRATIVE, reasons=("sales history too short",)),
+        REVIEWER,
+        origin=world.origin,
+    )
+    assert view.state is LoanState.REJECTED
+    (event,) = world.events("loan.rejected")
+    assert event["data"] == {
+        "loan_id": loan_id,
+        "reasons": ["sales history too short"],
+        "rejected_by": REVIEWER,
+    }
+    assert NARRATIVE not in str(event)
+
+
+@pytest.mark.parametrize("narrative", ["", "   ", "ok"])
+def test_a_decision_needs_a_narrative(narrative):
+    with pytest.raises(ValidationError):
+        ApproveApplication(narrative=narrative)
+    with pytest.raises(ValidationError):
+        RejectApplication(narrative=narrative)
