@@ -101,7 +101,9 @@ class PushDispatcher:
         self._signer = signer
         self._broker: Broker | None = None
         self._pool = ThreadPoolExecutor(max_workers=senders, thread_name_prefix="pubsub-push")
+        # trust_env=False: a developer's HTTP(S)_PROXY must not reroute local pushes.
         self._http = httpx.Client(
+            trust_env=False,
             limits=httpx.Limits(max_connections=senders, max_keepalive_connections=senders),
             headers={"User-Agent": _USER_AGENT, "Content-Type": "application/json"},
         )

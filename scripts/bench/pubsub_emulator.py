@@ -189,7 +189,7 @@ def run(messages: int, output: Path) -> dict[str, Any]:
     log(f"starting the emulator on 127.0.0.1:{port}")
     with EmulatorProcess.python_module("pubsub", "emulators.pubsub", "--port", str(port)):
         os.environ["PUBSUB_EMULATOR_HOST"] = f"127.0.0.1:{port}"
-        admin = httpx.Client(base_url=f"http://127.0.0.1:{port + 1}", timeout=10)
+        admin = httpx.Client(base_url=f"http://127.0.0.1:{port + 1}", timeout=10, trust_env=False)
         publisher = pubsub_v1.PublisherClient()
         # The default client waits up to 10 ms to fill a batch; latency figures use one that
         # sends each message at once, so they show the emulator, not the batching delay.
