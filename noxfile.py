@@ -87,3 +87,15 @@ def bench_emulators(session: nox.Session) -> None:
 def plan(session: nox.Session) -> None:
     """Offline preview of what `pulumi up` would create: `nox -s plan -- <entity>`."""
     session.run(PY, "-m", "scripts.infra_plan", *session.posargs, env={"PYTHONPATH": str(ROOT)})
+
+
+@nox.session(default=False)
+def bench_platform(session: nox.Session) -> None:
+    """Benchmark the borrower journey on the local platform; writes benchmarks/platform.md."""
+    session.run(PY, "-m", "scripts.bench.platform", *session.posargs, env={"PYTHONPATH": str(ROOT)})
+
+
+@nox.session(default=False)
+def demo(session: nox.Session) -> None:
+    """Walk three borrowers from registration to decision (`-- --start` starts the platform)."""
+    session.run(PY, "-m", "scripts.demo", *session.posargs, env={"PYTHONPATH": str(ROOT)})
