@@ -14,7 +14,8 @@ signer's) for a shell or a `.env` file.
 Keys live in `.local/dev-keys/` (gitignored), generated on first use:
 - `issuer-private.pem` / `issuer-public.pem`: the token issuer's RSA key pair;
 - `storage-signer.json`: a service-account-shaped key that signs Storage URLs
-  locally (`PATUNGAN_STORAGE_SIGNING_KEY_FILE`).
+  locally (`PATUNGAN_STORAGE_SIGNING_KEY_FILE`);
+- `pii.key`: the local PII master key (`PATUNGAN_PII_KEY`, 32 random bytes, base64).
 Settings refuse this issuer and key files in any cloud environment, so a dev
 token can never open a real deployment. Delete the folder to rotate the keys.
 """
@@ -22,6 +23,7 @@ token can never open a real deployment. Delete the folder to rotate the keys.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import sys
@@ -81,6 +83,10 @@ class DevKeys:
     def storage_signer(self) -> Path:
         return self.directory / "storage-signer.json"
 
+    @property
+    def pii_key(self) -> Path:
+        return self.directory / "pii.key"
+
     @classmethod
     def ensure(cls, directory: Path = DEFAULT_KEY_DIR) -> DevKeys:
         keys = cls(directory)
@@ -103,6 +109,8 @@ class DevKeys:
                 "token_uri": "https://oauth2.googleapis.com/token",
             }
             _write_private(keys.storage_signer, json.dumps(signer, indent=2).encode())
+        if not keys.pii_key.exists():
+            _write_private(keys.pii_key, base64.b64encode(os.urandom(32)))
         return keys
 
     def issue(
@@ -135,12 +143,14 @@ class DevKeys:
         )
 
     def environment(self) -> dict[str, str]:
-        """The settings that make a local function trust this issuer and signer."""
+        """The settings that make a local function trust this issuer, sign URLs with the dev
+        signer and protect personal data with the local PII key."""
         return {
             "PATUNGAN_AUTH_ISSUER": DEV_ISSUER,
             "PATUNGAN_AUTH_AUDIENCE": DEV_AUDIENCE,
             "PATUNGAN_AUTH_PUBLIC_KEY_FILE": str(self.issuer_public),
             "PATUNGAN_STORAGE_SIGNING_KEY_FILE": str(self.storage_signer),
+            "PATUNGAN_PII_KEY": self.pii_key.read_text().strip(),
         }
 
 

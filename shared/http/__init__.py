@@ -5,6 +5,7 @@
 - `problems`: exceptions → RFC 9457 problem documents, in one table.
 - `guard`: bearer-token authentication and roles.
 - `lazy`: `Lazy`, dependencies built on first use.
+- `wiring`: `http_services` / `event_services`, those dependencies built from settings.
 - `openapi`: the OpenAPI 3.1 document built from the routers.
 
 Nothing here imports a Google client; adapters are built by the function's

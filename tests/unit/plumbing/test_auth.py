@@ -168,6 +168,7 @@ def dev_keys(tmp_path: Path) -> DevKeys:
 def test_dev_keys_are_created_once_privately_and_reused(dev_keys: DevKeys):
     assert oct(dev_keys.issuer_private.stat().st_mode & 0o777) == "0o600"
     assert oct(dev_keys.storage_signer.stat().st_mode & 0o777) == "0o600"
+    assert oct(dev_keys.pii_key.stat().st_mode & 0o777) == "0o600"
     before = dev_keys.issuer_public.read_bytes()
     assert DevKeys.ensure(dev_keys.directory).issuer_public.read_bytes() == before
 
@@ -214,3 +215,5 @@ def test_the_token_command_prints_the_settings_that_trust_it(dev_keys, capsys):
     out = capsys.readouterr().out
     assert f"PATUNGAN_AUTH_PUBLIC_KEY_FILE={dev_keys.issuer_public}" in out
     assert "PATUNGAN_AUTH_ISSUER=https://patungan.local/dev-issuer" in out
+    pii_key = next(line for line in out.splitlines() if line.startswith("PATUNGAN_PII_KEY="))
+    assert len(base64.b64decode(pii_key.split("=", 1)[1])) == 32
