@@ -1,0 +1,147 @@
+"""The five journey functions through functions-framework, their dependencies faked in memory.
+
+`platform.client("loan_applications")` is a Flask test client of
+`functions/loan_applications/main.py` as `functions_framework.create_app` loads it,
+with the module's `services` replaced by in-memory fakes wired from one
+`JourneyWorld` (tests/unit/journey/world.py), so every function of one test sees
+the same store, publisher, clock and providers. Tokens are signed by a test issuer
+the fakes trust: `platform.bearer("u-1", "borrower")`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from shared.adapters.auth import JwtVerifier, StaticPublicKey
+from shared.http.lazy import Lazy
+from shared.services.users import UserDirectory
+from tests.unit.journey.world import ENTITY, SCORECARD, JourneyWorld
+
+ROOT = Path(__file__).resolve().parents[2]
+ISSUER = "https://issuer.test/patungan"
+AUDIENCE = "patungan-test"
+
+
+def load_function(name: str) -> tuple[Any, Any]:
+    """(the Flask app, the loaded `main` module) of `functions/<name>/main.py`."""
+    import functions_framework
+
+    app = functions_framework.create_app(name, str(ROOT / "functions" / name / "main.py"))
+    return app, sys.modules["main"]
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="session")
+def functions() -> Callable[[str], tuple[Any, Any]]:
+    """Each function loaded once per session (loading executes its main.py)."""
+    loaded: dict[str, tuple[Any, Any]] = {}
+
+    def get(name: str) -> tuple[Any, Any]:
+        if name not in loaded:
+            loaded[name] = load_function(name)
+        return loaded[name]
+
+    return get
+
+
+@dataclass
+class Platform:
+    """One in-memory world behind every function, and a token issuer it trusts."""
+
+    key: rsa.RSAPrivateKey
+    functions: Callable[[str], tuple[Any, Any]]
+    world: JourneyWorld = field(default_factory=JourneyWorld)
+    stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+    def verifier(self) -> JwtVerifier:
+        pem = self.key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return JwtVerifier(issuer=ISSUER, audience=AUDIENCE, keys=StaticPublicKey(pem))
+
+    def token(self, sub: str, role: str | None, **claims: Any) -> str:
+        now = datetime.now(UTC)
+        body: dict[str, Any] = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": sub,
+            "iat": int(now.timestamp()),
+            "exp": int((now + timedelta(minutes=10)).timestamp()),
+            **({"role": role} if role else {}),
+            **claims,
+        }
+        return jwt.encode(body, self.key, algorithm="RS256")
+
+    def bearer(self, sub: str, role: str | None = "borrower", **headers: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(sub, role)}", **headers}
+
+    def services(self, name: str, module: Any) -> Any:
+        w = self.world
+        http = {
+            "clock": w.clock,
+            "ids": w.ids,
+            "uow": w.uow,
+            "verifier": self.verifier(),
+            "callers": UserDirectory(w.uow),
+        }
+        match name:
+            case "users":
+                return module.UserServices(**http, vault=w.vault, registry=w.registry)
+            case "loan_quote":
+                return module.QuoteServices(verifier=self.verifier(), catalogue=Lazy(lambda: w.uow))
+            case "loan_applications":
+                return module.ApplicationServices(**http, entity=ENTITY, documents=w.storage)
+            case "loan_review":
+                return module.ReviewServices(**http, entity=ENTITY)
+            case "scoring":
+                return module.ScoringServices(
+                    uow=w.uow,
+                    clock=w.clock,
+                    ids=w.ids,
+                    entity=ENTITY,
+                    providers=w.providers,
+                    vault=w.vault,
+                    scorecard=SCORECARD,
+                )
+        raise KeyError(name)
+
+    def client(self, name: str) -> Any:
+        """A test client of function `name`, served by this platform until the test ends."""
+        app, module = self.functions(name)
+        self.stack.enter_context(module.services.override(self.services(name, module)))
+        return app.test_client()
+
+
+@pytest.fixture
+def platform(signing_key: rsa.RSAPrivateKey, functions: Any) -> Iterator[Platform]:
+    platform = Platform(signing_key, functions)
+    with platform.stack:
+        yield platform
+
+
+def idempotent(key: str, headers: dict[str, str]) -> dict[str, str]:
+    return {**headers, "Idempotency-Key": key}
+
+
+def problem(response: Any, status: int) -> dict[str, Any]:
+    """The problem document of a `status` answer (checked to be application/problem+json)."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body: dict[str, Any] = response.get_json()
+    assert body["status"] == status
+    return body
