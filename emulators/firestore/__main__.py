@@ -29,7 +29,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8080, help="gRPC port")
     parser.add_argument("--admin-port", type=int, default=None, help="default: --port + 1")
     parser.add_argument("--data-dir", type=Path, default=None, help="load on start, save on stop")
-    parser.add_argument("--max-workers", type=int, default=64, help="gRPC worker threads")
+    parser.add_argument(
+        "--max-workers", type=int, default=128, help="gRPC worker threads (lock waits hold one)"
+    )
     parser.add_argument(
         "--lock-wait-seconds",
         type=float,
