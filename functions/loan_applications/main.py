@@ -36,7 +36,6 @@ from shared.services.loan_applications import (
 from shared.services.loan_records import ApplicationList, ApplicationView, EventOrigin
 from shared.services.ports import DocumentStorage
 from shared.services.users import UserDirectory
-from shared.settings import DocumentStorageSettings, HttpSettings, load_settings
 
 router: Router[ApplicationServices] = Router(
     "loan_applications",
@@ -118,10 +117,6 @@ def upload_document(call: Call[DocumentUploadRequest, ApplicationServices]) -> D
 # --- dependencies, built on the first request ---------------------------------------------------
 
 
-class Settings(HttpSettings, DocumentStorageSettings):
-    """Auth, Firestore/Pub/Sub, and the borrower-documents bucket."""
-
-
 @dataclass(frozen=True, kw_only=True)
 class ApplicationServices(HttpServices):
     entity: str
@@ -133,10 +128,15 @@ class ApplicationServices(HttpServices):
 
 
 def _services() -> ApplicationServices:
+    # Imported here, not at the top: settings and clients cost a cold start nothing until used.
     from shared.adapters.storage import document_storage
     from shared.http.wiring import http_services, unit_of_work
+    from shared.settings import DocumentStorageSettings, HttpSettings, load_settings
 
-    settings = load_settings(Settings)
+    class ApplicationsSettings(HttpSettings, DocumentStorageSettings):
+        """Auth, Firestore and Pub/Sub, and the borrower-documents bucket."""
+
+    settings = load_settings(ApplicationsSettings)
     uow = unit_of_work(settings)
     return http_services(
         settings,

@@ -23,7 +23,6 @@ from shared.http.router import Call, HttpServices, Router
 from shared.log import configure_logging
 from shared.services.ports import Caller, TokenVerifier, Unauthenticated, UnitOfWork
 from shared.services.quotes import QuoteRequest, QuoteResponse, quote_loan
-from shared.settings import ConfigurationError, HttpSettings, PlatformSettings, load_settings
 
 router: Router[QuoteServices] = Router(
     "loan_quote", description="Public loan calculator: schedule, totals and cap check."
@@ -58,6 +57,7 @@ class _VerifierWhenConfigured(TokenVerifier):
     @staticmethod
     def _build() -> TokenVerifier | None:
         from shared.adapters.auth import token_verifier
+        from shared.settings import ConfigurationError, HttpSettings, load_settings
 
         try:
             return token_verifier(load_settings(HttpSettings))
@@ -73,6 +73,7 @@ class _VerifierWhenConfigured(TokenVerifier):
 
 def _catalogue() -> UnitOfWork:
     from shared.http.wiring import unit_of_work
+    from shared.settings import PlatformSettings, load_settings
 
     return unit_of_work(load_settings(PlatformSettings))
 

@@ -28,7 +28,6 @@ from shared.services.loan_review import (
     review_queue,
 )
 from shared.services.users import UserDirectory
-from shared.settings import HttpSettings, load_settings
 
 router: Router[ReviewServices] = Router(
     "loan_review", description="The admin.credit review queue: approve or reject with a narrative."
@@ -87,7 +86,9 @@ class ReviewServices(HttpServices):
 
 
 def _services() -> ReviewServices:
+    # Imported here, not at the top: settings and clients cost a cold start nothing until used.
     from shared.http.wiring import http_services, unit_of_work
+    from shared.settings import HttpSettings, load_settings
 
     settings = load_settings(HttpSettings)
     uow = unit_of_work(settings)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import functions_framework
-from pydantic import Field, SecretStr
 
 from shared.domain.events import Envelope, parse_event
 from shared.domain.scoring import ProviderData, Scorecard
@@ -23,7 +22,6 @@ from shared.http.lazy import Lazy
 from shared.services.credit_scoring import ApplicantQuery, CreditDataSource, score_submitted_loan
 from shared.services.loan_records import EventOrigin
 from shared.services.ports import IdGenerator, PersonalDataVault, RandomIds
-from shared.settings import PiiSettings, load_settings
 
 
 def score(delivery: Delivery[Envelope, ScoringServices]) -> None:
@@ -44,16 +42,6 @@ consumer: EventConsumer[Envelope, ScoringServices] = EventConsumer(
 
 
 # --- dependencies, built on the first delivery --------------------------------------------------
-
-
-class Settings(PiiSettings):
-    """Firestore/Pub/Sub, the PII key (to ask about the NIK), and the providers."""
-
-    providers_url: str = Field(min_length=1)
-    provider_api_key: SecretStr
-    provider_timeout_s: float = Field(default=2.0, gt=0, le=30)
-    provider_deadline_s: float = Field(default=8.0, gt=0, le=60)
-    scorecard_version: str = Field(default="v1", pattern=r"^v\d+$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,12 +78,25 @@ class _Providers:
 
 
 def _services() -> ScoringServices:
+    # Imported here, not at the top: settings and clients cost a cold start nothing until used.
+    from pydantic import Field, SecretStr
+
     from shared.adapters.crypto import pii_vault
     from shared.adapters.providers import ProvidersClient, ProvidersConfig
     from shared.domain.scoring import load_scorecard
     from shared.http.wiring import event_services
+    from shared.settings import PiiSettings, load_settings
 
-    settings = load_settings(Settings)
+    class ScoringSettings(PiiSettings):
+        """Firestore and Pub/Sub, the PII key (the providers are asked about the NIK), providers."""
+
+        providers_url: str = Field(min_length=1)
+        provider_api_key: SecretStr
+        provider_timeout_s: float = Field(default=2.0, gt=0, le=30)
+        provider_deadline_s: float = Field(default=8.0, gt=0, le=60)
+        scorecard_version: str = Field(default="v1", pattern=r"^v\d+$")
+
+    settings = load_settings(ScoringSettings)
     config = ProvidersConfig.sandbox(
         settings.providers_url,
         settings.provider_api_key.get_secret_value(),

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import functions_framework
-from pydantic import Field, SecretStr
 
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
@@ -33,7 +32,6 @@ from shared.services.users import (
     register_user,
     set_user_active,
 )
-from shared.settings import HttpSettings, PiiSettings, load_settings
 
 router: Router[UserServices] = Router(
     "users", description="Register borrowers and lenders; admins manage users and roles."
@@ -102,14 +100,6 @@ def set_role(call: Call[RoleChange, UserServices]) -> UserView:
 # --- dependencies, built on the first request ---------------------------------------------------
 
 
-class Settings(HttpSettings, PiiSettings):
-    """Auth, the PII key, and the civil registry (PATUNGAN_PROVIDERS_URL, _PROVIDER_API_KEY)."""
-
-    providers_url: str = Field(min_length=1)
-    provider_api_key: SecretStr
-    provider_timeout_s: float = Field(default=2.0, gt=0, le=30)
-
-
 @dataclass(frozen=True, kw_only=True)
 class UserServices(HttpServices):
     vault: PersonalDataVault
@@ -117,11 +107,22 @@ class UserServices(HttpServices):
 
 
 def _services() -> UserServices:
+    # Imported here, not at the top: settings and clients cost a cold start nothing until used.
+    from pydantic import Field, SecretStr
+
     from shared.adapters.crypto import pii_vault
     from shared.adapters.providers import ProvidersClient, ProvidersConfig
     from shared.http.wiring import http_services, unit_of_work
+    from shared.settings import HttpSettings, PiiSettings, load_settings
 
-    settings = load_settings(Settings)
+    class UsersSettings(HttpSettings, PiiSettings):
+        """Auth, the PII key, and the civil registry the registrations are checked with."""
+
+        providers_url: str = Field(min_length=1)
+        provider_api_key: SecretStr
+        provider_timeout_s: float = Field(default=2.0, gt=0, le=30)
+
+    settings = load_settings(UsersSettings)
     uow = unit_of_work(settings)
     providers = ProvidersConfig.sandbox(
         settings.providers_url,

@@ -63,10 +63,9 @@ from shared.domain.scoring import (
     score,
 )
 from shared.services.catalogue import Products
+from shared.services.credit_decisions import CreditDecisionRecord, CreditDecisions
 from shared.services.loan_decisions import approve_loan, reject_loan
 from shared.services.loan_records import (
-    CreditDecisionRecord,
-    CreditDecisions,
     DecisionSummary,
     EventOrigin,
     LoanRecord,

@@ -7,10 +7,9 @@ Collections (one document per loan or decision; nothing here is a hot document):
   documents requested for upload. Other use cases (funding, disbursement) add
   their own fields later: the model keeps fields it does not know
   (`extra="allow"`), so writing a record back never drops them.
-- `credit_decisions/<loan id>`: a `CreditDecisionRecord` — the full five-C
-  decision (model version, each C's points, every characteristic, the reasons,
-  which providers were unavailable). Keyed by the loan, so a loan has at most
-  one automated decision.
+- `credit_decisions/<loan id>`: the scorecard's full decision, in
+  `shared/services/credit_decisions.py` (kept apart so that functions which
+  never read it do not import the scoring engine).
 
 Every state change goes through `LoanRecord.moved(...)`, which applies a named
 transition of the domain's state machine (an illegal one raises
@@ -36,14 +35,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from shared.domain.events import Envelope, EventData, EventType, new_event
 from shared.domain.loan import LoanState, LoanTransition, transition
 from shared.domain.products import Purpose, TenorUnit
-from shared.domain.scoring import CharacteristicScore, FiveCPoints, GradeOffer, Reason
 from shared.services.ports import Clock, IdGenerator, Repository
 from shared.services.quotes import QuoteResponse
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
 LOANS = "loans"
-CREDIT_DECISIONS = "credit_decisions"
 
 OPEN_STATES: tuple[LoanState, ...] = (
     LoanState.SUBMITTED,
@@ -218,33 +215,6 @@ class LoanRecord(BaseModel):
 class Loans(Repository[LoanRecord]):
     collection = LOANS
     model = LoanRecord
-
-
-class CreditDecisionRecord(BaseModel):
-    """`credit_decisions/<loan id>`: the scorecard's full decision, kept for audit and review."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    loan_id: str
-    borrower_id: str
-    model_version: str
-    total_score: int
-    max_score: int
-    grade: str
-    decision: Literal["approve", "review", "reject"]
-    points: FiveCPoints
-    characteristics: tuple[CharacteristicScore, ...]
-    reasons: tuple[Reason, ...]
-    offer: GradeOffer
-    providers_unavailable: dict[str, str] = Field(default_factory=dict)
-    decided_at: AwareDatetime
-    event_id: str  # the loan.submitted event the decision answers
-
-
-class CreditDecisions(Repository[CreditDecisionRecord]):
-    collection = CREDIT_DECISIONS
-    model = CreditDecisionRecord
-    key_field = "loan_id"
 
 
 @dataclass(frozen=True)

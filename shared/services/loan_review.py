@@ -28,12 +28,11 @@ from shared.domain.errors import Conflict, NotFound
 from shared.domain.events import EventType
 from shared.domain.loan import LoanState, LoanTransition, transition
 from shared.services.catalogue import Products
+from shared.services.credit_decisions import CreditDecisionRecord, CreditDecisions
 from shared.services.loan_decisions import approve_loan, reject_loan
 from shared.services.loan_records import (
     ApplicationList,
     ApplicationView,
-    CreditDecisionRecord,
-    CreditDecisions,
     EventOrigin,
     Loans,
     ReviewNote,

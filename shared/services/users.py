@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal, NamedTuple, Protocol, Self
+from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple, Protocol, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -46,7 +46,6 @@ from shared.domain.identity import (
     normalize_phone,
     parse_nik,
 )
-from shared.domain.scoring import CivilRegistryCheck, ProviderUnavailable
 from shared.services.loan_records import jakarta_date
 from shared.services.ports import (
     CallerDirectory,
@@ -61,6 +60,9 @@ from shared.services.ports import (
     UnitOfWork,
 )
 from shared.services.quotes import RateText
+
+if TYPE_CHECKING:  # the scoring engine is imported only where a registration needs it
+    from shared.domain.scoring import CivilRegistryCheck, ProviderUnavailable
 
 USERS = "users"
 USER_IDENTITIES = "user_identities"
@@ -347,6 +349,8 @@ def _validated_identity(registration: Registration, today: date) -> _Identity:
 def _confirmed_by_registry(
     registry: IdentityRegistry, nik: str, registration: Registration
 ) -> None:
+    from shared.domain.scoring import ProviderUnavailable
+
     answer = registry.verify_identity(nik, registration.full_name, registration.birth_date)
     if isinstance(answer, ProviderUnavailable):  # nothing stored: the client retries later
         raise CivilRegistryUnavailable(

@@ -1,0 +1,46 @@
+"""`credit_decisions/<loan id>`: the scorecard's full decision on a loan, kept for audit and review.
+
+One document per loan — the model version, each C's points, every
+characteristic with its value and points, the reasons, and which providers
+were unavailable — written by the scoring use case in the transaction that
+moves the loan, and read by `admin.credit` reviewers. Keyed by the loan id, so
+a loan has at most one automated decision.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.domain.scoring import CharacteristicScore, FiveCPoints, GradeOffer, Reason
+from shared.services.ports import Repository
+
+CREDIT_DECISIONS = "credit_decisions"
+
+
+class CreditDecisionRecord(BaseModel):
+    """`credit_decisions/<loan id>`: the scorecard's full decision, kept for audit and review."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    loan_id: str
+    borrower_id: str
+    model_version: str
+    total_score: int
+    max_score: int
+    grade: str
+    decision: Literal["approve", "review", "reject"]
+    points: FiveCPoints
+    characteristics: tuple[CharacteristicScore, ...]
+    reasons: tuple[Reason, ...]
+    offer: GradeOffer
+    providers_unavailable: dict[str, str] = Field(default_factory=dict)
+    decided_at: AwareDatetime
+    event_id: str  # the loan.submitted event the decision answers
+
+
+class CreditDecisions(Repository[CreditDecisionRecord]):
+    collection = CREDIT_DECISIONS
+    model = CreditDecisionRecord
+    key_field = "loan_id"
