@@ -198,6 +198,8 @@ class TransactionManager:
         failed for good), so its intents are forgotten; otherwise (aborted,
         wounded, expired) a retry will reserve them.
         """
+        if txn.doomed is None:
+            txn.doomed = "ended"  # a call of it still waiting for a lock gives up
         self._release(txn)
         self._live.pop(txn.id, None)
         if completed:

@@ -51,6 +51,7 @@ class Results:
     transfer_attempts: int = 0
     transfer_total_exact: bool = False
     max_attempts: int = 0
+    cpu_per_write_us: dict[str, float] = field(default_factory=dict)
 
 
 def _client(host: str) -> Any:
@@ -78,6 +79,22 @@ def measure_latency(host: str, count: int, progress: Callable[[str], None]) -> l
             progress(f"  latency: {index + 1}/{count} writes")
     client.close()
     return latencies
+
+
+def _process_cpu_seconds(port: int) -> float | None:
+    """CPU time used so far by the emulator serving `port` (Linux /proc), if found."""
+    marker = f"--port\0{port}\0"
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if (
+                marker in (entry / "cmdline").read_text()
+                and "emulators.firestore" in (entry / "cmdline").read_text()
+            ):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            continue
+    return None
 
 
 def measure_throughput(host: str, threads: int, seconds: float) -> float:
@@ -195,6 +212,14 @@ def render(results: Results, load_before: tuple[float, ...], load_after: tuple[f
         ),
         ("transfers committed / total kept exact", f"{results.transfers} / {exact}"),
     ]
+    if results.cpu_per_write_us:
+        cpu = results.cpu_per_write_us
+        rows.append(
+            (
+                "CPU per simple write at 4 threads: emulator / client",
+                f"{cpu['emulator']:.0f} µs / {cpu['client']:.0f} µs",
+            )
+        )
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
     return f"""# Firestore emulator benchmark
 
@@ -222,6 +247,11 @@ Target: at least 1,000 simple writes/s with 4 client threads —
 
 - Latency is one `set()` of a small document, end to end through the client
   (serialisation, gRPC, the emulator's commit, response).
+- CPU per write splits the cost between the emulator process and the client
+  threads. Of the emulator's share, its own work (parsing, commit, response)
+  is about 60 µs; the rest is grpcio's synchronous server (per-call thread
+  hand-offs). An asyncio server (`grpc.aio`) measured no better here, and the
+  worker-pool size made no measurable difference.
 - Contended transfers read both documents and update both in a
   `@firestore.transactional` function; about half run in the opposite lock
   order, so first attempts regularly collide and are retried. Retries keep
@@ -257,8 +287,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         for threads in (1, 4):
             progress(f"simple writes/s with {threads} client thread(s) for {args.seconds:.0f} s")
-            results.writes_per_second[threads] = measure_throughput(host, threads, args.seconds)
-            progress(f"  {results.writes_per_second[threads]:,.0f} writes/s")
+            emulator_before, client_before = _process_cpu_seconds(port), time.process_time()
+            rate = measure_throughput(host, threads, args.seconds)
+            emulator_after, client_after = _process_cpu_seconds(port), time.process_time()
+            results.writes_per_second[threads] = rate
+            progress(f"  {rate:,.0f} writes/s")
+            if threads == 4 and emulator_before is not None and emulator_after is not None:
+                writes = rate * args.seconds
+                results.cpu_per_write_us = {
+                    "emulator": (emulator_after - emulator_before) / writes * 1e6,
+                    "client": (client_after - client_before) / writes * 1e6,
+                }
         progress(f"contended transfers: 8 threads x {args.transfers_per_thread}")
         measure_transfers(host, 8, args.transfers_per_thread, results)
         progress(
