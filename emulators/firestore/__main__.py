@@ -77,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     try:
         emulator.start()
-    except OSError as error:
-        print(f"firestore emulator: {error}", file=sys.stderr, flush=True)
+    except (OSError, RuntimeError) as error:  # grpcio raises RuntimeError when it cannot bind
+        print(f"firestore emulator: cannot start: {error}", file=sys.stderr, flush=True)
         return 1
     print(emulator.ready_line, flush=True)
     emulator.wait()

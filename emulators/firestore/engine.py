@@ -190,7 +190,9 @@ class FirestoreEngine:
     def _lock_deadline(self) -> float:
         return time.monotonic() + self.settings.transactions.lock_wait_seconds
 
-    def _run_compiled(self, store: DatabaseStore, query: CompiledQuery, plan: _ReadPlan) -> list:
+    def _run_compiled(
+        self, store: DatabaseStore, query: CompiledQuery, plan: _ReadPlan
+    ) -> list[DocumentPb]:
         txn = plan.txn
         if plan.age is not None:
             self.transactions.note_intent(store.id, plan.age, scope_lock_key(query))

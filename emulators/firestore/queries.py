@@ -101,7 +101,7 @@ def _key_at(document: DocumentPb, path: FieldPath) -> SortKey | None:
 def _array_operand(operand: ValuePb, op_name: str) -> Sequence[ValuePb]:
     if not values.is_array(operand):
         raise invalid_argument(f"A '{op_name}' filter needs an array value.")
-    items = operand.array_value.values
+    items = list(operand.array_value.values)
     if not items:
         raise invalid_argument(f"A '{op_name}' filter needs a non-empty array value.")
     return items
@@ -312,7 +312,7 @@ class CompiledQuery:
             else:
                 keyed.append((keys, document))
         for index in range(len(orders) - 1, -1, -1):
-            keyed.sort(key=lambda item, i=index: item[0][i], reverse=orders[index][1])
+            keyed.sort(key=_position_key(index), reverse=orders[index][1])
         descending = [desc for _, desc in orders]
         if self.start is not None:
             start = self.start
@@ -346,6 +346,13 @@ class CompiledQuery:
         projected.update_time.CopyFrom(document.update_time)
         fieldpaths.project(document.fields, projected.fields, self.projection)
         return projected
+
+
+def _position_key(index: int) -> Callable[[tuple[list[SortKey], DocumentPb]], SortKey]:
+    def key(item: tuple[list[SortKey], DocumentPb]) -> SortKey:
+        return item[0][index]
+
+    return key
 
 
 def _compare_to_cursor(

@@ -13,6 +13,7 @@ import logging
 import threading
 from concurrent import futures
 from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import grpc
@@ -44,7 +45,7 @@ class FirestoreEmulator:
         self._stop_requested = threading.Event()
         self._housekeeping_stop = threading.Event()
         self._grpc: grpc.Server | None = None
-        self._admin = None
+        self._admin: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
 
     @property

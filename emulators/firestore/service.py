@@ -124,7 +124,7 @@ def firestore_handler(engine: FirestoreEngine) -> grpc.GenericRpcHandler:
     return grpc.method_handlers_generic_handler(SERVICE, handlers)
 
 
-class UnimplementedHandler(grpc.GenericRpcHandler):
+class UnimplementedHandler(grpc.GenericRpcHandler):  # type: ignore[misc]
     """Answers every other method with UNIMPLEMENTED and a message saying why."""
 
     def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
@@ -133,7 +133,8 @@ class UnimplementedHandler(grpc.GenericRpcHandler):
         reason = _NOT_EMULATED.get(short_name, "this method is not emulated")
         message = f"{method} is not implemented by the Patungan Firestore emulator: {reason}."
 
-        def refuse(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
+        def refuse(requests: Iterator[bytes], context: grpc.ServicerContext) -> NoReturn:
             context.abort(grpc.StatusCode.UNIMPLEMENTED, message)
+            raise AssertionError("unreachable: context.abort raises")
 
         return grpc.stream_stream_rpc_method_handler(refuse)

@@ -75,7 +75,7 @@ class WriteStats:
 
     def snapshot(self, database: DatabaseId | None = None) -> dict[str, Any]:
         """JSON-ready statistics, hottest documents first."""
-        rows = []
+        rows: list[dict[str, Any]] = []
         for (db, path), entry in self._documents.items():
             if database is not None and db != database:
                 continue

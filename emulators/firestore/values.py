@@ -132,7 +132,7 @@ def is_null(value: ValuePb) -> bool:
 
 
 def is_nan(value: ValuePb) -> bool:
-    return value.WhichOneof("value_type") == "double_value" and math.isnan(value.double_value)
+    return bool(value.WhichOneof("value_type") == "double_value" and math.isnan(value.double_value))
 
 
 def is_number(value: ValuePb) -> bool:
@@ -140,7 +140,7 @@ def is_number(value: ValuePb) -> bool:
 
 
 def is_array(value: ValuePb) -> bool:
-    return value.WhichOneof("value_type") == "array_value"
+    return bool(value.WhichOneof("value_type") == "array_value")
 
 
 def equal(left: ValuePb, right: ValuePb) -> bool:
