@@ -65,6 +65,7 @@ from shared.services.loan_records import (
     LoanRecord,
     Loans,
     jakarta_date,
+    require_document_id,
 )
 from shared.services.ports import (
     Caller,
@@ -265,6 +266,7 @@ def _visible(loan: LoanRecord | None, caller: Caller, loan_id: str) -> LoanRecor
 
 
 def read_application(uow: UnitOfWork, caller: Caller, loan_id: str) -> ApplicationView:
+    require_document_id(loan_id, "loan application")
     loan = uow.run(lambda tx: Loans(tx).get(loan_id), read_only=True)
     return ApplicationView.of(_visible(loan, caller, loan_id), for_admin=caller.is_admin)
 
@@ -294,6 +296,7 @@ def accept_offer(
     uow: UnitOfWork, caller: Caller, loan_id: str, command: AcceptOffer, *, origin: EventOrigin
 ) -> ApplicationView:
     """Accept the priced offer: the loan opens for funding and `loan.offer_accepted` goes out."""
+    require_document_id(loan_id, "loan application")
     now = origin.clock.now()
 
     def accept(tx: DocumentTransaction) -> ApplicationView:
@@ -344,6 +347,7 @@ def cancel_application(
     origin: EventOrigin,
 ) -> ApplicationView:
     """The borrower withdraws before funding completes: `loan.cancelled`."""
+    require_document_id(loan_id, "loan application")
     now = origin.clock.now()
 
     def cancel(tx: DocumentTransaction) -> ApplicationView:
@@ -389,6 +393,7 @@ def request_document_upload(
     origin: EventOrigin,
 ) -> DocumentUpload:
     """A signed upload URL for one document of an open application, recorded on the loan."""
+    require_document_id(loan_id, "loan application")
     now = origin.clock.now()
     current = _visible(uow.run(lambda tx: Loans(tx).get(loan_id), read_only=True), caller, loan_id)
     _open_for_documents(current)

@@ -23,6 +23,7 @@ dates: `jakarta_date(instant)`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.domain.errors import NotFound
 from shared.domain.events import Envelope, EventData, EventType, new_event
 from shared.domain.loan import LoanState, LoanTransition, transition
 from shared.domain.products import Purpose, TenorUnit
@@ -56,6 +58,21 @@ OUTSTANDING_STATES: tuple[LoanState, ...] = (LoanState.FUNDED, LoanState.ACTIVE)
 """Loans whose principal counts towards the borrower limit (funded, or disbursed and unpaid)."""
 
 MAX_DOCUMENTS_PER_LOAN = 20
+
+
+_DOCUMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+def valid_document_id(value: str) -> bool:
+    return bool(_DOCUMENT_ID.match(value))
+
+
+def require_document_id(value: str, what: str) -> str:
+    """`value` if a stored document could be named by it (ids come from URLs and tokens);
+    otherwise `NotFound`, since nothing can exist under it — never a store error."""
+    if not valid_document_id(value):
+        raise NotFound(f"there is no {what} {value[:64]!r}")
+    return value
 
 
 def jakarta_date(instant: datetime) -> date:

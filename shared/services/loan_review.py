@@ -36,6 +36,7 @@ from shared.services.loan_records import (
     EventOrigin,
     Loans,
     ReviewNote,
+    require_document_id,
 )
 from shared.services.ports import DocumentTransaction, OrderBy, UnitOfWork, Where
 from shared.services.quotes import RateText
@@ -96,6 +97,8 @@ def review_queue(uow: UnitOfWork, query: ReviewQueueQuery) -> ApplicationList:
 
 
 def review_case(uow: UnitOfWork, loan_id: str) -> ReviewCase:
+    require_document_id(loan_id, "loan application")
+
     def read(tx: DocumentTransaction) -> ReviewCase:
         loan = Loans(tx).get(loan_id)
         if loan is None:
@@ -117,6 +120,7 @@ def approve_application(
     origin: EventOrigin,
 ) -> ApplicationView:
     """Approve a loan in review: price its offer and publish `loan.approved`."""
+    require_document_id(loan_id, "loan application")
     now = origin.clock.now()
 
     def approve(tx: DocumentTransaction) -> ApplicationView:
@@ -160,6 +164,7 @@ def reject_application(
     origin: EventOrigin,
 ) -> ApplicationView:
     """Reject a loan in review with the reasons the borrower reads; publish `loan.rejected`."""
+    require_document_id(loan_id, "loan application")
     now = origin.clock.now()
 
     def reject(tx: DocumentTransaction) -> ApplicationView:

@@ -49,6 +49,8 @@ MAX_MONTHLY_TENOR = 120
 MAX_BULLET_TENOR_DAYS = 366
 DAILY_RATE_PLACES = Decimal("1E-10")
 SIMULATED_PRODUCT_ID = "simulated-terms"
+EARLIEST_DATE = date(2000, 1, 1)  # dates outside these bounds are mistakes, not simulations
+LATEST_DATE = date(2099, 12, 31)
 
 
 def _decimal_text(value: object) -> object:
@@ -128,7 +130,7 @@ class QuoteRequest(BaseModel):
 
     principal: Annotated[int, Strict(), Field(gt=0, le=MAX_QUOTE_PRINCIPAL)]
     tenor: Annotated[int, Strict(), Field(gt=0, le=MAX_BULLET_TENOR_DAYS)]
-    disbursement_date: date
+    disbursement_date: Annotated[date, Field(ge=EARLIEST_DATE, le=LATEST_DATE)]
     product_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     terms: QuoteTerms | None = None
 

@@ -46,7 +46,7 @@ from shared.domain.identity import (
     normalize_phone,
     parse_nik,
 )
-from shared.services.loan_records import jakarta_date
+from shared.services.loan_records import jakarta_date, require_document_id, valid_document_id
 from shared.services.ports import (
     CallerDirectory,
     CallerRecord,
@@ -383,6 +383,10 @@ def register_user(
     clock: Clock,
 ) -> UserView:
     """Register the token subject `user_id` (see the module docstring for the steps)."""
+    if not valid_document_id(user_id):
+        raise ValidationFailed(
+            "this sign-in cannot hold an account", {"sub": "not a valid account id"}
+        )
     now = clock.now()
     identity = _validated_identity(registration, jakarta_date(now))
     _confirmed_by_registry(registry, identity.nik, registration)
@@ -445,6 +449,7 @@ def my_profile(uow: UnitOfWork, user_id: str) -> UserView:
 
 
 def read_user(uow: UnitOfWork, user_id: str) -> UserView:
+    require_document_id(user_id, "user")
     return UserView.of(uow.run(lambda tx: Users(tx).require(user_id), read_only=True))
 
 
@@ -472,6 +477,7 @@ def set_user_active(
     uow: UnitOfWork, user_id: str, *, active: bool, admin_id: str, clock: Clock
 ) -> UserView:
     """Deactivate (every later request of theirs is a 403) or reactivate a user."""
+    require_document_id(user_id, "user")
     _refuse_self(admin_id, user_id, "deactivate or reactivate")
     now = clock.now()
 
@@ -495,6 +501,7 @@ def change_role(
     uow: UnitOfWork, user_id: str, change: RoleChange, *, admin_id: str, clock: Clock
 ) -> UserView:
     """Give a user another role; borrower and lender roles need the matching profile."""
+    require_document_id(user_id, "user")
     _refuse_self(admin_id, user_id, "change the role of")
     now = clock.now()
 
@@ -523,6 +530,10 @@ class UserDirectory(CallerDirectory):
         self._uow = uow
 
     def lookup(self, user_id: str) -> CallerRecord | None:
+        try:
+            require_document_id(user_id, "user")
+        except NotFound:
+            return None  # no record can exist under such an id
         data = self._uow.run(lambda tx: tx.get(USERS, user_id), read_only=True)
         if data is None:
             return None

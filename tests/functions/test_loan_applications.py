@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shared.domain.loan import LoanState
 from shared.services.loan_decisions import AGREEMENT_VERSION
@@ -188,3 +191,32 @@ def test_a_document_upload_url_is_201_and_refused_for_an_unknown_type(platform):
         422,
     )
     assert "content_type" in exe["errors"]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.fixed_dictionaries(
+        {
+            "product_id": st.sampled_from(
+                ["working-capital-annuity", "invoice-financing-bullet", "x"]
+            ),
+            "principal": st.one_of(
+                st.integers(min_value=-(10**12), max_value=10**30), st.floats(), st.text(max_size=5)
+            ),
+            "tenor": st.one_of(st.integers(min_value=-5, max_value=10**6), st.none()),
+            "purpose": st.sampled_from(["working_capital", "inventory", "gambling", ""]),
+        },
+        optional={
+            "collateral": st.fixed_dictionaries(
+                {"description": st.text(max_size=3), "value": st.integers(-10, 10**15)}
+            )
+        },
+    )
+)
+def test_no_submission_body_is_ever_answered_with_a_500(platform, body):
+    answer = platform.client("loan_applications").post(
+        "/", json=body, headers=idempotent(uuid.uuid4().hex, platform.bearer("strong_msme"))
+    )
+    assert answer.status_code == 202 or 400 <= answer.status_code < 500, answer.get_json()

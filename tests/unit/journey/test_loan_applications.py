@@ -28,7 +28,7 @@ from shared.services.loan_applications import (
     request_document_upload,
 )
 from shared.services.loan_decisions import AGREEMENT_VERSION
-from shared.services.ports import Caller, Forbidden
+from shared.services.ports import Caller, Forbidden, UnitOfWork
 from tests.unit.journey.world import JourneyWorld
 
 SITI = Caller("strong_msme", "borrower")
@@ -272,3 +272,23 @@ def test_documents_belong_to_open_applications_of_their_borrower(world):
             world.uow, world.storage, SITI, loan_id, request, origin=world.origin
         )
     assert refused.value.current == "cancelled"
+
+
+class _NoStore(UnitOfWork):
+    """A store that must not be asked (Firestore refuses ids like `__x__` with an error)."""
+
+    def run(self, work, *, read_only=False):
+        raise AssertionError("the store was asked")
+
+    def publish_pending(self, event_ids):
+        raise AssertionError("the store was asked")
+
+
+@pytest.mark.parametrize("loan_id", ["__loan__", ".", "..", "a" * 200, "loan one", "loans/x"])
+def test_an_id_no_document_could_have_is_not_found_without_asking_the_store(loan_id):
+    with pytest.raises(NotFound):
+        read_application(_NoStore(), SITI, loan_id)
+    with pytest.raises(NotFound):
+        cancel_application(
+            _NoStore(), SITI, loan_id, CancelApplication(), origin=JourneyWorld().origin
+        )

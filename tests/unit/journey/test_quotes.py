@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from shared.domain.errors import ValidationFailed
@@ -166,3 +169,44 @@ def test_a_product_quote_names_what_does_not_fit_the_product(fields, bad_field):
     with pytest.raises(ValidationFailed) as refused:
         quote_loan(request, world.uow)
     assert bad_field in refused.value.field_errors
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    principal=st.integers(min_value=1_000_000, max_value=2_000_000_000),
+    tenor=st.integers(min_value=1, max_value=36),
+    rate=st.decimals(min_value="0", max_value="0.05", places=4),
+    method=st.sampled_from(["annuity", "equal_principal", "flat"]),
+    unit=st.sampled_from([1, 100, 1000]),
+    origination=st.decimals(min_value="0", max_value="0.05", places=3),
+    service_fee=st.integers(min_value=0, max_value=50_000),
+)
+def test_every_quote_adds_up(principal, tenor, rate, method, unit, origination, service_fee):
+    answer = quote_loan(
+        terms_request(
+            interest_method=method,
+            rate_per_month=str(rate),
+            rounding_unit=unit,
+            fees={
+                "origination_fee_rate": str(origination),
+                "service_fee_per_installment": service_fee,
+            },
+            request={"principal": principal, "tenor": tenor},
+        ),
+        uow=None,
+    )
+    lines = answer.installments
+    assert [i.number for i in lines] == list(range(1, tenor + 1))
+    assert sum(i.principal for i in lines) == principal == answer.totals.principal
+    assert all(i.total == i.principal + i.interest + i.fees for i in lines)
+    assert all(a.balance_after >= b.balance_after >= 0 for a, b in pairwise(lines))
+    assert lines[-1].balance_after == 0
+    assert answer.totals.interest == sum(i.interest for i in lines)
+    assert answer.totals.fees == answer.origination_fee + tenor * service_fee
+    assert answer.totals.payable == principal + answer.totals.interest + answer.totals.fees
+    assert answer.cap_check.compliant == (answer.cap_check.violations == ())
+
+
+def test_a_disbursement_date_outside_this_century_is_refused():
+    with pytest.raises(ValidationError):
+        terms_request(request={"disbursement_date": "9999-12-01"})
