@@ -7,6 +7,12 @@ requests take an `Idempotency-Key`):
 - `POST /{loan_id}/accept` — accept the priced offer; funding opens (`loan.offer_accepted`).
 - `POST /{loan_id}/cancel` — withdraw before funding (`loan.cancelled`).
 - `POST /{loan_id}/documents` — a signed upload URL for a KTP, invoice or collateral photo.
+
+Configuration (read on the first request): PATUNGAN_ENV, PATUNGAN_ENTITY,
+PATUNGAN_GCP_PROJECT; the token issuer (PATUNGAN_AUTH_ISSUER, _AUDIENCE and one
+of _PUBLIC_KEY_FILE / _PEM / _JWKS_URL); PATUNGAN_DOCUMENTS_BUCKET; locally
+FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST, STORAGE_EMULATOR_HOST and
+PATUNGAN_STORAGE_SIGNING_KEY_FILE (`python -m scripts.token --print-env`).
 """
 
 from __future__ import annotations

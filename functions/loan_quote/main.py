@@ -9,6 +9,10 @@ catalogue from Firestore, built on the first such request.
 A bearer token is optional. When one is sent it is verified like everywhere
 else (PATUNGAN_AUTH_* settings); a deployment without them answers such a
 request 401 and asks for it without a token.
+
+Configuration: none for explicit terms. Product quotes read PATUNGAN_ENV,
+PATUNGAN_ENTITY, PATUNGAN_GCP_PROJECT (and FIRESTORE_EMULATOR_HOST locally);
+verifying a token reads the PATUNGAN_AUTH_* settings.
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@
 - `POST /{loan_id}/approve` — approve with a narrative; prices the offer, `loan.approved`.
 - `POST /{loan_id}/reject` — reject with a narrative and reasons, `loan.rejected`.
 Decisions take an `Idempotency-Key`.
+
+Configuration (read on the first request): PATUNGAN_ENV, PATUNGAN_ENTITY,
+PATUNGAN_GCP_PROJECT; the token issuer (PATUNGAN_AUTH_ISSUER, _AUDIENCE and one
+of _PUBLIC_KEY_FILE / _PEM / _JWKS_URL); locally FIRESTORE_EMULATOR_HOST and
+PUBSUB_EMULATOR_HOST.
 """
 
 from __future__ import annotations

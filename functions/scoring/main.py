@@ -6,6 +6,13 @@ transaction as the decision; the use case (shared/services/credit_scoring.py)
 asks the providers, scores, and approves, queues for review or rejects. A
 provider outage sends the loan to review; a store outage raises, so Pub/Sub
 redelivers and finally dead-letters.
+
+Configuration (read on the first delivery): PATUNGAN_ENV, PATUNGAN_ENTITY,
+PATUNGAN_GCP_PROJECT; PATUNGAN_PII_KEY (the key `users` encrypted the NIK
+with); PATUNGAN_PROVIDERS_URL and PATUNGAN_PROVIDER_API_KEY (optional
+PATUNGAN_PROVIDER_TIMEOUT_S per attempt, PATUNGAN_PROVIDER_DEADLINE_S per call,
+PATUNGAN_SCORECARD_VERSION, default v1); locally FIRESTORE_EMULATOR_HOST and
+PUBSUB_EMULATOR_HOST. It is fed by the push subscription `push.scoring`.
 """
 
 from __future__ import annotations

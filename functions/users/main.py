@@ -6,6 +6,14 @@ Routes (rules in shared/services/users.py):
 - `GET /me` — the caller's own record, identifiers masked.
 - `GET /{user_id}`, `POST /lookup` (by NIK), `POST /{user_id}/deactivate`,
   `POST /{user_id}/reactivate`, `PUT /{user_id}/role` — `admin.super` only.
+
+Configuration (read on the first request; a missing value fails it with the
+variable's name): PATUNGAN_ENV, PATUNGAN_ENTITY, PATUNGAN_GCP_PROJECT; the token
+issuer PATUNGAN_AUTH_ISSUER, PATUNGAN_AUTH_AUDIENCE and one of
+PATUNGAN_AUTH_PUBLIC_KEY_FILE / _PEM / _JWKS_URL; PATUNGAN_PII_KEY (the same key
+as `scoring`'s); the civil registry at PATUNGAN_PROVIDERS_URL with
+PATUNGAN_PROVIDER_API_KEY (optional PATUNGAN_PROVIDER_TIMEOUT_S); locally
+FIRESTORE_EMULATOR_HOST and PUBSUB_EMULATOR_HOST.
 """
 
 from __future__ import annotations
