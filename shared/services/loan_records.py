@@ -272,8 +272,9 @@ class DocumentView(BaseModel):
 class ApplicationView(BaseModel):
     """A loan application as its borrower (and admins) see it.
 
-    `review` (the reviewer's narrative) is shown to admins only; a borrower
-    sees the decision's reasons.
+    `review` (the reviewer's narrative) and which staff member acted (`by`,
+    `priced_by`) are shown to admins only; a borrower sees the decision's
+    reasons and the steps they took themselves.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -316,7 +317,11 @@ class ApplicationView(BaseModel):
             updated_at=loan.updated_at,
             decision=loan.decision,
             review=loan.review if for_admin else None,
-            offer=loan.offer,
+            offer=(
+                loan.offer
+                if for_admin or loan.offer is None
+                else loan.offer.model_copy(update={"priced_by": None})
+            ),
             offer_accepted_at=loan.offer_accepted_at,
             funding_closes_on=loan.funding_closes_on,
             cancellation_reason=loan.cancellation_reason,
@@ -330,7 +335,14 @@ class ApplicationView(BaseModel):
                 )
                 for d in loan.documents
             ),
-            history=loan.history,
+            history=(
+                loan.history
+                if for_admin
+                else tuple(
+                    step.model_copy(update={"by": step.by if step.by == loan.borrower_id else None})
+                    for step in loan.history
+                )
+            ),
         )
 
 

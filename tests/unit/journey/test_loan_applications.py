@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -139,6 +140,27 @@ def test_the_borrower_limit_of_two_billion_rupiah_counts_what_is_outstanding(wor
         world.submit("strong_msme", principal=100_000_001)
     loan_id = world.submit("strong_msme", principal=100_000_000)  # exactly Rp 2,000,000,000
     assert world.loan(loan_id).borrower_outstanding == 1_900_000_000
+
+
+def test_two_concurrent_submissions_of_one_borrower_store_one_application(world):
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def submit(key: str) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(world.submit("strong_msme", principal=100_000_000 + len(key)))
+        except Conflict as conflict:
+            outcomes.append(conflict)
+
+    threads = [threading.Thread(target=submit, args=(key,)) for key in ("a", "bb")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "str"]
+    assert len(world.uow.documents("loans")) == 1
+    assert len(world.events("loan.submitted")) == 1
 
 
 def test_a_transaction_that_conflicts_is_retried_and_stores_one_loan(world):

@@ -97,12 +97,14 @@ def test_approving_prices_the_offer_at_the_grade_within_the_products_bounds(worl
     }
 
 
-def test_the_borrower_sees_the_offer_but_not_the_reviewers_narrative(world):
+def test_the_borrower_sees_the_offer_but_not_the_reviewer_or_their_narrative(world):
     loan_id = in_review(world)
     approve(world, loan_id)
     seen = read_application(world.uow, Caller("thin_file", "borrower"), loan_id)
     assert seen.offer is not None
     assert seen.review is None
+    assert seen.offer.priced_by is None
+    assert REVIEWER not in seen.model_dump_json()
 
 
 def test_a_reviewer_may_set_the_rate_within_the_products_bounds(world):
