@@ -281,12 +281,11 @@ class TransactionManager:
                         self._unqueue(table, key, txn)
                     txn.reserved.clear()
                     return True
-                key, owner = blocker
+                key, blocking = blocker
                 now = time.monotonic()
                 if now >= deadline:
-                    lock_wait = self.settings.lock_wait_seconds
-                    if owner is not None and owner.idle_for(now) >= lock_wait:
-                        self.doom(owner, f"wounded: idle while holding {key} others waited for")
+                    if blocking.idle_for(now) >= self.settings.lock_wait_seconds:
+                        self.doom(blocking, f"wounded: idle while others waited for {key}")
                         continue
                     self.doom(txn, f"gave up waiting for the lock on {key}")
                     return False
@@ -298,8 +297,8 @@ class TransactionManager:
 
     def _first_blocker(
         self, table: LockTable, txn: Transaction, keys: list[str]
-    ) -> tuple[str, Transaction | None] | None:
-        """The first key `txn` cannot take now (with its holder), wounding younger holders."""
+    ) -> tuple[str, Transaction] | None:
+        """The first key `txn` cannot take now and who blocks it; younger holders are wounded."""
         for key in keys:
             owner = table.owners.get(key)
             if owner is not None and owner is not txn and txn.priority < owner.priority:
@@ -307,16 +306,14 @@ class TransactionManager:
                 owner = None
             if owner is not None and owner is not txn:
                 return key, owner
-            if self._older_waiter(table, key, txn):
-                return key, None
+            older = [
+                other
+                for other in table.waiters.get(key, ())
+                if other.priority < txn.priority and other.doomed is None
+            ]
+            if older:
+                return key, min(older, key=lambda other: other.priority)
         return None
-
-    @staticmethod
-    def _older_waiter(table: LockTable, path: str, txn: Transaction) -> bool:
-        return any(
-            other.priority < txn.priority and other.doomed is None
-            for other in table.waiters.get(path, ())
-        )
 
     def add_predicate(self, txn: Transaction, query: CompiledQuery) -> None:
         if txn.doomed is None:
