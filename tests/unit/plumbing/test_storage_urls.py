@@ -122,7 +122,11 @@ def test_unsafe_object_names_are_refused(documents, name):
         documents.upload_url(name, "image/jpeg")
 
 
-def test_settings_choose_a_key_locally_and_iam_signblob_in_the_cloud(signer_key):
+def test_settings_choose_a_key_locally_and_iam_signblob_in_the_cloud(signer_key, monkeypatch):
+    # Emulator fixtures of other suites export *_EMULATOR_HOST for the whole session; a
+    # cloud process has none, and the settings rightly refuse them in prod.
+    for name in ("FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST", "STORAGE_EMULATOR_HOST"):
+        monkeypatch.delenv(name, raising=False)
     local = document_storage(
         DocumentStorageSettings(
             env="local",
