@@ -99,3 +99,10 @@ def bench_platform(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """Walk three borrowers from registration to decision (`-- --start` starts the platform)."""
     session.run(PY, "-m", "scripts.demo", *session.posargs, env={"PYTHONPATH": str(ROOT)})
+
+
+@nox.session(default=False)
+def openapi(session: nox.Session) -> None:
+    """Regenerate docs/openapi.json from the functions' routers (`-- --check` only checks)."""
+    args = session.posargs or ["--write"]
+    session.run(PY, "-m", "shared.http.openapi", *args, env={"PYTHONPATH": str(ROOT)})
