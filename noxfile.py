@@ -76,8 +76,7 @@ def demo_domain(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench_emulators(session: nox.Session) -> None:
-    """Benchmark the local emulators; writes benchmarks/firestore-emulator.md and
-    benchmarks/pubsub-emulator.md."""
+    """Benchmark the Firestore and Pub/Sub emulators; writes benchmarks/*-emulator.md."""
     env = {"PYTHONPATH": str(ROOT)}
     session.run(PY, "-m", "scripts.bench.firestore_emulator", *session.posargs, env=env)
     session.run(PY, "-m", "scripts.bench.pubsub_emulator", *session.posargs, env=env)
