@@ -31,7 +31,13 @@ from google.cloud.firestore_v1.types import aggregation_result, common, document
 from google.rpc import status_pb2
 
 from emulators.firestore import fieldpaths, values
-from emulators.firestore.errors import RpcError, aborted, invalid_argument, not_found
+from emulators.firestore.errors import (
+    RpcError,
+    aborted,
+    failed_precondition,
+    invalid_argument,
+    not_found,
+)
 from emulators.firestore.queries import (
     CompiledQuery,
     aggregate,
@@ -151,6 +157,11 @@ class FirestoreEngine:
         if selector == "transaction":
             parsed = parse_id(request.transaction)
             if parsed.read_only:
+                if parsed.number < self.clock.now() - self._retention_micros:
+                    raise failed_precondition(
+                        "The read-only transaction is older than the emulator's one-hour "
+                        "version history; begin a new one."
+                    )
                 return _ReadPlan(parsed.number, None, None)
             txn = self.transactions.live(request.transaction)
             if txn is not None and txn.database != database:

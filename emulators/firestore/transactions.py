@@ -154,9 +154,8 @@ class TransactionManager:
             if previous.read_only:
                 raise invalid_argument("retry_transaction must name a read-write transaction.")
             priority = previous.number
-            stale = self._live.get(retry_of)
-            if stale is not None:
-                self.finish(stale, completed=False)
+            for stale in [t for t in self._live.values() if t.priority == priority]:
+                self.finish(stale, completed=False)  # an earlier attempt left open
         else:
             priority = next(self._ages)
         now = time.monotonic()
