@@ -1,0 +1,134 @@
+"""`python -m scripts.local_platform` (what `python3 dev.py up` runs), as a developer uses it:
+it starts everything, prints URLs and tokens that work, stops everything on Ctrl-C; `--check`
+smoke-tests a fresh platform; a taken port stops the start before anything runs."""
+
+from __future__ import annotations
+
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from scripts.platform_runner import LocalPlatform, PlatformConfig, PlatformError
+
+pytestmark = [pytest.mark.emulator, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMAND = [sys.executable, "-m", "scripts.local_platform"]
+FUNCTION_ROW = re.compile(r"^\s+(\w+)\s+(http|event)\s+(http://\S+)\s+(.+)$")
+
+
+def read_until(process: subprocess.Popen, marker: str, timeout_s: float = 90.0) -> list[str]:
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        for line in process.stdout:
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    while True:
+        line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+        assert line is not None, "the command exited early:\n" + "\n".join(seen)
+        seen.append(line)
+        if marker in line:
+            return seen
+
+
+def answers(url: str) -> bool:
+    try:
+        httpx.get(url, trust_env=False, timeout=2.0)
+    except httpx.TransportError:
+        return False
+    return True
+
+
+def test_up_prints_working_urls_and_tokens_and_ctrl_c_stops_everything(tmp_path):
+    process = subprocess.Popen(
+        [*COMMAND, "--ports", "free", "--keys", str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        output = read_until(process, "Ctrl-C stops everything.")
+        rows = {m[1]: m for line in output if (m := FUNCTION_ROW.match(line))}
+        tokens = dict(re.findall(r"export (TOKEN_\w+)=(\S+)", "\n".join(output)))
+
+        assert set(rows) == {"users", "loan_quote", "loan_applications", "scoring", "loan_review"}
+        assert rows["scoring"][2] == "event"
+        assert "Pub/Sub push" in rows["scoring"][4]
+        assert rows["loan_review"][4] == "admin.credit"
+        assert set(tokens) == {
+            "TOKEN_BORROWER",
+            "TOKEN_LENDER",
+            "TOKEN_ADMIN_CREDIT",
+            "TOKEN_ADMIN_FINANCE",
+            "TOKEN_ADMIN_SUPER",
+        }
+        me = httpx.get(
+            f"{rows['users'][3]}/me",
+            headers={"Authorization": f"Bearer {tokens['TOKEN_BORROWER']}"},
+            trust_env=False,
+        )
+        assert me.status_code == 404  # the token is accepted; that user has not registered
+        queue_ = httpx.get(
+            f"{rows['loan_review'][3]}/",
+            headers={"Authorization": f"Bearer {tokens['TOKEN_ADMIN_CREDIT']}"},
+            trust_env=False,
+        )
+        assert queue_.status_code == 200
+        assert "export FIRESTORE_EMULATOR_HOST=" in "\n".join(output)
+
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert not any(answers(row[3]) for row in rows.values())  # every function is gone
+
+
+def test_check_starts_a_platform_smoke_tests_it_and_exits_0(tmp_path):
+    result = subprocess.run(
+        [*COMMAND, "--check", "--keys", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Smoke check passed." in result.stdout
+    assert "scored through the push subscription" in result.stdout
+    assert "FAIL" not in result.stdout
+
+
+def test_a_taken_port_stops_the_start_before_anything_runs_and_names_it(tmp_path):
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        try:
+            holder.bind(("127.0.0.1", 8090))
+            holder.listen()
+        except OSError:
+            pass  # already taken by someone else: the start must refuse all the same
+        platform = LocalPlatform(
+            PlatformConfig(ports="default", keys_dir=tmp_path, progress=lambda _: None)
+        )
+
+        with pytest.raises(PlatformError, match=r"8090 \(providers sandbox\).*--ports free"):
+            platform.start()
+        assert platform.cloud is None and platform.functions == {}
+    finally:
+        holder.close()
