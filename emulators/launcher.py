@@ -135,6 +135,8 @@ class EmulatorProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
         return proc.returncode
 
     def __enter__(self) -> EmulatorProcess:
