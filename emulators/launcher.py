@@ -113,6 +113,7 @@ class EmulatorProcess:
             if self.echo:
                 print(f"[{self.name}] {line}", flush=True)
             lines.put(line)
+        self._proc.stdout.close()  # EOF: the process (group) is gone
         lines.put(None)
 
     def tail(self, lines: int = 40) -> str:
@@ -135,8 +136,6 @@ class EmulatorProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
         return proc.returncode
 
     def __enter__(self) -> EmulatorProcess:
