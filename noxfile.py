@@ -57,8 +57,23 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """Mypy over shared/ (strict for shared/domain, see pyproject.toml)."""
-    session.run(PY, "-m", "mypy", "shared", *session.posargs)
+    """Mypy over all Python code (strict for shared/domain, see pyproject.toml).
+
+    `--explicit-package-bases` names each function `functions.<name>.main`, so the
+    many `main.py` files do not collide.
+    """
+    session.run(
+        PY,
+        "-m",
+        "mypy",
+        "--explicit-package-bases",
+        "shared",
+        "functions",
+        "emulators",
+        "infra",
+        "scripts",
+        *session.posargs,
+    )
 
 
 @nox.session(default=False)
