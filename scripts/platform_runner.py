@@ -673,7 +673,7 @@ class LocalPlatform:
     def _create_documents_bucket(self) -> None:
         from google.api_core import exceptions
         from google.auth.credentials import AnonymousCredentials
-        from google.cloud import storage  # type: ignore[attr-defined]
+        from google.cloud import storage  # type: ignore[attr-defined,unused-ignore]
 
         with self._step(f"storage bucket {self.config.documents_bucket}"):
             client = storage.Client(
