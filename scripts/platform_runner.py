@@ -676,11 +676,12 @@ class LocalPlatform:
         from google.cloud import storage  # type: ignore[attr-defined,unused-ignore]
 
         with self._step(f"storage bucket {self.config.documents_bucket}"):
-            client = storage.Client(
-                project=self.config.project,
-                credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-                client_options={"api_endpoint": self.cloud_env["STORAGE_EMULATOR_HOST"]},
-            )
+            with client_environment(self.cloud_env):  # the client prefers the variable
+                client = storage.Client(
+                    project=self.config.project,
+                    credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+                    client_options={"api_endpoint": self.cloud_env["STORAGE_EMULATOR_HOST"]},
+                )
             with contextlib.suppress(exceptions.Conflict):
                 client.create_bucket(self.config.documents_bucket, location="asia-southeast2")
 

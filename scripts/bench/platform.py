@@ -412,10 +412,12 @@ def render(
     decisions = ", ".join(f"{n} {d}" for d, n in sorted(journey.decisions.items()))
     lines += [
         "",
-        f"Decisions: {decisions}. Warm-up (not counted above; the first builds the scoring "
-        f"instance's Firestore, Pub/Sub and provider clients): "
-        f"{', '.join(_ms(s) for s in journey.warm_up_s)}. The platform started in "
-        f"{journey.startup_s:.1f} s.",
+        f"Decisions: {decisions}. Not counted above: {WARM_UP} warm-up applications "
+        "submitted back to back right after the start, "
+        f"{', '.join(_ms(s) for s in journey.warm_up_s)}: the first delivery builds the "
+        "scoring instance's Firestore, Pub/Sub and provider clients (once per instance, "
+        "lazily) and the others wait for it, so they finish together. The platform started "
+        f"in {journey.startup_s:.1f} s.",
         "",
         "`loan.scored` is observed on a pull subscription the benchmark creates on the "
         "`loan.scored` topic; a loan's latency is the event's Pub/Sub publish time minus the "
