@@ -136,7 +136,7 @@ def simulate(
             )
         )
 
-    pulumi.runtime.test(program)()
+    pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]  # untyped in the SDK
     deployment = deployments[0]
     return Simulation(
         stack=stack,
@@ -175,10 +175,10 @@ class RecordingMonitor(MockMonitor):
         self.recorded: list[RegisteredResource] = []
 
     def RegisterResource(self, request: Any) -> Any:  # the engine's gRPC method name
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == STACK:
             return response
-        _ensure_event_loop()
+        _ensure_event_loop()  # type: ignore[no-untyped-call]
         inputs = _plain(rpc.deserialize_properties(request.object))
         registration = self.resources.get(response.urn)
         self.recorded.append(

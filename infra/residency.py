@@ -184,6 +184,7 @@ class ResourceIndex:
 
 
 BUCKET = "gcp:storage/bucket:Bucket"
+DATABASE = "gcp:firestore/database:Database"
 TOPIC = "gcp:pubsub/topic:Topic"
 SECRET = "gcp:secretmanager/secret:Secret"  # noqa: S105 — a type token
 _IDENTITY = Global("IAM bindings and identities are global and hold no customer data")
@@ -199,7 +200,10 @@ RULES: dict[str, Rule] = {
     "gcp:billing/budget:Budget": Global("budgets live on the billing account"),
     "gcp:logging/projectBucketConfig:ProjectBucketConfig": Located("location"),
     "gcp:logging/projectSink:ProjectSink": RoutedTo(),
-    "gcp:firestore/database:Database": Located("locationId"),
+    DATABASE: Located("locationId"),
+    # Index and TTL configuration of the database: they hold nothing outside it.
+    "gcp:firestore/field:Field": Inside("database", (DATABASE,), ("name",)),
+    "gcp:firestore/index:Index": Inside("database", (DATABASE,), ("name",)),
     BUCKET: Located("location"),
     "gcp:storage/bucketObject:BucketObject": Inside("bucket", (BUCKET,), ("name",)),
     "gcp:artifactregistry/repository:Repository": Located("location"),

@@ -1,7 +1,9 @@
 """`Platform`: the data stores, messaging, secrets and functions of one entity's project.
 
 Everything here sits in asia-southeast2:
-- Firestore (native mode) with point-in-time recovery and delete protection;
+- Firestore (native mode) with point-in-time recovery and delete protection,
+  the composite indexes the platform's queries need and the TTL policies that
+  empty its plumbing collections (both declared in `shared/indexes.py`);
 - a borrower-documents bucket (retention policy: nothing deleted or replaced
   before the manifest's retention) and a function-source bucket, both with
   uniform access and public access prevention enforced;
@@ -27,6 +29,7 @@ from infra.components.entity_project import EntityProject
 from infra.components.function import DeployedFunction
 from infra.manifest import EntityManifest
 from infra.naming import BUILD_ACCOUNT_ID, resource_name
+from shared.indexes import COMPOSITE_INDEXES, TTL_FIELD, TTL_POLICIES, CompositeIndex, TtlPolicy
 from shared.topology import REGION, Function, Secret, Topic
 
 DATABASE_ID = "(default)"
@@ -39,6 +42,8 @@ class Platform(pulumi.ComponentResource):
     """The Patungan platform inside one entity project, deployed from the topology."""
 
     database: gcp.firestore.Database
+    ttl_fields: dict[str, gcp.firestore.Field]
+    indexes: dict[str, gcp.firestore.Index]
     documents: gcp.storage.Bucket
     sources: gcp.storage.Bucket
     repository: gcp.artifactregistry.Repository
@@ -59,6 +64,8 @@ class Platform(pulumi.ComponentResource):
         secrets: Sequence[Secret],
         secret_values: Mapping[str, pulumi.Input[str]],
         archives: Mapping[str, FunctionArchive],
+        indexes: Sequence[CompositeIndex] = COMPOSITE_INDEXES,
+        ttl_policies: Sequence[TtlPolicy] = TTL_POLICIES,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("patungan:infra:Platform", name, None, opts)
@@ -71,6 +78,8 @@ class Platform(pulumi.ComponentResource):
             lambda n: f"serviceAccount:service-{n}@gcp-sa-pubsub.iam.gserviceaccount.com"
         )
         self.database = self._firestore()
+        self.ttl_fields = {p.collection: self._ttl_policy(p) for p in ttl_policies}
+        self.indexes = {i.key: self._composite_index(i) for i in indexes}
         self.documents = self._documents_bucket()
         self.sources = self._bucket(
             "function-sources", "sources", protect=False, retention_days=None
@@ -135,6 +144,37 @@ class Platform(pulumi.ComponentResource):
             delete_protection_state="DELETE_PROTECTION_ENABLED",
             deletion_policy="PREVENT",
             opts=self.fenced("firestore.googleapis.com", protect=True),
+        )
+
+    def _ttl_policy(self, policy: TtlPolicy) -> gcp.firestore.Field:
+        """Firestore deletes the collection's documents once their `expire_at` has passed."""
+        return gcp.firestore.Field(
+            resource_name(self.prefix, "firestore-ttl", policy.collection),
+            project=self.project_id,
+            database=self.database.name,
+            collection=policy.collection,
+            field=TTL_FIELD,
+            ttl_config=gcp.firestore.FieldTtlConfigArgs(),  # expire at the timestamp itself
+            # No single-field indexes: nothing queries the expiry, and indexing an
+            # ever-increasing timestamp would make a write hot spot.
+            index_config=gcp.firestore.FieldIndexConfigArgs(),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _composite_index(self, index: CompositeIndex) -> gcp.firestore.Index:
+        return gcp.firestore.Index(
+            resource_name(self.prefix, "firestore-index", index.key),
+            project=self.project_id,
+            database=self.database.name,
+            collection=index.collection,
+            query_scope="COLLECTION",
+            fields=[
+                gcp.firestore.IndexFieldArgs(field_path=f.path, array_config=f.mode)
+                if f.mode == "CONTAINS"
+                else gcp.firestore.IndexFieldArgs(field_path=f.path, order=f.mode)
+                for f in index.fields
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _documents_bucket(self) -> gcp.storage.Bucket:

@@ -1,0 +1,205 @@
+"""The Firestore indexes and TTL policies the platform needs, declared once, as data.
+
+Firestore answers every query from an index. It keeps a single-field index of
+every field by itself, and those serve a filter or a sort on one field and any
+conjunction of equality filters (`==`, `in`: it merges single-field indexes).
+Anything else — equality filters on some fields with a sort or a range on
+another — needs a *composite* index created ahead of time, or the query fails
+in the cloud with FAILED_PRECONDITION, while the local emulator, which needs no
+indexes, answers it happily. So:
+
+- `COMPOSITE_INDEXES` is every composite index, each with the query it serves.
+  The Pulumi program (`infra/components/platform.py`) creates exactly these;
+  `required_index(collection, where, order_by)` says which index a query needs,
+  and `tests/infra/test_indexes.py` runs every query in `shared/services`
+  against a recording store and checks each has its index here — and that no
+  index here goes unused (each one costs a write per document change). Adding
+  a query with a new shape means adding its index here, nowhere else.
+- `TTL_POLICIES` are the collections Firestore empties by itself: each document
+  there carries a timestamp in `TTL_FIELD` (`expire_at`) and Firestore deletes
+  it some time after that instant (typically within a day: nothing may rely on
+  the deletion happening at the instant). The field is exempt from indexing —
+  nothing queries it, and indexing an ever-increasing timestamp would hot-spot.
+
+Pure data and pure functions: no Google imports, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from shared.services.loan_records import LOANS
+from shared.services.ports import (
+    IDEMPOTENCY_KEYS,
+    OUTBOX,
+    PROCESSED_EVENTS,
+    Operator,
+    OrderBy,
+    Where,
+)
+
+IndexMode = Literal["ASCENDING", "DESCENDING", "CONTAINS"]
+
+# Filters Firestore serves by merging single-field indexes when nothing is sorted.
+EQUALITY_OPERATORS: frozenset[Operator] = frozenset({"==", "in", "array_contains"})
+
+
+@dataclass(frozen=True)
+class IndexedField:
+    """One field of a composite index: ordered either way, or `CONTAINS` for array membership."""
+
+    path: str
+    mode: IndexMode = "ASCENDING"
+
+
+def asc(path: str) -> IndexedField:
+    return IndexedField(path, "ASCENDING")
+
+
+def desc(path: str) -> IndexedField:
+    return IndexedField(path, "DESCENDING")
+
+
+@dataclass(frozen=True)
+class CompositeIndex:
+    """A composite index on one collection (collection scope), and the query it exists for."""
+
+    collection: str
+    fields: tuple[IndexedField, ...]
+    serves: str  # the use case and the question it asks
+
+    @property
+    def key(self) -> str:
+        """Stable and readable, e.g. `loans.borrower_id.submitted_at-desc` (resource names)."""
+        suffix = {"ASCENDING": "", "DESCENDING": "-desc", "CONTAINS": "-contains"}
+        return ".".join([self.collection, *(f.path + suffix[f.mode] for f in self.fields)])
+
+    def answers(self, collection: str, needed: IndexRequirement) -> bool:
+        """True when this index serves a query that needs `needed`.
+
+        Its leading fields are the query's equality fields, in any order and either
+        direction; the rest are the query's sort, in order, with the same directions.
+        """
+        lead = self.fields[: len(needed.equalities)]
+        return (
+            collection == self.collection
+            and len(self.fields) == len(needed.equalities) + len(needed.sort)
+            and _as_equalities(lead) == _as_equalities(needed.equalities)
+            and self.fields[len(needed.equalities) :] == needed.sort
+        )
+
+
+@dataclass(frozen=True)
+class IndexRequirement:
+    """What a query needs: its equality fields (any order), then its sort (in order)."""
+
+    equalities: tuple[IndexedField, ...]
+    sort: tuple[IndexedField, ...]
+
+
+COMPOSITE_INDEXES: tuple[CompositeIndex, ...] = (
+    CompositeIndex(
+        LOANS,
+        (asc("borrower_id"), desc("submitted_at")),
+        "list_applications: a borrower's applications, newest first",
+    ),
+    CompositeIndex(
+        LOANS,
+        (asc("borrower_id"), asc("state"), desc("submitted_at")),
+        "list_applications: a borrower's applications in one state, newest first",
+    ),
+    CompositeIndex(
+        LOANS,
+        (asc("state"), desc("submitted_at")),
+        "list_applications: every application in one state (admins), newest first",
+    ),
+    CompositeIndex(
+        LOANS,
+        (asc("state"), asc("submitted_at")),
+        "review_queue: applications in review, oldest submission first",
+    ),
+)
+
+
+def required_index(
+    collection: str, where: Sequence[Where], order_by: Sequence[OrderBy] = ()
+) -> IndexRequirement | None:
+    """The composite index a query needs, or None when single-field indexes serve it.
+
+    The index is: the equality-filtered fields (`==`, `in` ascending; `array_contains`
+    as `CONTAINS`), then the sort — the explicit `order_by` fields with their
+    directions, then any range-filtered field not already sorted on (ascending, as
+    Firestore orders by it implicitly). A sort on an equality-filtered field is a
+    no-op and is dropped. None when nothing is sorted (equalities merge) or when the
+    query touches a single field.
+    """
+    equalities: list[IndexedField] = []
+    for condition in where:
+        if condition.op in EQUALITY_OPERATORS and condition.field not in {
+            f.path for f in equalities
+        }:
+            mode: IndexMode = "CONTAINS" if condition.op == "array_contains" else "ASCENDING"
+            equalities.append(IndexedField(condition.field, mode))
+    fixed = {f.path for f in equalities if f.mode != "CONTAINS"}
+    sort = [
+        IndexedField(o.field, "DESCENDING" if o.descending else "ASCENDING")
+        for o in order_by
+        if o.field not in fixed
+    ]
+    for condition in where:
+        if condition.op not in EQUALITY_OPERATORS and condition.field not in {f.path for f in sort}:
+            sort.append(asc(condition.field))
+    if not sort:
+        return None
+    touched = {f.path for f in equalities} | {f.path for f in sort}
+    if len(touched) == 1 and all(f.mode != "CONTAINS" for f in equalities):
+        return None
+    return IndexRequirement(tuple(equalities), tuple(sort))
+
+
+def index_for(
+    collection: str,
+    where: Sequence[Where],
+    order_by: Sequence[OrderBy] = (),
+    indexes: Sequence[CompositeIndex] = COMPOSITE_INDEXES,
+) -> CompositeIndex | None:
+    """The declared index that serves this query.
+
+    None when the query needs no composite index — or needs one nobody declared:
+    `required_index` tells the two apart.
+    """
+    needed = required_index(collection, where, order_by)
+    if needed is None:
+        return None
+    return next((i for i in indexes if i.answers(collection, needed)), None)
+
+
+def _as_equalities(fields: Sequence[IndexedField]) -> set[tuple[str, bool]]:
+    """Equality fields compare by path (and array membership), never by direction."""
+    return {(f.path, f.mode == "CONTAINS") for f in fields}
+
+
+TTL_FIELD = "expire_at"
+
+
+@dataclass(frozen=True)
+class TtlPolicy:
+    """A collection whose documents Firestore deletes after their `TTL_FIELD` timestamp."""
+
+    collection: str
+    why: str
+
+
+TTL_POLICIES: tuple[TtlPolicy, ...] = (
+    TtlPolicy(OUTBOX, "an event's outbox record, kept 31 days after it was written"),
+    TtlPolicy(
+        IDEMPOTENCY_KEYS,
+        "a request's Idempotency-Key record, kept for PATUNGAN_IDEMPOTENCY_RETENTION_H",
+    ),
+    TtlPolicy(
+        PROCESSED_EVENTS,
+        "a consumer's record of an applied event, kept longer than Pub/Sub keeps messages",
+    ),
+)

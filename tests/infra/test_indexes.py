@@ -1,0 +1,372 @@
+"""Firestore indexes and TTL policies (shared/indexes.py): what the platform's queries and
+records need, declared once, and deployed exactly by every entity stack.
+
+The journey's use cases run against an in-memory store that records every query
+they make; each recorded query must have its composite index declared, every
+declared index must serve some query (an unused index costs a write per document
+change), and every query written in `shared/services` must have been recorded —
+a new query without a scenario here fails the suite instead of failing in the cloud.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from infra.offline import REPOSITORY, Simulation
+from shared.domain.loan import LoanState
+from shared.indexes import (
+    COMPOSITE_INDEXES,
+    TTL_FIELD,
+    TTL_POLICIES,
+    CompositeIndex,
+    IndexedField,
+    IndexRequirement,
+    asc,
+    desc,
+    index_for,
+    required_index,
+)
+from shared.services.idempotency import EventUnitOfWork, IdempotencyScope, claim_request
+from shared.services.loan_applications import ApplicationQuery, list_applications
+from shared.services.loan_review import ReviewQueueQuery, review_queue
+from shared.services.ports import (
+    IDEMPOTENCY_KEYS,
+    OUTBOX,
+    PROCESSED_EVENTS,
+    Caller,
+    Document,
+    DocumentTransaction,
+    JsonDict,
+    OrderBy,
+    PublishableEvent,
+    UnitOfWork,
+    Where,
+)
+from tests.unit.journey.world import JourneyWorld
+
+T = TypeVar("T")
+SERVICES = REPOSITORY / "shared" / "services"
+FIELD = "gcp:firestore/field:Field"
+INDEX = "gcp:firestore/index:Index"
+
+
+# --- a store that remembers what it was asked -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordedQuery:
+    collection: str
+    where: tuple[Where, ...]
+    order_by: tuple[OrderBy, ...]
+    call_site: str  # "loan_review.py:87": the line in shared/services that asked
+
+
+class _RecordingTransaction(DocumentTransaction):
+    def __init__(self, inner: DocumentTransaction, log: list[RecordedQuery]) -> None:
+        self._inner, self._log = inner, log
+
+    def query(
+        self,
+        collection: str,
+        where: Sequence[Where] = (),
+        order_by: Sequence[OrderBy] = (),
+        limit: int | None = None,
+    ) -> list[Document]:
+        self._log.append(RecordedQuery(collection, tuple(where), tuple(order_by), _call_site()))
+        return self._inner.query(collection, where, order_by, limit)
+
+    def get(self, collection: str, doc_id: str) -> JsonDict | None:
+        return self._inner.get(collection, doc_id)
+
+    def get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
+        return self._inner.get_all(collection, doc_ids)
+
+    def create(self, collection: str, doc_id: str, data: JsonDict) -> None:
+        self._inner.create(collection, doc_id, data)
+
+    def set(self, collection: str, doc_id: str, data: JsonDict) -> None:
+        self._inner.set(collection, doc_id, data)
+
+    def update(self, collection: str, doc_id: str, changes: JsonDict) -> None:
+        self._inner.update(collection, doc_id, changes)
+
+    def delete(self, collection: str, doc_id: str) -> None:
+        self._inner.delete(collection, doc_id)
+
+    def emit(self, event: PublishableEvent) -> None:
+        self._inner.emit(event)
+
+    @property
+    def emitted(self) -> tuple[str, ...]:
+        return self._inner.emitted
+
+
+class RecordingUnitOfWork(UnitOfWork):
+    """The in-memory store, noting every query and the line of `shared/services` behind it."""
+
+    def __init__(self, inner: UnitOfWork) -> None:
+        self.inner = inner
+        self.queries: list[RecordedQuery] = []
+
+    def run(self, work: Callable[[DocumentTransaction], T], *, read_only: bool = False) -> T:
+        return self.inner.run(
+            lambda tx: work(_RecordingTransaction(tx, self.queries)), read_only=read_only
+        )
+
+    def publish_pending(self, event_ids: Sequence[str]) -> None:
+        self.inner.publish_pending(event_ids)
+
+
+def _call_site() -> str:
+    frame = sys._getframe(2)
+    while frame is not None:
+        path = Path(frame.f_code.co_filename)
+        if path.parent == SERVICES and path.name != "ports.py":
+            return f"{path.name}:{frame.f_lineno}"
+        frame = frame.f_back  # type: ignore[assignment]
+    return "outside shared/services"
+
+
+def query_call_sites() -> set[str]:
+    """Every `.find(...)` / `.query(...)` with filters, sorts or limits written in shared/services.
+
+    (`ports.py` defines them.) A call's line is where the call expression starts,
+    which is also the line its frame reports while the call runs.
+    """
+    sites = set()
+    for path in sorted(SERVICES.glob("*.py")):
+        if path.name == "ports.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in {"find", "query"}
+                and _looks_like_a_store_query(node)
+            ):
+                sites.add(f"{path.name}:{node.lineno}")
+    return sites
+
+
+def _looks_like_a_store_query(call: ast.Call) -> bool:
+    keywords = {k.arg for k in call.keywords}
+    if keywords & {"order_by", "limit", "where"}:
+        return True
+    return any(
+        isinstance(arg, ast.Starred)
+        or (isinstance(arg, ast.Call) and getattr(arg.func, "id", None) in {"Where", "OrderBy"})
+        for arg in call.args
+    )
+
+
+# --- the journey's queries --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def journey_queries() -> list[RecordedQuery]:
+    """Every query the borrower journey's use cases make, in every variant a caller can ask."""
+    world = JourneyWorld()
+    recorder = RecordingUnitOfWork(world.uow)
+    world.uow = recorder  # type: ignore[assignment]  # every use case of the world records
+    world.register("strong_msme")
+    world.register("thin_file")
+    for persona in ("strong_msme", "thin_file"):
+        world.score(world.submit(persona))
+    borrower = Caller("strong_msme", "borrower")
+    admin = Caller("a-1", "admin.credit")
+    for caller in (borrower, admin):
+        for state in (None, LoanState.IN_REVIEW):
+            list_applications(recorder, caller, ApplicationQuery(state=state))
+    assert review_queue(recorder, ReviewQueueQuery()).applications, "thin_file waits for review"
+    return recorder.queries
+
+
+def test_every_query_the_journey_makes_has_its_composite_index(journey_queries):
+    for query in journey_queries:
+        needed = required_index(query.collection, query.where, query.order_by)
+        if needed is not None:
+            assert index_for(query.collection, query.where, query.order_by) is not None, (
+                f"{query.call_site} needs {needed} on {query.collection!r}: declare it in "
+                "shared/indexes.py"
+            )
+
+
+def test_every_declared_index_serves_a_query_the_journey_makes(journey_queries):
+    used = {index_for(q.collection, q.where, q.order_by) for q in journey_queries}
+    assert set(COMPOSITE_INDEXES) <= used
+    assert len({i.key for i in COMPOSITE_INDEXES}) == len(COMPOSITE_INDEXES)
+
+
+def test_every_query_written_in_the_services_was_exercised(journey_queries):
+    recorded = {q.call_site for q in journey_queries}
+    unexercised = query_call_sites() - recorded
+    assert not unexercised, (
+        f"queries never run by the fixture above, so their indexes are unchecked: {unexercised}"
+    )
+
+
+def test_the_borrower_listing_and_the_review_queue_need_these_indexes():
+    loans = "loans"
+    mine = Where("borrower_id", "==", "u-1")
+    in_review = Where("state", "==", "in_review")
+    newest = OrderBy("submitted_at", descending=True)
+    oldest = OrderBy("submitted_at")
+    assert required_index(loans, [mine], [newest]) == IndexRequirement(
+        (asc("borrower_id"),), (desc("submitted_at"),)
+    )
+    assert required_index(loans, [in_review], [oldest]) == IndexRequirement(
+        (asc("state"),), (asc("submitted_at"),)
+    )
+    # Equality fields may lead in any order: one index serves both spellings.
+    both = index_for(loans, [mine, in_review], [newest])
+    assert both is not None
+    assert both is index_for(loans, [in_review, mine], [newest])
+    # The same filter sorted the other way is another index.
+    assert index_for(loans, [in_review], [newest]) is not index_for(loans, [in_review], [oldest])
+
+
+@pytest.mark.parametrize(
+    ("where", "order_by"),
+    [
+        ([], [OrderBy("submitted_at", descending=True)]),  # one field sorted: single-field
+        ([Where("borrower_id", "==", "u-1"), Where("state", "in", ["a", "b"])], []),  # merged
+        ([Where("state", "==", "in_review")], [OrderBy("state")]),  # sorting a fixed field
+        ([Where("principal", ">", 10)], [OrderBy("principal", descending=True)]),
+    ],
+)
+def test_queries_single_field_indexes_serve_need_no_composite_index(where, order_by):
+    assert required_index("loans", where, order_by) is None
+
+
+@pytest.mark.parametrize(
+    ("where", "order_by", "needed"),
+    [
+        (
+            [Where("borrower_id", "==", "u-1")],
+            [OrderBy("submitted_at")],
+            IndexRequirement((asc("borrower_id"),), (asc("submitted_at"),)),
+        ),
+        (  # a range is sorted on implicitly, after the explicit sort
+            [Where("state", "==", "funding"), Where("principal", ">=", 1)],
+            [],
+            IndexRequirement((asc("state"),), (asc("principal"),)),
+        ),
+        (
+            [Where("tags", "array_contains", "msme")],
+            [OrderBy("submitted_at", descending=True)],
+            IndexRequirement((IndexedField("tags", "CONTAINS"),), (desc("submitted_at"),)),
+        ),
+    ],
+)
+def test_queries_that_need_a_composite_index_and_which(where, order_by, needed):
+    assert required_index("loans", where, order_by) == needed
+    assert index_for("loans", where, order_by) is None, "nothing in the journey asks this"
+
+
+def test_an_index_on_another_collection_or_with_extra_fields_does_not_serve():
+    needed = required_index(
+        "loans", [Where("state", "==", "x")], [OrderBy("submitted_at", descending=True)]
+    )
+    assert needed is not None
+    assert not CompositeIndex("users", (asc("state"), desc("submitted_at")), "x").answers(
+        "loans", needed
+    )
+    wider = CompositeIndex("loans", (asc("state"), desc("submitted_at"), asc("id")), "x")
+    assert not wider.answers("loans", needed)
+
+
+# --- TTL: what the plumbing writes, Firestore deletes -----------------------------------------
+
+
+def test_the_plumbing_stamps_every_record_of_a_ttl_collection_with_its_expiry():
+    world = JourneyWorld()
+    clock = world.clock
+    world.register("strong_msme")
+    world.submit("strong_msme")  # the outbox gets loan.submitted
+    scope = IdempotencyScope("strong_msme", "loan_applications POST /", "key-1")
+    claim_request(
+        world.uow,
+        scope,
+        "hash",
+        clock=clock,
+        token="t-1",
+        lease=timedelta(minutes=2),
+        retention=timedelta(hours=24),
+    )
+    applied = EventUnitOfWork(
+        world.uow,
+        consumer="scoring",
+        event_id="e-1",
+        event_type="loan.submitted",
+        clock=clock,
+        retention=timedelta(days=31),
+    )
+    applied.run(lambda tx: None)
+    assert {p.collection for p in TTL_POLICIES} == {OUTBOX, IDEMPOTENCY_KEYS, PROCESSED_EVENTS}
+    for policy in TTL_POLICIES:
+        records = world.uow.documents(policy.collection)
+        assert records, policy.collection
+        for record in records.values():
+            expiry = record[TTL_FIELD]
+            # A Firestore timestamp (TTL ignores any other type), in the future.
+            assert isinstance(expiry, datetime) and expiry.tzinfo is not None
+            assert expiry > clock.now(), policy.collection
+
+
+def test_nothing_else_in_the_store_expires():
+    world = JourneyWorld()
+    world.register("strong_msme")
+    world.submit("strong_msme")
+    ttl_collections = {p.collection for p in TTL_POLICIES}
+    for collection in ("loans", "users", "products", "credit_decisions"):
+        assert collection not in ttl_collections
+        for record in world.uow.documents(collection).values():
+            assert TTL_FIELD not in record, f"{collection} records would be deleted by TTL"
+
+
+# --- deployed by every stack -------------------------------------------------------------------
+
+
+def test_every_stack_deploys_the_ttl_policies_with_the_field_exempt_from_indexing(
+    simulations: Mapping[str, Simulation],
+):
+    for simulation in simulations.values():
+        fields = simulation.of_type(FIELD)
+        assert sorted((f.get("collection"), f.get("field")) for f in fields) == sorted(
+            (p.collection, TTL_FIELD) for p in TTL_POLICIES
+        )
+        for f in fields:
+            assert f.get("database") == "(default)"
+            assert f.get("ttlConfig") == {}  # TTL on the timestamp itself, no offset
+            assert f.get("indexConfig") == {}  # no single-field indexes: nothing queries it
+
+
+def test_every_stack_deploys_exactly_the_declared_composite_indexes(
+    simulations: Mapping[str, Simulation],
+):
+    def deployed(index: Any) -> tuple[Any, ...]:
+        return (
+            index.get("collection"),
+            index.get("queryScope"),
+            tuple(
+                (f["fieldPath"], f.get("order") or f.get("arrayConfig"))
+                for f in index.get("fields")
+            ),
+        )
+
+    declared = sorted(
+        (i.collection, "COLLECTION", tuple((f.path, f.mode) for f in i.fields))
+        for i in COMPOSITE_INDEXES
+    )
+    for simulation in simulations.values():
+        indexes = simulation.of_type(INDEX)
+        assert sorted(deployed(i) for i in indexes) == declared
+        assert {i.get("database") for i in indexes} == {"(default)"}
