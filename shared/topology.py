@@ -61,7 +61,8 @@ class Function:
     memory_mb: int = 256
     timeout_s: int = 60
     max_instances: int = 10
-    # Push subscription settings (event functions).
+    # Push subscription settings (event functions). Pub/Sub waits `ack_deadline_s` for
+    # the push to be answered and then delivers again: it must cover `timeout_s`.
     ack_deadline_s: int = 60
     min_backoff_s: int = 10
     max_backoff_s: int = 600
@@ -159,6 +160,7 @@ FUNCTIONS: tuple[Function, ...] = (
         publishes=("loan.scored", "loan.approved", "loan.rejected"),
         memory_mb=512,
         timeout_s=120,
+        ack_deadline_s=120,  # no second delivery while a slow scoring still runs
         # The PII key: the providers are asked about the borrower's NIK, stored encrypted.
         secrets=("provider-api-key", "pii-encryption-key"),
     ),
@@ -241,6 +243,14 @@ def validate_topology(
             errors.append(f"{fn.name!r}: min backoff exceeds max backoff")
         if not 5 <= fn.max_delivery_attempts <= 100:
             errors.append(f"{fn.name!r}: Pub/Sub allows 5..100 delivery attempts")
+        if fn.kind == "event":
+            if not 10 <= fn.ack_deadline_s <= 600:
+                errors.append(f"{fn.name!r}: Pub/Sub allows ack deadlines of 10..600 s")
+            if fn.ack_deadline_s < fn.timeout_s:
+                errors.append(
+                    f"{fn.name!r}: ack deadline {fn.ack_deadline_s} s is shorter than its "
+                    f"timeout {fn.timeout_s} s, so Pub/Sub would deliver again while it still runs"
+                )
         for name in fn.secrets:
             if name not in secret_names:
                 errors.append(f"{fn.name!r} reads undeclared secret {name!r}")
