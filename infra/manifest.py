@@ -118,6 +118,14 @@ class EntityManifest(_Frozen):
         ge=1, le=36500, description="Borrower documents cannot be deleted or replaced before this."
     )
     log_retention_days: int = Field(ge=1, le=3650)
+    providers_url: str = Field(
+        pattern=r"^https://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$",
+        max_length=2048,
+        description=(
+            "Root URL of the credit-data providers this entity contracts with (civil registry, "
+            "credit bureau, e-commerce sales, business profile), https only."
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> EntityManifest:

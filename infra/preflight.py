@@ -8,7 +8,8 @@ preflight refuses (`PreflightRefused`, listing every problem at once) when:
   is missing or invalid, the stack's `gcp:project` is not the manifest's
   project, or `gcp:region` is set to anything but asia-southeast2;
 - readiness: the manifest still carries placeholder (all-zero) billing or
-  parent ids, a topology function has no `functions/<name>/main.py`, a
+  parent ids or a placeholder providers URL (a host under `.invalid`, which
+  never resolves), a topology function has no `functions/<name>/main.py`, a
   declared secret has no value in the stack's secret config, or the topology
   or the names derived from it are unsound.
 
@@ -25,12 +26,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from infra.archives import SourceTree, missing_sources
 from infra.manifest import ENTITIES_DIR, EntityManifest, ManifestError, load_manifest
 from infra.naming import naming_problems
 from shared.topology import REGION, Function, Secret, Topic, validate_topology
 
+# RFC 2606 reserves `.invalid`: a name there can never resolve, so it marks a placeholder.
+PLACEHOLDER_DOMAIN = ".invalid"
 SECRET_CONFIG_PREFIX = "secret-"  # noqa: S105 — a config key prefix: patungan:secret-<name>
 
 
@@ -97,6 +101,11 @@ def readiness_problems(
         problems.append(
             f"{manifest.entity_id}: {manifest.parent.kind} id {manifest.parent.id} is a "
             "placeholder; put the real id in the manifest"
+        )
+    if (urlsplit(manifest.providers_url).hostname or "").endswith(PLACEHOLDER_DOMAIN):
+        problems.append(
+            f"{manifest.entity_id}: providers_url {manifest.providers_url} is a placeholder; "
+            "put the credit-data providers' real URL in the manifest"
         )
     problems.extend(f"function source missing: {path}" for path in missing_sources(functions, tree))
     problems.extend(

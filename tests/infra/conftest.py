@@ -6,7 +6,7 @@
   builds real archives from it whatever functions have landed so far, and a
   colleague saving a file in `shared/` mid-session cannot change them.
 - `deployable_entities`: a copy of the committed manifests with the placeholder
-  billing account and parent ids replaced, so the preflight passes.
+  billing account and parent ids and providers URL replaced, so the preflight passes.
 - `stack_secrets`: a value for every declared secret, as ops set them with
   `pulumi config set --secret`.
 - `simulations`: `{entity: Simulation}` for every committed stack file, run
@@ -55,6 +55,7 @@ def deployable_entities(tmp_path_factory: pytest.TempPathFactory) -> Path:
         manifest = json.loads((ENTITIES_DIR / f"{entity}.json").read_text(encoding="utf-8"))
         manifest["billing"]["account_id"] = f"01A2B3-C4D5E6-F7A8B{number}"
         manifest["parent"]["id"] = f"12345678901{number}"
+        manifest["providers_url"] = f"https://credit-data.{entity}.example/v1"
         (entities / f"{entity}.json").write_text(json.dumps(manifest), encoding="utf-8")
     return entities
 

@@ -52,6 +52,7 @@ def valid() -> dict[str, Any]:
         "products": ["working-capital-annuity"],
         "documents_retention_days": 3650,
         "log_retention_days": 30,
+        "providers_url": "https://credit-data.example.co.id/v1",
     }
 
 
@@ -89,6 +90,10 @@ def test_a_valid_new_entity_loads(tmp_path):
         (lambda m: m.update(surprise=True), "surprise: Extra inputs are not permitted"),
         (lambda m: m["budget"].update(amount=0), "budget.amount"),
         (lambda m: m.update(env="production"), "env"),
+        # Scoring sends NIKs to the providers: never in clear text, never a malformed URL.
+        (lambda m: m.update(providers_url="http://credit-data.example.co.id"), "providers_url"),
+        (lambda m: m.update(providers_url="credit-data.example.co.id"), "providers_url"),
+        (lambda m: m.update(providers_url="https://user@credit-data.example"), "providers_url"),
     ],
 )
 def test_an_invalid_manifest_is_refused_with_the_reason(tmp_path, edit, complaint):

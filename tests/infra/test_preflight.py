@@ -115,7 +115,7 @@ def test_a_deploy_needs_a_value_for_every_secret(simulate_stack, stack_secrets):
     ]
 
 
-def test_placeholder_billing_and_parent_ids_are_not_deployable(source_tree, deployable_entities):
+def test_placeholder_ids_and_providers_url_are_not_deployable(source_tree, deployable_entities):
     real = load_manifest("cooperative", deployable_entities)
     request = StackRequest(
         "cooperative",
@@ -128,6 +128,7 @@ def test_placeholder_billing_and_parent_ids_are_not_deployable(source_tree, depl
         update={
             "billing": real.billing.model_copy(update={"account_id": "000000-000000-000000"}),
             "parent": real.parent.model_copy(update={"id": "000000000000"}),
+            "providers_url": "https://credit-data.cooperative.invalid",
         }
     )
     assert readiness_problems(request, placeholder, source_tree, FUNCTIONS, TOPICS, SECRETS) == [
@@ -135,7 +136,23 @@ def test_placeholder_billing_and_parent_ids_are_not_deployable(source_tree, depl
         "account id in the manifest",
         "cooperative: organization id 000000000000 is a placeholder; put the real id in the "
         "manifest",
+        "cooperative: providers_url https://credit-data.cooperative.invalid is a placeholder; "
+        "put the credit-data providers' real URL in the manifest",
     ]
+
+
+def test_the_committed_manifests_wait_for_their_real_ids_and_providers_url():
+    for entity in known_entities():
+        manifest = load_manifest(entity)
+        request = StackRequest(entity, entity, manifest.project_id)
+        problems = readiness_problems(
+            request, manifest, SourceTree.of_repository(REPOSITORY), (), (), ()
+        )
+        assert [p.split(" is a placeholder")[0] for p in problems] == [
+            f"{entity}: billing account 000000-000000-000000",
+            f"{entity}: {manifest.parent.kind} id 000000000000",
+            f"{entity}: providers_url https://credit-data.{entity}.invalid",
+        ]
 
 
 def test_offline_previews_may_proceed_with_placeholders_but_say_so(simulate_stack, tmp_path):
