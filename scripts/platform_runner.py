@@ -115,7 +115,6 @@ class PlatformConfig:
     keys_dir: Path = DEFAULT_KEY_DIR
     functions: tuple[str, ...] = tuple(fn.name for fn in FUNCTIONS)
     documents_bucket: str = "patungan-local-documents"
-    log_level: str = "INFO"
     echo: bool = False  # copy every child's output to ours, prefixed with its name
     progress: Progress = _print
     ready_timeout_s: float = 60.0
@@ -145,7 +144,6 @@ def function_environment(
     keys: DevKeys,
     providers_url: str,
     documents_bucket: str,
-    log_level: str = "INFO",
 ) -> dict[str, str]:
     """The variables a function reads, as infra sets them in production, with local values.
 
@@ -164,7 +162,6 @@ def function_environment(
         "PATUNGAN_GCP_PROJECT": project,
         "PATUNGAN_FUNCTION_NAME": fn.name,
         "PATUNGAN_PRODUCTS": ",".join(products),
-        "PATUNGAN_LOG_LEVEL": log_level,
         "GOOGLE_CLOUD_PROJECT": project,
         **emulators,
     }
@@ -728,7 +725,6 @@ class LocalPlatform:
                 keys=self.keys,
                 providers_url=self.providers_url,
                 documents_bucket=config.documents_bucket,
-                log_level=config.log_level,
             )
             process = FunctionProcess(
                 fn,

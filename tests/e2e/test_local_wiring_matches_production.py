@@ -1,0 +1,99 @@
+"""The local platform runs the production code path: each function reads the same variables
+the Pulumi program gives it in the cloud (only where values point differs, by a short
+documented list), and each push subscription retries and dead-letters as deployed.
+
+Production's side comes from the real Pulumi program run offline under mocks
+(`infra.offline.simulate`, placeholders allowed: nothing is deployed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.offline import Simulation, simulate
+from scripts.platform_runner import LOCAL_ENTITY, function_environment
+from scripts.token import DevKeys
+from shared.topology import FUNCTIONS, Function, dead_letter_topic, subscription_name
+
+pytestmark = [pytest.mark.emulator, pytest.mark.slow]
+
+FUNCTION = "gcp:cloudfunctionsv2/function:Function"
+SUBSCRIPTION = "gcp:pubsub/subscription:Subscription"
+# Locally a value is reached another way: (what production sets, what the runner sets).
+SUBSTITUTES = {
+    "PATUNGAN_AUTH_JWKS_URL": "PATUNGAN_AUTH_PUBLIC_KEY_FILE",  # Identity Platform → dev issuer
+    "PATUNGAN_STORAGE_SIGNER_EMAIL": "PATUNGAN_STORAGE_SIGNING_KEY_FILE",  # signBlob → key file
+}
+EMULATOR_HOSTS = {"FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST", "STORAGE_EMULATOR_HOST"}
+
+
+@pytest.fixture(scope="module")
+def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulation]:
+    yield simulate(
+        LOCAL_ENTITY,
+        archive_dir=tmp_path_factory.mktemp("archives"),
+        preview_with_placeholders=True,
+    )
+
+
+def deployed(production: Simulation, fn: Function):
+    gcp_name = fn.name.replace("_", "-")
+    (resource,) = [r for r in production.of_type(FUNCTION) if r.get("name") == gcp_name]
+    return resource
+
+
+def production_variables(production: Simulation, fn: Function) -> set[str]:
+    resource = deployed(production, fn)
+    plain = set(resource.get("serviceConfig.environmentVariables") or {})
+    mounted = {s["key"] for s in resource.get("serviceConfig.secretEnvironmentVariables") or []}
+    return plain | mounted
+
+
+@pytest.mark.parametrize("fn", FUNCTIONS, ids=lambda fn: fn.name)
+def test_each_function_reads_the_variables_production_gives_it(production, fn, tmp_path: Path):
+    local = function_environment(
+        fn,
+        project="patungan-local",
+        entity=LOCAL_ENTITY,
+        products=("working-capital-annuity",),
+        emulators={name: "127.0.0.1:1" for name in EMULATOR_HOSTS},
+        keys=DevKeys.ensure(tmp_path),
+        providers_url="http://127.0.0.1:8090",
+        documents_bucket="patungan-local-documents",
+    )
+    expected = {SUBSTITUTES.get(name, name) for name in production_variables(production, fn)}
+
+    assert set(local) - EMULATOR_HOSTS == expected
+
+
+def test_each_push_subscription_retries_and_dead_letters_as_deployed(production, local_platform):
+    _, subscriber = local_platform.pubsub_clients()
+    for fn in (fn for fn in FUNCTIONS if fn.kind == "event"):
+        (cloud,) = [
+            s for s in production.of_type(SUBSCRIPTION) if s.get("name") == subscription_name(fn)
+        ]
+        local = subscriber.get_subscription(
+            subscription=local_platform.subscription_path(subscription_name(fn)), timeout=10
+        )
+
+        assert local.topic == local_platform.topic_path(str(fn.consumes))
+        assert local.ack_deadline_seconds == cloud.get("ackDeadlineSeconds")
+        assert f"{local.retry_policy.minimum_backoff.seconds}s" == cloud.get(
+            "retryPolicy.minimumBackoff"
+        )
+        assert f"{local.retry_policy.maximum_backoff.seconds}s" == cloud.get(
+            "retryPolicy.maximumBackoff"
+        )
+        assert local.dead_letter_policy.max_delivery_attempts == cloud.get(
+            "deadLetterPolicy.maxDeliveryAttempts"
+        )
+        assert local.dead_letter_policy.dead_letter_topic == local_platform.topic_path(
+            dead_letter_topic(fn)
+        )
+        # The push path names the topic, so functions-framework can put it in the
+        # CloudEvent's source (emulators/README.md, "Push").
+        assert local.push_config.push_endpoint == (
+            f"{local_platform.url(fn.name)}/{local_platform.topic_path(str(fn.consumes))}"
+        )
