@@ -10,7 +10,8 @@ For every function:
 - its source archive (named by content hash) uploaded to the sources bucket;
 - the function: python312, entry point `<name>`, built by the build account
   into the entity's repository, memory / timeout / max instances from the
-  topology, environment from the entity, secrets mounted as variables.
+  topology, exactly the environment its settings class reads (from the entity
+  manifest), secrets mounted as variables.
 
 And how it is invoked (the function's Cloud Run service holds the grant):
 - client-facing HTTP: `allUsers` may invoke — every request is authenticated
@@ -63,6 +64,8 @@ DOCUMENT_ROLES = {
 DEAD_LETTER_TOPIC_RETENTION = "2678400s"  # 31 days, the most Pub/Sub keeps: time to replay
 HOLD_RETENTION = "604800s"  # 7 days, the most a subscription keeps
 NEVER_EXPIRE = ""  # an idle subscription must not be deleted by Pub/Sub
+# Whoever holds the providers' API key calls them, so is told where they are.
+PROVIDER_CREDENTIALS = "provider-api-key"  # the secret's name
 # Identity Platform (Firebase Auth) ID tokens: issuer prefix and signing keys.
 IDENTITY_PLATFORM_ISSUER = "https://securetoken.google.com/"
 IDENTITY_PLATFORM_KEYS_URL = (
@@ -184,7 +187,14 @@ class DeployedFunction(pulumi.ComponentResource):
         return grants
 
     def _environment(self) -> dict[str, pulumi.Input[str]]:
-        """The variables `shared/settings.py` reads (PATUNGAN_*), from the entity manifest."""
+        """Exactly the variables the function's settings class reads (`shared/settings.py`).
+
+        Every function: `PlatformSettings`. HTTP functions: `HttpSettings` (Identity
+        Platform tokens of this project). Document access: `DocumentStorageSettings`
+        (the bucket; signing through IAM as itself, never with a key file). Holders of
+        the provider key: where the providers are. Secrets are mounted separately.
+        Tested against each function's settings class in tests/infra/test_function_settings.py.
+        """
         fn, manifest = self.fn, self.platform.manifest
         env: dict[str, pulumi.Input[str]] = {
             "PATUNGAN_ENV": manifest.env,
@@ -192,9 +202,9 @@ class DeployedFunction(pulumi.ComponentResource):
             "PATUNGAN_GCP_PROJECT": manifest.project_id,
             # The topology name; K_SERVICE, the fallback, is the hyphenated service name.
             "PATUNGAN_FUNCTION_NAME": fn.name,
-            "PATUNGAN_PRODUCTS": ",".join(manifest.products),
-            "GOOGLE_CLOUD_PROJECT": manifest.project_id,
         }
+        if PROVIDER_CREDENTIALS in fn.secrets:
+            env["PATUNGAN_PROVIDERS_URL"] = manifest.providers_url
         if fn.kind == "http":
             env |= {
                 "PATUNGAN_AUTH_ISSUER": f"{IDENTITY_PLATFORM_ISSUER}{manifest.project_id}",

@@ -8,7 +8,7 @@
 - `deployable_entities`: a copy of the committed manifests with the placeholder
   billing account and parent ids and providers URL replaced, so the preflight passes.
 - `stack_secrets`: a value for every declared secret, as ops set them with
-  `pulumi config set --secret`.
+  `pulumi config set --secret` (the PII key shaped as the functions require).
 - `simulations`: `{entity: Simulation}` for every committed stack file, run
   through the real code path (`infra.program.run`, no placeholders accepted).
 - `simulate_stack(...)`: runs one more stack on demand (other topologies,
@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from collections.abc import Callable
@@ -62,7 +63,10 @@ def deployable_entities(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def stack_secrets() -> dict[str, str]:
-    return {f"patungan:{secret_config_key(s)}": f"value-of-{s.name}" for s in SECRETS}
+    values = {s.name: f"value-of-{s.name}" for s in SECRETS}
+    # The PII key is 32 random bytes, base64 (infra/README.md): the functions check its shape.
+    values["pii-encryption-key"] = base64.b64encode(bytes(range(32))).decode()
+    return {f"patungan:{secret_config_key(s)}": values[s.name] for s in SECRETS}
 
 
 @pytest.fixture(scope="session")

@@ -73,9 +73,12 @@ def test_functions_are_configured_for_their_own_entity(simulations: Mapping[str,
             assert env["PATUNGAN_ENV"] == manifest.env
             assert env["PATUNGAN_GCP_PROJECT"] == manifest.project_id
             assert env["PATUNGAN_FUNCTION_NAME"] == fn.name
-            assert env["PATUNGAN_PRODUCTS"].split(",") == list(manifest.products)
             if fn.kind == "http":
                 assert env["PATUNGAN_AUTH_AUDIENCE"] == manifest.project_id
+            # The entity's own providers, for the functions that hold their API key.
+            assert env.get("PATUNGAN_PROVIDERS_URL") == (
+                manifest.providers_url if "provider-api-key" in fn.secrets else None
+            )
 
 
 def test_every_event_function_has_a_push_subscription_that_dead_letters(
