@@ -158,6 +158,19 @@ _SETTINGS: dict[str, Callable[[RegisteredResource], str]] = {
         f"{r.get('type')}; {r.get('pointInTimeRecoveryEnablement')}; "
         f"{r.get('deleteProtectionState')}; protect={r.protect}"
     ),
+    "gcp:firestore/field:Field": lambda r: (
+        f"{r.get('collection')}.{r.get('field')}: "
+        f"{'TTL' if r.get('ttlConfig') is not None else 'no TTL'}; "
+        f"single-field indexes {'off' if r.get('indexConfig') == {} else 'default'}"
+    ),
+    "gcp:firestore/index:Index": lambda r: (
+        f"{r.get('collection')} ("
+        + ", ".join(
+            f"{f['fieldPath']} {(f.get('order') or f.get('arrayConfig') or '').lower()}"
+            for f in r.get("fields") or []
+        )
+        + f"); scope {r.get('queryScope')}"
+    ),
     "gcp:storage/bucket:Bucket": lambda r: (
         f"uniformAccess={r.get('uniformBucketLevelAccess')}; "
         f"publicAccessPrevention={r.get('publicAccessPrevention')}; "
@@ -173,7 +186,8 @@ _SETTINGS: dict[str, Callable[[RegisteredResource], str]] = {
     ),
     "gcp:pubsub/subscription:Subscription": lambda r: (
         f"push -> {r.get('pushConfig.pushEndpoint')} as "
-        f"{r.get('pushConfig.oidcToken.serviceAccountEmail')}; backoff "
+        f"{r.get('pushConfig.oidcToken.serviceAccountEmail')}; "
+        f"ack deadline {r.get('ackDeadlineSeconds'):.0f}s; backoff "
         f"{r.get('retryPolicy.minimumBackoff')}..{r.get('retryPolicy.maximumBackoff')}; "
         f"dead letter after {r.get('deadLetterPolicy.maxDeliveryAttempts'):.0f} -> "
         f"{r.get('deadLetterPolicy.deadLetterTopic')}"

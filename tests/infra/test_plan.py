@@ -23,6 +23,17 @@ def test_the_plan_lists_every_resource_with_its_location_and_a_count_per_type(ca
     functions = [row for row in rows if row.startswith("cloudfunctionsv2/Function ")]
     assert functions and all(" asia-southeast2 " in row for row in functions)
     assert any(row.startswith("billing/Budget ") and "IDR 10,000,000/month" in row for row in rows)
+    assert any(
+        row.startswith("firestore/Field ")
+        and "outbox.expire_at: TTL; single-field indexes off" in row
+        for row in rows
+    )
+    assert any(
+        row.startswith("firestore/Index ")
+        and "loans (state ascending, submitted_at ascending); scope COLLECTION" in row
+        for row in rows
+    )
+    assert any(" ack deadline 120s; " in row for row in rows if "push-scoring@" in row)
     assert "Residency: every location-bearing resource is in asia-southeast2." in out
     counts = dict(
         (m.group(2), int(m.group(1)))
