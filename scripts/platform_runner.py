@@ -415,17 +415,21 @@ class LocalPlatform:
         return self
 
     def stop(self) -> None:
-        """Stop everything this platform started (safe to call twice)."""
+        """Stop everything this platform started, all parts at once (safe to call twice).
+
+        Every part is told to stop at the same moment rather than one after another, so
+        that each has its SIGTERM even if this process is killed while waiting for them.
+        """
         processes, self._processes = self._processes, {}
-        with ThreadPoolExecutor(max_workers=max(1, len(processes))) as pool:
-            list(pool.map(FunctionProcess.stop, processes.values()))
+        sandbox, self._sandbox = self._sandbox, None
+        cloud, self.cloud = self.cloud, None
+        stops: list[Callable[[], object]] = [process.stop for process in processes.values()]
+        stops += [part.stop for part in (sandbox, cloud) if part is not None]
+        if stops:
+            with ThreadPoolExecutor(max_workers=len(stops)) as pool:
+                for future in [pool.submit(stop) for stop in stops]:
+                    future.result()
         self.functions.clear()
-        if self._sandbox is not None:
-            self._sandbox.stop()
-            self._sandbox = None
-        if self.cloud is not None:
-            self.cloud.stop()
-            self.cloud = None
 
     def __enter__(self) -> LocalPlatform:
         return self.start()
