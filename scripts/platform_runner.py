@@ -23,10 +23,11 @@
    --source functions/<name>/main.py --port <port>`, each in its own process group
    with the environment infra gives it in production (`function_environment`:
    the same `PATUNGAN_*` names read by the same settings classes, local values),
-   and waits until each answers HTTP and has built its dependencies.
+   and waits until each answers HTTP (an HTTP function has then built its settings
+   and clients; an event function builds them on its first delivery).
 
-`stop()` stops the functions, then the sandbox and the emulators (SIGTERM to each
-process group, SIGKILL after a grace period); the context manager does both, and a
+`stop()` tells every part to stop at once (SIGTERM to each process group, SIGKILL
+after a grace period) and waits for them; the context manager does both, and a
 failed start stops whatever had started before raising `PlatformError`.
 
 Ports: `PlatformConfig(ports="default")` uses the emulators' official ports (Firestore
@@ -65,7 +66,6 @@ from emulators.local_cloud import (
     STORAGE_DEFAULT_PORT,
     LocalCloud,
     LocalCloudConfig,
-    LocalCloudError,
 )
 from emulators.providers import DEFAULT_API_KEY as SANDBOX_API_KEY
 from scripts.token import DEFAULT_KEY_DIR, DevKeys
@@ -96,10 +96,6 @@ class PlatformError(RuntimeError):
     """The platform could not start (the message says which part and why)."""
 
 
-def _quiet(message: str) -> None:
-    """Progress sink that discards (tests and benchmarks)."""
-
-
 def _print(message: str) -> None:
     print(message, flush=True)
 
@@ -123,7 +119,7 @@ class PlatformConfig:
 
 @dataclass(frozen=True)
 class RunningFunction:
-    """One started function: where it listens and who may call it."""
+    """One function of the platform and where it listens."""
 
     fn: Function
     port: int
@@ -767,7 +763,6 @@ class _NoEvents(EventPublisher):
 __all__ = [
     "LOCAL_ENTITY",
     "FunctionProcess",
-    "LocalCloudError",
     "LocalPlatform",
     "PlatformConfig",
     "PlatformError",
