@@ -410,7 +410,13 @@ def render(
             f"{_ms(percentile(values, 0.99))} | {_ms(max(values))} |"
         )
     decisions = ", ".join(f"{n} {d}" for d, n in sorted(journey.decisions.items()))
+    request_p50 = percentile(journey.request_s, 0.5)
     lines += [
+        "",
+        f"Of the p50, the submit request takes {_ms(request_p50)} (its transaction and the "
+        "outbox publish, answered 202 once Pub/Sub has the event); the other "
+        f"{_ms(max(0.0, p50 - request_p50))} are the push delivery, the four provider calls, "
+        "the scorecard, the decision's transaction and the `loan.scored` publish.",
         "",
         f"Decisions: {decisions}. Not counted above: {WARM_UP} warm-up applications "
         "submitted back to back right after the start, "
