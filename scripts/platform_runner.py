@@ -88,7 +88,7 @@ DEAD_LETTER_HOLD_ACK_DEADLINE_S = 60
 Progress = Callable[[str], None]
 # Variables a developer's shell may carry that would change what a function reads; each
 # function gets exactly the ones `function_environment` gives it.
-_INHERITED_BUT_OVERRIDDEN = ("PATUNGAN_", "K_SERVICE")
+_INHERITED_BUT_OVERRIDDEN = ("PATUNGAN_", "K_SERVICE", "GOOGLE_CLOUD_PROJECT")
 _CLIENT_HOSTS = ("FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST", "STORAGE_EMULATOR_HOST")
 
 
@@ -135,7 +135,6 @@ def function_environment(
     *,
     project: str,
     entity: str,
-    products: Sequence[str],
     emulators: dict[str, str],
     keys: DevKeys,
     providers_url: str,
@@ -157,9 +156,7 @@ def function_environment(
         "PATUNGAN_ENTITY": entity,
         "PATUNGAN_GCP_PROJECT": project,
         "PATUNGAN_FUNCTION_NAME": fn.name,
-        "PATUNGAN_PRODUCTS": ",".join(products),
-        "GOOGLE_CLOUD_PROJECT": project,
-        **emulators,
+        **{name: emulators[name] for name in _CLIENT_HOSTS if name in emulators},
     }
     if fn.kind == "http":
         env |= {
@@ -720,7 +717,6 @@ class LocalPlatform:
                 fn,
                 project=config.project,
                 entity=config.entity,
-                products=self.products,
                 emulators=self.cloud_env,
                 keys=self.keys,
                 providers_url=self.providers_url,

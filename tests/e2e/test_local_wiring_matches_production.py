@@ -57,7 +57,6 @@ def test_each_function_reads_the_variables_production_gives_it(production, fn, t
         fn,
         project="patungan-local",
         entity=LOCAL_ENTITY,
-        products=("working-capital-annuity",),
         emulators={name: "127.0.0.1:1" for name in EMULATOR_HOSTS},
         keys=DevKeys.ensure(tmp_path),
         providers_url="http://127.0.0.1:8090",
