@@ -61,7 +61,7 @@ def test_ctrl_c_stops_everything_dev_py_up_started(tmp_path):
 
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         process.wait(timeout=60)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 10
         while (still := sorted(p for p in ports if listening(p))) and time.monotonic() < deadline:
             time.sleep(0.2)
 
