@@ -57,6 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shared.domain.errors import ValidationFailed
 from shared.domain.identity import PROVINCES
+from shared.domain.schedule import add_months
 
 FiveC = Literal["character", "capacity", "capital", "collateral", "condition"]
 FIVE_CS: tuple[FiveC, ...] = ("character", "capacity", "capital", "collateral", "condition")
@@ -690,15 +691,12 @@ class ScoreDecision(BaseModel):
         return any(r.code.startswith("knockout.") for r in self.reasons)
 
 
-def _add_months(day: date, months: int) -> date:
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    days_in_month = (date(year + month // 12, month % 12 + 1, 1) - date(year, month, 1)).days
-    return date(year, month, min(day.day, days_in_month))
-
-
 def age_on(birth_date: date, on: date) -> int:
-    """Age in whole years on a given day (a 29 February birthday comes on 1 March)."""
+    """Age in whole years on a given day (a 29 February birthday comes on 1 March).
+
+    Unlike `caps.age_on` it never raises: a birth date after the application date
+    gives a negative age, which the age knock-out then rejects with its reason.
+    """
     return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
 
 
@@ -876,7 +874,7 @@ def _knockouts(app: ScoringApplication, data: ProviderData, rules: KnockoutRules
             )
         )
     age_now = age_on(app.birth_date, app.applied_on)
-    maturity = _add_months(app.applied_on, app.tenor_months)
+    maturity = add_months(app.applied_on, app.tenor_months)
     age_at_maturity = age_on(app.birth_date, maturity)
     if age_now < rules.min_age_years:
         out.append(
