@@ -64,10 +64,14 @@ def run_in_venv(*args: str) -> int:
     env["VIRTUAL_ENV"] = str(VENV)
     env["PATH"] = f"{VENV / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("PYTHONPATH", str(ROOT))
-    try:
-        return subprocess.run(list(args), cwd=ROOT, env=env, check=False).returncode
-    except KeyboardInterrupt:
-        return 130
+    child = subprocess.Popen(list(args), cwd=ROOT, env=env)
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            # The child got the same Ctrl-C and is stopping what it started; wait for it,
+            # or its emulators and functions would outlive us and keep their ports.
+            continue
 
 
 def main(argv: list[str]) -> int:
