@@ -17,7 +17,9 @@ And how it is invoked (the function's Cloud Run service holds the grant):
 - client-facing HTTP: `allUsers` may invoke — every request is authenticated
   in code (bearer token or webhook signature);
 - event: only the push subscription's OIDC account may invoke, over internal
-  ingress; the subscription retries with backoff and dead-letters to the
+  ingress; the subscription pushes to `<url>/projects/<p>/topics/<t>` (the
+  path names the topic for functions-framework; the token's audience is the
+  bare URL, which Cloud Run checks), retries with backoff and dead-letters to the
   function's own dead-letter topic (kept on a pull subscription for replay),
   with the Pub/Sub service agent allowed to publish there and to pull from the
   subscription, which dead-lettering requires;
@@ -304,14 +306,18 @@ class DeployedFunction(pulumi.ComponentResource):
             expiration_policy=gcp.pubsub.SubscriptionExpirationPolicyArgs(ttl=NEVER_EXPIRE),
             opts=self._child(),
         )
+        consumed = platform.topics[fn.consumes]
         subscription = gcp.pubsub.Subscription(
             resource_name(self._name, "subscription", "push"),
             project=self.project_id,
             name=subscription_name(fn),
-            topic=platform.topics[fn.consumes].id,
+            topic=consumed.id,
             ack_deadline_seconds=fn.ack_deadline_s,
             push_config=gcp.pubsub.SubscriptionPushConfigArgs(
-                push_endpoint=self.url,
+                # The path is the topic's name, `projects/<p>/topics/<t>`: functions-framework
+                # reads it to name the topic in the CloudEvent's source (a bare URL leaves the
+                # source's topic empty). The local runner pushes to the same path.
+                push_endpoint=pulumi.Output.concat(self.url, "/", consumed.id),
                 oidc_token=gcp.pubsub.SubscriptionPushConfigOidcTokenArgs(
                     service_account_email=pusher.email, audience=self.url
                 ),

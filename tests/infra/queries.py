@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from infra.naming import function_id
 from infra.offline import RegisteredResource, Simulation
-from shared.topology import Function
+from shared.topology import Function, subscription_name
 
 FUNCTION = "gcp:cloudfunctionsv2/function:Function"
 SUBSCRIPTION = "gcp:pubsub/subscription:Subscription"
@@ -65,6 +65,15 @@ def deployed_function(simulation: Simulation, fn: Function) -> RegisteredResourc
 def runtime_member(simulation: Simulation, fn: Function) -> str:
     email = deployed_function(simulation, fn).get("serviceConfig.serviceAccountEmail")
     return f"serviceAccount:{email}"
+
+
+def push_subscription(simulation: Simulation, fn: Function) -> RegisteredResource:
+    """The push subscription feeding event function `fn`."""
+    matches = [
+        s for s in simulation.of_type(SUBSCRIPTION) if s.get("name") == subscription_name(fn)
+    ]
+    assert len(matches) == 1, f"{fn.name} has {len(matches)} push subscriptions"
+    return matches[0]
 
 
 def service_uri(simulation: Simulation, fn: Function) -> str:

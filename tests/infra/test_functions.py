@@ -26,6 +26,7 @@ from tests.infra.queries import (
     SUBSCRIPTION,
     deployed_function,
     grants,
+    push_subscription,
     runtime_member,
     service_uri,
     topic_by_id,
@@ -92,11 +93,13 @@ def test_every_event_function_has_a_push_subscription_that_dead_letters(
     agent_member = f"serviceAccount:service-{number}@gcp-sa-pubsub.iam.gserviceaccount.com"
     for fn in EVENT_FUNCTIONS:
         uri = service_uri(simulation, fn)
-        (push,) = [
-            s for s in simulation.of_type(SUBSCRIPTION) if s.get("pushConfig.pushEndpoint") == uri
-        ]
-        assert push.get("name") == subscription_name(fn)
-        assert push.get("topic") == f"projects/{project}/topics/{fn.consumes}"
+        topic_name = f"projects/{project}/topics/{fn.consumes}"
+        push = push_subscription(simulation, fn)
+        assert push.get("topic") == topic_name
+        # Pushed to the function at the topic's path, as the local runner does, so that
+        # functions-framework names the topic in the CloudEvent's source; the OIDC
+        # audience Cloud Run checks is the function's URL itself.
+        assert push.get("pushConfig.pushEndpoint") == f"{uri}/{topic_name}"
         assert push.get("pushConfig.oidcToken.audience") == uri
         assert push.get("retryPolicy.minimumBackoff") == f"{fn.min_backoff_s}s"
         assert push.get("retryPolicy.maximumBackoff") == f"{fn.max_backoff_s}s"
@@ -136,9 +139,7 @@ def test_event_functions_are_invoked_only_by_their_push_identity_over_internal_i
             for g in grants(simulation)
             if g.type == RUN_INVOKER and g.target == function_id(fn)
         }
-        (push,) = [
-            s for s in simulation.of_type(SUBSCRIPTION) if s.get("name") == subscription_name(fn)
-        ]
+        push = push_subscription(simulation, fn)
         assert invokers == {
             f"serviceAccount:{push.get('pushConfig.oidcToken.serviceAccountEmail')}"
         }

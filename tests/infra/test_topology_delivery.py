@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from infra.offline import Simulation
 from shared.topology import FUNCTIONS, TOPICS, Function, function, validate_topology
-from tests.infra.queries import SUBSCRIPTION, deployed_function, service_uri
+from tests.infra.queries import deployed_function, push_subscription
 
 
 def consumer(**settings: int) -> Function:
@@ -64,11 +64,6 @@ def test_every_deployed_push_subscription_outwaits_its_function(
     assert events
     for simulation in simulations.values():
         for fn in events:
-            uri = service_uri(simulation, fn)
-            (push,) = [
-                s
-                for s in simulation.of_type(SUBSCRIPTION)
-                if s.get("pushConfig.pushEndpoint") == uri
-            ]
+            push = push_subscription(simulation, fn)
             timeout = deployed_function(simulation, fn).get("serviceConfig.timeoutSeconds")
             assert push.get("ackDeadlineSeconds") == fn.ack_deadline_s >= timeout
