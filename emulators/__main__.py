@@ -20,10 +20,7 @@ does not work (the command keeps running); copy the printed export lines.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
-from types import FrameType
 
 from emulators.local_cloud import (
     DEFAULT_PROJECT,
@@ -32,6 +29,7 @@ from emulators.local_cloud import (
     LocalCloudConfig,
     LocalCloudError,
 )
+from emulators.supervisor import stop_requested
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
@@ -100,13 +98,7 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    stop = threading.Event()
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
+    stop = stop_requested()
     cloud = LocalCloud(config)
     try:
         cloud.start()

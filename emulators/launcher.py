@@ -9,10 +9,8 @@ The local-cloud command and the pytest fixtures both start emulators through
 
 from __future__ import annotations
 
-import contextlib
 import os
 import queue
-import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +19,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+
+from emulators.supervisor import stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_PREFIX = "READY "
@@ -120,23 +120,19 @@ class EmulatorProcess:
         return "\n".join(self.output[-lines:])
 
     @property
+    def pid(self) -> int | None:
+        """The child's process id (also its process group's), once started."""
+        return None if self._proc is None else self._proc.pid
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """SIGTERM, then SIGKILL after `timeout` seconds; returns the exit code."""
-        proc = self._proc
-        if proc is None:
+        if self._proc is None:
             return None
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        return proc.returncode
+        return stop_process_group(self._proc, timeout)
 
     def __enter__(self) -> EmulatorProcess:
         return self.start()

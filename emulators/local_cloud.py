@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 from emulators.launcher import EmulatorProcess, free_port, free_port_pair
-from emulators.storage.supervisor import supervise, tcp_open
+from emulators.supervisor import supervise, tcp_open
 
 DEFAULT_PROJECT = "patungan-local"
 FIRESTORE_DEFAULT_PORT = 8080

@@ -3,21 +3,21 @@
 Serves the Firestore API over gRPC on --port and the admin HTTP endpoint on
 --admin-port (default --port + 1), prints one `READY firestore grpc=H:P
 admin=http://H:P+1` line once both accept connections, and exits 0 on SIGINT,
-SIGTERM or `POST /shutdown` (after saving --data-dir when given).
+SIGTERM, `POST /shutdown` or when the process that started it exits (after
+saving --data-dir when given).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
 
 from emulators.firestore.engine import EngineSettings
 from emulators.firestore.server import FirestoreEmulator, ServerOptions
 from emulators.firestore.transactions import TransactionSettings
+from emulators.supervisor import stop_requested
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -69,12 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         ),
         settings,
     )
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        emulator.request_shutdown()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    # A signal or our parent exiting ends wait() below, as POST /shutdown does.
+    stop_requested(on_stop=emulator.request_shutdown)
     try:
         emulator.start()
     except (OSError, RuntimeError) as error:  # grpcio raises RuntimeError when it cannot bind

@@ -1,4 +1,6 @@
-"""``python -m emulators.providers``: run the providers sandbox until SIGTERM or Ctrl-C.
+"""``python -m emulators.providers``: run the providers sandbox until stopped.
+
+Stops on SIGTERM, Ctrl-C, or when the process that started it exits.
 
 Prints ``READY providers http://HOST:PORT`` once it accepts connections.
 Faults can be set at start (``--fault credit_bureau:fail_next=2,fail_mode=timeout``)
@@ -10,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 import threading
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from emulators.providers import DEFAULT_API_KEY, DEFAULT_API_KEY_HEADER, PROVIDER_NAMES
 from emulators.providers.records import SandboxRecords
 from emulators.providers.server import Fault, FaultBoard, ProvidersSandbox
+from emulators.supervisor import stop_requested
 
 
 def parse_fault(spec: str) -> tuple[str, Fault]:
@@ -72,13 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         records=SandboxRecords.load(),
         verbose=args.verbose,
     )
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = stop_requested()
     serving = threading.Thread(target=server.serve_forever, name="providers-sandbox", daemon=True)
     serving.start()
     print(f"READY providers {server.url}", flush=True)

@@ -6,22 +6,21 @@
 
 Prints one line once both ports serve, for example
 `READY pubsub grpc=127.0.0.1:8085 admin=http://127.0.0.1:8086`, then serves
-until interrupted and exits 0. `--min-ack-deadline` below 10 lets tests use
-ack deadlines production would refuse; the default is faithful.
+until interrupted (or until the process that started it exits) and exits 0.
+`--min-ack-deadline` below 10 lets tests use ack deadlines production would
+refuse; the default is faithful.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 from emulators.pubsub.broker import DEFAULT_ACK_DEADLINE_S, MAX_ACK_DEADLINE_S
 from emulators.pubsub.emulator import EmulatorConfig, PubSubEmulator
 from emulators.pubsub.push import PushTokenSigner
+from emulators.supervisor import stop_requested
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
@@ -79,16 +78,10 @@ def main(argv: list[str]) -> int:
     except (OSError, RuntimeError) as exc:
         print(f"pubsub emulator cannot start: {exc}", file=sys.stderr, flush=True)
         return 1
-    stop = threading.Event()
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
+    stop = stop_requested()
     emulator.start()
     print(f"READY pubsub grpc={emulator.grpc_target} admin={emulator.admin_url}", flush=True)
-    while not stop.wait(1.0):
+    while not stop.wait(1.0):  # short waits keep the main thread responsive to signals
         pass
     emulator.stop()
     return 0

@@ -2,6 +2,7 @@
 
 - `__main__`: `python -m emulators.storage`, the process (flags, notifications).
 - `binary`: where the bundled fake-gcs-server executable lives.
-- `supervisor`: run a foreign emulator binary with a READY line and clean stops
-  (also used to wrap the official gcloud emulators).
+
+The binary runs under `emulators.supervisor.supervise`, which prints the READY line
+and stops it (also when this process is killed or its parent dies).
 """

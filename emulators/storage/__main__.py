@@ -28,7 +28,7 @@ import os
 import sys
 
 from emulators.storage.binary import fake_gcs_server_binary
-from emulators.storage.supervisor import http_ok, supervise
+from emulators.supervisor import http_ok, supervise
 
 DEFAULT_LOCATION = "ASIA-SOUTHEAST2"
 

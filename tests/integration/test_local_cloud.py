@@ -9,12 +9,13 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 from google.api_core import exceptions
 
-from emulators.launcher import ROOT, free_port_pair
+from emulators.launcher import ROOT, EmulatorProcess, free_port, free_port_pair
 from emulators.local_cloud import LocalCloud, LocalCloudConfig, LocalCloudError, firestore_available
 
 pytestmark = pytest.mark.emulator
@@ -213,3 +214,58 @@ def test_each_emulator_prints_one_ready_line_and_exits_0_when_signalled(module, 
     assert ready.split()[1] == module.split(".")[1]
     assert "READY " not in rest
     assert process.returncode == 0, rest
+
+
+def closes_within(address: str, seconds: float) -> bool:
+    """Whether `address` stops accepting connections before `seconds` have passed."""
+    deadline = time.monotonic() + seconds
+    while accepts_connections(address):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_killing_whatever_started_the_local_cloud_leaves_no_emulator_serving():
+    # A crashed test run or a `kill -9` gives the emulators, each in its own session,
+    # no signal: they notice that their parent has gone and stop, fake-gcs-server too.
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "emulators"),
+            *("--firestore-port", "0", "--pubsub-port", "0", "--storage-port", "0"),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    wanted = {"PUBSUB_EMULATOR_HOST", "STORAGE_EMULATOR_HOST"}
+    if firestore_available():
+        wanted.add("FIRESTORE_EMULATOR_HOST")
+    exports: dict[str, str] = {}
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("export "):
+                name, value = line.removeprefix("export ").strip().split("=", 1)
+                exports[name] = value
+            if wanted <= exports.keys():
+                break
+        serving_before = sorted(name for name in wanted if accepts_connections(exports[name]))
+    finally:
+        process.kill()
+        process.wait()
+
+    still_serving = sorted(name for name in wanted if not closes_within(exports[name], 20))
+    assert serving_before == sorted(wanted)
+    assert still_serving == []
+
+
+def test_killing_the_storage_emulator_kills_its_fake_gcs_server():
+    port = free_port()
+    storage = EmulatorProcess.python_module("storage", "emulators.storage", "--port", str(port))
+    with storage:
+        assert storage.pid is not None
+        os.kill(storage.pid, signal.SIGKILL)  # no chance to stop its child itself
+        assert closes_within(f"127.0.0.1:{port}", 20)
