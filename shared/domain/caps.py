@@ -452,18 +452,21 @@ def _labelled(check: CapCheck, label: str) -> CapCheck:
 
 
 def age_on(birth_date: date, on: date) -> int:
-    """Completed years of age on `on` (born 29 Feb: a year older on 1 Mar in common years)."""
+    """Completed years of age on `on` (born 29 Feb: a year older on 1 Mar in common years).
+
+    Plain arithmetic that never raises: a birth date after `on` gives a negative age.
+    `check_age` refuses such a date; the scorer's age knock-out rejects it with a reason.
+    """
+    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+
+
+def check_age(birth_date: date, *, on: date, table: CapTable = OJK_CAPS) -> CapCheck:
+    """A borrower or lender is old enough on `on`; a birth date after `on` is refused."""
     if birth_date > on:
         raise ValidationFailed(
             "the birth date is after the date of the check",
             {"birth_date": f"{birth_date.isoformat()} is after {on.isoformat()}"},
         )
-    had_birthday = (on.month, on.day) >= (birth_date.month, birth_date.day)
-    return on.year - birth_date.year - (0 if had_birthday else 1)
-
-
-def check_age(birth_date: date, *, on: date, table: CapTable = OJK_CAPS) -> CapCheck:
-    """A borrower or lender is old enough on `on`."""
     applied = table.applicable(CapRule.MINIMUM_AGE, on)
     if applied is None:
         return _uncovered(CapRule.MINIMUM_AGE, on, "a user's age")

@@ -55,6 +55,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from shared.domain.caps import age_on
 from shared.domain.errors import ValidationFailed
 from shared.domain.identity import PROVINCES
 from shared.domain.schedule import add_months
@@ -689,15 +690,6 @@ class ScoreDecision(BaseModel):
     @property
     def knocked_out(self) -> bool:
         return any(r.code.startswith("knockout.") for r in self.reasons)
-
-
-def age_on(birth_date: date, on: date) -> int:
-    """Age in whole years on a given day (a 29 February birthday comes on 1 March).
-
-    Unlike `caps.age_on` it never raises: a birth date after the application date
-    gives a negative age, which the age knock-out then rejects with its reason.
-    """
-    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
 
 
 def month_key(day: date) -> str:

@@ -335,6 +335,13 @@ def test_a_birth_date_after_the_check_is_refused():
         check_age(date(2030, 1, 1), on=date(2026, 1, 1))
 
 
+def test_age_arithmetic_counts_a_birth_date_after_the_day_as_negative_years():
+    # The one age function serves check_age (which refuses such a date) and the
+    # scorer (which rejects it with a reason), so the arithmetic itself never raises.
+    assert age_on(date(2030, 1, 1), date(2026, 1, 1)) == -4
+    assert age_on(date(2026, 1, 2), date(2026, 1, 1)) == -1
+
+
 # --- offers ------------------------------------------------------------------------------
 
 

@@ -191,6 +191,8 @@ def test_bureau_collectability_4_or_5_in_the_last_year_rejects(worst, knocked_ou
     [
         (date(2008, 11, 21), "age: 17 today, under the minimum of 18"),
         (date(1961, 11, 20), "age: 66 at maturity (2027-11-20), over the maximum of 65"),
+        # A birth date after the application is an age below zero: rejected, never a crash.
+        (date(2026, 11, 21), "age: -1 today, under the minimum of 18"),
     ],
 )
 def test_age_out_of_range_rejects(birth_date, message):
