@@ -17,7 +17,7 @@ Whatever the ambient credentials' default project, every resource goes through
 the program's own provider, pinned to the manifest's project (the stack files
 also disable the gcp default provider, which the engine enforces).
 
-`StackRequest` is what the stack asks for; `program.read_stack_request` builds
+`StackRequest` is what the stack asks for; `program.read_stack_config` builds
 it from the Pulumi configuration, tests build it directly.
 """
 

@@ -3,8 +3,8 @@
 `run(...)` is what `infra/__main__.py` calls under `pulumi up` and what
 `infra.offline` calls under mocks — one code path. It:
 
-1. reads the stack request (`read_stack_request`, the only place Pulumi
-   configuration is read);
+1. reads the stack's configuration (`read_stack_config`, the only place Pulumi
+   configuration is read): the request the preflight checks and the secrets' values;
 2. runs the preflight and raises `PreflightRefused` on any problem (unless a
    caller previewing offline asks to proceed with placeholders);
 3. builds every function's source archive from the topology;
@@ -51,22 +51,25 @@ class Deployment:
     problems: tuple[str, ...]  # preflight problems accepted by an offline preview
 
 
-def read_stack_request(secrets: Sequence[Secret] = SECRETS) -> StackRequest:
-    """The stack name and the configuration keys that decide what is deployed where."""
+def read_stack_config(
+    secrets: Sequence[Secret] = SECRETS,
+) -> tuple[StackRequest, dict[str, pulumi.Output[str]]]:
+    """What decides what is deployed where, and the value of every secret the stack sets."""
     patungan, gcp_config = pulumi.Config("patungan"), pulumi.Config("gcp")
-    return StackRequest(
+    secret_values = {
+        s.name: value
+        for s in secrets
+        if (value := patungan.get_secret(secret_config_key(s))) is not None
+    }
+    request = StackRequest(
         stack=pulumi.get_stack(),
         entity=patungan.get("entity"),
         project=gcp_config.get("project"),
         region=gcp_config.get("region"),
-        # Presence only: reading the value goes through require_secret, below.
-        secrets_with_values=frozenset(
-            s.name
-            for s in secrets
-            if pulumi.runtime.get_config(f"patungan:{secret_config_key(s)}") is not None
-        ),
+        secrets_with_values=frozenset(secret_values),
         quota_project=patungan.get("quotaProject"),
     )
+    return request, secret_values
 
 
 def run(
@@ -80,7 +83,7 @@ def run(
     preview_with_placeholders: bool = False,
 ) -> Deployment:
     """Deploy the stack's entity, or refuse. Placeholders are for offline previews only."""
-    request = read_stack_request(secrets)
+    request, secret_values = read_stack_config(secrets)
     manifest, problems = check(request, tree, functions, topics, secrets, entities_dir)
     if manifest is None or (problems and not preview_with_placeholders):
         raise PreflightRefused(request.stack, problems)
@@ -93,20 +96,16 @@ def run(
         )
         for fn in functions
     }
-    patungan = pulumi.Config("patungan")
-    secret_values: dict[str, pulumi.Input[str]] = {
-        s.name: (
-            patungan.require_secret(secret_config_key(s))
-            if s.name in request.secrets_with_values
-            else pulumi.Output.secret(PLACEHOLDER_SECRET)
-        )
+    placeholders = {
+        s.name: pulumi.Output.secret(PLACEHOLDER_SECRET)
         for s in secrets
+        if s.name not in secret_values
     }
     return deploy_entity(
         manifest,
         request,
         archives=archives,
-        secret_values=secret_values,
+        secret_values={**placeholders, **secret_values},
         functions=functions,
         topics=topics,
         secrets=secrets,
