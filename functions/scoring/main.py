@@ -23,12 +23,12 @@ from typing import Any
 import functions_framework
 
 from shared.domain.events import Envelope, parse_event
-from shared.domain.scoring import ProviderData, Scorecard
+from shared.domain.scoring import Scorecard
 from shared.http.events import Delivery, EventConsumer, EventServices
 from shared.http.lazy import Lazy
-from shared.services.credit_scoring import ApplicantQuery, CreditDataSource, score_submitted_loan
+from shared.services.credit_scoring import score_submitted_loan
 from shared.services.loan_records import EventOrigin
-from shared.services.ports import IdGenerator, PersonalDataVault, RandomIds
+from shared.services.ports import IdGenerator, PersonalDataVault, ProviderDataSource, RandomIds
 
 
 def score(delivery: Delivery[Envelope, ScoringServices]) -> None:
@@ -53,7 +53,7 @@ consumer: EventConsumer[Envelope, ScoringServices] = EventConsumer(
 
 @dataclass(frozen=True, kw_only=True)
 class ScoringServices(EventServices):
-    providers: CreditDataSource
+    providers: ProviderDataSource
     vault: PersonalDataVault
     scorecard: Scorecard
     ids: IdGenerator = field(default_factory=RandomIds)
@@ -62,26 +62,6 @@ class ScoringServices(EventServices):
     def origin(self) -> EventOrigin:
         assert self.entity is not None, "scoring needs PATUNGAN_ENTITY"
         return EventOrigin(self.entity, self.clock, self.ids)
-
-
-@dataclass(frozen=True)
-class _Providers:
-    """The providers' HTTP clients behind the use case's `CreditDataSource` port."""
-
-    client: Any  # shared.adapters.providers.ProvidersClient
-
-    def gather(self, query: ApplicantQuery) -> ProviderData:
-        from shared.adapters.providers import ProviderQuery
-
-        asked = ProviderQuery(
-            nik=query.nik,
-            full_name=query.full_name,
-            birth_date=query.birth_date,
-            store_ids=query.store_ids,
-            applied_on=query.applied_on,
-        )
-        answer: ProviderData = self.client.gather(asked)
-        return answer
 
 
 def _services() -> ScoringServices:
@@ -113,7 +93,7 @@ def _services() -> ScoringServices:
     return event_services(
         settings,
         ScoringServices,
-        providers=_Providers(ProvidersClient(config)),
+        providers=ProvidersClient(config),
         vault=pii_vault(settings),
         scorecard=load_scorecard(settings.scorecard_version),
     )

@@ -27,13 +27,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType, TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from shared.domain.identity import mask_nik
 from shared.domain.scoring import (
     BusinessProfile,
     CivilRegistryCheck,
@@ -46,6 +45,7 @@ from shared.domain.scoring import (
     month_key,
     shift_month,
 )
+from shared.services.ports import ProviderQuery
 
 logger = logging.getLogger(__name__)
 
@@ -106,29 +106,9 @@ class ProvidersConfig:
         return endpoint
 
 
-@dataclass(frozen=True)
-class ProviderQuery:
-    """Who to ask about: the applicant's identity and stores, and when they applied."""
-
-    nik: str = field(repr=False)
-    full_name: str = field(repr=False)
-    birth_date: date
-    store_ids: tuple[str, ...]
-    applied_on: date
-
-    @property
-    def sales_until(self) -> str:
-        """The last complete month before the application (``YYYY-MM``)."""
-        return shift_month(month_key(self.applied_on), -1)
-
-    def __repr__(self) -> str:
-        return f"ProviderQuery(nik={mask_nik(self.nik)}, stores={self.store_ids!r})"
-
-
-class ProviderDataSource(Protocol):
-    """The port the scoring use case depends on."""
-
-    def gather(self, query: ProviderQuery) -> ProviderData: ...
+def sales_until(applied_on: date) -> str:
+    """The last complete month before an application (``YYYY-MM``): the sales asked for."""
+    return shift_month(month_key(applied_on), -1)
 
 
 class _Unavailable(Exception):
@@ -149,7 +129,11 @@ def _pick(model: type[_Model], body: object) -> _Model:
 
 
 class ProvidersClient:
-    """Synchronous clients for the four providers over one pooled `httpx.Client`."""
+    """Synchronous clients for the four providers over one pooled `httpx.Client`.
+
+    Implements the scorer's `ProviderDataSource` port (`gather`) and the users
+    service's `IdentityRegistry` (`verify_identity`).
+    """
 
     def __init__(
         self,
@@ -343,7 +327,7 @@ class ProvidersClient:
                 self.verify_identity, query.nik, query.full_name, query.birth_date
             )
             bureau = pool.submit(self.credit_report, query.nik)
-            sales = pool.submit(self.store_sales, query.store_ids, query.sales_until)
+            sales = pool.submit(self.store_sales, query.store_ids, sales_until(query.applied_on))
             profiles = pool.submit(self.business_profiles, query.store_ids)
             return ProviderData(
                 civil_registry=registry.result(),

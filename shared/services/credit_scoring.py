@@ -6,7 +6,7 @@
    skipped; a missing loan or borrower is a permanent error (`NotFound`: the
    event consumer logs and acknowledges it).
 2. Ask the providers (civil registry, credit bureau, marketplace sales and
-   business profiles) through the `CreditDataSource` port — in parallel, with
+   business profiles) through the `ProviderDataSource` port — in parallel, with
    timeouts and retries in the adapter, *outside* the transaction because a
    transaction body may run several times. A provider that fails comes back
    as `ProviderUnavailable` and the scorecard sends the loan to review with
@@ -34,10 +34,9 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Protocol
 
 from shared.domain.errors import DomainError, NotFound
 from shared.domain.events import (
@@ -72,32 +71,19 @@ from shared.services.loan_records import (
     Loans,
     jakarta_date,
 )
-from shared.services.ports import DocumentTransaction, PersonalDataVault, UnitOfWork
+from shared.services.ports import (
+    DocumentTransaction,
+    PersonalDataVault,
+    ProviderDataSource,
+    ProviderQuery,
+    UnitOfWork,
+)
 from shared.services.users import UserRecord, Users
 
 logger = logging.getLogger(__name__)
 
 DAYS_PER_MONTH = 30  # a bullet loan's tenor in months, for the scorecard's tenor and DSR
 MAX_REASON_LENGTH = 500
-
-
-@dataclass(frozen=True)
-class ApplicantQuery:
-    """Who the providers are asked about (same fields as the adapter's `ProviderQuery`)."""
-
-    nik: str = field(repr=False)
-    full_name: str = field(repr=False)
-    birth_date: date
-    store_ids: tuple[str, ...]
-    applied_on: date
-
-
-class CreditDataSource(Protocol):
-    """The providers port: every provider's answer, or `ProviderUnavailable` with the reason."""
-
-    def gather(self, query: ApplicantQuery) -> ProviderData:
-        """Ask all providers about one applicant; never raises for a provider's failure."""
-        ...
 
 
 class ScoringOutcome(StrEnum):
@@ -216,7 +202,7 @@ def score_submitted_loan(
     uow: UnitOfWork,
     submitted: Envelope,
     *,
-    providers: CreditDataSource,
+    providers: ProviderDataSource,
     vault: PersonalDataVault,
     scorecard: Scorecard,
     origin: EventOrigin,
@@ -240,7 +226,7 @@ def score_submitted_loan(
     profile = snapshot.borrower.borrower_profile
     assert profile is not None  # scoring_application checked it
     provider_data = providers.gather(
-        ApplicantQuery(
+        ProviderQuery(
             nik=vault.decrypt("nik", snapshot.borrower.nik_encrypted),
             full_name=snapshot.borrower.full_name,
             birth_date=snapshot.borrower.birth_date,

@@ -31,13 +31,17 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Generic, Literal, NamedTuple, Protocol, TypeVar
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, NamedTuple, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from shared.domain.errors import Conflict, DomainError, NotFound
+from shared.domain.identity import mask_nik
 from shared.log import current_traceparent
+
+if TYPE_CHECKING:  # shared.domain.scoring costs ~90 ms to import; HTTP functions never need it
+    from shared.domain.scoring import ProviderData
 
 JsonDict = dict[str, Any]
 T = TypeVar("T")
@@ -380,6 +384,36 @@ class PersonalDataVault(ABC):
     @abstractmethod
     def lookup_hash(self, kind: PiiKind, value: str) -> str:
         """A stable keyed hash: equal values give equal hashes (uniqueness, lookup)."""
+
+
+# --- credit data providers -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProviderQuery:
+    """Who the credit data providers are asked about: the applicant and when they applied."""
+
+    nik: str = field(repr=False)
+    full_name: str = field(repr=False)
+    birth_date: date
+    store_ids: tuple[str, ...]
+    applied_on: date
+
+    def __repr__(self) -> str:
+        return f"ProviderQuery(nik={mask_nik(self.nik)}, stores={self.store_ids!r})"
+
+
+class ProviderDataSource(Protocol):
+    """The providers port the scorer reads (civil registry, credit bureau, sales, profiles).
+
+    Implemented by `shared.adapters.providers.ProvidersClient`, faked by its
+    `InMemoryProviders`.
+    """
+
+    def gather(self, query: ProviderQuery) -> ProviderData:
+        """Every provider's answer, or `ProviderUnavailable` with the reason; never raises
+        for a provider's failure."""
+        ...
 
 
 # --- callers ----------------------------------------------------------------------------------

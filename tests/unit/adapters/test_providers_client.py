@@ -20,6 +20,7 @@ from shared.adapters.providers import (
     ProviderQuery,
     ProvidersClient,
     ProvidersConfig,
+    sales_until,
 )
 from shared.domain.scoring import (
     BusinessProfile,
@@ -140,7 +141,7 @@ def test_sales_and_profiles_come_per_store_and_unknown_stores_are_left_out():
         return handler(request)
 
     c = client(recording)
-    sales = c.store_sales(QUERY.store_ids, QUERY.sales_until)
+    sales = c.store_sales(QUERY.store_ids, sales_until(QUERY.applied_on))
     profiles = c.business_profiles(QUERY.store_ids)
 
     assert [s.store_id for s in sales] == ["grow-sambal"]

@@ -39,7 +39,7 @@ from shared.services.catalogue import (
     publish_catalogue,
     sample_catalogue,
 )
-from shared.services.credit_scoring import ApplicantQuery, ScoringResult, score_submitted_loan
+from shared.services.credit_scoring import ScoringResult, score_submitted_loan
 from shared.services.loan_applications import (
     ApplicationAccepted,
     SubmitApplication,
@@ -53,6 +53,7 @@ from shared.services.loan_records import (
     LoanRecord,
     Loans,
 )
+from shared.services.ports import ProviderQuery
 from shared.services.users import (
     BankAccountInput,
     BorrowerProfile,
@@ -106,9 +107,9 @@ class FakeCreditData:
             p.applicant.nik: p.provider_data() for p in PERSONAS.values()
         }
         self.down: set[ProviderName] = set()
-        self.queries: list[ApplicantQuery] = []
+        self.queries: list[ProviderQuery] = []
 
-    def gather(self, query: ApplicantQuery) -> ProviderData:
+    def gather(self, query: ProviderQuery) -> ProviderData:
         self.queries.append(query)
         answer = self.answers[query.nik]
         outages = {
