@@ -227,11 +227,7 @@ class FirestoreEngine:
         database = parse_database(request.database)
         names = list(request.documents)
         paths = [parse_document(name, database)[1] for name in names]
-        mask = (
-            [fieldpaths.parse(path) for path in request.mask.field_paths]
-            if request.HasField("mask")
-            else None
-        )
+        mask = _read_mask(request)
         with self._cv:
             store = self._store(database)
             plan = self._read_plan(database, request)
@@ -334,11 +330,7 @@ class FirestoreEngine:
         collection_id = request.collection_id
         if collection_id:
             validate_collection_id(collection_id)
-        mask = (
-            [fieldpaths.parse(path) for path in request.mask.field_paths]
-            if request.HasField("mask")
-            else None
-        )
+        mask = _read_mask(request)
         with self._cv:
             store = self._store(database)
             plan = self._read_plan(database, request)
@@ -662,6 +654,13 @@ def scope_lock_key(query: CompiledQuery) -> str:
     scope = query.scope
     kind = "group" if scope.all_descendants else "collection"
     return f"\x00{kind}:{scope.parent}:{scope.collection_id}"
+
+
+def _read_mask(request: Any) -> list[tuple[str, ...]] | None:
+    """The field paths a read's `mask` asks for, or None to return whole documents."""
+    if not request.HasField("mask"):
+        return None
+    return [fieldpaths.parse(path) for path in request.mask.field_paths]
 
 
 def _masked(doc: DocumentPb, mask: list[tuple[str, ...]] | None) -> DocumentPb:
