@@ -13,8 +13,9 @@ providers for their data, and passes everything in.
    or date of birth differ); the credit bureau reports collectability worse
    than the scorecard allows (4 or 5) in the last 12 months; the applicant is
    under the minimum age today or over the maximum age at maturity; or the
-   platform outstanding plus the requested principal exceeds the borrower
-   limit (Rp 2,000,000,000, POJK 10/POJK.05/2022).
+   platform outstanding plus the requested principal exceeds the scorecard's
+   borrower limit (which `parse_scorecard` holds to the cap table's
+   `borrower_outstanding` row, Rp 2,000,000,000 under POJK 10/POJK.05/2022).
 2. Every characteristic of the scorecard gets the points of the bin its value
    falls in; a value that cannot be computed (no bureau record, too few months
    of sales, a figure the applicant left out, a provider that did not answer)
@@ -55,7 +56,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from shared.domain.caps import age_on
+from shared.domain.caps import OJK_CAPS, age_on
+from shared.domain.caps_table import CapRule
 from shared.domain.errors import ValidationFailed
 from shared.domain.identity import PROVINCES
 from shared.domain.schedule import add_months
@@ -71,9 +73,6 @@ PROVIDERS: tuple[ProviderName, ...] = (
     "business_profile",
 )
 
-# POJK 10/POJK.05/2022: a borrower's outstanding funding on one platform.
-REGULATORY_BORROWER_LIMIT = 2_000_000_000
-REGULATORY_MIN_AGE = 18
 # Months of sales needed before a level, a trend or a volatility means anything.
 MIN_MONTHS_FOR_LEVEL = 3
 MIN_MONTHS_FOR_TREND = 6
@@ -503,19 +502,32 @@ def _semantic_errors(card: Scorecard) -> dict[str, str]:
                 errors.update(_category_errors(ch, at))
     errors.update(_grade_errors(card))
     rules = card.knockouts
-    if rules.min_age_years < REGULATORY_MIN_AGE:
+    min_age = _regulatory_limit(CapRule.MINIMUM_AGE, card.effective_from)
+    if rules.min_age_years < min_age:
         errors["knockouts.min_age_years"] = (
-            f"borrowers must be at least {REGULATORY_MIN_AGE} (OJK); got {rules.min_age_years}"
+            f"borrowers must be at least {min_age} (OJK); got {rules.min_age_years}"
         )
     if rules.max_age_at_maturity_years <= rules.min_age_years:
         errors["knockouts.max_age_at_maturity_years"] = "must be above min_age_years"
-    if rules.borrower_outstanding_limit > REGULATORY_BORROWER_LIMIT:
+    borrower_limit = _regulatory_limit(CapRule.BORROWER_OUTSTANDING, card.effective_from)
+    if rules.borrower_outstanding_limit > borrower_limit:
         errors["knockouts.borrower_outstanding_limit"] = (
-            f"may not exceed Rp {REGULATORY_BORROWER_LIMIT:,} (POJK 10/POJK.05/2022)"
+            f"may not exceed Rp {borrower_limit:,} (POJK 10/POJK.05/2022)"
         )
     if card.decision.approve_min_score <= card.decision.review_min_score:
         errors["decision.approve_min_score"] = "must be above review_min_score"
     return errors
+
+
+def _regulatory_limit(rule: CapRule, on: date) -> int:
+    """The cap table's limit for a platform-wide rule on `on` (years, or rupiah).
+
+    The scorecard may be stricter than the regulator, never looser; the table is the
+    one place the regulatory figure lives.
+    """
+    applied = OJK_CAPS.applicable(rule, on)
+    assert applied is not None, f"the cap table has no {rule.value} row"
+    return int(applied.row.limit)
 
 
 def _bin_errors(ch: NumericCharacteristic, at: str) -> dict[str, str]:
