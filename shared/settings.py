@@ -21,6 +21,7 @@ Classes:
   emulators, logging, transactions, idempotency).
 - `HttpSettings`: adds the token verification every HTTP function performs.
 - `PiiSettings`: adds the key that protects NIK and NPWP (mix in where needed).
+- `ProviderSettings`: adds the external data providers (civil registry, bureau, ...).
 - `DocumentStorageSettings`: adds the borrower-documents bucket and URL signing.
 
 A function combines them: `class UsersSettings(HttpSettings, PiiSettings): ...`.
@@ -204,6 +205,21 @@ class PiiSettings(PlatformSettings):
 
     def pii_key_bytes(self) -> bytes:
         return decode_pii_key(self.pii_key)
+
+
+class ProviderSettings(PlatformSettings):
+    """Adds the external data providers: where they are, the API key, and how patiently to ask.
+
+    Locally every provider is on the sandbox at `PATUNGAN_PROVIDERS_URL`; in the
+    cloud the key is the `provider-api-key` secret mounted by the deployment.
+    """
+
+    providers_url: str = Field(min_length=1)
+    provider_api_key: SecretStr
+    provider_timeout_s: float = Field(default=2.0, gt=0, le=30, description="Per attempt.")
+    provider_deadline_s: float = Field(
+        default=8.0, gt=0, le=60, description="All attempts of one provider call together."
+    )
 
 
 class DocumentStorageSettings(PlatformSettings):

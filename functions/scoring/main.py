@@ -66,34 +66,24 @@ class ScoringServices(EventServices):
 
 def _services() -> ScoringServices:
     # Imported here, not at the top: settings and clients cost a cold start nothing until used.
-    from pydantic import Field, SecretStr
+    from pydantic import Field
 
     from shared.adapters.crypto import pii_vault
-    from shared.adapters.providers import ProvidersClient, ProvidersConfig
+    from shared.adapters.providers import providers_client
     from shared.domain.scoring import load_scorecard
     from shared.http.wiring import event_services
-    from shared.settings import PiiSettings, load_settings
+    from shared.settings import PiiSettings, ProviderSettings, load_settings
 
-    class ScoringSettings(PiiSettings):
+    class ScoringSettings(PiiSettings, ProviderSettings):
         """Firestore and Pub/Sub, the PII key (the providers are asked about the NIK), providers."""
 
-        providers_url: str = Field(min_length=1)
-        provider_api_key: SecretStr
-        provider_timeout_s: float = Field(default=2.0, gt=0, le=30)
-        provider_deadline_s: float = Field(default=8.0, gt=0, le=60)
         scorecard_version: str = Field(default="v1", pattern=r"^v\d+$")
 
     settings = load_settings(ScoringSettings)
-    config = ProvidersConfig.sandbox(
-        settings.providers_url,
-        settings.provider_api_key.get_secret_value(),
-        timeout_s=settings.provider_timeout_s,
-        deadline_s=settings.provider_deadline_s,
-    )
     return event_services(
         settings,
         ScoringServices,
-        providers=ProvidersClient(config),
+        providers=providers_client(settings),
         vault=pii_vault(settings),
         scorecard=load_scorecard(settings.scorecard_version),
     )

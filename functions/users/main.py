@@ -12,7 +12,8 @@ variable's name): PATUNGAN_ENV, PATUNGAN_ENTITY, PATUNGAN_GCP_PROJECT; the token
 issuer PATUNGAN_AUTH_ISSUER, PATUNGAN_AUTH_AUDIENCE and one of
 PATUNGAN_AUTH_PUBLIC_KEY_FILE / _PEM / _JWKS_URL; PATUNGAN_PII_KEY (the same key
 as `scoring`'s); the civil registry at PATUNGAN_PROVIDERS_URL with
-PATUNGAN_PROVIDER_API_KEY (optional PATUNGAN_PROVIDER_TIMEOUT_S); locally
+PATUNGAN_PROVIDER_API_KEY (optional PATUNGAN_PROVIDER_TIMEOUT_S per attempt,
+PATUNGAN_PROVIDER_DEADLINE_S per call); locally
 FIRESTORE_EMULATOR_HOST and PUBSUB_EMULATOR_HOST.
 """
 
@@ -116,34 +117,23 @@ class UserServices(HttpServices):
 
 def _services() -> UserServices:
     # Imported here, not at the top: settings and clients cost a cold start nothing until used.
-    from pydantic import Field, SecretStr
-
     from shared.adapters.crypto import pii_vault
-    from shared.adapters.providers import ProvidersClient, ProvidersConfig
+    from shared.adapters.providers import providers_client
     from shared.http.wiring import http_services, unit_of_work
-    from shared.settings import HttpSettings, PiiSettings, load_settings
+    from shared.settings import HttpSettings, PiiSettings, ProviderSettings, load_settings
 
-    class UsersSettings(HttpSettings, PiiSettings):
+    class UsersSettings(HttpSettings, PiiSettings, ProviderSettings):
         """Auth, the PII key, and the civil registry the registrations are checked with."""
-
-        providers_url: str = Field(min_length=1)
-        provider_api_key: SecretStr
-        provider_timeout_s: float = Field(default=2.0, gt=0, le=30)
 
     settings = load_settings(UsersSettings)
     uow = unit_of_work(settings)
-    providers = ProvidersConfig.sandbox(
-        settings.providers_url,
-        settings.provider_api_key.get_secret_value(),
-        timeout_s=settings.provider_timeout_s,
-    )
     return http_services(
         settings,
         UserServices,
         uow=uow,
         callers=UserDirectory(uow),
         vault=pii_vault(settings),
-        registry=ProvidersClient(providers),
+        registry=providers_client(settings),
     )
 
 

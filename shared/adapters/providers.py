@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType, TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -46,6 +46,9 @@ from shared.domain.scoring import (
     shift_month,
 )
 from shared.services.ports import ProviderQuery
+
+if TYPE_CHECKING:  # pydantic-settings is imported by the function's settings, not here
+    from shared.settings import ProviderSettings
 
 logger = logging.getLogger(__name__)
 
@@ -335,6 +338,18 @@ class ProvidersClient:
                 ecommerce_sales=sales.result(),
                 business_profile=profiles.result(),
             )
+
+
+def providers_client(settings: ProviderSettings) -> ProvidersClient:
+    """The clients configured by `PATUNGAN_PROVIDERS_URL`, `_PROVIDER_API_KEY` and timings."""
+    return ProvidersClient(
+        ProvidersConfig.sandbox(
+            settings.providers_url,
+            settings.provider_api_key.get_secret_value(),
+            timeout_s=settings.provider_timeout_s,
+            deadline_s=settings.provider_deadline_s,
+        )
+    )
 
 
 class InMemoryProviders:

@@ -15,6 +15,7 @@ from shared.settings import (
     HttpSettings,
     PiiSettings,
     PlatformSettings,
+    ProviderSettings,
     load_settings,
 )
 
@@ -168,6 +169,27 @@ def test_a_secret_never_appears_in_the_error(monkeypatch):
 def test_the_pii_key_is_hidden_in_the_settings_repr(monkeypatch):
     local(monkeypatch)
     assert PII_KEY not in repr(load_settings(PiiSettings))
+
+
+def test_provider_settings_default_their_patience_and_hide_the_api_key(monkeypatch):
+    local(
+        monkeypatch,
+        PATUNGAN_PROVIDERS_URL="http://127.0.0.1:8090",
+        PATUNGAN_PROVIDER_API_KEY=SECRET_LOOKING,
+    )
+    settings = load_settings(ProviderSettings)
+    assert (settings.provider_timeout_s, settings.provider_deadline_s) == (2.0, 8.0)
+    assert SECRET_LOOKING not in repr(settings)
+
+
+def test_provider_settings_name_the_missing_key_and_refuse_a_zero_timeout(monkeypatch):
+    local(
+        monkeypatch, PATUNGAN_PROVIDERS_URL="http://127.0.0.1:8090", PATUNGAN_PROVIDER_TIMEOUT_S="0"
+    )
+    with pytest.raises(ConfigurationError) as error:
+        load_settings(ProviderSettings)
+    assert "PATUNGAN_PROVIDER_API_KEY" in str(error.value)
+    assert "PATUNGAN_PROVIDER_TIMEOUT_S" in str(error.value)
 
 
 def test_storage_signs_with_a_key_locally_and_through_iam_in_the_cloud(monkeypatch):
