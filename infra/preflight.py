@@ -10,8 +10,11 @@ preflight refuses (`PreflightRefused`, listing every problem at once) when:
 - readiness: the manifest still carries placeholder (all-zero) billing or
   parent ids or a placeholder providers URL (a host under `.invalid`, which
   never resolves), a topology function has no `functions/<name>/main.py`, a
-  declared secret has no value in the stack's secret config, or the topology
-  or the names derived from it are unsound.
+  secret some function mounts has no value in the stack's secret config, or
+  the topology or the names derived from it are unsound. A declared secret no
+  function mounts yet (the payment gateway's webhook key, until the payments
+  function lands) needs no value: asking ops for one would make them invent a
+  key nothing checks. Its secret is created empty, ready for the real value.
 
 Whatever the ambient credentials' default project, every resource goes through
 the program's own provider, pinned to the manifest's project (the stack files
@@ -108,11 +111,12 @@ def readiness_problems(
             "put the credit-data providers' real URL in the manifest"
         )
     problems.extend(f"function source missing: {path}" for path in missing_sources(functions, tree))
+    mounted = {name for fn in functions for name in fn.secrets}
     problems.extend(
         f"secret {s.name!r} has no value: pulumi config set --secret --stack "
         f"{request.stack} patungan:{secret_config_key(s)} <value>"
         for s in secrets
-        if s.name not in request.secrets_with_values
+        if s.name in mounted and s.name not in request.secrets_with_values
     )
     problems.extend(
         f"topology: {p}" for p in validate_topology(tuple(functions), tuple(topics), tuple(secrets))

@@ -96,10 +96,12 @@ def run(
         )
         for fn in functions
     }
+    # A mounted secret without a value is a preflight problem, so only a preview gets here.
+    mounted = {name for fn in functions for name in fn.secrets}
     placeholders = {
-        s.name: pulumi.Output.secret(PLACEHOLDER_SECRET)
-        for s in secrets
-        if s.name not in secret_values
+        name: pulumi.Output.secret(PLACEHOLDER_SECRET)
+        for name in mounted
+        if name not in secret_values
     }
     return deploy_entity(
         manifest,

@@ -11,7 +11,9 @@ Everything here sits in asia-southeast2:
   service account that builds them (logs, that repository, that bucket);
 - every topology topic, its messages stored only in Jakarta;
 - every declared secret, replicated only to asia-southeast2 (user-managed,
-  never automatic), with its current value from the stack's secret config;
+  never automatic), with its current value from the stack's secret config
+  when the stack sets one (every secret a function mounts has one: the
+  preflight sees to it; a secret nothing mounts yet may stay empty);
 - one `DeployedFunction` per topology function.
 
 The component takes the topology as arguments: nothing here names a function.
@@ -297,6 +299,9 @@ class Platform(pulumi.ComponentResource):
                 opts=self.fenced("secretmanager.googleapis.com"),
             )
             created[declared.name] = secret
+            if declared.name not in values:
+                # Nothing mounts it yet: ops set patungan:secret-<name> once something will.
+                continue
             versions[declared.name] = gcp.secretmanager.SecretVersion(
                 resource_name(self.prefix, "secret-version", declared.name),
                 secret=secret.id,

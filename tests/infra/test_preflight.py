@@ -16,7 +16,7 @@ from infra.archives import SourceTree
 from infra.manifest import ENTITIES_DIR, known_entities, load_manifest
 from infra.offline import REPOSITORY, read_stack_file, start_mock_engine
 from infra.preflight import PreflightRefused, StackRequest, identity_problems, readiness_problems
-from shared.topology import FUNCTIONS, SECRETS, TOPICS
+from shared.topology import FUNCTIONS, SECRETS, TOPICS, Function
 
 
 def committed_request(stack: str) -> StackRequest:
@@ -105,13 +105,51 @@ def test_a_deploy_needs_every_function_folder_and_names_the_missing_ones(
     ]
 
 
-def test_a_deploy_needs_a_value_for_every_secret(simulate_stack, stack_secrets):
+def test_a_deploy_needs_a_value_for_every_secret_a_function_mounts(simulate_stack, stack_secrets):
     first = SECRETS[0]
+    assert any(first.name in fn.secrets for fn in FUNCTIONS)
     with pytest.raises(PreflightRefused) as refused:
         simulate_stack("cooperative", config_overrides={f"patungan:secret-{first.name}": None})
     assert refused.value.problems == [
         f"secret {first.name!r} has no value: pulumi config set --secret --stack cooperative "
         f"patungan:secret-{first.name} <value>"
+    ]
+
+
+WEBHOOK_KEY = "payment-webhook-hmac-key"
+
+
+def test_a_secret_no_function_mounts_needs_no_value_and_waits_empty(simulate_stack):
+    assert not any(WEBHOOK_KEY in fn.secrets for fn in FUNCTIONS)
+    deployed = simulate_stack(
+        "cooperative", config_overrides={f"patungan:secret-{WEBHOOK_KEY}": None}
+    )
+    secrets = {s.get("secretId") for s in deployed.of_type("gcp:secretmanager/secret:Secret")}
+    assert secrets == {s.name for s in SECRETS}
+    versions = deployed.of_type("gcp:secretmanager/secretVersion:SecretVersion")
+    assert sorted(str(v.get("secret")).rsplit("/", 1)[-1] for v in versions) == sorted(
+        s.name for s in SECRETS if s.name != WEBHOOK_KEY
+    )
+
+
+def test_once_a_function_mounts_a_secret_the_deploy_needs_its_value(
+    source_tree, deployable_entities
+):
+    manifest = load_manifest("cooperative", deployable_entities)
+    payments = Function("payments", "http", "Payment gateway webhooks.", secrets=(WEBHOOK_KEY,))
+    request = StackRequest(
+        "cooperative",
+        "cooperative",
+        manifest.project_id,
+        secrets_with_values=frozenset(s.name for s in SECRETS if s.name != WEBHOOK_KEY),
+    )
+    assert readiness_problems(request, manifest, source_tree, FUNCTIONS, TOPICS, SECRETS) == []
+    assert readiness_problems(
+        request, manifest, source_tree, (*FUNCTIONS, payments), TOPICS, SECRETS
+    ) == [
+        f"function source missing: {source_tree.functions_dir / 'payments' / 'main.py'}",
+        f"secret {WEBHOOK_KEY!r} has no value: pulumi config set --secret --stack cooperative "
+        f"patungan:secret-{WEBHOOK_KEY} <value>",
     ]
 
 
