@@ -11,7 +11,7 @@
 - Per lender, each rounded half-up:
   platform fee = platform fee rate × the lender's gross interest;
   VAT on it = fee × 11/12 × 12% (the rule in force `on` that day, `tax.vat_on`);
-  withholding = the lender's rate (`tax.withholding_rule_for`) × (interest + late fee);
+  withholding = the lender's rate × (interest + late fee) (`tax.withholding_on`);
   net = principal + interest + late fee − fee − VAT − withholding.
 
 Invariant, exact for any input: Σ nets + Σ lender platform fees + Σ their VAT +
@@ -35,6 +35,7 @@ from shared.domain.tax import (
     LenderTaxProfile,
     WithholdingArticle,
     vat_on,
+    withholding_on,
     withholding_rule_for,
 )
 
@@ -163,8 +164,7 @@ def split_to_lenders(
     ):
         platform_fee = apply_rate(interest, platform_fee_rate, Rounding.HALF_UP)
         vat = vat_on(platform_fee, on)
-        rule = withholding_rule_for(stake.tax_profile)
-        withholding = apply_rate(interest + late_fee, rule.rate, Rounding.HALF_UP)
+        withholding = withholding_on(interest + late_fee, stake.tax_profile)
         net = principal + interest + late_fee - platform_fee - vat - withholding
         lines.append(
             LenderLine(
@@ -175,7 +175,7 @@ def split_to_lenders(
                 platform_fee=platform_fee,
                 vat=vat,
                 withholding=withholding,
-                withholding_article=rule.article,
+                withholding_article=withholding_rule_for(stake.tax_profile).article,
                 net=Rupiah(net),
             )
         )
