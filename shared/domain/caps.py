@@ -219,6 +219,22 @@ def _with_note(applied: AppliedRow, violations: tuple[Violation, ...] = ()) -> C
     return CapCheck(violations=violations, notes=(applied.note,) if applied.note else ())
 
 
+def _breach(
+    applied: AppliedRow, *, limit: Decimal | int, actual: Decimal | int, detail: str
+) -> CapCheck:
+    """A failed check: the governing row broken, with its rule, source and date."""
+    row = applied.row
+    violation = Violation(
+        rule=row.rule,
+        source=row.source,
+        effective_from=row.effective_from,
+        limit=limit,
+        actual=actual,
+        detail=detail,
+    )
+    return _with_note(applied, (violation,))
+
+
 def check_daily_cost(
     *,
     purpose: Purpose,
@@ -248,10 +264,8 @@ def check_daily_cost(
     actual = Fraction(cost_of_credit, principal * tenor_days)
     if actual <= Fraction(row.limit):
         return _with_note(applied)
-    violation = Violation(
-        rule=CapRule.DAILY_COST,
-        source=row.source,
-        effective_from=row.effective_from,
+    return _breach(
+        applied,
         limit=row.limit,
         actual=_as_decimal(actual),
         detail=(
@@ -260,7 +274,6 @@ def check_daily_cost(
             f"{purpose.value} loans is {_percent(row.limit)} per day"
         ),
     )
-    return _with_note(applied, (violation,))
 
 
 def check_late_fee_rate(
@@ -286,10 +299,8 @@ def check_late_fee_rate(
     row = applied.row
     if late_fee_rate_per_day <= row.limit:
         return _with_note(applied)
-    violation = Violation(
-        rule=CapRule.LATE_FEE,
-        source=row.source,
-        effective_from=row.effective_from,
+    return _breach(
+        applied,
         limit=row.limit,
         actual=late_fee_rate_per_day,
         detail=(
@@ -297,7 +308,6 @@ def check_late_fee_rate(
             f"day exceeds the {purpose.value} cap of {_percent(row.limit)} per day"
         ),
     )
-    return _with_note(applied, (violation,))
 
 
 def check_total_cost(
@@ -327,10 +337,8 @@ def check_total_cost(
     total = interest + borrower_fees + late_fees
     if total <= Fraction(row.limit) * principal:
         return _with_note(applied)
-    violation = Violation(
-        rule=CapRule.TOTAL_COST,
-        source=row.source,
-        effective_from=row.effective_from,
+    return _breach(
+        applied,
         limit=row.limit,
         actual=_as_decimal(Fraction(total, principal)),
         detail=(
@@ -339,7 +347,6 @@ def check_total_cost(
             f"the cap is {_percent(row.limit)}"
         ),
     )
-    return _with_note(applied, (violation,))
 
 
 def check_offer(quote: Quote, *, offered_on: date, table: CapTable = OJK_CAPS) -> CapCheck:
@@ -474,10 +481,8 @@ def check_age(birth_date: date, *, on: date, table: CapTable = OJK_CAPS) -> CapC
     age = age_on(birth_date, on)
     if age >= row.limit:
         return _with_note(applied)
-    violation = Violation(
-        rule=CapRule.MINIMUM_AGE,
-        source=row.source,
-        effective_from=row.effective_from,
+    return _breach(
+        applied,
         limit=int(row.limit),
         actual=age,
         detail=(
@@ -485,7 +490,6 @@ def check_age(birth_date: date, *, on: date, table: CapTable = OJK_CAPS) -> CapC
             f"the minimum age is {int(row.limit)}"
         ),
     )
-    return _with_note(applied, (violation,))
 
 
 def check_borrower_outstanding(
@@ -504,10 +508,8 @@ def check_borrower_outstanding(
     after = outstanding + new_principal
     if after <= row.limit:
         return _with_note(applied)
-    violation = Violation(
-        rule=CapRule.BORROWER_OUTSTANDING,
-        source=row.source,
-        effective_from=row.effective_from,
+    return _breach(
+        applied,
         limit=int(row.limit),
         actual=after,
         detail=(
@@ -515,7 +517,6 @@ def check_borrower_outstanding(
             f"{format_idr(after)}, over the per-borrower limit of {format_idr(int(row.limit))}"
         ),
     )
-    return _with_note(applied, (violation,))
 
 
 def check_lender_concentration(
@@ -560,10 +561,8 @@ def check_lender_concentration(
     share = Fraction(lender_outstanding, platform_outstanding)
     if share <= Fraction(row.limit):
         return _with_note(applied)
-    violation = Violation(
-        rule=CapRule.LENDER_CONCENTRATION,
-        source=row.source,
-        effective_from=row.effective_from,
+    return _breach(
+        applied,
         limit=row.limit,
         actual=_as_decimal(share),
         detail=(
@@ -572,4 +571,3 @@ def check_lender_concentration(
             f"{_percent(row.limit)} cap"
         ),
     )
-    return _with_note(applied, (violation,))
