@@ -258,6 +258,9 @@ def validate_topology(
             errors.append(f"only http functions can be scheduled ({fn.name!r})")
         if fn.schedule and fn.public:
             errors.append(f"a scheduled function cannot be public ({fn.name!r})")
+        if fn.schedule and fn.max_delivery_attempts > 6:
+            # Its Scheduler job retries `max_delivery_attempts - 1` times; Scheduler allows 0..5.
+            errors.append(f"{fn.name!r}: Cloud Scheduler runs a job at most 6 times")
         if fn.signs_document_urls and fn.documents == "none":
             errors.append(f"{fn.name!r} signs document URLs but has no access to documents")
     for t in topics:

@@ -52,3 +52,14 @@ def test_a_secret_declared_twice_is_reported():
     assert validate_topology(FUNCTIONS, TOPICS, (*SECRETS, SECRETS[0])) == [
         f"secret {SECRETS[0].name!r} is declared more than once"
     ]
+
+
+def test_a_scheduled_function_cannot_ask_for_more_runs_than_cloud_scheduler_makes():
+    nightly = Function("overdue_sweep", "http", "x", schedule="0 1 * * *")
+    for attempts in (5, 6):
+        sound = replace(nightly, max_delivery_attempts=attempts)
+        assert validate_topology((*FUNCTIONS, sound), TOPICS) == []
+    too_many = replace(nightly, max_delivery_attempts=7)
+    assert validate_topology((*FUNCTIONS, too_many), TOPICS) == [
+        "'overdue_sweep': Cloud Scheduler runs a job at most 6 times"
+    ]
