@@ -19,7 +19,7 @@ from shared.domain.allocation import InstallmentParts
 from shared.domain.money import format_idr, rupiah
 from shared.domain.scorecards.personas import load_personas
 from shared.domain.split import LenderStake, split_to_lenders
-from shared.domain.tax import LenderTaxProfile
+from shared.domain.tax import LenderTaxProfile, vat_on
 
 
 def _catalogue() -> products.ProductCatalogue:
@@ -27,8 +27,9 @@ def _catalogue() -> products.ProductCatalogue:
     return products.parse_catalogue(raw)
 
 
-def show_quote(product_id: str, principal: int, tenor: int, on: date) -> products.Quote:
-    product = _catalogue().get(product_id)
+def show_quote(
+    product: products.LoanProduct, principal: int, tenor: int, on: date
+) -> products.Quote:
     quote = products.quote(product, principal, tenor, on)
     check = caps.check_offer(quote, offered_on=on)
     print(
@@ -74,10 +75,15 @@ def show_decisions(on: date) -> None:
     print()
 
 
-def show_split(quote: products.Quote, on: date) -> None:
+def show_split(product: products.LoanProduct, quote: products.Quote, on: date) -> None:
     first = quote.schedule.installments[0]
+    # A borrower fee carries VAT on top (DESIGN §3), so the borrower pays the
+    # installment plus the VAT on its service fee.
     collected = InstallmentParts(
-        fee=rupiah(first.fees), interest=rupiah(first.interest), principal=rupiah(first.principal)
+        fee=rupiah(first.fees),
+        fee_vat=vat_on(first.fees, on),
+        interest=rupiah(first.interest),
+        principal=rupiah(first.principal),
     )
     lenders = [
         LenderStake("lender-ayu", rupiah(quote.principal * 50 // 100), LenderTaxProfile(True)),
@@ -88,9 +94,8 @@ def show_split(quote: products.Quote, on: date) -> None:
             LenderTaxProfile(False, Decimal("0.10"), certificate_of_domicile_on_file=True),
         ),
     ]
-    product = _catalogue().get(quote.product_id)
     split = split_to_lenders(collected, lenders, product.lender_platform_fee_rate, on)
-    print(f"== Split of installment 1 ({format_idr(first.total)}) to three lenders ==")
+    print(f"== Split of installment 1 ({format_idr(collected.total)}) to three lenders ==")
     print(
         f"{'lender':<15} {'principal':>11} {'interest':>10} {'fee':>8} {'VAT':>7} "
         f"{'tax':>8} {'net':>11}"
@@ -109,7 +114,7 @@ def show_split(quote: products.Quote, on: date) -> None:
     )
     print(
         f"check: everything adds up to {format_idr(split.total)} "
-        f"(collected {format_idr(first.total)})"
+        f"(collected {format_idr(collected.total)})"
     )
 
 
@@ -120,9 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tenor", type=int, default=6)
     parser.add_argument("--on", type=date.fromisoformat, default=date(2026, 12, 1))
     args = parser.parse_args(argv)
-    quote = show_quote(args.product, args.principal, args.tenor, args.on)
+    product = _catalogue().get(args.product)
+    quote = show_quote(product, args.principal, args.tenor, args.on)
     show_decisions(args.on)
-    show_split(quote, args.on)
+    show_split(product, quote, args.on)
     return 0
 
 
