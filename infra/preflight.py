@@ -46,6 +46,11 @@ def secret_config_key(secret: Secret) -> str:
     return f"{SECRET_CONFIG_PREFIX}{secret.name}"
 
 
+def mounted_secrets(functions: Sequence[Function]) -> frozenset[str]:
+    """The secrets some function mounts: the ones a deploy needs a value for."""
+    return frozenset(name for fn in functions for name in fn.secrets)
+
+
 @dataclass(frozen=True)
 class StackRequest:
     """What a stack asks to deploy: its name and the configuration that decides the target."""
@@ -111,7 +116,7 @@ def readiness_problems(
             "put the credit-data providers' real URL in the manifest"
         )
     problems.extend(f"function source missing: {path}" for path in missing_sources(functions, tree))
-    mounted = {name for fn in functions for name in fn.secrets}
+    mounted = mounted_secrets(functions)
     problems.extend(
         f"secret {s.name!r} has no value: pulumi config set --secret --stack "
         f"{request.stack} patungan:{secret_config_key(s)} <value>"

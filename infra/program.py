@@ -33,6 +33,7 @@ from infra.preflight import (
     PreflightRefused,
     StackRequest,
     check,
+    mounted_secrets,
     secret_config_key,
 )
 from shared.topology import FUNCTIONS, REGION, SECRETS, TOPICS, Function, Secret, Topic
@@ -97,10 +98,9 @@ def run(
         for fn in functions
     }
     # A mounted secret without a value is a preflight problem, so only a preview gets here.
-    mounted = {name for fn in functions for name in fn.secrets}
     placeholders = {
         name: pulumi.Output.secret(PLACEHOLDER_SECRET)
-        for name in mounted
+        for name in mounted_secrets(functions)
         if name not in secret_values
     }
     return deploy_entity(
