@@ -64,19 +64,14 @@ from shared.domain.scoring import (
 from shared.services.catalogue import Products
 from shared.services.credit_decisions import CreditDecisionRecord, CreditDecisions
 from shared.services.loan_decisions import approve_loan, reject_loan
-from shared.services.loan_records import (
-    DecisionSummary,
-    EventOrigin,
-    LoanRecord,
-    Loans,
-    jakarta_date,
-)
+from shared.services.loan_records import DecisionSummary, EventOrigin, LoanRecord, Loans
 from shared.services.ports import (
     DocumentTransaction,
     PersonalDataVault,
     ProviderDataSource,
     ProviderQuery,
     UnitOfWork,
+    jakarta_date,
 )
 from shared.services.users import UserRecord, Users
 

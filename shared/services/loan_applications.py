@@ -64,8 +64,6 @@ from shared.services.loan_records import (
     LoanPurpose,
     LoanRecord,
     Loans,
-    jakarta_date,
-    require_document_id,
 )
 from shared.services.ports import (
     Caller,
@@ -75,6 +73,8 @@ from shared.services.ports import (
     OrderBy,
     UnitOfWork,
     Where,
+    jakarta_date,
+    require_document_id,
 )
 from shared.services.users import Users
 

@@ -28,7 +28,8 @@ from shared.domain.caps import CapCheck, check_offer
 from shared.domain.events import LoanApproved, LoanRejected
 from shared.domain.loan import LoanTransition
 from shared.domain.products import LoanProduct, quote
-from shared.services.loan_records import LoanRecord, OfferRecord, ReviewNote, jakarta_date
+from shared.services.loan_records import LoanRecord, OfferRecord, ReviewNote
+from shared.services.ports import jakarta_date
 from shared.services.quotes import quote_response
 
 AGREEMENT_VERSION = "patungan-pinjaman-produktif-2026-01"

@@ -18,29 +18,24 @@ transition of the domain's state machine (an illegal one raises
 `tx.emit` in the same transaction as the change they announce.
 
 Dates the borrower sees (offer dates, funding deadlines) are Jakarta calendar
-dates: `jakarta_date(instant)`.
+dates: `shared.services.ports.jakarta_date(instant)`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.domain.errors import NotFound
 from shared.domain.events import Envelope, EventData, EventType, new_event
 from shared.domain.loan import LoanState, LoanTransition, transition
 from shared.domain.products import Purpose, TenorUnit
 from shared.services.ports import Clock, IdGenerator, Repository
 from shared.services.quotes import QuoteResponse
-
-JAKARTA = ZoneInfo("Asia/Jakarta")
 
 LOANS = "loans"
 
@@ -58,26 +53,6 @@ OUTSTANDING_STATES: tuple[LoanState, ...] = (LoanState.FUNDED, LoanState.ACTIVE)
 """Loans whose principal counts towards the borrower limit (funded, or disbursed and unpaid)."""
 
 MAX_DOCUMENTS_PER_LOAN = 20
-
-
-_DOCUMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
-
-
-def valid_document_id(value: str) -> bool:
-    return bool(_DOCUMENT_ID.match(value))
-
-
-def require_document_id(value: str, what: str) -> str:
-    """`value` if a stored document could be named by it (ids come from URLs and tokens);
-    otherwise `NotFound`, since nothing can exist under it — never a store error."""
-    if not valid_document_id(value):
-        raise NotFound(f"there is no {what} {value[:64]!r}")
-    return value
-
-
-def jakarta_date(instant: datetime) -> date:
-    """The calendar date in Jakarta at `instant` (due dates and deadlines are Jakarta dates)."""
-    return instant.astimezone(JAKARTA).date()
 
 
 class LoanPurpose(StrEnum):

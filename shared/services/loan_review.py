@@ -36,9 +36,14 @@ from shared.services.loan_records import (
     EventOrigin,
     Loans,
     ReviewNote,
+)
+from shared.services.ports import (
+    DocumentTransaction,
+    OrderBy,
+    UnitOfWork,
+    Where,
     require_document_id,
 )
-from shared.services.ports import DocumentTransaction, OrderBy, UnitOfWork, Where
 from shared.services.quotes import RateText
 
 Narrative = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=4000)]

@@ -27,12 +27,14 @@ Persistence contract (`UnitOfWork`, `DocumentTransaction`, `Repository`):
 
 from __future__ import annotations
 
+import re
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, NamedTuple, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
@@ -324,6 +326,22 @@ class Repository(Generic[M]):
         self.tx.delete(self.collection, doc_id)
 
 
+# What a stored document may be named by; ids from URLs and tokens are checked against it.
+_DOCUMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+def valid_document_id(value: str) -> bool:
+    return bool(_DOCUMENT_ID.match(value))
+
+
+def require_document_id(value: str, what: str) -> str:
+    """`value` if a stored document could be named by it (ids come from URLs and tokens);
+    otherwise `NotFound`, since nothing can exist under it — never a store error."""
+    if not valid_document_id(value):
+        raise NotFound(f"there is no {what} {value[:64]!r}")
+    return value
+
+
 def document_exists_conflict(collection: str, doc_id: str) -> Conflict:
     """The error every store raises when `create` meets an existing document."""
     return Conflict(f"{collection}/{doc_id} already exists")
@@ -472,6 +490,14 @@ class IdGenerator(ABC):
     def new_id(self, prefix: str) -> str:
         """A fresh readable identifier: `<prefix>-<32 hex>`, e.g. `loan-3f2a…`."""
         return f"{prefix}-{self.new_uuid().hex}"
+
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+def jakarta_date(instant: datetime) -> date:
+    """The calendar date in Jakarta at `instant` (due dates and deadlines are Jakarta dates)."""
+    return instant.astimezone(JAKARTA).date()
 
 
 class SystemClock(Clock):

@@ -46,7 +46,6 @@ from shared.domain.identity import (
     normalize_phone,
     parse_nik,
 )
-from shared.services.loan_records import jakarta_date, require_document_id, valid_document_id
 from shared.services.ports import (
     CallerDirectory,
     CallerRecord,
@@ -58,6 +57,9 @@ from shared.services.ports import (
     Role,
     TransientFailure,
     UnitOfWork,
+    jakarta_date,
+    require_document_id,
+    valid_document_id,
 )
 from shared.services.quotes import RateText
 
