@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from shared.domain.errors import Conflict, NotFound
 from shared.services.ports import (
     OUTBOX,
+    BufferedTransaction,
     Clock,
     Document,
     DocumentTransaction,
@@ -146,19 +147,12 @@ class _Reads:
         ]
 
 
-class _FirestoreTransaction(_Reads, DocumentTransaction):
+class _FirestoreTransaction(_Reads, BufferedTransaction):
     """One attempt of a transaction: reads go through it, writes are buffered until commit."""
 
     def __init__(self, client: firestore.Client, transaction: Any) -> None:
-        super().__init__(client, transaction)
-        self.events: list[OutboundMessage] = []
-        self._wrote = False
-
-    def _before_read(self) -> None:
-        if self._wrote:
-            raise RuntimeError(
-                "read after write in one transaction: Firestore requires every read first"
-            )
+        _Reads.__init__(self, client, transaction)
+        BufferedTransaction.__init__(self)
 
     def get(self, collection: str, doc_id: str) -> JsonDict | None:
         self._before_read()
@@ -179,30 +173,21 @@ class _FirestoreTransaction(_Reads, DocumentTransaction):
         return self._read_query(collection, where, order_by, limit)
 
     def create(self, collection: str, doc_id: str, data: JsonDict) -> None:
-        self._wrote = True
+        self._before_write()
         self._transaction.create(self._ref(collection, doc_id), data)
 
     def set(self, collection: str, doc_id: str, data: JsonDict) -> None:
-        self._wrote = True
+        self._before_write()
         self._transaction.set(self._ref(collection, doc_id), data)
 
     def update(self, collection: str, doc_id: str, changes: JsonDict) -> None:
-        if any("." in key for key in changes):
-            raise ValueError("update takes top-level field names (Firestore reads dots as paths)")
-        self._wrote = True
+        self._top_level(changes)
+        self._before_write()
         self._transaction.update(self._ref(collection, doc_id), changes)
 
     def delete(self, collection: str, doc_id: str) -> None:
-        self._wrote = True
+        self._before_write()
         self._transaction.delete(self._ref(collection, doc_id))
-
-    def emit(self, event: PublishableEvent) -> None:
-        self._wrote = True
-        self.events.append(OutboundMessage.from_event(event))
-
-    @property
-    def emitted(self) -> tuple[str, ...]:
-        return tuple(message.event_id for message in self.events)
 
 
 class _FirestoreReader(_Reads, DocumentTransaction):

@@ -38,6 +38,7 @@ from shared.adapters.crypto import AesGcmVault
 from shared.domain.errors import NotFound
 from shared.services.ports import (
     OUTBOX,
+    BufferedTransaction,
     Caller,
     CallerDirectory,
     CallerRecord,
@@ -50,7 +51,6 @@ from shared.services.ports import (
     JsonDict,
     OrderBy,
     OutboundMessage,
-    PublishableEvent,
     PublishFailed,
     Role,
     SignedUrl,
@@ -225,24 +225,19 @@ def _matches(data: JsonDict, where: Where) -> bool:
     raise ValueError(f"unsupported query operator {where.op!r}")
 
 
-class _MemoryTransaction(DocumentTransaction):
+class _MemoryTransaction(BufferedTransaction):
     def __init__(self, uow: MemoryUnitOfWork, *, read_only: bool) -> None:
+        super().__init__()
         self._uow = uow
         self._read_only = read_only
         self.read_versions: dict[tuple[str, str], int] = {}
         self.read_collections: dict[str, int] = {}
         self.writes: list[_Write] = []
-        self.events: list[OutboundMessage] = []
-
-    def _before_read(self) -> None:
-        if self.writes:
-            raise RuntimeError(
-                "read after write in one transaction: Firestore requires every read first"
-            )
 
     def _before_write(self) -> None:
         if self._read_only:
             raise RuntimeError("this unit of work was opened read-only")
+        super()._before_write()
 
     def get(self, collection: str, doc_id: str) -> JsonDict | None:
         self._before_read()
@@ -288,8 +283,7 @@ class _MemoryTransaction(DocumentTransaction):
 
     def update(self, collection: str, doc_id: str, changes: JsonDict) -> None:
         self._before_write()
-        if any("." in key for key in changes):
-            raise ValueError("update takes top-level field names (Firestore reads dots as paths)")
+        self._top_level(changes)
         self.writes.append(
             _Write("update", collection, doc_id, _document(changes, collection, doc_id))
         )
@@ -297,14 +291,6 @@ class _MemoryTransaction(DocumentTransaction):
     def delete(self, collection: str, doc_id: str) -> None:
         self._before_write()
         self.writes.append(_Write("delete", collection, doc_id))
-
-    def emit(self, event: PublishableEvent) -> None:
-        self._before_write()
-        self.events.append(OutboundMessage.from_event(event))
-
-    @property
-    def emitted(self) -> tuple[str, ...]:
-        return tuple(message.event_id for message in self.events)
 
 
 class MemoryUnitOfWork(UnitOfWork):

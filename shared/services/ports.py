@@ -251,6 +251,42 @@ class DocumentTransaction(ABC):
         """Event ids emitted so far in this attempt."""
 
 
+class BufferedTransaction(DocumentTransaction):
+    """The rules every store's transaction shares, so the fake and Firestore cannot drift:
+    reads before writes (an emitted event is a write: its outbox document), top-level
+    field names in `update`, and the events buffered for publishing after the commit.
+
+    A subclass calls `_before_read()` first in every read, `_before_write()` first in
+    every write, and `_top_level(changes)` in `update`.
+    """
+
+    def __init__(self) -> None:
+        self.events: list[OutboundMessage] = []
+        self._wrote = False
+
+    def _before_read(self) -> None:
+        if self._wrote:
+            raise RuntimeError(
+                "read after write in one transaction: Firestore requires every read first"
+            )
+
+    def _before_write(self) -> None:
+        self._wrote = True
+
+    @staticmethod
+    def _top_level(changes: JsonDict) -> None:
+        if any("." in key for key in changes):
+            raise ValueError("update takes top-level field names (Firestore reads dots as paths)")
+
+    def emit(self, event: PublishableEvent) -> None:
+        self._before_write()
+        self.events.append(OutboundMessage.from_event(event))
+
+    @property
+    def emitted(self) -> tuple[str, ...]:
+        return tuple(message.event_id for message in self.events)
+
+
 class UnitOfWork(ABC):
     """Runs one use case's reads and writes as one transaction (DESIGN §2)."""
 

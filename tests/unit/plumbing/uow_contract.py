@@ -123,6 +123,25 @@ def reads_must_come_before_writes(uow, publisher, coll):
 
 
 @check
+def emitting_an_event_counts_as_a_write_so_reads_come_before_it(uow, publisher, coll):
+    def work(tx: DocumentTransaction) -> None:
+        tx.emit(loan_submitted("L-read-after-emit"))
+        tx.get(coll, "b")
+
+    with pytest.raises(RuntimeError, match="read after write"):
+        uow.run(work)
+    assert publisher.messages == []
+
+
+@check
+def update_takes_top_level_field_names_only(uow, publisher, coll):
+    uow.run(lambda tx: tx.set(coll, "a", {"terms": {"rate": "0.015"}}))
+    with pytest.raises(ValueError, match="top-level"):
+        uow.run(lambda tx: tx.update(coll, "a", {"terms.rate": "0.02"}))
+    assert uow.run(lambda tx: tx.get(coll, "a")) == {"terms": {"rate": "0.015"}}
+
+
+@check
 def read_only_refuses_writes(uow, publisher, coll):
     with pytest.raises(RuntimeError, match="read-only"):
         uow.run(lambda tx: tx.set(coll, "a", {}), read_only=True)
