@@ -144,4 +144,6 @@ def problem(response: Any, status: int) -> dict[str, Any]:
     assert response.mimetype == "application/problem+json"
     body: dict[str, Any] = response.get_json()
     assert body["status"] == status
+    assert body["type"].startswith("urn:patungan:problem:")
+    assert body["title"] and body["detail"]
     return body

@@ -57,6 +57,25 @@ def test_an_idempotent_resubmission_returns_the_same_loan(platform):
     assert "open application" in problem(submit(platform, key="k-2"), 409)["detail"]
 
 
+def test_the_same_key_with_another_application_is_a_422_and_submits_nothing(platform):
+    submit(platform)
+    reused = problem(submit(platform, principal=120_000_000), 422)
+    assert reused["type"] == "urn:patungan:problem:idempotency-key-reused"
+    assert len(platform.world.uow.documents("loans")) == 1
+
+
+def test_a_submission_that_keeps_conflicting_is_a_503_to_retry_with_the_same_key(platform):
+    platform.world.uow.contend(5, writing_to="loans")
+    contended = submit(platform)
+    assert "same Idempotency-Key" in problem(contended, 503)["detail"]
+    assert int(contended.headers["Retry-After"]) > 0
+    assert platform.world.uow.documents("loans") == {}
+
+    retried = submit(platform)
+    assert retried.status_code == 202
+    assert len(platform.world.uow.documents("loans")) == 1
+
+
 def test_who_may_submit(platform):
     applications = platform.client("loan_applications")
     body = application(platform)
