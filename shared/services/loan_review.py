@@ -34,6 +34,7 @@ from shared.services.loan_records import (
     ApplicationList,
     ApplicationView,
     EventOrigin,
+    LoanRecord,
     Loans,
     ReviewNote,
 )
@@ -86,6 +87,13 @@ class RejectApplication(BaseModel):
     reasons: Annotated[tuple[BorrowerReason, ...], Field(max_length=10)] = ()
 
 
+def _application(loans: Loans, loan_id: str) -> LoanRecord:
+    loan = loans.get(loan_id)
+    if loan is None:
+        raise NotFound(f"there is no loan application {loan_id!r}")
+    return loan
+
+
 def review_queue(uow: UnitOfWork, query: ReviewQueueQuery) -> ApplicationList:
     """Loans waiting for a reviewer, oldest submission first."""
     loans = uow.run(
@@ -105,9 +113,7 @@ def review_case(uow: UnitOfWork, loan_id: str) -> ReviewCase:
     require_document_id(loan_id, "loan application")
 
     def read(tx: DocumentTransaction) -> ReviewCase:
-        loan = Loans(tx).get(loan_id)
-        if loan is None:
-            raise NotFound(f"there is no loan application {loan_id!r}")
+        loan = _application(Loans(tx), loan_id)
         return ReviewCase(
             application=ApplicationView.of(loan, for_admin=True),
             decision=CreditDecisions(tx).get(loan_id),
@@ -130,9 +136,7 @@ def approve_application(
 
     def approve(tx: DocumentTransaction) -> ApplicationView:
         loans = Loans(tx)
-        loan = loans.get(loan_id)
-        if loan is None:
-            raise NotFound(f"there is no loan application {loan_id!r}")
+        loan = _application(loans, loan_id)
         decision = CreditDecisions(tx).get(loan_id)
         entry = Products(tx).get(loan.product_id)
         transition(loan.state, LoanTransition.APPROVE, loan.id)  # 409 before anything else
@@ -174,9 +178,7 @@ def reject_application(
 
     def reject(tx: DocumentTransaction) -> ApplicationView:
         loans = Loans(tx)
-        loan = loans.get(loan_id)
-        if loan is None:
-            raise NotFound(f"there is no loan application {loan_id!r}")
+        loan = _application(loans, loan_id)
         reasons = command.reasons or ("the application did not pass credit review",)
         rejected, event = reject_loan(
             loan,
