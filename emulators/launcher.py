@@ -18,9 +18,8 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
-from emulators.supervisor import stop_process_group
+from emulators.supervisor import StartStop, stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_PREFIX = "READY "
@@ -46,7 +45,7 @@ def free_port_pair(host: str = "127.0.0.1") -> int:
     raise RuntimeError("no pair of adjacent free ports found")
 
 
-class EmulatorProcess:
+class EmulatorProcess(StartStop):
     """A child process running one emulator; a context manager that stops it on exit."""
 
     def __init__(
@@ -133,14 +132,3 @@ class EmulatorProcess:
         if self._proc is None:
             return None
         return stop_process_group(self._proc, timeout)
-
-    def __enter__(self) -> EmulatorProcess:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -31,10 +31,9 @@ import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from types import TracebackType
 
 from emulators.launcher import EmulatorProcess, free_port, free_port_pair
-from emulators.supervisor import supervise, tcp_open
+from emulators.supervisor import StartStop, supervise, tcp_open
 
 DEFAULT_PROJECT = "patungan-local"
 FIRESTORE_DEFAULT_PORT = 8080
@@ -103,7 +102,7 @@ class RunningEmulator:
 
 
 @dataclass
-class LocalCloud:
+class LocalCloud(StartStop):
     """Start, expose and stop the local emulators (see the module docstring)."""
 
     config: LocalCloudConfig = field(default_factory=LocalCloudConfig)
@@ -174,17 +173,6 @@ class LocalCloud:
     @property
     def storage_url(self) -> str | None:
         return self.env.get("STORAGE_EMULATOR_HOST")
-
-    def __enter__(self) -> LocalCloud:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------ internals
 

@@ -1,6 +1,6 @@
 """How every local process is stopped, and how a foreign emulator binary is run.
 
-Three pieces, shared by the emulators, the local cloud and the platform runner:
+Four pieces, shared by the emulators, the local cloud and the platform runner:
 
 - `stop_process_group(proc)`: SIGTERM to the child's process group, SIGKILL after a
   grace period. Every child we start runs in its own session (so Ctrl-C in a
@@ -16,10 +16,14 @@ Three pieces, shared by the emulators, the local cloud and the platform runner:
   asked to stop or orphaned. On Linux the child is also bound to us with
   PR_SET_PDEATHSIG, so it is killed even if we are (SIGKILL). The child's output
   passes through to ours, so `EmulatorProcess` keeps its tail for error messages.
+- `StartStop`: the `with` block of everything that starts and stops (an emulator
+  process, the local cloud, the local platform): enter starts, exit stops, also
+  when the block raises.
 """
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import ctypes
 import ctypes.util
@@ -33,12 +37,35 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from types import FrameType
-from typing import Any
+from types import FrameType, TracebackType
+from typing import Any, Self
 
 READY_POLL_S = 0.05
 PARENT_POLL_S = 0.5
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+
+
+class StartStop(abc.ABC):
+    """`with thing:` starts `thing` and stops it on the way out, also when the block raises."""
+
+    @abc.abstractmethod
+    def start(self) -> Self:
+        """Start, and return self once ready (stopping whatever started if it fails)."""
+
+    @abc.abstractmethod
+    def stop(self) -> object:
+        """Stop whatever was started; safe to call twice."""
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
 def stop_process_group(proc: subprocess.Popen[Any], grace_s: float = 10.0) -> int | None:

@@ -41,7 +41,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -53,7 +52,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
 
 import httpx
@@ -68,6 +66,7 @@ from emulators.local_cloud import (
     LocalCloudConfig,
 )
 from emulators.providers import DEFAULT_API_KEY as SANDBOX_API_KEY
+from emulators.supervisor import StartStop, stop_process_group
 from scripts.token import DEFAULT_KEY_DIR, DevKeys
 from shared.services.ports import EventPublisher, OutboundMessage
 from shared.topology import (
@@ -355,21 +354,12 @@ class FunctionProcess:
         return None if self._proc is None else self._proc.poll()
 
     def stop(self, grace_s: float = 10.0) -> None:
-        proc = self._proc
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        if self._proc is not None:
+            stop_process_group(self._proc, grace_s)
 
 
 @dataclass
-class LocalPlatform:
+class LocalPlatform(StartStop):
     """Start, describe and stop the whole platform (see the module docstring)."""
 
     config: PlatformConfig = field(default_factory=PlatformConfig)
@@ -423,17 +413,6 @@ class LocalPlatform:
                 for future in [pool.submit(stop) for stop in stops]:
                     future.result()
         self.functions.clear()
-
-    def __enter__(self) -> LocalPlatform:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def url(self, function_name: str) -> str:
         return self.functions[function_name].url
