@@ -13,7 +13,6 @@ import logging
 import threading
 from concurrent import futures
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import grpc
@@ -21,6 +20,7 @@ import grpc
 from emulators.firestore import admin, persistence
 from emulators.firestore.engine import EngineSettings, FirestoreEngine
 from emulators.firestore.service import UnimplementedHandler, firestore_handler
+from emulators.json_http import JsonServer
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class FirestoreEmulator:
         self._stop_requested = threading.Event()
         self._housekeeping_stop = threading.Event()
         self._grpc: grpc.Server | None = None
-        self._admin: ThreadingHTTPServer | None = None
+        self._admin: JsonServer | None = None
         self._threads: list[threading.Thread] = []
 
     @property
@@ -79,7 +79,7 @@ class FirestoreEmulator:
         )
         server.start()
         self._grpc = server
-        self._threads.append(admin.serve_in_background(self._admin))
+        self._threads.append(self._admin.serve_in_background("firestore-admin"))
         housekeeping = threading.Thread(
             target=self._housekeep, name="firestore-housekeeping", daemon=True
         )
@@ -105,8 +105,7 @@ class FirestoreEmulator:
     def stop(self) -> None:
         self._housekeeping_stop.set()
         if self._admin is not None:
-            self._admin.shutdown()
-            self._admin.server_close()
+            self._admin.stop()
         if self._grpc is not None:
             self._grpc.stop(grace=1.0).wait()
         if self.options.data_dir is not None:

@@ -1,23 +1,21 @@
 """The sandbox's HTTP server: routing, API-key check, latency and failure injection.
 
-Stdlib only (`ThreadingHTTPServer`, HTTP/1.1 keep-alive). Provider endpoints
+Stdlib only (`emulators.json_http`: body, routing and JSON answers). Provider endpoints
 need the configured API key; `/health` and `/admin/*` do not (the sandbox binds
 to localhost and is never deployed).
 """
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
-from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
+from emulators.json_http import BadRequest, JsonHandler, JsonServer
 from emulators.providers import PROVIDER_NAMES
 from emulators.providers.records import MONTH, STORE_ID, SandboxRecords
 from shared.domain.scoring import month_key, shift_month
@@ -89,10 +87,7 @@ class FaultBoard:
             return fault, fault.fail_rate > 0 and self._random.random() < fault.fail_rate
 
 
-class ProvidersSandbox(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class ProvidersSandbox(JsonServer):
     def __init__(
         self,
         address: tuple[str, int],
@@ -103,100 +98,34 @@ class ProvidersSandbox(ThreadingHTTPServer):
         records: SandboxRecords,
         verbose: bool = False,
     ) -> None:
-        super().__init__(address, SandboxHandler)
+        super().__init__(address, SandboxHandler, verbose=verbose)
         self.host = address[0]
         self.api_key = api_key
         self.api_key_header = api_key_header
         self.faults = faults
         self.records = records
-        self.verbose = verbose
         self.stopping = threading.Event()
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.server_address[1]}"
+        return f"http://{self.host}:{self.port}"
 
 
-class BadRequest(Exception):
-    pass
-
-
-class SandboxHandler(BaseHTTPRequestHandler):
+class SandboxHandler(JsonHandler):
     server: ProvidersSandbox
-    protocol_version = "HTTP/1.1"
-    # Headers and body leave in one segment (the handler flushes after each
-    # request): split small writes meet Nagle and delayed ACKs, 40 ms each.
-    wbufsize = 64 * 1024
-    disable_nagle_algorithm = True
-    _body: bytes = b""
     server_version = "PatunganProvidersSandbox/1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.verbose:
-            super().log_message(format, *args)
-
-    # --- plumbing ------------------------------------------------------------
-
-    def _send(self, status: int, body: Any) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def _json_body(self) -> dict[str, Any]:
-        try:
-            body = json.loads(self._body or b"{}")
-        except json.JSONDecodeError as exc:
-            raise BadRequest(f"body is not JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise BadRequest("body must be a JSON object")
-        return body
-
-    def _dispatch(self, method: str) -> None:
-        # Read the whole body first, even when the answer ignores it (401, injected
-        # 503): a keep-alive connection would otherwise parse it as the next request.
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:
-            self.close_connection = True
-            self._send(HTTPStatus.BAD_REQUEST, {"error": "bad Content-Length"})
-            return
-        self._body = self.rfile.read(length) if length else b""
-        parts = urlsplit(self.path)
-        segments = [unquote(s) for s in parts.path.split("/") if s]
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        try:
-            self._route(method, segments, query)
-        except BadRequest as exc:
-            self._send(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
 
     # --- routes ----------------------------------------------------------------
 
-    def _route(self, method: str, path: list[str], query: dict[str, str]) -> None:
+    def route(self, method: str, path: list[str], query: dict[str, str]) -> None:
         match method, path:
             case "GET", ["health"]:
-                self._send(HTTPStatus.OK, {"status": "ok"})
+                self.reply(HTTPStatus.OK, {"status": "ok"})
             case "GET", ["admin", "faults"]:
-                self._send(HTTPStatus.OK, self.server.faults.snapshot())
+                self.reply(HTTPStatus.OK, self.server.faults.snapshot())
             case "DELETE", ["admin", "faults"]:
                 self.server.faults.reset()
-                self._send(HTTPStatus.OK, self.server.faults.snapshot())
+                self.reply(HTTPStatus.OK, self.server.faults.snapshot())
             case "PUT", ["admin", "faults", provider]:
                 self._set_fault(provider)
             case "POST", ["dukcapil", "v1", "verify"]:
@@ -208,25 +137,25 @@ class SandboxHandler(BaseHTTPRequestHandler):
             case "GET", ["business-profile", "v1", "stores", store_id]:
                 self._provider("business_profile", lambda: self._profile(store_id))
             case _:
-                self._send(HTTPStatus.NOT_FOUND, {"error": f"no route {method} {self.path}"})
+                self.no_route()
 
     def _set_fault(self, provider: str) -> None:
         if provider not in PROVIDER_NAMES:
-            self._send(
+            self.reply(
                 HTTPStatus.NOT_FOUND,
                 {"error": f"unknown provider {provider!r}; known: {list(PROVIDER_NAMES)}"},
             )
             return
         try:
-            fault = self.server.faults.set(provider, self._json_body())
+            fault = self.server.faults.set(provider, self.body)
         except ValueError as exc:
             raise BadRequest(str(exc)) from None
-        self._send(HTTPStatus.OK, {provider: asdict(fault)})
+        self.reply(HTTPStatus.OK, {provider: asdict(fault)})
 
     def _provider(self, name: str, answer: Any) -> None:
         supplied = self.headers.get(self.server.api_key_header)
         if supplied != self.server.api_key:
-            self._send(
+            self.reply(
                 HTTPStatus.UNAUTHORIZED,
                 {"error": f"missing or wrong {self.server.api_key_header} header"},
             )
@@ -240,15 +169,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if fails:
-            self._send(HTTPStatus.SERVICE_UNAVAILABLE, {"error": f"{name}: injected failure"})
+            self.reply(HTTPStatus.SERVICE_UNAVAILABLE, {"error": f"{name}: injected failure"})
             return
         status, body = answer()
-        self._send(status, body)
+        self.reply(status, body)
 
     # --- provider answers --------------------------------------------------------
 
     def _verify_identity(self) -> tuple[int, Any]:
-        body = self._json_body()
+        body = self.body
         nik, name, born = body.get("nik"), body.get("full_name"), body.get("birth_date")
         if not isinstance(nik, str) or not isinstance(name, str) or not isinstance(born, str):
             raise BadRequest("nik, full_name and birth_date (YYYY-MM-DD) are required strings")
@@ -259,7 +188,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         return HTTPStatus.OK, self.server.records.civil_registry(nik, name, birth_date)
 
     def _credit_report(self) -> tuple[int, Any]:
-        nik = self._json_body().get("nik")
+        nik = self.body.get("nik")
         if not isinstance(nik, str) or len(nik) != 16 or not nik.isdigit():
             raise BadRequest("nik must be a string of 16 digits")
         return HTTPStatus.OK, self.server.records.credit_bureau(nik)

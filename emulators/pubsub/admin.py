@@ -24,109 +24,50 @@ Stats per subscription: `published` (messages that reached it), `filtered_out`,
 
 from __future__ import annotations
 
-import json
-import threading
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlparse
 
+from emulators.json_http import BadRequest, JsonHandler, JsonServer
 from emulators.pubsub.broker import Broker, BrokerError, Status
 from emulators.pubsub.faults import FaultPlan, FaultPlanError
 
 
-class AdminServer:
-    """Serves the admin endpoint for `broker` on a background thread."""
+def admin_server(broker: Broker, host: str, port: int) -> JsonServer:
+    """The admin endpoint for `broker`, bound to host:port (not yet serving)."""
 
-    def __init__(self, broker: Broker, host: str, port: int) -> None:
-        self._broker = broker
-        handler = type("PubSubAdminHandler", (_AdminHandler,), {"broker": broker})
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.1,), name="pubsub-admin", daemon=True
-        )
+    class AdminHandler(JsonHandler):
+        server_version = "PubSubEmulatorAdmin/1"
 
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
+        def route(self, method: str, path: list[str], query: dict[str, str]) -> None:
+            try:
+                self._route(method, path, query)
+            except FaultPlanError as exc:
+                raise BadRequest(str(exc)) from None
+            except BrokerError as exc:
+                if exc.status is not Status.NOT_FOUND:
+                    raise BadRequest(exc.message) from None
+                self.reply(HTTPStatus.NOT_FOUND, {"error": exc.message})
 
-    def start(self) -> None:
-        self._thread.start()
+        def _route(self, method: str, path: list[str], query: dict[str, str]) -> None:
+            match method, path:
+                case "GET", ["healthz"]:
+                    self.reply(HTTPStatus.OK, {"status": "ok"})
+                case "POST", ["reset"]:
+                    broker.reset(self.body.get("project"))
+                    self.reply(HTTPStatus.OK, {"reset": self.body.get("project") or "all"})
+                case "GET", ["stats"]:
+                    self.reply(HTTPStatus.OK, {"subscriptions": broker.stats()})
+                case "GET", ["stats", *subscription]:
+                    self.reply(HTTPStatus.OK, broker.stats("/".join(subscription)))
+                case "GET", ["faults"]:
+                    self.reply(HTTPStatus.OK, broker.faults())
+                case "PUT" | "POST", ["faults"]:
+                    subscription = self.body.pop("subscription", None)
+                    broker.set_faults(FaultPlan.from_json(self.body), subscription)
+                    self.reply(HTTPStatus.OK, broker.faults())
+                case "DELETE", ["faults"]:
+                    broker.set_faults(None, query.get("subscription"))
+                    self.reply(HTTPStatus.OK, broker.faults())
+                case _:
+                    self.no_route()
 
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-class _AdminHandler(BaseHTTPRequestHandler):
-    broker: Broker
-    server_version = "PubSubEmulatorAdmin/1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return  # keep the emulator's output to its READY line and errors
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
-
-    def _dispatch(self, method: str) -> None:
-        url = urlparse(self.path)
-        path = url.path.rstrip("/") or "/"
-        try:
-            body = self._read_json()
-            if method == "GET" and path == "/healthz":
-                self._reply(HTTPStatus.OK, {"status": "ok"})
-            elif method == "POST" and path == "/reset":
-                self.broker.reset(body.get("project"))
-                self._reply(HTTPStatus.OK, {"reset": body.get("project") or "all"})
-            elif method == "GET" and path == "/stats":
-                self._reply(HTTPStatus.OK, {"subscriptions": self.broker.stats()})
-            elif method == "GET" and path.startswith("/stats/"):
-                self._reply(HTTPStatus.OK, self.broker.stats(path.removeprefix("/stats/")))
-            elif method == "GET" and path == "/faults":
-                self._reply(HTTPStatus.OK, self.broker.faults())
-            elif method in {"PUT", "POST"} and path == "/faults":
-                subscription = body.pop("subscription", None)
-                self.broker.set_faults(FaultPlan.from_json(body), subscription)
-                self._reply(HTTPStatus.OK, self.broker.faults())
-            elif method == "DELETE" and path == "/faults":
-                subscription = parse_qs(url.query).get("subscription", [None])[0]
-                self.broker.set_faults(None, subscription)
-                self._reply(HTTPStatus.OK, self.broker.faults())
-            else:
-                self._reply(HTTPStatus.NOT_FOUND, {"error": f"no route {method} {path}"})
-        except FaultPlanError as exc:
-            self._reply(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
-        except BrokerError as exc:
-            status = (
-                HTTPStatus.NOT_FOUND if exc.status is Status.NOT_FOUND else HTTPStatus.BAD_REQUEST
-            )
-            self._reply(status, {"error": exc.message})
-        except ValueError as exc:
-            self._reply(HTTPStatus.BAD_REQUEST, {"error": f"bad JSON body: {exc}"})
-
-    def _read_json(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
-        if not length:
-            return {}
-        body = json.loads(self.rfile.read(length))
-        if not isinstance(body, dict):
-            raise ValueError("expected a JSON object")
-        return body
-
-    def _reply(self, status: HTTPStatus, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+    return JsonServer((host, port), AdminHandler)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emulators.pubsub.admin import AdminServer
+from emulators.pubsub.admin import admin_server
 from emulators.pubsub.broker import Broker, BrokerOptions
 from emulators.pubsub.push import PushDispatcher, PushTokenSigner
 from emulators.pubsub.service import build_server
@@ -43,7 +43,7 @@ class PubSubEmulator:
         if self.port == 0:
             raise OSError(f"cannot bind gRPC to {config.host}:{config.port}")
         admin_port = config.admin_port if config.admin_port is not None else self.port + 1
-        self._admin = AdminServer(self.broker, config.host, admin_port)
+        self._admin = admin_server(self.broker, config.host, admin_port)
 
     @property
     def grpc_target(self) -> str:
@@ -55,7 +55,7 @@ class PubSubEmulator:
 
     def start(self) -> PubSubEmulator:
         self._grpc.start()
-        self._admin.start()
+        self._admin.serve_in_background("pubsub-admin")
         return self
 
     def stop(self) -> None:
