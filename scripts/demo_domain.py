@@ -19,7 +19,7 @@ from shared.domain.allocation import InstallmentParts
 from shared.domain.money import format_idr, rupiah
 from shared.domain.scorecards.personas import load_personas
 from shared.domain.split import LenderStake, split_to_lenders
-from shared.domain.tax import LenderTaxProfile, vat_on
+from shared.domain.tax import LenderTaxProfile
 
 
 def _catalogue() -> products.ProductCatalogue:
@@ -38,12 +38,13 @@ def show_quote(
     )
     print(
         f"{'#':>3} {'due':>10} {'principal':>14} {'interest':>12} {'fees':>9} "
-        f"{'total':>14} {'balance after':>15}"
+        f"{'fee VAT':>8} {'total':>14} {'balance after':>15}"
     )
     for row in quote.schedule.installments:
         print(
             f"{row.number:>3} {row.due_date.isoformat():>10} {row.principal:>14,} "
-            f"{row.interest:>12,} {row.fees:>9,} {row.total:>14,} {row.balance_after:>15,}"
+            f"{row.interest:>12,} {row.fees:>9,} {row.fee_vat:>8,} {row.total:>14,} "
+            f"{row.balance_after:>15,}"
         )
     print(
         f"origination fee {format_idr(quote.origination_fee)} + VAT "
@@ -77,11 +78,11 @@ def show_decisions(on: date) -> None:
 
 def show_split(product: products.LoanProduct, quote: products.Quote, on: date) -> None:
     first = quote.schedule.installments[0]
-    # A borrower fee carries VAT on top (DESIGN §3), so the borrower pays the
-    # installment plus the VAT on its service fee.
+    # The installment already carries the VAT on its service fee (DESIGN §3: borrower
+    # fees go to the platform with their VAT), so what is collected is its total.
     collected = InstallmentParts(
         fee=rupiah(first.fees),
-        fee_vat=vat_on(first.fees, on),
+        fee_vat=rupiah(first.fee_vat),
         interest=rupiah(first.interest),
         principal=rupiah(first.principal),
     )

@@ -20,8 +20,11 @@ Units, so nobody has to guess:
   `late_fee_rate_per_day` is a share of the overdue balance per calendar day.
 
 `quote` turns a product plus a requested principal and tenor into a `Quote`: the
-schedule, the borrower's fees (and the VAT on the origination fee, from `tax.py`), the
-cost of credit and its daily rate — what `caps.check_offer` checks against OJK's caps.
+schedule, the borrower's fees (and their VAT, from `tax.py`: the origination fee's on
+the disbursement date, each service fee's on its installment's due date — see
+`schedule.py`), the cost of credit and its daily rate — what `caps.check_offer` checks
+against OJK's caps. VAT is paid by the borrower but is not *manfaat ekonomi*, so it is
+in `total_repayment` and `net_disbursement` and never in the cost of credit.
 """
 
 from __future__ import annotations
@@ -258,7 +261,8 @@ class Quote(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def borrower_fees(self) -> int:
-        """Origination fee plus every installment's service fee (VAT excluded)."""
+        """Origination fee plus every installment's service fee (VAT excluded: it is a tax,
+        outside *manfaat ekonomi*; see `origination_fee_vat` and `schedule.total_fee_vat`)."""
         return self.origination_fee + self.schedule.total_fees
 
     @computed_field  # type: ignore[prop-decorator]
@@ -281,7 +285,8 @@ class Quote(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def total_repayment(self) -> int:
-        """Everything paid through installments: principal, interest and service fees."""
+        """Everything paid through installments: principal, interest, service fees and their
+        VAT."""
         return self.schedule.total_repayment
 
 

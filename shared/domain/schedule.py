@@ -17,6 +17,14 @@ of a disbursed loan. Its contract:
   exactly to the principal and the balance ends at zero. A rounded-up principal part
   never exceeds what is still owed (tiny principals with a large unit simply finish
   early), so the balance never goes negative.
+- A service fee is a borrower fee and carries VAT (DESIGN §3 "Billing split"):
+  `fee_vat = tax.vat_on(fees, due_date)`, rounded half-up to the rupiah (not to the
+  rounding unit: VAT is what the tax table says, to the rupiah). The rate is the one
+  in force on the installment's *due date*: that is when the fee is billed, i.e. when
+  the service it pays for is delivered and the VAT on it falls due — not when the loan
+  was quoted or disbursed. A loan disbursed before a rate change pays the new rate on
+  the fees billed after it.
+  `total = principal + interest + fees + fee_vat` is what the borrower pays that day.
 
 Pure: dates come in as arguments; nothing here reads a clock.
 """
@@ -32,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, computed_field
 
 from shared.domain.errors import ValidationFailed
 from shared.domain.money import ALLOWED_UNITS, Rounding, Rupiah, round_rupiah
+from shared.domain.tax import vat_on
 
 
 class InterestMethod(StrEnum):
@@ -60,7 +69,10 @@ class DayCount(StrEnum):
 
 
 class Installment(BaseModel):
-    """One installment of a schedule; `total = principal + interest + fees`."""
+    """One installment of a schedule; `total = principal + interest + fees + fee_vat`.
+
+    `fees` is the service fee; `fee_vat` the VAT on it at the rate in force on `due_date`.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -69,6 +81,7 @@ class Installment(BaseModel):
     principal: int
     interest: int
     fees: int
+    fee_vat: int
     total: int
     balance_after: int
 
@@ -112,11 +125,19 @@ class Schedule(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def total_fees(self) -> int:
+        """Every installment's service fee, VAT excluded."""
         return sum(i.fees for i in self.installments)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
+    def total_fee_vat(self) -> int:
+        """The VAT on every installment's service fee."""
+        return sum(i.fee_vat for i in self.installments)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def total_repayment(self) -> int:
+        """Everything the installments ask for: principal, interest, service fees and their VAT."""
         return sum(i.total for i in self.installments)
 
 
@@ -155,7 +176,8 @@ def build_schedule(
 
     `tenor` is months for monthly methods and days for `bullet`; `rate` is per month for
     monthly methods and per year for `bullet`. `service_fee_per_installment` (rupiah) is
-    added to every installment's `fees`. Raises `ValidationFailed` naming each bad input.
+    every installment's `fees`, and its VAT on the due date is `fee_vat`. Raises
+    `ValidationFailed` naming each bad input.
     """
     _validate_terms(principal, tenor, rate, rounding_unit, service_fee_per_installment)
     if method is InterestMethod.BULLET:
@@ -170,6 +192,7 @@ def build_schedule(
         zip(parts, due_dates, strict=True), start=1
     ):
         balance -= principal_part
+        fee_vat = vat_on(service_fee_per_installment, due_date)
         installments.append(
             Installment(
                 number=number,
@@ -177,7 +200,8 @@ def build_schedule(
                 principal=principal_part,
                 interest=interest,
                 fees=service_fee_per_installment,
-                total=principal_part + interest + service_fee_per_installment,
+                fee_vat=fee_vat,
+                total=principal_part + interest + service_fee_per_installment + fee_vat,
                 balance_after=balance,
             )
         )

@@ -10,16 +10,21 @@ domain: no configuration, network or database, which is why `uow` is only
 used for product quotes.
 
 The response contract (field names are part of the public API):
-`installments` (`number`, `due_date`, `principal`, `interest`, `fees`, `total`,
-`balance_after`), `totals` (`principal`, `interest`, `fees`, `payable`),
-`daily_cost_rate` (a decimal string) and `cap_check` (`compliant`,
-`violations` each naming its `rule` and `source`). Amounts are integer rupiah;
-rates are decimal strings. `totals.fees` is every borrower fee (origination
-plus per-installment service fees, VAT excluded) and `totals.payable` is
-principal + interest + fees — what the loan costs the borrower in all. The
-caps checked are those in force on the disbursement date, and a quote that
-breaches them is still answered (200, `compliant: false`): a calculator shows
-the breach, only an offer refuses it.
+`installments` (`number`, `due_date`, `principal`, `interest`, `fees`,
+`fee_vat`, `total`, `balance_after`), `totals` (`principal`, `interest`, `fees`,
+`fee_vat`, `payable`), `daily_cost_rate` (a decimal string) and `cap_check`
+(`compliant`, `violations` each naming its `rule` and `source`). Amounts are
+integer rupiah; rates are decimal strings. An installment's `fees` is its
+service fee and `fee_vat` the VAT on it at the rate in force on its due date;
+its `total` includes both. `totals.fees` is every borrower fee (origination
+plus per-installment service fees, VAT excluded), `totals.fee_vat` the VAT on
+the service fees, and `totals.payable` is principal + interest + fees + fee_vat.
+The origination fee's VAT is reported apart, as `origination_fee_vat`: it is
+deducted from the payout with the fee (`net_disbursement`), never billed in an
+installment. `daily_cost_rate` leaves all VAT out: a tax is not *manfaat
+ekonomi*. The caps checked are those in force on the disbursement date, and a
+quote that breaches them is still answered (200, `compliant: false`): a
+calculator shows the breach, only an offer refuses it.
 """
 
 from __future__ import annotations
@@ -160,7 +165,7 @@ class QuoteRequest(BaseModel):
 
 
 class InstallmentLine(BaseModel):
-    """One installment: `total = principal + interest + fees`."""
+    """One installment: `total = principal + interest + fees + fee_vat`."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -169,19 +174,21 @@ class InstallmentLine(BaseModel):
     principal: int
     interest: int
     fees: int
+    fee_vat: int
     total: int
     balance_after: int
 
 
 class QuoteTotals(BaseModel):
     """`fees`: every borrower fee (origination + service fees, VAT excluded);
-    `payable`: principal + interest + fees."""
+    `fee_vat`: the VAT on the service fees; `payable`: principal + interest + fees + fee_vat."""
 
     model_config = ConfigDict(frozen=True)
 
     principal: int
     interest: int
     fees: int
+    fee_vat: int
     payable: int
 
 
@@ -251,6 +258,7 @@ def quote_response(priced: Quote, check: CapCheck, *, product_id: str | None) ->
     """The public view of a priced quote and its cap check (also used inside offers)."""
     schedule = priced.schedule
     fees = priced.borrower_fees
+    fee_vat = schedule.total_fee_vat
     return QuoteResponse(
         product_id=product_id,
         interest_method=schedule.method,
@@ -268,7 +276,8 @@ def quote_response(priced: Quote, check: CapCheck, *, product_id: str | None) ->
             principal=priced.principal,
             interest=priced.total_interest,
             fees=fees,
-            payable=priced.principal + priced.total_interest + fees,
+            fee_vat=fee_vat,
+            payable=priced.principal + priced.total_interest + fees + fee_vat,
         ),
         origination_fee=priced.origination_fee,
         origination_fee_vat=priced.origination_fee_vat,

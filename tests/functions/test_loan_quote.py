@@ -34,15 +34,42 @@ def test_explicit_terms_need_no_configuration_network_or_database(monkeypatch):
         "principal",
         "interest",
         "fees",
+        "fee_vat",
         "total",
         "balance_after",
     }
-    assert set(body["totals"]) == {"principal", "interest", "fees", "payable"}
+    assert set(body["totals"]) == {"principal", "interest", "fees", "fee_vat", "payable"}
     assert isinstance(body["daily_cost_rate"], str)
     assert body["cap_check"] == {"compliant": True, "violations": [], "notes": []}
     # A token cannot be verified without auth settings: the caller is told to drop it.
     with_token = app.test_client().post("/", json=TERMS, headers={"Authorization": "Bearer x.y.z"})
     assert problem(with_token, 401)
+
+
+def test_a_service_fee_is_quoted_with_its_vat_in_every_installment_and_the_payable(platform):
+    """Rp 10,000 service fee, due 2026-02-15 to 2027-01-15: VAT 10,000 × 11/12 × 12% = 1,100.
+
+    Payable = principal + interest + fees (1% origination = 100,000, plus 12 × 10,000)
+    + the service fees' VAT (12 × 1,100 = 13,200); the origination fee's VAT is
+    `origination_fee_vat` (100,000 × 11/12 × 12% = 11,000), taken from the payout.
+    """
+    fees = {"origination_fee_rate": "0.01", "service_fee_per_installment": 10_000}
+    body = {**TERMS, "terms": {**TERMS["terms"], "fees": fees}}
+    answer = platform.client("loan_quote").post("/", json=body)
+    assert answer.status_code == 200, answer.get_json()
+    quoted = answer.get_json()
+    for line in quoted["installments"]:
+        assert (line["fees"], line["fee_vat"]) == (10_000, 1_100)
+        assert line["total"] == line["principal"] + line["interest"] + 10_000 + 1_100
+    totals = quoted["totals"]
+    assert (totals["fees"], totals["fee_vat"]) == (100_000 + 120_000, 13_200)
+    assert totals["payable"] == 10_000_000 + totals["interest"] + 220_000 + 13_200
+    assert quoted["origination_fee_vat"] == 11_000
+    without_fee = platform.client("loan_quote").post("/", json=TERMS).get_json()
+    assert without_fee["totals"]["fee_vat"] == 0
+    assert without_fee["totals"]["payable"] == (
+        10_000_000 + without_fee["totals"]["interest"] + without_fee["totals"]["fees"]
+    )
 
 
 def test_a_breach_is_answered_with_the_rule_and_its_source(platform):

@@ -204,7 +204,41 @@ def test_flat_quote_worked_example():
     # VAT 2026: 12% on 11/12 of the fee = 11,000 (tax.py); both leave with the payout.
     assert offer.origination_fee_vat == 11_000
     assert offer.net_disbursement == 10_000_000 - 100_000 - 11_000
-    assert offer.total_repayment == 10_000_000 + 1_320_000 + 60_000
+    # Each Rp 5,000 service fee carries VAT on its 2026/27 due date: 5,000 × 11/12 × 12% = 550.
+    assert offer.schedule.total_fee_vat == 12 * 550
+    assert offer.total_repayment == 10_000_000 + 1_320_000 + 60_000 + 12 * 550
+
+
+def test_the_service_fee_vat_is_paid_but_is_not_manfaat_ekonomi(sample_catalogue):
+    """Expansion product: Rp 100,000,000 over 12 months at 1% a month, disbursed 2026-01-20.
+
+    Every installment bills the Rp 10,000 service fee and, on its 2026/27 due date, the
+    VAT on it: 10,000 × 11/12 × 12% = 1,100. Through the installments the borrower pays
+    the principal, interest of 6,500,000 (1% of the declining balance, rounded to the
+    1,000), 12 × 10,000 = 120,000 of service fees and 12 × 1,100 = 13,200 of VAT.
+    The cost of credit (OJK's *manfaat ekonomi*, which leaves taxes out) is interest +
+    1.5% origination (1,500,000) + service fees = 8,120,000, with or without the VAT,
+    so the daily cost rate the caps compare is 8,120,000 / (100,000,000 × 365 days).
+    """
+    product = sample_catalogue.get("expansion-equal-principal")
+    offer = quote(product, 100_000_000, 12, date(2026, 1, 20), Decimal("0.01"))
+    assert [i.fees for i in offer.schedule.installments] == [10_000] * 12
+    assert [i.fee_vat for i in offer.schedule.installments] == [1_100] * 12
+    first = offer.schedule.installments[0]
+    assert (first.principal, first.interest) == (8_333_000, 1_000_000)
+    assert first.total == 8_333_000 + 1_000_000 + 10_000 + 1_100
+    assert offer.total_interest == 6_500_000
+    assert offer.schedule.total_fee_vat == 13_200
+    assert offer.total_repayment == 100_000_000 + 6_500_000 + 120_000 + 13_200
+    assert offer.borrower_fees == 1_500_000 + 120_000
+    assert offer.cost_of_credit == 8_120_000
+    assert offer.daily_cost_rate == Decimal(8_120_000) / (Decimal(100_000_000) * 365)
+
+
+def test_a_product_without_a_service_fee_bills_no_fee_vat():
+    offer = quote(parse_product(WORKING_CAPITAL), 20_000_000, 6, date(2026, 1, 31))
+    assert offer.schedule.total_fee_vat == 0
+    assert offer.total_repayment == 20_000_000 + offer.total_interest
 
 
 def test_quote_vat_follows_the_rate_on_the_disbursement_date():

@@ -240,7 +240,8 @@ def test_bullet_interest_rounds_to_the_unit():
 # --- fees, tiny loans, serialisation -----------------------------------------------------
 
 
-def test_service_fee_is_added_to_every_installment():
+def test_service_fee_and_its_vat_are_added_to_every_installment():
+    """Rp 5,000 a month due in 2024: VAT 11% of the fee = 550 on each installment."""
     schedule = build_schedule(
         6_000_000,
         6,
@@ -251,9 +252,64 @@ def test_service_fee_is_added_to_every_installment():
         service_fee_per_installment=5_000,
     )
     assert [i.fees for i in schedule.installments] == [5_000] * 6
+    assert [i.fee_vat for i in schedule.installments] == [550] * 6
     assert schedule.total_fees == 30_000
-    assert all(i.total == i.principal + i.interest + 5_000 for i in schedule.installments)
-    assert schedule.total_repayment == 6_000_000 + schedule.total_interest + 30_000
+    assert schedule.total_fee_vat == 3_300
+    assert all(i.total == i.principal + i.interest + 5_550 for i in schedule.installments)
+    assert schedule.total_repayment == 6_000_000 + schedule.total_interest + 30_000 + 3_300
+
+
+def test_service_fee_vat_worked_example_on_a_2026_due_date():
+    """Rp 10,000 service fee, due 2026-02-15: VAT = 10,000 × 11/12 × 12% = 1,100.
+
+    Rp 1,200,000 flat over 2 months at 1% from 2026-01-15: principal 600,000 and
+    interest 12,000 a month, so each installment is 600,000 + 12,000 + 10,000 + 1,100
+    = 623,100 and the loan repays 1,246,200.
+    """
+    schedule = build_schedule(
+        1_200_000,
+        2,
+        Decimal("0.01"),
+        InterestMethod.FLAT,
+        1,
+        date(2026, 1, 15),
+        service_fee_per_installment=10_000,
+    )
+    first = schedule.installments[0]
+    assert (first.due_date, first.fees, first.fee_vat) == (date(2026, 2, 15), 10_000, 1_100)
+    assert [i.total for i in schedule.installments] == [623_100, 623_100]
+    assert schedule.total_fee_vat == 2_200
+    assert schedule.total_repayment == 1_246_200
+
+
+def test_service_fee_vat_is_charged_at_the_rate_on_each_due_date():
+    """Disbursed 2022-02-15, before PPN went from 10% to 11% on 2022-04-01.
+
+    The fee billed on 15 March pays 10% (1,000 on 10,000); the fees billed on 15 April
+    and 15 May pay 11% (1,100): VAT falls due when the fee is billed, not at disbursement.
+    """
+    schedule = build_schedule(
+        3_000_000,
+        3,
+        Decimal("0.01"),
+        InterestMethod.ANNUITY,
+        1,
+        date(2022, 2, 15),
+        service_fee_per_installment=10_000,
+    )
+    assert [(i.due_date, i.fee_vat) for i in schedule.installments] == [
+        (date(2022, 3, 15), 1_000),
+        (date(2022, 4, 15), 1_100),
+        (date(2022, 5, 15), 1_100),
+    ]
+    assert schedule.total_fee_vat == 3_200
+
+
+def test_without_a_service_fee_there_is_no_fee_vat():
+    schedule = build_schedule(**VALID)
+    assert all(i.fee_vat == 0 for i in schedule.installments)
+    assert schedule.total_fee_vat == 0
+    assert schedule.total_repayment == 1_000_000 + schedule.total_interest
 
 
 def test_a_principal_part_rounded_up_never_takes_the_balance_below_zero():
@@ -273,6 +329,8 @@ def test_schedule_json_has_integer_amounts_and_a_decimal_string_rate():
     assert dumped["rate"] == "0.02"
     assert dumped["installments"][0]["principal"] == 500_000
     assert dumped["total_repayment"] == 1_040_000
+    assert dumped["installments"][0]["fee_vat"] == 0
+    assert dumped["total_fee_vat"] == 0
     assert dumped["maturity_date"] == "2024-03-01"
 
 
@@ -357,9 +415,27 @@ def test_principal_parts_always_sum_to_the_principal_and_the_balance_ends_at_zer
     assert all(b >= 0 for b in balances)
     assert all(later <= earlier for earlier, later in itertools.pairwise(balances))
     assert all(i.principal >= 0 and i.interest >= 0 for i in installments)
-    assert all(i.total == i.principal + i.interest + i.fees for i in installments)
+    assert all(i.total == i.principal + i.interest + i.fees + i.fee_vat for i in installments)
+    assert schedule.total_repayment == (
+        schedule.total_principal
+        + schedule.total_interest
+        + schedule.total_fees
+        + schedule.total_fee_vat
+    )
     expected_count = 1 if terms["method"] is InterestMethod.BULLET else terms["tenor"]
     assert [i.number for i in installments] == list(range(1, expected_count + 1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(loan_terms())
+def test_every_service_fee_carries_vat_of_ten_or_eleven_percent(terms):
+    """Every VAT rule so far taxes a fee at 10% or, in effect, 11% (12% × 11/12)."""
+    schedule = build_schedule(**terms)
+    for installment in schedule.installments:
+        fee = installment.fees
+        assert fee == terms["service_fee_per_installment"]
+        assert Decimal(fee) * Decimal("0.10") - Decimal("0.5") <= installment.fee_vat
+        assert installment.fee_vat <= Decimal(fee) * Decimal("0.11") + Decimal("0.5")
 
 
 @settings(max_examples=200, deadline=None)

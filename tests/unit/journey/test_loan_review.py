@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from shared.domain.errors import IllegalTransition, NotFound, ValidationFailed
 from shared.domain.loan import LoanState
+from shared.domain.products import LoanProduct
 from shared.services.loan_applications import read_application
 from shared.services.loan_review import (
     ApproveApplication,
@@ -95,6 +96,29 @@ def test_approving_prices_the_offer_at_the_grade_within_the_products_bounds(worl
         "rate": "0.016",
         "approved_by": REVIEWER,
     }
+
+
+def test_the_stored_offer_bills_each_service_fee_with_its_vat(world):
+    """The product charges Rp 10,000 a month: each installment also bills its VAT,
+    10,000 × 11/12 × 12% = 1,100, and the offer's payable counts 6 × 1,100 = 6,600."""
+    stored = world.uow.run(
+        lambda tx: tx.get("products", "working-capital-annuity"), read_only=True
+    )["product"]
+    world.put_product(LoanProduct.model_validate({**stored, "service_fee_per_installment": 10_000}))
+    loan_id = in_review(world)
+    approve(world, loan_id)
+    offer = world.loan(loan_id).offer  # read back from the store
+    assert offer is not None
+    first = offer.terms.installments[0]
+    assert (first.fees, first.fee_vat) == (10_000, 1_100)
+    assert first.total == first.principal + first.interest + 10_000 + 1_100
+    totals = offer.terms.totals
+    assert totals.fee_vat == 6 * 1_100
+    assert totals.fees == offer.terms.origination_fee + 6 * 10_000
+    assert totals.payable == 10_000_000 + totals.interest + totals.fees + 6 * 1_100
+    seen = read_application(world.uow, Caller("thin_file", "borrower"), loan_id)
+    assert seen.offer is not None
+    assert seen.offer.terms.totals.payable == totals.payable
 
 
 def test_the_borrower_sees_the_offer_but_not_the_reviewer_or_their_narrative(world):

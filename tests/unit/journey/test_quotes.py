@@ -61,8 +61,16 @@ def test_fees_count_the_origination_fee_and_every_service_fee():
     assert answer.origination_fee == 200_000
     assert all(i.fees == 5_000 for i in answer.installments)
     assert answer.totals.fees == 200_000 + 12 * 5_000
+    # Each service fee carries VAT on its 2026/27 due date: 5,000 × 11/12 × 12% = 550.
+    assert all(i.fee_vat == 550 for i in answer.installments)
+    assert all(i.total == i.principal + i.interest + 5_550 for i in answer.installments)
+    assert answer.totals.fee_vat == 12 * 550
+    assert answer.totals.payable == (
+        10_000_000 + answer.totals.interest + 200_000 + 12 * 5_000 + 12 * 550
+    )
     assert answer.net_disbursement == 10_000_000 - 200_000 - answer.origination_fee_vat
     days = (answer.maturity_date - date(2026, 1, 15)).days
+    # The daily cost rate leaves the VAT out: a tax is not manfaat ekonomi.
     expected = Decimal(answer.totals.interest + answer.totals.fees) / (10_000_000 * days)
     assert answer.daily_cost_rate == str(expected.quantize(Decimal("1E-10"), ROUND_HALF_UP))
 
@@ -198,12 +206,17 @@ def test_every_quote_adds_up(principal, tenor, rate, method, unit, origination, 
     lines = answer.installments
     assert [i.number for i in lines] == list(range(1, tenor + 1))
     assert sum(i.principal for i in lines) == principal == answer.totals.principal
-    assert all(i.total == i.principal + i.interest + i.fees for i in lines)
+    assert all(i.total == i.principal + i.interest + i.fees + i.fee_vat for i in lines)
     assert all(a.balance_after >= b.balance_after >= 0 for a, b in pairwise(lines))
     assert lines[-1].balance_after == 0
     assert answer.totals.interest == sum(i.interest for i in lines)
     assert answer.totals.fees == answer.origination_fee + tenor * service_fee
-    assert answer.totals.payable == principal + answer.totals.interest + answer.totals.fees
+    assert answer.totals.fee_vat == sum(i.fee_vat for i in lines)
+    assert answer.totals.payable == (
+        principal + answer.totals.interest + answer.totals.fees + answer.totals.fee_vat
+    )
+    # What the installments bill plus the origination fee taken from the payout.
+    assert answer.totals.payable == sum(i.total for i in lines) + answer.origination_fee
     assert answer.cap_check.compliant == (answer.cap_check.violations == ())
 
 
