@@ -120,6 +120,11 @@ COMPOSITE_INDEXES: tuple[CompositeIndex, ...] = (
         (asc("state"), asc("submitted_at")),
         "review_queue: applications in review, oldest submission first",
     ),
+    CompositeIndex(
+        OUTBOX,
+        (asc("published_at"), asc("created_at")),
+        "relay_outbox: entries still unpublished past the grace period, oldest first",
+    ),
 )
 
 

@@ -74,6 +74,8 @@ class Function:
     firestore: DataAccess = "read_write"
     documents: DataAccess = "none"  # the borrower-documents bucket
     signs_document_urls: bool = False  # signs Storage URLs as itself (IAM signBlob)
+    # Publishes other functions' events (the outbox relay): not a producer of its own.
+    relays_outbox: bool = False
 
     @property
     def entry_point(self) -> str:
@@ -170,6 +172,16 @@ FUNCTIONS: tuple[Function, ...] = (
         "The admin.credit review queue: approve or reject with a narrative.",
         publishes=("loan.approved", "loan.rejected"),
     ),
+    Function(
+        "outbox_relay",
+        "http",
+        "Every minute: publish outbox events whose producer's own publish failed.",
+        # It may relay any event, so it may publish to every topic.
+        publishes=tuple(t.name for t in TOPICS),
+        relays_outbox=True,
+        schedule="* * * * *",
+        max_instances=1,  # one relay at a time; a second would only publish duplicates
+    ),
 )
 
 
@@ -226,7 +238,8 @@ def validate_topology(
         errors.append(f"topic {dup!r} is declared more than once")
     known = set(topic_names)
     consumed = {fn.consumes for fn in functions if fn.consumes}
-    published = {t for fn in functions for t in fn.publishes}
+    # The relay publishes what others emitted: it makes no topic "produced".
+    published = {t for fn in functions if not fn.relays_outbox for t in fn.publishes}
     for fn in functions:
         if not fn.name.isidentifier():
             errors.append(f"function name {fn.name!r} is not a Python identifier")

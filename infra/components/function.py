@@ -24,7 +24,12 @@ And how it is invoked (the function's Cloud Run service holds the grant):
   with the Pub/Sub service agent allowed to publish there and to pull from the
   subscription, which dead-lettering requires;
 - scheduled HTTP: only its Cloud Scheduler job's OIDC account may invoke; the
-  job runs in asia-southeast2 on Asia/Jakarta time.
+  job runs in asia-southeast2 on Asia/Jakarta time and posts to the function's
+  `https://<region>-<project>.cloudfunctions.net/<name>` URL with that URL as
+  the token's audience. The function verifies the token in code too: its
+  issuer settings are Google's OIDC issuer (not Identity Platform), its
+  audience that URL — known before the function exists, unlike the run.app
+  URL — and `PATUNGAN_SCHEDULER_INVOKER` the job's account.
 """
 
 from __future__ import annotations
@@ -73,6 +78,14 @@ IDENTITY_PLATFORM_ISSUER = "https://securetoken.google.com/"
 IDENTITY_PLATFORM_KEYS_URL = (
     "https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com"
 )
+# Google-signed OIDC ID tokens (what Cloud Scheduler sends): issuer and signing keys.
+GOOGLE_OIDC_ISSUER = "https://accounts.google.com"
+GOOGLE_OIDC_KEYS_URL = "https://www.googleapis.com/oauth2/v3/certs"
+
+
+def scheduled_function_url(project_id: str, fn: Function) -> str:
+    """The cloudfunctions.net URL of a function: its Scheduler job's target and audience."""
+    return f"https://{REGION}-{project_id}.cloudfunctions.net/{function_id(fn)}"
 
 
 class DeployedFunction(pulumi.ComponentResource):
@@ -98,6 +111,12 @@ class DeployedFunction(pulumi.ComponentResource):
         self.project_id = platform.project_id
         self.gcp_name = function_id(fn)
         self.account = self._account(RUNTIME_ACCOUNT, f"Runs the {fn.name} function")
+        # Created first: the function is told which account its Scheduler job calls as.
+        self.scheduler_account = (
+            self._account(SCHEDULER_ACCOUNT, f"Runs {fn.name} on its schedule")
+            if fn.schedule
+            else None
+        )
         grants = self._runtime_grants()
         source = gcp.storage.BucketObject(
             resource_name(name, "source"),
@@ -207,7 +226,15 @@ class DeployedFunction(pulumi.ComponentResource):
         }
         if PROVIDER_CREDENTIALS in fn.secrets:
             env["PATUNGAN_PROVIDERS_URL"] = manifest.providers_url
-        if fn.kind == "http":
+        if self.scheduler_account is not None:
+            # Called by its Scheduler job alone, with a Google-signed OIDC token.
+            env |= {
+                "PATUNGAN_AUTH_ISSUER": GOOGLE_OIDC_ISSUER,
+                "PATUNGAN_AUTH_AUDIENCE": scheduled_function_url(manifest.project_id, fn),
+                "PATUNGAN_AUTH_JWKS_URL": GOOGLE_OIDC_KEYS_URL,
+                "PATUNGAN_SCHEDULER_INVOKER": self.scheduler_account.email,
+            }
+        elif fn.kind == "http":
             env |= {
                 "PATUNGAN_AUTH_ISSUER": f"{IDENTITY_PLATFORM_ISSUER}{manifest.project_id}",
                 "PATUNGAN_AUTH_AUDIENCE": manifest.project_id,
@@ -351,10 +378,10 @@ class DeployedFunction(pulumi.ComponentResource):
         )
 
     def _scheduler_job(self) -> None:
-        fn = self.fn
-        assert fn.schedule is not None
-        caller = self._account(SCHEDULER_ACCOUNT, f"Runs {fn.name} on its schedule")
+        fn, caller = self.fn, self.scheduler_account
+        assert fn.schedule is not None and caller is not None
         self._invoker("scheduler", caller.member)
+        url = scheduled_function_url(self.platform.manifest.project_id, fn)
         gcp.cloudscheduler.Job(
             resource_name(self._name, "schedule"),
             project=self.project_id,
@@ -371,10 +398,10 @@ class DeployedFunction(pulumi.ComponentResource):
                 max_backoff_duration=f"{fn.max_backoff_s}s",
             ),
             http_target=gcp.cloudscheduler.JobHttpTargetArgs(
-                uri=self.url,
+                uri=url,
                 http_method="POST",
                 oidc_token=gcp.cloudscheduler.JobHttpTargetOidcTokenArgs(
-                    service_account_email=caller.email, audience=self.url
+                    service_account_email=caller.email, audience=url
                 ),
             ),
             opts=self._child(
@@ -384,7 +411,7 @@ class DeployedFunction(pulumi.ComponentResource):
 
 
 def _service_uri(config: object) -> str:
-    """The run.app URL of the function's service: push and Scheduler audience alike."""
+    """The run.app URL of the function's service: where push subscriptions post (their audience)."""
     uri = getattr(config, "uri", None)
     if not uri:
         raise ValueError("Cloud Functions returned no service URI for a deployed function")

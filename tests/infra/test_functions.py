@@ -9,12 +9,18 @@ from dataclasses import replace
 
 import pytest
 
+from infra.components.function import (
+    GOOGLE_OIDC_ISSUER,
+    GOOGLE_OIDC_KEYS_URL,
+    scheduled_function_url,
+)
 from infra.naming import function_id
-from infra.offline import Simulation
+from infra.offline import RegisteredResource, Simulation
 from shared.topology import (
     FUNCTIONS,
     REGION,
     SCHEDULER_TIME_ZONE,
+    TOPICS,
     Function,
     dead_letter_topic,
     secret,
@@ -74,8 +80,12 @@ def test_functions_are_configured_for_their_own_entity(simulations: Mapping[str,
             assert env["PATUNGAN_ENV"] == manifest.env
             assert env["PATUNGAN_GCP_PROJECT"] == manifest.project_id
             assert env["PATUNGAN_FUNCTION_NAME"] == fn.name
-            if fn.kind == "http":
+            if fn.client_facing:
                 assert env["PATUNGAN_AUTH_AUDIENCE"] == manifest.project_id
+            elif fn.schedule:  # the Scheduler job's OIDC token names the function's URL
+                assert env["PATUNGAN_AUTH_AUDIENCE"] == scheduled_function_url(
+                    manifest.project_id, fn
+                )
             # The entity's own providers, for the functions that hold their API key.
             assert env.get("PATUNGAN_PROVIDERS_URL") == (
                 manifest.providers_url if "provider-api-key" in fn.secrets else None
@@ -264,20 +274,57 @@ def test_a_function_added_to_the_topology_is_deployed_without_touching_infra(gro
     assert push.get("deadLetterPolicy.maxDeliveryAttempts") == 7
 
 
-def test_a_scheduled_function_runs_on_jakarta_time_invoked_only_by_its_job(grown_topology):
-    (job,) = grown_topology.of_type("gcp:cloudscheduler/job:Job")
+def scheduler_job(simulation: Simulation, fn: Function) -> RegisteredResource:
+    (job,) = [
+        j
+        for j in simulation.of_type("gcp:cloudscheduler/job:Job")
+        if j.get("name") == function_id(fn)
+    ]
+    return job
+
+
+def assert_invoked_only_by_its_job_on_jakarta_time(simulation: Simulation, fn: Function) -> None:
+    job = scheduler_job(simulation, fn)
     assert job.get("region") == REGION
     assert job.get("timeZone") == SCHEDULER_TIME_ZONE == "Asia/Jakarta"
-    assert job.get("schedule") == "0 1 * * *"
-    uri = service_uri(grown_topology, OVERDUE_SWEEP)
-    assert job.get("httpTarget.uri") == job.get("httpTarget.oidcToken.audience") == uri
+    assert job.get("schedule") == fn.schedule
+    url = scheduled_function_url(simulation.deployment.manifest.project_id, fn)
+    assert job.get("httpTarget.uri") == job.get("httpTarget.oidcToken.audience") == url
+    assert job.get("httpTarget.httpMethod") == "POST"
+    caller = job.get("httpTarget.oidcToken.serviceAccountEmail")
     invokers = {
         g.member
-        for g in grants(grown_topology)
-        if g.type == RUN_INVOKER and g.target == "overdue-sweep"
+        for g in grants(simulation)
+        if g.type == RUN_INVOKER and g.target == function_id(fn)
     }
-    assert invokers == {f"serviceAccount:{job.get('httpTarget.oidcToken.serviceAccountEmail')}"}
-    assert (
-        deployed_function(grown_topology, OVERDUE_SWEEP).get("serviceConfig.ingressSettings")
-        == "ALLOW_INTERNAL_ONLY"
-    )
+    assert invokers == {f"serviceAccount:{caller}"}
+    deployed = deployed_function(simulation, fn)
+    assert deployed.get("serviceConfig.ingressSettings") == "ALLOW_INTERNAL_ONLY"
+    # The function checks the same token in code: Google's issuer, its URL, the job's account.
+    env = deployed.get("serviceConfig.environmentVariables")
+    assert env["PATUNGAN_AUTH_ISSUER"] == GOOGLE_OIDC_ISSUER
+    assert env["PATUNGAN_AUTH_JWKS_URL"] == GOOGLE_OIDC_KEYS_URL
+    assert env["PATUNGAN_AUTH_AUDIENCE"] == url
+    assert env["PATUNGAN_SCHEDULER_INVOKER"] == caller
+
+
+def test_a_scheduled_function_runs_on_jakarta_time_invoked_only_by_its_job(grown_topology):
+    assert_invoked_only_by_its_job_on_jakarta_time(grown_topology, OVERDUE_SWEEP)
+
+
+@pytest.mark.parametrize("stack", ["p2p-lending", "msme-banking", "cooperative"])
+def test_every_entity_relays_its_outbox_every_minute_in_jakarta(
+    simulations: Mapping[str, Simulation], stack: str
+):
+    simulation = simulations[stack]
+    relay = next(fn for fn in FUNCTIONS if fn.name == "outbox_relay")
+    assert_invoked_only_by_its_job_on_jakarta_time(simulation, relay)
+    assert scheduler_job(simulation, relay).get("schedule") == "* * * * *"
+    mine = [g for g in grants(simulation) if g.member == runtime_member(simulation, relay)]
+    # It may publish whatever a producer left behind, and mark it published.
+    assert {g.target for g in mine if g.role == "roles/pubsub.publisher"} == {
+        t.name for t in TOPICS
+    }
+    assert {g.role for g in mine if g.role.startswith("roles/datastore.")} == {
+        "roles/datastore.user"
+    }

@@ -37,6 +37,7 @@ from shared.indexes import (
 from shared.services.idempotency import EventUnitOfWork, IdempotencyScope, claim_request
 from shared.services.loan_applications import ApplicationQuery, list_applications
 from shared.services.loan_review import ReviewQueueQuery, review_queue
+from shared.services.outbox_relay import relay_outbox
 from shared.services.ports import (
     IDEMPOTENCY_KEYS,
     OUTBOX,
@@ -186,6 +187,7 @@ def journey_queries() -> list[RecordedQuery]:
         for state in (None, LoanState.IN_REVIEW):
             list_applications(recorder, caller, ApplicationQuery(state=state))
     assert review_queue(recorder, ReviewQueueQuery()).applications, "thin_file waits for review"
+    relay_outbox(recorder, world.clock)  # the scheduled relay looks for stranded events
     return recorder.queries
 
 

@@ -79,3 +79,20 @@ def test_lookups_name_what_is_missing():
         topology.function("nope")
     with pytest.raises(KeyError, match="no topic named 'nope'"):
         topology.topic("nope")
+
+
+def test_the_outbox_relay_may_publish_every_topic_every_minute_but_produces_none():
+    relay = topology.function("outbox_relay")
+    assert relay.relays_outbox and set(relay.publishes) == {t.name for t in TOPICS}
+    assert relay.schedule == "* * * * *" and not relay.client_facing
+    assert relay.firestore == "read_write"  # it marks what it published
+    # Relaying what others emitted makes no topic produced: a consumer without a real
+    # producer is still reported, although the relay may publish to its topic.
+    topics = (*TOPICS, Topic("loan.ghost", "nobody publishes"))
+    relay_everything = replace(relay, publishes=tuple(t.name for t in topics))
+    functions = (
+        *(fn for fn in FUNCTIONS if fn is not relay),
+        relay_everything,
+        Function("ghost_reader", "event", "x", consumes="loan.ghost"),
+    )
+    assert validate_topology(functions, topics) == ["topic 'loan.ghost' has no producer"]

@@ -1,0 +1,92 @@
+"""`outbox_relay`: every minute, publish the outbox events whose producers could not
+(rules in shared/services/outbox_relay.py).
+
+- `POST /` — relay the oldest unpublished entries past the grace period; answers
+  `{"relayed": n, "more": bool}`.
+
+Only its Cloud Scheduler job may call it. Cloud Run already admits no one else
+(the job's `cron-outbox-relay` account alone holds run.invoker, over internal
+ingress); the function checks again in code, through the same verifier as every
+HTTP function: a bearer token from the configured issuer whose verified `email`
+is `PATUNGAN_SCHEDULER_INVOKER`. In the cloud that is the Google-signed OIDC
+token the job sends (issuer `https://accounts.google.com`); locally the dev
+issuer mints it (`scripts.token`, claims `email` and `email_verified`).
+
+Configuration (read on the first request): PATUNGAN_ENV, PATUNGAN_ENTITY,
+PATUNGAN_GCP_PROJECT; the token issuer (PATUNGAN_AUTH_ISSUER, _AUDIENCE and one
+of _PUBLIC_KEY_FILE / _PEM / _JWKS_URL); PATUNGAN_SCHEDULER_INVOKER; locally
+FIRESTORE_EMULATOR_HOST and PUBSUB_EMULATOR_HOST.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import functions_framework
+
+from shared.http.lazy import Lazy
+from shared.http.router import Call, HttpServices, Router
+from shared.services.outbox_relay import RelayReport, relay_outbox
+from shared.services.ports import Caller, Forbidden
+
+if TYPE_CHECKING:
+    from shared.settings import HttpSettings
+
+router: Router[RelayServices] = Router(
+    "outbox_relay",
+    description="Cloud Scheduler only: publish outbox events whose producer's publish failed.",
+)
+
+
+@router.post("/", response=RelayReport, signed_in=True)
+def relay(call: Call[None, RelayServices]) -> RelayReport:
+    """Publish the oldest outbox events still unpublished after the grace period."""
+    require_scheduler(call.caller, call.services.scheduler_invoker)
+    return relay_outbox(call.uow, call.services.clock)
+
+
+def require_scheduler(caller: Caller, invoker: str) -> None:
+    """Forbidden unless the verified token is the scheduler account's own (email verified)."""
+    if caller.claims.get("email") != invoker or caller.claims.get("email_verified") is not True:
+        raise Forbidden("only the outbox relay's Cloud Scheduler job may run it")
+
+
+# --- dependencies, built on the first request ---------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RelayServices(HttpServices):
+    scheduler_invoker: str
+
+
+def _settings_class() -> type[HttpSettings]:
+    # Built here, not at import: pydantic-settings costs a cold start ~90 ms.
+    from pydantic import Field
+
+    from shared.settings import HttpSettings
+
+    class SchedulerSettings(HttpSettings):
+        """Adds who the scheduler is: the service account its OIDC tokens name."""
+
+        scheduler_invoker: str = Field(
+            min_length=3, description="The Cloud Scheduler job's service account email."
+        )
+
+    return SchedulerSettings
+
+
+def _services() -> RelayServices:
+    from shared.http.wiring import http_services
+    from shared.settings import load_settings
+
+    settings: Any = load_settings(_settings_class())
+    return http_services(settings, RelayServices, scheduler_invoker=settings.scheduler_invoker)
+
+
+services: Lazy[RelayServices] = Lazy(_services)
+
+
+@functions_framework.http
+def outbox_relay(request: Any) -> Any:
+    return router.handle(request, services.get())
