@@ -16,6 +16,10 @@ Four pieces, shared by the emulators, the local cloud and the platform runner:
   asked to stop or orphaned. On Linux the child is also bound to us with
   PR_SET_PDEATHSIG, so it is killed even if we are (SIGKILL). The child's output
   passes through to ours, so `EmulatorProcess` keeps its tail for error messages.
+  `python -m emulators.supervisor NAME --ready-tcp HOST:PORT -- ARGV...` is the same
+  from the command line: the platform runner starts every function through it, so
+  a function dies with the runner (SIGKILL included) although the runner forks
+  from whichever thread it likes.
 - `StartStop`: the `with` block of everything that starts and stops (an emulator
   process, the local cloud, the local platform): enter starts, exit stops, also
   when the block raises.
@@ -24,6 +28,7 @@ Four pieces, shared by the emulators, the local cloud and the platform runner:
 from __future__ import annotations
 
 import abc
+import argparse
 import contextlib
 import ctypes
 import ctypes.util
@@ -211,3 +216,31 @@ def supervise(
         return 0
     finally:
         stop_process_group(child, stop_timeout_s)
+
+
+def main(argv: Sequence[str]) -> int:
+    """The command line: `NAME --ready-tcp HOST:PORT [--ready-timeout S] -- ARGV...`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m emulators.supervisor",
+        description="Run a program until stopped or orphaned; print READY once its port opens.",
+    )
+    parser.add_argument("name", help="named in the READY line and in error messages")
+    parser.add_argument("--ready-tcp", required=True, metavar="HOST:PORT")
+    parser.add_argument("--ready-timeout", type=float, default=60.0, metavar="SECONDS")
+    argv = list(argv)
+    at = argv.index("--") if "--" in argv else len(argv)
+    args, program = parser.parse_args(argv[:at]), argv[at + 1 :]
+    if not program:
+        parser.error("no program to run (give it after --)")
+    host, _, port = args.ready_tcp.rpartition(":")
+    return supervise(
+        args.name,
+        program,
+        ready=tcp_open(host, int(port)),
+        ready_line=f"READY {args.name} {args.ready_tcp}",
+        ready_timeout_s=args.ready_timeout,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -277,14 +277,30 @@ class FunctionProcess:
             "--port", str(self.port),
         ]  # fmt: skip
 
-    def start(self) -> None:
+    def start(self, ready_timeout_s: float) -> None:
+        """Start the function under `emulators.supervisor`, which binds it to this process.
+
+        A function runs in its own session (Ctrl-C reaches the runner only, which stops
+        the functions in order), so nothing kills it when the runner is SIGKILLed.
+        PR_SET_PDEATHSIG would, but it fires when the *thread* that forked exits (and
+        `LocalPlatform.start` may run on any thread), and its `preexec_fn` is unsafe here,
+        where output threads already run. The supervisor forks from its own main thread
+        with it, watches its own parent, and stops the function's whole process group
+        (gunicorn's workers too) once the runner is gone.
+        """
         inherited = {
             name: value
             for name, value in os.environ.items()
             if not name.startswith(_INHERITED_BUT_OVERRIDDEN) and name not in _CLIENT_HOSTS
         }
+        supervised = [
+            sys.executable, "-m", "emulators.supervisor", self.fn.name,
+            "--ready-tcp", f"{self.host}:{self.port}",
+            "--ready-timeout", str(ready_timeout_s),
+            "--", *self.argv,
+        ]  # fmt: skip
         self._proc = subprocess.Popen(
-            self.argv,
+            supervised,
             cwd=ROOT,
             env={**inherited, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **self.env},
             stdout=subprocess.PIPE,
@@ -710,7 +726,7 @@ class LocalPlatform(StartStop):
                 listeners=self.output_listeners,
             )
             self._processes[fn.name] = process
-            process.start()
+            process.start(config.ready_timeout_s)
         started = time.perf_counter()
 
         def wait(process: FunctionProcess) -> None:

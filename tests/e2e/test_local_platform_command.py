@@ -1,6 +1,7 @@
 """`python -m scripts.local_platform` (what `python3 dev.py up` runs), as a developer uses it:
 it starts everything, prints URLs and tokens that work, stops everything on Ctrl-C; `--check`
-smoke-tests a fresh platform; a taken port stops the start before anything runs."""
+smoke-tests a fresh platform; a taken port stops the start before anything runs; a runner
+killed with SIGKILL leaves nothing serving."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = [sys.executable, "-m", "scripts.local_platform"]
 FUNCTION_ROW = re.compile(r"^\s+(\w+)\s+(http|event)\s+(http://\S+)\s+(.+)$")
+# "  firestore 127.0.0.1:57847 … ready (0.7 s)", "  providers http://127.0.0.1:34117 … ready"
+SERVICE_ROW = re.compile(r"^\s+(firestore|pubsub|storage|providers)\s+(?:http://)?([\d.]+):(\d+) ")
+WITH_ADMIN_PORT = {"firestore", "pubsub"}  # gRPC on P, admin HTTP on P + 1
 
 
 def read_until(process: subprocess.Popen, marker: str, timeout_s: float = 90.0) -> list[str]:
@@ -132,3 +136,48 @@ def test_a_taken_port_stops_the_start_before_anything_runs_and_names_it(tmp_path
         assert platform.cloud is None and platform.functions == {}
     finally:
         holder.close()
+
+
+def serving(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def test_a_runner_killed_with_sigkill_leaves_no_function_or_emulator_serving(tmp_path):
+    process = subprocess.Popen(
+        [*COMMAND, "--ports", "free", "--keys", str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        output = read_until(process, "Ctrl-C stops everything.")
+    finally:
+        process.kill()  # SIGKILL: the runner gets no chance to stop anything
+        process.wait()
+    functions = [httpx.URL(m[3]) for line in output if (m := FUNCTION_ROW.match(line))]
+    services = [m for line in output if (m := SERVICE_ROW.match(line))]
+    addresses = [(url.host, url.port) for url in functions]
+    for service in services:
+        host, port = service[2], int(service[3])
+        addresses.append((host, port))
+        if service[1] in WITH_ADMIN_PORT:
+            addresses.append((host, port + 1))
+    assert len(functions) >= 5 and {s[1] for s in services} == {
+        "firestore",
+        "pubsub",
+        "storage",
+        "providers",
+    }
+
+    # The orphans notice within a second or so; the deadline only bounds a failing run.
+    deadline = time.monotonic() + 30
+    still_serving = addresses
+    while still_serving and time.monotonic() < deadline:
+        time.sleep(0.2)
+        still_serving = [address for address in still_serving if serving(*address)]
+    assert still_serving == []
