@@ -18,13 +18,14 @@ integer rupiah; rates are decimal strings. An installment's `fees` is its
 service fee and `fee_vat` the VAT on it at the rate in force on its due date;
 its `total` includes both. `totals.fees` is every borrower fee (origination
 plus per-installment service fees, VAT excluded), `totals.fee_vat` the VAT on
-the service fees, and `totals.payable` is principal + interest + fees + fee_vat.
-The origination fee's VAT is reported apart, as `origination_fee_vat`: it is
-deducted from the payout with the fee (`net_disbursement`), never billed in an
-installment. `daily_cost_rate` leaves all VAT out: a tax is not *manfaat
-ekonomi*. The caps checked are those in force on the disbursement date, and a
-quote that breaches them is still answered (200, `compliant: false`): a
-calculator shows the breach, only an offer refuses it.
+every one of those fees, and `totals.payable` (principal + interest + fees +
+fee_vat) is everything the loan costs the borrower. The origination fee and its
+VAT (also shown alone, as `origination_fee_vat`) are deducted from the payout
+(`net_disbursement`) and never billed in an installment. `daily_cost_rate`
+leaves all VAT out: a tax is not *manfaat ekonomi*. The caps checked are those
+in force on the disbursement date, and a quote that breaches them is still
+answered (200, `compliant: false`): a calculator shows the breach, only an offer
+refuses it.
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ class InstallmentLine(BaseModel):
 
 class QuoteTotals(BaseModel):
     """`fees`: every borrower fee (origination + service fees, VAT excluded);
-    `fee_vat`: the VAT on the service fees; `payable`: principal + interest + fees + fee_vat."""
+    `fee_vat`: the VAT on those fees; `payable`: principal + interest + fees + fee_vat."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -258,7 +259,7 @@ def quote_response(priced: Quote, check: CapCheck, *, product_id: str | None) ->
     """The public view of a priced quote and its cap check (also used inside offers)."""
     schedule = priced.schedule
     fees = priced.borrower_fees
-    fee_vat = schedule.total_fee_vat
+    fee_vat = schedule.total_fee_vat + priced.origination_fee_vat
     return QuoteResponse(
         product_id=product_id,
         interest_method=schedule.method,

@@ -50,8 +50,8 @@ def test_a_service_fee_is_quoted_with_its_vat_in_every_installment_and_the_payab
     """Rp 10,000 service fee, due 2026-02-15 to 2027-01-15: VAT 10,000 × 11/12 × 12% = 1,100.
 
     Payable = principal + interest + fees (1% origination = 100,000, plus 12 × 10,000)
-    + the service fees' VAT (12 × 1,100 = 13,200); the origination fee's VAT is
-    `origination_fee_vat` (100,000 × 11/12 × 12% = 11,000), taken from the payout.
+    + their VAT: the service fees' 12 × 1,100 = 13,200 and the origination fee's
+    100,000 × 11/12 × 12% = 11,000 (`origination_fee_vat`, taken from the payout).
     """
     fees = {"origination_fee_rate": "0.01", "service_fee_per_installment": 10_000}
     body = {**TERMS, "terms": {**TERMS["terms"], "fees": fees}}
@@ -62,13 +62,15 @@ def test_a_service_fee_is_quoted_with_its_vat_in_every_installment_and_the_payab
         assert (line["fees"], line["fee_vat"]) == (10_000, 1_100)
         assert line["total"] == line["principal"] + line["interest"] + 10_000 + 1_100
     totals = quoted["totals"]
-    assert (totals["fees"], totals["fee_vat"]) == (100_000 + 120_000, 13_200)
-    assert totals["payable"] == 10_000_000 + totals["interest"] + 220_000 + 13_200
+    assert (totals["fees"], totals["fee_vat"]) == (100_000 + 120_000, 13_200 + 11_000)
+    assert totals["payable"] == 10_000_000 + totals["interest"] + 220_000 + 24_200
     assert quoted["origination_fee_vat"] == 11_000
     without_fee = platform.client("loan_quote").post("/", json=TERMS).get_json()
-    assert without_fee["totals"]["fee_vat"] == 0
+    # No service fee: the only VAT is the origination fee's.
+    assert without_fee["totals"]["fee_vat"] == without_fee["origination_fee_vat"] == 11_000
+    assert all(line["fee_vat"] == 0 for line in without_fee["installments"])
     assert without_fee["totals"]["payable"] == (
-        10_000_000 + without_fee["totals"]["interest"] + without_fee["totals"]["fees"]
+        10_000_000 + without_fee["totals"]["interest"] + without_fee["totals"]["fees"] + 11_000
     )
 
 

@@ -100,7 +100,8 @@ def test_approving_prices_the_offer_at_the_grade_within_the_products_bounds(worl
 
 def test_the_stored_offer_bills_each_service_fee_with_its_vat(world):
     """The product charges Rp 10,000 a month: each installment also bills its VAT,
-    10,000 × 11/12 × 12% = 1,100, and the offer's payable counts 6 × 1,100 = 6,600."""
+    10,000 × 11/12 × 12% = 1,100, and the offer's payable counts 6 × 1,100 = 6,600 plus
+    the VAT on the origination fee taken from the payout."""
     stored = world.uow.run(
         lambda tx: tx.get("products", "working-capital-annuity"), read_only=True
     )["product"]
@@ -113,9 +114,10 @@ def test_the_stored_offer_bills_each_service_fee_with_its_vat(world):
     assert (first.fees, first.fee_vat) == (10_000, 1_100)
     assert first.total == first.principal + first.interest + 10_000 + 1_100
     totals = offer.terms.totals
-    assert totals.fee_vat == 6 * 1_100
+    assert totals.fee_vat == 6 * 1_100 + offer.terms.origination_fee_vat
+    assert offer.terms.origination_fee_vat == offer.terms.origination_fee * 11 // 100
     assert totals.fees == offer.terms.origination_fee + 6 * 10_000
-    assert totals.payable == 10_000_000 + totals.interest + totals.fees + 6 * 1_100
+    assert totals.payable == 10_000_000 + totals.interest + totals.fees + totals.fee_vat
     seen = read_application(world.uow, Caller("thin_file", "borrower"), loan_id)
     assert seen.offer is not None
     assert seen.offer.terms.totals.payable == totals.payable

@@ -64,9 +64,11 @@ def test_fees_count_the_origination_fee_and_every_service_fee():
     # Each service fee carries VAT on its 2026/27 due date: 5,000 × 11/12 × 12% = 550.
     assert all(i.fee_vat == 550 for i in answer.installments)
     assert all(i.total == i.principal + i.interest + 5_550 for i in answer.installments)
-    assert answer.totals.fee_vat == 12 * 550
+    # The origination fee's VAT counts too: 200,000 × 11/12 × 12% = 22,000.
+    assert answer.origination_fee_vat == 22_000
+    assert answer.totals.fee_vat == 12 * 550 + 22_000
     assert answer.totals.payable == (
-        10_000_000 + answer.totals.interest + 200_000 + 12 * 5_000 + 12 * 550
+        10_000_000 + answer.totals.interest + 200_000 + 12 * 5_000 + 12 * 550 + 22_000
     )
     assert answer.net_disbursement == 10_000_000 - 200_000 - answer.origination_fee_vat
     days = (answer.maturity_date - date(2026, 1, 15)).days
@@ -211,12 +213,14 @@ def test_every_quote_adds_up(principal, tenor, rate, method, unit, origination, 
     assert lines[-1].balance_after == 0
     assert answer.totals.interest == sum(i.interest for i in lines)
     assert answer.totals.fees == answer.origination_fee + tenor * service_fee
-    assert answer.totals.fee_vat == sum(i.fee_vat for i in lines)
+    assert answer.totals.fee_vat == sum(i.fee_vat for i in lines) + answer.origination_fee_vat
     assert answer.totals.payable == (
         principal + answer.totals.interest + answer.totals.fees + answer.totals.fee_vat
     )
-    # What the installments bill plus the origination fee taken from the payout.
-    assert answer.totals.payable == sum(i.total for i in lines) + answer.origination_fee
+    # What the installments bill plus the origination fee and its VAT taken from the payout.
+    assert answer.totals.payable == (
+        sum(i.total for i in lines) + answer.origination_fee + answer.origination_fee_vat
+    )
     assert answer.cap_check.compliant == (answer.cap_check.violations == ())
 
 
