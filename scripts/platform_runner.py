@@ -67,6 +67,7 @@ from emulators.local_cloud import (
 )
 from emulators.providers import DEFAULT_API_KEY as SANDBOX_API_KEY
 from emulators.supervisor import StartStop, stop_process_group
+from infra.naming import SCHEDULER_ACCOUNT, account_id
 from scripts.token import DEFAULT_KEY_DIR, DevKeys
 from shared.services.ports import EventPublisher, OutboundMessage
 from shared.topology import (
@@ -179,13 +180,24 @@ def function_environment(
         env[secret(name).env_var] = local_secrets[name]
     if "provider-api-key" in fn.secrets:
         env["PATUNGAN_PROVIDERS_URL"] = providers_url
+    if fn.schedule:
+        # The account its Cloud Scheduler job calls as, named as infra names it; locally
+        # the dev issuer mints that account's token (`scripts.token`).
+        env["PATUNGAN_SCHEDULER_INVOKER"] = scheduler_invoker(fn, project)
     return env
+
+
+def scheduler_invoker(fn: Function, project: str) -> str:
+    """The e-mail of the service account a scheduled function's Scheduler job calls as."""
+    return f"{account_id(SCHEDULER_ACCOUNT, fn.name)}@{project}.iam.gserviceaccount.com"
 
 
 def who_may_call(fn: Function) -> str:
     """Who may call a function, from its routes (HTTP) or its subscription (event)."""
     if fn.kind == "event":
         return f"Pub/Sub push ({subscription_name(fn)} on {fn.consumes})"
+    if fn.schedule:
+        return f"its Cloud Scheduler job ({fn.schedule})"
     import importlib
 
     router = getattr(importlib.import_module(f"functions.{fn.name}.main"), "router", None)

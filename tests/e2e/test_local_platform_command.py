@@ -70,7 +70,14 @@ def test_up_prints_working_urls_and_tokens_and_ctrl_c_stops_everything(tmp_path)
         rows = {m[1]: m for line in output if (m := FUNCTION_ROW.match(line))}
         tokens = dict(re.findall(r"export (TOKEN_\w+)=(\S+)", "\n".join(output)))
 
-        assert set(rows) == {"users", "loan_quote", "loan_applications", "scoring", "loan_review"}
+        assert set(rows) == {
+            "users",
+            "loan_quote",
+            "loan_applications",
+            "scoring",
+            "loan_review",
+            "outbox_relay",
+        }
         assert rows["scoring"][2] == "event"
         assert "Pub/Sub push" in rows["scoring"][4]
         assert rows["loan_review"][4] == "admin.credit"
@@ -167,7 +174,7 @@ def test_a_runner_killed_with_sigkill_leaves_no_function_or_emulator_serving(tmp
         addresses.append((host, port))
         if service[1] in WITH_ADMIN_PORT:
             addresses.append((host, port + 1))
-    assert len(functions) >= 5 and {s[1] for s in services} == {
+    assert len(functions) == 6 and {s[1] for s in services} == {
         "firestore",
         "pubsub",
         "storage",
