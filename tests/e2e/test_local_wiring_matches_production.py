@@ -44,6 +44,14 @@ def deployed(production: Simulation, fn: Function):
     return resource
 
 
+def push_path(endpoint: str, function_url: str, project: str) -> str:
+    """What a push endpoint adds to its function's URL, with the project id written `{project}`."""
+    assert endpoint.startswith(function_url + "/"), (endpoint, function_url)
+    return endpoint.removeprefix(function_url).replace(
+        f"/projects/{project}/", "/projects/{project}/"
+    )
+
+
 def production_variables(production: Simulation, fn: Function) -> set[str]:
     resource = deployed(production, fn)
     plain = set(resource.get("serviceConfig.environmentVariables") or {})
@@ -95,4 +103,15 @@ def test_each_push_subscription_retries_and_dead_letters_as_deployed(production,
         # CloudEvent's source (emulators/README.md, "Push").
         assert local.push_config.push_endpoint == (
             f"{local_platform.url(fn.name)}/{local_platform.topic_path(str(fn.consumes))}"
+        )
+        # ... and the deployed push path is the same one: what follows each side's function
+        # URL differs only by the project id (infra/components/function.py).
+        assert push_path(
+            local.push_config.push_endpoint,
+            local_platform.url(fn.name),
+            local_platform.config.project,
+        ) == push_path(
+            cloud.get("pushConfig.pushEndpoint"),
+            str(deployed(production, fn).outputs["serviceConfig"]["uri"]),
+            production.deployment.manifest.project_id,
         )
