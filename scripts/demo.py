@@ -125,11 +125,11 @@ def walk(client: PlatformClient, key: str, label: str, say: Say = _say) -> Outco
         say(f'  {"approved by":<14} {REVIEWER}: "{loan["review"]["narrative"][:70]}…"')
     if loan["state"] == "approved":
         offer = loan["offer"]
-        first = offer["terms"]["installments"][0]
+        first, totals = offer["terms"]["installments"][0], offer["terms"]["totals"]
         say(
             f"  {'offer':<14} {float(offer['rate']) * 100:.2f}% per {offer['rate_period']}, "
             f"first installment {rupiah(first['total'])}, total payable "
-            f"{rupiah(offer['terms']['totals']['payable'])}"
+            f"{rupiah(totals['payable'])} (VAT on fees {rupiah(totals['fee_vat'])} included)"
         )
         loan = client.accept(sub, loan_id, offer["agreement_version"])
         say(

@@ -161,7 +161,8 @@ def smoke_check(platform: LocalPlatform, say: Callable[[str], None] = print) -> 
             )
             totals = answer["totals"]
             return (
-                f"{len(answer['installments'])} installments, Rp {totals['payable']:,} payable, "
+                f"{len(answer['installments'])} installments, Rp {totals['payable']:,} payable "
+                f"(VAT on fees Rp {totals['fee_vat']:,} included), "
                 f"caps {'met' if answer['cap_check']['compliant'] else 'BREACHED'}"
             )
 
