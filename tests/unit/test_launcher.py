@@ -5,6 +5,7 @@ import sys
 import pytest
 
 from emulators.launcher import EmulatorProcess, free_port, free_port_pair
+from emulators.supervisor import tcp_open
 
 SERVE = (
     "import signal, sys, time\n"
@@ -42,3 +43,35 @@ def test_free_ports_are_bindable():
     assert 0 < free_port() < 65536
     port = free_port_pair()
     assert port + 1 < 65536
+
+
+def test_the_supervisor_command_says_ready_once_the_port_opens_and_stops_its_program():
+    port = free_port()
+    listen = (
+        "import socket, time\n"
+        f"s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen()\n"
+        "time.sleep(60)\n"
+    )
+    supervised = EmulatorProcess.python_module(
+        "supervisor",
+        "emulators.supervisor",
+        "listener",
+        "--ready-tcp",
+        f"127.0.0.1:{port}",
+        "--",
+        sys.executable,
+        "-c",
+        listen,
+    )
+    with supervised:
+        assert supervised.ready_line == f"READY listener 127.0.0.1:{port}"
+        assert tcp_open("127.0.0.1", port)()
+        assert supervised.stop() == 0
+    assert not tcp_open("127.0.0.1", port)()  # the program went with its supervisor
+
+
+def test_the_supervisor_command_refuses_to_start_without_a_program():
+    with pytest.raises(RuntimeError, match="no program to run"):
+        EmulatorProcess.python_module(
+            "supervisor", "emulators.supervisor", "nothing", "--ready-tcp", "127.0.0.1:1"
+        ).start()
