@@ -24,7 +24,12 @@
    with the environment infra gives it in production (`function_environment`:
    the same `PATUNGAN_*` names read by the same settings classes, local values),
    and waits until each answers HTTP (an HTTP function has then built its settings
-   and clients; an event function builds them on its first delivery).
+   and clients; an event function builds them on its first delivery);
+6. the local Cloud Scheduler (`scripts.local_scheduler.LocalScheduler`): for every
+   scheduled function, its job as infra deploys it (schedule in the topology's time
+   zone, POST `{}` to the function's URL with a dev-issuer token naming the job's
+   account, `email_verified`, the function's audience, its retry config).
+   `PlatformConfig(schedule_every_s=1.0)` runs the jobs every second instead (tests).
 
 `stop()` tells every part to stop at once (SIGTERM to each process group, SIGKILL
 after a grace period) and waits for them; the context manager does both, and a
@@ -68,6 +73,7 @@ from emulators.local_cloud import (
 from emulators.providers import DEFAULT_API_KEY as SANDBOX_API_KEY
 from emulators.supervisor import StartStop, stop_process_group
 from infra.naming import SCHEDULER_ACCOUNT, account_id
+from scripts.local_scheduler import LocalScheduler, ScheduledJob, scheduled_job
 from scripts.token import DEFAULT_KEY_DIR, DevKeys
 from shared.services.ports import EventPublisher, OutboundMessage
 from shared.topology import (
@@ -115,6 +121,8 @@ class PlatformConfig:
     progress: Progress = _print
     ready_timeout_s: float = 60.0
     pubsub_args: tuple[str, ...] = ()
+    # Run scheduled functions at this fixed interval instead of their cron schedule (tests).
+    schedule_every_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +198,24 @@ def function_environment(
 def scheduler_invoker(fn: Function, project: str) -> str:
     """The e-mail of the service account a scheduled function's Scheduler job calls as."""
     return f"{account_id(SCHEDULER_ACCOUNT, fn.name)}@{project}.iam.gserviceaccount.com"
+
+
+def local_scheduled_job(
+    fn: Function, url: str, env: dict[str, str], *, every_s: float | None = None
+) -> ScheduledJob:
+    """The local Scheduler job of `fn`, calling it as `env` (its environment) expects.
+
+    As in production, the token names the account the function was told is its
+    scheduler (`PATUNGAN_SCHEDULER_INVOKER`) and carries the audience it verifies
+    (`PATUNGAN_AUTH_AUDIENCE`: the function's URL there, the dev audience here).
+    """
+    return scheduled_job(
+        fn,
+        url=url,
+        invoker=env["PATUNGAN_SCHEDULER_INVOKER"],
+        audience=env["PATUNGAN_AUTH_AUDIENCE"],
+        every_s=every_s,
+    )
 
 
 def who_may_call(fn: Function) -> str:
@@ -399,6 +425,7 @@ class LocalPlatform(StartStop):
     functions: dict[str, RunningFunction] = field(default_factory=dict, init=False)
     _sandbox: EmulatorProcess | None = field(default=None, init=False)
     _processes: dict[str, FunctionProcess] = field(default_factory=dict, init=False)
+    _scheduler: LocalScheduler | None = field(default=None, init=False)
 
     # ------------------------------------------------------------------ public
 
@@ -419,6 +446,7 @@ class LocalPlatform(StartStop):
             self._create_documents_bucket()
             self._seed_products()
             self._start_functions()
+            self._start_scheduler()
         except BaseException:
             self.stop()
             raise
@@ -431,10 +459,13 @@ class LocalPlatform(StartStop):
         Every part is told to stop at the same moment rather than one after another, so
         that each has its SIGTERM even if this process is killed while waiting for them.
         """
+        scheduler, self._scheduler = self._scheduler, None
         processes, self._processes = self._processes, {}
         sandbox, self._sandbox = self._sandbox, None
         cloud, self.cloud = self.cloud, None
         stops: list[Callable[[], object]] = [process.stop for process in processes.values()]
+        if scheduler is not None:  # an attempt in flight ends when its function stops
+            stops.insert(0, scheduler.stop)
         stops += [part.stop for part in (sandbox, cloud) if part is not None]
         if stops:
             with ThreadPoolExecutor(max_workers=len(stops)) as pool:
@@ -472,6 +503,11 @@ class LocalPlatform(StartStop):
         """Where the push subscription of event function `fn` delivers."""
         assert fn.consumes is not None
         return f"{self._function_url(fn)}/{self.topic_path(fn.consumes)}"
+
+    @property
+    def scheduled_jobs(self) -> list[ScheduledJob]:
+        """The local Cloud Scheduler's jobs (one per scheduled function), as it runs them."""
+        return list(self._scheduler.jobs) if self._scheduler is not None else []
 
     def environment_of(self, function_name: str) -> dict[str, str]:
         """The environment a started function was given (secrets included: local values)."""
@@ -754,6 +790,23 @@ class LocalPlatform(StartStop):
         if errors:
             raise PlatformError("functions failed to start:\n" + "\n\n".join(errors))
 
+    def _start_scheduler(self) -> None:
+        jobs = [
+            local_scheduled_job(
+                process.fn,
+                process.url,
+                process.env,
+                every_s=self.config.schedule_every_s,
+            )
+            for process in self._processes.values()
+            if process.fn.schedule
+        ]
+        if not jobs:
+            return
+        self._scheduler = LocalScheduler(jobs, self.keys, self.config.progress).start()
+        for job in jobs:
+            self.config.progress(f"  scheduler: {job.name} {job.when} … started")
+
 
 class _NoEvents(EventPublisher):
     """The seeding transaction's publisher: seeding emits no events, so any publish is a bug."""
@@ -771,5 +824,6 @@ __all__ = [
     "PlatformError",
     "RunningFunction",
     "function_environment",
+    "local_scheduled_job",
     "who_may_call",
 ]

@@ -1,0 +1,440 @@
+"""The local Cloud Scheduler: runs each scheduled function of the topology as its job does.
+
+In production every function with a `schedule` (shared/topology.py) has a Cloud
+Scheduler job (infra/components/function.py, `_scheduler_job`): a unix-cron
+schedule evaluated in `SCHEDULER_TIME_ZONE`, an HTTP POST to the function's URL
+with an OIDC token naming the job's service account (`email`, `email_verified`)
+for the function's audience, and a retry config taken from the function's
+delivery settings. `LocalScheduler` does the same on localhost, one thread per
+job, with a token from the dev issuer (`scripts.token.DevKeys`) carrying the
+claims the Google token carries, so the function's own check (e.g.
+`outbox_relay.require_scheduler`) runs unchanged.
+
+The contract:
+- `CronSchedule.parse` understands the five unix-cron fields (minute, hour,
+  day of month, month, day of week) with `*`, numbers, lists `a,b`, ranges
+  `a-b`, steps `*/n` and `a-b/n`; day of week runs 0-6 from Sunday, and 7 is
+  Sunday too. As in unix cron, when both day fields are restricted (neither
+  starts with `*`) a day matches if either matches. Anything else (names like
+  `MON`, `@hourly`, `?`, six fields, out-of-range values, a date that never
+  occurs such as `0 0 31 2 *`) raises `CronError` naming the field, at start.
+- A run is one POST of `{}`; a 2xx answer succeeds. A failure (another status,
+  or no answer within the attempt deadline) is retried as Cloud Scheduler
+  retries (`RetryPolicy`: `retry_count` times, backoff from `min_backoff_s`
+  doubling `max_doublings` times, then growing linearly, capped at
+  `max_backoff_s`), but never past the job's next scheduled run.
+- One progress line per run, only when it failed or did something (its answer
+  is not all zeros and falses), e.g.
+  `scheduler: outbox_relay → 200 {"relayed": 1, "more": false}`, so a quiet
+  platform stays quiet.
+- `every_s` replaces the cron schedule with a fixed interval (tests only: a
+  relay every second instead of every minute).
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
+
+from scripts.token import DevKeys
+from shared.topology import SCHEDULER_TIME_ZONE, Function
+
+# Cloud Scheduler's default: the retry interval doubles five times, then grows linearly.
+DEFAULT_MAX_DOUBLINGS = 5
+# The token lifetime of a Google-signed OIDC ID token.
+TOKEN_TTL = timedelta(hours=1)
+# The longest a local run may take to find its next due minute (a leap day, restricted
+# week days): eight years covers every schedule that matches at all.
+_SEARCH_YEARS = 8
+
+Progress = Callable[[str], None]
+
+
+class CronError(ValueError):
+    """A schedule the local scheduler (and Cloud Scheduler's unix-cron) does not accept."""
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    low: int
+    high: int
+
+
+_FIELDS = (
+    _Field("minute", 0, 59),
+    _Field("hour", 0, 23),
+    _Field("day of month", 1, 31),
+    _Field("month", 1, 12),
+    _Field("day of week", 0, 7),
+)
+
+
+def _number(text: str, spec: _Field, expression: str) -> int:
+    if not text.isdigit():
+        raise CronError(
+            f"{expression!r}: {spec.name} {text!r} is not a number "
+            f"({spec.low}-{spec.high}; names such as MON or JAN are not supported)"
+        )
+    value = int(text)
+    if not spec.low <= value <= spec.high:
+        raise CronError(f"{expression!r}: {spec.name} {value} is outside {spec.low}-{spec.high}")
+    return value
+
+
+def _parse_field(text: str, spec: _Field, expression: str) -> frozenset[int]:
+    values: set[int] = set()
+    for part in text.split(","):
+        base, slash, step_text = part.partition("/")
+        step = 1
+        if slash:
+            if not step_text.isdigit() or int(step_text) == 0:
+                raise CronError(
+                    f"{expression!r}: {spec.name} step {step_text!r} is not a positive number"
+                )
+            step = int(step_text)
+        if base == "*":
+            low, high = spec.low, spec.high
+        elif "-" in base:
+            first, _, last = base.partition("-")
+            low, high = _number(first, spec, expression), _number(last, spec, expression)
+            if low > high:
+                raise CronError(f"{expression!r}: {spec.name} range {base!r} runs backwards")
+        else:
+            low = _number(base, spec, expression)
+            if slash:  # "5/10" is a cron dialect (5, 15, ...), not unix-cron
+                raise CronError(
+                    f"{expression!r}: {spec.name} step {part!r} needs a range or * before /"
+                )
+            high = low
+        values.update(range(low, high + 1, step))
+    return frozenset(values)
+
+
+@dataclass(frozen=True)
+class CronSchedule:
+    """A parsed five-field unix-cron expression (see the module docstring)."""
+
+    expression: str
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days_of_month: frozenset[int]
+    months: frozenset[int]
+    days_of_week: frozenset[int]  # 0 = Sunday ... 6 = Saturday (7 folded into 0)
+    any_day_of_month: bool  # the field starts with "*"
+    any_day_of_week: bool
+
+    @classmethod
+    def parse(cls, expression: str) -> CronSchedule:
+        fields = expression.split()
+        if len(fields) != 5:
+            raise CronError(
+                f"{expression!r}: a schedule has five fields (minute hour day-of-month month "
+                f"day-of-week), not {len(fields)}"
+            )
+        minutes, hours, dom, months, dow = (
+            _parse_field(text, spec, expression) for text, spec in zip(fields, _FIELDS, strict=True)
+        )
+        schedule = cls(
+            expression=expression,
+            minutes=minutes,
+            hours=hours,
+            days_of_month=dom,
+            months=months,
+            days_of_week=frozenset(day % 7 for day in dow),
+            any_day_of_month=fields[2].startswith("*"),
+            any_day_of_week=fields[4].startswith("*"),
+        )
+        if schedule.any_day_of_week or schedule.any_day_of_month:
+            # Only the day of month decides the day: it must occur in a scheduled month.
+            longest = {month: calendar.monthrange(2024, month)[1] for month in months}  # leap
+            if not any(day <= longest[month] for month in months for day in dom):
+                raise CronError(f"{expression!r}: that day of month never occurs in those months")
+        return schedule
+
+    def _day_matches(self, day: datetime) -> bool:
+        if day.month not in self.months:
+            return False
+        in_month = day.day in self.days_of_month
+        in_week = (day.isoweekday() % 7) in self.days_of_week  # isoweekday: Sunday = 7
+        if self.any_day_of_month or self.any_day_of_week:
+            return in_month and in_week
+        return in_month or in_week  # both restricted: either one (unix cron)
+
+    def matches(self, moment: datetime, time_zone: str = SCHEDULER_TIME_ZONE) -> bool:
+        """Whether the minute of `moment` (an aware time) is due, read in `time_zone`."""
+        local = _aware(moment).astimezone(_zone(time_zone))
+        return (
+            local.minute in self.minutes and local.hour in self.hours and self._day_matches(local)
+        )
+
+    def next_after(self, moment: datetime, time_zone: str = SCHEDULER_TIME_ZONE) -> datetime:
+        """The first due minute strictly after `moment`, as an aware time in `time_zone`."""
+        zone = _zone(time_zone)
+        local = _aware(moment).astimezone(zone)
+        start = local.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        for day in _days(start, _SEARCH_YEARS):
+            if not self._day_matches(day):
+                continue
+            for hour in sorted(self.hours):
+                for minute in sorted(self.minutes):
+                    candidate = day.replace(hour=hour, minute=minute, tzinfo=zone)
+                    if candidate < start:
+                        continue
+                    # A wall-clock time a DST change skips does not exist: no run then.
+                    wall = candidate.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+                    if wall == candidate.replace(tzinfo=None):
+                        return candidate
+        raise CronError(f"{self.expression!r} has no run in the next {_SEARCH_YEARS} years")
+
+
+def _days(start: datetime, years: int) -> Iterator[datetime]:
+    day = start.replace(hour=0, minute=0, tzinfo=None)
+    for _ in range(366 * years):
+        yield day
+        day += timedelta(days=1)
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("the scheduler reads aware times only (a time zone is needed)")
+    return moment
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise CronError(f"unknown time zone {name!r}") from exc
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """A Scheduler job's retry config: how often and how long after a failed attempt."""
+
+    retry_count: int = 0
+    min_backoff_s: float = 5.0
+    max_backoff_s: float = 3600.0
+    max_doublings: int = DEFAULT_MAX_DOUBLINGS
+
+    def delay(self, retry: int) -> float:
+        """Seconds before retry number `retry` (1 = the first retry), as Cloud Scheduler waits."""
+        if retry < 1:
+            raise ValueError("retries are numbered from 1")
+        doubled = min(retry - 1, self.max_doublings)
+        linear = retry - 1 - doubled
+        interval = self.min_backoff_s * 2**doubled * (1 + linear)
+        return float(min(interval, self.max_backoff_s))
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """What a Cloud Scheduler job is: when, whom it POSTs to, as whom, and how it retries."""
+
+    name: str
+    schedule: str
+    time_zone: str
+    url: str
+    invoker: str  # the job's service account: the token's `email`
+    audience: str  # the token's `aud`: what the function is configured to accept
+    retry: RetryPolicy
+    attempt_deadline_s: float
+    every_s: float | None = None  # tests: a fixed interval instead of the cron schedule
+    cron: CronSchedule = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _zone(self.time_zone)
+        object.__setattr__(self, "cron", CronSchedule.parse(self.schedule))
+        if self.every_s is not None and self.every_s <= 0:
+            raise CronError(f"{self.name}: a fixed interval must be positive, not {self.every_s}")
+
+    @property
+    def when(self) -> str:
+        """How the job is timed, for people: `* * * * * (Asia/Jakarta)` or `every 1 s`."""
+        if self.every_s is not None:
+            return f"every {self.every_s:g} s (tests; deployed: {self.schedule})"
+        return f"{self.schedule} ({self.time_zone})"
+
+    def next_run(self, now: datetime) -> datetime:
+        if self.every_s is not None:
+            return now + timedelta(seconds=self.every_s)
+        return self.cron.next_after(now, self.time_zone)
+
+    def token(self, keys: DevKeys, now: datetime | None = None) -> str:
+        """The bearer token of one attempt: what Google's OIDC token for the job carries."""
+        return keys.issue(
+            self.invoker,
+            None,
+            ttl=TOKEN_TTL,
+            now=now,
+            extra_claims={"aud": self.audience, "email": self.invoker, "email_verified": True},
+        )
+
+
+def attempt_deadline_s(fn: Function) -> int:
+    """Infra's attempt deadline: the function's whole timeout, within Scheduler's 15 s-30 min."""
+    return min(max(fn.timeout_s + 30, 15), 1800)
+
+
+def scheduled_job(
+    fn: Function, *, url: str, invoker: str, audience: str, every_s: float | None = None
+) -> ScheduledJob:
+    """The job of a scheduled topology function, set as infra sets its Cloud Scheduler job."""
+    if fn.schedule is None:
+        raise ValueError(f"{fn.name} has no schedule")
+    return ScheduledJob(
+        name=fn.name,
+        schedule=fn.schedule,
+        time_zone=SCHEDULER_TIME_ZONE,
+        url=url,
+        invoker=invoker,
+        audience=audience,
+        retry=RetryPolicy(
+            retry_count=fn.max_delivery_attempts - 1,
+            min_backoff_s=fn.min_backoff_s,
+            max_backoff_s=fn.max_backoff_s,
+        ),
+        attempt_deadline_s=attempt_deadline_s(fn),
+        every_s=every_s,
+    )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One POST of a job: its status (None: no answer) and what came back."""
+
+    status: int | None
+    body: str
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def did_nothing(self) -> bool:
+        """A success whose JSON answer is all zeros and falses: nothing worth a line."""
+        if not self.succeeded:
+            return False
+        try:
+            answer = json.loads(self.body)
+        except ValueError:
+            return False
+        return isinstance(answer, dict) and not any(
+            isinstance(value, bool | int | float) and value for value in answer.values()
+        )
+
+    def describe(self) -> str:
+        return f"{self.status} {self.body}" if self.status is not None else self.body
+
+
+def attempt(job: ScheduledJob, keys: DevKeys, client: httpx.Client) -> Attempt:
+    """POST `{}` to the job's function once, as its Scheduler job does."""
+    try:
+        response = client.post(
+            job.url.rstrip("/") + "/",
+            json={},
+            headers={"Authorization": f"Bearer {job.token(keys)}"},
+            timeout=job.attempt_deadline_s,
+        )
+    except httpx.HTTPError as exc:
+        return Attempt(None, f"no answer ({type(exc).__name__}: {exc})")
+    return Attempt(response.status_code, response.text.strip())
+
+
+@dataclass
+class LocalScheduler:
+    """A thread per job that runs it when due until `stop()` (see the module docstring)."""
+
+    jobs: list[ScheduledJob]
+    keys: DevKeys
+    progress: Progress
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _threads: list[threading.Thread] = field(default_factory=list, init=False)
+
+    def start(self) -> LocalScheduler:
+        self._stop.clear()
+        for job in self.jobs:
+            thread = threading.Thread(
+                target=self._run, args=(job,), name=f"scheduler-{job.name}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop every job; one in the middle of a POST ends once that attempt does."""
+        self._stop.set()
+        threads, self._threads = self._threads, []
+        for thread in threads:
+            thread.join(timeout_s)
+
+    def _sleep_until(self, moment: datetime) -> bool:
+        """Wait until `moment`; False when the scheduler was stopped meanwhile."""
+        while not self._stop.is_set():
+            remaining = (moment - self.clock()).total_seconds()
+            if remaining <= 0:
+                return True
+            self._stop.wait(min(remaining, 1.0))  # re-read the clock: it may jump
+        return False
+
+    def _run(self, job: ScheduledJob) -> None:
+        with httpx.Client(trust_env=False) as client:
+            due = job.next_run(self.clock())
+            while self._sleep_until(due):
+                following = job.next_run(due)
+                self.run_once(job, client, retry_until=following)
+                # A run whose retries went past later due times skips them, as Scheduler does.
+                now = self.clock()
+                due = following if following > now else job.next_run(now)
+
+    def run_once(
+        self, job: ScheduledJob, client: httpx.Client, *, retry_until: datetime | None = None
+    ) -> Attempt:
+        """One execution: the first attempt and its retries, one progress line at the end."""
+        retries = 0
+        while True:
+            started = time.perf_counter()
+            result = attempt(job, self.keys, client)
+            if result.succeeded:
+                if not result.did_nothing:
+                    self.progress(f"scheduler: {job.name} → {result.describe()}")
+                return result
+            retries += 1
+            retry_at = self.clock() + timedelta(seconds=job.retry.delay(retries))
+            if retries > job.retry.retry_count or (retry_until and retry_at >= retry_until):
+                self.progress(
+                    f"scheduler: {job.name} → {result.describe()} "
+                    f"(failed after {retries} attempt{'s' if retries > 1 else ''}, "
+                    f"{time.perf_counter() - started:.1f} s for the last)"
+                )
+                return result
+            if not self._sleep_until(retry_at):
+                return result
+
+
+def run_job_now(job: ScheduledJob, keys: DevKeys) -> Attempt:
+    """A single attempt outside the schedule (`--run-scheduled`): what one tick would send."""
+    with httpx.Client(trust_env=False) as client:
+        return attempt(job, keys, client)
+
+
+__all__ = [
+    "Attempt",
+    "CronError",
+    "CronSchedule",
+    "LocalScheduler",
+    "RetryPolicy",
+    "ScheduledJob",
+    "attempt_deadline_s",
+    "run_job_now",
+    "scheduled_job",
+]
