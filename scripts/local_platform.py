@@ -2,11 +2,13 @@
 
     python -m scripts.local_platform [--ports default|free] [--verbose]
     python -m scripts.local_platform --check [--ports default|free]
+    python -m scripts.local_platform --run-scheduled outbox_relay [--url URL]
 
 Starts the emulators, the providers sandbox, Pub/Sub topics and push subscriptions
 (with dead-letter topics) from the topology, the entity's products, and every
 function on its own functions-framework port (`scripts.platform_runner.LocalPlatform`),
-then prints the function URLs and who may call them, ready-to-use dev-issuer tokens
+then prints the function URLs and who may call them, the scheduled jobs the local
+Cloud Scheduler runs (`scripts.local_scheduler`), ready-to-use dev-issuer tokens
 for each role, and the environment exports, and waits. Ctrl-C (or SIGTERM) stops
 everything and exits 0; if any part dies on its own the rest is stopped and the exit
 code is 1. A port already taken stops the start before anything runs, naming it.
@@ -16,6 +18,10 @@ of a seeded product, and one borrower registered, submitted and scored through t
 real push subscription — stops it, and exits 0 when all passed, 1 otherwise. It
 picks free ports unless `--ports default` is given, so it runs beside a platform
 that is already up (CI, tests).
+
+`--run-scheduled NAME` runs a scheduled function's job once, now, on a platform that
+is already up (its function on the default port, or at `--url`): one POST as its
+Cloud Scheduler job would send it; prints the answer, exits 0 on a 2xx, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -31,15 +37,19 @@ from pathlib import Path
 from types import FrameType
 
 from emulators.local_cloud import DEFAULT_PROJECT, LocalCloudError
+from scripts.local_scheduler import run_job_now
 from scripts.platform_client import PlatformClient, sandbox_applicant
 from scripts.platform_runner import (
     LOCAL_ENTITY,
     LocalPlatform,
     PlatformConfig,
     PlatformError,
+    local_scheduled_job,
+    scheduler_invoker,
     who_may_call,
 )
-from scripts.token import DEFAULT_KEY_DIR
+from scripts.token import DEFAULT_KEY_DIR, DevKeys
+from shared.topology import FUNCTIONS, function, local_port
 
 TOKEN_ROLES = (
     ("borrower", "local-borrower"),
@@ -71,6 +81,15 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--verbose", action="store_true", help="show every emulator's and function's output"
     )
+    parser.add_argument(
+        "--run-scheduled",
+        metavar="NAME",
+        choices=[fn.name for fn in FUNCTIONS if fn.schedule],
+        help="run a scheduled function's job once on a running platform, then exit",
+    )
+    parser.add_argument(
+        "--url", help="with --run-scheduled: the function's URL (default: its port on --host)"
+    )
     parser.add_argument("--keys", type=Path, default=DEFAULT_KEY_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.ports is None:
@@ -87,6 +106,17 @@ def describe(platform: LocalPlatform) -> str:
     lines = ["", "Functions:"]
     for name, kind, url, callers in rows:
         lines.append(f"  {name:<{widths[0]}}  {kind:<{widths[1]}}  {url:<{widths[2]}}  {callers}")
+    jobs = platform.scheduled_jobs
+    if jobs:
+        lines += ["", "Scheduled jobs (the local Cloud Scheduler, as deployed):"]
+        width = max(len(job.name) for job in jobs)
+        for job in jobs:
+            lines.append(f"  {job.name:<{width}}  {job.when}  POST {job.url}/ as {job.invoker}")
+        lines.append(
+            "  (a line shows each run that relays or fails; run one now with "
+            f"`python -m scripts.local_platform --run-scheduled {jobs[0].name}"
+            f"{_run_scheduled_options(platform, jobs[0].url)}`)"
+        )
     lines += [
         "",
         "Tokens from the local dev issuer (valid 12 h; more with "
@@ -122,6 +152,29 @@ def describe(platform: LocalPlatform) -> str:
         "Ctrl-C stops everything.",
     ]
     return "\n".join(lines)
+
+
+def _run_scheduled_options(platform: LocalPlatform, url: str) -> str:
+    """The options `--run-scheduled` needs to reach this platform, beyond the defaults."""
+    config, options = platform.config, ""
+    if config.ports == "free":
+        options += f" --url {url}"
+    if config.project != DEFAULT_PROJECT:
+        options += f" --project {config.project}"
+    if config.keys_dir != DEFAULT_KEY_DIR:
+        options += f" --keys {config.keys_dir}"
+    return options
+
+
+def run_scheduled(args: argparse.Namespace) -> int:
+    """One run of a scheduled function's job, now, as `--run-scheduled` asks."""
+    fn = function(args.run_scheduled)
+    keys = DevKeys.ensure(args.keys)
+    url = args.url or f"http://{args.host}:{local_port(fn)}"
+    env = {"PATUNGAN_SCHEDULER_INVOKER": scheduler_invoker(fn, args.project), **keys.environment()}
+    result = run_job_now(local_scheduled_job(fn, url, env), keys)
+    print(f"scheduler: {fn.name} → {result.describe()}", flush=True)
+    return 0 if result.succeeded else 1
 
 
 def smoke_check(platform: LocalPlatform, say: Callable[[str], None] = print) -> bool:
@@ -187,6 +240,8 @@ def smoke_check(platform: LocalPlatform, say: Callable[[str], None] = print) -> 
 
 def main(argv: list[str]) -> int:
     args = _parse_args(argv)
+    if args.run_scheduled:
+        return run_scheduled(args)
     stop = threading.Event()
     starting = True
 

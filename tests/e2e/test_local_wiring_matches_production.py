@@ -1,6 +1,7 @@
 """The local platform runs the production code path: each function reads the same variables
 the Pulumi program gives it in the cloud (only where values point differs, by a short
-documented list), and each push subscription retries and dead-letters as deployed.
+documented list), each push subscription retries and dead-letters as deployed, and the
+local Cloud Scheduler runs each scheduled function as its deployed job does.
 
 Production's side comes from the real Pulumi program run offline under mocks
 (`infra.offline.simulate`, placeholders allowed: nothing is deployed)."""
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from infra.offline import Simulation, simulate
+from scripts.local_scheduler import DEFAULT_MAX_DOUBLINGS
 from scripts.platform_runner import LOCAL_ENTITY, function_environment
 from scripts.token import DevKeys
 from shared.topology import FUNCTIONS, Function, dead_letter_topic, subscription_name
@@ -21,6 +23,7 @@ pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
 FUNCTION = "gcp:cloudfunctionsv2/function:Function"
 SUBSCRIPTION = "gcp:pubsub/subscription:Subscription"
+SCHEDULER_JOB = "gcp:cloudscheduler/job:Job"
 # Locally a value is reached another way: (what production sets, what the runner sets).
 SUBSTITUTES = {
     "PATUNGAN_AUTH_JWKS_URL": "PATUNGAN_AUTH_PUBLIC_KEY_FILE",  # Identity Platform → dev issuer
@@ -115,3 +118,43 @@ def test_each_push_subscription_retries_and_dead_letters_as_deployed(production,
             str(deployed(production, fn).outputs["serviceConfig"]["uri"]),
             production.deployment.manifest.project_id,
         )
+
+
+def test_each_scheduled_function_is_run_locally_as_its_scheduler_job_runs_it(
+    production, local_platform
+):
+    scheduled = [fn for fn in FUNCTIONS if fn.schedule]
+    local_jobs = {job.name: job for job in local_platform.scheduled_jobs}
+    assert scheduled and set(local_jobs) == {fn.name for fn in scheduled}
+    for fn in scheduled:
+        function = deployed(production, fn)
+        (cloud,) = [
+            j for j in production.of_type(SCHEDULER_JOB) if j.get("name") == function.get("name")
+        ]
+        cloud_env = function.get("serviceConfig.environmentVariables")
+        local_env = local_platform.environment_of(fn.name)
+        local = local_jobs[fn.name]
+
+        # When: the same cron expression read in the same time zone (the test platform
+        # only replaces the clock's tick, `schedule_every_s`).
+        assert local.schedule == cloud.get("schedule") == fn.schedule
+        assert local.time_zone == cloud.get("timeZone")
+        # Where: a POST to the function's own root, nothing after its URL.
+        assert cloud.get("httpTarget.httpMethod") == "POST"
+        assert cloud.get("httpTarget.uri").endswith(f".cloudfunctions.net/{function.get('name')}")
+        assert local.url == local_platform.url(fn.name)
+        # As whom: a token for the audience the function verifies, naming the account the
+        # function was told is its scheduler (the same account id, each side's project).
+        assert cloud.get("httpTarget.oidcToken.audience") == cloud_env["PATUNGAN_AUTH_AUDIENCE"]
+        assert local.audience == local_env["PATUNGAN_AUTH_AUDIENCE"]
+        cloud_account = cloud.get("httpTarget.oidcToken.serviceAccountEmail")
+        assert cloud_account == cloud_env["PATUNGAN_SCHEDULER_INVOKER"]
+        assert local.invoker == local_env["PATUNGAN_SCHEDULER_INVOKER"]
+        assert local.invoker.split("@")[0] == cloud_account.split("@")[0]
+        # How it retries and how long an attempt may take.
+        assert local.retry.retry_count == cloud.get("retryConfig.retryCount")
+        assert f"{local.retry.min_backoff_s:g}s" == cloud.get("retryConfig.minBackoffDuration")
+        assert f"{local.retry.max_backoff_s:g}s" == cloud.get("retryConfig.maxBackoffDuration")
+        assert cloud.get("retryConfig.maxDoublings") is None  # Scheduler's default, then:
+        assert local.retry.max_doublings == DEFAULT_MAX_DOUBLINGS == 5
+        assert f"{local.attempt_deadline_s:g}s" == cloud.get("attemptDeadline")
