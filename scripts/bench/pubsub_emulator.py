@@ -182,7 +182,7 @@ def wait_for_acks(admin: httpx.Client, subscription: str, count: int, timeout: f
 
 
 def run(messages: int, output: Path) -> dict[str, Any]:
-    from google.cloud import pubsub_v1
+    import google.cloud.pubsub_v1 as pubsub_v1
 
     results: dict[str, Any] = {"load_before": load_average()}
     port = free_port_pair()
