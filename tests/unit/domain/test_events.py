@@ -184,6 +184,16 @@ def test_events_are_immutable():
         envelope.data.principal = 1  # type: ignore[attr-defined]
 
 
+def test_an_event_read_from_the_wire_is_immutable_and_republishes_unchanged():
+    sent = submitted().to_json_bytes()
+    received = parse_event(sent)
+    assert received.to_json_bytes() == sent
+    with pytest.raises(ValueError, match="frozen"):
+        received.entity = "other"  # type: ignore[misc]
+    with pytest.raises(ValueError, match="frozen"):
+        received.data.principal = 1  # type: ignore[attr-defined]
+
+
 @given(
     principal=st.integers(1, 10**13),
     tenor=st.integers(1, 720),
