@@ -5,21 +5,32 @@ the emulator. Every body is JSON.
 
     GET    /healthz                         {"status": "ok"}
     POST   /reset                           forget everything; body {"project": p} for one project
-    GET    /stats                           {"subscriptions": {name: stats, ...}}
+    GET    /stats                           {"subscriptions": {name: stats, ...},
+                                             "topics": {name: topic stats, ...}}
     GET    /stats/projects/P/subscriptions/S    stats of one subscription (404 if unknown)
-    GET    /faults                          {"default": plan | null, "subscriptions": {name: plan}}
+    GET    /stats/projects/P/topics/T       stats of one topic (404 if unknown)
+    GET    /faults                          {"default": plan | null, "subscriptions": {name: plan},
+                                             "publish": [publish fault, ...]}
     PUT    /faults                          set a plan {"deliver_times": N,
                                             "redeliver_fraction": f, "delay_seconds": d,
                                             "seed": s, "subscription": name?}; without
                                             "subscription" it applies to every subscription,
                                             present and future
-    DELETE /faults[?subscription=name]      remove the plan (all, or one subscription's)
+    PUT    /faults {"publish": {...}}       refuse Publish calls: {"topic": name?,
+                                            "topic_prefix": p?, "code": "PERMISSION_DENIED",
+                                            "count": N | null} (faults.PublishFault)
+    DELETE /faults[?subscription=name]      remove every plan and publish fault, or one
+                                            subscription's plan
+    DELETE /faults?topic=name|topic_prefix=p    remove that publish fault
+    DELETE /faults?publish=all              remove every publish fault, no plan
 
 Stats per subscription: `published` (messages that reached it), `filtered_out`,
 `delivered` (deliveries, including redeliveries), `acknowledged`, `nacked`
 (nacks and refused pushes), `expired` (ack deadlines missed), `dead_lettered`,
 `duplicates_injected`, `backlog` (not yet acknowledged), `outstanding`
-(leased now), `oldest_unacked_age_seconds` and `last_push_error`.
+(leased now), `oldest_unacked_age_seconds` and `last_push_error`. Stats per
+topic: `published` (messages accepted), `refused_publishes` (Publish calls a
+publish fault refused) and `refused_messages` (the messages they carried).
 """
 
 from __future__ import annotations
@@ -28,7 +39,7 @@ from http import HTTPStatus
 
 from emulators.json_http import BadRequest, JsonHandler, JsonServer
 from emulators.pubsub.broker import Broker, BrokerError, Status
-from emulators.pubsub.faults import FaultPlan, FaultPlanError
+from emulators.pubsub.faults import FaultPlan, FaultPlanError, PublishFault
 
 
 def admin_server(broker: Broker, host: str, port: int) -> JsonServer:
@@ -55,17 +66,39 @@ def admin_server(broker: Broker, host: str, port: int) -> JsonServer:
                     broker.reset(self.body.get("project"))
                     self.reply(HTTPStatus.OK, {"reset": self.body.get("project") or "all"})
                 case "GET", ["stats"]:
-                    self.reply(HTTPStatus.OK, {"subscriptions": broker.stats()})
+                    self.reply(
+                        HTTPStatus.OK,
+                        {"subscriptions": broker.stats(), "topics": broker.topic_stats()},
+                    )
+                case "GET", ["stats", "projects", _, "topics", *_]:
+                    self.reply(HTTPStatus.OK, broker.topic_stats("/".join(path[1:])))
                 case "GET", ["stats", *subscription]:
                     self.reply(HTTPStatus.OK, broker.stats("/".join(subscription)))
                 case "GET", ["faults"]:
+                    self.reply(HTTPStatus.OK, broker.faults())
+                case "PUT" | "POST", ["faults"] if "publish" in self.body:
+                    if set(self.body) != {"publish"}:
+                        raise BadRequest("a publish fault is set on its own, without other fields")
+                    broker.set_publish_fault(PublishFault.from_json(self.body["publish"]))
                     self.reply(HTTPStatus.OK, broker.faults())
                 case "PUT" | "POST", ["faults"]:
                     subscription = self.body.pop("subscription", None)
                     broker.set_faults(FaultPlan.from_json(self.body), subscription)
                     self.reply(HTTPStatus.OK, broker.faults())
+                case "DELETE", ["faults"] if query.get("publish") == "all":
+                    broker.clear_publish_faults()
+                    self.reply(HTTPStatus.OK, broker.faults())
+                case "DELETE", ["faults"] if "topic" in query or "topic_prefix" in query:
+                    broker.clear_publish_faults(
+                        topic=query.get("topic"), topic_prefix=query.get("topic_prefix")
+                    )
+                    self.reply(HTTPStatus.OK, broker.faults())
+                case "DELETE", ["faults"] if "subscription" in query:
+                    broker.set_faults(None, query["subscription"])
+                    self.reply(HTTPStatus.OK, broker.faults())
                 case "DELETE", ["faults"]:
-                    broker.set_faults(None, query.get("subscription"))
+                    broker.set_faults(None)
+                    broker.clear_publish_faults()
                     self.reply(HTTPStatus.OK, broker.faults())
                 case _:
                     self.no_route()

@@ -47,7 +47,7 @@ from urllib.parse import urlparse
 from google.protobuf import duration_pb2
 from google.pubsub_v1 import types
 
-from emulators.pubsub.faults import FaultPlan
+from emulators.pubsub.faults import FaultPlan, PublishFault
 from emulators.pubsub.filters import AttributeFilter, FilterSyntaxError, parse_filter
 
 PubsubMessage = types.PubsubMessage.pb()
@@ -106,6 +106,16 @@ class Status(enum.Enum):
     FAILED_PRECONDITION = "FAILED_PRECONDITION"
     UNIMPLEMENTED = "UNIMPLEMENTED"
     UNAVAILABLE = "UNAVAILABLE"
+    # Only ever raised by a publish fault (faults.PublishFault): the codes a real
+    # Publish can fail with.
+    ABORTED = "ABORTED"
+    CANCELLED = "CANCELLED"
+    DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
+    INTERNAL = "INTERNAL"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    UNKNOWN = "UNKNOWN"
 
 
 class BrokerError(Exception):
@@ -167,6 +177,13 @@ class SubscriptionStats:
     dead_lettered: int = 0
     duplicates_injected: int = 0
     last_push_error: str = ""
+
+
+@dataclass
+class TopicStats:
+    published: int = 0  # messages accepted
+    refused_publishes: int = 0  # Publish calls refused by a publish fault
+    refused_messages: int = 0  # the messages those calls carried
 
 
 @dataclass(eq=False)
@@ -276,6 +293,8 @@ class Broker:
         self._counter = itertools.count(1)
         self._message_ids = itertools.count(1_000_001)
         self._default_faults: FaultPlan | None = None
+        self._publish_faults: list[PublishFault] = []
+        self._topic_stats: dict[str, TopicStats] = {}
         self._stopped = False
         self._clock_thread = threading.Thread(
             target=self._run_clock, name="pubsub-clock", daemon=True
@@ -301,8 +320,17 @@ class Broker:
             for name in [n for n in self._topics if project is None or _project_of(n) == project]:
                 del self._topics[name]
                 self._topic_subs.pop(name, None)
+                self._topic_stats.pop(name, None)
             if project is None:
                 self._default_faults = None
+                self._publish_faults.clear()
+            else:
+                scope = f"projects/{project}/"
+                self._publish_faults = [
+                    fault
+                    for fault in self._publish_faults
+                    if not (fault.topic or fault.topic_prefix or "").startswith(scope)
+                ]
                 self._timers.clear()
 
     # ------------------------------------------------------------------ topics
@@ -320,6 +348,7 @@ class Broker:
             stored.state = int(types.Topic.State.ACTIVE)
             self._topics[topic.name] = stored
             self._topic_subs[topic.name] = {}
+            self._topic_stats[topic.name] = TopicStats()
             return self._copy(stored)
 
     def get_topic(self, name: str) -> Any:
@@ -359,6 +388,7 @@ class Broker:
         with self._lock:
             self._topic(name)
             del self._topics[name]
+            self._topic_stats.pop(name, None)
             for sub in self._topic_subs.pop(name).values():
                 sub.config.topic = DELETED_TOPIC
 
@@ -380,6 +410,7 @@ class Broker:
             self._check_message(message)
         with self._lock:
             topic = self._topic(topic_name)
+            self._refuse_if_faulted(topic.name, len(messages))
             publish_ns = time.time_ns()
             ids = []
             for message in messages:
@@ -622,6 +653,25 @@ class Broker:
             else:
                 self._sub(subscription).faults = plan
 
+    def set_publish_fault(self, fault: PublishFault) -> None:
+        """Refuse matching Publish calls; replaces the fault with the same selector."""
+        with self._lock:
+            self._publish_faults = [
+                f for f in self._publish_faults if f.selector != fault.selector
+            ] + [fault]
+
+    def clear_publish_faults(
+        self, *, topic: str | None = None, topic_prefix: str | None = None
+    ) -> None:
+        """Remove the publish fault with this selector, or every one when both are None."""
+        with self._lock:
+            if topic is None and topic_prefix is None:
+                self._publish_faults.clear()
+            else:
+                self._publish_faults = [
+                    f for f in self._publish_faults if f.selector != (topic, topic_prefix)
+                ]
+
     def faults(self) -> dict[str, Any]:
         with self._lock:
             default = self._default_faults.to_json() if self._default_faults else None
@@ -632,7 +682,16 @@ class Broker:
                     for name, sub in sorted(self._subs.items())
                     if sub.faults is not None
                 },
+                "publish": [fault.to_json() for fault in self._publish_faults],
             }
+
+    def topic_stats(self, name: str | None = None) -> dict[str, Any]:
+        """Publish counters per topic (all, or one: NOT_FOUND if unknown)."""
+        with self._lock:
+            if name is not None:
+                self._topic(name)
+                return self._topic_stats_of(name)
+            return {n: self._topic_stats_of(n) for n in sorted(self._topic_stats)}
 
     def stats(self, name: str | None = None) -> dict[str, Any]:
         """Counters per subscription (all, or one) plus backlog and oldest unacked age."""
@@ -655,6 +714,30 @@ class Broker:
             _parse_name(name, "topics")
             raise BrokerError(Status.NOT_FOUND, f"Topic not found (resource={name})")
         return topic
+
+    def _refuse_if_faulted(self, topic: str, messages: int) -> None:
+        fault = next((f for f in self._publish_faults if f.matches(topic)), None)
+        if fault is None:
+            return
+        fault.refused += 1
+        if fault.spent:
+            self._publish_faults.remove(fault)
+        stats = self._topic_stats[topic]
+        stats.refused_publishes += 1
+        stats.refused_messages += messages
+        raise BrokerError(
+            Status(fault.code),
+            f"Publish to {topic} refused with {fault.code} by the emulator's publish fault",
+        )
+
+    def _topic_stats_of(self, name: str) -> dict[str, Any]:
+        stats = self._topic_stats[name]
+        return {
+            "topic": name,
+            "published": stats.published,
+            "refused_publishes": stats.refused_publishes,
+            "refused_messages": stats.refused_messages,
+        }
 
     def _sub(self, name: str) -> _Subscription:
         self._check_running()
@@ -821,6 +904,8 @@ class Broker:
         message.publish_time.FromMilliseconds(publish_ns // 1_000_000)
         size = message.ByteSize()
         now = self._clock()
+        if topic_name in self._topic_stats:
+            self._topic_stats[topic_name].published += 1
         for sub in self._topic_subs.get(topic_name, {}).values():
             if sub.filter is not None and not sub.filter.matches(message.attributes):
                 sub.stats.filtered_out += 1

@@ -17,6 +17,12 @@ admin endpoint (for every subscription, or for one) asks the emulator to:
 Duplicate and random-redelivery faults are decided when a message reaches the
 subscription (at publish), so a plan applies to messages published after it is
 set; the delay applies to every delivery scheduled after it is set.
+
+A `PublishFault` makes the other side visible: Pub/Sub refusing a publish
+(PERMISSION_DENIED, UNAVAILABLE, ...) after the producer committed, so the
+outbox path (DESIGN.md §2) is tested through the real client. Its code decides
+whether the client retries on its own (`CLIENT_RETRIED_CODES`) or gives up at
+once (`CLIENT_FINAL_CODES`).
 """
 
 from __future__ import annotations
@@ -81,3 +87,101 @@ class FaultPlan:
         if self.redeliver_fraction and self._random.random() < self.redeliver_fraction:
             extra += 1
         return extra
+
+
+# Publish faults ----------------------------------------------------------------------------------
+
+# The gRPC codes a refused Publish may carry. The Python client (google-cloud-pubsub 2.x,
+# `google/pubsub_v1/services/publisher/transports/base.py`) retries the first group on
+# its own for up to 600 s (0.1 s backoff x4 up to 60 s; without end when message ordering
+# is on); it surfaces the second group at once.
+CLIENT_RETRIED_CODES = frozenset(
+    {
+        "ABORTED",
+        "CANCELLED",
+        "DEADLINE_EXCEEDED",
+        "INTERNAL",
+        "RESOURCE_EXHAUSTED",
+        "UNAVAILABLE",
+        "UNKNOWN",
+    }
+)
+CLIENT_FINAL_CODES = frozenset(
+    {
+        "FAILED_PRECONDITION",
+        "INVALID_ARGUMENT",
+        "NOT_FOUND",
+        "PERMISSION_DENIED",
+        "UNAUTHENTICATED",
+    }
+)
+PUBLISH_FAULT_CODES = CLIENT_RETRIED_CODES | CLIENT_FINAL_CODES
+
+
+@dataclass
+class PublishFault:
+    """Refuse `Publish` calls to matching topics with a gRPC status `code`.
+
+    `topic` matches one topic name exactly, `topic_prefix` every name starting
+    with it, neither every topic. `count` refusals, then the fault is spent;
+    `None` refuses until cleared. The default code, PERMISSION_DENIED, is one the
+    client does not retry, so the producer's publish fails at once.
+    """
+
+    topic: str | None = None
+    topic_prefix: str | None = None
+    code: str = "PERMISSION_DENIED"
+    count: int | None = None
+    refused: int = 0
+
+    def __post_init__(self) -> None:
+        if self.topic is not None and self.topic_prefix is not None:
+            raise FaultPlanError("a publish fault names a topic or a topic_prefix, not both")
+        if self.code not in PUBLISH_FAULT_CODES:
+            raise FaultPlanError(f"publish fault code must be one of {sorted(PUBLISH_FAULT_CODES)}")
+        if self.count is not None and not 1 <= self.count <= 1_000_000:
+            raise FaultPlanError("publish fault count must be between 1 and 1000000, or null")
+
+    @classmethod
+    def from_json(cls, body: Any) -> PublishFault:
+        if not isinstance(body, dict):
+            raise FaultPlanError("publish must be an object")
+        unknown = set(body) - {"topic", "topic_prefix", "code", "count"}
+        if unknown:
+            raise FaultPlanError(f"unknown publish fault fields: {sorted(unknown)}")
+        for name in ("topic", "topic_prefix", "code"):
+            if body.get(name) is not None and not isinstance(body[name], str):
+                raise FaultPlanError(f"publish fault {name} must be a string")
+        count = body.get("count")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+            raise FaultPlanError("publish fault count must be an integer or null")
+        return cls(
+            topic=body.get("topic"),
+            topic_prefix=body.get("topic_prefix"),
+            code=body.get("code") or "PERMISSION_DENIED",
+            count=count,
+        )
+
+    @property
+    def selector(self) -> tuple[str | None, str | None]:
+        """What the fault matches; setting a fault with the same selector replaces it."""
+        return self.topic, self.topic_prefix
+
+    @property
+    def spent(self) -> bool:
+        return self.count is not None and self.refused >= self.count
+
+    def matches(self, topic: str) -> bool:
+        if self.topic is not None:
+            return topic == self.topic
+        return self.topic_prefix is None or topic.startswith(self.topic_prefix)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "topic": self.topic,
+            "topic_prefix": self.topic_prefix,
+            "code": self.code,
+            "count": self.count,
+            "remaining": None if self.count is None else self.count - self.refused,
+            "refused": self.refused,
+        }

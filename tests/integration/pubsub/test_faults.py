@@ -1,4 +1,5 @@
-"""Fault injection: duplicates, random redelivery and delay happen exactly as asked."""
+"""Fault injection: duplicates, random redelivery and delay happen exactly as asked, and a
+publish fault refuses Publish calls with the gRPC code asked, as often as asked."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections import Counter
 
 import httpx
 import pytest
+from google.api_core import exceptions
 
 pytestmark = pytest.mark.emulator
 
@@ -116,3 +118,125 @@ def test_push_consumers_get_the_duplicates_too(
         requests = push_endpoint.wait_for(2)
 
     assert [r.body["message"]["messageId"] for r in requests] == [message_id, message_id]
+
+
+# Publish faults ---------------------------------------------------------------------------------
+
+
+def test_a_refused_publish_fails_with_the_code_asked_and_reaches_no_subscription(
+    pubsub_emulator, pubsub_publisher, names, subscription
+):
+    with pubsub_emulator.publishes_refused(names.topic, code="PERMISSION_DENIED"):
+        refused = pubsub_publisher.publish(names.topic, b"loan.submitted")
+
+        # PERMISSION_DENIED is not one the client retries: the producer hears at once.
+        with pytest.raises(exceptions.PermissionDenied, match="publish fault"):
+            refused.result(10)
+
+    assert pubsub_emulator.topic_stats(names.topic) == {
+        "topic": names.topic,
+        "published": 0,
+        "refused_publishes": 1,
+        "refused_messages": 1,
+    }
+    assert pubsub_emulator.stats(subscription)["published"] == 0
+
+
+def test_a_counted_fault_refuses_that_many_publishes_then_is_spent(
+    pubsub_emulator, pubsub_publisher, names, subscription
+):
+    pubsub_emulator.fail_publishes(names.topic, code="NOT_FOUND", count=2)
+
+    outcomes = []
+    for attempt in range(3):
+        try:
+            pubsub_publisher.publish(names.topic, f"attempt {attempt}".encode()).result(10)
+            outcomes.append("published")
+        except exceptions.NotFound:
+            outcomes.append("refused")
+
+    assert outcomes == ["refused", "refused", "published"]
+    assert pubsub_emulator.stats(subscription)["published"] == 1
+    in_force = httpx.get(pubsub_emulator.admin_url + "/faults", timeout=10).json()["publish"]
+    assert [f for f in in_force if f["topic"] == names.topic] == []
+
+
+def test_a_code_the_client_retries_is_hidden_by_its_retry_while_the_count_lasts(
+    pubsub_emulator, pubsub_publisher, names, subscription
+):
+    pubsub_emulator.fail_publishes(names.topic, code="UNAVAILABLE", count=2)
+
+    message_id = pubsub_publisher.publish(names.topic, b"third time lucky").result(30)
+
+    assert message_id
+    stats = pubsub_emulator.topic_stats(names.topic)
+    assert (stats["refused_publishes"], stats["published"]) == (2, 1)
+
+
+def test_clearing_the_fault_lets_publishes_through_again(
+    pubsub_emulator, pubsub_publisher, names, subscription
+):
+    pubsub_emulator.fail_publishes(names.topic)  # PERMISSION_DENIED until cleared
+    for _ in range(3):
+        with pytest.raises(exceptions.PermissionDenied):
+            pubsub_publisher.publish(names.topic, b"refused").result(10)
+
+    pubsub_emulator.clear_publish_faults(names.topic)
+    pubsub_publisher.publish(names.topic, b"through").result(10)
+
+    stats = pubsub_emulator.topic_stats(names.topic)
+    assert (stats["refused_publishes"], stats["published"]) == (3, 1)
+    assert pubsub_emulator.stats(subscription)["published"] == 1
+
+
+def test_a_fault_for_one_topic_or_prefix_leaves_other_topics_alone(
+    pubsub_emulator, pubsub_publisher, names
+):
+    sibling = names.topic + "-retry"
+    other = pubsub_emulator.topic_path(pubsub_emulator.unique_id("loan-funded"))
+    for topic in (names.topic, sibling, other):
+        pubsub_publisher.create_topic(name=topic)
+
+    with pubsub_emulator.publishes_refused(names.topic, code="FAILED_PRECONDITION"):
+        with pytest.raises(exceptions.FailedPrecondition):
+            pubsub_publisher.publish(names.topic, b"refused").result(10)
+        pubsub_publisher.publish(sibling, b"exact name only").result(10)
+        pubsub_publisher.publish(other, b"untouched").result(10)
+    with pubsub_emulator.publishes_refused(topic_prefix=names.topic, code="PERMISSION_DENIED"):
+        for topic in (names.topic, sibling):
+            with pytest.raises(exceptions.PermissionDenied):
+                pubsub_publisher.publish(topic, b"refused by prefix").result(10)
+        pubsub_publisher.publish(other, b"untouched").result(10)
+
+    refused = {
+        t: pubsub_emulator.topic_stats(t)["refused_publishes"]
+        for t in (names.topic, sibling, other)
+    }
+    assert refused == {names.topic: 2, sibling: 1, other: 0}
+
+
+def test_deleting_every_fault_clears_publish_faults_too(
+    pubsub_emulator, pubsub_publisher, names, subscription
+):
+    pubsub_emulator.fail_publishes(names.topic)
+    httpx.delete(pubsub_emulator.admin_url + "/faults", timeout=10).raise_for_status()
+
+    pubsub_publisher.publish(names.topic, b"after DELETE /faults").result(10)
+
+    assert pubsub_emulator.topic_stats(names.topic)["refused_publishes"] == 0
+
+
+@pytest.mark.parametrize(
+    "fault, complaint",
+    [
+        ({"code": "OK"}, "code"),
+        ({"count": 0}, "count"),
+        ({"topic": "projects/p/topics/a", "topic_prefix": "projects/p/"}, "not both"),
+        ({"topics": "projects/p/topics/a"}, "unknown"),
+    ],
+)
+def test_a_bad_publish_fault_is_refused(pubsub_emulator, fault, complaint):
+    response = httpx.put(pubsub_emulator.admin_url + "/faults", json={"publish": fault}, timeout=10)
+
+    assert response.status_code == 400
+    assert complaint in response.json()["error"]
