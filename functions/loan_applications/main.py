@@ -39,7 +39,7 @@ from shared.services.loan_applications import (
     request_document_upload,
     submit_application,
 )
-from shared.services.loan_records import ApplicationList, ApplicationView, EventOrigin
+from shared.services.loan_records import ApplicationList, ApplicationView, EventProducer
 from shared.services.ports import DocumentStorage
 from shared.services.users import UserDirectory
 
@@ -124,13 +124,9 @@ def upload_document(call: Call[DocumentUploadRequest, ApplicationServices]) -> D
 
 
 @dataclass(frozen=True, kw_only=True)
-class ApplicationServices(HttpServices):
+class ApplicationServices(EventProducer, HttpServices):
     entity: str
     documents: DocumentStorage
-
-    @property
-    def origin(self) -> EventOrigin:
-        return EventOrigin(self.entity, self.clock, self.ids)
 
 
 def _services() -> ApplicationServices:

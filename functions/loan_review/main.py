@@ -21,7 +21,7 @@ import functions_framework
 
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
-from shared.services.loan_records import ApplicationList, ApplicationView, EventOrigin
+from shared.services.loan_records import ApplicationList, ApplicationView, EventProducer
 from shared.services.loan_review import (
     ApproveApplication,
     RejectApplication,
@@ -82,12 +82,8 @@ def reject(call: Call[RejectApplication, ReviewServices]) -> ApplicationView:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReviewServices(HttpServices):
+class ReviewServices(EventProducer, HttpServices):
     entity: str
-
-    @property
-    def origin(self) -> EventOrigin:
-        return EventOrigin(self.entity, self.clock, self.ids)
 
 
 def _services() -> ReviewServices:

@@ -17,7 +17,7 @@ PUBSUB_EMULATOR_HOST. It is fed by the push subscription `push.scoring`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import functions_framework
@@ -27,8 +27,8 @@ from shared.domain.scoring import Scorecard
 from shared.http.events import Delivery, EventConsumer, EventServices
 from shared.http.lazy import Lazy
 from shared.services.credit_scoring import score_submitted_loan
-from shared.services.loan_records import EventOrigin
-from shared.services.ports import IdGenerator, PersonalDataVault, ProviderDataSource, RandomIds
+from shared.services.loan_records import EventProducer
+from shared.services.ports import PersonalDataVault, ProviderDataSource
 
 
 def score(delivery: Delivery[Envelope, ScoringServices]) -> None:
@@ -52,16 +52,10 @@ consumer: EventConsumer[Envelope, ScoringServices] = EventConsumer(
 
 
 @dataclass(frozen=True, kw_only=True)
-class ScoringServices(EventServices):
+class ScoringServices(EventProducer, EventServices):
     providers: ProviderDataSource
     vault: PersonalDataVault
     scorecard: Scorecard
-    ids: IdGenerator = field(default_factory=RandomIds)
-
-    @property
-    def origin(self) -> EventOrigin:
-        assert self.entity is not None, "scoring needs PATUNGAN_ENTITY"
-        return EventOrigin(self.entity, self.clock, self.ids)
 
 
 def _services() -> ScoringServices:

@@ -46,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shared.domain.errors import DomainError, ValidationFailed
 from shared.log import log_context, trace_from_headers
 from shared.services.idempotency import AlreadyProcessed, EventUnitOfWork, already_processed
-from shared.services.ports import Clock, SystemClock, UnitOfWork
+from shared.services.ports import Clock, IdGenerator, RandomIds, SystemClock, UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ class EventServices:
 
     uow: UnitOfWork
     clock: Clock = field(default_factory=SystemClock)
+    ids: IdGenerator = field(default_factory=RandomIds)  # for the events a handler emits
     entity: str | None = None
     processed_event_retention: timedelta = timedelta(days=31)
 

@@ -15,7 +15,8 @@ Every state change goes through `LoanRecord.moved(...)`, which applies a named
 transition of the domain's state machine (an illegal one raises
 `IllegalTransition` → 409 with the current state) and appends the change to
 `history`. Events are built with `EventOrigin.event(...)` and emitted with
-`tx.emit` in the same transaction as the change they announce.
+`tx.emit` in the same transaction as the change they announce; a function's
+services get their `origin` by mixing in `EventProducer`.
 
 Dates the borrower sees (offer dates, funding deadlines) are Jakarta calendar
 dates: `shared.services.ports.jakarta_date(instant)`.
@@ -229,6 +230,25 @@ class EventOrigin:
             event_id=self.ids.new_uuid(),
             causation_id=causation_id,
         )
+
+
+class EventProducer:
+    """Mixed into a function's services dataclass when its use cases emit events.
+
+    The dataclass supplies `entity`, `clock` and `ids`; `origin` stamps every event
+    the function produces with them (`submit_application(..., origin=services.origin)`).
+    """
+
+    entity: str | None
+    clock: Clock
+    ids: IdGenerator
+
+    @property
+    def origin(self) -> EventOrigin:
+        if self.entity is None:
+            # Raised, not assumed: an event without its entity would reach the wrong books.
+            raise ValueError(f"{type(self).__name__} produces events: it needs PATUNGAN_ENTITY")
+        return EventOrigin(self.entity, self.clock, self.ids)
 
 
 # --- the API's view of a loan ---------------------------------------------------------------

@@ -8,7 +8,7 @@ through a real Pub/Sub push subscription.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import functions_framework
@@ -19,13 +19,13 @@ from shared.domain.events import EventType, new_event, parse_event
 from shared.http.events import Delivery, EventConsumer, EventServices
 from shared.http.lazy import Lazy
 from shared.http.wiring import event_services
-from shared.services.ports import DocumentTransaction, IdGenerator, RandomIds
+from shared.services.ports import DocumentTransaction
 from shared.settings import PlatformSettings, load_settings
 
 
 @dataclass(frozen=True, kw_only=True)
 class ScoringServices(EventServices):
-    ids: IdGenerator = field(default_factory=RandomIds)
+    """The sample needs nothing beyond the base (its ids come from there)."""
 
 
 def score(delivery: Delivery[Any, ScoringServices]) -> None:
