@@ -8,9 +8,10 @@ Only its Cloud Scheduler job may call it. Cloud Run already admits no one else
 (the job's `cron-outbox-relay` account alone holds run.invoker, over internal
 ingress); the function checks again in code, through the same verifier as every
 HTTP function: a bearer token from the configured issuer whose verified `email`
-is `PATUNGAN_SCHEDULER_INVOKER`. In the cloud that is the Google-signed OIDC
-token the job sends (issuer `https://accounts.google.com`); locally the dev
-issuer mints it (`scripts.token`, claims `email` and `email_verified`).
+is `PATUNGAN_SCHEDULER_INVOKER` (`shared.http.guard.require_scheduler`). In the
+cloud that is the Google-signed OIDC token the job sends (issuer
+`https://accounts.google.com`); locally the dev issuer mints it
+(`scripts.token`, claims `email` and `email_verified`).
 
 Configuration (read on the first request): PATUNGAN_ENV, PATUNGAN_ENTITY,
 PATUNGAN_GCP_PROJECT; the token issuer (PATUNGAN_AUTH_ISSUER, _AUDIENCE and one
@@ -25,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 import functions_framework
 
+from shared.http.guard import require_scheduler
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
 from shared.services.outbox_relay import RelayReport, relay_outbox
-from shared.services.ports import Caller, Forbidden
 
 if TYPE_CHECKING:
     from shared.settings import HttpSettings
@@ -44,12 +45,6 @@ def relay(call: Call[None, RelayServices]) -> RelayReport:
     """Publish the oldest outbox events still unpublished after the grace period."""
     require_scheduler(call.caller, call.services.scheduler_invoker)
     return relay_outbox(call.uow, call.services.clock)
-
-
-def require_scheduler(caller: Caller, invoker: str) -> None:
-    """Forbidden unless the verified token is the scheduler account's own (email verified)."""
-    if caller.claims.get("email") != invoker or caller.claims.get("email_verified") is not True:
-        raise Forbidden("only the outbox relay's Cloud Scheduler job may run it")
 
 
 # --- dependencies, built on the first request ---------------------------------------------------

@@ -11,6 +11,12 @@ role — see shared/adapters/auth.py), then consults the `CallerDirectory`:
 `authorize` refuses (403) a caller whose role is not among the route's roles,
 and a caller without any role (signed in, never registered) everywhere except
 on routes declared `signed_in=True` (registration).
+
+`require_scheduler` guards a scheduled function (declared `signed_in=True`, as
+its caller is a service account with no role): only the token its Cloud
+Scheduler job sends passes — the OIDC token's `email` is the job's configured
+service account and `email_verified` is true. Cloud Run's invoker binding
+already admits no one else; this is the same check made again in code.
 """
 
 from __future__ import annotations
@@ -60,3 +66,10 @@ def authorize(caller: Caller, roles: Collection[Role]) -> None:
     if caller.role not in roles:
         allowed = ", ".join(sorted(roles))
         raise Forbidden(f"role {caller.role!r} may not call this; allowed: {allowed}")
+
+
+def require_scheduler(caller: Caller, invoker: str) -> None:
+    """Forbidden unless the verified token is the scheduler account's own, email verified."""
+    # `is not True`: an unverified email, or one sent as the string "true", is anyone's claim.
+    if caller.claims.get("email") != invoker or caller.claims.get("email_verified") is not True:
+        raise Forbidden("only this function's Cloud Scheduler job may call it")

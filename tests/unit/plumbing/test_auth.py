@@ -19,7 +19,8 @@ from jwt.algorithms import RSAAlgorithm
 
 from scripts.token import DevKeys, main
 from shared.adapters.auth import JwksKeys, JwtVerifier, KeysUnavailable, token_verifier
-from shared.services.ports import Unauthenticated
+from shared.http.guard import require_scheduler
+from shared.services.ports import Forbidden, Unauthenticated
 from shared.settings import HttpSettings, load_settings
 from tests.unit.plumbing.support import AUDIENCE, ISSUER, Issuer
 
@@ -217,3 +218,33 @@ def test_the_token_command_prints_the_settings_that_trust_it(dev_keys, capsys):
     assert "PATUNGAN_AUTH_ISSUER=https://patungan.local/dev-issuer" in out
     pii_key = next(line for line in out.splitlines() if line.startswith("PATUNGAN_PII_KEY="))
     assert len(base64.b64decode(pii_key.split("=", 1)[1])) == 32
+
+
+# --- a scheduled function admits its Cloud Scheduler job alone ------------------------------
+
+SCHEDULER = "cron-outbox-relay@patungan-p2p-prod.iam.gserviceaccount.com"
+
+
+def test_the_scheduler_jobs_verified_token_may_run_a_scheduled_function(issuer: Issuer):
+    token = issuer.token("1234567890", None, email=SCHEDULER, email_verified=True)
+    require_scheduler(issuer.verifier().verify(token), SCHEDULER)  # no Forbidden
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        pytest.param({"email": SCHEDULER}, id="email not verified"),
+        pytest.param({"email": SCHEDULER, "email_verified": False}, id="email verified false"),
+        pytest.param({"email": SCHEDULER, "email_verified": "true"}, id="verified as a string"),
+        pytest.param(
+            {"email": "fn-loan-review@patungan-p2p-prod.iam.gserviceaccount.com"},
+            id="another service account",
+        ),
+        pytest.param({"email_verified": True}, id="no email"),
+        pytest.param({}, id="a user's token"),
+    ],
+)
+def test_anyone_but_the_scheduler_job_is_forbidden_a_scheduled_function(issuer: Issuer, claims):
+    caller = issuer.verifier().verify(issuer.token("1234567890", None, **claims))
+    with pytest.raises(Forbidden, match="Cloud Scheduler"):
+        require_scheduler(caller, SCHEDULER)
