@@ -1,6 +1,9 @@
-"""A submission whose `loan.submitted` publish failed after its commit is still scored: the
-local Cloud Scheduler runs the outbox relay as the deployed job does, the relay publishes the
-stranded event, and the push subscription delivers it to scoring (DESIGN §2, outbox)."""
+"""A submission whose `loan.submitted` publish Pub/Sub refused after its commit is still
+scored: the borrower hears 503 and never retries, the local Cloud Scheduler runs the outbox
+relay as the deployed job does, the relay publishes the stranded event, and the push
+subscription delivers it to scoring (DESIGN §2, outbox). The refusal is the Pub/Sub
+emulator's publish fault, so the real `loan_applications` function and its real Pub/Sub
+client meet it exactly as they would meet PERMISSION_DENIED in production."""
 
 from __future__ import annotations
 
@@ -8,28 +11,18 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from shared.adapters.firestore import FirestoreUnitOfWork
-from shared.adapters.memory import FixedClock
-from shared.services.loan_applications import SubmitApplication, submit_application
-from shared.services.loan_records import EventOrigin
-from shared.services.outbox_relay import RELAY_GRACE
-from shared.services.ports import (
-    OUTBOX,
-    EventPublisher,
-    OutboundMessage,
-    PublishFailed,
-    RandomIds,
-)
+from shared.services.ports import OUTBOX
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 SUBMITTED = FieldFilter("topic", "==", "loan.submitted")
+# The relay leaves an entry alone for its 30 s grace period (shared/services/outbox_relay.py),
+# then the test platform's scheduler runs it within a second; the rest is scoring.
+RELAYED_AND_SCORED_WITHIN_S = 90
 
 
 def outbox_entry(firestore: Any, event_id: str) -> dict[str, Any]:
@@ -37,34 +30,36 @@ def outbox_entry(firestore: Any, event_id: str) -> dict[str, Any]:
     return entry
 
 
-class PubSubOutage(EventPublisher):
-    """Pub/Sub refusing every publish: the producer's commit stands, its event waits."""
-
-    def publish(self, messages: Sequence[OutboundMessage]) -> None:
-        raise PublishFailed("Pub/Sub unavailable")
-
-
-def test_a_submission_stranded_by_a_failed_publish_is_scored_after_the_scheduled_relay(
-    local_platform, journey_client, new_borrower, scored_events, caplog
+def test_a_submission_stranded_by_a_refused_publish_is_scored_after_the_scheduled_relay(
+    local_platform, platform_pubsub, journey_client, new_borrower, scored_events, caplog
 ):
     caplog.set_level(logging.INFO, logger="tests.fixtures.local_platform")
     siti = new_borrower("clean", "grow")
-    # loan_applications' own use case and Firestore unit of work, as the function runs them,
-    # but Pub/Sub is down: the borrower got a 503 a little over the grace period ago and
-    # never retried. Only the relay can publish `loan.submitted` now.
-    failed_at = FixedClock(datetime.now(UTC) - RELAY_GRACE - timedelta(seconds=5))
-    firestore = local_platform.firestore_client()
-    uow = FirestoreUnitOfWork(firestore, PubSubOutage(), failed_at)
-    origin = EventOrigin(local_platform.config.entity, failed_at, RandomIds())
-    with pytest.raises(PublishFailed):
-        submit_application(
-            uow,
-            SubmitApplication.model_validate(siti.applicant.application),
-            siti.sub,
-            origin=origin,
+    submitted = local_platform.topic_path("loan.submitted")
+    refused_before = platform_pubsub.topic_stats(submitted)["refused_publishes"]
+
+    # Pub/Sub refuses every publish to loan.submitted with PERMISSION_DENIED, a code the
+    # client does not retry: the producer's publish after its commit fails at once.
+    with platform_pubsub.publishes_refused(submitted, code="PERMISSION_DENIED"):
+        answer = journey_client.call(
+            "loan_applications",
+            "POST",
+            sub=siti.sub,
+            json=siti.applicant.application,
+            idempotency_key=f"submit-{uuid.uuid4()}",
         )
+
+    # What the plumbing promises (shared/services/ports.py, PublishFailed): the commit
+    # stands, the answer is a 503 asking for a retry with the same key. Siti never retries.
+    assert answer.status_code == 503
+    assert int(answer.headers["Retry-After"]) >= 1
+    problem = answer.json()
+    assert problem["title"] == "Temporarily unavailable"
+    assert "same Idempotency-Key" in problem["detail"]
+    assert platform_pubsub.topic_stats(submitted)["refused_publishes"] == refused_before + 1
     (loan,) = journey_client.applications(siti.sub)
     assert loan["state"] == "submitted"
+    firestore = local_platform.firestore_client()
     (event_id,) = [
         doc.id
         for doc in firestore.collection(OUTBOX).where(filter=SUBMITTED).stream()
@@ -72,10 +67,12 @@ def test_a_submission_stranded_by_a_failed_publish_is_scored_after_the_scheduled
     ]
     assert outbox_entry(firestore, event_id)["published_at"] is None
 
-    scored = journey_client.wait_for_decision(siti.sub, loan["id"], timeout_s=30)
+    scored = journey_client.wait_for_decision(
+        siti.sub, loan["id"], timeout_s=RELAYED_AND_SCORED_WITHIN_S
+    )
 
     assert scored["state"] == "approved"  # clean record, growing store: as if never stranded
-    [event] = scored_events.for_loan(loan["id"])
+    [event] = scored_events.for_loan(loan["id"])  # scored once
     assert event["data"]["decision"] == "approve"
     assert outbox_entry(firestore, event_id)["published_at"] is not None
     # The scheduler said so, in the one line a run that relayed something writes.
