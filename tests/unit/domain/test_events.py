@@ -258,6 +258,15 @@ def test_a_bad_envelope_is_refused_naming_the_field(change, field):
     assert field in raised.value.field_errors
 
 
+def test_an_event_bad_in_its_envelope_and_its_payload_is_refused_for_its_envelope_alone():
+    body = {**wire(submitted()), "entity": "P2P Entity"}
+    body["data"] = {**body["data"], "principal": 0}
+    with pytest.raises(ValidationFailed) as raised:
+        parse_event(body)
+    assert raised.value.detail == "invalid event envelope"
+    assert set(raised.value.field_errors) == {"entity"}
+
+
 def test_a_missing_envelope_field_is_named():
     body = wire(submitted())
     del body["event_id"]
