@@ -8,7 +8,7 @@ for the function's audience, and a retry config taken from the function's
 delivery settings. `LocalScheduler` does the same on localhost, one thread per
 job, with a token from the dev issuer (`scripts.token.DevKeys`) carrying the
 claims the Google token carries, so the function's own check (e.g.
-`outbox_relay.require_scheduler`) runs unchanged.
+`shared.http.guard.require_scheduler`) runs unchanged.
 
 The contract:
 - `CronSchedule.parse` understands the five unix-cron fields (minute, hour,
