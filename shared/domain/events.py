@@ -1,6 +1,6 @@
 """Domain events: the envelope every Pub/Sub message carries, and one payload model per type.
 
-Contract (DESIGN §2 "Events"):
+Contract (docs/architecture.md#events):
 - `Envelope`: `event_id` (a UUID the producer sets once and reuses on every retry; the
   consumer's idempotency key), `type` (equal to the Pub/Sub topic name, e.g.
   `loan.submitted`), `schema_version`, `entity` (the business entity that produced

@@ -17,19 +17,19 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.scoring import (
+from shared.domain.scoring.features import ScoringApplication
+from shared.domain.scoring.providers import (
     BusinessProfile,
     CivilRegistryCheck,
     CreditBureauReport,
-    Decision,
     MonthlyRevenue,
     ProviderData,
-    ScoringApplication,
     StoreSales,
     month_key,
     months_ending,
     shift_month,
 )
+from shared.domain.scoring.scorecard import Decision
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
