@@ -65,6 +65,8 @@ class PlatformSettings(BaseSettings):
         extra="ignore",
         frozen=True,
         case_sensitive=False,
+        # Each function loads one class: build its schema then, not every class at import.
+        defer_build=True,
     )
 
     env: Environment = Field(

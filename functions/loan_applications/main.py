@@ -22,6 +22,7 @@ from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
 from shared.platform.documents import DocumentStorage
 from shared.platform.event_origin import EventProducer
+from shared.records.users import UserDirectory
 from shared.services.loan_applications import (
     AcceptOffer,
     ApplicationAccepted,
@@ -39,7 +40,6 @@ from shared.services.loan_applications import (
     request_document_upload,
     submit_application,
 )
-from shared.services.users import UserDirectory
 
 router: Router[ApplicationServices] = Router(
     "loan_applications",

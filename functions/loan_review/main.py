@@ -19,6 +19,7 @@ import functions_framework
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
 from shared.platform.event_origin import EventProducer
+from shared.records.users import UserDirectory
 from shared.services.loan_applications import ApplicationList, ApplicationView
 from shared.services.loan_review import (
     ApproveApplication,
@@ -30,7 +31,6 @@ from shared.services.loan_review import (
     review_case,
     review_queue,
 )
-from shared.services.users import UserDirectory
 
 router: Router[ReviewServices] = Router(
     "loan_review", description="The admin.credit review queue: approve or reject with a narrative."

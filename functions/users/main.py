@@ -21,12 +21,12 @@ import functions_framework
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
 from shared.platform.personal_data import PersonalDataVault
+from shared.records.users import UserDirectory
 from shared.services.users import (
     IdentityRegistry,
     NikLookup,
     Registration,
     RoleChange,
-    UserDirectory,
     UserView,
     change_role,
     find_user_by_nik,

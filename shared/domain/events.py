@@ -72,7 +72,8 @@ class EventType(StrEnum):
 class EventData(BaseModel):
     """Base of every payload model: frozen, unknown fields refused."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Built on first use: a function builds only the events it produces or consumes.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class LoanSubmitted(EventData):
@@ -219,7 +220,7 @@ Entity = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,29}$")]
 class _EnvelopeFields(BaseModel):
     """What every envelope carries besides its payload."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     event_id: UUID
     type: EventType

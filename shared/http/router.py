@@ -34,6 +34,7 @@ An idempotent handler must run exactly one read-write transaction, through
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -153,7 +154,12 @@ class Route:
     summary: str
     description: str
     path_params: tuple[str, ...]
-    response_adapter: TypeAdapter[Any] | None
+
+    @functools.cached_property
+    def response_adapter(self) -> TypeAdapter[Any] | None:
+        # Built on the route's first use, not at import: a cold start pays only for the
+        # route it serves (every route's model is built by the OpenAPI test).
+        return TypeAdapter(self.response) if self.response is not None else None
 
     def render(self, result: Any) -> Any:
         """The JSON-ready response body for a handler result."""
@@ -235,8 +241,6 @@ class Router(Generic[S]):
                     summary=summary or first.strip() or handler.__name__.replace("_", " "),
                     description=rest.strip(),
                     path_params=params,
-                    # Built once per route, at import: a bad model fails there, not per request.
-                    response_adapter=TypeAdapter(response) if response is not None else None,
                 )
             )
             self._map = None

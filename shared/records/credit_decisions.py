@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.domain.scoring.engine import CharacteristicScore, FiveCPoints, GradeOffer, Reason
+from shared.domain.scoring.decision import CharacteristicScore, FiveCPoints, GradeOffer, Reason
 from shared.platform.store import Repository
 
 CREDIT_DECISIONS = "credit_decisions"

@@ -5,6 +5,10 @@ number are stored only encrypted, next to their keyed lookup hash and their mask
 (docs/lending-rules.md#identity-data); nothing here decrypts them.
 `user_identities/<kind>-<keyed hash>` makes each NIK and NPWP register once across the
 platform.
+
+`UserDirectory` is the `CallerDirectory` every HTTP function uses: the user record — not
+the token — says a caller's current role and whether the account is active, so a
+deactivation or a role change applies to the next request.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from shared.domain.errors import NotFound
 from shared.domain.identity import PROVINCES
 from shared.fields import RateText
-from shared.platform.callers import Role
-from shared.platform.store import Repository
+from shared.platform.callers import CallerDirectory, CallerRecord, Role
+from shared.platform.ids import require_document_id
+from shared.platform.store import Repository, UnitOfWork
 
 USERS = "users"
 USER_IDENTITIES = "user_identities"
@@ -126,3 +132,20 @@ class UserRecord(BaseModel):
 class Users(Repository[UserRecord]):
     collection = USERS
     model = UserRecord
+
+
+class UserDirectory(CallerDirectory):
+    """Callers' current role and status, read from `users/<id>` (one read per request)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def lookup(self, user_id: str) -> CallerRecord | None:
+        try:
+            require_document_id(user_id, "user")
+        except NotFound:
+            return None  # no record can exist under such an id
+        data = self._uow.run(lambda tx: tx.get(USERS, user_id), read_only=True)
+        if data is None:
+            return None
+        return CallerRecord(user_id=user_id, role=data["role"], active=data.get("active") is True)

@@ -51,7 +51,8 @@ from shared.domain.identity import PROVINCES
 from shared.domain.loan import LoanState, LoanTransition
 from shared.domain.products import LoanProduct
 from shared.domain.schedule import build_schedule
-from shared.domain.scoring.engine import Reason, ScoreDecision, score
+from shared.domain.scoring.decision import Reason, ScoreDecision
+from shared.domain.scoring.engine import score
 from shared.domain.scoring.features import ScoringApplication
 from shared.domain.scoring.providers import PROVIDERS, ProviderData, ProviderUnavailable
 from shared.domain.scoring.scorecard import Scorecard

@@ -21,9 +21,8 @@ NIK, NPWP and the bank account number are stored only encrypted (AES-GCM,
 view returns the masked form (`3174********0001`) and nothing decrypts them
 here. The scoring use case decrypts the NIK to ask the providers.
 
-`UserDirectory` is the `CallerDirectory` every HTTP function uses: the user
-record — not the token — says a caller's current role and whether the account
-is active, so a deactivation or a role change applies to the next request.
+The stored user record, not the token, decides what a caller may do
+(`shared.records.users.UserDirectory`).
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ from shared.domain.identity import (
     normalize_phone,
     parse_nik,
 )
-from shared.platform.callers import CallerDirectory, CallerRecord, Role
+from shared.platform.callers import Role
 from shared.platform.clock import Clock, jakarta_date
 from shared.platform.errors import TransientFailure
 from shared.platform.ids import require_document_id, valid_document_id
@@ -52,7 +51,6 @@ from shared.platform.personal_data import PersonalDataVault
 from shared.platform.store import DocumentTransaction, UnitOfWork
 from shared.records.users import (
     USER_IDENTITIES,
-    USERS,
     BankAccountRecord,
     BorrowerProfile,
     LenderProfile,
@@ -415,20 +413,3 @@ def change_role(
         return UserView.of(updated)
 
     return uow.run(apply)
-
-
-class UserDirectory(CallerDirectory):
-    """Callers' current role and status, read from `users/<id>` (one read per request)."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
-    def lookup(self, user_id: str) -> CallerRecord | None:
-        try:
-            require_document_id(user_id, "user")
-        except NotFound:
-            return None  # no record can exist under such an id
-        data = self._uow.run(lambda tx: tx.get(USERS, user_id), read_only=True)
-        if data is None:
-            return None
-        return CallerRecord(user_id=user_id, role=data["role"], active=data.get("active") is True)

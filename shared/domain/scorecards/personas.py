@@ -17,6 +17,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.domain.scoring.decision import Decision
 from shared.domain.scoring.features import ScoringApplication
 from shared.domain.scoring.providers import (
     BusinessProfile,
@@ -29,7 +30,6 @@ from shared.domain.scoring.providers import (
     months_ending,
     shift_month,
 )
-from shared.domain.scoring.scorecard import Decision
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 

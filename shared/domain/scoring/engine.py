@@ -11,16 +11,23 @@ from collections.abc import Mapping
 from decimal import Decimal
 from types import MappingProxyType
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.caps import age_on
 from shared.domain.schedule import add_months
+from shared.domain.scoring.decision import (
+    FIVE_CS,
+    CharacteristicScore,
+    Decision,
+    FiveCPoints,
+    GradeOffer,
+    Reason,
+    ScoreDecision,
+)
 from shared.domain.scoring.features import (
     FEATURES,
-    FIVE_CS,
     FeatureSpec,
     FeatureValue,
-    FiveC,
     ScoringApplication,
     compute_features,
 )
@@ -34,73 +41,12 @@ from shared.domain.scoring.providers import (
 )
 from shared.domain.scoring.scorecard import (
     Characteristic,
-    Decision,
     KnockoutRules,
     NumericCharacteristic,
     Scorecard,
 )
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
-
-
-class FiveCPoints(BaseModel):
-    model_config = _FROZEN
-
-    character: int
-    capacity: int
-    capital: int
-    collateral: int
-    condition: int
-
-
-class CharacteristicScore(BaseModel):
-    """One line of the breakdown a reviewer reads."""
-
-    model_config = _FROZEN
-
-    c: FiveC
-    name: str
-    value: str | None  # None: no data
-    points: int
-    max_points: int
-
-
-class Reason(BaseModel):
-    """Why the decision is what it is: a stable `code` and a sentence."""
-
-    model_config = _FROZEN
-
-    code: str
-    message: str
-    points_lost: int = 0
-
-
-class GradeOffer(BaseModel):
-    model_config = _FROZEN
-
-    grade: str
-    rate_per_month: Decimal
-    max_amount: int
-
-
-class ScoreDecision(BaseModel):
-    """Everything a decision keeps: model version, score, grade, each C, reasons, offer."""
-
-    model_config = _FROZEN
-
-    model_version: str
-    total_score: int
-    max_score: int
-    grade: str
-    decision: Decision
-    points: FiveCPoints
-    characteristics: tuple[CharacteristicScore, ...]
-    reasons: tuple[Reason, ...]
-    offer: GradeOffer
-
-    @property
-    def knocked_out(self) -> bool:
-        return any(r.code.startswith("knockout.") for r in self.reasons)
 
 
 def _unavailable_sources(data: ProviderData) -> dict[ProviderName, str]:

@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.domain.scoring.decision import FiveC
 from shared.domain.scoring.providers import (
     CreditBureauReport,
     NonNegativeInt,
@@ -27,9 +28,6 @@ from shared.domain.scoring.providers import (
     months_ending,
     shift_month,
 )
-
-FiveC = Literal["character", "capacity", "capital", "collateral", "condition"]
-FIVE_CS: tuple[FiveC, ...] = ("character", "capacity", "capital", "collateral", "condition")
 
 # Months of sales needed before a level, a trend or a volatility means anything.
 MIN_MONTHS_FOR_LEVEL = 3

@@ -22,9 +22,9 @@ from shared.domain.caps import OJK_CAPS
 from shared.domain.caps_table import CapRule
 from shared.domain.errors import ValidationFailed
 from shared.domain.identity import PROVINCES
-from shared.domain.scoring.features import FEATURES, FIVE_CS, FiveC
+from shared.domain.scoring.decision import FIVE_CS, FiveC
+from shared.domain.scoring.features import FEATURES
 
-Decision = Literal["approve", "review", "reject"]
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 NonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
 Points = Annotated[int, Field(ge=0, strict=True)]

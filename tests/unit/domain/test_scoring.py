@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from shared.domain.errors import ValidationFailed
 from shared.domain.identity import PROVINCES
 from shared.domain.scorecards.personas import load_personas
-from shared.domain.scoring.engine import DECISION_RANK, ScoreDecision, score
+from shared.domain.scoring.decision import ScoreDecision
+from shared.domain.scoring.engine import DECISION_RANK, score
 from shared.domain.scoring.features import compute_features, monthly_revenue_series
 from shared.domain.scoring.providers import (
     BusinessProfile,

@@ -9,12 +9,11 @@ import pytest
 from pydantic import ValidationError
 
 from shared.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from shared.records.users import USER_IDENTITIES, USERS, LenderProfile
+from shared.records.users import USER_IDENTITIES, USERS, LenderProfile, UserDirectory
 from shared.services.users import (
     CivilRegistryUnavailable,
     NikLookup,
     RoleChange,
-    UserDirectory,
     change_role,
     find_user_by_nik,
     my_profile,
