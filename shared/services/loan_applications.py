@@ -71,8 +71,9 @@ from shared.records.loans import (
     ReviewNote,
     StateChange,
 )
-from shared.records.users import Users
-from shared.services.catalogue import load_product
+from shared.records.products import PRODUCTS
+from shared.records.users import USERS, UserRecord
+from shared.services.catalogue import open_product
 
 BORROWER_POSITIONS = "borrower_positions"
 MAX_OUTSTANDING_LOANS_READ = 100
@@ -272,20 +273,26 @@ def submit_application(
     loan_id = origin.ids.new_id("loan")
 
     def submit(tx: DocumentTransaction) -> ApplicationAccepted:
-        user = Users(tx).get(borrower_id)
-        product = load_product(tx, command.product_id)
+        # One round trip for the documents (the position is read so that concurrent
+        # submissions conflict), one query for the borrower's open and outstanding loans.
+        found = tx.get_documents(
+            [
+                (USERS, borrower_id),
+                (PRODUCTS, command.product_id),
+                (BORROWER_POSITIONS, borrower_id),
+            ]
+        )
+        stored_user = found[(USERS, borrower_id)]
+        user = None if stored_user is None else UserRecord.model_validate(stored_user)
+        product = open_product(found[(PRODUCTS, command.product_id)], command.product_id)
         loans = Loans(tx)
-        open_loans = loans.find(
+        current = loans.find(
             Where("borrower_id", "==", borrower_id),
-            Where("state", "in", [s.value for s in OPEN_STATES]),
-            limit=1,
+            Where("state", "in", [s.value for s in (*OPEN_STATES, *OUTSTANDING_STATES)]),
+            limit=MAX_OUTSTANDING_LOANS_READ + 1,
         )
-        outstanding_loans = loans.find(
-            Where("borrower_id", "==", borrower_id),
-            Where("state", "in", [s.value for s in OUTSTANDING_STATES]),
-            limit=MAX_OUTSTANDING_LOANS_READ,
-        )
-        tx.get(BORROWER_POSITIONS, borrower_id)  # read so concurrent submissions conflict
+        open_loans = [loan for loan in current if loan.state in OPEN_STATES]
+        outstanding_loans = [loan for loan in current if loan.state in OUTSTANDING_STATES]
 
         if user is None or user.role != "borrower":
             raise Forbidden("register as a borrower before applying (POST /users)")
