@@ -25,12 +25,19 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from shared.domain.errors import Forbidden
-from shared.http.errors import MissingToken, Unauthenticated
+from shared.http.errors import HeaderTooLarge, MissingToken, Unauthenticated
 from shared.platform.callers import Caller, CallerDirectory, Role, TokenVerifier
+
+MAX_AUTHORIZATION_LENGTH = 4096  # Identity Platform's tokens are about 1 KB
 
 
 def bearer_token(authorization: str | None) -> str:
     """The token of an `Authorization: Bearer <token>` header."""
+    if authorization is not None and len(authorization) > MAX_AUTHORIZATION_LENGTH:
+        # Longer still (over 8 KB), gunicorn answers 431 itself before the function runs.
+        raise HeaderTooLarge(
+            f"the Authorization header is longer than {MAX_AUTHORIZATION_LENGTH} characters"
+        )
     if not authorization or not authorization.strip():
         raise MissingToken("an Authorization: Bearer <token> header is required")
     scheme, _, token = authorization.strip().partition(" ")

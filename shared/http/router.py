@@ -37,6 +37,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import re
 import time
 import uuid
@@ -84,6 +85,8 @@ S = TypeVar("S", bound="HttpServices")
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MAX_BODY_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 32
+_TOO_DEEP = f"the request body nests deeper than {MAX_JSON_DEPTH} levels"
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the IETF draft asks
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -489,14 +492,7 @@ def _parse_body(route: Route, request: flask.Request) -> tuple[Any, Any]:
     data = request.get_data(cache=True)
     if len(data) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"request bodies are limited to {MAX_BODY_BYTES} bytes")
-    try:
-        raw = json.loads(data, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise MalformedRequest(
-            f"the request body is not valid JSON (line {exc.lineno}, column {exc.colno})"
-        ) from None
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedRequest("the request body is not valid JSON (UTF-8)") from None
+    raw = read_json(data)
     try:
         return raw, route.body.model_validate(raw)
     except ValidationError as exc:
@@ -504,8 +500,85 @@ def _parse_body(route: Route, request: flask.Request) -> tuple[Any, Any]:
         raise ValidationFailed(f"{len(errors)} field(s) are invalid; see errors.", errors) from None
 
 
+def read_json(data: bytes) -> Any:
+    """A request body as JSON, or `MalformedRequest` saying why it cannot be read: not UTF-8,
+    not JSON, a repeated key, NaN or infinite numbers, lone surrogates, or nesting deeper than
+    `MAX_JSON_DEPTH` (no model of the platform nests half as deep)."""
+    try:
+        raw = json.loads(
+            data, parse_constant=_reject_constant, object_pairs_hook=_refuse_repeated_keys
+        )
+    except json.JSONDecodeError as exc:
+        raise MalformedRequest(
+            f"the request body is not valid JSON (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    except RecursionError:
+        raise MalformedRequest(_TOO_DEEP) from None
+    except _RepeatedKey as exc:
+        raise MalformedRequest(f"the request body repeats the key {exc.key!r}") from None
+    except _NotANumber as exc:
+        raise MalformedRequest(
+            f"the request body holds {exc.name}, which is not a JSON number"
+        ) from None
+    except UnicodeDecodeError:
+        raise MalformedRequest("the request body is not valid JSON (UTF-8)") from None
+    except ValueError:  # an integer of more digits than Python converts (4,300)
+        raise MalformedRequest("the request body holds a number with too many digits") from None
+    _check_json_shape(raw)
+    return raw
+
+
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key[:64]
+
+
+def _refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _RepeatedKey(key)
+        found[key] = value
+    return found
+
+
+def _check_json_shape(raw: Any) -> None:
+    """Depth, finite numbers and well-formed strings, walked without recursion."""
+    pending: list[tuple[Any, int]] = [(raw, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise MalformedRequest(
+                    f"the request body nests deeper than {MAX_JSON_DEPTH} levels"
+                )
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    _check_text(key)
+                pending.append((item, depth + 1))
+        elif isinstance(value, str):
+            _check_text(value)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise MalformedRequest("the request body holds a number too large to represent")
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedRequest("the request body holds a lone UTF-16 surrogate") from None
+
+
+class _NotANumber(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
+    raise _NotANumber(name)
 
 
 def _parse_query(route: Route, request: flask.Request) -> Any:

@@ -21,7 +21,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from shared.domain.errors import NotFound
 from shared.domain.identity import PROVINCES
-from shared.fields import RateText
+from shared.fields import Name, RateText
 from shared.platform.callers import CallerDirectory, CallerRecord, Role
 from shared.platform.ids import require_document_id
 from shared.platform.store import Repository, UnitOfWork
@@ -54,7 +54,6 @@ Sector = Literal[
     "other",
 ]
 StoreId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
-Name = Annotated[str, Field(min_length=1, max_length=120)]
 
 
 class BorrowerProfile(BaseModel):
@@ -65,7 +64,7 @@ class BorrowerProfile(BaseModel):
     business_name: Name
     sector: Sector
     province_code: Annotated[str, Field(pattern=r"^\d{2}$", examples=["31"])]
-    years_in_business: Annotated[Decimal, Field(ge=0, le=100)]
+    years_in_business: Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
     store_ids: Annotated[tuple[StoreId, ...], Field(max_length=10)] = ()
 
     @model_validator(mode="after")

@@ -50,6 +50,7 @@ from shared.domain.events import (
 )
 from shared.domain.loan import LoanState, LoanTransition
 from shared.domain.products import TenorUnit, quote
+from shared.fields import DocumentId, FileName, PlainStr, PositiveRupiah, ProseStr
 from shared.platform.callers import Caller
 from shared.platform.clock import jakarta_date
 from shared.platform.documents import DocumentStorage
@@ -88,8 +89,8 @@ class SubmitApplication(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    product_id: Annotated[str, Field(min_length=1, max_length=64)]
-    principal: Annotated[int, Strict(), Field(gt=0)]
+    product_id: DocumentId
+    principal: PositiveRupiah
     tenor: Annotated[int, Strict(), Field(gt=0, le=366)]
     purpose: LoanPurpose
     collateral: Collateral | None = None
@@ -120,13 +121,13 @@ class AcceptOffer(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    agreement_version: Annotated[str, Field(min_length=1, max_length=100)]
+    agreement_version: Annotated[PlainStr, Field(min_length=1, max_length=100)]
 
 
 class CancelApplication(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    reason: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    reason: Annotated[ProseStr, Field(min_length=1, max_length=500)] | None = None
 
 
 class DocumentUploadRequest(BaseModel):
@@ -136,7 +137,7 @@ class DocumentUploadRequest(BaseModel):
 
     kind: DocumentKind
     content_type: DocumentContentType
-    file_name: Annotated[str, Field(min_length=1, max_length=120)] | None = None
+    file_name: FileName | None = None
 
 
 class UploadUrl(BaseModel):

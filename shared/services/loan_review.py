@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.events import EventType
 from shared.domain.loan import LoanState, LoanTransition, transition
-from shared.fields import RateText
+from shared.fields import PlainStr, ProseStr, RateText
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
@@ -37,9 +37,11 @@ from shared.records.products import Products
 from shared.services.loan_applications import ApplicationList, ApplicationView
 from shared.services.offers import approve_loan, reject_loan
 
-Narrative = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=4000)]
+Narrative = Annotated[
+    ProseStr, StringConstraints(strip_whitespace=True, min_length=10, max_length=4000)
+]
 BorrowerReason = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
+    PlainStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
 ]
 
 

@@ -43,6 +43,7 @@ from shared.domain.identity import (
     normalize_phone,
     parse_nik,
 )
+from shared.fields import Name, PlainStr
 from shared.platform.callers import Role
 from shared.platform.clock import Clock, jakarta_date
 from shared.platform.errors import TransientFailure
@@ -54,7 +55,6 @@ from shared.records.users import (
     BankAccountRecord,
     BorrowerProfile,
     LenderProfile,
-    Name,
     UserRecord,
     Users,
 )
@@ -106,9 +106,9 @@ class Registration(BaseModel):
     role: Literal["borrower", "lender"]
     full_name: Name
     birth_date: date
-    nik: Annotated[str, Field(min_length=1, max_length=40)]
-    npwp: Annotated[str, Field(min_length=1, max_length=40)]
-    phone: Annotated[str, Field(min_length=1, max_length=40)]
+    nik: Annotated[PlainStr, Field(min_length=1, max_length=40)]
+    npwp: Annotated[PlainStr, Field(min_length=1, max_length=40)]
+    phone: Annotated[PlainStr, Field(min_length=1, max_length=40)]
     bank_account: BankAccountInput
     taxpayer: Literal["individual", "entity"] = "individual"
     borrower_profile: BorrowerProfile | None = None
@@ -191,7 +191,7 @@ class NikLookup(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    nik: Annotated[str, Field(min_length=1, max_length=40)]
+    nik: Annotated[PlainStr, Field(min_length=1, max_length=40)]
 
 
 # --- registration ---------------------------------------------------------------------------
