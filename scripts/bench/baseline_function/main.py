@@ -13,7 +13,11 @@ from typing import Any
 
 import functions_framework
 from google.auth.credentials import AnonymousCredentials
-from google.cloud import firestore, pubsub_v1, storage
+from google.cloud import (
+    firestore,
+    pubsub_v1,
+    storage,  # type: ignore[attr-defined,unused-ignore]
+)
 
 _clients: dict[str, Any] = {}
 
