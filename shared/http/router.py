@@ -6,9 +6,9 @@ template wins, whatever the order of declaration, so `/me` is never taken for
 `/{user_id}`), and owns everything every handler would otherwise repeat:
 
 - 404 for an unknown path, 405 (with `Allow`) for a known path and wrong method;
-- authentication and roles (shared/http/guard.py) — a route declares exactly one
-  of `public=True` (token optional), `signed_in=True` (any verified token, even
-  one without a role: registration) or `roles=(...)`;
+- authentication and permissions (shared/http/guard.py) — a route declares exactly
+  one of `public=True` (token optional), `signed_in=True` (any verified token, even
+  one without a role: registration) or `permission=...` (shared/domain/permissions.py);
 - the JSON body parsed once into the route's pydantic `body` model and the
   query string into its `query` model (400 unparseable, 415 not JSON, 413 too
   large, 422 with field errors when invalid);
@@ -24,7 +24,7 @@ Handlers take one `Call` and return the response model:
     router: Router[Services] = Router("loan_applications")
 
     @router.post("/applications", body=SubmitApplication, response=ApplicationAccepted,
-                 status=202, roles=("borrower",), idempotent=True)
+                 status=202, permission=Permission.LOAN_APPLY, idempotent=True)
     def submit(call: Call[SubmitApplication, Services]) -> ApplicationAccepted:
         return submit_application(call.body, call.caller, call.uow, call.services.clock)
 
@@ -41,7 +41,7 @@ import math
 import re
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
@@ -52,6 +52,7 @@ from werkzeug import exceptions as werkzeug_errors
 from werkzeug.routing import Map, Rule
 
 from shared.domain.errors import ValidationFailed
+from shared.domain.permissions import Permission, Role, roles_with
 from shared.http.errors import (
     MalformedRequest,
     MethodNotAllowed,
@@ -63,7 +64,7 @@ from shared.http.errors import (
 from shared.http.guard import authenticate, authorize
 from shared.http.problems import PROBLEM_CONTENT_TYPE, Problem, field_errors, problem_for
 from shared.log import log_context, trace_from_headers
-from shared.platform.callers import Caller, CallerDirectory, Role, TokenVerifier
+from shared.platform.callers import Caller, CallerDirectory, TokenVerifier
 from shared.platform.clock import Clock, SystemClock
 from shared.platform.idempotency import (
     Claim,
@@ -124,7 +125,7 @@ class Call(Generic[B, S]):
 
     @property
     def caller(self) -> Caller:
-        """The authenticated caller (routes with `roles` always have one)."""
+        """The authenticated caller (routes with a `permission` always have one)."""
         if self.maybe_caller is None:
             raise Unauthenticated("this operation needs a bearer token")
         return self.maybe_caller
@@ -151,12 +152,17 @@ class Route:
     query: type[BaseModel] | None
     response: Any  # a pydantic model class, or any type TypeAdapter accepts; None → 204
     status: int
-    roles: frozenset[Role] | None  # None: public or signed_in
+    permission: Permission | None  # None: public or signed_in
     signed_in: bool
     idempotent: bool
     summary: str
     description: str
     path_params: tuple[str, ...]
+
+    @property
+    def roles(self) -> tuple[Role, ...] | None:
+        """The roles whose permissions admit this route (None: public or signed in)."""
+        return None if self.permission is None else roles_with(self.permission)
 
     @functools.cached_property
     def response_adapter(self) -> TypeAdapter[Any] | None:
@@ -202,22 +208,20 @@ class Router(Generic[S]):
         body: type[BaseModel] | None = None,
         query: type[BaseModel] | None = None,
         status: int = 200,
-        roles: Collection[Role] | None = None,
+        permission: Permission | None = None,
         public: bool = False,
         signed_in: bool = False,
         idempotent: bool = False,
         summary: str | None = None,
     ) -> Callable[[Callable[[Call[Any, S]], Any]], Callable[[Call[Any, S]], Any]]:
-        """Register a handler. Exactly one of `public=True`, `signed_in=True`, `roles=(...)`."""
+        """Register a handler. Exactly one of `public=True`, `signed_in=True`, `permission=`."""
         method = method.upper()
         if method not in METHODS:
             raise ValueError(f"unsupported method {method!r}")
-        if [public, signed_in, roles is not None].count(True) != 1:
+        if [public, signed_in, permission is not None].count(True) != 1:
             raise ValueError(
-                f"{method} {path}: declare exactly one of public=True, signed_in=True, roles=(...)"
+                f"{method} {path}: declare exactly one of public=True, signed_in=True, permission="
             )
-        if roles is not None and not roles:
-            raise ValueError(f"{method} {path}: roles must name at least one role")
         if idempotent and public:
             raise ValueError(f"{method} {path}: idempotency keys are scoped to a caller")
         if idempotent and response is None:
@@ -238,7 +242,7 @@ class Router(Generic[S]):
                     query=query,
                     response=response,
                     status=204 if response is None and status == 200 else status,
-                    roles=frozenset(roles) if roles is not None else None,
+                    permission=permission,
                     signed_in=signed_in,
                     idempotent=idempotent,
                     summary=summary or first.strip() or handler.__name__.replace("_", " "),
@@ -365,14 +369,14 @@ class Router(Generic[S]):
 
     def _authenticate(self, route: Route, headers: Mapping[str, str], services: S) -> Caller | None:
         authorization = headers.get("Authorization")
-        public = route.roles is None and not route.signed_in
+        public = route.permission is None and not route.signed_in
         if public and not authorization:
             return None  # anonymous caller of a public route
         if services.verifier is None:
             raise RuntimeError(f"{self.function}: HttpServices.verifier is not configured")
         caller = authenticate(authorization, services.verifier, services.callers)
-        if route.roles is not None:
-            authorize(caller, route.roles)
+        if route.permission is not None:
+            authorize(caller, route.permission)
         return caller
 
     def _serve_idempotent(

@@ -49,6 +49,7 @@ from shared.domain.events import (
     LoanSubmitted,
 )
 from shared.domain.loan import LoanState, LoanTransition
+from shared.domain.permissions import Permission
 from shared.domain.products import TenorUnit, quote
 from shared.fields import DocumentId, FileName, PlainStr, PositiveRupiah, ProseStr
 from shared.platform.callers import Caller
@@ -360,7 +361,9 @@ def submit_application(
 
 def _visible(loan: LoanRecord | None, caller: Caller, loan_id: str) -> LoanRecord:
     """The loan if the caller may see it; another borrower's loan looks like a missing one."""
-    if loan is None or (not caller.is_admin and loan.borrower_id != caller.user_id):
+    if loan is None or (
+        not caller.may(Permission.LOAN_READ_ANY) and loan.borrower_id != caller.user_id
+    ):
         raise NotFound(f"there is no loan application {loan_id!r}")
     return loan
 
@@ -374,7 +377,7 @@ def read_application(uow: UnitOfWork, caller: Caller, loan_id: str) -> Applicati
 def list_applications(uow: UnitOfWork, caller: Caller, query: ApplicationQuery) -> ApplicationList:
     """The caller's applications, newest first (admins: everyone's)."""
     where: list[Where] = []
-    if not caller.is_admin:
+    if not caller.may(Permission.LOAN_READ_ANY):
         where.append(Where("borrower_id", "==", caller.user_id))
     if query.state is not None:
         where.append(Where("state", "==", query.state.value))
