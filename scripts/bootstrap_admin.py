@@ -7,8 +7,9 @@ can approve (a grant needs one admin.super to propose it and another to approve 
 
 Run it twice, for two different people. Every later admin is granted by one
 `admin.super` and approved by another (`POST /users/{user_id}/role-grants`, then
-`/role-grants/{grant_id}/approve`); this command refuses once the entity has two. Ops check the person's KTP themselves
-(`--verified-by` is recorded on the account) before running it.
+`/role-grants/{grant_id}/approve`); this command refuses once the entity has two. Ops
+check the person's KTP themselves (`--verified-by` is recorded on the account) before
+running it.
 
 It reads the entity's settings like a function does (`shared.settings.BootstrapSettings`):
 `PATUNGAN_ENV`, `PATUNGAN_ENTITY`, `PATUNGAN_GCP_PROJECT`, `PATUNGAN_PII_KEY` (the entity's
