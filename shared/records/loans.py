@@ -24,8 +24,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.domain.loan import LoanState, LoanTransition, transition
-from shared.domain.products import Purpose, TenorUnit
-from shared.fields import PlainStr, Rupiah, SignedRupiah
+from shared.domain.products import BorrowerSegment, Purpose, TenorUnit
+from shared.fields import Instant, PlainStr, Rupiah, SignedRupiah
 from shared.platform.store import Repository
 from shared.records.quotes import QuoteResponse
 
@@ -155,7 +155,9 @@ class LoanRecord(BaseModel):
     entity: str
     borrower_id: str
     product_id: str
+    product_version: int | None = None  # the catalogue version it was priced with
     product_purpose: Purpose
+    borrower_segment: BorrowerSegment | None = None
     principal: int
     tenor: int
     tenor_unit: TenorUnit
@@ -164,8 +166,8 @@ class LoanRecord(BaseModel):
     capital: BusinessCapital = BusinessCapital()
     borrower_outstanding: int = 0  # the borrower's outstanding principal when submitted
     state: LoanState
-    submitted_at: AwareDatetime
-    updated_at: AwareDatetime
+    submitted_at: Instant
+    updated_at: Instant
     history: tuple[StateChange, ...] = ()
     decision: DecisionSummary | None = None
     review: ReviewNote | None = None

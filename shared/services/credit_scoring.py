@@ -63,8 +63,8 @@ from shared.platform.providers import ProviderDataSource, ProviderQuery
 from shared.platform.store import DocumentTransaction, UnitOfWork
 from shared.records.credit_decisions import CreditDecisionRecord, CreditDecisions
 from shared.records.loans import DecisionSummary, LoanRecord, Loans
-from shared.records.products import Products
 from shared.records.users import UserRecord, Users
+from shared.services.catalogue import product_of
 from shared.services.offers import approve_loan, reject_loan
 
 logger = logging.getLogger(__name__)
@@ -111,10 +111,8 @@ def _read_snapshot(uow: UnitOfWork, loan_id: str) -> _Snapshot | LoanRecord:
         borrower = Users(tx).get(loan.borrower_id)
         if borrower is None:
             raise NotFound(f"borrower {loan.borrower_id!r} of loan {loan_id!r} does not exist")
-        entry = Products(tx).get(loan.product_id)  # a retired product still prices its loans
-        if entry is None:
-            raise NotFound(f"product {loan.product_id!r} of loan {loan_id!r} does not exist")
-        return _Snapshot(loan, borrower, entry.product)
+        # The version the loan was priced with (a retired product still prices its loans).
+        return _Snapshot(loan, borrower, product_of(tx, loan.product_id, loan.product_version))
 
     return uow.run(read, read_only=True)
 

@@ -286,7 +286,8 @@ def submit_application(
         )
         stored_user = found[(USERS, borrower_id)]
         user = None if stored_user is None else UserRecord.model_validate(stored_user)
-        product = open_product(found[(PRODUCTS, command.product_id)], command.product_id)
+        entry = open_product(found[(PRODUCTS, command.product_id)], command.product_id)
+        product = entry.product
         loans = Loans(tx)
         current = loans.find(
             Where("borrower_id", "==", borrower_id),
@@ -321,7 +322,9 @@ def submit_application(
             entity=origin.entity,
             borrower_id=borrower_id,
             product_id=product.id,
+            product_version=entry.version,
             product_purpose=product.purpose,
+            borrower_segment=product.borrower_segment,
             principal=command.principal,
             tenor=command.tenor,
             tenor_unit=product.tenor_unit,
@@ -383,7 +386,10 @@ def list_applications(uow: UnitOfWork, caller: Caller, query: ApplicationQuery) 
         where.append(Where("state", "==", query.state.value))
     loans = uow.run(
         lambda tx: Loans(tx).find(
-            *where, order_by=(OrderBy("submitted_at", descending=True),), limit=query.limit
+            *where,
+            # Newest first; the id orders applications submitted in the same microsecond.
+            order_by=(OrderBy("submitted_at", descending=True), OrderBy("id", descending=True)),
+            limit=query.limit,
         ),
         read_only=True,
     )

@@ -35,7 +35,7 @@ from shared.platform.ids import require_document_id
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
 from shared.records.credit_decisions import CreditDecisionRecord, CreditDecisions
 from shared.records.loans import LoanRecord, Loans, ReviewNote
-from shared.records.products import Products
+from shared.services.catalogue import product_of
 from shared.services.loan_applications import ApplicationList, ApplicationView
 from shared.services.offers import approve_loan, reject_loan
 
@@ -93,7 +93,7 @@ def review_queue(uow: UnitOfWork, query: ReviewQueueQuery) -> ApplicationList:
     loans = uow.run(
         lambda tx: Loans(tx).find(
             Where("state", "==", LoanState.IN_REVIEW.value),
-            order_by=(OrderBy("submitted_at"),),
+            order_by=(OrderBy("submitted_at"), OrderBy("id")),
             limit=query.limit,
         ),
         read_only=True,
@@ -133,13 +133,13 @@ def approve_application(
         loan = _application(loans, loan_id)
         refuse_own_case(reviewer_id, loan.borrower_id, "decide a loan application")
         decision = CreditDecisions(tx).get(loan_id)
-        entry = Products(tx).get(loan.product_id)
+        product = product_of(tx, loan.product_id, loan.product_version)
         transition(loan.state, LoanTransition.APPROVE, loan.id)  # 409 before anything else
-        if decision is None or entry is None:
-            raise Conflict(f"loan {loan_id} has no scorecard decision or product to price it")
+        if decision is None:
+            raise Conflict(f"loan {loan_id} has no scorecard decision to price it from")
         approved, event = approve_loan(
             loan,
-            entry.product,
+            product,
             grade=decision.grade,
             grade_rate_per_month=decision.offer.rate_per_month,
             at=now,
