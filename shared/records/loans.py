@@ -27,7 +27,7 @@ from shared.domain.loan import LoanState, LoanTransition, transition
 from shared.domain.products import BorrowerSegment, Purpose, TenorUnit
 from shared.fields import Instant, PlainStr, Rupiah, SignedRupiah
 from shared.platform.store import Repository
-from shared.records.quotes import QuoteResponse
+from shared.records.quotes import CapCheckView, QuoteResponse
 
 LOANS = "loans"
 
@@ -130,6 +130,7 @@ class OfferRecord(BaseModel):
     priced_on: date
     priced_by: str | None  # the reviewer, or None for the scorecard
     funding_window_days: int
+    valid_until: date | None = None  # Jakarta date; after it the offer can no longer be accepted
     terms: QuoteResponse
 
 
@@ -175,6 +176,7 @@ class LoanRecord(BaseModel):
     offer_accepted_at: AwareDatetime | None = None
     funding_closes_on: date | None = None
     cancellation_reason: str | None = None
+    offer_recheck: CapCheckView | None = None  # why an accepted offer went back to review
     documents: tuple[LoanDocument, ...] = ()
 
     def moved(

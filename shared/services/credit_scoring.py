@@ -61,6 +61,7 @@ from shared.platform.event_origin import EventOrigin
 from shared.platform.personal_data import PersonalDataVault
 from shared.platform.providers import ProviderDataSource, ProviderQuery
 from shared.platform.store import DocumentTransaction, UnitOfWork
+from shared.records.borrowers import BorrowerPosition, BorrowerPositions
 from shared.records.credit_decisions import CreditDecisionRecord, CreditDecisions
 from shared.records.loans import DecisionSummary, LoanRecord, Loans
 from shared.records.users import UserRecord, Users
@@ -234,8 +235,16 @@ def score_submitted_loan(
         loan = loans.require(loan_id)
         if loan.state is not LoanState.SUBMITTED or decisions.get(loan_id) is not None:
             return ScoringResult(loan_id, ScoringOutcome.SKIPPED)
+        position = BorrowerPositions(tx).of(loan.borrower_id)
         return _apply_decision(
-            tx, loan, snapshot.product, decision, unavailable, origin=origin, causation=causation
+            tx,
+            loan,
+            position,
+            snapshot.product,
+            decision,
+            unavailable,
+            origin=origin,
+            causation=causation,
         )
 
     result = uow.run(record)
@@ -258,6 +267,7 @@ def score_submitted_loan(
 def _apply_decision(
     tx: DocumentTransaction,
     loan: LoanRecord,
+    position: BorrowerPosition,
     product: LoanProduct,
     decision: ScoreDecision,
     unavailable: dict[str, str],
@@ -319,6 +329,8 @@ def _apply_decision(
     )
     Loans(tx).put(final.model_copy(update={"decision": summary}))
     CreditDecisions(tx).add(record)
+    if final.state is LoanState.REJECTED:  # the cooling-off period runs from today
+        BorrowerPositions(tx).put(position.rejected(jakarta_date(now)))
     tx.emit(
         origin.event(
             EventType.LOAN_SCORED,

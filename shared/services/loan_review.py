@@ -30,9 +30,11 @@ from shared.domain.events import EventType
 from shared.domain.loan import LoanState, LoanTransition, transition
 from shared.domain.maker_checker import refuse_own_case
 from shared.fields import PlainStr, ProseStr, RateText
+from shared.platform.clock import jakarta_date
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
+from shared.records.borrowers import BorrowerPositions
 from shared.records.credit_decisions import CreditDecisionRecord, CreditDecisions
 from shared.records.loans import LoanRecord, Loans, ReviewNote
 from shared.services.catalogue import product_of
@@ -172,8 +174,9 @@ def reject_application(
     now = origin.clock.now()
 
     def reject(tx: DocumentTransaction) -> ApplicationView:
-        loans = Loans(tx)
+        loans, positions = Loans(tx), BorrowerPositions(tx)
         loan = _application(loans, loan_id)
+        position = positions.of(loan.borrower_id)
         refuse_own_case(reviewer_id, loan.borrower_id, "decide a loan application")
         reasons = command.reasons or ("the application did not pass credit review",)
         rejected, event = reject_loan(
@@ -189,6 +192,7 @@ def reject_application(
             ),
         )
         loans.put(rejected)
+        positions.put(position.rejected(jakarta_date(now)))  # the cooling-off period starts
         tx.emit(origin.event(EventType.LOAN_REJECTED, event))
         return ApplicationView.of(rejected, for_admin=True)
 
