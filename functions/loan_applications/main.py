@@ -18,6 +18,7 @@ from typing import Any
 
 import functions_framework
 
+from shared.domain.permissions import Permission
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
 from shared.platform.documents import DocumentStorage
@@ -37,6 +38,7 @@ from shared.services.loan_applications import (
     cancel_application,
     list_applications,
     read_application,
+    refresh_document_upload,
     request_document_upload,
     submit_application,
 )
@@ -45,8 +47,7 @@ router: Router[ApplicationServices] = Router(
     "loan_applications",
     description="Borrowers submit, read, accept, cancel applications and upload documents.",
 )
-BORROWER = ("borrower",)
-READERS = ("borrower", "admin.credit", "admin.finance", "admin.super")
+APPLY = Permission.LOAN_APPLY
 
 
 @router.post(
@@ -54,7 +55,7 @@ READERS = ("borrower", "admin.credit", "admin.finance", "admin.super")
     body=SubmitApplication,
     response=ApplicationAccepted,
     status=202,
-    roles=BORROWER,
+    permission=APPLY,
     idempotent=True,
 )
 def submit(call: Call[SubmitApplication, ApplicationServices]) -> ApplicationAccepted:
@@ -66,20 +67,24 @@ def submit(call: Call[SubmitApplication, ApplicationServices]) -> ApplicationAcc
     return submit_application(call.uow, call.body, call.caller.user_id, origin=call.services.origin)
 
 
-@router.get("/", query=ApplicationQuery, response=ApplicationList, roles=READERS)
+@router.get("/", query=ApplicationQuery, response=ApplicationList, permission=Permission.LOAN_READ)
 def list_own(call: Call[None, ApplicationServices]) -> ApplicationList:
     """List applications, newest first (a borrower sees their own)."""
     return list_applications(call.uow, call.caller, call.query)
 
 
-@router.get("/{loan_id}", response=ApplicationView, roles=READERS)
+@router.get("/{loan_id}", response=ApplicationView, permission=Permission.LOAN_READ)
 def read(call: Call[None, ApplicationServices]) -> ApplicationView:
     """Read an application (another borrower's is a 404)."""
     return read_application(call.uow, call.caller, call.path["loan_id"])
 
 
 @router.post(
-    "/{loan_id}/accept", body=AcceptOffer, response=ApplicationView, roles=BORROWER, idempotent=True
+    "/{loan_id}/accept",
+    body=AcceptOffer,
+    response=ApplicationView,
+    permission=APPLY,
+    idempotent=True,
 )
 def accept(call: Call[AcceptOffer, ApplicationServices]) -> ApplicationView:
     """Accept the priced offer under its agreement version; the loan opens for funding."""
@@ -91,7 +96,7 @@ def accept(call: Call[AcceptOffer, ApplicationServices]) -> ApplicationView:
     "/{loan_id}/cancel",
     body=CancelApplication,
     response=ApplicationView,
-    roles=BORROWER,
+    permission=APPLY,
     idempotent=True,
 )
 def cancel(call: Call[CancelApplication, ApplicationServices]) -> ApplicationView:
@@ -102,13 +107,21 @@ def cancel(call: Call[CancelApplication, ApplicationServices]) -> ApplicationVie
     )
 
 
+def fresh_upload_url(call: Call[DocumentUploadRequest, ApplicationServices], first: Any) -> Any:
+    """A replay signs the same object's URL again (the first one may have expired)."""
+    stored = DocumentUpload.model_validate(first)
+    s = call.services
+    return refresh_document_upload(call.uow, s.documents, call.caller, call.path["loan_id"], stored)
+
+
 @router.post(
     "/{loan_id}/documents",
     body=DocumentUploadRequest,
     response=DocumentUpload,
     status=201,
-    roles=BORROWER,
+    permission=APPLY,
     idempotent=True,
+    on_replay=fresh_upload_url,
 )
 def upload_document(call: Call[DocumentUploadRequest, ApplicationServices]) -> DocumentUpload:
     """Get a signed URL to upload a document (KTP, invoice, collateral photo)."""

@@ -24,9 +24,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.domain.loan import LoanState, LoanTransition, transition
-from shared.domain.products import Purpose, TenorUnit
+from shared.domain.products import BorrowerSegment, Purpose, TenorUnit
+from shared.fields import Instant, PlainStr, Rupiah, SignedRupiah
 from shared.platform.store import Repository
-from shared.records.quotes import QuoteResponse
+from shared.records.quotes import CapCheckView, QuoteResponse
 
 LOANS = "loans"
 
@@ -58,16 +59,13 @@ class LoanPurpose(StrEnum):
     OTHER = "other"
 
 
-Amount = Annotated[int, Field(ge=0, strict=True)]
-
-
 class Collateral(BaseModel):
     """A warranty or collateral offered with the application (its estimated value in rupiah)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    description: Annotated[str, Field(min_length=1, max_length=500)]
-    value: Amount
+    description: Annotated[PlainStr, Field(min_length=1, max_length=500)]
+    value: Rupiah
 
 
 class BusinessCapital(BaseModel):
@@ -75,9 +73,9 @@ class BusinessCapital(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    inventory_value: Amount | None = None
-    account_balances: Amount | None = None
-    owner_equity: Annotated[int, Field(strict=True)] | None = None  # negative when insolvent
+    inventory_value: Rupiah | None = None
+    account_balances: Rupiah | None = None
+    owner_equity: SignedRupiah | None = None  # negative when insolvent
 
 
 class StateChange(BaseModel):
@@ -132,6 +130,7 @@ class OfferRecord(BaseModel):
     priced_on: date
     priced_by: str | None  # the reviewer, or None for the scorecard
     funding_window_days: int
+    valid_until: date | None = None  # Jakarta date; after it the offer can no longer be accepted
     terms: QuoteResponse
 
 
@@ -157,7 +156,9 @@ class LoanRecord(BaseModel):
     entity: str
     borrower_id: str
     product_id: str
+    product_version: int | None = None  # the catalogue version it was priced with
     product_purpose: Purpose
+    borrower_segment: BorrowerSegment | None = None
     principal: int
     tenor: int
     tenor_unit: TenorUnit
@@ -166,8 +167,8 @@ class LoanRecord(BaseModel):
     capital: BusinessCapital = BusinessCapital()
     borrower_outstanding: int = 0  # the borrower's outstanding principal when submitted
     state: LoanState
-    submitted_at: AwareDatetime
-    updated_at: AwareDatetime
+    submitted_at: Instant
+    updated_at: Instant
     history: tuple[StateChange, ...] = ()
     decision: DecisionSummary | None = None
     review: ReviewNote | None = None
@@ -175,6 +176,7 @@ class LoanRecord(BaseModel):
     offer_accepted_at: AwareDatetime | None = None
     funding_closes_on: date | None = None
     cancellation_reason: str | None = None
+    offer_recheck: CapCheckView | None = None  # why an accepted offer went back to review
     documents: tuple[LoanDocument, ...] = ()
 
     def moved(

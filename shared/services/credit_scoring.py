@@ -61,10 +61,11 @@ from shared.platform.event_origin import EventOrigin
 from shared.platform.personal_data import PersonalDataVault
 from shared.platform.providers import ProviderDataSource, ProviderQuery
 from shared.platform.store import DocumentTransaction, UnitOfWork
+from shared.records.borrowers import BorrowerPosition, BorrowerPositions
 from shared.records.credit_decisions import CreditDecisionRecord, CreditDecisions
 from shared.records.loans import DecisionSummary, LoanRecord, Loans
-from shared.records.products import Products
 from shared.records.users import UserRecord, Users
+from shared.services.catalogue import product_of
 from shared.services.offers import approve_loan, reject_loan
 
 logger = logging.getLogger(__name__)
@@ -111,10 +112,8 @@ def _read_snapshot(uow: UnitOfWork, loan_id: str) -> _Snapshot | LoanRecord:
         borrower = Users(tx).get(loan.borrower_id)
         if borrower is None:
             raise NotFound(f"borrower {loan.borrower_id!r} of loan {loan_id!r} does not exist")
-        entry = Products(tx).get(loan.product_id)  # a retired product still prices its loans
-        if entry is None:
-            raise NotFound(f"product {loan.product_id!r} of loan {loan_id!r} does not exist")
-        return _Snapshot(loan, borrower, entry.product)
+        # The version the loan was priced with (a retired product still prices its loans).
+        return _Snapshot(loan, borrower, product_of(tx, loan.product_id, loan.product_version))
 
     return uow.run(read, read_only=True)
 
@@ -150,6 +149,8 @@ def scoring_application(snapshot: _Snapshot, applied_on: date) -> ScoringApplica
     profile = borrower.borrower_profile
     if profile is None or profile.province_code not in PROVINCES:
         raise NotFound(f"borrower {borrower.id!r} has no usable business profile")
+    if borrower.nik_encrypted is None or borrower.birth_date is None:
+        raise NotFound(f"borrower {borrower.id!r} has no NIK the civil registry confirmed")
     return ScoringApplication(
         applied_on=applied_on,
         birth_date=borrower.birth_date,
@@ -210,13 +211,15 @@ def score_submitted_loan(
 
     applied_on = jakarta_date(snapshot.loan.submitted_at)
     application = scoring_application(snapshot, applied_on)
-    profile = snapshot.borrower.borrower_profile
-    assert profile is not None  # scoring_application checked it
+    borrower = snapshot.borrower
+    profile = borrower.borrower_profile
+    # scoring_application checked all three
+    assert profile is not None and borrower.nik_encrypted and borrower.birth_date
     provider_data = providers.gather(
         ProviderQuery(
-            nik=vault.decrypt("nik", snapshot.borrower.nik_encrypted),
-            full_name=snapshot.borrower.full_name,
-            birth_date=snapshot.borrower.birth_date,
+            nik=vault.decrypt("nik", borrower.nik_encrypted),
+            full_name=borrower.full_name,
+            birth_date=borrower.birth_date,
             store_ids=profile.store_ids,
             applied_on=applied_on,
         )
@@ -232,8 +235,16 @@ def score_submitted_loan(
         loan = loans.require(loan_id)
         if loan.state is not LoanState.SUBMITTED or decisions.get(loan_id) is not None:
             return ScoringResult(loan_id, ScoringOutcome.SKIPPED)
+        position = BorrowerPositions(tx).of(loan.borrower_id)
         return _apply_decision(
-            tx, loan, snapshot.product, decision, unavailable, origin=origin, causation=causation
+            tx,
+            loan,
+            position,
+            snapshot.product,
+            decision,
+            unavailable,
+            origin=origin,
+            causation=causation,
         )
 
     result = uow.run(record)
@@ -256,6 +267,7 @@ def score_submitted_loan(
 def _apply_decision(
     tx: DocumentTransaction,
     loan: LoanRecord,
+    position: BorrowerPosition,
     product: LoanProduct,
     decision: ScoreDecision,
     unavailable: dict[str, str],
@@ -317,6 +329,8 @@ def _apply_decision(
     )
     Loans(tx).put(final.model_copy(update={"decision": summary}))
     CreditDecisions(tx).add(record)
+    if final.state is LoanState.REJECTED:  # the cooling-off period runs from today
+        BorrowerPositions(tx).put(position.rejected(jakarta_date(now)))
     tx.emit(
         origin.event(
             EventType.LOAN_SCORED,

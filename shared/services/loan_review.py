@@ -15,7 +15,8 @@
 
 Both decisions are checked against the loan's current state in their
 transaction: deciding a loan twice, or one that is not in review, is a 409
-naming the current state.
+naming the current state. Nobody decides their own application, whatever their role
+(`shared.domain.maker_checker.refuse_own_case`: 403).
 """
 
 from __future__ import annotations
@@ -27,19 +28,24 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.events import EventType
 from shared.domain.loan import LoanState, LoanTransition, transition
-from shared.fields import RateText
+from shared.domain.maker_checker import refuse_own_case
+from shared.fields import PlainStr, ProseStr, RateText
+from shared.platform.clock import jakarta_date
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
+from shared.records.borrowers import BorrowerPositions
 from shared.records.credit_decisions import CreditDecisionRecord, CreditDecisions
 from shared.records.loans import LoanRecord, Loans, ReviewNote
-from shared.records.products import Products
+from shared.services.catalogue import product_of
 from shared.services.loan_applications import ApplicationList, ApplicationView
 from shared.services.offers import approve_loan, reject_loan
 
-Narrative = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=4000)]
+Narrative = Annotated[
+    ProseStr, StringConstraints(strip_whitespace=True, min_length=10, max_length=4000)
+]
 BorrowerReason = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
+    PlainStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
 ]
 
 
@@ -89,7 +95,7 @@ def review_queue(uow: UnitOfWork, query: ReviewQueueQuery) -> ApplicationList:
     loans = uow.run(
         lambda tx: Loans(tx).find(
             Where("state", "==", LoanState.IN_REVIEW.value),
-            order_by=(OrderBy("submitted_at"),),
+            order_by=(OrderBy("submitted_at"), OrderBy("id")),
             limit=query.limit,
         ),
         read_only=True,
@@ -127,14 +133,15 @@ def approve_application(
     def approve(tx: DocumentTransaction) -> ApplicationView:
         loans = Loans(tx)
         loan = _application(loans, loan_id)
+        refuse_own_case(reviewer_id, loan.borrower_id, "decide a loan application")
         decision = CreditDecisions(tx).get(loan_id)
-        entry = Products(tx).get(loan.product_id)
+        product = product_of(tx, loan.product_id, loan.product_version)
         transition(loan.state, LoanTransition.APPROVE, loan.id)  # 409 before anything else
-        if decision is None or entry is None:
-            raise Conflict(f"loan {loan_id} has no scorecard decision or product to price it")
+        if decision is None:
+            raise Conflict(f"loan {loan_id} has no scorecard decision to price it from")
         approved, event = approve_loan(
             loan,
-            entry.product,
+            product,
             grade=decision.grade,
             grade_rate_per_month=decision.offer.rate_per_month,
             at=now,
@@ -167,8 +174,10 @@ def reject_application(
     now = origin.clock.now()
 
     def reject(tx: DocumentTransaction) -> ApplicationView:
-        loans = Loans(tx)
+        loans, positions = Loans(tx), BorrowerPositions(tx)
         loan = _application(loans, loan_id)
+        position = positions.of(loan.borrower_id)
+        refuse_own_case(reviewer_id, loan.borrower_id, "decide a loan application")
         reasons = command.reasons or ("the application did not pass credit review",)
         rejected, event = reject_loan(
             loan,
@@ -183,6 +192,7 @@ def reject_application(
             ),
         )
         loans.put(rejected)
+        positions.put(position.rejected(jakarta_date(now)))  # the cooling-off period starts
         tx.emit(origin.event(EventType.LOAN_REJECTED, event))
         return ApplicationView.of(rejected, for_admin=True)
 

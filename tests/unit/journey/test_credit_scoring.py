@@ -112,10 +112,12 @@ def test_an_approval_no_price_can_make_within_the_caps_goes_to_review_instead(wo
     product = world.uow.run(
         lambda tx: tx.get("products", "working-capital-annuity"), read_only=True
     )["product"]
-    # The product was repriced after Siti applied: even its floor breaks the daily cap now.
-    world.put_product(
+    # The version Siti's loan is priced with allows only rates the caps no longer allow:
+    # even its floor breaks the daily cap in force when it is scored.
+    version = world.put_product(
         LoanProduct.model_validate({**product, "min_rate": "0.05", "max_rate": "0.06"})
     )
+    world.seed_loan(world.loan(loan_id).model_copy(update={"product_version": version}))
     assert world.score(loan_id).outcome is ScoringOutcome.IN_REVIEW
     loan = world.loan(loan_id)
     assert loan.decision is not None

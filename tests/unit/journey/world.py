@@ -24,6 +24,8 @@ from shared.adapters.memory import (
     fixed_key_vault,
 )
 from shared.domain.events import Envelope, parse_event
+from shared.domain.maker_checker import Checked, Made
+from shared.domain.permissions import Role
 from shared.domain.products import LoanProduct
 from shared.domain.scorecards.personas import Persona, load_personas
 from shared.domain.scoring.providers import (
@@ -36,8 +38,8 @@ from shared.domain.scoring.scorecard import load_scorecard
 from shared.platform.event_origin import EventOrigin
 from shared.platform.providers import ProviderQuery
 from shared.records.loans import BusinessCapital, Collateral, LoanPurpose, LoanRecord, Loans
-from shared.records.products import CatalogueEntry, Products
-from shared.records.users import BorrowerProfile, LenderProfile
+from shared.records.products import CatalogueEntry, Products, ProductVersionRecord, version_key
+from shared.records.users import USERS, BorrowerProfile, LenderProfile, UserRecord
 from shared.services.catalogue import publish_catalogue, sample_catalogue
 from shared.services.credit_scoring import ScoringResult, score_submitted_loan
 from shared.services.loan_applications import (
@@ -67,10 +69,12 @@ class FakeCivilRegistry:
             for p in PERSONAS.values()
         }
         self.down = False
+        self.calls: list[str] = []  # the NIKs asked about
 
     def verify_identity(
         self, nik: str, full_name: str, birth_date: date
     ) -> CivilRegistryCheck | ProviderUnavailable:
+        self.calls.append(nik)
         if self.down:
             return ProviderUnavailable(provider="civil_registry", reason="timed out (simulated)")
         known = self.people.get(nik)
@@ -156,13 +160,12 @@ class JourneyWorld:
         return Registration(**fields)
 
     def lender_registration(self, key: str = "strong_msme", **overrides: Any) -> Registration:
-        return self.registration(
-            key,
-            role="lender",
-            borrower_profile=None,
-            lender_profile=LenderProfile(residency="resident"),
-            **overrides,
-        )
+        fields: dict[str, Any] = {
+            "role": "lender",
+            "borrower_profile": None,
+            "lender_profile": LenderProfile(residency="resident"),
+        }
+        return self.registration(key, **(fields | overrides))
 
     def register(self, key: str, user_id: str | None = None) -> UserView:
         return register_user(
@@ -173,6 +176,25 @@ class JourneyWorld:
             registry=self.registry,
             clock=self.clock,
         )
+
+    def staff(self, user_id: str, role: Role) -> str:
+        """A staff member holding `role`, as if granted and approved (test setup: seeded)."""
+        now = self.clock.now()
+        record = UserRecord(
+            id=user_id,
+            role=role,
+            full_name=f"Staf {user_id}",
+            birth_date=date(1988, 4, 1),
+            phone="+6281200000000",
+            nik_encrypted=self.vault.encrypt("nik", "3174010104880001"),
+            nik_hash=f"staff-{user_id}",
+            nik_masked="3174********0001",
+            identity_verified_at=now,
+            registered_at=now,
+            updated_at=now,
+        )
+        self.uow.seed(USERS, user_id, record.model_dump(mode="json"))
+        return user_id
 
     # --- applications ---------------------------------------------------------------------
 
@@ -242,12 +264,30 @@ class JourneyWorld:
     def events(self, topic: str) -> list[dict[str, Any]]:
         return self.publisher.envelopes(topic)
 
-    def put_product(self, product: LoanProduct) -> None:
-        self.uow.run(
-            lambda tx: Products(tx).put(
-                CatalogueEntry(id=product.id, product=product, published_at=self.clock.now())
-            )
+    def put_product(self, product: LoanProduct) -> int:
+        """Activate `product` as its next version without any check (test setup: terms the
+        caps in force might no longer allow); returns the version number."""
+        now = self.clock.now()
+        entry = self.uow.run(lambda tx: Products(tx).get(product.id), read_only=True)
+        version = entry.version + 1 if entry is not None else 1
+        record = ProductVersionRecord(
+            key=version_key(product.id, version),
+            product_id=product.id,
+            version=version,
+            product=product,
+            state="active",
+            proposed=Made(by="test", at=now),
+            activated=Checked(by="test", at=now),
         )
+        self.uow.seed("product_versions", record.key, record.model_dump(mode="json"))
+        self.uow.seed(
+            "products",
+            product.id,
+            CatalogueEntry(
+                id=product.id, product=product, published_at=now, version=version
+            ).model_dump(mode="json"),
+        )
+        return version
 
     def seed_loan(self, loan: LoanRecord) -> None:
         self.uow.seed("loans", loan.id, loan.model_dump(mode="json"))
