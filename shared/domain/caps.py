@@ -225,7 +225,7 @@ def _uncovered(rule: CapRule, on: date, case: str) -> CapCheck:
 
 
 def _scope(row: CapRow) -> str:
-    """The loans a row covers, in words: 'productive loans to micro borrowers, 1-179 days'."""
+    """The loans a row covers, in words: 'productive loans to micro borrowers of 1-179 days'."""
     words = f"{row.purpose.value if row.purpose else 'all'} loans"
     if row.segment is not None:
         words += f" to {row.segment.value.replace('_', '-')} borrowers"
@@ -667,9 +667,10 @@ def check_lender_placement(
     if threshold is None:
         return _uncovered(CapRule.PROFESSIONAL_LENDER_INCOME, on, "a lender's class")
     lender_class = lender_class_of(annual_income, on=on, table=table)
+    class_words = lender_class.value.replace("_", "-")
     applied = table.applicable(CapRule.LENDER_PLACEMENT, on, lender_class=lender_class)
     if applied is None:
-        return _uncovered(CapRule.LENDER_PLACEMENT, on, f"a {lender_class.value} lender")
+        return _uncovered(CapRule.LENDER_PLACEMENT, on, f"a {class_words} lender")
     notes = tuple(n for n in (threshold.note, applied.note) if n)
     row = applied.row
     # Placements are whole rupiah, so the largest allowed is the floor of the exact limit.
@@ -684,7 +685,7 @@ def check_lender_placement(
         limit=allowed,
         actual=placement,
         detail=(
-            f"a {lender_class.value.replace('_', '-')} lender (annual income "
+            f"a {class_words} lender (annual income "
             f"{format_idr(annual_income)}, {income_words} "
             f"{format_idr(int(threshold.row.limit))}) may place at most "
             f"{_percent(row.limit)} of it, {format_idr(allowed)}, with one platform; "

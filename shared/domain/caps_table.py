@@ -31,12 +31,12 @@ The table starts on 2024-01-01 with SEOJK 19/SEOJK.06/2023; the POJK 10/2022 lim
 in force before that, but Patungan has no offers before it.
 
 SEOJK 19/SEOJK.06/2025 (issued and in force 31 July 2025, implementing POJK 40/2024)
-replaces the 2023 circular. Its daily caps by purpose, borrower segment and tenor band
-are OJK's grid of 1 January 2025, restated; the rows below carry them from 2025-07-31,
-the circular's date, because the 2023 rows they follow are stricter for every case in
-between. Their figures, the lender rules and the borrower minimum income come from
-OJK's statements and the press as reported: the circular's own text of those figures
-was not available (docs/lending-rules.md#regulatory-caps lists the sources).
+replaces the 2023 circular. As reported, its daily caps by purpose, borrower segment
+and tenor band are the grid OJK applied from 1 January 2025; the rows below carry them
+from 2025-07-31, the circular's date, because the 2023 rows they follow are stricter for
+every case in between. Their figures, the lender rules and the borrower minimum income
+come from OJK's statements and the press: the circular's own text of those figures was
+not available (docs/lending-rules.md#regulatory-caps lists the sources).
 
 - **Tenor bands.** "Under six months" is 1–179 days, "six months or longer" 180 days
   and more. Every six-month schedule spans at least 181 days and every five-month one
