@@ -225,9 +225,10 @@ def score_submitted_loan(
         )
     )
     started = time.perf_counter()
-    decision = score(application, provider_data, scorecard)
+    decision = score(application, provider_data, scorecard)  # declarations yet unverified
     scoring_ms = (time.perf_counter() - started) * 1000
     unavailable = _unavailable(provider_data)
+    answered = jakarta_date(origin.clock.now())  # the providers answered just now
     causation = str(submitted.event_id)
 
     def record(tx: DocumentTransaction) -> ScoringResult:
@@ -243,6 +244,7 @@ def score_submitted_loan(
             snapshot.product,
             decision,
             unavailable,
+            answered_on={name: answered for name in PROVIDERS if name not in unavailable},
             origin=origin,
             causation=causation,
         )
@@ -272,6 +274,7 @@ def _apply_decision(
     decision: ScoreDecision,
     unavailable: dict[str, str],
     *,
+    answered_on: dict[str, date],
     origin: EventOrigin,
     causation: str,
 ) -> ScoringResult:
@@ -318,6 +321,8 @@ def _apply_decision(
         providers_unavailable=unavailable,
         decided_at=now,
         event_id=causation,
+        features=decision.features,
+        features_as_of=answered_on,
     )
     summary = DecisionSummary(
         decision=verdict,

@@ -37,9 +37,9 @@ same object (`refresh_document_upload`): the first URL may have expired.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
 from shared.domain.caps import OJK_CAPS, CapTable, check_borrower_outstanding, check_offer
 from shared.domain.errors import Conflict, Forbidden, IllegalTransition, NotFound, ValidationFailed
@@ -52,6 +52,7 @@ from shared.domain.events import (
 from shared.domain.loan import LoanState, LoanTransition
 from shared.domain.permissions import Permission
 from shared.domain.products import CANCELLATION_WINDOW_DAYS, LoanProduct, TenorUnit, quote
+from shared.domain.scoring.features import MAX_DECLARED_TO_PRINCIPAL
 from shared.fields import DocumentId, FileName, PlainStr, PositiveRupiah, ProseStr
 from shared.platform.callers import Caller
 from shared.platform.clock import jakarta_date
@@ -99,6 +100,23 @@ class SubmitApplication(BaseModel):
     purpose: LoanPurpose
     collateral: Collateral | None = None
     capital: BusinessCapital = BusinessCapital()
+
+    @model_validator(mode="after")
+    def _declared_figures_are_plausible(self) -> Self:
+        limit = MAX_DECLARED_TO_PRINCIPAL * self.principal
+        declared = {
+            "capital.inventory_value": self.capital.inventory_value,
+            "capital.account_balances": self.capital.account_balances,
+            "capital.owner_equity": self.capital.owner_equity,
+            "collateral.value": self.collateral.value if self.collateral else None,
+        }
+        too_large = [name for name, value in declared.items() if value and abs(value) > limit]
+        if too_large:
+            raise ValueError(
+                f"{', '.join(too_large)} cannot exceed {MAX_DECLARED_TO_PRINCIPAL} times the "
+                f"principal (Rp {limit:,})"
+            )
+        return self
 
 
 class ApplicationAccepted(BaseModel):
