@@ -51,7 +51,13 @@ from shared.domain.events import (
 )
 from shared.domain.loan import LoanState, LoanTransition
 from shared.domain.permissions import Permission
-from shared.domain.products import CANCELLATION_WINDOW_DAYS, LoanProduct, TenorUnit, quote
+from shared.domain.products import (
+    CANCELLATION_WINDOW_DAYS,
+    BorrowerSegment,
+    LoanProduct,
+    TenorUnit,
+    quote,
+)
 from shared.domain.scoring.features import MAX_DECLARED_TO_PRINCIPAL
 from shared.fields import DocumentId, FileName, PlainStr, PositiveRupiah, ProseStr
 from shared.platform.callers import Caller
@@ -100,6 +106,7 @@ class SubmitApplication(BaseModel):
     purpose: LoanPurpose
     collateral: Collateral | None = None
     capital: BusinessCapital = BusinessCapital()
+    borrower_segment: BorrowerSegment | None = None  # the product's, when it fixes one
 
     @model_validator(mode="after")
     def _declared_figures_are_plausible(self) -> Self:
@@ -361,6 +368,12 @@ def submit_application(
         )
         entry = open_product(found[(PRODUCTS, command.product_id)], command.product_id)
         product = entry.product
+        segment = command.borrower_segment
+        if segment is not None and segment is not product.borrower_segment:
+            raise ValidationFailed(
+                f"{product.id} lends to {product.borrower_segment.value} borrowers",
+                {"borrower_segment": f"must be {product.borrower_segment.value} for {product.id}"},
+            )
         loans = Loans(tx)
         current = loans.find(
             Where("borrower_id", "==", borrower_id),
