@@ -34,8 +34,10 @@ file written from the same table, must agree with it to the point.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Literal
@@ -171,9 +173,10 @@ class TrainedScorecard:
     def score(self, frame: pd.DataFrame) -> npt.NDArray[np.int64]:
         """Total points per row; `frame` holds the candidates' columns as `prepare_frame` reads."""
         x = _model_matrix(frame, self.candidates, self._infinity_as)
-        indices = self._binning.transform(
-            x, metric="indices", metric_special="empirical", metric_missing="empirical"
-        )
+        with _quiet_optbinning():
+            indices = self._binning.transform(
+                x, metric="indices", metric_special="empirical", metric_missing="empirical"
+            )
         total = np.full(len(frame), self.base_points, dtype=np.int64)
         for ch in self.characteristics:
             lookup = self._lookups[ch.name]
@@ -187,6 +190,14 @@ class TrainedScorecard:
     @property
     def max_score(self) -> int:
         return self.base_points + sum(ch.max_points for ch in self.characteristics)
+
+
+@contextlib.contextmanager
+def _quiet_optbinning() -> Iterator[None]:
+    """optbinning's own deprecation noise (pandas inplace=...) is not the caller's to fix."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"optbinning(\..*)?")
+        yield
 
 
 def prepare_frame(frame: pd.DataFrame, candidates: Sequence[Candidate]) -> pd.DataFrame:
@@ -297,8 +308,9 @@ def fit_scorecard(
     infinity_as = {c.name: _largest_finite(raw[c.name]) for c in candidates if c.kind == "numeric"}
     x = _model_matrix(frame, candidates, infinity_as)
 
-    selection = _binning_process(list(by_name), by_name, settings).fit(x, y)
-    summary = selection.summary().set_index("name")
+    with _quiet_optbinning():
+        selection = _binning_process(list(by_name), by_name, settings).fit(x, y)
+        summary = selection.summary().set_index("name")
     dropped: list[Dropped] = []
     eligible: list[str] = []
     for candidate in candidates:
@@ -398,7 +410,8 @@ def _fit_points(
         intercept_based=True,
         rounding=True,
     )
-    return card.fit(x[list(chosen)], y, metric_missing="empirical")
+    with _quiet_optbinning():
+        return card.fit(x[list(chosen)], y, metric_missing="empirical")
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,7 +431,8 @@ def _read_card(
     infinity_as: Mapping[str, float],
 ) -> TrainedScorecard:
     card, by_name, coefficients = model.card, model.by_name, model.coefficients
-    table = card.table(style="detailed")
+    with _quiet_optbinning():
+        table = card.table(style="detailed")
     base = round(float(np.asarray(card.intercept_).ravel()[0]))
     characteristics: list[TrainedCharacteristic] = []
     lookups: dict[str, _Lookup] = {}
