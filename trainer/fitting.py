@@ -173,7 +173,7 @@ class TrainedScorecard:
     def score(self, frame: pd.DataFrame) -> npt.NDArray[np.int64]:
         """Total points per row; `frame` holds the candidates' columns as `prepare_frame` reads."""
         x = _model_matrix(frame, self.candidates, self._infinity_as)
-        with _quiet_optbinning():
+        with quiet_optbinning():
             indices = self._binning.transform(
                 x, metric="indices", metric_special="empirical", metric_missing="empirical"
             )
@@ -193,7 +193,7 @@ class TrainedScorecard:
 
 
 @contextlib.contextmanager
-def _quiet_optbinning() -> Iterator[None]:
+def quiet_optbinning() -> Iterator[None]:
     """optbinning's own deprecation noise (pandas inplace=...) is not the caller's to fix."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", module=r"optbinning(\..*)?")
@@ -308,7 +308,7 @@ def fit_scorecard(
     infinity_as = {c.name: _largest_finite(raw[c.name]) for c in candidates if c.kind == "numeric"}
     x = _model_matrix(frame, candidates, infinity_as)
 
-    with _quiet_optbinning():
+    with quiet_optbinning():
         selection = _binning_process(list(by_name), by_name, settings).fit(x, y)
         summary = selection.summary().set_index("name")
     dropped: list[Dropped] = []
@@ -410,7 +410,7 @@ def _fit_points(
         intercept_based=True,
         rounding=True,
     )
-    with _quiet_optbinning():
+    with quiet_optbinning():
         return card.fit(x[list(chosen)], y, metric_missing="empirical")
 
 
@@ -431,7 +431,7 @@ def _read_card(
     infinity_as: Mapping[str, float],
 ) -> TrainedScorecard:
     card, by_name, coefficients = model.card, model.by_name, model.coefficients
-    with _quiet_optbinning():
+    with quiet_optbinning():
         table = card.table(style="detailed")
     base = round(float(np.asarray(card.intercept_).ravel()[0]))
     characteristics: list[TrainedCharacteristic] = []
