@@ -26,7 +26,8 @@ from typing import IO, Any
 from google.cloud import firestore
 
 from shared.domain.schedule import add_months
-from shared.domain.scoring import FEATURES, PROVIDERS, FeatureValue
+from shared.domain.scoring.features import FEATURES, FeatureValue
+from shared.domain.scoring.providers import PROVIDERS
 from trainer.table import TrainingRow, write_table
 
 OUTCOME_MONTHS = 12

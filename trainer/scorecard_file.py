@@ -30,11 +30,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from shared.domain.scoring import (
-    FEATURES,
-    FIVE_CS,
+from shared.domain.scoring.decision import FIVE_CS
+from shared.domain.scoring.features import FEATURES, FeatureValue
+from shared.domain.scoring.scorecard import (
     CategoricalCharacteristic,
-    FeatureValue,
     NumericCharacteristic,
     Scorecard,
     parse_scorecard,

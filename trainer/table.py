@@ -7,7 +7,7 @@ CSV, one header line, UTF-8. Columns, in order:
 - `disbursed_on`: ISO date;
 - `bad`: 1 when the loan reached 90+ days past due within 12 months of
   disbursement, else 0;
-- one column per feature of `shared.domain.scoring.FEATURES`: the value scoring
+- one column per feature of `shared.domain.scoring.features.FEATURES`: the value scoring
   stored, as decimal text, a category, `Infinity` (a ratio over no revenue),
   or empty when it could not be computed;
 - `as_of.<provider>`: the date of the provider answer the features came from.
@@ -24,7 +24,8 @@ from typing import IO
 
 import pandas as pd
 
-from shared.domain.scoring import FEATURES, PROVIDERS, FeatureValue
+from shared.domain.scoring.features import FEATURES, FeatureValue
+from shared.domain.scoring.providers import PROVIDERS
 
 BAD = "bad"
 FEATURE_COLUMNS: tuple[str, ...] = tuple(FEATURES)

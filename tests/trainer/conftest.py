@@ -10,15 +10,9 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 
-from shared.domain.scoring import (
-    FeatureValue,
-    ProviderData,
-    Scorecard,
-    ScoringApplication,
-    compute_features,
-    load_scorecard,
-    parse_scorecard,
-)
+from shared.domain.scoring.features import FeatureValue, ScoringApplication, compute_features
+from shared.domain.scoring.providers import ProviderData
+from shared.domain.scoring.scorecard import Scorecard, load_scorecard, parse_scorecard
 from trainer.fitting import TrainedScorecard, fit_scorecard
 from trainer.scorecard_file import build_document, card_points, platform_candidates
 from trainer.synthetic import SyntheticApplicant, generate_population

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from google.cloud import firestore
 
-from shared.domain.scoring import FEATURES
+from shared.domain.scoring.features import FEATURES
 from trainer.firestore_export import export_training_table
 from trainer.table import feature_vector, read_table
 

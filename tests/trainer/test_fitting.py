@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.domain.scoring import FEATURES
+from shared.domain.scoring.features import FEATURES
 from tests.trainer.conftest import Scored, Trained
 from trainer.fitting import (
     Candidate,

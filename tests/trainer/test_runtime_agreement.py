@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from shared.domain.scoring import ProviderData, ScoringApplication, compute_features, score
+from shared.domain.scoring.engine import score
+from shared.domain.scoring.features import ScoringApplication, compute_features
+from shared.domain.scoring.providers import ProviderData
 from tests.trainer.conftest import Trained
 from trainer.synthetic import generate_population
 from trainer.table import feature_text

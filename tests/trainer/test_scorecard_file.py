@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from shared.domain.scoring import parse_scorecard
+from shared.domain.scoring.scorecard import parse_scorecard
 from tests.trainer.conftest import TRAINING, Trained
 from trainer.scorecard_file import card_points, carry_threshold, grade_shares
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from shared.domain.scoring import score
+from shared.domain.scoring.engine import score
 from tests.trainer.conftest import Trained
 from trainer.metrics import gini
 
