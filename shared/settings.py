@@ -320,6 +320,10 @@ class ReviewSettings(HttpSettings):
     """`loan_review`: auth, Firestore and Pub/Sub."""
 
 
+class LenderTaxSettings(HttpSettings, DocumentStorageSettings):
+    """`lender_tax`: auth, Firestore, and the documents bucket tax documents go into."""
+
+
 class ProductsSettings(HttpSettings):
     """`products`: auth, Firestore."""
 
@@ -340,6 +344,7 @@ FUNCTION_SETTINGS: dict[str, type[PlatformSettings]] = {
     "loan_review": ReviewSettings,
     "outbox_relay": OutboxRelaySettings,
     "products": ProductsSettings,
+    "lender_tax": LenderTaxSettings,
 }
 """The settings class each function of the topology loads (checked by tests)."""
 
