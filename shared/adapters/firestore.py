@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.domain.errors import Conflict, NotFound
@@ -52,6 +52,7 @@ from shared.platform.store import (
     OrderBy,
     UnitOfWork,
     Where,
+    operation_name,
 )
 
 if TYPE_CHECKING:
@@ -158,20 +159,23 @@ class _Reads:
 class _FirestoreTransaction(_Reads, BufferedTransaction):
     """One attempt of a transaction: reads go through it, writes are buffered until commit."""
 
-    def __init__(self, client: firestore.Client, transaction: Any) -> None:
+    def __init__(self, client: firestore.Client, transaction: Any, operation: str) -> None:
         _Reads.__init__(self, client, transaction)
-        BufferedTransaction.__init__(self)
+        BufferedTransaction.__init__(self, operation)
 
     def get(self, collection: str, doc_id: str) -> JsonDict | None:
         self._before_read()
+        self._read(1)
         return self._read_get(collection, doc_id)
 
     def get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
         self._before_read()
+        self._read(len(doc_ids))
         return self._read_get_all(collection, doc_ids)
 
     def get_documents(self, refs: Sequence[DocRef]) -> dict[DocRef, JsonDict | None]:
         self._before_read()
+        self._read(len(refs))
         return self._read_documents(refs)
 
     def query(
@@ -182,24 +186,40 @@ class _FirestoreTransaction(_Reads, BufferedTransaction):
         limit: int | None = None,
     ) -> list[Document]:
         self._before_read()
-        return self._read_query(collection, where, order_by, limit)
+        found = self._read_query(collection, where, order_by, limit)
+        self._read(len(found))
+        return found
 
     def create(self, collection: str, doc_id: str, data: JsonDict) -> None:
-        self._before_write()
+        self._before_write(collection, doc_id, data)
         self._transaction.create(self._ref(collection, doc_id), data)
 
     def set(self, collection: str, doc_id: str, data: JsonDict) -> None:
-        self._before_write()
+        self._before_write(collection, doc_id, data)
         self._transaction.set(self._ref(collection, doc_id), data)
 
     def update(self, collection: str, doc_id: str, changes: JsonDict) -> None:
         self._top_level(changes)
-        self._before_write()
+        self._before_write(collection, doc_id, changes)
         self._transaction.update(self._ref(collection, doc_id), changes)
 
     def delete(self, collection: str, doc_id: str) -> None:
-        self._before_write()
+        self._before_write(collection, doc_id)
         self._transaction.delete(self._ref(collection, doc_id))
+
+    def add_to(
+        self,
+        collection: str,
+        doc_id: str,
+        increments: Mapping[str, int],
+        fields: JsonDict | None = None,
+    ) -> None:
+        from google.cloud import firestore
+
+        data: JsonDict = {**(fields or {}), **increments}
+        self._before_write(collection, doc_id, data)
+        data |= {name: firestore.Increment(amount) for name, amount in increments.items()}
+        self._transaction.set(self._ref(collection, doc_id), data, merge=True)
 
 
 class _FirestoreReader(_Reads, DocumentTransaction):
@@ -238,6 +258,15 @@ class _FirestoreReader(_Reads, DocumentTransaction):
     def delete(self, collection: str, doc_id: str) -> None:
         self._refuse()
 
+    def add_to(
+        self,
+        collection: str,
+        doc_id: str,
+        increments: Mapping[str, int],
+        fields: JsonDict | None = None,
+    ) -> None:
+        self._refuse()
+
     def emit(self, event: PublishableEvent) -> None:
         self._refuse()
 
@@ -263,6 +292,7 @@ class FirestoreUnitOfWork(UnitOfWork):
         self.clock = clock or SystemClock()
         self.max_attempts = max_attempts
         self.retry_after_s = retry_after_s
+        self.last_attempt: BufferedTransaction | None = None  # what the last commit cost
 
     def _contended(self, cause: BaseException) -> TransactionContended:
         logger.warning("transaction contended after %s attempts", self.max_attempts)
@@ -282,11 +312,13 @@ class FirestoreUnitOfWork(UnitOfWork):
                 raise StoreUnavailable("Firestore is unavailable") from exc
 
         attempts: list[_FirestoreTransaction] = []
+        operation = operation_name(work)
 
         def attempt(transaction: Any) -> T:
-            scope = _FirestoreTransaction(self.client, transaction)
+            scope = _FirestoreTransaction(self.client, transaction, operation)
             attempts.append(scope)
             result = work(scope)
+            scope.check_limits()
             now = self.clock.now()
             for message in scope.events:
                 transaction.create(
@@ -318,6 +350,7 @@ class FirestoreUnitOfWork(UnitOfWork):
                 ) from exc
             except _unavailable_errors(google_errors) as exc:
                 raise StoreUnavailable("Firestore is unavailable") from exc
+        self.last_attempt = attempts[-1]
         self._publish(attempts[-1].events)
         return result
 

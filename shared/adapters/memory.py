@@ -29,7 +29,7 @@ import copy
 import json
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -58,6 +58,7 @@ from shared.platform.store import (
     UnitOfWork,
     Where,
     document_exists_conflict,
+    operation_name,
 )
 
 T = TypeVar("T")
@@ -142,10 +143,11 @@ class _Stored:
 
 @dataclass
 class _Write:
-    kind: str  # create | set | update | delete
+    kind: str  # create | set | update | delete | add
     collection: str
     doc_id: str
     data: JsonDict = field(default_factory=dict)
+    increments: dict[str, int] = field(default_factory=dict)
 
 
 _INT64 = (-(2**63), 2**63 - 1)
@@ -222,31 +224,41 @@ def _matches(data: JsonDict, where: Where) -> bool:
 
 
 class _MemoryTransaction(BufferedTransaction):
-    def __init__(self, uow: MemoryUnitOfWork, *, read_only: bool) -> None:
-        super().__init__()
+    def __init__(self, uow: MemoryUnitOfWork, *, read_only: bool, operation: str) -> None:
+        super().__init__(operation)
         self._uow = uow
         self._read_only = read_only
         self.read_versions: dict[tuple[str, str], int] = {}
         self.read_collections: dict[str, int] = {}
-        self.writes: list[_Write] = []
+        self.buffered: list[_Write] = []
 
-    def _before_write(self) -> None:
+    def _before_write(
+        self, collection: str = OUTBOX, doc_id: str = "", data: JsonDict | None = None
+    ) -> None:
         if self._read_only:
             raise RuntimeError("this unit of work was opened read-only")
-        super()._before_write()
+        super()._before_write(collection, doc_id, data)
 
-    def get(self, collection: str, doc_id: str) -> JsonDict | None:
-        self._before_read()
+    def _get(self, collection: str, doc_id: str) -> JsonDict | None:
         with self._uow._lock:
             stored = self._uow._documents.get(collection, {}).get(doc_id)
             self.read_versions[(collection, doc_id)] = stored.version if stored else 0
             return copy.deepcopy(stored.data) if stored else None
 
+    def get(self, collection: str, doc_id: str) -> JsonDict | None:
+        self._before_read()
+        self._read(1)
+        return self._get(collection, doc_id)
+
     def get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
-        return {doc_id: self.get(collection, doc_id) for doc_id in doc_ids}
+        self._before_read()
+        self._read(len(doc_ids))
+        return {doc_id: self._get(collection, doc_id) for doc_id in doc_ids}
 
     def get_documents(self, refs: Sequence[DocRef]) -> dict[DocRef, JsonDict | None]:
-        return {(collection, doc_id): self.get(collection, doc_id) for collection, doc_id in refs}
+        self._before_read()
+        self._read(len(refs))
+        return {(collection, doc_id): self._get(collection, doc_id) for collection, doc_id in refs}
 
     def query(
         self,
@@ -268,28 +280,42 @@ class _MemoryTransaction(BufferedTransaction):
         rows.sort(key=lambda row: row.id)
         for order in reversed(order_by):
             rows.sort(key=lambda row: _field(row.data, order.field)[1], reverse=order.descending)
-        return rows[:limit] if limit is not None else rows
+        found = rows[:limit] if limit is not None else rows
+        self._read(len(found))
+        return found
+
+    def _buffer(self, kind: str, collection: str, doc_id: str, data: JsonDict | None) -> None:
+        stored = _document(data, collection, doc_id) if data is not None else {}
+        self._before_write(collection, doc_id, stored)
+        self.buffered.append(_Write(kind, collection, doc_id, stored))
 
     def create(self, collection: str, doc_id: str, data: JsonDict) -> None:
-        self._before_write()
-        self.writes.append(
-            _Write("create", collection, doc_id, _document(data, collection, doc_id))
-        )
+        self._buffer("create", collection, doc_id, data)
 
     def set(self, collection: str, doc_id: str, data: JsonDict) -> None:
-        self._before_write()
-        self.writes.append(_Write("set", collection, doc_id, _document(data, collection, doc_id)))
+        self._buffer("set", collection, doc_id, data)
 
     def update(self, collection: str, doc_id: str, changes: JsonDict) -> None:
-        self._before_write()
         self._top_level(changes)
-        self.writes.append(
-            _Write("update", collection, doc_id, _document(changes, collection, doc_id))
-        )
+        self._buffer("update", collection, doc_id, changes)
 
     def delete(self, collection: str, doc_id: str) -> None:
-        self._before_write()
-        self.writes.append(_Write("delete", collection, doc_id))
+        self._buffer("delete", collection, doc_id, None)
+
+    def add_to(
+        self,
+        collection: str,
+        doc_id: str,
+        increments: Mapping[str, int],
+        fields: JsonDict | None = None,
+    ) -> None:
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in increments.values()):
+            raise TypeError(f"{collection}/{doc_id}: increments are integers")
+        stored = _document({**(fields or {}), **increments}, collection, doc_id)
+        self._before_write(collection, doc_id, stored)
+        for name in increments:
+            del stored[name]
+        self.buffered.append(_Write("add", collection, doc_id, stored, dict(increments)))
 
 
 class MemoryUnitOfWork(UnitOfWork):
@@ -314,6 +340,7 @@ class MemoryUnitOfWork(UnitOfWork):
         self._forced_conflicts = 0
         self._contended_collection: str | None = None
         self._lock = threading.RLock()
+        self.last_attempt: _MemoryTransaction | None = None
 
     # -- test helpers --
 
@@ -340,12 +367,15 @@ class MemoryUnitOfWork(UnitOfWork):
     # -- UnitOfWork --
 
     def run(self, work: Callable[[DocumentTransaction], T], *, read_only: bool = False) -> T:
+        operation = operation_name(work)
         if read_only:
-            return work(_MemoryTransaction(self, read_only=True))
+            return work(_MemoryTransaction(self, read_only=True, operation=operation))
         for _ in range(self.max_attempts):
             self.attempts += 1
-            tx = _MemoryTransaction(self, read_only=False)
+            tx = _MemoryTransaction(self, read_only=False, operation=operation)
             result = work(tx)
+            tx.check_limits()
+            self.last_attempt = tx
             if self._commit(tx):
                 self._publish(tx.events)
                 return result
@@ -381,7 +411,7 @@ class MemoryUnitOfWork(UnitOfWork):
         with self._lock:
             if self._forced_conflicts > 0 and (
                 self._contended_collection is None
-                or any(w.collection == self._contended_collection for w in tx.writes)
+                or any(w.collection == self._contended_collection for w in tx.buffered)
             ):
                 self._forced_conflicts -= 1
                 return False
@@ -395,9 +425,9 @@ class MemoryUnitOfWork(UnitOfWork):
             # Validate every write before applying any: a commit is all or nothing.
             exists = {
                 (w.collection, w.doc_id): w.doc_id in self._documents.get(w.collection, {})
-                for w in tx.writes
+                for w in tx.buffered
             }
-            for write in tx.writes:
+            for write in tx.buffered:
                 key = (write.collection, write.doc_id)
                 if write.kind == "create" and exists[key]:
                     raise document_exists_conflict(write.collection, write.doc_id)
@@ -405,7 +435,7 @@ class MemoryUnitOfWork(UnitOfWork):
                     raise NotFound(f"{write.collection}/{write.doc_id} does not exist")
                 exists[key] = write.kind != "delete"
             now = self.clock.now()
-            for write in tx.writes:
+            for write in tx.buffered:
                 self._apply(write)
             for message in tx.events:
                 self._apply(_Write("create", OUTBOX, message.event_id, outbox_record(message, now)))
@@ -421,6 +451,12 @@ class MemoryUnitOfWork(UnitOfWork):
                 del docs[write.doc_id]
         elif write.kind == "update" and stored is not None:
             docs[write.doc_id] = _Stored(version, {**stored.data, **write.data})
+        elif write.kind == "add":
+            data = {**(stored.data if stored else {}), **write.data}
+            for name, amount in write.increments.items():
+                current = data.get(name)
+                data[name] = (current if isinstance(current, int) else 0) + amount
+            docs[write.doc_id] = _Stored(version, data)
         else:
             docs[write.doc_id] = _Stored(version, write.data)
         self._collection_versions[write.collection] = (

@@ -22,15 +22,18 @@ Adapters implement it: `shared/adapters/firestore.py` for the cloud and the emul
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
 from shared.domain.errors import Conflict, NotFound
-from shared.platform.outbox import OutboundMessage, PublishableEvent
+from shared.platform.limits import check_commit, check_document
+from shared.platform.outbox import OUTBOX, OutboundMessage, PublishableEvent, outbox_record
 
 JsonDict = dict[str, Any]
 DocRef = tuple[str, str]
@@ -105,6 +108,18 @@ class DocumentTransaction(ABC):
         """Delete a document (no error if missing)."""
 
     @abstractmethod
+    def add_to(
+        self,
+        collection: str,
+        doc_id: str,
+        increments: Mapping[str, int],
+        fields: JsonDict | None = None,
+    ) -> None:
+        """Add `increments` to integer fields (a missing document or field counts from 0)
+        and set `fields`, without reading the document: concurrent transactions adding to
+        it never conflict (Firestore's increment transform)."""
+
+    @abstractmethod
     def emit(self, event: PublishableEvent) -> None:
         """Publish `event` after this transaction commits (and only then)."""
 
@@ -117,15 +132,23 @@ class DocumentTransaction(ABC):
 class BufferedTransaction(DocumentTransaction):
     """The rules every store's transaction shares, so the fake and Firestore cannot drift:
     reads before writes (an emitted event is a write: its outbox document), top-level
-    field names in `update`, and the events buffered for publishing after the commit.
+    field names in `update`, the events buffered for publishing after the commit, and
+    Firestore's size and time limits (`shared/platform/limits.py`), checked in every
+    environment. It also counts the documents read and written: the cost of an operation.
 
-    A subclass calls `_before_read()` first in every read, `_before_write()` first in
-    every write, and `_top_level(changes)` in `update`.
+    A subclass calls `_before_read()` first in every read (then `_read(n)` with the number
+    of documents it returned), `_before_write(collection, doc_id, data)` first in every
+    write, `_top_level(changes)` in `update`, and `check_limits()` before it commits.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, operation: str = "a transaction") -> None:
         self.events: list[OutboundMessage] = []
+        self.operation = operation
+        self.reads = 0
+        self.writes = 0
+        self.request_bytes = 0
         self._wrote = False
+        self._started = time.monotonic()
 
     def _before_read(self) -> None:
         if self._wrote:
@@ -133,8 +156,19 @@ class BufferedTransaction(DocumentTransaction):
                 "read after write in one transaction: Firestore requires every read first"
             )
 
-    def _before_write(self) -> None:
+    def _read(self, documents: int) -> None:
+        self.reads += max(documents, 1)  # Firestore bills a query that finds nothing as one read
+
+    def _before_write(
+        self, collection: str = OUTBOX, doc_id: str = "", data: JsonDict | None = None
+    ) -> None:
         self._wrote = True
+        self.writes += 1
+        self.request_bytes += check_document(self.operation, collection, doc_id, data or {})
+
+    def check_limits(self) -> None:
+        """`TransactionLimitExceeded` when this attempt breaks a Firestore limit."""
+        check_commit(self.operation, self.request_bytes, time.monotonic() - self._started)
 
     @staticmethod
     def _top_level(changes: JsonDict) -> None:
@@ -142,8 +176,9 @@ class BufferedTransaction(DocumentTransaction):
             raise ValueError("update takes top-level field names (Firestore reads dots as paths)")
 
     def emit(self, event: PublishableEvent) -> None:
-        self._before_write()
-        self.events.append(OutboundMessage.from_event(event))
+        message = OutboundMessage.from_event(event)
+        self._before_write(OUTBOX, message.event_id, outbox_record(message, datetime.now(UTC)))
+        self.events.append(message)
 
     @property
     def emitted(self) -> tuple[str, ...]:
@@ -164,6 +199,12 @@ class UnitOfWork(ABC):
     @abstractmethod
     def publish_pending(self, event_ids: Sequence[str]) -> None:
         """Publish any of these outbox events that are not yet marked published."""
+
+
+def operation_name(work: Callable[..., Any]) -> str:
+    """A transaction's name for error messages: its function, without `<locals>`."""
+    name = getattr(work, "__qualname__", type(work).__name__)
+    return ".".join(part for part in name.split(".") if part != "<locals>")
 
 
 class Repository(Generic[M]):

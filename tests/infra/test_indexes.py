@@ -123,6 +123,15 @@ class _RecordingTransaction(DocumentTransaction):
     def delete(self, collection: str, doc_id: str) -> None:
         self._inner.delete(collection, doc_id)
 
+    def add_to(
+        self,
+        collection: str,
+        doc_id: str,
+        increments: Mapping[str, int],
+        fields: JsonDict | None = None,
+    ) -> None:
+        self._inner.add_to(collection, doc_id, increments, fields)
+
     def emit(self, event: PublishableEvent) -> None:
         self._inner.emit(event)
 

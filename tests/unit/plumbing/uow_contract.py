@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from shared.adapters.memory import RecordingPublisher
 from shared.domain.errors import Conflict, IllegalTransition, NotFound
 from shared.domain.events import EventType, new_event
+from shared.platform.limits import TransactionLimitExceeded
 from shared.platform.store import DocumentTransaction, OrderBy, Repository, UnitOfWork, Where
 
 Check = Callable[[UnitOfWork, RecordingPublisher, str], None]
@@ -272,3 +273,67 @@ def concurrent_increments_lose_no_update(uow, publisher, coll):
     assert final is not None
     assert final["amount"] == 10 * (24 - len(failures))
     assert all(type(f).__name__ == "TransactionContended" for f in failures)
+
+
+@check
+def add_to_increments_without_reading_and_creates_what_is_missing(uow, publisher, coll):
+    """Blind increments: the first creates the document, the rest add; other fields merge."""
+    uow.run(lambda tx: tx.add_to(coll, "shard-0", {"amount": 250}, {"account": "suspense"}))
+    uow.run(lambda tx: tx.add_to(coll, "shard-0", {"amount": -100, "entries": 1}))
+    assert uow.run(lambda tx: tx.get(coll, "shard-0")) == {
+        "account": "suspense",
+        "amount": 150,
+        "entries": 1,
+    }
+
+
+@check
+def concurrent_blind_increments_all_land(uow, publisher, coll):
+    """Sixteen writers add to one document without reading it: every increment lands."""
+    failures: list[BaseException] = []
+
+    def writer() -> None:
+        for _ in range(4):
+            try:
+                uow.run(lambda tx: tx.add_to(coll, "hot", {"amount": 7}))
+            except BaseException as exc:
+                failures.append(exc)
+
+    threads = [threading.Thread(target=writer) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert failures == []
+    assert uow.run(lambda tx: tx.get(coll, "hot")) == {"amount": 7 * 64}
+
+
+@check
+def a_document_over_firestores_size_limit_is_refused_before_commit(uow, publisher, coll):
+    """One MiB is Firestore's limit for a document: the transaction fails naming the
+    operation and nothing of it is written."""
+
+    def oversized(tx: DocumentTransaction) -> None:
+        tx.create(coll, "small", {"n": 1})
+        tx.create(coll, "big", {"blob": "x" * 1_048_576})
+
+    with pytest.raises(TransactionLimitExceeded, match="oversized"):
+        uow.run(oversized)
+    assert uow.run(lambda tx: tx.get(coll, "small")) is None
+
+
+@check
+def a_transaction_counts_what_it_reads_and_writes(uow, publisher, coll):
+    """The cost of an operation: documents read (an empty query is billed as one) and
+    written (an emitted event writes its outbox document)."""
+    uow.run(lambda tx: tx.create(coll, "a", {"n": 1}))
+
+    def work(tx: DocumentTransaction) -> None:
+        tx.get(coll, "a")
+        tx.query(coll, [Where("n", "==", 99)])
+        tx.update(coll, "a", {"n": 2})
+        tx.emit(loan_submitted("loan-counted"))
+
+    uow.run(work)
+    attempt = uow.last_attempt
+    assert (attempt.reads, attempt.writes) == (2, 2)
