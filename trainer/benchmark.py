@@ -31,10 +31,10 @@ import numpy.typing as npt
 import pandas as pd
 from optbinning import BinningProcess, Scorecard
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
 
 from trainer import german_credit
 from trainer.fitting import Candidate, fit_scorecard, quiet_optbinning
+from trainer.holdout import split_held_out
 from trainer.metrics import gini
 
 SEEDS = (0, 1, 2, 3, 4)
@@ -51,15 +51,6 @@ class SeedResult:
     monotonic: bool
 
 
-def split(
-    frame: pd.DataFrame, bad: npt.NDArray[np.int64], seed: int
-) -> tuple[pd.DataFrame, pd.DataFrame, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    train, test, y_train, y_test = train_test_split(
-        frame, bad, test_size=HELD_OUT, stratify=bad, random_state=seed
-    )
-    return train, test, np.asarray(y_train), np.asarray(y_test)
-
-
 def run_protocol(
     frame: pd.DataFrame,
     bad: npt.NDArray[np.int64],
@@ -71,7 +62,7 @@ def run_protocol(
     results = []
     for seed in seeds:
         outcome = np.random.default_rng(seed).permutation(bad) if shuffle_labels else bad
-        train, test, y_train, y_test = split(frame, outcome, seed)
+        train, test, y_train, y_test = split_held_out(frame, outcome, HELD_OUT, seed)
         model = fit_scorecard(train, y_train, candidates, seed=seed)
         monotonic = all(
             _monotonic([b.points for b in ch.bins])
@@ -95,7 +86,7 @@ def optbinning_default(
     """optbinning's `Scorecard` with every default, under the protocol."""
     out = []
     for seed in seeds:
-        train, test, y_train, y_test = split(frame, bad, seed)
+        train, test, y_train, y_test = split_held_out(frame, bad, HELD_OUT, seed)
         with quiet_optbinning():
             card = Scorecard(
                 binning_process=BinningProcess(list(frame.columns)),

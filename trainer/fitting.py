@@ -450,7 +450,7 @@ def _read_card(
         missing = BinStats(int(rows["Count"].iloc[n + 1]), int(rows["Event"].iloc[n + 1]))
         if missing.count >= settings.min_missing_count:
             missing_points = min(int(rows["Points"].iloc[n + 1]), max(points))
-            rule = "its own bin's points" + (
+            rule = "their own bin's points" + (
                 " (capped at the best bin)" if int(rows["Points"].iloc[n + 1]) > max(points) else ""
             )
         else:
