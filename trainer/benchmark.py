@@ -8,7 +8,7 @@ show there). References, measured in the same run: optbinning's default
 `Scorecard`, and the scorecardpy README pipeline (in its own virtualenv),
 both as it is written (bins fitted on all rows) and under the protocol.
 
-    python -m trainer.benchmark --data germancredit.csv --report benchmarks/trainer.md \
+    python -m trainer.benchmark --data-cache .nox/trainer-data --report benchmarks/trainer.md \
         [--scorecardpy-python PATH]
 """
 
@@ -194,12 +194,15 @@ def render_report(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="germancredit.csv")
+    parser.add_argument(
+        "--data-cache", type=Path, required=True, help="where germancredit.csv is (or goes)"
+    )
     parser.add_argument("--report", type=Path, required=True)
     parser.add_argument("--scorecardpy-python", type=Path, help="a python with scorecardpy")
     args = parser.parse_args(argv)
 
-    frame, bad, candidates = german_credit.load(args.data)
+    data = german_credit.fetch(args.data_cache)
+    frame, bad, candidates = german_credit.load(data)
     started = time.perf_counter()
     ours = run_protocol(frame, bad, candidates)
     seconds = time.perf_counter() - started
@@ -207,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     default = optbinning_default(frame, bad)
     readme = None
     if args.scorecardpy_python:
-        readme = scorecardpy_readme(args.scorecardpy_python, args.data)
+        readme = scorecardpy_readme(args.scorecardpy_python, data)
     report = render_report(ours, shuffled, default, readme, seconds)
     args.report.write_text(report, encoding="utf-8")
     print(report)  # noqa: T201 - a command-line report

