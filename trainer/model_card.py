@@ -15,6 +15,7 @@ from trainer.fitting import (
     CategoryGroup,
     NumericBin,
     TrainedCharacteristic,
+    TrainedScorecard,
     TrainingSettings,
     describe_bins,
 )
@@ -110,7 +111,7 @@ def render_model_card(new: NewVersion, *, table: str, scorecard_file: str) -> st
             + ", ".join(placeholders)
             + ".",
         ]
-    lines += ["", "## Method", "", *_method(settings, model.regularization), ""]
+    lines += ["", "## Method", "", *_method(settings, model), ""]
     return "\n".join(lines)
 
 
@@ -187,15 +188,27 @@ def _empty_cs(new: NewVersion) -> list[str]:
     return out
 
 
-def _method(settings: TrainingSettings, regularization: float) -> list[str]:
-    return [
+def _method(settings: TrainingSettings, model: TrainedScorecard) -> list[str]:
+    pooled = model.chosen.rare_category_share
+    lines = [
         "optbinning: WOE bins with a monotonic bad rate for numeric characteristics "
-        f"(at most {settings.max_bins} bins), categories grouped by bad rate; characteristics "
-        f"kept by information value (at least {settings.min_iv}, at most "
+        f"(at most {settings.max_bins} bins), categories grouped by bad rate"
+        + (f" after pooling those under {pooled:.0%} of the loans" if pooled else "")
+        + f"; characteristics kept by information value (at least {settings.min_iv}, at most "
         f"{settings.max_characteristics}), a characteristic whose coefficient turns against "
-        "its bins dropped; L2 logistic regression on the WOE values, its strength chosen by "
-        f"{settings.cv_folds}-fold cross-validation on the training loans (chosen: "
-        f"C = {regularization:g}); points rounded to integers; missing values earn their own "
-        f"bin's points (capped at the best bin) when at least {settings.min_missing_count} "
-        "training loans were missing, else the worst bin's.",
+        f"its bins dropped; L2 logistic regression on the WOE values (C = "
+        f"{model.chosen.regularization:g}); points rounded to integers; missing values earn "
+        f"their own bin's points (capped at the best bin) when at least "
+        f"{settings.min_missing_count} training loans were missing, else the worst bin's.",
+        "",
+        f"The pooling of rare categories and C were chosen by {settings.cv_folds}-fold "
+        "cross-validation on the training loans (mean Gini on the held-back folds):",
+        "",
+        "| rare categories pooled under | C | cross-validated Gini |",
+        "|---|---|---|",
     ]
+    for trial in sorted(model.trials, key=lambda t: -t.gini):
+        share = "never" if trial.rare_category_share is None else f"{trial.rare_category_share:.0%}"
+        mark = " (chosen)" if trial == model.chosen else ""
+        lines.append(f"| {share} | {trial.regularization:g}{mark} | {trial.gini:.3f} |")
+    return lines
