@@ -210,5 +210,5 @@ def _method(settings: TrainingSettings, model: TrainedScorecard) -> list[str]:
     for trial in sorted(model.trials, key=lambda t: -t.gini):
         share = "never" if trial.rare_category_share is None else f"{trial.rare_category_share:.0%}"
         mark = " (chosen)" if trial == model.chosen else ""
-        lines.append(f"| {share} | {trial.regularization:g}{mark} | {trial.gini:.3f} |")
+        lines.append(f"| {share} | {trial.regularization:g} | {trial.gini:.3f}{mark} |")
     return lines

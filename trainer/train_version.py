@@ -15,6 +15,7 @@ describes exactly the card that ships.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -146,8 +147,26 @@ def train_version(
         previous_ranking=Ranking(gini(y_test, old_scores), ks(y_test, old_scores)),
         psi=index,
         psi_bands=tuple(bands),
-        grades=tuple(_grades(previous, document, y_test, old_scores, new_scores)),
-        decisions=tuple(_decisions(previous, document, y_test, old_scores, new_scores)),
+        grades=_segments(
+            [g.grade for g in previous.grades],
+            [g.min_score for g in previous.grades],
+            [g["min_score"] for g in document["grades"]],
+            y_test,
+            old_scores,
+            new_scores,
+        ),
+        decisions=_segments(
+            DECISIONS,
+            [previous.decision.approve_min_score, previous.decision.review_min_score, None],
+            [
+                document["decision"]["approve_min_score"],
+                document["decision"]["review_min_score"],
+                None,
+            ],
+            y_test,
+            old_scores,
+            new_scores,
+        ),
     )
 
 
@@ -156,49 +175,27 @@ def _span(values: pd.Series) -> tuple[str, str]:
     return (present[0], present[-1]) if present else ("", "")
 
 
-def _grades(
-    previous: Scorecard,
-    document: dict[str, Any],
+def _segments(
+    names: Sequence[str],
+    old_minimums: Sequence[int | None],
+    new_minimums: Sequence[int | None],
     bad: npt.NDArray[np.int64],
     old: npt.NDArray[np.int64],
     new: npt.NDArray[np.int64],
-) -> list[Segment]:
-    old_mins = [g.min_score for g in previous.grades]
-    new_mins = [g["min_score"] for g in document["grades"]]
+) -> tuple[Segment, ...]:
+    """Grades or decisions, best first; each takes the scores from its minimum up to the
+    one above's (the last has no minimum)."""
     out = []
-    for i, grade in enumerate(previous.grades):
-        in_old = in_band(old, old_mins[i], old_mins[i - 1] if i else None)
-        in_new = in_band(new, new_mins[i], new_mins[i - 1] if i else None)
+    for i, name in enumerate(names):
+        in_old = in_band(old, old_minimums[i], old_minimums[i - 1] if i else None)
+        in_new = in_band(new, new_minimums[i], new_minimums[i - 1] if i else None)
         out.append(
             Segment(
-                grade.grade,
-                old_mins[i],
-                new_mins[i],
+                name,
+                old_minimums[i],
+                new_minimums[i],
                 Sample.of(bad[in_old]),
                 Sample.of(bad[in_new]),
             )
         )
-    return out
-
-
-def _decisions(
-    previous: Scorecard,
-    document: dict[str, Any],
-    bad: npt.NDArray[np.int64],
-    old: npt.NDArray[np.int64],
-    new: npt.NDArray[np.int64],
-) -> list[Segment]:
-    old_cuts = [previous.decision.approve_min_score, previous.decision.review_min_score, None]
-    new_cuts = [
-        document["decision"]["approve_min_score"],
-        document["decision"]["review_min_score"],
-        None,
-    ]
-    out = []
-    for i, name in enumerate(DECISIONS):
-        in_old = in_band(old, old_cuts[i], old_cuts[i - 1] if i else None)
-        in_new = in_band(new, new_cuts[i], new_cuts[i - 1] if i else None)
-        out.append(
-            Segment(name, old_cuts[i], new_cuts[i], Sample.of(bad[in_old]), Sample.of(bad[in_new]))
-        )
-    return out
+    return tuple(out)
