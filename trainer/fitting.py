@@ -325,12 +325,7 @@ def fit_scorecard(
     y = np.asarray(bad, dtype=np.int64)
     if len(frame) != len(y):
         raise TrainingFailed(f"{len(frame)} rows but {len(y)} outcomes")
-    bads = int(y.sum())
-    if len(y) < settings.min_rows or min(bads, len(y) - bads) < settings.min_bads:
-        raise TrainingFailed(
-            f"{len(y)} loans with {bads} bad: the trainer needs at least {settings.min_rows} "
-            f"loans and {settings.min_bads} of each outcome"
-        )
+    require_enough_loans(y, settings)
     by_name = {c.name: c for c in candidates}
     raw = prepare_frame(frame, candidates)
     infinity_as = {c.name: _largest_finite(raw[c.name]) for c in candidates if c.kind == "numeric"}
@@ -378,6 +373,16 @@ def fit_scorecard(
 
     fitted_model = _FittedModel(card, best, chosen, by_name, coefficients, cuts)
     return _read_card(fitted_model, dropped, settings, candidates, infinity_as, tuple(trials))
+
+
+def require_enough_loans(bad: npt.NDArray[np.int64], settings: TrainingSettings) -> None:
+    """Refuse, saying why, outcomes too few to fit a card on."""
+    bads = int(bad.sum())
+    if len(bad) < settings.min_rows or min(bads, len(bad) - bads) < settings.min_bads:
+        raise TrainingFailed(
+            f"{len(bad)} loans with {bads} bad: the trainer needs at least {settings.min_rows} "
+            f"loans and {settings.min_bads} of each outcome"
+        )
 
 
 def _select(

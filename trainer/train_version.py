@@ -25,7 +25,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from shared.domain.scoring.scorecard import Scorecard
-from trainer.fitting import TrainedScorecard, TrainingSettings, fit_scorecard
+from trainer.fitting import (
+    TrainedScorecard,
+    TrainingSettings,
+    fit_scorecard,
+    require_enough_loans,
+)
 from trainer.holdout import split_held_out
 from trainer.metrics import ScoreBand, gini, in_band, ks, psi_in_reference_deciles
 from trainer.scorecard_file import build_document, card_points, platform_candidates
@@ -112,6 +117,7 @@ def train_version(
 ) -> NewVersion:
     """Fit version `version` on `table` (as `read_table` gives it) against `previous`."""
     bad = table[BAD].to_numpy(dtype=np.int64)
+    require_enough_loans(bad, settings or TrainingSettings())  # before splitting them
     train, test, y_train, y_test = split_held_out(table, bad, held_out_share, seed)
     model = fit_scorecard(train, y_train, platform_candidates(previous), settings, seed=seed)
 

@@ -208,11 +208,12 @@ def test_train_refuses_a_wrong_version_name(
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("loans", [60, 3, 0])
 def test_train_on_too_little_history_says_why_and_writes_nothing(
-    trained_by_command: Trained, tmp_path: Path
+    trained_by_command: Trained, tmp_path: Path, loans: int
 ) -> None:
     small = tmp_path / "small.csv"
-    lines = trained_by_command.table.read_text(encoding="utf-8").splitlines()[:61]
+    lines = trained_by_command.table.read_text(encoding="utf-8").splitlines()[: loans + 1]
     small.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = run("train", "--table", str(small), "--previous", "v1",
                  "--out", str(tmp_path / "v2.json"))  # fmt: skip

@@ -18,9 +18,6 @@ from trainer import german_credit
 from trainer.benchmark import run_protocol
 from trainer.fitting import Candidate
 
-ROOT = Path(__file__).resolve().parents[2]
-CACHE = ROOT / ".nox" / "trainer-data"
-
 pytestmark = pytest.mark.slow
 
 GermanCredit = tuple[pd.DataFrame, npt.NDArray[np.int64], list[Candidate]]
@@ -28,7 +25,7 @@ GermanCredit = tuple[pd.DataFrame, npt.NDArray[np.int64], list[Candidate]]
 
 @pytest.fixture(scope="module")
 def german() -> GermanCredit:
-    return german_credit.load(german_credit.fetch(CACHE))
+    return german_credit.load(german_credit.fetch(german_credit.CACHE))
 
 
 def test_the_data_is_the_recorded_file(german: GermanCredit) -> None:
@@ -39,7 +36,7 @@ def test_the_data_is_the_recorded_file(german: GermanCredit) -> None:
 
 
 def test_a_changed_file_is_refused(tmp_path: Path) -> None:
-    original = german_credit.fetch(CACHE).read_bytes()
+    original = german_credit.fetch(german_credit.CACHE).read_bytes()
     changed = tmp_path / "germancredit.csv"
     changed.write_bytes(original.replace(b"good", b"bad", 1))
     with pytest.raises(german_credit.ChecksumMismatch, match="SHA-256"):
