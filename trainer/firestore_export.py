@@ -17,7 +17,7 @@ fixed rather than silently lost).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -74,13 +74,20 @@ class MalformedDocument(ValueError):
 
 
 def export_training_table(
-    client: firestore.Client, out: IO[str], as_of: date, page_size: int = 500
+    client: firestore.Client,
+    out: IO[str],
+    as_of: date,
+    page_size: int = 500,
+    after_page: Callable[[ExportSummary], None] | None = None,
 ) -> ExportSummary:
-    """Write the training table for loans whose outcome is known on `as_of`."""
+    """Write the training table for loans whose outcome is known on `as_of`.
+
+    `after_page` sees the running summary once each page's rows are written.
+    """
     if page_size < 1:
         raise ValueError("page_size must be at least 1")
     summary = ExportSummary(as_of=as_of)
-    write_table(out, _rows(client, summary, page_size))
+    write_table(out, _rows(client, summary, page_size, after_page))
     return summary
 
 
@@ -97,7 +104,10 @@ def _pages(client: firestore.Client, page_size: int) -> Iterator[list[Any]]:
 
 
 def _rows(
-    client: firestore.Client, summary: ExportSummary, page_size: int
+    client: firestore.Client,
+    summary: ExportSummary,
+    page_size: int,
+    after_page: Callable[[ExportSummary], None] | None,
 ) -> Iterator[TrainingRow]:
     loans = client.collection(LOANS)
     for page in _pages(client, page_size):
@@ -119,6 +129,8 @@ def _rows(
                 continue
             if row is not None:
                 yield row
+        if after_page is not None:
+            after_page(summary)
 
 
 def _row(

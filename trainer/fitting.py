@@ -3,10 +3,18 @@
 The method, step by step (every step is optbinning's or scikit-learn's; this
 module only chooses the settings and reads the results):
 
+0. Stratified k-fold cross-validation on the training rows picks the two
+   settings the data should decide (`cross_validate`): whether categories
+   rarer than a share of the loans are pooled into one bin before grouping
+   (`rare_category_shares`; a rare category's own bad rate is mostly noise),
+   and the regression's L2 strength (`regularization_grid`). Each fold runs
+   steps 1, 2 and 4 on the other folds and is judged by the Gini on its own
+   rows; the setting with the best mean wins.
 1. Each candidate characteristic is binned on the training rows with
    optbinning's `BinningProcess`: numeric ones with a monotonic bad-rate trend
    (the one the caller declares, or the better of ascending and descending),
-   categorical ones by grouping categories of similar bad rate.
+   categorical ones by grouping categories of similar bad rate (at most
+   `max_bins` groups, plus the pooled rare categories).
 2. Characteristics are dropped when their binning cannot separate anything
    (one bin), when their information value is below `min_iv`, or when they
    rank beyond `max_characteristics` by information value. Each drop is kept
@@ -16,10 +24,10 @@ module only chooses the settings and reads the results):
    are refitted with those cut points fixed, so that the bounds written to the
    scorecard file are the ones the model was fitted with.
 4. optbinning's `Scorecard` fits a logistic regression on the WOE values (L2,
-   strength chosen by stratified cross-validation on the training rows) and
-   scales it to points: `score_at_odds` points at `odds` good:bad, `pdo` more
-   for each doubling of the odds, rounded to integers, every characteristic's
-   lowest points at 0 and the rest in the base points.
+   at the strength step 0 chose) and scales it to points: `score_at_odds`
+   points at `odds` good:bad, `pdo` more for each doubling of the odds,
+   rounded to integers, every characteristic's lowest points at 0 and the
+   rest in the base points.
 5. A characteristic whose coefficient has the wrong sign (its points would
    reward the riskier bins, a symptom of collinearity) is dropped and the
    regression refitted.
@@ -46,7 +54,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from optbinning import BinningProcess, Scorecard
-from sklearn.linear_model import LogisticRegressionCV
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 Kind = Literal["numeric", "categorical"]
@@ -76,8 +85,11 @@ class TrainingSettings:
     max_characteristics: int = 12
     min_iv: float = 0.02
     max_bins: int = 6
-    # Regularisation strengths the cross-validation chooses from (inverse L2 weight).
-    regularization_grid: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+    # The cross-validation on the training rows picks one of each:
+    # categories rarer than this share of the loans are pooled into one bin (None: never);
+    rare_category_shares: tuple[float | None, ...] = (None, 0.05)
+    # and the regression's inverse L2 weight.
+    regularization_grid: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0, 3.0)
     cv_folds: int = 5
     min_missing_count: int = 30
     score_at_odds: int = 600
@@ -145,6 +157,15 @@ class TrainedCharacteristic:
 
 
 @dataclass(frozen=True, slots=True)
+class Trial:
+    """One setting the cross-validation tried, and its mean Gini on the held-back folds."""
+
+    rare_category_share: float | None
+    regularization: float
+    gini: float
+
+
+@dataclass(frozen=True, slots=True)
 class Dropped:
     name: str
     reason: str
@@ -163,7 +184,8 @@ class TrainedScorecard:
     base_points: int
     characteristics: tuple[TrainedCharacteristic, ...]
     dropped: tuple[Dropped, ...]
-    regularization: float
+    chosen: Trial  # the setting the cross-validation picked
+    trials: tuple[Trial, ...]
     settings: TrainingSettings
     candidates: tuple[Candidate, ...]
     _binning: Any = field(repr=False)
@@ -265,6 +287,7 @@ def _binning_process(
     names: Sequence[str],
     candidates: Mapping[str, Candidate],
     settings: TrainingSettings,
+    rare_category_share: float | None,
     fixed_splits: Mapping[str, Any] | None = None,
 ) -> BinningProcess:
     params: dict[str, dict[str, Any]] = {}
@@ -273,8 +296,12 @@ def _binning_process(
         options: dict[str, Any] = {"max_n_bins": settings.max_bins}
         if candidate.kind == "numeric":
             options["monotonic_trend"] = candidate.trend or "auto_asc_desc"
+        elif rare_category_share is not None and fixed_splits is None:
+            options["cat_cutoff"] = rare_category_share
         if fixed_splits is not None:
             splits = fixed_splits[name]
+            # The pooled rare categories are a group of their own, beyond max_bins.
+            options["max_n_bins"] = max(settings.max_bins, len(splits))
             options["user_splits"] = splits
             options["user_splits_fixed"] = [True] * len(splits)
         params[name] = options
@@ -292,52 +319,25 @@ def fit_scorecard(
     """Fit a scorecard on `frame` (one row per loan) and `bad` (1 = the loan went bad).
 
     Deterministic for a seed: the seed drives the cross-validation folds only.
+    Nothing outside `frame` is seen: held-out rows stay out of every step.
     """
     settings = settings or TrainingSettings()
     y = np.asarray(bad, dtype=np.int64)
     if len(frame) != len(y):
         raise TrainingFailed(f"{len(frame)} rows but {len(y)} outcomes")
-    bads = int(y.sum())
-    if len(y) < settings.min_rows or min(bads, len(y) - bads) < settings.min_bads:
-        raise TrainingFailed(
-            f"{len(y)} loans with {bads} bad: the trainer needs at least {settings.min_rows} "
-            f"loans and {settings.min_bads} of each outcome"
-        )
+    require_enough_loans(y, settings)
     by_name = {c.name: c for c in candidates}
     raw = prepare_frame(frame, candidates)
     infinity_as = {c.name: _largest_finite(raw[c.name]) for c in candidates if c.kind == "numeric"}
     x = _model_matrix(frame, candidates, infinity_as)
 
+    trials = cross_validate(x, y, by_name, settings, seed)
+    best = max(trials, key=lambda t: t.gini)  # the first of equals: the simpler binning
     with quiet_optbinning():
-        selection = _binning_process(list(by_name), by_name, settings).fit(x, y)
-        summary = selection.summary().set_index("name")
-    dropped: list[Dropped] = []
-    eligible: list[str] = []
-    for candidate in candidates:
-        row = summary.loc[candidate.name]
-        iv = float(row["iv"])
-        if int(row["n_bins"]) < 2:
-            how = f"a {candidate.trend} bad rate" if candidate.trend else "a monotonic bad rate"
-            dropped.append(Dropped(candidate.name, f"no split with {how} separates the loans"))
-        elif iv < settings.min_iv:
-            dropped.append(
-                Dropped(candidate.name, f"information value {iv:.3f} below {settings.min_iv}")
-            )
-        else:
-            eligible.append(candidate.name)
-    eligible.sort(key=lambda name: (-float(summary.loc[name, "iv"]), name))
-    for rank, name in enumerate(
-        eligible[settings.max_characteristics :], settings.max_characteristics + 1
-    ):
-        iv = float(summary.loc[name, "iv"])
-        dropped.append(
-            Dropped(
-                name,
-                f"information value {iv:.3f} ranks {rank}; the card keeps "
-                f"{settings.max_characteristics} characteristics",
-            )
-        )
-    chosen = eligible[: settings.max_characteristics]
+        selection = _binning_process(
+            list(by_name), by_name, settings, best.rare_category_share
+        ).fit(x, y)
+    chosen, dropped = _select(selection, candidates, settings, with_reasons=True)
 
     splits: dict[str, Any] = {}
     cuts: dict[str, list[Decimal]] = {}
@@ -355,7 +355,7 @@ def fit_scorecard(
                 "no characteristic is predictive enough: "
                 + "; ".join(f"{d.name}: {d.reason}" for d in dropped)
             )
-        card = _fit_points(x, y, chosen, by_name, splits, settings, seed)
+        card = _fit_points(x, y, chosen, by_name, splits, settings, best.regularization)
         coefficients = dict(zip(chosen, card.estimator_.coef_.ravel(), strict=True))
         # Positive WOE is the safer side, so a sound coefficient is negative.
         wrong = [name for name in chosen if coefficients[name] > 0]
@@ -371,8 +371,97 @@ def fit_scorecard(
             )
         chosen = [name for name in chosen if name not in wrong]
 
-    fitted_model = _FittedModel(card, chosen, by_name, coefficients, cuts)
-    return _read_card(fitted_model, dropped, settings, candidates, infinity_as)
+    fitted_model = _FittedModel(card, best, chosen, by_name, coefficients, cuts)
+    return _read_card(fitted_model, dropped, settings, candidates, infinity_as, tuple(trials))
+
+
+def require_enough_loans(bad: npt.NDArray[np.int64], settings: TrainingSettings) -> None:
+    """Refuse, saying why, outcomes too few to fit a card on."""
+    bads = int(bad.sum())
+    if len(bad) < settings.min_rows or min(bads, len(bad) - bads) < settings.min_bads:
+        raise TrainingFailed(
+            f"{len(bad)} loans with {bads} bad: the trainer needs at least {settings.min_rows} "
+            f"loans and {settings.min_bads} of each outcome"
+        )
+
+
+def _select(
+    binning: BinningProcess,
+    candidates: Sequence[Candidate],
+    settings: TrainingSettings,
+    *,
+    with_reasons: bool = False,
+) -> tuple[list[str], list[Dropped]]:
+    """The characteristics kept by information value, best first, and (on request) why the
+    others are not."""
+    with quiet_optbinning():
+        summary = binning.summary().set_index("name")
+    dropped: list[Dropped] = []
+    eligible: list[str] = []
+    for candidate in candidates:
+        row = summary.loc[candidate.name]
+        iv = float(row["iv"])
+        if int(row["n_bins"]) < 2:
+            how = f"a {candidate.trend} bad rate" if candidate.trend else "a monotonic bad rate"
+            dropped.append(Dropped(candidate.name, f"no split with {how} separates the loans"))
+        elif iv < settings.min_iv:
+            dropped.append(
+                Dropped(candidate.name, f"information value {iv:.3f} below {settings.min_iv}")
+            )
+        else:
+            eligible.append(candidate.name)
+    eligible.sort(key=lambda name: (-float(summary.loc[name, "iv"]), name))
+    if with_reasons:
+        for rank, name in enumerate(
+            eligible[settings.max_characteristics :], settings.max_characteristics + 1
+        ):
+            iv = float(summary.loc[name, "iv"])
+            dropped.append(
+                Dropped(
+                    name,
+                    f"information value {iv:.3f} ranks {rank}; the card keeps "
+                    f"{settings.max_characteristics} characteristics",
+                )
+            )
+    return eligible[: settings.max_characteristics], dropped
+
+
+def cross_validate(
+    x: pd.DataFrame,
+    y: npt.NDArray[np.int64],
+    candidates: Mapping[str, Candidate],
+    settings: TrainingSettings,
+    seed: int,
+) -> list[Trial]:
+    """Every setting the cross-validation may pick, with its mean Gini on the held-back folds.
+
+    Each fold repeats what `fit_scorecard` does (binning, selection, regression on the
+    WOE values) on the other folds' rows only, so the rows a setting is judged on never
+    helped fit it. Cut points are not rounded here: that moves no training row.
+    """
+    folds = StratifiedKFold(settings.cv_folds, shuffle=True, random_state=seed)
+    ginis: dict[tuple[float | None, float], list[float]] = {}
+    for fit_rows, judge_rows in folds.split(x, y):
+        for share in settings.rare_category_shares:
+            with quiet_optbinning():
+                binning = _binning_process(list(candidates), candidates, settings, share)
+                fit_woe = binning.fit_transform(x.iloc[fit_rows], y[fit_rows], metric="woe")
+                chosen, _ = _select(binning, list(candidates.values()), settings)
+                judge_woe = binning.transform(x.iloc[judge_rows], metric="woe")
+            for strength in settings.regularization_grid:
+                key = (share, strength)
+                if not chosen:
+                    ginis.setdefault(key, []).append(0.0)
+                    continue
+                regression = _regression(strength).fit(fit_woe[chosen], y[fit_rows])
+                risk = regression.decision_function(judge_woe[chosen])
+                ginis.setdefault(key, []).append(2 * roc_auc_score(y[judge_rows], risk) - 1)
+    return [Trial(share, strength, float(np.mean(g))) for (share, strength), g in ginis.items()]
+
+
+def _regression(strength: float) -> LogisticRegression:
+    """L2 logistic regression; `strength` is the inverse of the penalty's weight."""
+    return LogisticRegression(C=strength, solver="newton-cholesky", max_iter=1000)
 
 
 def _largest_finite(column: pd.Series) -> float:
@@ -387,20 +476,11 @@ def _fit_points(
     by_name: Mapping[str, Candidate],
     splits: Mapping[str, Any],
     settings: TrainingSettings,
-    seed: int,
+    regularization: float,
 ) -> Scorecard:
-    folds = StratifiedKFold(settings.cv_folds, shuffle=True, random_state=seed)
-    regression = LogisticRegressionCV(
-        Cs=list(settings.regularization_grid),
-        l1_ratios=(0.0,),
-        cv=folds,
-        scoring="neg_log_loss",
-        max_iter=1000,
-        use_legacy_attributes=False,
-    )
     card = Scorecard(
-        binning_process=_binning_process(chosen, by_name, settings, splits),
-        estimator=regression,
+        binning_process=_binning_process(chosen, by_name, settings, None, splits),
+        estimator=_regression(regularization),
         scaling_method="pdo_odds",
         scaling_method_params={
             "pdo": settings.pdo,
@@ -417,6 +497,7 @@ def _fit_points(
 @dataclass(frozen=True, slots=True)
 class _FittedModel:
     card: Scorecard
+    setting: Trial
     chosen: Sequence[str]
     by_name: Mapping[str, Candidate]
     coefficients: Mapping[str, float]
@@ -429,6 +510,7 @@ def _read_card(
     settings: TrainingSettings,
     candidates: Sequence[Candidate],
     infinity_as: Mapping[str, float],
+    trials: tuple[Trial, ...],
 ) -> TrainedScorecard:
     card, by_name, coefficients = model.card, model.by_name, model.coefficients
     with quiet_optbinning():
@@ -450,7 +532,7 @@ def _read_card(
         missing = BinStats(int(rows["Count"].iloc[n + 1]), int(rows["Event"].iloc[n + 1]))
         if missing.count >= settings.min_missing_count:
             missing_points = min(int(rows["Points"].iloc[n + 1]), max(points))
-            rule = "its own bin's points" + (
+            rule = "their own bin's points" + (
                 " (capped at the best bin)" if int(rows["Points"].iloc[n + 1]) > max(points) else ""
             )
         else:
@@ -498,7 +580,8 @@ def _read_card(
         base_points=base,
         characteristics=tuple(characteristics),
         dropped=tuple(dropped),
-        regularization=float(np.ravel(card.estimator_.C_)[0]),
+        chosen=model.setting,
+        trials=trials,
         settings=settings,
         candidates=tuple(c for c in candidates if c.name in model.chosen),
         _binning=card.binning_process_,

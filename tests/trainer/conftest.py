@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -16,7 +17,7 @@ from shared.domain.scoring.scorecard import Scorecard, load_scorecard, parse_sco
 from trainer.fitting import TrainedScorecard, fit_scorecard
 from trainer.scorecard_file import build_document, card_points, platform_candidates
 from trainer.synthetic import SyntheticApplicant, generate_population
-from trainer.table import feature_text
+from trainer.table import TrainingRow, feature_text, feature_vector, write_table
 
 POPULATION = 9000
 TRAINING = 6000
@@ -33,6 +34,28 @@ class Scored:
 
     def features(self, i: int) -> dict[str, FeatureValue]:
         return compute_features(*self.inputs[i])
+
+    def write_table(self, path: Path) -> None:
+        """The population as the exporter writes it: decided on the application day,
+        disbursed a week later."""
+        rows = []
+        for i, (applicant, cells) in enumerate(
+            zip(self.applicants, self.frame.to_dict("records"), strict=True)
+        ):
+            applied = date.fromisoformat(applicant.application["applied_on"])
+            rows.append(
+                TrainingRow(
+                    loan_id=f"loan-{i:05d}",
+                    decided_at=f"{applied.isoformat()}T03:00:00+00:00",
+                    model_version="five-c-v1",
+                    disbursed_on=(applied + timedelta(days=7)).isoformat(),
+                    bad=applicant.bad,
+                    features=feature_vector(cells),
+                    features_as_of={},
+                )
+            )
+        with path.open("w", encoding="utf-8", newline="") as stream:
+            write_table(stream, rows)
 
 
 def score_population(applicants: list[SyntheticApplicant]) -> Scored:

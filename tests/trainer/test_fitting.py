@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import numpy as np
@@ -10,7 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.domain.scoring.engine import score_features
 from shared.domain.scoring.features import FEATURES
+from shared.domain.scoring.scorecard import load_scorecard, parse_scorecard
 from tests.trainer.conftest import Scored, Trained
 from trainer.fitting import (
     Candidate,
@@ -19,7 +22,8 @@ from trainer.fitting import (
     fit_scorecard,
     readable_cut,
 )
-from trainer.scorecard_file import platform_candidates
+from trainer.scorecard_file import build_document, platform_candidates
+from trainer.table import feature_vector
 
 
 def test_the_same_seed_fits_the_same_card(synthetic: Scored, trained: Trained) -> None:
@@ -146,3 +150,37 @@ def test_a_readable_cut_keeps_every_training_value_on_its_side(low: float, gap: 
 def test_a_cut_needs_two_distinct_neighbours() -> None:
     with pytest.raises(ValueError, match="no cut point"):
         readable_cut(1.0, 1.0)
+
+
+def test_rare_categories_pooled_into_one_bin_score_alike_in_the_runtime(synthetic: Scored) -> None:
+    rows = slice(0, 3000)
+    frame = synthetic.frame.iloc[rows].copy()
+    rare = np.random.default_rng(5).choice(len(frame), 120, replace=False)
+    frame.iloc[rare[:60], frame.columns.get_loc("sector")] = "livestock"
+    frame.iloc[rare[60:], frame.columns.get_loc("sector")] = "education"
+    v1 = load_scorecard("v1")
+    model = fit_scorecard(
+        frame,
+        synthetic.bad[rows],
+        platform_candidates(v1),
+        TrainingSettings(rare_category_shares=(0.05,)),
+        seed=0,
+    )
+    assert model.chosen.rare_category_share == 0.05
+    sector = next(ch for ch in model.characteristics if ch.name == "sector")
+    pooled = next(g for g in sector.categories if "livestock" in g.values)
+    assert "education" in pooled.values  # 2% each: pooled, not judged on their own
+    assert all(g.stats.count >= 0.05 * len(frame) for g in sector.categories if g is not pooled)
+
+    document = build_document(
+        model, v1, version=2, effective_from=date(2026, 7, 1), description="pooled",
+        previous_scores=np.arange(len(frame)), new_scores=model.score(frame),
+    )  # fmt: skip
+    card = parse_scorecard(document)
+    runtime = [
+        score_features(
+            feature_vector(row), card, principal=1, unavailable={}, knockouts=()
+        ).total_score
+        for row in frame.to_dict("records")
+    ]
+    assert (np.array(runtime) == model.score(frame)).all()

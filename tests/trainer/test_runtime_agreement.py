@@ -6,7 +6,11 @@ import numpy as np
 import pandas as pd
 
 from shared.domain.scoring.engine import score
-from shared.domain.scoring.features import ScoringApplication, compute_features
+from shared.domain.scoring.features import (
+    DeclaredFigure,
+    ScoringApplication,
+    compute_features,
+)
 from shared.domain.scoring.providers import ProviderData
 from tests.trainer.conftest import Trained
 from trainer.synthetic import generate_population
@@ -15,7 +19,12 @@ from trainer.table import feature_text
 # The card's arithmetic, compared with every declared figure counting in full: at decision
 # time the runtime also caps unverified declarations (a policy on top of the card, which the
 # trainer neither learns nor applies).
-ALL_VERIFIED = ("inventory_value", "account_balances", "owner_equity", "collateral_value")
+ALL_VERIFIED: tuple[DeclaredFigure, ...] = (
+    "inventory_value",
+    "account_balances",
+    "owner_equity",
+    "collateral_value",
+)
 
 
 def test_runtime_scores_equal_the_trainers_for_held_out_applicants(trained: Trained) -> None:
