@@ -1,7 +1,7 @@
 """Fault injection for the Pub/Sub emulator: make at-least-once delivery visible in tests.
 
 Real Pub/Sub sometimes delivers a message more than once and sometimes late.
-Consumers must be idempotent (DESIGN.md §2, Events), and a test can only prove
+Consumers must be idempotent, and a test can only prove
 that if duplicates and delays actually happen. A `FaultPlan` set through the
 admin endpoint (for every subscription, or for one) asks the emulator to:
 
@@ -19,8 +19,8 @@ subscription (at publish), so a plan applies to messages published after it is
 set; the delay applies to every delivery scheduled after it is set.
 
 A `PublishFault` makes the other side visible: Pub/Sub refusing a publish
-(PERMISSION_DENIED, UNAVAILABLE, ...) after the producer committed, so the
-outbox path (DESIGN.md §2) is tested through the real client. Its code decides
+(PERMISSION_DENIED, UNAVAILABLE, ...) after the producer committed, so
+the producer's outbox path is tested through the real client. Its code decides
 whether the client retries on its own (`CLIENT_RETRIED_CODES`) or gives up at
 once (`CLIENT_FINAL_CODES`).
 """

@@ -1,6 +1,6 @@
 """A local sandbox standing in for Patungan's proprietary data providers.
 
-``python -m emulators.providers --host 127.0.0.1 --port 8090`` serves, over
+``python -m emulators.sandboxes.providers --host 127.0.0.1 --port 8090`` serves, over
 HTTP on one port, the civil registry (Dukcapil), the credit bureau (SLIK),
 marketplace sales and business profiles, with deterministic answers derived
 from the NIK and the store id (see README.md in this folder), latency and
