@@ -7,6 +7,7 @@ fixture from `tests/fixtures/firestore_emulator.py`.
 
 Modules, from the wire inwards: `server` (process assembly), `service` (gRPC),
 `admin` (HTTP admin), `engine` (RPC behaviour), `transactions` (locks,
-wound-wait), `writes`, `queries`, `storage` (versions), `values`,
+wound-wait), `writes`, `limits` (production's limits), `faults` (commit
+faults), `queries`, `storage` (versions), `values`,
 `fieldpaths`, `resources`, `stats`, `persistence`, `errors`.
 """

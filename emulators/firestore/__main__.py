@@ -44,6 +44,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=60.0,
         help="an idle read-write transaction expires after this long",
     )
+    parser.add_argument(
+        "--transaction-max-seconds",
+        type=float,
+        default=270.0,
+        help="a read-write transaction expires this long after it began (production: 270)",
+    )
     parser.add_argument("--log-level", default="WARNING")
     return parser.parse_args(argv)
 
@@ -57,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         transactions=TransactionSettings(
             lock_wait_seconds=args.lock_wait_seconds,
             idle_timeout_seconds=args.transaction_idle_seconds,
+            max_lifetime_seconds=args.transaction_max_seconds,
         )
     )
     emulator = FirestoreEmulator(

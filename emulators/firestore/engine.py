@@ -37,7 +37,10 @@ from emulators.firestore.errors import (
     failed_precondition,
     invalid_argument,
     not_found,
+    transaction_expired,
 )
+from emulators.firestore.faults import CommitFault
+from emulators.firestore.limits import check_document
 from emulators.firestore.queries import (
     CompiledQuery,
     aggregate,
@@ -126,6 +129,8 @@ class FirestoreEngine:
         self.transactions = TransactionManager(self._cv, self.settings.transactions)
         self.stats = WriteStats(window_seconds=self.settings.stats_window_seconds)
         self._last_sweep = time.monotonic()
+        self._commit_faults: list[CommitFault] = []
+        self._refused_commits: dict[DatabaseId, int] = {}
 
     # ------------------------------------------------------------ helpers
 
@@ -164,9 +169,11 @@ class FirestoreEngine:
                     )
                 return _ReadPlan(parsed.number, None, None)
             txn = self.transactions.live(request.transaction)
+            if txn is None and self.transactions.has_expired(request.transaction):
+                raise transaction_expired()
             if txn is not None and txn.database != database:
                 raise invalid_argument("The transaction belongs to another database.")
-            # An ended (wounded, expired) transaction reads unlocked; its Commit aborts.
+            # An ended (wounded) transaction reads unlocked; its Commit aborts.
             return _ReadPlan(None, txn, None, parsed.number)
         if selector == "new_transaction":
             options = request.new_transaction
@@ -431,15 +438,36 @@ class FirestoreEngine:
                 for path in paths:
                     self.transactions.note_intent(database, parsed.number, path)
                 txn = self.transactions.live(request.transaction)
+                if txn is None and self.transactions.has_expired(request.transaction):
+                    raise transaction_expired()
                 if txn is None:
                     raise aborted()
+                self._refuse_if_faulted(database, paths, txn)
                 if txn.database != database:
                     raise invalid_argument("The transaction belongs to another database.")
                 with self._active(txn):
                     applied, commit_micros = self._commit_locked(store, txn, writes, paths, names)
             else:
+                self._refuse_if_faulted(database, paths, None)
                 applied, commit_micros = self._commit_locked(store, None, writes, paths, names)
         return self._commit_response(applied, commit_micros)
+
+    def _refuse_if_faulted(
+        self, database: DatabaseId, paths: Sequence[str], txn: Transaction | None
+    ) -> None:
+        """Raise the first matching commit fault's code (a commit that writes nothing passes)."""
+        if not paths or not self._commit_faults:
+            return
+        fault = next((f for f in self._commit_faults if f.matches(database, paths)), None)
+        if fault is None:
+            return
+        fault.refused += 1
+        if fault.spent:
+            self._commit_faults.remove(fault)
+        self._refused_commits[database] = self._refused_commits.get(database, 0) + 1
+        if txn is not None:
+            self.transactions.finish(txn, completed=fault.status != grpc.StatusCode.ABORTED)
+        raise RpcError(fault.status, fault.message())
 
     def _commit_response(self, applied: list[AppliedWrite], commit_micros: int) -> Any:
         response = _CommitResponse()
@@ -510,6 +538,9 @@ class FirestoreEngine:
                     raise aborted()
             commit_micros = self.clock.commit()
             applied, staged = self._apply_all(store, writes, paths, names, commit_micros)
+            for item in applied:
+                if item.changed and item.after is not None:
+                    check_document(item.path, item.after)
         except RpcError as error:
             if txn is not None:
                 manager.finish(txn, completed=error.code != grpc.StatusCode.ABORTED)
@@ -603,19 +634,42 @@ class FirestoreEngine:
     # ------------------------------------------------------------ administration
 
     def reset(self, database: DatabaseId) -> None:
-        """Delete every document of a database; its open transactions abort at Commit."""
+        """Delete every document of a database; its open transactions abort at Commit.
+
+        Commit faults that could refuse its commits are cleared too.
+        """
         with self._cv:
             self.transactions.forget(database)
             self._store(database).clear()
             self.stats.clear(database)
+            self._commit_faults = [f for f in self._commit_faults if not f.concerns(database)]
+            self._refused_commits.pop(database, None)
 
     def write_stats(self, database: DatabaseId | None = None) -> dict[str, Any]:
         with self._cv:
-            return self.stats.snapshot(database)
+            snapshot = self.stats.snapshot(database)
+            refused = self._refused_commits
+            snapshot["refused_commits"] = (
+                sum(refused.values()) if database is None else refused.get(database, 0)
+            )
+            return snapshot
 
     def clear_stats(self) -> None:
         with self._cv:
             self.stats.clear()
+            self._refused_commits.clear()
+
+    def set_commit_fault(self, fault: CommitFault) -> None:
+        with self._cv:
+            self._commit_faults.append(fault)
+
+    def clear_commit_faults(self) -> None:
+        with self._cv:
+            self._commit_faults.clear()
+
+    def commit_faults(self) -> dict[str, Any]:
+        with self._cv:
+            return {"commit": [fault.to_json() for fault in self._commit_faults]}
 
     def maintain(self) -> None:
         """Expire abandoned transactions and forget long-deleted documents."""
