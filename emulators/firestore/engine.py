@@ -44,6 +44,7 @@ from emulators.firestore.limits import check_document
 from emulators.firestore.queries import (
     CompiledQuery,
     aggregate,
+    aggregated_query,
     compile_aggregations,
     compile_query,
 )
@@ -313,8 +314,10 @@ class FirestoreEngine:
         if request.WhichOneof("query_type") != "structured_aggregation_query":
             raise invalid_argument("RunAggregationQuery needs a structured_aggregation_query.")
         aggregation_query = request.structured_aggregation_query
-        query = compile_query(parent, aggregation_query.structured_query)
         aggregations = compile_aggregations(aggregation_query.aggregations)
+        query = aggregated_query(
+            compile_query(parent, aggregation_query.structured_query), aggregations
+        )
         with self._cv:
             store = self._store(database)
             plan = self._read_plan(database, request)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import grpc
@@ -448,9 +448,16 @@ class Aggregation:
     up_to: int | None
 
 
+MAX_AGGREGATIONS = 5
+
+
 def compile_aggregations(aggregations: Sequence[Any]) -> list[Aggregation]:
     if not aggregations:
         raise invalid_argument("An aggregation query needs at least one aggregation.")
+    if len(aggregations) > MAX_AGGREGATIONS:
+        raise invalid_argument(
+            f"Too many aggregations: the maximum number of aggregations is {MAX_AGGREGATIONS}."
+        )
     compiled = []
     generated = 0
     aliases: set[str] = set()
@@ -476,6 +483,28 @@ def compile_aggregations(aggregations: Sequence[Any]) -> list[Aggregation]:
         else:
             raise invalid_argument("Unsupported aggregation.")
     return compiled
+
+
+def aggregated_query(query: CompiledQuery, aggregations: Sequence[Aggregation]) -> CompiledQuery:
+    """The query an aggregation really ranges over, as production evaluates it.
+
+    Production computes `sum` and `avg` by scanning the aggregated fields' indexes,
+    so only documents that have every aggregated field (of any type; non-numbers
+    are then skipped) are in range, for every aggregation of the query (`count`
+    included), and before the query's offset and limit: a `sum` over
+    `collection.limit(12)` adds up the first 12 documents that have the field.
+    """
+    paths = tuple(dict.fromkeys(a.path for a in aggregations if a.path is not None))
+    if not paths:
+        return query
+    matches = query.matches
+
+    def has_every_field(document: DocumentPb) -> bool:
+        return matches(document) and all(
+            fieldpaths.get(document.fields, path) is not None for path in paths
+        )
+
+    return replace(query, matches=has_every_field)
 
 
 def aggregate(aggregation: Aggregation, documents: Sequence[DocumentPb]) -> ValuePb:
