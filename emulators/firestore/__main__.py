@@ -30,7 +30,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--admin-port", type=int, default=None, help="default: --port + 1")
     parser.add_argument("--data-dir", type=Path, default=None, help="load on start, save on stop")
     parser.add_argument(
-        "--max-workers", type=int, default=128, help="gRPC worker threads (lock waits hold one)"
+        "--max-workers",
+        type=int,
+        default=512,
+        help="gRPC worker threads (a lock wait and an open Listen stream hold one each)",
     )
     parser.add_argument(
         "--lock-wait-seconds",

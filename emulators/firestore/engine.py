@@ -41,6 +41,7 @@ from emulators.firestore.errors import (
 )
 from emulators.firestore.faults import CommitFault
 from emulators.firestore.limits import check_document
+from emulators.firestore.listen import ListenHub, ListenStream
 from emulators.firestore.queries import (
     CompiledQuery,
     aggregate,
@@ -130,6 +131,7 @@ class FirestoreEngine:
         self.transactions = TransactionManager(self._cv, self.settings.transactions)
         self.stats = WriteStats(window_seconds=self.settings.stats_window_seconds)
         self._last_sweep = time.monotonic()
+        self.listeners = ListenHub()
         self._commit_faults: list[CommitFault] = []
         self._refused_commits: dict[DatabaseId, int] = {}
 
@@ -554,6 +556,7 @@ class FirestoreEngine:
                 store.install(path, doc, commit_micros, keep_after)
         for item in applied:
             self.stats.record(store.id, item.path)
+        self.listeners.notify(store, commit_micros, [item.path for item in applied if item.changed])
         if txn is not None:
             manager.finish(txn, completed=True)
         return applied, commit_micros
@@ -647,6 +650,7 @@ class FirestoreEngine:
             self.stats.clear(database)
             self._commit_faults = [f for f in self._commit_faults if not f.concerns(database)]
             self._refused_commits.pop(database, None)
+            self.listeners.notify(self._store(database), self.clock.commit(), None)
 
     def write_stats(self, database: DatabaseId | None = None) -> dict[str, Any]:
         with self._cv:
@@ -655,12 +659,37 @@ class FirestoreEngine:
             snapshot["refused_commits"] = (
                 sum(refused.values()) if database is None else refused.get(database, 0)
             )
+            snapshot["listeners"] = self.listeners.counts()
             return snapshot
 
     def clear_stats(self) -> None:
         with self._cv:
             self.stats.clear()
             self._refused_commits.clear()
+
+    # ------------------------------------------------------------ listeners
+
+    def listen_open(self) -> ListenStream:
+        with self._cv:
+            return self.listeners.open()
+
+    def listen_request(self, stream: ListenStream, request: Any) -> None:
+        """Add or remove a target of a Listen stream; the answers go to its outbox."""
+        with self._cv:
+            horizon = self.clock.now() - self._retention_micros
+            snapshot = self.clock.snapshot()
+            self.listeners.request(stream, request, self._store, snapshot, horizon)
+
+    def listen_close(self, stream: ListenStream) -> None:
+        with self._cv:
+            self.listeners.close(stream)
+
+    def drop_listeners(self, code: grpc.StatusCode) -> int:
+        """End every Listen stream with `code`, so clients resume (tests of resumption)."""
+        with self._cv:
+            return self.listeners.drop_all(
+                code, "Listen stream dropped by the emulator's admin endpoint; resume."
+            )
 
     def set_commit_fault(self, fault: CommitFault) -> None:
         with self._cv:
