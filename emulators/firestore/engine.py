@@ -30,7 +30,7 @@ import grpc
 from google.cloud.firestore_v1.types import aggregation_result, common, document, firestore, write
 from google.rpc import status_pb2
 
-from emulators.firestore import fieldpaths, values
+from emulators.firestore import explain, fieldpaths, values
 from emulators.firestore.errors import (
     RpcError,
     aborted,
@@ -291,12 +291,20 @@ class FirestoreEngine:
         if request.WhichOneof("query_type") != "structured_query":
             raise invalid_argument("RunQuery needs a structured_query.")
         query = compile_query(parent, request.structured_query)
+        explaining = request.HasField("explain_options")
+        if explaining and not request.explain_options.analyze:
+            return [
+                _RunQueryResponse(explain_metrics=explain.metrics(request.structured_query, query))
+            ]
         with self._cv:
             store = self._store(database)
             plan = self._read_plan(database, request)
             with self._active(plan.txn):
+                started = time.perf_counter()
                 results = self._run_compiled(store, query, plan)
+                elapsed = time.perf_counter() - started
                 read_time = plan.snapshot if plan.snapshot is not None else self.clock.snapshot()
+                scanned = len(store.documents_in(query.scope, plan.snapshot)) if explaining else 0
         responses = []
         if plan.began is not None:
             responses.append(_RunQueryResponse(transaction=plan.began))
@@ -309,6 +317,13 @@ class FirestoreEngine:
             response = _RunQueryResponse()
             set_timestamp(response.read_time, read_time)
             responses.append(response)
+        if explaining:
+            stats = (len(results), elapsed, scanned, scanned)
+            responses.append(
+                _RunQueryResponse(
+                    explain_metrics=explain.metrics(request.structured_query, query, stats=stats)
+                )
+            )
         return responses
 
     def run_aggregation_query(self, request: Any) -> list[Any]:
@@ -317,16 +332,26 @@ class FirestoreEngine:
             raise invalid_argument("RunAggregationQuery needs a structured_aggregation_query.")
         aggregation_query = request.structured_aggregation_query
         aggregations = compile_aggregations(aggregation_query.aggregations)
-        query = aggregated_query(
-            compile_query(parent, aggregation_query.structured_query), aggregations
-        )
+        structured_query = aggregation_query.structured_query
+        query = aggregated_query(compile_query(parent, structured_query), aggregations)
+        explaining = request.HasField("explain_options")
+        if explaining and not request.explain_options.analyze:
+            metrics = explain.metrics(structured_query, query, aggregation=True)
+            return [_RunAggregationQueryResponse(explain_metrics=metrics)]
         with self._cv:
             store = self._store(database)
             plan = self._read_plan(database, request)
             with self._active(plan.txn):
+                started = time.perf_counter()
                 results = self._run_compiled(store, query, plan)
+                elapsed = time.perf_counter() - started
                 read_time = plan.snapshot if plan.snapshot is not None else self.clock.snapshot()
         response = _RunAggregationQueryResponse()
+        if explaining:
+            stats = (1, elapsed, 0, len(results))
+            response.explain_metrics.CopyFrom(
+                explain.metrics(structured_query, query, stats=stats, aggregation=True)
+            )
         response.result.SetInParent()
         for aggregation in aggregations:
             response.result.aggregate_fields[aggregation.alias].CopyFrom(

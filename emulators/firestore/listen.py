@@ -270,6 +270,8 @@ def _compile_target(target_pb: Any, database: DatabaseId) -> Target:
         if query_pb.WhichOneof("query_type") != "structured_query":
             raise invalid_argument("A query target needs a structured_query.")
         query = compile_query(parent, query_pb.structured_query)
+        if query.nearest is not None:
+            raise invalid_argument("Vector queries (find_nearest) cannot be listened to.")
         return Target(target_pb.target_id, query, {}, bool(target_pb.once))
     if kind == "documents":
         names = list(target_pb.documents.documents)

@@ -26,15 +26,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-import grpc
 from google.cloud.firestore_v1.types import document as document_types
 from google.cloud.firestore_v1.types import query as query_types
 
 from emulators.firestore import fieldpaths, values
-from emulators.firestore.errors import RpcError, invalid_argument
+from emulators.firestore.errors import invalid_argument
 from emulators.firestore.fieldpaths import FieldPath
 from emulators.firestore.resources import split_document_path
 from emulators.firestore.values import SortKey, ValuePb
+from emulators.firestore.vectors import Nearest, compile_nearest
 
 DocumentPb = Any  # google.firestore.v1.Document (raw protobuf)
 Matcher = Callable[[DocumentPb], bool]
@@ -291,6 +291,7 @@ class CompiledQuery:
     offset: int
     limit: int | None
     projection: tuple[FieldPath, ...] | None  # None: all fields; (): name only
+    nearest: Nearest | None = None  # vector search (vectors.py)
 
     def accepts(self, path: str, document: DocumentPb | None) -> bool:
         """Whether `document` (at `path`) passes scope and filters, ignoring position."""
@@ -331,6 +332,8 @@ class CompiledQuery:
                 or (position == 0 and not end.before)
             ]
         results = [document for _, document in keyed]
+        if self.nearest is not None:
+            return self.nearest.select(results)
         if self.offset:
             results = results[self.offset :]
         if self.limit is not None:
@@ -380,10 +383,6 @@ def _compile_cursor(cursor: Any, orders: Sequence[tuple[FieldPath, bool]]) -> Cu
 
 def compile_query(parent: str, query: Any) -> CompiledQuery:
     """Compile a raw `StructuredQuery` run under the relative `parent` path."""
-    if query.HasField("find_nearest"):
-        raise RpcError(
-            grpc.StatusCode.UNIMPLEMENTED, "Vector search (find_nearest) is not emulated."
-        )
     if len(query.from_) != 1:
         raise invalid_argument("A query must select exactly one collection (from).")
     selector = query.from_[0]
@@ -434,6 +433,9 @@ def compile_query(parent: str, query: Any) -> CompiledQuery:
         offset=int(query.offset),
         limit=limit,
         projection=projection,
+        nearest=compile_nearest(query.find_nearest, query)
+        if query.HasField("find_nearest")
+        else None,
     )
 
 
