@@ -236,6 +236,8 @@ class PushTarget:
     ack_deadline_s: int
     service_account_email: str  # push_config.oidc_token, "" when unauthenticated
     audience: str
+    no_wrapper: bool = False  # POST the raw data instead of the JSON wrapper
+    write_metadata: bool = False  # with no_wrapper: metadata and attributes as headers
 
 
 def _duration_s(value: Any) -> float:
@@ -548,6 +550,8 @@ class Broker:
                 ack_deadline_s=sub.config.ack_deadline_seconds,
                 service_account_email=push.oidc_token.service_account_email,
                 audience=push.oidc_token.audience or push.push_endpoint,
+                no_wrapper=push.HasField("no_wrapper"),
+                write_metadata=push.no_wrapper.write_metadata,
             )
 
     def stream_take(self, lease: StreamLease, wait_s: float) -> list[Any] | None:
@@ -838,10 +842,6 @@ class Broker:
             if url.scheme not in {"http", "https"} or not url.netloc:
                 raise BrokerError(
                     Status.INVALID_ARGUMENT, f"Invalid push_endpoint: {push.push_endpoint!r}"
-                )
-            if push.HasField("no_wrapper"):
-                raise BrokerError(
-                    Status.UNIMPLEMENTED, "Push without the Pub/Sub wrapper is not emulated"
                 )
         for unsupported in ("bigquery_config", "cloud_storage_config", "bigtable_config"):
             if config.HasField(unsupported) and getattr(config, unsupported).ByteSize():
