@@ -38,7 +38,7 @@ import itertools
 import re
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +70,7 @@ EXPIRATION_TTL_S = 31 * 24 * 3600
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024
 MAX_ATTRIBUTES = 100
 MAX_PULL_BATCH = 1000
+_ACKED_IDS_KEPT = 100_000  # exactly-once: successful ack ids remembered per subscription
 
 _RESOURCE_ID = re.compile(r"^[A-Za-z][-A-Za-z0-9._~%+]{2,254}$")
 _NAME = re.compile(r"^projects/(?P<project>[^/]+)/(?P<kind>topics|subscriptions)/(?P<id>[^/]+)$")
@@ -200,6 +201,12 @@ class _Subscription:
     faults: FaultPlan | None = None
     push_lease: StreamLease | None = None
     deleted: bool = False
+    # Exactly-once: ack ids acknowledged successfully, so acking one again succeeds too.
+    acked_ids: OrderedDict[str, None] = field(default_factory=OrderedDict)
+
+    @property
+    def exactly_once(self) -> bool:
+        return bool(self.config.enable_exactly_once_delivery)
 
     @property
     def name(self) -> str:
@@ -599,17 +606,34 @@ class Broker:
         with self._lock:
             lease.deadline_s = deadline_s
 
-    def acknowledge(self, name: str, ack_ids: Iterable[str]) -> None:
+    def acknowledge(self, name: str, ack_ids: Iterable[str]) -> list[str]:
+        """Acknowledge; returns the ack ids an exactly-once subscription refuses.
+
+        Without exactly-once, stale or unknown ack ids are ignored, as Pub/Sub
+        ignores them. With it, an ack id is refused unless it is the message's
+        current lease and its deadline has not passed; acknowledging an ack id
+        that already succeeded succeeds again.
+        """
         with self._lock:
             sub = self._sub(name)
             now = self._clock()
+            invalid = []
             for ack_id in ack_ids:
                 queued = sub.ack_index.get(ack_id)
+                if sub.exactly_once:
+                    if ack_id in sub.acked_ids:
+                        continue
+                    if not self._lease_is_live(sub, queued, ack_id, now):
+                        invalid.append(ack_id)
+                        continue
+                    self._remember_ack(sub, ack_id)
                 if queued is None or queued.ack_id != ack_id:
                     continue  # stale or unknown: Pub/Sub ignores it too
                 self._ack(sub, queued, now)
+            return invalid
 
-    def modify_ack_deadline(self, name: str, ack_ids: Iterable[str], seconds: int) -> None:
+    def modify_ack_deadline(self, name: str, ack_ids: Iterable[str], seconds: int) -> list[str]:
+        """Change lease deadlines; returns the ack ids an exactly-once subscription refuses."""
         # Unlike a subscription's deadline, a modification may be anything from 0 to 600 s.
         if not 0 <= seconds <= MAX_ACK_DEADLINE_S:
             raise BrokerError(
@@ -620,8 +644,12 @@ class Broker:
         with self._lock:
             sub = self._sub(name)
             now = self._clock()
+            invalid = []
             for ack_id in ack_ids:
                 queued = sub.ack_index.get(ack_id)
+                if sub.exactly_once and not self._lease_is_live(sub, queued, ack_id, now):
+                    invalid.append(ack_id)
+                    continue
                 if queued is None or queued.state is not _State.LEASED:
                     continue
                 if seconds == 0:
@@ -631,6 +659,24 @@ class Broker:
                 if new_deadline < queued.deadline:
                     self._schedule(new_deadline, "expire", sub, queued, ack_id)
                 queued.deadline = new_deadline
+            return invalid
+
+    def _lease_is_live(
+        self, sub: _Subscription, queued: _Queued | None, ack_id: str, now: float
+    ) -> bool:
+        """Whether `ack_id` is its message's current lease, within its deadline."""
+        if queued is None or queued.ack_id != ack_id or queued.state is not _State.LEASED:
+            return False
+        if queued.deadline <= now:
+            self._expire(sub, queued, ack_id, now)  # the clock thread has not caught up yet
+            return False
+        return True
+
+    @staticmethod
+    def _remember_ack(sub: _Subscription, ack_id: str) -> None:
+        sub.acked_ids[ack_id] = None
+        if len(sub.acked_ids) > _ACKED_IDS_KEPT:
+            sub.acked_ids.popitem(last=False)
 
     def record_push_failure(self, name: str, ack_id: str, error: str) -> None:
         """Nack a push delivery the endpoint refused, remembering why (for dead letters)."""
@@ -846,8 +892,6 @@ class Broker:
         for unsupported in ("bigquery_config", "cloud_storage_config", "bigtable_config"):
             if config.HasField(unsupported) and getattr(config, unsupported).ByteSize():
                 raise BrokerError(Status.UNIMPLEMENTED, f"{unsupported} is not emulated")
-        if config.enable_exactly_once_delivery:
-            raise BrokerError(Status.UNIMPLEMENTED, "Exactly-once delivery is not emulated")
         if config.HasField("retry_policy"):
             policy = config.retry_policy
             if not policy.HasField("minimum_backoff"):
@@ -916,7 +960,8 @@ class Broker:
     def _enqueue(self, sub: _Subscription, message: Any, size: int, now: float) -> None:
         key = message.ordering_key if sub.config.enable_message_ordering else ""
         queued = _Queued(message, size, next(self._counter), now, key)
-        if sub.faults is not None:
+        if sub.faults is not None and not sub.exactly_once:
+            # Injected duplicates would break the one promise exactly-once makes.
             queued.extra_deliveries = sub.faults.extra_deliveries()
         sub.backlog[queued.seq] = queued
         sub.stats.published += 1

@@ -26,6 +26,8 @@ from typing import Any
 import grpc
 from google.protobuf import empty_pb2
 from google.pubsub_v1 import types
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from emulators.pubsub.broker import Broker, BrokerError, Status, StreamLease
 
@@ -39,6 +41,26 @@ def _pb(proto_plus_type: Any) -> Any:
 
 def _abort(context: grpc.ServicerContext, error: BrokerError) -> None:
     context.abort(grpc.StatusCode[error.status.value], error.message)
+
+
+_INVALID_ACK_IDS = (
+    "Some acknowledgement ids in the request were invalid. This could be because the "
+    "acknowledgement ids have expired or the acknowledgement ids were malformed."
+)
+
+
+def _refuse_invalid_ack_ids(context: grpc.ServicerContext, invalid: list[str]) -> None:
+    """Exactly-once: fail the call with the ErrorInfo the client reads per ack id."""
+    if not invalid:
+        return
+    info = error_details_pb2.ErrorInfo(
+        reason="EXACTLY_ONCE_ACKID_FAILURE",
+        domain="pubsub.googleapis.com",
+        metadata=dict.fromkeys(invalid, "PERMANENT_FAILURE_INVALID_ACK_ID"),
+    )
+    status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=_INVALID_ACK_IDS)
+    status.details.add().Pack(info)
+    context.abort_with_status(rpc_status.to_status(status))
 
 
 class _Handlers:
@@ -114,13 +136,15 @@ class _Handlers:
         return empty_pb2.Empty()
 
     def modify_ack_deadline(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self.broker.modify_ack_deadline(
+        invalid = self.broker.modify_ack_deadline(
             request.subscription, request.ack_ids, request.ack_deadline_seconds
         )
+        _refuse_invalid_ack_ids(context, invalid)
         return empty_pb2.Empty()
 
     def acknowledge(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self.broker.acknowledge(request.subscription, request.ack_ids)
+        invalid = self.broker.acknowledge(request.subscription, request.ack_ids)
+        _refuse_invalid_ack_ids(context, invalid)
         return empty_pb2.Empty()
 
     def pull(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -158,7 +182,9 @@ class _Handlers:
             first.max_outstanding_messages,
             first.max_outstanding_bytes,
         )
-        ordering = self.broker.get_subscription(name).enable_message_ordering
+        config = self.broker.get_subscription(name)
+        ordering = config.enable_message_ordering
+        exactly_once = config.enable_exactly_once_delivery
         self._apply_stream_request(name, lease, first)
         failure: list[BrokerError] = []
         reader = threading.Thread(
@@ -182,6 +208,7 @@ class _Handlers:
                     continue
                 response = _pb(types.StreamingPullResponse)(received_messages=received)
                 response.subscription_properties.message_ordering_enabled = ordering
+                response.subscription_properties.exactly_once_delivery_enabled = exactly_once
                 yield response
         finally:
             self.broker.close_stream(lease)

@@ -171,21 +171,6 @@ def test_deleting_a_topic_orphans_its_subscriptions(pubsub_publisher, pubsub_sub
     )
 
 
-def test_exactly_once_delivery_is_refused_as_not_emulated(
-    pubsub_publisher, pubsub_subscriber, names
-):
-    pubsub_publisher.create_topic(name=names.topic)
-
-    with pytest.raises(exceptions.MethodNotImplemented):
-        pubsub_subscriber.create_subscription(
-            request={
-                "name": names.subscription,
-                "topic": names.topic,
-                "enable_exactly_once_delivery": True,
-            }
-        )
-
-
 def test_reset_of_one_project_leaves_the_others(pubsub_emulator, pubsub_publisher, names):
     other = f"projects/reset-me-{pubsub_emulator.unique_id('p')}/topics/doomed"
     pubsub_publisher.create_topic(name=other)
