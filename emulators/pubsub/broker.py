@@ -49,6 +49,7 @@ from google.pubsub_v1 import types
 
 from emulators.pubsub.faults import FaultPlan, PublishFault
 from emulators.pubsub.filters import AttributeFilter, FilterSyntaxError, parse_filter
+from emulators.pubsub.retention import NANOS, MessageLog, Snapshot
 
 PubsubMessage = types.PubsubMessage.pb()
 ReceivedMessage = types.ReceivedMessage.pb()
@@ -73,7 +74,9 @@ MAX_PULL_BATCH = 1000
 _ACKED_IDS_KEPT = 100_000  # exactly-once: successful ack ids remembered per subscription
 
 _RESOURCE_ID = re.compile(r"^[A-Za-z][-A-Za-z0-9._~%+]{2,254}$")
-_NAME = re.compile(r"^projects/(?P<project>[^/]+)/(?P<kind>topics|subscriptions)/(?P<id>[^/]+)$")
+_NAME = re.compile(
+    r"^projects/(?P<project>[^/]+)/(?P<kind>topics|subscriptions|snapshots)/(?P<id>[^/]+)$"
+)
 _UPDATABLE_SUBSCRIPTION_FIELDS = frozenset(
     {
         "ack_deadline_seconds",
@@ -203,6 +206,8 @@ class _Subscription:
     deleted: bool = False
     # Exactly-once: ack ids acknowledged successfully, so acking one again succeeds too.
     acked_ids: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    # retain_acked_messages: acknowledged messages kept for seeking (retention.py).
+    acked_log: MessageLog | None = None
 
     @property
     def exactly_once(self) -> bool:
@@ -304,6 +309,8 @@ class Broker:
         self._default_faults: FaultPlan | None = None
         self._publish_faults: list[PublishFault] = []
         self._topic_stats: dict[str, TopicStats] = {}
+        self._topic_logs: dict[str, MessageLog] = {}  # topics with message retention
+        self._snapshots: dict[str, Snapshot] = {}
         self._stopped = False
         self._clock_thread = threading.Thread(
             target=self._run_clock, name="pubsub-clock", daemon=True
@@ -330,6 +337,11 @@ class Broker:
                 del self._topics[name]
                 self._topic_subs.pop(name, None)
                 self._topic_stats.pop(name, None)
+                self._topic_logs.pop(name, None)
+            for name in [
+                n for n in self._snapshots if project is None or _project_of(n) == project
+            ]:
+                del self._snapshots[name]
             if project is None:
                 self._default_faults = None
                 self._publish_faults.clear()
@@ -358,6 +370,7 @@ class Broker:
             self._topics[topic.name] = stored
             self._topic_subs[topic.name] = {}
             self._topic_stats[topic.name] = TopicStats()
+            self._sync_topic_log(stored)
             return self._copy(stored)
 
     def get_topic(self, name: str) -> Any:
@@ -378,6 +391,7 @@ class Broker:
                 if path == "message_retention_duration" and topic.HasField(path):
                     self._check_retention(topic.message_retention_duration)
                 self._copy_field(topic, stored, path)
+            self._sync_topic_log(stored)
             return self._copy(stored)
 
     def list_topics(self, project: str, page_size: int, page_token: str) -> tuple[list[Any], str]:
@@ -398,6 +412,7 @@ class Broker:
             self._topic(name)
             del self._topics[name]
             self._topic_stats.pop(name, None)
+            self._topic_logs.pop(name, None)
             for sub in self._topic_subs.pop(name).values():
                 sub.config.topic = DELETED_TOPIC
 
@@ -446,6 +461,7 @@ class Broker:
                 filter=parse_filter(config.filter) if config.filter else None,
                 faults=self._default_faults,
             )
+            self._sync_acked_log(sub)
             self._subs[config.name] = sub
             self._topic_subs[config.topic][config.name] = sub
             result = self._copy(config)
@@ -486,6 +502,7 @@ class Broker:
             sub = self._sub(update.name)
             self._check_dead_letter_topic(candidate)
             sub.config.CopyFrom(candidate)
+            self._sync_acked_log(sub)
             becomes_push = sub.is_push and not was_push
             if was_push and not sub.is_push and sub.push_lease is not None:
                 sub.push_lease.closed = True
@@ -691,6 +708,100 @@ class Broker:
             queued.last_error = error
             self._fail(sub, queued, self._clock(), expired=False)
 
+    # ------------------------------------------------------------------ snapshots and seek
+
+    def create_snapshot(self, name: str, subscription: str, labels: dict[str, str]) -> Any:
+        """Capture what `subscription` has not acknowledged, and all it receives from now on."""
+        _parse_name(name, "snapshots")
+        with self._lock:
+            sub = self._sub(subscription)
+            if name in self._snapshots:
+                raise BrokerError(Status.ALREADY_EXISTS, "Snapshot already exists")
+            if sub.config.topic == DELETED_TOPIC:
+                raise BrokerError(
+                    Status.FAILED_PRECONDITION, "The subscription's topic has been deleted"
+                )
+            snapshot = Snapshot(name, sub.config.topic, sub.name, time.time_ns(), dict(labels))
+            for queued in sub.backlog.values():
+                publish_ns = queued.message.publish_time.ToNanoseconds()
+                snapshot.log.add(queued.message, publish_ns)
+                if snapshot.oldest_ns is None or publish_ns < snapshot.oldest_ns:
+                    snapshot.oldest_ns = publish_ns
+            self._snapshots[name] = snapshot
+            return snapshot.to_pb()
+
+    def get_snapshot(self, name: str) -> Any:
+        with self._lock:
+            return self._snapshot(name).to_pb()
+
+    def list_snapshots(
+        self, project: str, page_size: int, page_token: str
+    ) -> tuple[list[Any], str]:
+        with self._lock:
+            self._forget_expired_snapshots()
+            names = sorted(n for n in self._snapshots if n.startswith(project + "/snapshots/"))
+            page, token = self._page(names, page_size, page_token)
+            return [self._snapshots[n].to_pb() for n in page], token
+
+    def list_topic_snapshots(
+        self, topic: str, page_size: int, page_token: str
+    ) -> tuple[list[str], str]:
+        with self._lock:
+            self._topic(topic)
+            self._forget_expired_snapshots()
+            names = sorted(n for n, s in self._snapshots.items() if s.topic == topic)
+            return self._page(names, page_size, page_token)
+
+    def update_snapshot(self, update: Any, paths: Sequence[str]) -> Any:
+        if not paths or set(paths) - {"labels"}:
+            raise BrokerError(
+                Status.INVALID_ARGUMENT, "Only a snapshot's labels can be updated (update_mask)"
+            )
+        with self._lock:
+            snapshot = self._snapshot(update.name)
+            snapshot.labels = dict(update.labels)
+            return snapshot.to_pb()
+
+    def delete_snapshot(self, name: str) -> None:
+        with self._lock:
+            self._snapshot(name)
+            del self._snapshots[name]
+
+    def seek(self, subscription: str, *, time_ns: int | None, snapshot: str | None) -> None:
+        """Rewind or fast-forward a subscription (see retention.py)."""
+        with self._lock:
+            sub = self._sub(subscription)
+            now_ns = time.time_ns()
+            unacked = {q.message.message_id: q for q in sub.backlog.values()}
+            kept: dict[str, tuple[int, Any]] = {}
+            if snapshot is not None:
+                source = self._snapshot(snapshot)
+                if source.topic != sub.config.topic:
+                    raise BrokerError(
+                        Status.FAILED_PRECONDITION,
+                        "The snapshot's topic is not the subscription's topic",
+                    )
+                for message_id, retained in source.log.items(now_ns):
+                    kept[message_id] = (retained.publish_ns, retained.message)
+                redeliver = set(kept)
+            else:
+                assert time_ns is not None
+                for log in (self._topic_logs.get(sub.config.topic), sub.acked_log):
+                    if log is not None:
+                        for message_id, retained in log.items(now_ns):
+                            kept[message_id] = (retained.publish_ns, retained.message)
+                for message_id, queued in unacked.items():
+                    kept[message_id] = (queued.message.publish_time.ToNanoseconds(), queued.message)
+                redeliver = {message_id for message_id, (ns, _) in kept.items() if ns >= time_ns}
+            for message_id, queued in unacked.items():
+                if message_id not in redeliver:
+                    self._finish(sub, queued)
+            now = self._clock()
+            for message_id in sorted(redeliver - set(unacked), key=lambda m: kept[m][0]):
+                message = kept[message_id][1]
+                if sub.filter is None or sub.filter.matches(message.attributes):
+                    self._enqueue(sub, message, message.ByteSize(), now, fresh=False)
+
     # ------------------------------------------------------------------ admin
 
     def set_faults(self, plan: FaultPlan | None, subscription: str | None = None) -> None:
@@ -752,6 +863,40 @@ class Broker:
             return {n: self._stats_of(s, now) for n, s in sorted(self._subs.items())}
 
     # ------------------------------------------------------------------ internals (lock held)
+
+    def _snapshot(self, name: str) -> Snapshot:
+        self._check_running()
+        self._forget_expired_snapshots()
+        snapshot = self._snapshots.get(name)
+        if snapshot is None:
+            _parse_name(name, "snapshots")
+            raise BrokerError(Status.NOT_FOUND, f"Snapshot not found (resource={name})")
+        return snapshot
+
+    def _forget_expired_snapshots(self) -> None:
+        now_ns = time.time_ns()
+        for name in [n for n, s in self._snapshots.items() if s.expire_ns <= now_ns]:
+            del self._snapshots[name]
+
+    def _sync_topic_log(self, topic: Any) -> None:
+        seconds = _duration_s(topic.message_retention_duration)
+        if seconds <= 0:
+            self._topic_logs.pop(topic.name, None)
+        elif topic.name in self._topic_logs:
+            self._topic_logs[topic.name].retention_ns = int(seconds * NANOS)
+        else:
+            self._topic_logs[topic.name] = MessageLog(int(seconds * NANOS))
+
+    @staticmethod
+    def _sync_acked_log(sub: _Subscription) -> None:
+        if not sub.config.retain_acked_messages:
+            sub.acked_log = None
+            return
+        retention_ns = int(_duration_s(sub.config.message_retention_duration) * NANOS)
+        if sub.acked_log is None:
+            sub.acked_log = MessageLog(retention_ns)
+        else:
+            sub.acked_log.retention_ns = retention_ns
 
     def _check_running(self) -> None:
         if self._stopped:
@@ -950,6 +1095,9 @@ class Broker:
         now = self._clock()
         if topic_name in self._topic_stats:
             self._topic_stats[topic_name].published += 1
+        log = self._topic_logs.get(topic_name)
+        if log is not None:
+            log.add(message, publish_ns)
         for sub in self._topic_subs.get(topic_name, {}).values():
             if sub.filter is not None and not sub.filter.matches(message.attributes):
                 sub.stats.filtered_out += 1
@@ -957,7 +1105,14 @@ class Broker:
             self._enqueue(sub, message, size, now)
         return str(message.message_id)
 
-    def _enqueue(self, sub: _Subscription, message: Any, size: int, now: float) -> None:
+    def _enqueue(
+        self, sub: _Subscription, message: Any, size: int, now: float, *, fresh: bool = True
+    ) -> None:
+        """Queue `message` for `sub`; `fresh` (a new publish, not a seek) also feeds snapshots."""
+        if fresh:
+            for snapshot in self._snapshots.values():
+                if snapshot.subscription == sub.name:
+                    snapshot.log.add(message, message.publish_time.ToNanoseconds())
         key = message.ordering_key if sub.config.enable_message_ordering else ""
         queued = _Queued(message, size, next(self._counter), now, key)
         if sub.faults is not None and not sub.exactly_once:
@@ -1067,6 +1222,8 @@ class Broker:
             return
         self._release(sub, queued)
         queued.state = _State.DONE
+        if sub.acked_log is not None:
+            sub.acked_log.add(queued.message, queued.message.publish_time.ToNanoseconds())
         sub.ack_index.pop(queued.ack_id, None)
         sub.backlog.pop(queued.seq, None)
         if queued.ordering_key:

@@ -12,7 +12,8 @@ flow control (`max_outstanding_messages` / `max_outstanding_bytes`); later
 requests carry acks, deadline modifications (0 = nack), a new stream ack
 deadline, or nothing (heartbeats). The server sends batches of leased
 messages while the stream has room, with `subscription_properties` saying
-whether ordering is on. Snapshots and Seek are not emulated (UNIMPLEMENTED).
+whether ordering (and exactly-once delivery) is on. Snapshots and Seek rewind a
+subscription from what topics, subscriptions and snapshots retain (retention.py).
 """
 
 from __future__ import annotations
@@ -97,8 +98,10 @@ class _Handlers:
         return _pb(types.ListTopicSubscriptionsResponse)(subscriptions=names, next_page_token=token)
 
     def list_topic_snapshots(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self.broker.get_topic(request.topic)
-        return _pb(types.ListTopicSnapshotsResponse)()
+        names, token = self.broker.list_topic_snapshots(
+            request.topic, request.page_size, request.page_token
+        )
+        return _pb(types.ListTopicSnapshotsResponse)(snapshots=names, next_page_token=token)
 
     def delete_topic(self, request: Any, context: grpc.ServicerContext) -> Any:
         self.broker.delete_topic(request.topic)
@@ -156,13 +159,35 @@ class _Handlers:
         return _pb(types.PullResponse)(received_messages=received)
 
     def list_snapshots(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return _pb(types.ListSnapshotsResponse)()
+        snapshots, token = self.broker.list_snapshots(
+            request.project, request.page_size, request.page_token
+        )
+        return _pb(types.ListSnapshotsResponse)(snapshots=snapshots, next_page_token=token)
 
     def get_snapshot(self, request: Any, context: grpc.ServicerContext) -> Any:
-        raise BrokerError(Status.NOT_FOUND, f"Snapshot not found (resource={request.snapshot})")
+        return self.broker.get_snapshot(request.snapshot)
 
-    def unimplemented(self, request: Any, context: grpc.ServicerContext) -> Any:
-        raise BrokerError(Status.UNIMPLEMENTED, "Snapshots and Seek are not emulated")
+    def create_snapshot(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.broker.create_snapshot(request.name, request.subscription, request.labels)
+
+    def update_snapshot(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.broker.update_snapshot(request.snapshot, list(request.update_mask.paths))
+
+    def delete_snapshot(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.broker.delete_snapshot(request.snapshot)
+        return empty_pb2.Empty()
+
+    def seek(self, request: Any, context: grpc.ServicerContext) -> Any:
+        target = request.WhichOneof("target")
+        if target == "time":
+            self.broker.seek(
+                request.subscription, time_ns=request.time.ToNanoseconds(), snapshot=None
+            )
+        elif target == "snapshot":
+            self.broker.seek(request.subscription, time_ns=None, snapshot=request.snapshot)
+        else:
+            raise BrokerError(Status.INVALID_ARGUMENT, "Seek needs a time or a snapshot")
+        return _pb(types.SeekResponse)()
 
     def streaming_pull(
         self, requests: Iterator[Any], context: grpc.ServicerContext
@@ -313,10 +338,10 @@ def build_server(broker: Broker, *, max_workers: int = 128) -> grpc.Server:
         "ModifyPushConfig": _unary(h.modify_push_config, t.ModifyPushConfigRequest),
         "GetSnapshot": _unary(h.get_snapshot, t.GetSnapshotRequest),
         "ListSnapshots": _unary(h.list_snapshots, t.ListSnapshotsRequest),
-        "CreateSnapshot": _unary(h.unimplemented, t.CreateSnapshotRequest),
-        "UpdateSnapshot": _unary(h.unimplemented, t.UpdateSnapshotRequest),
-        "DeleteSnapshot": _unary(h.unimplemented, t.DeleteSnapshotRequest),
-        "Seek": _unary(h.unimplemented, t.SeekRequest),
+        "CreateSnapshot": _unary(h.create_snapshot, t.CreateSnapshotRequest),
+        "UpdateSnapshot": _unary(h.update_snapshot, t.UpdateSnapshotRequest),
+        "DeleteSnapshot": _unary(h.delete_snapshot, t.DeleteSnapshotRequest),
+        "Seek": _unary(h.seek, t.SeekRequest),
     }
     server = grpc.server(
         ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="pubsub-grpc"),
