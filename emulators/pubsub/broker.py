@@ -50,6 +50,7 @@ from google.pubsub_v1 import types
 from emulators.pubsub.faults import FaultPlan, PublishFault
 from emulators.pubsub.filters import AttributeFilter, FilterSyntaxError, parse_filter
 from emulators.pubsub.retention import NANOS, MessageLog, Snapshot
+from emulators.pubsub.schemas import DELETED_SCHEMA, SchemaError, SchemaRegistry
 
 PubsubMessage = types.PubsubMessage.pb()
 ReceivedMessage = types.ReceivedMessage.pb()
@@ -281,6 +282,14 @@ def _parse_name(name: str, kind: str) -> tuple[str, str]:
     return match["project"], resource_id
 
 
+def _checked(call: Callable[..., Any], *args: Any) -> Any:
+    """Call into the schema registry, its refusals becoming the broker's."""
+    try:
+        return call(*args)
+    except SchemaError as error:
+        raise BrokerError(Status[error.status], error.message) from None
+
+
 def _project_of(name: str) -> str:
     return name.split("/")[1]
 
@@ -311,6 +320,7 @@ class Broker:
         self._topic_stats: dict[str, TopicStats] = {}
         self._topic_logs: dict[str, MessageLog] = {}  # topics with message retention
         self._snapshots: dict[str, Snapshot] = {}
+        self.schemas = SchemaRegistry(on_delete=self._schema_deleted)
         self._stopped = False
         self._clock_thread = threading.Thread(
             target=self._run_clock, name="pubsub-clock", daemon=True
@@ -364,6 +374,7 @@ class Broker:
                 raise BrokerError(Status.ALREADY_EXISTS, "Topic already exists")
             if topic.HasField("message_retention_duration"):
                 self._check_retention(topic.message_retention_duration)
+            _checked(self.schemas.check_settings, topic.schema_settings)
             stored = Topic()
             stored.CopyFrom(topic)
             stored.state = int(types.Topic.State.ACTIVE)
@@ -390,6 +401,8 @@ class Broker:
             for path in paths:
                 if path == "message_retention_duration" and topic.HasField(path):
                     self._check_retention(topic.message_retention_duration)
+                if path == "schema_settings":
+                    _checked(self.schemas.check_settings, topic.schema_settings)
                 self._copy_field(topic, stored, path)
             self._sync_topic_log(stored)
             return self._copy(stored)
@@ -435,6 +448,9 @@ class Broker:
         with self._lock:
             topic = self._topic(topic_name)
             self._refuse_if_faulted(topic.name, len(messages))
+            if topic.schema_settings.schema:
+                for message in messages:  # all or none: a misfit refuses the whole call
+                    _checked(self.schemas.accept, topic.schema_settings, message)
             publish_ns = time.time_ns()
             ids = []
             for message in messages:
@@ -863,6 +879,12 @@ class Broker:
             return {n: self._stats_of(s, now) for n, s in sorted(self._subs.items())}
 
     # ------------------------------------------------------------------ internals (lock held)
+
+    def _schema_deleted(self, name: str) -> None:
+        with self._lock:
+            for topic in self._topics.values():
+                if topic.schema_settings.schema == name:
+                    topic.schema_settings.schema = DELETED_SCHEMA
 
     def _snapshot(self, name: str) -> Snapshot:
         self._check_running()

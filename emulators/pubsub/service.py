@@ -31,6 +31,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from emulators.pubsub.broker import Broker, BrokerError, Status, StreamLease
+from emulators.pubsub.schemas import SchemaError, compile_definition
 
 _PULL_WAIT_CAP_S = 10.0
 _MAX_MESSAGE_BYTES = 32 * 1024 * 1024
@@ -277,6 +278,50 @@ class _Handlers:
                 self.broker.modify_ack_deadline(name, ack_ids, seconds)
 
 
+class _SchemaHandlers:
+    """`google.pubsub.v1.SchemaService` on the broker's schema registry (schemas.py)."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.schemas = broker.schemas
+
+    def create(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.schemas.create(request.parent, request.schema_id, request.schema)
+
+    def get(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.schemas.get(request.name, request.view)
+
+    def list(self, request: Any, context: grpc.ServicerContext) -> Any:
+        schemas = self.schemas.list_schemas(request.parent, request.view)
+        return _pb(types.ListSchemasResponse)(schemas=schemas)
+
+    def list_revisions(self, request: Any, context: grpc.ServicerContext) -> Any:
+        schemas = self.schemas.list_revisions(request.name, request.view)
+        return _pb(types.ListSchemaRevisionsResponse)(schemas=schemas)
+
+    def commit(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.schemas.commit(request.name, request.schema)
+
+    def rollback(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.schemas.rollback(request.name, request.revision_id)
+
+    def delete_revision(self, request: Any, context: grpc.ServicerContext) -> Any:
+        name = request.name if "@" in request.name else f"{request.name}@{request.revision_id}"
+        return self.schemas.delete_revision(name)
+
+    def delete(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.schemas.delete(request.name)
+        return empty_pb2.Empty()
+
+    def validate(self, request: Any, context: grpc.ServicerContext) -> Any:
+        compile_definition(request.schema.type_, request.schema.definition)
+        return _pb(types.ValidateSchemaResponse)()
+
+    def validate_message(self, request: Any, context: grpc.ServicerContext) -> Any:
+        inline = request.schema if request.WhichOneof("schema_spec") == "schema" else None
+        self.schemas.validate_message(request.name, inline, request.message, request.encoding)
+        return _pb(types.ValidateMessageResponse)()
+
+
 def _unary(
     handler: Callable[[Any, grpc.ServicerContext], Any], request_type: Any
 ) -> grpc.RpcMethodHandler:
@@ -285,6 +330,9 @@ def _unary(
             return handler(request, context)
         except BrokerError as exc:
             _abort(context, exc)
+            raise  # unreachable: abort raises
+        except SchemaError as exc:
+            context.abort(grpc.StatusCode[exc.status], exc.message)
             raise  # unreachable: abort raises
 
     return grpc.unary_unary_rpc_method_handler(
@@ -351,10 +399,24 @@ def build_server(broker: Broker, *, max_workers: int = 128) -> grpc.Server:
             ("grpc.so_reuseport", 0),
         ],
     )
+    s = _SchemaHandlers(broker)
+    schema_service = {
+        "CreateSchema": _unary(s.create, t.CreateSchemaRequest),
+        "GetSchema": _unary(s.get, t.GetSchemaRequest),
+        "ListSchemas": _unary(s.list, t.ListSchemasRequest),
+        "ListSchemaRevisions": _unary(s.list_revisions, t.ListSchemaRevisionsRequest),
+        "CommitSchema": _unary(s.commit, t.CommitSchemaRequest),
+        "RollbackSchema": _unary(s.rollback, t.RollbackSchemaRequest),
+        "DeleteSchemaRevision": _unary(s.delete_revision, t.DeleteSchemaRevisionRequest),
+        "DeleteSchema": _unary(s.delete, t.DeleteSchemaRequest),
+        "ValidateSchema": _unary(s.validate, t.ValidateSchemaRequest),
+        "ValidateMessage": _unary(s.validate_message, t.ValidateMessageRequest),
+    }
     server.add_generic_rpc_handlers(
         (
             grpc.method_handlers_generic_handler("google.pubsub.v1.Publisher", publisher),
             grpc.method_handlers_generic_handler("google.pubsub.v1.Subscriber", subscriber),
+            grpc.method_handlers_generic_handler("google.pubsub.v1.SchemaService", schema_service),
         )
     )
     return server
