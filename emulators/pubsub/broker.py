@@ -282,6 +282,15 @@ def _parse_name(name: str, kind: str) -> tuple[str, str]:
     return match["project"], resource_id
 
 
+def _refuse_unemulated(resource: Any, fields: Sequence[str]) -> None:
+    """UNIMPLEMENTED for a feature the emulator would otherwise ignore silently."""
+    for name in fields:
+        value = getattr(resource, name)
+        present = len(value) if isinstance(value, Sequence) else value.ByteSize()
+        if present:
+            raise BrokerError(Status.UNIMPLEMENTED, f"{name} is not emulated")
+
+
 def _checked(call: Callable[..., Any], *args: Any) -> Any:
     """Call into the schema registry, its refusals becoming the broker's."""
     try:
@@ -374,6 +383,7 @@ class Broker:
                 raise BrokerError(Status.ALREADY_EXISTS, "Topic already exists")
             if topic.HasField("message_retention_duration"):
                 self._check_retention(topic.message_retention_duration)
+            _refuse_unemulated(topic, ("ingestion_data_source_settings", "message_transforms"))
             _checked(self.schemas.check_settings, topic.schema_settings)
             stored = Topic()
             stored.CopyFrom(topic)
@@ -1056,9 +1066,10 @@ class Broker:
                 raise BrokerError(
                     Status.INVALID_ARGUMENT, f"Invalid push_endpoint: {push.push_endpoint!r}"
                 )
-        for unsupported in ("bigquery_config", "cloud_storage_config", "bigtable_config"):
-            if config.HasField(unsupported) and getattr(config, unsupported).ByteSize():
-                raise BrokerError(Status.UNIMPLEMENTED, f"{unsupported} is not emulated")
+        _refuse_unemulated(
+            config,
+            ("bigquery_config", "cloud_storage_config", "bigtable_config", "message_transforms"),
+        )
         if config.HasField("retry_policy"):
             policy = config.retry_policy
             if not policy.HasField("minimum_backoff"):
