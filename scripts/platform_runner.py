@@ -75,7 +75,7 @@ from emulators.supervisor import StartStop, stop_process_group
 from infra.naming import SCHEDULER_ACCOUNT, account_id
 from scripts.local_scheduler import LocalScheduler, ScheduledJob, scheduled_job
 from scripts.token import DEFAULT_KEY_DIR, DevKeys
-from shared.services.ports import EventPublisher, OutboundMessage
+from shared.platform.outbox import EventPublisher, OutboundMessage
 from shared.topology import (
     FUNCTIONS,
     TOPICS,

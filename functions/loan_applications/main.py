@@ -8,11 +8,7 @@ requests take an `Idempotency-Key`):
 - `POST /{loan_id}/cancel` — withdraw before funding (`loan.cancelled`).
 - `POST /{loan_id}/documents` — a signed upload URL for a KTP, invoice or collateral photo.
 
-Configuration (read on the first request): PATUNGAN_ENV, PATUNGAN_ENTITY,
-PATUNGAN_GCP_PROJECT; the token issuer (PATUNGAN_AUTH_ISSUER, _AUDIENCE and one
-of _PUBLIC_KEY_FILE / _PEM / _JWKS_URL); PATUNGAN_DOCUMENTS_BUCKET; locally
-FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST, STORAGE_EMULATOR_HOST and
-PATUNGAN_STORAGE_SIGNING_KEY_FILE (`python -m scripts.token --print-env`).
+Configuration: `shared.settings.ApplicationsSettings`, read on the first request.
 """
 
 from __future__ import annotations
@@ -22,12 +18,18 @@ from typing import Any
 
 import functions_framework
 
+from shared.domain.permissions import Permission
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
+from shared.platform.documents import DocumentStorage
+from shared.platform.event_origin import EventProducer
+from shared.records.users import UserDirectory
 from shared.services.loan_applications import (
     AcceptOffer,
     ApplicationAccepted,
+    ApplicationList,
     ApplicationQuery,
+    ApplicationView,
     CancelApplication,
     DocumentUpload,
     DocumentUploadRequest,
@@ -39,16 +41,12 @@ from shared.services.loan_applications import (
     request_document_upload,
     submit_application,
 )
-from shared.services.loan_records import ApplicationList, ApplicationView, EventProducer
-from shared.services.ports import DocumentStorage
-from shared.services.users import UserDirectory
 
 router: Router[ApplicationServices] = Router(
     "loan_applications",
     description="Borrowers submit, read, accept, cancel applications and upload documents.",
 )
-BORROWER = ("borrower",)
-READERS = ("borrower", "admin.credit", "admin.finance", "admin.super")
+APPLY = Permission.LOAN_APPLY
 
 
 @router.post(
@@ -56,7 +54,7 @@ READERS = ("borrower", "admin.credit", "admin.finance", "admin.super")
     body=SubmitApplication,
     response=ApplicationAccepted,
     status=202,
-    roles=BORROWER,
+    permission=APPLY,
     idempotent=True,
 )
 def submit(call: Call[SubmitApplication, ApplicationServices]) -> ApplicationAccepted:
@@ -68,20 +66,24 @@ def submit(call: Call[SubmitApplication, ApplicationServices]) -> ApplicationAcc
     return submit_application(call.uow, call.body, call.caller.user_id, origin=call.services.origin)
 
 
-@router.get("/", query=ApplicationQuery, response=ApplicationList, roles=READERS)
+@router.get("/", query=ApplicationQuery, response=ApplicationList, permission=Permission.LOAN_READ)
 def list_own(call: Call[None, ApplicationServices]) -> ApplicationList:
     """List applications, newest first (a borrower sees their own)."""
     return list_applications(call.uow, call.caller, call.query)
 
 
-@router.get("/{loan_id}", response=ApplicationView, roles=READERS)
+@router.get("/{loan_id}", response=ApplicationView, permission=Permission.LOAN_READ)
 def read(call: Call[None, ApplicationServices]) -> ApplicationView:
     """Read an application (another borrower's is a 404)."""
     return read_application(call.uow, call.caller, call.path["loan_id"])
 
 
 @router.post(
-    "/{loan_id}/accept", body=AcceptOffer, response=ApplicationView, roles=BORROWER, idempotent=True
+    "/{loan_id}/accept",
+    body=AcceptOffer,
+    response=ApplicationView,
+    permission=APPLY,
+    idempotent=True,
 )
 def accept(call: Call[AcceptOffer, ApplicationServices]) -> ApplicationView:
     """Accept the priced offer under its agreement version; the loan opens for funding."""
@@ -93,7 +95,7 @@ def accept(call: Call[AcceptOffer, ApplicationServices]) -> ApplicationView:
     "/{loan_id}/cancel",
     body=CancelApplication,
     response=ApplicationView,
-    roles=BORROWER,
+    permission=APPLY,
     idempotent=True,
 )
 def cancel(call: Call[CancelApplication, ApplicationServices]) -> ApplicationView:
@@ -109,7 +111,7 @@ def cancel(call: Call[CancelApplication, ApplicationServices]) -> ApplicationVie
     body=DocumentUploadRequest,
     response=DocumentUpload,
     status=201,
-    roles=BORROWER,
+    permission=APPLY,
     idempotent=True,
 )
 def upload_document(call: Call[DocumentUploadRequest, ApplicationServices]) -> DocumentUpload:
@@ -133,10 +135,7 @@ def _services() -> ApplicationServices:
     # Imported here, not at the top: settings and clients cost a cold start nothing until used.
     from shared.adapters.storage import document_storage
     from shared.http.wiring import http_services, unit_of_work
-    from shared.settings import DocumentStorageSettings, HttpSettings, load_settings
-
-    class ApplicationsSettings(HttpSettings, DocumentStorageSettings):
-        """Auth, Firestore and Pub/Sub, and the borrower-documents bucket."""
+    from shared.settings import ApplicationsSettings, load_settings
 
     settings = load_settings(ApplicationsSettings)
     uow = unit_of_work(settings)

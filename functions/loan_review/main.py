@@ -6,10 +6,7 @@
 - `POST /{loan_id}/reject` — reject with a narrative and reasons, `loan.rejected`.
 Decisions take an `Idempotency-Key`.
 
-Configuration (read on the first request): PATUNGAN_ENV, PATUNGAN_ENTITY,
-PATUNGAN_GCP_PROJECT; the token issuer (PATUNGAN_AUTH_ISSUER, _AUDIENCE and one
-of _PUBLIC_KEY_FILE / _PEM / _JWKS_URL); locally FIRESTORE_EMULATOR_HOST and
-PUBSUB_EMULATOR_HOST.
+Configuration: `shared.settings.ReviewSettings`, read on the first request.
 """
 
 from __future__ import annotations
@@ -19,9 +16,12 @@ from typing import Any
 
 import functions_framework
 
+from shared.domain.permissions import Permission
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
-from shared.services.loan_records import ApplicationList, ApplicationView, EventProducer
+from shared.platform.event_origin import EventProducer
+from shared.records.users import UserDirectory
+from shared.services.loan_applications import ApplicationList, ApplicationView
 from shared.services.loan_review import (
     ApproveApplication,
     RejectApplication,
@@ -32,21 +32,20 @@ from shared.services.loan_review import (
     review_case,
     review_queue,
 )
-from shared.services.users import UserDirectory
 
 router: Router[ReviewServices] = Router(
     "loan_review", description="The admin.credit review queue: approve or reject with a narrative."
 )
-REVIEWERS = ("admin.credit",)
+REVIEW = Permission.LOAN_REVIEW
 
 
-@router.get("/", query=ReviewQueueQuery, response=ApplicationList, roles=REVIEWERS)
+@router.get("/", query=ReviewQueueQuery, response=ApplicationList, permission=REVIEW)
 def queue(call: Call[None, ReviewServices]) -> ApplicationList:
     """The review queue, oldest submission first."""
     return review_queue(call.uow, call.query)
 
 
-@router.get("/{loan_id}", response=ReviewCase, roles=REVIEWERS)
+@router.get("/{loan_id}", response=ReviewCase, permission=REVIEW)
 def case(call: Call[None, ReviewServices]) -> ReviewCase:
     """One application with the scorecard's full decision."""
     return review_case(call.uow, call.path["loan_id"])
@@ -56,7 +55,7 @@ def case(call: Call[None, ReviewServices]) -> ReviewCase:
     "/{loan_id}/approve",
     body=ApproveApplication,
     response=ApplicationView,
-    roles=REVIEWERS,
+    permission=REVIEW,
     idempotent=True,
 )
 def approve(call: Call[ApproveApplication, ReviewServices]) -> ApplicationView:
@@ -69,7 +68,7 @@ def approve(call: Call[ApproveApplication, ReviewServices]) -> ApplicationView:
     "/{loan_id}/reject",
     body=RejectApplication,
     response=ApplicationView,
-    roles=REVIEWERS,
+    permission=REVIEW,
     idempotent=True,
 )
 def reject(call: Call[RejectApplication, ReviewServices]) -> ApplicationView:
@@ -89,9 +88,9 @@ class ReviewServices(EventProducer, HttpServices):
 def _services() -> ReviewServices:
     # Imported here, not at the top: settings and clients cost a cold start nothing until used.
     from shared.http.wiring import http_services, unit_of_work
-    from shared.settings import HttpSettings, load_settings
+    from shared.settings import ReviewSettings, load_settings
 
-    settings = load_settings(HttpSettings)
+    settings = load_settings(ReviewSettings)
     uow = unit_of_work(settings)
     return http_services(
         settings, ReviewServices, uow=uow, callers=UserDirectory(uow), entity=settings.entity

@@ -17,6 +17,7 @@ a 503 and with a 409 for a request still in flight.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,46 +28,29 @@ from shared.domain.errors import (
     CapExceeded,
     Conflict,
     DomainError,
+    Forbidden,
     IllegalTransition,
     InsufficientFunds,
     NotFound,
     ValidationFailed,
 )
-from shared.services.idempotency import IdempotencyKeyReused, RequestInFlight
-from shared.services.ports import Forbidden, TransientFailure, Unauthenticated
+from shared.http.errors import (
+    EdgeError,
+    HeaderTooLarge,
+    MalformedRequest,
+    MethodNotAllowed,
+    MissingToken,
+    PayloadTooLarge,
+    RouteNotFound,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
+from shared.platform.errors import TransientFailure
+from shared.platform.idempotency import IdempotencyKeyReused, RequestInFlight
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:patungan:problem:"
-
-
-class MalformedRequest(DomainError):
-    """The request cannot be read at all: unparseable JSON, a missing required header."""
-
-    code = "malformed-request"
-
-
-class UnsupportedMediaType(DomainError):
-    code = "unsupported-media-type"
-
-
-class PayloadTooLarge(DomainError):
-    code = "payload-too-large"
-
-
-class RouteNotFound(NotFound):
-    code = "route-not-found"
-
-
-class MissingToken(Unauthenticated):
-    """No `Authorization: Bearer` header at all (RFC 6750: the challenge carries no error)."""
-
-
-class MethodNotAllowed(DomainError):
-    code = "method-not-allowed"
-
-    def __init__(self, detail: str, allowed: tuple[str, ...]) -> None:
-        super().__init__(detail)
-        self.allowed = allowed
+_HEADER_UNSAFE = re.compile(r"[^\x20-\x7e]")
 
 
 @dataclass(frozen=True)
@@ -115,11 +99,13 @@ _STATUS: dict[type[BaseException], tuple[int, str]] = {
     Conflict: (409, "Conflict"),
     PayloadTooLarge: (413, "Payload too large"),
     UnsupportedMediaType: (415, "Unsupported media type"),
+    HeaderTooLarge: (431, "Request header fields too large"),
     IdempotencyKeyReused: (422, "Idempotency-Key reused"),
     ValidationFailed: (422, "Validation failed"),
     ValidationError: (422, "Validation failed"),
     CapExceeded: (422, "Cap exceeded"),
     DomainError: (422, "Request refused"),
+    EdgeError: (400, "Bad request"),
     TransientFailure: (503, "Temporarily unavailable"),
 }
 
@@ -174,7 +160,7 @@ def problem_for(exc: BaseException) -> Problem:
             f"{exc.detail}. Retry after {exc.retry_after_s} s (same Idempotency-Key).",
             headers={"Retry-After": str(exc.retry_after_s)},
         )
-    assert isinstance(exc, DomainError)
+    assert isinstance(exc, DomainError | EdgeError)
     code = exc.code
     headers: dict[str, str] = {}
     extensions: dict[str, Any] = {}
@@ -190,7 +176,8 @@ def problem_for(exc: BaseException) -> Problem:
     if isinstance(exc, MissingToken):
         headers["WWW-Authenticate"] = 'Bearer realm="patungan"'
     elif isinstance(exc, Unauthenticated):
-        description = exc.detail.replace('"', "'")
+        # A header carries visible ASCII only (RFC 9110 field values; gunicorn encodes Latin-1).
+        description = _HEADER_UNSAFE.sub("?", exc.detail).replace('"', "'")
         headers["WWW-Authenticate"] = (
             f'Bearer realm="patungan", error="invalid_token", error_description="{description}"'
         )

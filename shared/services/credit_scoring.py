@@ -51,29 +51,21 @@ from shared.domain.identity import PROVINCES
 from shared.domain.loan import LoanState, LoanTransition
 from shared.domain.products import LoanProduct
 from shared.domain.schedule import build_schedule
-from shared.domain.scoring import (
-    PROVIDERS,
-    ProviderData,
-    ProviderUnavailable,
-    Reason,
-    Scorecard,
-    ScoreDecision,
-    ScoringApplication,
-    score,
-)
-from shared.services.catalogue import Products
-from shared.services.credit_decisions import CreditDecisionRecord, CreditDecisions
-from shared.services.loan_decisions import approve_loan, reject_loan
-from shared.services.loan_records import DecisionSummary, EventOrigin, LoanRecord, Loans
-from shared.services.ports import (
-    DocumentTransaction,
-    PersonalDataVault,
-    ProviderDataSource,
-    ProviderQuery,
-    UnitOfWork,
-    jakarta_date,
-)
-from shared.services.users import UserRecord, Users
+from shared.domain.scoring.decision import Reason, ScoreDecision
+from shared.domain.scoring.engine import score
+from shared.domain.scoring.features import ScoringApplication
+from shared.domain.scoring.providers import PROVIDERS, ProviderData, ProviderUnavailable
+from shared.domain.scoring.scorecard import Scorecard
+from shared.platform.clock import jakarta_date
+from shared.platform.event_origin import EventOrigin
+from shared.platform.personal_data import PersonalDataVault
+from shared.platform.providers import ProviderDataSource, ProviderQuery
+from shared.platform.store import DocumentTransaction, UnitOfWork
+from shared.records.credit_decisions import CreditDecisionRecord, CreditDecisions
+from shared.records.loans import DecisionSummary, LoanRecord, Loans
+from shared.records.products import Products
+from shared.records.users import UserRecord, Users
+from shared.services.offers import approve_loan, reject_loan
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +150,8 @@ def scoring_application(snapshot: _Snapshot, applied_on: date) -> ScoringApplica
     profile = borrower.borrower_profile
     if profile is None or profile.province_code not in PROVINCES:
         raise NotFound(f"borrower {borrower.id!r} has no usable business profile")
+    if borrower.nik_encrypted is None or borrower.birth_date is None:
+        raise NotFound(f"borrower {borrower.id!r} has no NIK the civil registry confirmed")
     return ScoringApplication(
         applied_on=applied_on,
         birth_date=borrower.birth_date,
@@ -218,13 +212,15 @@ def score_submitted_loan(
 
     applied_on = jakarta_date(snapshot.loan.submitted_at)
     application = scoring_application(snapshot, applied_on)
-    profile = snapshot.borrower.borrower_profile
-    assert profile is not None  # scoring_application checked it
+    borrower = snapshot.borrower
+    profile = borrower.borrower_profile
+    # scoring_application checked all three
+    assert profile is not None and borrower.nik_encrypted and borrower.birth_date
     provider_data = providers.gather(
         ProviderQuery(
-            nik=vault.decrypt("nik", snapshot.borrower.nik_encrypted),
-            full_name=snapshot.borrower.full_name,
-            birth_date=snapshot.borrower.birth_date,
+            nik=vault.decrypt("nik", borrower.nik_encrypted),
+            full_name=borrower.full_name,
+            birth_date=borrower.birth_date,
             store_ids=profile.store_ids,
             applied_on=applied_on,
         )

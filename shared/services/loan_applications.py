@@ -35,13 +35,13 @@ the same `Idempotency-Key` returns the same URL.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from shared.domain.caps import check_borrower_outstanding, check_offer
-from shared.domain.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
+from shared.domain.errors import Conflict, Forbidden, IllegalTransition, NotFound, ValidationFailed
 from shared.domain.events import (
     EventType,
     LoanCancelled,
@@ -49,34 +49,33 @@ from shared.domain.events import (
     LoanSubmitted,
 )
 from shared.domain.loan import LoanState, LoanTransition
-from shared.domain.products import quote
-from shared.services.catalogue import load_product
-from shared.services.loan_records import (
+from shared.domain.permissions import Permission
+from shared.domain.products import TenorUnit, quote
+from shared.fields import DocumentId, FileName, PlainStr, PositiveRupiah, ProseStr
+from shared.platform.callers import Caller
+from shared.platform.clock import jakarta_date
+from shared.platform.documents import DocumentStorage
+from shared.platform.event_origin import EventOrigin
+from shared.platform.ids import require_document_id
+from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
+from shared.records.loans import (
     MAX_DOCUMENTS_PER_LOAN,
     OPEN_STATES,
     OUTSTANDING_STATES,
-    ApplicationList,
-    ApplicationView,
     BusinessCapital,
     Collateral,
-    EventOrigin,
+    DecisionSummary,
     LoanDocument,
     LoanPurpose,
     LoanRecord,
     Loans,
+    OfferRecord,
+    ReviewNote,
+    StateChange,
 )
-from shared.services.ports import (
-    Caller,
-    DocumentStorage,
-    DocumentTransaction,
-    Forbidden,
-    OrderBy,
-    UnitOfWork,
-    Where,
-    jakarta_date,
-    require_document_id,
-)
-from shared.services.users import Users
+from shared.records.products import PRODUCTS
+from shared.records.users import USERS, UserRecord
+from shared.services.catalogue import open_product
 
 BORROWER_POSITIONS = "borrower_positions"
 MAX_OUTSTANDING_LOANS_READ = 100
@@ -91,8 +90,8 @@ class SubmitApplication(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    product_id: Annotated[str, Field(min_length=1, max_length=64)]
-    principal: Annotated[int, Strict(), Field(gt=0)]
+    product_id: DocumentId
+    principal: PositiveRupiah
     tenor: Annotated[int, Strict(), Field(gt=0, le=366)]
     purpose: LoanPurpose
     collateral: Collateral | None = None
@@ -123,13 +122,13 @@ class AcceptOffer(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    agreement_version: Annotated[str, Field(min_length=1, max_length=100)]
+    agreement_version: Annotated[PlainStr, Field(min_length=1, max_length=100)]
 
 
 class CancelApplication(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    reason: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    reason: Annotated[ProseStr, Field(min_length=1, max_length=500)] | None = None
 
 
 class DocumentUploadRequest(BaseModel):
@@ -139,7 +138,7 @@ class DocumentUploadRequest(BaseModel):
 
     kind: DocumentKind
     content_type: DocumentContentType
-    file_name: Annotated[str, Field(min_length=1, max_length=120)] | None = None
+    file_name: FileName | None = None
 
 
 class UploadUrl(BaseModel):
@@ -162,6 +161,102 @@ class DocumentUpload(BaseModel):
     upload: UploadUrl
 
 
+# --- the API's view of a loan ---------------------------------------------------------------
+
+
+class DocumentView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    document_id: str
+    kind: str
+    content_type: str
+    file_name: str | None
+    requested_at: datetime
+
+
+class ApplicationView(BaseModel):
+    """A loan application as its borrower (and admins) see it.
+
+    `review` (the reviewer's narrative) and which staff member acted (`by`,
+    `priced_by`) are shown to admins only; a borrower sees the decision's
+    reasons and the steps they took themselves.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    borrower_id: str
+    state: LoanState
+    product_id: str
+    principal: int
+    tenor: int
+    tenor_unit: TenorUnit
+    purpose: LoanPurpose
+    collateral: Collateral | None
+    capital: BusinessCapital
+    submitted_at: datetime
+    updated_at: datetime
+    decision: DecisionSummary | None
+    review: ReviewNote | None
+    offer: OfferRecord | None
+    offer_accepted_at: datetime | None
+    funding_closes_on: date | None
+    cancellation_reason: str | None
+    documents: tuple[DocumentView, ...]
+    history: tuple[StateChange, ...]
+
+    @classmethod
+    def of(cls, loan: LoanRecord, *, for_admin: bool) -> ApplicationView:
+        return cls(
+            id=loan.id,
+            borrower_id=loan.borrower_id,
+            state=loan.state,
+            product_id=loan.product_id,
+            principal=loan.principal,
+            tenor=loan.tenor,
+            tenor_unit=loan.tenor_unit,
+            purpose=loan.purpose,
+            collateral=loan.collateral,
+            capital=loan.capital,
+            submitted_at=loan.submitted_at,
+            updated_at=loan.updated_at,
+            decision=loan.decision,
+            review=loan.review if for_admin else None,
+            offer=(
+                loan.offer
+                if for_admin or loan.offer is None
+                else loan.offer.model_copy(update={"priced_by": None})
+            ),
+            offer_accepted_at=loan.offer_accepted_at,
+            funding_closes_on=loan.funding_closes_on,
+            cancellation_reason=loan.cancellation_reason,
+            documents=tuple(
+                DocumentView(
+                    document_id=d.document_id,
+                    kind=d.kind,
+                    content_type=d.content_type,
+                    file_name=d.file_name,
+                    requested_at=d.requested_at,
+                )
+                for d in loan.documents
+            ),
+            history=(
+                loan.history
+                if for_admin
+                else tuple(
+                    step.model_copy(update={"by": step.by if step.by == loan.borrower_id else None})
+                    for step in loan.history
+                )
+            ),
+        )
+
+
+class ApplicationList(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    applications: tuple[ApplicationView, ...]
+
+
 # --- submission -------------------------------------------------------------------------------
 
 
@@ -180,20 +275,26 @@ def submit_application(
     loan_id = origin.ids.new_id("loan")
 
     def submit(tx: DocumentTransaction) -> ApplicationAccepted:
-        user = Users(tx).get(borrower_id)
-        product = load_product(tx, command.product_id)
+        # One round trip for the documents (the position is read so that concurrent
+        # submissions conflict), one query for the borrower's open and outstanding loans.
+        found = tx.get_documents(
+            [
+                (USERS, borrower_id),
+                (PRODUCTS, command.product_id),
+                (BORROWER_POSITIONS, borrower_id),
+            ]
+        )
+        stored_user = found[(USERS, borrower_id)]
+        user = None if stored_user is None else UserRecord.model_validate(stored_user)
+        product = open_product(found[(PRODUCTS, command.product_id)], command.product_id)
         loans = Loans(tx)
-        open_loans = loans.find(
+        current = loans.find(
             Where("borrower_id", "==", borrower_id),
-            Where("state", "in", [s.value for s in OPEN_STATES]),
-            limit=1,
+            Where("state", "in", [s.value for s in (*OPEN_STATES, *OUTSTANDING_STATES)]),
+            limit=MAX_OUTSTANDING_LOANS_READ + 1,
         )
-        outstanding_loans = loans.find(
-            Where("borrower_id", "==", borrower_id),
-            Where("state", "in", [s.value for s in OUTSTANDING_STATES]),
-            limit=MAX_OUTSTANDING_LOANS_READ,
-        )
-        tx.get(BORROWER_POSITIONS, borrower_id)  # read so concurrent submissions conflict
+        open_loans = [loan for loan in current if loan.state in OPEN_STATES]
+        outstanding_loans = [loan for loan in current if loan.state in OUTSTANDING_STATES]
 
         if user is None or user.role != "borrower":
             raise Forbidden("register as a borrower before applying (POST /users)")
@@ -260,7 +361,9 @@ def submit_application(
 
 def _visible(loan: LoanRecord | None, caller: Caller, loan_id: str) -> LoanRecord:
     """The loan if the caller may see it; another borrower's loan looks like a missing one."""
-    if loan is None or (not caller.is_admin and loan.borrower_id != caller.user_id):
+    if loan is None or (
+        not caller.may(Permission.LOAN_READ_ANY) and loan.borrower_id != caller.user_id
+    ):
         raise NotFound(f"there is no loan application {loan_id!r}")
     return loan
 
@@ -274,7 +377,7 @@ def read_application(uow: UnitOfWork, caller: Caller, loan_id: str) -> Applicati
 def list_applications(uow: UnitOfWork, caller: Caller, query: ApplicationQuery) -> ApplicationList:
     """The caller's applications, newest first (admins: everyone's)."""
     where: list[Where] = []
-    if not caller.is_admin:
+    if not caller.may(Permission.LOAN_READ_ANY):
         where.append(Where("borrower_id", "==", caller.user_id))
     if query.state is not None:
         where.append(Where("state", "==", query.state.value))

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.adapters.auth import JwtVerifier, StaticPublicKey
 from shared.http.lazy import Lazy
-from shared.services.users import UserDirectory
+from shared.records.users import UserDirectory
 from tests.unit.journey.world import ENTITY, SCORECARD, JourneyWorld
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,6 +130,9 @@ class Platform:
 @pytest.fixture
 def platform(signing_key: rsa.RSAPrivateKey, functions: Any) -> Iterator[Platform]:
     platform = Platform(signing_key, functions)
+    # The staff behind the tests' admin tokens (a token's own role claim grants nothing).
+    platform.world.staff("reviewer-1", "admin.credit")
+    platform.world.staff("fin-1", "admin.finance")
     with platform.stack:
         yield platform
 

@@ -32,7 +32,7 @@ from pydantic import AliasChoices
 import shared.settings
 from infra.offline import REPOSITORY, Simulation
 from shared.http.lazy import Lazy
-from shared.services.ports import TokenVerifier
+from shared.platform.callers import TokenVerifier
 from shared.settings import (
     ConfigurationError,
     DocumentStorageSettings,

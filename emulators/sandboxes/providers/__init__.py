@@ -5,7 +5,7 @@ HTTP on one port, the civil registry (Dukcapil), the credit bureau (SLIK),
 marketplace sales and business profiles, with deterministic answers derived
 from the NIK and the store id (see README.md in this folder), latency and
 failure injection per provider, and API-key authentication. The production
-HTTP clients in `shared.adapters.providers` talk to it unchanged.
+HTTP clients (Patungan's provider adapters) talk to it unchanged.
 """
 
 from __future__ import annotations
