@@ -472,9 +472,9 @@ class FirestoreEngine:
                     raise transaction_expired()
                 if txn is None:
                     raise aborted()
-                self._refuse_if_faulted(database, paths, txn)
                 if txn.database != database:
                     raise invalid_argument("The transaction belongs to another database.")
+                self._refuse_if_faulted(database, paths, txn)
                 with self._active(txn):
                     applied, commit_micros = self._commit_locked(store, txn, writes, paths, names)
             else:

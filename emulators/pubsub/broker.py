@@ -291,6 +291,17 @@ def _refuse_unemulated(resource: Any, fields: Sequence[str]) -> None:
             raise BrokerError(Status.UNIMPLEMENTED, f"{name} is not emulated")
 
 
+def _resized(log: MessageLog | None, retention: Any) -> MessageLog | None:
+    """`log` kept for `retention` (a Duration): created, resized, or None when it is zero."""
+    retention_ns = int(_duration_s(retention) * NANOS)
+    if retention_ns <= 0:
+        return None
+    if log is None:
+        return MessageLog(retention_ns)
+    log.retention_ns = retention_ns
+    return log
+
+
 def _checked(call: Callable[..., Any], *args: Any) -> Any:
     """Call into the schema registry, its refusals becoming the broker's."""
     try:
@@ -911,24 +922,17 @@ class Broker:
             del self._snapshots[name]
 
     def _sync_topic_log(self, topic: Any) -> None:
-        seconds = _duration_s(topic.message_retention_duration)
-        if seconds <= 0:
+        log = _resized(self._topic_logs.get(topic.name), topic.message_retention_duration)
+        if log is None:
             self._topic_logs.pop(topic.name, None)
-        elif topic.name in self._topic_logs:
-            self._topic_logs[topic.name].retention_ns = int(seconds * NANOS)
         else:
-            self._topic_logs[topic.name] = MessageLog(int(seconds * NANOS))
+            self._topic_logs[topic.name] = log
 
     @staticmethod
     def _sync_acked_log(sub: _Subscription) -> None:
-        if not sub.config.retain_acked_messages:
-            sub.acked_log = None
-            return
-        retention_ns = int(_duration_s(sub.config.message_retention_duration) * NANOS)
-        if sub.acked_log is None:
-            sub.acked_log = MessageLog(retention_ns)
-        else:
-            sub.acked_log.retention_ns = retention_ns
+        retains = sub.config.retain_acked_messages
+        retention = sub.config.message_retention_duration if retains else duration_pb2.Duration()
+        sub.acked_log = _resized(sub.acked_log, retention)
 
     def _check_running(self) -> None:
         if self._stopped:
