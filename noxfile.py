@@ -18,7 +18,17 @@ PY = sys.executable  # the interpreter nox runs under: .venv's, via dev.py
 nox.options.default_venv_backend = "none"
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
-SOURCES = ["shared", "functions", "emulators", "infra", "scripts", "tests", "noxfile.py", "dev.py"]
+SOURCES = [
+    "shared",
+    "functions",
+    "emulators",
+    "infra",
+    "scripts",
+    "trainer",
+    "tests",
+    "noxfile.py",
+    "dev.py",
+]
 
 
 @nox.session
@@ -72,6 +82,7 @@ def typecheck(session: nox.Session) -> None:
         "emulators",
         "infra",
         "scripts",
+        "trainer",
         *session.posargs,
     )
 
