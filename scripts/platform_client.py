@@ -10,7 +10,7 @@ an `Idempotency-Key` on every creating request.
 - `persona_applicant(key)`: a reference persona of scorecard v1
   (`shared/domain/scorecards/personas.json`), whom the providers sandbox knows;
 - `sandbox_applicant(rng, record=...)`: a fresh borrower built from the sandbox's
-  documented rules (emulators/providers/README.md): a valid NIK whose sequence digit
+  documented rules (emulators/sandboxes/providers/README.md): a valid NIK whose sequence digit
   picks the bureau record, a `grow-` (or other) store. Each NIK registers once per
   platform, so tests and benchmarks draw new ones.
 """

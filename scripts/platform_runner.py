@@ -7,7 +7,7 @@
 
 `LocalPlatform.start()` brings up, in order, printing progress as it goes:
 1. the local cloud (`emulators.local_cloud.LocalCloud`: Firestore, Pub/Sub,
-   Storage) and the providers sandbox (`python -m emulators.providers`), together;
+   Storage) and the providers sandbox (`python -m emulators.sandboxes.providers`), together;
 2. the dev keys (`scripts.token.DevKeys`: token issuer, Storage signer, PII key);
 3. Pub/Sub wired from `shared/topology.py` exactly as the Pulumi program wires it
    (infra/components/function.py): every topic, and for each event function its
@@ -70,7 +70,7 @@ from emulators.local_cloud import (
     LocalCloud,
     LocalCloudConfig,
 )
-from emulators.providers import DEFAULT_API_KEY as SANDBOX_API_KEY
+from emulators.sandboxes.providers import DEFAULT_API_KEY as SANDBOX_API_KEY
 from emulators.supervisor import StartStop, stop_process_group
 from infra.naming import SCHEDULER_ACCOUNT, account_id
 from scripts.local_scheduler import LocalScheduler, ScheduledJob, scheduled_job
@@ -619,7 +619,7 @@ class LocalPlatform(StartStop):
         sandbox_port = 0 if config.ports == "free" else PROVIDERS_DEFAULT_PORT
         self._sandbox = EmulatorProcess.python_module(
             "providers",
-            "emulators.providers",
+            "emulators.sandboxes.providers",
             "--host", config.host,
             "--port", str(sandbox_port),
             "--api-key", SANDBOX_API_KEY,

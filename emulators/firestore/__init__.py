@@ -6,7 +6,10 @@ The real `google-cloud-firestore` client talks to it unchanged through
 fixture from `tests/fixtures/firestore_emulator.py`.
 
 Modules, from the wire inwards: `server` (process assembly), `service` (gRPC),
-`admin` (HTTP admin), `engine` (RPC behaviour), `transactions` (locks,
-wound-wait), `writes`, `queries`, `storage` (versions), `values`,
+`admin` (HTTP admin), `engine` (RPC behaviour), `listen` (real-time
+listeners), `transactions` (locks,
+wound-wait), `writes`, `limits` (production's limits), `faults` (commit
+faults), `queries`, `vectors` (find_nearest), `explain`, `storage`
+(versions), `values`,
 `fieldpaths`, `resources`, `stats`, `persistence`, `errors`.
 """

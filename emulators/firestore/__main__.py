@@ -30,7 +30,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--admin-port", type=int, default=None, help="default: --port + 1")
     parser.add_argument("--data-dir", type=Path, default=None, help="load on start, save on stop")
     parser.add_argument(
-        "--max-workers", type=int, default=128, help="gRPC worker threads (lock waits hold one)"
+        "--max-workers",
+        type=int,
+        default=512,
+        help="gRPC worker threads (a lock wait and an open Listen stream hold one each)",
     )
     parser.add_argument(
         "--lock-wait-seconds",
@@ -43,6 +46,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         default=60.0,
         help="an idle read-write transaction expires after this long",
+    )
+    parser.add_argument(
+        "--transaction-max-seconds",
+        type=float,
+        default=270.0,
+        help="a read-write transaction expires this long after it began (production: 270)",
     )
     parser.add_argument("--log-level", default="WARNING")
     return parser.parse_args(argv)
@@ -57,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         transactions=TransactionSettings(
             lock_wait_seconds=args.lock_wait_seconds,
             idle_timeout_seconds=args.transaction_idle_seconds,
+            max_lifetime_seconds=args.transaction_max_seconds,
         )
     )
     emulator = FirestoreEmulator(

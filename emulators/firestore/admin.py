@@ -6,7 +6,14 @@ DELETE /emulator/v1/projects/{project}/databases/{database}/documents
 GET    /stats[?project=P&database=D]
                                → per-document write counts and peak rates (JSON), hot
                                  documents (sustained > 1 write/s) listed first
-DELETE /stats                  → forget all write statistics
+DELETE /stats                  → forget all write statistics (and refused-commit counts)
+GET    /faults                 → {"commit": [commit fault, ...]}, the faults in force
+PUT    /faults                 → body {"commit": {"code": "ABORTED", "count": 1,
+                                 "project": P?, "database": D?, "path_prefix": "ledger/"?}}:
+                                 refuse the next matching commits (faults.CommitFault)
+DELETE /faults                 → remove every commit fault
+POST   /listeners/drop         → end every Listen stream with UNAVAILABLE (body {"code": C}
+                                 for another code), so clients resume; {"dropped": n}
 POST   /shutdown               → stop the emulator cleanly (saving --data-dir if set)
 """
 
@@ -15,9 +22,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from http import HTTPStatus
 
+import grpc
+
 from emulators.firestore.engine import FirestoreEngine
+from emulators.firestore.faults import CommitFault, FaultError
 from emulators.firestore.resources import DatabaseId
-from emulators.json_http import JsonHandler, JsonServer
+from emulators.json_http import BadRequest, JsonHandler, JsonServer
+
+_DROP_CODES = frozenset(code.name for code in grpc.StatusCode) - {"OK"}
 
 
 def admin_server(
@@ -51,6 +63,25 @@ def admin_server(
                 case "DELETE", ["stats"]:
                     engine.clear_stats()
                     self.reply(HTTPStatus.OK, {})
+                case "GET", ["faults"]:
+                    self.reply(HTTPStatus.OK, engine.commit_faults())
+                case "PUT" | "POST", ["faults"]:
+                    if set(self.body) != {"commit"}:
+                        raise BadRequest('a fault is set as {"commit": {...}}')
+                    try:
+                        engine.set_commit_fault(CommitFault.from_json(self.body["commit"]))
+                    except FaultError as exc:
+                        raise BadRequest(str(exc)) from None
+                    self.reply(HTTPStatus.OK, engine.commit_faults())
+                case "DELETE", ["faults"]:
+                    engine.clear_commit_faults()
+                    self.reply(HTTPStatus.OK, engine.commit_faults())
+                case "POST", ["listeners", "drop"]:
+                    code = self.body.get("code", "UNAVAILABLE")
+                    if code not in _DROP_CODES:
+                        raise BadRequest(f"code must be one of {sorted(_DROP_CODES)}")
+                    dropped = engine.drop_listeners(grpc.StatusCode[code])
+                    self.reply(HTTPStatus.OK, {"dropped": dropped})
                 case "POST", ["shutdown"]:
                     self.reply(HTTPStatus.OK, {"shutting_down": True})
                     request_shutdown()

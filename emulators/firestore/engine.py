@@ -30,17 +30,22 @@ import grpc
 from google.cloud.firestore_v1.types import aggregation_result, common, document, firestore, write
 from google.rpc import status_pb2
 
-from emulators.firestore import fieldpaths, values
+from emulators.firestore import explain, fieldpaths, values
 from emulators.firestore.errors import (
     RpcError,
     aborted,
     failed_precondition,
     invalid_argument,
     not_found,
+    transaction_expired,
 )
+from emulators.firestore.faults import CommitFault
+from emulators.firestore.limits import check_document
+from emulators.firestore.listen import ListenHub, ListenStream
 from emulators.firestore.queries import (
     CompiledQuery,
     aggregate,
+    aggregated_query,
     compile_aggregations,
     compile_query,
 )
@@ -126,6 +131,9 @@ class FirestoreEngine:
         self.transactions = TransactionManager(self._cv, self.settings.transactions)
         self.stats = WriteStats(window_seconds=self.settings.stats_window_seconds)
         self._last_sweep = time.monotonic()
+        self.listeners = ListenHub()
+        self._commit_faults: list[CommitFault] = []
+        self._refused_commits: dict[DatabaseId, int] = {}
 
     # ------------------------------------------------------------ helpers
 
@@ -164,9 +172,11 @@ class FirestoreEngine:
                     )
                 return _ReadPlan(parsed.number, None, None)
             txn = self.transactions.live(request.transaction)
+            if txn is None and self.transactions.has_expired(request.transaction):
+                raise transaction_expired()
             if txn is not None and txn.database != database:
                 raise invalid_argument("The transaction belongs to another database.")
-            # An ended (wounded, expired) transaction reads unlocked; its Commit aborts.
+            # An ended (wounded) transaction reads unlocked; its Commit aborts.
             return _ReadPlan(None, txn, None, parsed.number)
         if selector == "new_transaction":
             options = request.new_transaction
@@ -281,12 +291,20 @@ class FirestoreEngine:
         if request.WhichOneof("query_type") != "structured_query":
             raise invalid_argument("RunQuery needs a structured_query.")
         query = compile_query(parent, request.structured_query)
+        explaining = request.HasField("explain_options")
+        if explaining and not request.explain_options.analyze:
+            return [
+                _RunQueryResponse(explain_metrics=explain.metrics(request.structured_query, query))
+            ]
         with self._cv:
             store = self._store(database)
             plan = self._read_plan(database, request)
             with self._active(plan.txn):
+                started = time.perf_counter()
                 results = self._run_compiled(store, query, plan)
+                elapsed = time.perf_counter() - started
                 read_time = plan.snapshot if plan.snapshot is not None else self.clock.snapshot()
+                scanned = len(store.documents_in(query.scope, plan.snapshot)) if explaining else 0
         responses = []
         if plan.began is not None:
             responses.append(_RunQueryResponse(transaction=plan.began))
@@ -299,6 +317,13 @@ class FirestoreEngine:
             response = _RunQueryResponse()
             set_timestamp(response.read_time, read_time)
             responses.append(response)
+        if explaining:
+            stats = (len(results), elapsed, scanned, scanned)
+            responses.append(
+                _RunQueryResponse(
+                    explain_metrics=explain.metrics(request.structured_query, query, stats=stats)
+                )
+            )
         return responses
 
     def run_aggregation_query(self, request: Any) -> list[Any]:
@@ -306,15 +331,27 @@ class FirestoreEngine:
         if request.WhichOneof("query_type") != "structured_aggregation_query":
             raise invalid_argument("RunAggregationQuery needs a structured_aggregation_query.")
         aggregation_query = request.structured_aggregation_query
-        query = compile_query(parent, aggregation_query.structured_query)
         aggregations = compile_aggregations(aggregation_query.aggregations)
+        structured_query = aggregation_query.structured_query
+        query = aggregated_query(compile_query(parent, structured_query), aggregations)
+        explaining = request.HasField("explain_options")
+        if explaining and not request.explain_options.analyze:
+            metrics = explain.metrics(structured_query, query, aggregation=True)
+            return [_RunAggregationQueryResponse(explain_metrics=metrics)]
         with self._cv:
             store = self._store(database)
             plan = self._read_plan(database, request)
             with self._active(plan.txn):
+                started = time.perf_counter()
                 results = self._run_compiled(store, query, plan)
+                elapsed = time.perf_counter() - started
                 read_time = plan.snapshot if plan.snapshot is not None else self.clock.snapshot()
         response = _RunAggregationQueryResponse()
+        if explaining:
+            stats = (1, elapsed, 0, len(results))
+            response.explain_metrics.CopyFrom(
+                explain.metrics(structured_query, query, stats=stats, aggregation=True)
+            )
         response.result.SetInParent()
         for aggregation in aggregations:
             response.result.aggregate_fields[aggregation.alias].CopyFrom(
@@ -431,15 +468,36 @@ class FirestoreEngine:
                 for path in paths:
                     self.transactions.note_intent(database, parsed.number, path)
                 txn = self.transactions.live(request.transaction)
+                if txn is None and self.transactions.has_expired(request.transaction):
+                    raise transaction_expired()
                 if txn is None:
                     raise aborted()
                 if txn.database != database:
                     raise invalid_argument("The transaction belongs to another database.")
+                self._refuse_if_faulted(database, paths, txn)
                 with self._active(txn):
                     applied, commit_micros = self._commit_locked(store, txn, writes, paths, names)
             else:
+                self._refuse_if_faulted(database, paths, None)
                 applied, commit_micros = self._commit_locked(store, None, writes, paths, names)
         return self._commit_response(applied, commit_micros)
+
+    def _refuse_if_faulted(
+        self, database: DatabaseId, paths: Sequence[str], txn: Transaction | None
+    ) -> None:
+        """Raise the first matching commit fault's code (a commit that writes nothing passes)."""
+        if not paths or not self._commit_faults:
+            return
+        fault = next((f for f in self._commit_faults if f.matches(database, paths)), None)
+        if fault is None:
+            return
+        fault.refused += 1
+        if fault.spent:
+            self._commit_faults.remove(fault)
+        self._refused_commits[database] = self._refused_commits.get(database, 0) + 1
+        if txn is not None:
+            self.transactions.finish(txn, completed=fault.status != grpc.StatusCode.ABORTED)
+        raise RpcError(fault.status, fault.message())
 
     def _commit_response(self, applied: list[AppliedWrite], commit_micros: int) -> Any:
         response = _CommitResponse()
@@ -510,6 +568,9 @@ class FirestoreEngine:
                     raise aborted()
             commit_micros = self.clock.commit()
             applied, staged = self._apply_all(store, writes, paths, names, commit_micros)
+            for item in applied:
+                if item.changed and item.after is not None:
+                    check_document(item.path, item.after)
         except RpcError as error:
             if txn is not None:
                 manager.finish(txn, completed=error.code != grpc.StatusCode.ABORTED)
@@ -520,6 +581,7 @@ class FirestoreEngine:
                 store.install(path, doc, commit_micros, keep_after)
         for item in applied:
             self.stats.record(store.id, item.path)
+        self.listeners.notify(store, commit_micros, [item.path for item in applied if item.changed])
         if txn is not None:
             manager.finish(txn, completed=True)
         return applied, commit_micros
@@ -603,19 +665,68 @@ class FirestoreEngine:
     # ------------------------------------------------------------ administration
 
     def reset(self, database: DatabaseId) -> None:
-        """Delete every document of a database; its open transactions abort at Commit."""
+        """Delete every document of a database; its open transactions abort at Commit.
+
+        Commit faults that could refuse its commits are cleared too.
+        """
         with self._cv:
             self.transactions.forget(database)
             self._store(database).clear()
             self.stats.clear(database)
+            self._commit_faults = [f for f in self._commit_faults if not f.concerns(database)]
+            self._refused_commits.pop(database, None)
+            self.listeners.notify(self._store(database), self.clock.commit(), None)
 
     def write_stats(self, database: DatabaseId | None = None) -> dict[str, Any]:
         with self._cv:
-            return self.stats.snapshot(database)
+            snapshot = self.stats.snapshot(database)
+            refused = self._refused_commits
+            snapshot["refused_commits"] = (
+                sum(refused.values()) if database is None else refused.get(database, 0)
+            )
+            snapshot["listeners"] = self.listeners.counts()
+            return snapshot
 
     def clear_stats(self) -> None:
         with self._cv:
             self.stats.clear()
+            self._refused_commits.clear()
+
+    # ------------------------------------------------------------ listeners
+
+    def listen_open(self) -> ListenStream:
+        with self._cv:
+            return self.listeners.open()
+
+    def listen_request(self, stream: ListenStream, request: Any) -> None:
+        """Add or remove a target of a Listen stream; the answers go to its outbox."""
+        with self._cv:
+            horizon = self.clock.now() - self._retention_micros
+            snapshot = self.clock.snapshot()
+            self.listeners.request(stream, request, self._store, snapshot, horizon)
+
+    def listen_close(self, stream: ListenStream) -> None:
+        with self._cv:
+            self.listeners.close(stream)
+
+    def drop_listeners(self, code: grpc.StatusCode) -> int:
+        """End every Listen stream with `code`, so clients resume (tests of resumption)."""
+        with self._cv:
+            return self.listeners.drop_all(
+                code, "Listen stream dropped by the emulator's admin endpoint; resume."
+            )
+
+    def set_commit_fault(self, fault: CommitFault) -> None:
+        with self._cv:
+            self._commit_faults.append(fault)
+
+    def clear_commit_faults(self) -> None:
+        with self._cv:
+            self._commit_faults.clear()
+
+    def commit_faults(self) -> dict[str, Any]:
+        with self._cv:
+            return {"commit": [fault.to_json() for fault in self._commit_faults]}
 
     def maintain(self) -> None:
         """Expire abandoned transactions and forget long-deleted documents."""

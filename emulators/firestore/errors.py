@@ -10,6 +10,7 @@ from __future__ import annotations
 import grpc
 
 CONTENTION_MESSAGE = "Too much contention on these documents. Please try again."
+EXPIRED_TRANSACTION_MESSAGE = "The referenced transaction has expired or is no longer valid."
 
 
 class RpcError(Exception):
@@ -42,3 +43,8 @@ def failed_precondition(message: str) -> RpcError:
 
 def aborted(message: str = CONTENTION_MESSAGE) -> RpcError:
     return RpcError(grpc.StatusCode.ABORTED, message)
+
+
+def transaction_expired() -> RpcError:
+    """Production's answer to a transaction past its idle or total time limit."""
+    return invalid_argument(EXPIRED_TRANSACTION_MESSAGE)

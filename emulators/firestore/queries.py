@@ -23,18 +23,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-import grpc
 from google.cloud.firestore_v1.types import document as document_types
 from google.cloud.firestore_v1.types import query as query_types
 
 from emulators.firestore import fieldpaths, values
-from emulators.firestore.errors import RpcError, invalid_argument
+from emulators.firestore.errors import invalid_argument
 from emulators.firestore.fieldpaths import FieldPath
 from emulators.firestore.resources import split_document_path
 from emulators.firestore.values import SortKey, ValuePb
+from emulators.firestore.vectors import Nearest, compile_nearest
 
 DocumentPb = Any  # google.firestore.v1.Document (raw protobuf)
 Matcher = Callable[[DocumentPb], bool]
@@ -291,6 +291,7 @@ class CompiledQuery:
     offset: int
     limit: int | None
     projection: tuple[FieldPath, ...] | None  # None: all fields; (): name only
+    nearest: Nearest | None = None  # vector search (vectors.py)
 
     def accepts(self, path: str, document: DocumentPb | None) -> bool:
         """Whether `document` (at `path`) passes scope and filters, ignoring position."""
@@ -331,6 +332,8 @@ class CompiledQuery:
                 or (position == 0 and not end.before)
             ]
         results = [document for _, document in keyed]
+        if self.nearest is not None:
+            return self.nearest.select(results)
         if self.offset:
             results = results[self.offset :]
         if self.limit is not None:
@@ -380,10 +383,6 @@ def _compile_cursor(cursor: Any, orders: Sequence[tuple[FieldPath, bool]]) -> Cu
 
 def compile_query(parent: str, query: Any) -> CompiledQuery:
     """Compile a raw `StructuredQuery` run under the relative `parent` path."""
-    if query.HasField("find_nearest"):
-        raise RpcError(
-            grpc.StatusCode.UNIMPLEMENTED, "Vector search (find_nearest) is not emulated."
-        )
     if len(query.from_) != 1:
         raise invalid_argument("A query must select exactly one collection (from).")
     selector = query.from_[0]
@@ -434,6 +433,9 @@ def compile_query(parent: str, query: Any) -> CompiledQuery:
         offset=int(query.offset),
         limit=limit,
         projection=projection,
+        nearest=compile_nearest(query.find_nearest, query)
+        if query.HasField("find_nearest")
+        else None,
     )
 
 
@@ -448,9 +450,16 @@ class Aggregation:
     up_to: int | None
 
 
+MAX_AGGREGATIONS = 5
+
+
 def compile_aggregations(aggregations: Sequence[Any]) -> list[Aggregation]:
     if not aggregations:
         raise invalid_argument("An aggregation query needs at least one aggregation.")
+    if len(aggregations) > MAX_AGGREGATIONS:
+        raise invalid_argument(
+            f"Too many aggregations: the maximum number of aggregations is {MAX_AGGREGATIONS}."
+        )
     compiled = []
     generated = 0
     aliases: set[str] = set()
@@ -476,6 +485,28 @@ def compile_aggregations(aggregations: Sequence[Any]) -> list[Aggregation]:
         else:
             raise invalid_argument("Unsupported aggregation.")
     return compiled
+
+
+def aggregated_query(query: CompiledQuery, aggregations: Sequence[Aggregation]) -> CompiledQuery:
+    """The query an aggregation really ranges over, as production evaluates it.
+
+    Production computes `sum` and `avg` by scanning the aggregated fields' indexes,
+    so only documents that have every aggregated field (of any type; non-numbers
+    are then skipped) are in range, for every aggregation of the query (`count`
+    included), and before the query's offset and limit: a `sum` over
+    `collection.limit(12)` adds up the first 12 documents that have the field.
+    """
+    paths = tuple(dict.fromkeys(a.path for a in aggregations if a.path is not None))
+    if not paths:
+        return query
+    matches = query.matches
+
+    def has_every_field(document: DocumentPb) -> bool:
+        return matches(document) and all(
+            fieldpaths.get(document.fields, path) is not None for path in paths
+        )
+
+    return replace(query, matches=has_every_field)
 
 
 def aggregate(aggregation: Aggregation, documents: Sequence[DocumentPb]) -> ValuePb:

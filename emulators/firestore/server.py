@@ -33,7 +33,7 @@ class ServerOptions:
     port: int = 8080
     admin_port: int | None = None  # default: port + 1
     data_dir: Path | None = None
-    max_workers: int = 128
+    max_workers: int = 512
     housekeeping_seconds: float = 1.0
 
 

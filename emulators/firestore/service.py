@@ -5,7 +5,7 @@ Messages are the client library's own proto-plus types
 `Type.pb(...)` unwraps it for the engine, `Type.wrap(...)` wraps the engine's
 raw response and `Type.serialize` writes it. No generated stubs are vendored.
 
-Methods the emulator does not implement (Listen, Write, PartitionQuery,
+Methods the emulator does not implement (Write, PartitionQuery,
 ExecutePipeline, and anything unknown) answer UNIMPLEMENTED at once with a
 message naming the method, instead of hanging.
 """
@@ -13,6 +13,7 @@ message naming the method, instead of hanging.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
@@ -22,13 +23,14 @@ from google.protobuf import empty_pb2
 
 from emulators.firestore.engine import FirestoreEngine
 from emulators.firestore.errors import RpcError
+from emulators.firestore.limits import MAX_REQUEST_BYTES, request_too_large
+from emulators.firestore.listen import is_end
 
 logger = logging.getLogger(__name__)
 
 SERVICE = "google.firestore.v1.Firestore"
 
 _NOT_EMULATED = {
-    "Listen": "real-time listeners (on_snapshot) are not emulated; read with get() or a query",
     "Write": "the streaming Write API is not emulated; use commit, batch or BatchWrite",
     "PartitionQuery": "query partitioning is not emulated",
     "ExecutePipeline": "pipeline queries are not emulated",
@@ -44,12 +46,19 @@ def _fail(context: grpc.ServicerContext, error: Exception) -> NoReturn:
     raise AssertionError("unreachable: context.abort raises")
 
 
+def _parse(raw: bytes, request_type: Any) -> Any:
+    """The raw protobuf request, refused as production refuses it when over 10 MiB."""
+    if len(raw) > MAX_REQUEST_BYTES:
+        raise request_too_large()
+    return request_type.pb().FromString(raw)
+
+
 def _unary(
     call: Callable[[Any], Any], request_type: Any, response_type: Any | None
 ) -> grpc.RpcMethodHandler:
-    def handle(request: Any, context: grpc.ServicerContext) -> Any:
+    def handle(raw: bytes, context: grpc.ServicerContext) -> Any:
         try:
-            result = call(request_type.pb(request))
+            result = call(_parse(raw, request_type))
         except Exception as error:  # every failure becomes the call's status
             _fail(context, error)
         if response_type is None:
@@ -57,9 +66,8 @@ def _unary(
         return response_type.wrap(result)
 
     serializer = response_type.serialize if response_type is not None else _serialize_empty
-    return grpc.unary_unary_rpc_method_handler(
-        handle, request_deserializer=request_type.deserialize, response_serializer=serializer
-    )
+    # No request deserializer: the handler gets the bytes and checks their size first.
+    return grpc.unary_unary_rpc_method_handler(handle, response_serializer=serializer)
 
 
 def _serialize_empty(message: Any) -> bytes:
@@ -69,20 +77,56 @@ def _serialize_empty(message: Any) -> bytes:
 def _streaming(
     call: Callable[[Any], list[Any]], request_type: Any, response_type: Any
 ) -> grpc.RpcMethodHandler:
-    def handle(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+    def handle(raw: bytes, context: grpc.ServicerContext) -> Iterator[Any]:
         # Everything is computed (and every lock taken) before the first message goes out.
         try:
-            results = call(request_type.pb(request))
+            results = call(_parse(raw, request_type))
         except Exception as error:
             _fail(context, error)
         for result in results:
             yield response_type.wrap(result)
 
-    return grpc.unary_stream_rpc_method_handler(
+    return grpc.unary_stream_rpc_method_handler(handle, response_serializer=response_type.serialize)
+
+
+def listen_handler(engine: FirestoreEngine) -> grpc.RpcMethodHandler:
+    """The Listen bidirectional stream (see listen.py): requests in, queued answers out."""
+
+    def handle(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
+        stream = engine.listen_open()
+        context.add_callback(lambda: engine.listen_close(stream))
+
+        def read_requests() -> None:
+            try:
+                for request in requests:
+                    engine.listen_request(stream, firestore.ListenRequest.pb(request))
+                stream.end()  # the client half-closed: the call ends
+            except RpcError as error:
+                stream.end(error)
+            except Exception:  # the client went away mid-read, or a bug: end the stream
+                if not stream.closed.is_set():
+                    logger.exception("Listen request failed")
+                stream.end(RpcError(grpc.StatusCode.INTERNAL, "Listen request failed."))
+
+        threading.Thread(target=read_requests, name="firestore-listen-in", daemon=True).start()
+        while True:
+            item = stream.outbox.get()
+            if is_end(item):
+                return
+            if isinstance(item, RpcError):
+                engine.listen_close(stream)
+                context.abort(item.code, item.message)
+            yield item
+
+    return grpc.stream_stream_rpc_method_handler(
         handle,
-        request_deserializer=request_type.deserialize,
-        response_serializer=response_type.serialize,
+        request_deserializer=firestore.ListenRequest.deserialize,
+        response_serializer=_serialize_raw,
     )
+
+
+def _serialize_raw(message: Any) -> bytes:
+    return bytes(message.SerializeToString())
 
 
 def firestore_handler(engine: FirestoreEngine) -> grpc.GenericRpcHandler:
@@ -120,6 +164,7 @@ def firestore_handler(engine: FirestoreEngine) -> grpc.GenericRpcHandler:
             engine.list_collection_ids, fs.ListCollectionIdsRequest, fs.ListCollectionIdsResponse
         ),
         "BatchWrite": _unary(engine.batch_write, fs.BatchWriteRequest, fs.BatchWriteResponse),
+        "Listen": listen_handler(engine),
     }
     return grpc.method_handlers_generic_handler(SERVICE, handlers)
 

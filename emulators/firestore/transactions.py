@@ -33,7 +33,10 @@ Contract (what makes read-write transactions serializable):
   wounded transaction can never commit stale reads.
 - Read-only transactions take no locks and keep no server state: their id
   carries their snapshot time.
-- Idle or overlong read-write transactions expire (their locks are released).
+- Idle or overlong read-write transactions expire (their locks are released),
+  as production's do after 60 s idle or 270 s in all; using an expired id is
+  INVALID_ARGUMENT ("The referenced transaction has expired or is no longer
+  valid."), which the client does not retry, unlike a wounded one's ABORTED.
 
 Nothing here is thread-safe by itself: every method runs with the engine's
 condition variable held; waits release it through `Condition.wait`.
@@ -137,6 +140,7 @@ class TransactionManager:
         self._tables: dict[DatabaseId, LockTable] = {}
         self._intents: dict[tuple[DatabaseId, int], _Intent] = {}
         self._serials = itertools.count(1)
+        self._expired: dict[bytes, float] = {}  # id -> when it expired (monotonic)
         # Ages keep increasing across restarts (a client may retry an old id).
         self._ages = itertools.count(time.time_ns() // 1000)
 
@@ -188,7 +192,26 @@ class TransactionManager:
 
     def live(self, raw_id: bytes) -> Transaction | None:
         """The live read-write transaction with this id, or None if it ended or expired."""
-        return self._live.get(raw_id)
+        txn = self._live.get(raw_id)
+        if txn is not None and self._past_time_limit(txn, time.monotonic()):
+            self._expire(txn, time.monotonic())
+            return None
+        return txn
+
+    def has_expired(self, raw_id: bytes) -> bool:
+        """Whether this id named a transaction that ended by running out of time."""
+        return raw_id in self._expired
+
+    def _past_time_limit(self, txn: Transaction, now: float) -> bool:
+        settings = self.settings
+        return (
+            txn.idle_for(now) > settings.idle_timeout_seconds
+            or now - txn.begun_at > settings.max_lifetime_seconds
+        )
+
+    def _expire(self, txn: Transaction, now: float) -> None:
+        self._expired[txn.id] = now
+        self.doom(txn, "expired: idle, or past the transaction time limit")
 
     def finish(self, txn: Transaction, *, completed: bool) -> None:
         """End an attempt and release its locks.
@@ -238,13 +261,14 @@ class TransactionManager:
     def expire(self, now: float) -> None:
         settings = self.settings
         for txn in list(self._live.values()):
-            if txn.idle_for(now) > settings.idle_timeout_seconds:
-                self.doom(txn, "expired after being idle")
-            elif now - txn.begun_at > settings.max_lifetime_seconds:
-                self.doom(txn, "expired: exceeded the maximum transaction lifetime")
+            if self._past_time_limit(txn, now):
+                self._expire(txn, now)
         forgotten = now - settings.max_lifetime_seconds
         for key in [key for key, intent in self._intents.items() if intent.touched_at < forgotten]:
             del self._intents[key]
+        # Expired ids are remembered for an hour: a client may come back long after.
+        for raw_id in [raw_id for raw_id, at in self._expired.items() if at < now - 3600]:
+            del self._expired[raw_id]
 
     def forget(self, database: DatabaseId) -> None:
         """Drop every transaction and intent of a database (it was reset)."""

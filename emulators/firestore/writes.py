@@ -5,9 +5,11 @@ the document after the write without touching storage, so the engine can
 check preconditions, lock conflicts and read validation for a whole commit
 before installing anything (all-or-nothing).
 
-Precondition failures use production's status codes: `exists=true` on a
-missing document → NOT_FOUND, `exists=false` on an existing one →
-ALREADY_EXISTS, an `update_time` that does not match → FAILED_PRECONDITION.
+Precondition failures use production's status codes and messages: `exists=true`
+on a missing document → NOT_FOUND "No document to update: <name>", `exists=false`
+on an existing one → ALREADY_EXISTS "Document already exists: <name>", an
+`update_time` that does not match → FAILED_PRECONDITION "the stored version (<µs>)
+does not match the required base version (<µs>)" (a missing document is version 0).
 A write that leaves the fields exactly as they were keeps the document's
 `update_time` (WriteResult.update_time is then the previous one).
 """
@@ -72,16 +74,12 @@ def check_precondition(write: WritePb, name: str, current: DocumentPb | None) ->
         if not precondition.exists and current is not None:
             raise already_exists(f"Document already exists: {name}")
     elif kind == "update_time":
+        # Production's words, versions in microseconds; a missing document is version 0.
         wanted = timestamp_to_micros(precondition.update_time)
-        if current is None:
-            raise failed_precondition(
-                f"Document {name} does not exist, so it cannot have the required update_time."
-            )
-        actual = timestamp_to_micros(current.update_time)
+        actual = 0 if current is None else timestamp_to_micros(current.update_time)
         if actual != wanted:
             raise failed_precondition(
-                f"Document {name} was last updated at {actual} µs, "
-                f"not at the required update_time {wanted} µs."
+                f"the stored version ({actual}) does not match the required base version ({wanted})"
             )
 
 

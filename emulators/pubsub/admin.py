@@ -63,8 +63,9 @@ def admin_server(broker: Broker, host: str, port: int) -> JsonServer:
                 case "GET", ["healthz"]:
                     self.reply(HTTPStatus.OK, {"status": "ok"})
                 case "POST", ["reset"]:
-                    broker.reset(self.body.get("project"))
-                    self.reply(HTTPStatus.OK, {"reset": self.body.get("project") or "all"})
+                    project = self._optional_string("project")
+                    broker.reset(project)
+                    self.reply(HTTPStatus.OK, {"reset": project or "all"})
                 case "GET", ["stats"]:
                     self.reply(
                         HTTPStatus.OK,
@@ -82,8 +83,9 @@ def admin_server(broker: Broker, host: str, port: int) -> JsonServer:
                     broker.set_publish_fault(PublishFault.from_json(self.body["publish"]))
                     self.reply(HTTPStatus.OK, broker.faults())
                 case "PUT" | "POST", ["faults"]:
-                    subscription = self.body.pop("subscription", None)
-                    broker.set_faults(FaultPlan.from_json(self.body), subscription)
+                    scope = self._optional_string("subscription")
+                    self.body.pop("subscription", None)
+                    broker.set_faults(FaultPlan.from_json(self.body), scope)
                     self.reply(HTTPStatus.OK, broker.faults())
                 case "DELETE", ["faults"] if query.get("publish") == "all":
                     broker.clear_publish_faults()
@@ -102,5 +104,11 @@ def admin_server(broker: Broker, host: str, port: int) -> JsonServer:
                     self.reply(HTTPStatus.OK, broker.faults())
                 case _:
                     self.no_route()
+
+        def _optional_string(self, name: str) -> str | None:
+            value = self.body.get(name)
+            if value is not None and not isinstance(value, str):
+                raise BadRequest(f"{name} must be a string")
+            return value
 
     return JsonServer((host, port), AdminHandler)

@@ -38,7 +38,7 @@ import itertools
 import re
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +49,8 @@ from google.pubsub_v1 import types
 
 from emulators.pubsub.faults import FaultPlan, PublishFault
 from emulators.pubsub.filters import AttributeFilter, FilterSyntaxError, parse_filter
+from emulators.pubsub.retention import NANOS, MessageLog, Snapshot
+from emulators.pubsub.schemas import DELETED_SCHEMA, SchemaError, SchemaRegistry
 
 PubsubMessage = types.PubsubMessage.pb()
 ReceivedMessage = types.ReceivedMessage.pb()
@@ -70,9 +72,12 @@ EXPIRATION_TTL_S = 31 * 24 * 3600
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024
 MAX_ATTRIBUTES = 100
 MAX_PULL_BATCH = 1000
+_ACKED_IDS_KEPT = 100_000  # exactly-once: successful ack ids remembered per subscription
 
 _RESOURCE_ID = re.compile(r"^[A-Za-z][-A-Za-z0-9._~%+]{2,254}$")
-_NAME = re.compile(r"^projects/(?P<project>[^/]+)/(?P<kind>topics|subscriptions)/(?P<id>[^/]+)$")
+_NAME = re.compile(
+    r"^projects/(?P<project>[^/]+)/(?P<kind>topics|subscriptions|snapshots)/(?P<id>[^/]+)$"
+)
 _UPDATABLE_SUBSCRIPTION_FIELDS = frozenset(
     {
         "ack_deadline_seconds",
@@ -200,6 +205,14 @@ class _Subscription:
     faults: FaultPlan | None = None
     push_lease: StreamLease | None = None
     deleted: bool = False
+    # Exactly-once: ack ids acknowledged successfully, so acking one again succeeds too.
+    acked_ids: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    # retain_acked_messages: acknowledged messages kept for seeking (retention.py).
+    acked_log: MessageLog | None = None
+
+    @property
+    def exactly_once(self) -> bool:
+        return bool(self.config.enable_exactly_once_delivery)
 
     @property
     def name(self) -> str:
@@ -236,6 +249,8 @@ class PushTarget:
     ack_deadline_s: int
     service_account_email: str  # push_config.oidc_token, "" when unauthenticated
     audience: str
+    no_wrapper: bool = False  # POST the raw data instead of the JSON wrapper
+    write_metadata: bool = False  # with no_wrapper: metadata and attributes as headers
 
 
 def _duration_s(value: Any) -> float:
@@ -267,6 +282,34 @@ def _parse_name(name: str, kind: str) -> tuple[str, str]:
     return match["project"], resource_id
 
 
+def _refuse_unemulated(resource: Any, fields: Sequence[str]) -> None:
+    """UNIMPLEMENTED for a feature the emulator would otherwise ignore silently."""
+    for name in fields:
+        value = getattr(resource, name)
+        present = len(value) if isinstance(value, Sequence) else value.ByteSize()
+        if present:
+            raise BrokerError(Status.UNIMPLEMENTED, f"{name} is not emulated")
+
+
+def _resized(log: MessageLog | None, retention: Any) -> MessageLog | None:
+    """`log` kept for `retention` (a Duration): created, resized, or None when it is zero."""
+    retention_ns = int(_duration_s(retention) * NANOS)
+    if retention_ns <= 0:
+        return None
+    if log is None:
+        return MessageLog(retention_ns)
+    log.retention_ns = retention_ns
+    return log
+
+
+def _checked(call: Callable[..., Any], *args: Any) -> Any:
+    """Call into the schema registry, its refusals becoming the broker's."""
+    try:
+        return call(*args)
+    except SchemaError as error:
+        raise BrokerError(Status[error.status], error.message) from None
+
+
 def _project_of(name: str) -> str:
     return name.split("/")[1]
 
@@ -295,6 +338,9 @@ class Broker:
         self._default_faults: FaultPlan | None = None
         self._publish_faults: list[PublishFault] = []
         self._topic_stats: dict[str, TopicStats] = {}
+        self._topic_logs: dict[str, MessageLog] = {}  # topics with message retention
+        self._snapshots: dict[str, Snapshot] = {}
+        self.schemas = SchemaRegistry(on_delete=self._schema_deleted)
         self._stopped = False
         self._clock_thread = threading.Thread(
             target=self._run_clock, name="pubsub-clock", daemon=True
@@ -321,6 +367,11 @@ class Broker:
                 del self._topics[name]
                 self._topic_subs.pop(name, None)
                 self._topic_stats.pop(name, None)
+                self._topic_logs.pop(name, None)
+            for name in [
+                n for n in self._snapshots if project is None or _project_of(n) == project
+            ]:
+                del self._snapshots[name]
             if project is None:
                 self._default_faults = None
                 self._publish_faults.clear()
@@ -343,12 +394,15 @@ class Broker:
                 raise BrokerError(Status.ALREADY_EXISTS, "Topic already exists")
             if topic.HasField("message_retention_duration"):
                 self._check_retention(topic.message_retention_duration)
+            _refuse_unemulated(topic, ("ingestion_data_source_settings", "message_transforms"))
+            _checked(self.schemas.check_settings, topic.schema_settings)
             stored = Topic()
             stored.CopyFrom(topic)
             stored.state = int(types.Topic.State.ACTIVE)
             self._topics[topic.name] = stored
             self._topic_subs[topic.name] = {}
             self._topic_stats[topic.name] = TopicStats()
+            self._sync_topic_log(stored)
             return self._copy(stored)
 
     def get_topic(self, name: str) -> Any:
@@ -368,7 +422,10 @@ class Broker:
             for path in paths:
                 if path == "message_retention_duration" and topic.HasField(path):
                     self._check_retention(topic.message_retention_duration)
+                if path == "schema_settings":
+                    _checked(self.schemas.check_settings, topic.schema_settings)
                 self._copy_field(topic, stored, path)
+            self._sync_topic_log(stored)
             return self._copy(stored)
 
     def list_topics(self, project: str, page_size: int, page_token: str) -> tuple[list[Any], str]:
@@ -389,6 +446,7 @@ class Broker:
             self._topic(name)
             del self._topics[name]
             self._topic_stats.pop(name, None)
+            self._topic_logs.pop(name, None)
             for sub in self._topic_subs.pop(name).values():
                 sub.config.topic = DELETED_TOPIC
 
@@ -411,6 +469,9 @@ class Broker:
         with self._lock:
             topic = self._topic(topic_name)
             self._refuse_if_faulted(topic.name, len(messages))
+            if topic.schema_settings.schema:
+                for message in messages:  # all or none: a misfit refuses the whole call
+                    _checked(self.schemas.accept, topic.schema_settings, message)
             publish_ns = time.time_ns()
             ids = []
             for message in messages:
@@ -437,6 +498,7 @@ class Broker:
                 filter=parse_filter(config.filter) if config.filter else None,
                 faults=self._default_faults,
             )
+            self._sync_acked_log(sub)
             self._subs[config.name] = sub
             self._topic_subs[config.topic][config.name] = sub
             result = self._copy(config)
@@ -477,6 +539,7 @@ class Broker:
             sub = self._sub(update.name)
             self._check_dead_letter_topic(candidate)
             sub.config.CopyFrom(candidate)
+            self._sync_acked_log(sub)
             becomes_push = sub.is_push and not was_push
             if was_push and not sub.is_push and sub.push_lease is not None:
                 sub.push_lease.closed = True
@@ -548,6 +611,8 @@ class Broker:
                 ack_deadline_s=sub.config.ack_deadline_seconds,
                 service_account_email=push.oidc_token.service_account_email,
                 audience=push.oidc_token.audience or push.push_endpoint,
+                no_wrapper=push.HasField("no_wrapper"),
+                write_metadata=push.no_wrapper.write_metadata,
             )
 
     def stream_take(self, lease: StreamLease, wait_s: float) -> list[Any] | None:
@@ -595,17 +660,34 @@ class Broker:
         with self._lock:
             lease.deadline_s = deadline_s
 
-    def acknowledge(self, name: str, ack_ids: Iterable[str]) -> None:
+    def acknowledge(self, name: str, ack_ids: Iterable[str]) -> list[str]:
+        """Acknowledge; returns the ack ids an exactly-once subscription refuses.
+
+        Without exactly-once, stale or unknown ack ids are ignored, as Pub/Sub
+        ignores them. With it, an ack id is refused unless it is the message's
+        current lease and its deadline has not passed; acknowledging an ack id
+        that already succeeded succeeds again.
+        """
         with self._lock:
             sub = self._sub(name)
             now = self._clock()
+            invalid = []
             for ack_id in ack_ids:
                 queued = sub.ack_index.get(ack_id)
+                if sub.exactly_once:
+                    if ack_id in sub.acked_ids:
+                        continue
+                    if not self._lease_is_live(sub, queued, ack_id, now):
+                        invalid.append(ack_id)
+                        continue
+                    self._remember_ack(sub, ack_id)
                 if queued is None or queued.ack_id != ack_id:
                     continue  # stale or unknown: Pub/Sub ignores it too
                 self._ack(sub, queued, now)
+            return invalid
 
-    def modify_ack_deadline(self, name: str, ack_ids: Iterable[str], seconds: int) -> None:
+    def modify_ack_deadline(self, name: str, ack_ids: Iterable[str], seconds: int) -> list[str]:
+        """Change lease deadlines; returns the ack ids an exactly-once subscription refuses."""
         # Unlike a subscription's deadline, a modification may be anything from 0 to 600 s.
         if not 0 <= seconds <= MAX_ACK_DEADLINE_S:
             raise BrokerError(
@@ -616,8 +698,12 @@ class Broker:
         with self._lock:
             sub = self._sub(name)
             now = self._clock()
+            invalid = []
             for ack_id in ack_ids:
                 queued = sub.ack_index.get(ack_id)
+                if sub.exactly_once and not self._lease_is_live(sub, queued, ack_id, now):
+                    invalid.append(ack_id)
+                    continue
                 if queued is None or queued.state is not _State.LEASED:
                     continue
                 if seconds == 0:
@@ -627,6 +713,24 @@ class Broker:
                 if new_deadline < queued.deadline:
                     self._schedule(new_deadline, "expire", sub, queued, ack_id)
                 queued.deadline = new_deadline
+            return invalid
+
+    def _lease_is_live(
+        self, sub: _Subscription, queued: _Queued | None, ack_id: str, now: float
+    ) -> bool:
+        """Whether `ack_id` is its message's current lease, within its deadline."""
+        if queued is None or queued.ack_id != ack_id or queued.state is not _State.LEASED:
+            return False
+        if queued.deadline <= now:
+            self._expire(sub, queued, ack_id, now)  # the clock thread has not caught up yet
+            return False
+        return True
+
+    @staticmethod
+    def _remember_ack(sub: _Subscription, ack_id: str) -> None:
+        sub.acked_ids[ack_id] = None
+        if len(sub.acked_ids) > _ACKED_IDS_KEPT:
+            sub.acked_ids.popitem(last=False)
 
     def record_push_failure(self, name: str, ack_id: str, error: str) -> None:
         """Nack a push delivery the endpoint refused, remembering why (for dead letters)."""
@@ -640,6 +744,100 @@ class Broker:
                 return
             queued.last_error = error
             self._fail(sub, queued, self._clock(), expired=False)
+
+    # ------------------------------------------------------------------ snapshots and seek
+
+    def create_snapshot(self, name: str, subscription: str, labels: dict[str, str]) -> Any:
+        """Capture what `subscription` has not acknowledged, and all it receives from now on."""
+        _parse_name(name, "snapshots")
+        with self._lock:
+            sub = self._sub(subscription)
+            if name in self._snapshots:
+                raise BrokerError(Status.ALREADY_EXISTS, "Snapshot already exists")
+            if sub.config.topic == DELETED_TOPIC:
+                raise BrokerError(
+                    Status.FAILED_PRECONDITION, "The subscription's topic has been deleted"
+                )
+            snapshot = Snapshot(name, sub.config.topic, sub.name, time.time_ns(), dict(labels))
+            for queued in sub.backlog.values():
+                publish_ns = queued.message.publish_time.ToNanoseconds()
+                snapshot.log.add(queued.message, publish_ns)
+                if snapshot.oldest_ns is None or publish_ns < snapshot.oldest_ns:
+                    snapshot.oldest_ns = publish_ns
+            self._snapshots[name] = snapshot
+            return snapshot.to_pb()
+
+    def get_snapshot(self, name: str) -> Any:
+        with self._lock:
+            return self._snapshot(name).to_pb()
+
+    def list_snapshots(
+        self, project: str, page_size: int, page_token: str
+    ) -> tuple[list[Any], str]:
+        with self._lock:
+            self._forget_expired_snapshots()
+            names = sorted(n for n in self._snapshots if n.startswith(project + "/snapshots/"))
+            page, token = self._page(names, page_size, page_token)
+            return [self._snapshots[n].to_pb() for n in page], token
+
+    def list_topic_snapshots(
+        self, topic: str, page_size: int, page_token: str
+    ) -> tuple[list[str], str]:
+        with self._lock:
+            self._topic(topic)
+            self._forget_expired_snapshots()
+            names = sorted(n for n, s in self._snapshots.items() if s.topic == topic)
+            return self._page(names, page_size, page_token)
+
+    def update_snapshot(self, update: Any, paths: Sequence[str]) -> Any:
+        if not paths or set(paths) - {"labels"}:
+            raise BrokerError(
+                Status.INVALID_ARGUMENT, "Only a snapshot's labels can be updated (update_mask)"
+            )
+        with self._lock:
+            snapshot = self._snapshot(update.name)
+            snapshot.labels = dict(update.labels)
+            return snapshot.to_pb()
+
+    def delete_snapshot(self, name: str) -> None:
+        with self._lock:
+            self._snapshot(name)
+            del self._snapshots[name]
+
+    def seek(self, subscription: str, *, time_ns: int | None, snapshot: str | None) -> None:
+        """Rewind or fast-forward a subscription (see retention.py)."""
+        with self._lock:
+            sub = self._sub(subscription)
+            now_ns = time.time_ns()
+            unacked = {q.message.message_id: q for q in sub.backlog.values()}
+            kept: dict[str, tuple[int, Any]] = {}
+            if snapshot is not None:
+                source = self._snapshot(snapshot)
+                if source.topic != sub.config.topic:
+                    raise BrokerError(
+                        Status.FAILED_PRECONDITION,
+                        "The snapshot's topic is not the subscription's topic",
+                    )
+                for message_id, retained in source.log.items(now_ns):
+                    kept[message_id] = (retained.publish_ns, retained.message)
+                redeliver = set(kept)
+            else:
+                assert time_ns is not None
+                for log in (self._topic_logs.get(sub.config.topic), sub.acked_log):
+                    if log is not None:
+                        for message_id, retained in log.items(now_ns):
+                            kept[message_id] = (retained.publish_ns, retained.message)
+                for message_id, queued in unacked.items():
+                    kept[message_id] = (queued.message.publish_time.ToNanoseconds(), queued.message)
+                redeliver = {message_id for message_id, (ns, _) in kept.items() if ns >= time_ns}
+            for message_id, queued in unacked.items():
+                if message_id not in redeliver:
+                    self._finish(sub, queued)
+            now = self._clock()
+            for message_id in sorted(redeliver - set(unacked), key=lambda m: kept[m][0]):
+                message = kept[message_id][1]
+                if sub.filter is None or sub.filter.matches(message.attributes):
+                    self._enqueue(sub, message, message.ByteSize(), now, fresh=False)
 
     # ------------------------------------------------------------------ admin
 
@@ -702,6 +900,39 @@ class Broker:
             return {n: self._stats_of(s, now) for n, s in sorted(self._subs.items())}
 
     # ------------------------------------------------------------------ internals (lock held)
+
+    def _schema_deleted(self, name: str) -> None:
+        with self._lock:
+            for topic in self._topics.values():
+                if topic.schema_settings.schema == name:
+                    topic.schema_settings.schema = DELETED_SCHEMA
+
+    def _snapshot(self, name: str) -> Snapshot:
+        self._check_running()
+        self._forget_expired_snapshots()
+        snapshot = self._snapshots.get(name)
+        if snapshot is None:
+            _parse_name(name, "snapshots")
+            raise BrokerError(Status.NOT_FOUND, f"Snapshot not found (resource={name})")
+        return snapshot
+
+    def _forget_expired_snapshots(self) -> None:
+        now_ns = time.time_ns()
+        for name in [n for n, s in self._snapshots.items() if s.expire_ns <= now_ns]:
+            del self._snapshots[name]
+
+    def _sync_topic_log(self, topic: Any) -> None:
+        log = _resized(self._topic_logs.get(topic.name), topic.message_retention_duration)
+        if log is None:
+            self._topic_logs.pop(topic.name, None)
+        else:
+            self._topic_logs[topic.name] = log
+
+    @staticmethod
+    def _sync_acked_log(sub: _Subscription) -> None:
+        retains = sub.config.retain_acked_messages
+        retention = sub.config.message_retention_duration if retains else duration_pb2.Duration()
+        sub.acked_log = _resized(sub.acked_log, retention)
 
     def _check_running(self) -> None:
         if self._stopped:
@@ -839,15 +1070,10 @@ class Broker:
                 raise BrokerError(
                     Status.INVALID_ARGUMENT, f"Invalid push_endpoint: {push.push_endpoint!r}"
                 )
-            if push.HasField("no_wrapper"):
-                raise BrokerError(
-                    Status.UNIMPLEMENTED, "Push without the Pub/Sub wrapper is not emulated"
-                )
-        for unsupported in ("bigquery_config", "cloud_storage_config", "bigtable_config"):
-            if config.HasField(unsupported) and getattr(config, unsupported).ByteSize():
-                raise BrokerError(Status.UNIMPLEMENTED, f"{unsupported} is not emulated")
-        if config.enable_exactly_once_delivery:
-            raise BrokerError(Status.UNIMPLEMENTED, "Exactly-once delivery is not emulated")
+        _refuse_unemulated(
+            config,
+            ("bigquery_config", "cloud_storage_config", "bigtable_config", "message_transforms"),
+        )
         if config.HasField("retry_policy"):
             policy = config.retry_policy
             if not policy.HasField("minimum_backoff"):
@@ -906,6 +1132,9 @@ class Broker:
         now = self._clock()
         if topic_name in self._topic_stats:
             self._topic_stats[topic_name].published += 1
+        log = self._topic_logs.get(topic_name)
+        if log is not None:
+            log.add(message, publish_ns)
         for sub in self._topic_subs.get(topic_name, {}).values():
             if sub.filter is not None and not sub.filter.matches(message.attributes):
                 sub.stats.filtered_out += 1
@@ -913,10 +1142,18 @@ class Broker:
             self._enqueue(sub, message, size, now)
         return str(message.message_id)
 
-    def _enqueue(self, sub: _Subscription, message: Any, size: int, now: float) -> None:
+    def _enqueue(
+        self, sub: _Subscription, message: Any, size: int, now: float, *, fresh: bool = True
+    ) -> None:
+        """Queue `message` for `sub`; `fresh` (a new publish, not a seek) also feeds snapshots."""
+        if fresh:
+            for snapshot in self._snapshots.values():
+                if snapshot.subscription == sub.name:
+                    snapshot.log.add(message, message.publish_time.ToNanoseconds())
         key = message.ordering_key if sub.config.enable_message_ordering else ""
         queued = _Queued(message, size, next(self._counter), now, key)
-        if sub.faults is not None:
+        if sub.faults is not None and not sub.exactly_once:
+            # Injected duplicates would break the one promise exactly-once makes.
             queued.extra_deliveries = sub.faults.extra_deliveries()
         sub.backlog[queued.seq] = queued
         sub.stats.published += 1
@@ -1022,6 +1259,8 @@ class Broker:
             return
         self._release(sub, queued)
         queued.state = _State.DONE
+        if sub.acked_log is not None:
+            sub.acked_log.add(queued.message, queued.message.publish_time.ToNanoseconds())
         sub.ack_index.pop(queued.ack_id, None)
         sub.backlog.pop(queued.seq, None)
         if queued.ordering_key:

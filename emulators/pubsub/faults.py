@@ -1,7 +1,7 @@
 """Fault injection for the Pub/Sub emulator: make at-least-once delivery visible in tests.
 
 Real Pub/Sub sometimes delivers a message more than once and sometimes late.
-Consumers must be idempotent (DESIGN.md §2, Events), and a test can only prove
+Consumers must be idempotent, and a test can only prove
 that if duplicates and delays actually happen. A `FaultPlan` set through the
 admin endpoint (for every subscription, or for one) asks the emulator to:
 
@@ -19,8 +19,8 @@ subscription (at publish), so a plan applies to messages published after it is
 set; the delay applies to every delivery scheduled after it is set.
 
 A `PublishFault` makes the other side visible: Pub/Sub refusing a publish
-(PERMISSION_DENIED, UNAVAILABLE, ...) after the producer committed, so the
-outbox path (DESIGN.md §2) is tested through the real client. Its code decides
+(PERMISSION_DENIED, UNAVAILABLE, ...) after the producer committed, so
+the producer's outbox path is tested through the real client. Its code decides
 whether the client retries on its own (`CLIENT_RETRIED_CODES`) or gives up at
 once (`CLIENT_FINAL_CODES`).
 """
@@ -61,17 +61,21 @@ class FaultPlan:
         unknown = set(body) - {"deliver_times", "redeliver_fraction", "delay_seconds", "seed"}
         if unknown:
             raise FaultPlanError(f"unknown fault fields: {sorted(unknown)}")
-        try:
-            return cls(
-                deliver_times=int(body.get("deliver_times", 1)),
-                redeliver_fraction=float(body.get("redeliver_fraction", 0.0)),
-                delay_seconds=float(body.get("delay_seconds", 0.0)),
-                seed=None if body.get("seed") is None else int(body["seed"]),
-            )
-        except (TypeError, ValueError) as exc:
-            if isinstance(exc, FaultPlanError):
-                raise
-            raise FaultPlanError(f"bad fault plan: {exc}") from exc
+        deliver_times = body.get("deliver_times", 1)
+        seed = body.get("seed")
+        if not _is_integer(deliver_times):
+            raise FaultPlanError("deliver_times must be an integer")
+        if seed is not None and not _is_integer(seed):
+            raise FaultPlanError("seed must be an integer or null")
+        for name in ("redeliver_fraction", "delay_seconds"):
+            if not _is_integer(body.get(name, 0)) and not isinstance(body.get(name), float):
+                raise FaultPlanError(f"{name} must be a number")
+        return cls(
+            deliver_times=deliver_times,
+            redeliver_fraction=float(body.get("redeliver_fraction", 0.0)),
+            delay_seconds=float(body.get("delay_seconds", 0.0)),
+            seed=seed,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -87,6 +91,10 @@ class FaultPlan:
         if self.redeliver_fraction and self._random.random() < self.redeliver_fraction:
             extra += 1
         return extra
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 # Publish faults ----------------------------------------------------------------------------------
@@ -153,7 +161,7 @@ class PublishFault:
             if body.get(name) is not None and not isinstance(body[name], str):
                 raise FaultPlanError(f"publish fault {name} must be a string")
         count = body.get("count")
-        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+        if count is not None and not _is_integer(count):
             raise FaultPlanError("publish fault count must be an integer or null")
         return cls(
             topic=body.get("topic"),

@@ -11,9 +11,13 @@ to a shared pool that POSTs the wrapped body Pub/Sub sends:
 
 `data`, `attributes` and `orderingKey` are left out when empty, and
 `deliveryAttempt` appears only when the subscription has a dead-letter policy,
-as in production. A 102, 200, 201, 202 or 204 answer acknowledges the message;
-any other status, a connection error or no answer within the ack deadline is
-a nack, retried after the backoff the broker computes.
+as in production. With `no_wrapper` the body is the message data itself, and
+with `write_metadata` the metadata goes in `x-goog-pubsub-subscription-name`,
+`-message-id`, `-publish-time`, `-ordering-key` and `-delivery-attempt` headers
+and each attribute in a header of its own name (`push_request`). A 102, 200,
+201, 202 or 204 answer acknowledges the message; any other status, a
+connection error or no answer within the ack deadline is a nack, retried
+after the backoff the broker computes.
 
 When the push config names a service account (`oidc_token`) and the emulator
 was given a signing key, each request carries `Authorization: Bearer <JWT>`
@@ -28,6 +32,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +47,34 @@ from emulators.pubsub.broker import Broker, BrokerError, PushTarget
 ACK_STATUSES = frozenset({102, 200, 201, 202, 204})
 _USER_AGENT = "APIs-Google; (+https://developers.google.com/webmasters/APIs-Google.html)"
 _TOKEN_LIFETIME_S = 3600
+
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def push_request(target: PushTarget, received: Any) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of one push: wrapped JSON, or the raw data (`no_wrapper`).
+
+    Unwrapped, the body is the message data; with `write_metadata` the metadata
+    rides in `x-goog-pubsub-*` headers and each attribute in a header of its own
+    name (attributes whose key or value cannot be an HTTP header are left out).
+    """
+    if not target.no_wrapper:
+        return push_body(target.subscription, received), {"Content-Type": "application/json"}
+    source = received.message
+    headers: dict[str, str] = {}
+    if target.write_metadata:
+        for key, value in source.attributes.items():
+            if _HEADER_NAME.match(key) and value.isascii() and "\n" not in value:
+                headers[key] = value
+        headers["x-goog-pubsub-subscription-name"] = target.subscription
+        headers["x-goog-pubsub-message-id"] = source.message_id
+        headers["x-goog-pubsub-publish-time"] = source.publish_time.ToJsonString()
+        if source.ordering_key:
+            headers["x-goog-pubsub-ordering-key"] = source.ordering_key
+        if received.delivery_attempt:
+            headers["x-goog-pubsub-delivery-attempt"] = str(received.delivery_attempt)
+    return bytes(source.data), headers
 
 
 def push_body(subscription: str, received: Any) -> bytes:
@@ -105,7 +138,7 @@ class PushDispatcher:
         self._http = httpx.Client(
             trust_env=False,
             limits=httpx.Limits(max_connections=senders, max_keepalive_connections=senders),
-            headers={"User-Agent": _USER_AGENT, "Content-Type": "application/json"},
+            headers={"User-Agent": _USER_AGENT},
         )
         self._stopped = threading.Event()
         self._workers: list[threading.Thread] = []
@@ -156,13 +189,13 @@ class PushDispatcher:
                     self._pool.submit(self._deliver, broker, target, received)
 
     def _deliver(self, broker: Broker, target: PushTarget, received: Any) -> None:
-        headers = {}
+        body, headers = push_request(target, received)
         if self._signer is not None and target.service_account_email:
             headers["Authorization"] = "Bearer " + self._signer.token(target, time.time())
         try:
             response = self._http.post(
                 target.endpoint,
-                content=push_body(target.subscription, received),
+                content=body,
                 headers=headers,
                 timeout=float(target.ack_deadline_s),
             )

@@ -12,7 +12,8 @@ flow control (`max_outstanding_messages` / `max_outstanding_bytes`); later
 requests carry acks, deadline modifications (0 = nack), a new stream ack
 deadline, or nothing (heartbeats). The server sends batches of leased
 messages while the stream has room, with `subscription_properties` saying
-whether ordering is on. Snapshots and Seek are not emulated (UNIMPLEMENTED).
+whether ordering (and exactly-once delivery) is on. Snapshots and Seek rewind a
+subscription from what topics, subscriptions and snapshots retain (retention.py).
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ from typing import Any
 import grpc
 from google.protobuf import empty_pb2
 from google.pubsub_v1 import types
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from emulators.pubsub.broker import Broker, BrokerError, Status, StreamLease
+from emulators.pubsub.schemas import SchemaError, compile_definition
 
 _PULL_WAIT_CAP_S = 10.0
 _MAX_MESSAGE_BYTES = 32 * 1024 * 1024
@@ -39,6 +43,26 @@ def _pb(proto_plus_type: Any) -> Any:
 
 def _abort(context: grpc.ServicerContext, error: BrokerError) -> None:
     context.abort(grpc.StatusCode[error.status.value], error.message)
+
+
+_INVALID_ACK_IDS = (
+    "Some acknowledgement ids in the request were invalid. This could be because the "
+    "acknowledgement ids have expired or the acknowledgement ids were malformed."
+)
+
+
+def _refuse_invalid_ack_ids(context: grpc.ServicerContext, invalid: list[str]) -> None:
+    """Exactly-once: fail the call with the ErrorInfo the client reads per ack id."""
+    if not invalid:
+        return
+    info = error_details_pb2.ErrorInfo(
+        reason="EXACTLY_ONCE_ACKID_FAILURE",
+        domain="pubsub.googleapis.com",
+        metadata=dict.fromkeys(invalid, "PERMANENT_FAILURE_INVALID_ACK_ID"),
+    )
+    status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=_INVALID_ACK_IDS)
+    status.details.add().Pack(info)
+    context.abort_with_status(rpc_status.to_status(status))
 
 
 class _Handlers:
@@ -75,8 +99,10 @@ class _Handlers:
         return _pb(types.ListTopicSubscriptionsResponse)(subscriptions=names, next_page_token=token)
 
     def list_topic_snapshots(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self.broker.get_topic(request.topic)
-        return _pb(types.ListTopicSnapshotsResponse)()
+        names, token = self.broker.list_topic_snapshots(
+            request.topic, request.page_size, request.page_token
+        )
+        return _pb(types.ListTopicSnapshotsResponse)(snapshots=names, next_page_token=token)
 
     def delete_topic(self, request: Any, context: grpc.ServicerContext) -> Any:
         self.broker.delete_topic(request.topic)
@@ -114,13 +140,15 @@ class _Handlers:
         return empty_pb2.Empty()
 
     def modify_ack_deadline(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self.broker.modify_ack_deadline(
+        invalid = self.broker.modify_ack_deadline(
             request.subscription, request.ack_ids, request.ack_deadline_seconds
         )
+        _refuse_invalid_ack_ids(context, invalid)
         return empty_pb2.Empty()
 
     def acknowledge(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self.broker.acknowledge(request.subscription, request.ack_ids)
+        invalid = self.broker.acknowledge(request.subscription, request.ack_ids)
+        _refuse_invalid_ack_ids(context, invalid)
         return empty_pb2.Empty()
 
     def pull(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -132,13 +160,35 @@ class _Handlers:
         return _pb(types.PullResponse)(received_messages=received)
 
     def list_snapshots(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return _pb(types.ListSnapshotsResponse)()
+        snapshots, token = self.broker.list_snapshots(
+            request.project, request.page_size, request.page_token
+        )
+        return _pb(types.ListSnapshotsResponse)(snapshots=snapshots, next_page_token=token)
 
     def get_snapshot(self, request: Any, context: grpc.ServicerContext) -> Any:
-        raise BrokerError(Status.NOT_FOUND, f"Snapshot not found (resource={request.snapshot})")
+        return self.broker.get_snapshot(request.snapshot)
 
-    def unimplemented(self, request: Any, context: grpc.ServicerContext) -> Any:
-        raise BrokerError(Status.UNIMPLEMENTED, "Snapshots and Seek are not emulated")
+    def create_snapshot(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.broker.create_snapshot(request.name, request.subscription, request.labels)
+
+    def update_snapshot(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.broker.update_snapshot(request.snapshot, list(request.update_mask.paths))
+
+    def delete_snapshot(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.broker.delete_snapshot(request.snapshot)
+        return empty_pb2.Empty()
+
+    def seek(self, request: Any, context: grpc.ServicerContext) -> Any:
+        target = request.WhichOneof("target")
+        if target == "time":
+            self.broker.seek(
+                request.subscription, time_ns=request.time.ToNanoseconds(), snapshot=None
+            )
+        elif target == "snapshot":
+            self.broker.seek(request.subscription, time_ns=None, snapshot=request.snapshot)
+        else:
+            raise BrokerError(Status.INVALID_ARGUMENT, "Seek needs a time or a snapshot")
+        return _pb(types.SeekResponse)()
 
     def streaming_pull(
         self, requests: Iterator[Any], context: grpc.ServicerContext
@@ -158,7 +208,9 @@ class _Handlers:
             first.max_outstanding_messages,
             first.max_outstanding_bytes,
         )
-        ordering = self.broker.get_subscription(name).enable_message_ordering
+        config = self.broker.get_subscription(name)
+        ordering = config.enable_message_ordering
+        exactly_once = config.enable_exactly_once_delivery
         self._apply_stream_request(name, lease, first)
         failure: list[BrokerError] = []
         reader = threading.Thread(
@@ -182,6 +234,7 @@ class _Handlers:
                     continue
                 response = _pb(types.StreamingPullResponse)(received_messages=received)
                 response.subscription_properties.message_ordering_enabled = ordering
+                response.subscription_properties.exactly_once_delivery_enabled = exactly_once
                 yield response
         finally:
             self.broker.close_stream(lease)
@@ -225,6 +278,50 @@ class _Handlers:
                 self.broker.modify_ack_deadline(name, ack_ids, seconds)
 
 
+class _SchemaHandlers:
+    """`google.pubsub.v1.SchemaService` on the broker's schema registry (schemas.py)."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.schemas = broker.schemas
+
+    def create(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.schemas.create(request.parent, request.schema_id, request.schema)
+
+    def get(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.schemas.get(request.name, request.view)
+
+    def list(self, request: Any, context: grpc.ServicerContext) -> Any:
+        schemas = self.schemas.list_schemas(request.parent, request.view)
+        return _pb(types.ListSchemasResponse)(schemas=schemas)
+
+    def list_revisions(self, request: Any, context: grpc.ServicerContext) -> Any:
+        schemas = self.schemas.list_revisions(request.name, request.view)
+        return _pb(types.ListSchemaRevisionsResponse)(schemas=schemas)
+
+    def commit(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.schemas.commit(request.name, request.schema)
+
+    def rollback(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.schemas.rollback(request.name, request.revision_id)
+
+    def delete_revision(self, request: Any, context: grpc.ServicerContext) -> Any:
+        name = request.name if "@" in request.name else f"{request.name}@{request.revision_id}"
+        return self.schemas.delete_revision(name)
+
+    def delete(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.schemas.delete(request.name)
+        return empty_pb2.Empty()
+
+    def validate(self, request: Any, context: grpc.ServicerContext) -> Any:
+        compile_definition(request.schema.type_, request.schema.definition)
+        return _pb(types.ValidateSchemaResponse)()
+
+    def validate_message(self, request: Any, context: grpc.ServicerContext) -> Any:
+        inline = request.schema if request.WhichOneof("schema_spec") == "schema" else None
+        self.schemas.validate_message(request.name, inline, request.message, request.encoding)
+        return _pb(types.ValidateMessageResponse)()
+
+
 def _unary(
     handler: Callable[[Any, grpc.ServicerContext], Any], request_type: Any
 ) -> grpc.RpcMethodHandler:
@@ -233,6 +330,9 @@ def _unary(
             return handler(request, context)
         except BrokerError as exc:
             _abort(context, exc)
+            raise  # unreachable: abort raises
+        except SchemaError as exc:
+            context.abort(grpc.StatusCode[exc.status], exc.message)
             raise  # unreachable: abort raises
 
     return grpc.unary_unary_rpc_method_handler(
@@ -286,10 +386,10 @@ def build_server(broker: Broker, *, max_workers: int = 128) -> grpc.Server:
         "ModifyPushConfig": _unary(h.modify_push_config, t.ModifyPushConfigRequest),
         "GetSnapshot": _unary(h.get_snapshot, t.GetSnapshotRequest),
         "ListSnapshots": _unary(h.list_snapshots, t.ListSnapshotsRequest),
-        "CreateSnapshot": _unary(h.unimplemented, t.CreateSnapshotRequest),
-        "UpdateSnapshot": _unary(h.unimplemented, t.UpdateSnapshotRequest),
-        "DeleteSnapshot": _unary(h.unimplemented, t.DeleteSnapshotRequest),
-        "Seek": _unary(h.unimplemented, t.SeekRequest),
+        "CreateSnapshot": _unary(h.create_snapshot, t.CreateSnapshotRequest),
+        "UpdateSnapshot": _unary(h.update_snapshot, t.UpdateSnapshotRequest),
+        "DeleteSnapshot": _unary(h.delete_snapshot, t.DeleteSnapshotRequest),
+        "Seek": _unary(h.seek, t.SeekRequest),
     }
     server = grpc.server(
         ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="pubsub-grpc"),
@@ -299,10 +399,24 @@ def build_server(broker: Broker, *, max_workers: int = 128) -> grpc.Server:
             ("grpc.so_reuseport", 0),
         ],
     )
+    s = _SchemaHandlers(broker)
+    schema_service = {
+        "CreateSchema": _unary(s.create, t.CreateSchemaRequest),
+        "GetSchema": _unary(s.get, t.GetSchemaRequest),
+        "ListSchemas": _unary(s.list, t.ListSchemasRequest),
+        "ListSchemaRevisions": _unary(s.list_revisions, t.ListSchemaRevisionsRequest),
+        "CommitSchema": _unary(s.commit, t.CommitSchemaRequest),
+        "RollbackSchema": _unary(s.rollback, t.RollbackSchemaRequest),
+        "DeleteSchemaRevision": _unary(s.delete_revision, t.DeleteSchemaRevisionRequest),
+        "DeleteSchema": _unary(s.delete, t.DeleteSchemaRequest),
+        "ValidateSchema": _unary(s.validate, t.ValidateSchemaRequest),
+        "ValidateMessage": _unary(s.validate_message, t.ValidateMessageRequest),
+    }
     server.add_generic_rpc_handlers(
         (
             grpc.method_handlers_generic_handler("google.pubsub.v1.Publisher", publisher),
             grpc.method_handlers_generic_handler("google.pubsub.v1.Subscriber", subscriber),
+            grpc.method_handlers_generic_handler("google.pubsub.v1.SchemaService", schema_service),
         )
     )
     return server

@@ -10,7 +10,10 @@ measures, with `google-cloud-firestore` clients in this process:
 - simple writes per second with 1 and with 4 client threads (a client each);
 - contended transfers: 8 threads moving money between two hot documents with
   `@firestore.transactional` (default retry settings), reporting transfers per
-  second, attempts per transfer, and that the total stayed exact.
+  second, attempts per transfer, and that the total stayed exact;
+- listener fan-out: 100 `on_snapshot` listeners (one Listen stream each) on a
+  collection; per commit, the time from the write to each listener's snapshot
+  and to the last of the 100.
 
 The clients share this process (and its GIL) with each other, not with the
 emulator, which runs in its own process; the report records the machine's
@@ -52,6 +55,10 @@ class Results:
     transfer_total_exact: bool = False
     max_attempts: int = 0
     cpu_per_write_us: dict[str, float] = field(default_factory=dict)
+    fanout_listeners: int = 0
+    fanout_all_ms: list[float] = field(default_factory=list)  # commit -> last listener
+    fanout_each_ms: list[float] = field(default_factory=list)  # commit -> each listener
+    fanout_emulator_cpu_ms: float | None = None  # per commit, notifications included
 
 
 def _client(host: str) -> Any:
@@ -171,6 +178,47 @@ def measure_transfers(host: str, threads: int, per_thread: int, results: Results
         client.close()
 
 
+def measure_fanout(host: str, listeners: int, rounds: int, results: Results) -> None:
+    """Commit one write per round and time every listener's snapshot of it."""
+    client = _client(host)
+    feed = client.collection("fanout")
+    feed.document("event").set({"round": -1})
+    lock = threading.Lock()
+    arrivals: dict[int, list[float]] = {}
+    ready = threading.Semaphore(0)
+
+    def on_snapshot(docs: Any, changes: Any, read_time: Any) -> None:
+        now = time.perf_counter()
+        with lock:
+            for change in changes:
+                arrivals.setdefault(change.document.get("round"), []).append(now)
+        ready.release()
+
+    watches = [feed.on_snapshot(on_snapshot) for _ in range(listeners)]
+    for _ in range(listeners):  # every initial snapshot has arrived
+        if not ready.acquire(timeout=30):
+            raise RuntimeError("listeners did not start")
+    for round_number in range(rounds):
+        started = time.perf_counter()
+        feed.document("event").set({"round": round_number})
+        deadline = started + 10
+        while True:
+            with lock:
+                seen = list(arrivals.get(round_number, ()))
+            if len(seen) >= listeners or time.perf_counter() > deadline:
+                break
+            time.sleep(0.0005)
+        if len(seen) < listeners:
+            raise RuntimeError(f"round {round_number}: {len(seen)}/{listeners} listeners notified")
+        results.fanout_each_ms.extend((moment - started) * 1000 for moment in seen)
+        results.fanout_all_ms.append((max(seen) - started) * 1000)
+        time.sleep(0.02)
+    for watch in watches:
+        watch.unsubscribe()
+    client.close()
+    results.fanout_listeners = listeners
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -212,6 +260,26 @@ def render(results: Results, load_before: tuple[float, ...], load_after: tuple[f
         ),
         ("transfers committed / total kept exact", f"{results.transfers} / {exact}"),
     ]
+    if results.fanout_all_ms:
+        listeners = results.fanout_listeners
+        rows += [
+            (
+                f"commit → all {listeners} listeners notified, p50 / p99",
+                f"{statistics.median(results.fanout_all_ms):.1f} ms / "
+                f"{_percentile(results.fanout_all_ms, 0.99):.1f} ms",
+            ),
+            (
+                f"commit → one of {listeners} listeners notified, p50",
+                f"{statistics.median(results.fanout_each_ms):.1f} ms",
+            ),
+        ]
+        if results.fanout_emulator_cpu_ms is not None:
+            rows.append(
+                (
+                    f"emulator CPU per commit with {listeners} listeners (streams' setup included)",
+                    f"{results.fanout_emulator_cpu_ms:.1f} ms",
+                )
+            )
     if results.cpu_per_write_us:
         cpu = results.cpu_per_write_us
         rows.append(
@@ -252,6 +320,17 @@ Target: at least 1,000 simple writes/s with 4 client threads —
   is about 60 µs; the rest is grpcio's synchronous server (per-call thread
   hand-offs). An asyncio server (`grpc.aio`) measured no better here, and the
   worker-pool size made no measurable difference.
+- Listener fan-out: 100 `on_snapshot` listeners of one collection, each its
+  own Listen stream (as the client opens one per listener); per round one
+  `set()` is committed and timed from just before the call to each
+  listener's callback. The emulator describes the commit to every stream
+  under its lock; the client's 100 consumer threads then share one GIL in
+  the benchmark process, which is most of the spread between the first and
+  the last listener. Of the emulator's CPU per such commit, describing it to
+  the 100 targets takes about 2 ms (the engine alone, measured in-process);
+  the rest is grpcio's synchronous server sending two messages on each of
+  100 streams (the document change and the consistent point) and, spread
+  over the rounds, opening and closing the streams.
 - Contended transfers read both documents and update both in a
   `@firestore.transactional` function; about half run in the opposite lock
   order, so first attempts regularly collide and are retried. Retries keep
@@ -265,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each writes/s run")
     parser.add_argument("--latency-writes", type=int, default=3000)
     parser.add_argument("--transfers-per-thread", type=int, default=100)
+    parser.add_argument("--listeners", type=int, default=100)
+    parser.add_argument("--fanout-rounds", type=int, default=50)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
 
@@ -304,6 +385,17 @@ def main(argv: list[str] | None = None) -> int:
             f"  {results.transfers / results.transfer_seconds:,.0f} transfers/s, "
             f"{results.transfer_attempts / results.transfers:.2f} attempts each, "
             f"total exact: {results.transfer_total_exact}"
+        )
+        progress(f"listener fan-out: {args.listeners} listeners x {args.fanout_rounds} commits")
+        cpu_before = _process_cpu_seconds(port)
+        measure_fanout(host, args.listeners, args.fanout_rounds, results)
+        cpu_after = _process_cpu_seconds(port)
+        if cpu_before is not None and cpu_after is not None:
+            # Includes opening and closing the 100 streams, spread over the commits.
+            results.fanout_emulator_cpu_ms = (cpu_after - cpu_before) / args.fanout_rounds * 1000
+        progress(
+            f"  all notified p50 {statistics.median(results.fanout_all_ms):.1f} ms, "
+            f"p99 {_percentile(results.fanout_all_ms, 0.99):.1f} ms"
         )
     load_after = os.getloadavg()
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -60,7 +60,7 @@ SCORED_TARGET_P99_S = 1.0
 IMPORT_TARGET_MS = 300.0
 WARM_UP = 5
 # The borrowers: mostly clean bureau records, some thin files, late payers and defaulters,
-# with growing, new, declining or ordinary stores (emulators/providers/README.md).
+# with growing, new, declining or ordinary stores (emulators/sandboxes/providers/README.md).
 MIX: tuple[tuple[SandboxRecord, str, int], ...] = (
     ("clean", "grow", 10),
     ("clean", "shop", 4),

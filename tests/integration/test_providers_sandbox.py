@@ -235,7 +235,7 @@ def test_the_admin_api_refuses_unknown_providers_and_bad_settings(providers_sand
 def test_faults_from_the_command_line_and_a_clean_stop_on_sigterm():
     sandbox = EmulatorProcess.python_module(
         "providers-flags",
-        "emulators.providers",
+        "emulators.sandboxes.providers",
         "--port",
         "0",
         "--api-key",

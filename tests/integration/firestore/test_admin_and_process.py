@@ -109,7 +109,7 @@ def test_reset_aborts_transactions_open_on_that_database(firestore_emulator):
         client.close()
 
 
-@pytest.mark.parametrize("method", ["Listen", "Write", "PartitionQuery", "NoSuchMethod"])
+@pytest.mark.parametrize("method", ["Write", "PartitionQuery", "NoSuchMethod"])
 def test_methods_that_are_not_emulated_answer_unimplemented_at_once(firestore_emulator, method):
     with grpc.insecure_channel(firestore_emulator.host) as channel:
         call = channel.stream_stream(f"/google.firestore.v1.Firestore/{method}")

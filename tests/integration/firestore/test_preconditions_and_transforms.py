@@ -18,21 +18,29 @@ INT64_MIN = -(2**63)
 # ---------------------------------------------------------------- preconditions
 
 
+def name_of(ref) -> str:
+    return f"projects/{ref._client.project}/databases/(default)/documents/{ref.path}"
+
+
 def test_exists_true_on_a_missing_document_is_not_found(firestore_client):
     ref = firestore_client.document("loans/missing")
 
-    with pytest.raises(exceptions.NotFound):
+    with pytest.raises(exceptions.NotFound) as update:
         ref.update({"status": "funded"})
     with pytest.raises(exceptions.NotFound):
         ref.delete(option=firestore_client.write_option(exists=True))
+
+    assert update.value.message == f"No document to update: {name_of(ref)}"
 
 
 def test_exists_false_on_an_existing_document_is_already_exists(firestore_client):
     ref = firestore_client.document("loans/L")
     ref.set({"status": "funding"})
 
-    with pytest.raises(exceptions.AlreadyExists):
+    with pytest.raises(exceptions.AlreadyExists) as create:
         ref.create({"status": "other"})
+
+    assert create.value.message == f"Document already exists: {name_of(ref)}"
     assert ref.get().to_dict() == {"status": "funding"}
 
 
@@ -50,22 +58,38 @@ def test_stale_update_time_is_failed_precondition(firestore_client):
     stale = ref.set({"status": "funding"}).update_time
     ref.update({"status": "funded"})
 
+    stored = ref.get().update_time
+
     with pytest.raises(exceptions.FailedPrecondition):
         ref.update(
             {"status": "repaid"}, option=firestore_client.write_option(last_update_time=stale)
         )
-    with pytest.raises(exceptions.FailedPrecondition):
+    with pytest.raises(exceptions.FailedPrecondition) as delete:
         ref.delete(option=firestore_client.write_option(last_update_time=stale))
+
+    # Production's words, both versions in microseconds since the epoch.
+    assert delete.value.message == (
+        f"the stored version ({micros(stored)}) does not match the required base version "
+        f"({micros(stale)})"
+    )
     assert ref.get().to_dict() == {"status": "funded"}
+
+
+def micros(stamp: datetime.datetime) -> int:
+    return int(stamp.timestamp()) * 1_000_000 + stamp.microsecond
 
 
 def test_update_time_precondition_on_a_missing_document_is_failed_precondition(firestore_client):
     stamp = firestore_client.document("loans/other").set({"n": 1}).update_time
 
-    with pytest.raises(exceptions.FailedPrecondition):
+    with pytest.raises(exceptions.FailedPrecondition) as delete:
         firestore_client.document("loans/missing").delete(
             option=firestore_client.write_option(last_update_time=stamp)
         )
+
+    assert delete.value.message == (
+        f"the stored version (0) does not match the required base version ({micros(stamp)})"
+    )
 
 
 def test_a_failed_precondition_in_a_transaction_fails_it_without_retrying(firestore_client):

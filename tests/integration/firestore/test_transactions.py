@@ -192,7 +192,7 @@ def test_an_abandoned_transaction_expires_and_releases_its_locks():
         time.sleep(1.0)  # well past the idle timeout
 
         abandoned.update(account, {"balance": 3})
-        with pytest.raises(exceptions.Aborted):
+        with pytest.raises(exceptions.InvalidArgument, match="has expired or is no longer valid"):
             abandoned._commit()
         account.update({"balance": 2})
         assert account.get().get("balance") == 2

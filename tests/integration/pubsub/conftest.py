@@ -27,7 +27,8 @@ class PushRequest:
     finished_at: float
     path: str
     headers: dict[str, str]
-    body: dict[str, Any]
+    body: dict[str, Any] | None  # the JSON wrapper; None for a raw (no_wrapper) body
+    raw: bytes
 
 
 @dataclass
@@ -62,13 +63,17 @@ def push_endpoint() -> Iterator[PushEndpoint]:
 
         def do_POST(self) -> None:
             arrived = time.monotonic()
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            raw = self.rfile.read(int(self.headers["Content-Length"]))
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = None
             if endpoint.handling_seconds:
                 time.sleep(endpoint.handling_seconds)
             status = endpoint.respond(body)
             with endpoint.lock:
                 endpoint.requests.append(
-                    PushRequest(arrived, time.monotonic(), self.path, dict(self.headers), body)
+                    PushRequest(arrived, time.monotonic(), self.path, dict(self.headers), body, raw)
                 )
             self.send_response(status)
             self.send_header("Content-Length", "0")

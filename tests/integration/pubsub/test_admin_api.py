@@ -171,21 +171,6 @@ def test_deleting_a_topic_orphans_its_subscriptions(pubsub_publisher, pubsub_sub
     )
 
 
-def test_exactly_once_delivery_is_refused_as_not_emulated(
-    pubsub_publisher, pubsub_subscriber, names
-):
-    pubsub_publisher.create_topic(name=names.topic)
-
-    with pytest.raises(exceptions.MethodNotImplemented):
-        pubsub_subscriber.create_subscription(
-            request={
-                "name": names.subscription,
-                "topic": names.topic,
-                "enable_exactly_once_delivery": True,
-            }
-        )
-
-
 def test_reset_of_one_project_leaves_the_others(pubsub_emulator, pubsub_publisher, names):
     other = f"projects/reset-me-{pubsub_emulator.unique_id('p')}/topics/doomed"
     pubsub_publisher.create_topic(name=other)
@@ -196,3 +181,26 @@ def test_reset_of_one_project_leaves_the_others(pubsub_emulator, pubsub_publishe
     with pytest.raises(exceptions.NotFound):
         pubsub_publisher.get_topic(topic=other)
     assert pubsub_publisher.get_topic(topic=names.topic).name == names.topic
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "value"),
+    [
+        ("topic", "message_transforms", [{"javascript_udf": {"function_name": "f"}}]),
+        ("topic", "ingestion_data_source_settings", {"aws_kinesis": {"stream_arn": "arn"}}),
+        ("subscription", "message_transforms", [{"javascript_udf": {"function_name": "f"}}]),
+        ("subscription", "bigquery_config", {"table": "p.d.t"}),
+    ],
+)
+def test_features_the_emulator_would_ignore_are_refused(
+    pubsub_publisher, pubsub_subscriber, names, kind, field, value
+):
+    if kind == "topic":
+        with pytest.raises(exceptions.MethodNotImplemented, match=f"{field} is not emulated"):
+            pubsub_publisher.create_topic(request={"name": names.topic, field: value})
+        return
+    pubsub_publisher.create_topic(name=names.topic)
+    with pytest.raises(exceptions.MethodNotImplemented, match=f"{field} is not emulated"):
+        pubsub_subscriber.create_subscription(
+            request={"name": names.subscription, "topic": names.topic, field: value}
+        )

@@ -148,3 +148,68 @@ def test_nacks_wait_out_the_backoff_before_redelivery(
     )
     assert list(response.received_messages) == []  # still backing off for 30 s
     assert pubsub_emulator.stats(names.subscription)["backlog"] == 1
+
+
+def test_the_client_librarys_dead_letter_sample_end_to_end(
+    pubsub_emulator, pubsub_publisher, pubsub_subscriber, dead_letter_setup
+):
+    """The flow of the library's samples: create with a dead-letter policy, update it, publish,
+    receive with a timeout while nacking, count the attempts, find the message dead-lettered,
+    then remove the policy."""
+    names = dead_letter_setup
+    subscription = pubsub_subscriber.create_subscription(
+        request={
+            "name": names.subscription,
+            "topic": names.topic,
+            "dead_letter_policy": {
+                "dead_letter_topic": names.dead_letter_topic,
+                "max_delivery_attempts": 10,
+            },
+        }
+    )
+    updated = pubsub_subscriber.update_subscription(
+        request={
+            "subscription": {
+                "name": names.subscription,
+                "dead_letter_policy": {
+                    "dead_letter_topic": names.dead_letter_topic,
+                    "max_delivery_attempts": 5,
+                },
+            },
+            "update_mask": {"paths": ["dead_letter_policy"]},
+        }
+    )
+    pubsub_publisher.publish(names.topic, b"poison", loan_id="L-8").result(10)
+
+    attempts: list[int] = []
+
+    def nack_everything(message):
+        attempts.append(message.delivery_attempt)
+        message.nack()
+
+    future = pubsub_subscriber.subscribe(names.subscription, nack_everything)
+    with pytest.raises(TimeoutError):
+        future.result(timeout=2)
+    future.cancel()
+    future.result(timeout=10)
+    dead: list[bytes] = []
+    dead_future = pubsub_subscriber.subscribe(
+        names.dead_letter_subscription, lambda message: (dead.append(message.data), message.ack())
+    )
+    pubsub_emulator.wait_for_stats(names.dead_letter_subscription, lambda s: s["acknowledged"] == 1)
+    dead_future.cancel()
+    dead_future.result(timeout=10)
+    removed = pubsub_subscriber.update_subscription(
+        request={
+            "subscription": {"name": names.subscription, "dead_letter_policy": None},
+            "update_mask": {"paths": ["dead_letter_policy"]},
+        }
+    )
+
+    assert subscription.dead_letter_policy.max_delivery_attempts == 10
+    assert updated.dead_letter_policy.max_delivery_attempts == 5
+    assert attempts == [1, 2, 3, 4, 5]
+    assert dead == [b"poison"]
+    assert not removed.dead_letter_policy.dead_letter_topic
+    stats = pubsub_emulator.stats(names.subscription)
+    assert (stats["nacked"], stats["dead_lettered"], stats["backlog"]) == (5, 1, 0)

@@ -73,6 +73,63 @@ def test_the_push_body_is_the_one_pubsub_sends(
     assert message["orderingKey"] == "L-9"
 
 
+def test_without_the_wrapper_the_body_is_the_data_and_metadata_rides_in_headers(
+    pubsub_publisher, pubsub_subscriber, names, push_endpoint
+):
+    pubsub_publisher.create_topic(name=names.topic)
+    pubsub_publisher.create_topic(name=names.dead_letter_topic)
+    pubsub_subscriber.create_subscription(
+        request={
+            "name": names.subscription,
+            "topic": names.topic,
+            "push_config": {
+                "push_endpoint": push_endpoint.url,
+                "no_wrapper": {"write_metadata": True},
+            },
+            "dead_letter_policy": {"dead_letter_topic": names.dead_letter_topic},
+        }
+    )
+
+    message_id = pubsub_publisher.publish(
+        names.topic,
+        b'{"status": "Hello there"}',
+        ordering_key="some-key",
+        **{"Content-Type": "application/json", "event_type": "loan.funded"},
+    ).result(10)
+    [request] = push_endpoint.wait_for(1)
+
+    headers = {key.lower(): value for key, value in request.headers.items()}
+    assert request.raw == b'{"status": "Hello there"}'
+    assert headers["content-type"] == "application/json"  # an attribute, written as a header
+    assert headers["event_type"] == "loan.funded"
+    assert headers["x-goog-pubsub-subscription-name"] == names.subscription
+    assert headers["x-goog-pubsub-message-id"] == message_id
+    assert headers["x-goog-pubsub-publish-time"].endswith("Z")
+    assert headers["x-goog-pubsub-ordering-key"] == "some-key"
+    assert headers["x-goog-pubsub-delivery-attempt"] == "1"
+
+
+def test_without_the_wrapper_or_metadata_only_the_data_is_sent(
+    pubsub_emulator, pubsub_publisher, pubsub_subscriber, names, push_endpoint
+):
+    pubsub_publisher.create_topic(name=names.topic)
+    pubsub_subscriber.create_subscription(
+        request={
+            "name": names.subscription,
+            "topic": names.topic,
+            "push_config": {"push_endpoint": push_endpoint.url, "no_wrapper": {}},
+        }
+    )
+
+    pubsub_publisher.publish(names.topic, b"\x00raw bytes", event_type="x").result(10)
+    [request] = push_endpoint.wait_for(1)
+
+    assert request.raw == b"\x00raw bytes"
+    assert not [key for key in request.headers if key.lower().startswith("x-goog-pubsub")]
+    assert "event_type" not in {key.lower() for key in request.headers}
+    pubsub_emulator.wait_for_stats(names.subscription, lambda s: s["acknowledged"] == 1)
+
+
 def test_without_a_dead_letter_policy_there_is_no_delivery_attempt(
     pubsub_publisher, pubsub_subscriber, names, push_endpoint
 ):

@@ -2,21 +2,20 @@
 
 Every answer is a pure function of the request (NIK, name, date of birth, store
 id, month), so a test or a demo can choose a borrower by choosing a NIK or a
-store id. The rules are documented in README.md; the personas are the ones in
-`shared/domain/scorecards/personas.json`, served exactly.
+store id. The rules are documented in README.md; the personas are the sandbox's
+own test data (`personas.json` beside this file), served exactly.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from importlib import resources
 from typing import Any
-
-from shared.domain.scorecards.personas import Persona, PersonaStore, load_personas
-from shared.domain.scoring.providers import months_ending
 
 STORE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -45,6 +44,65 @@ def _nik_birth_ddmmyy(nik: str) -> str | None:
     return f"{day:02d}{nik[8:12]}"
 
 
+def shift_month(month: str, delta: int) -> str:
+    """``YYYY-MM`` moved by `delta` months (negative goes back)."""
+    year, number = int(month[:4]), int(month[5:7])
+    index = year * 12 + number - 1 + delta
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def months_ending(last_month: str, count: int) -> list[str]:
+    """`count` consecutive months, oldest first, the last one being `last_month`."""
+    return [shift_month(last_month, back) for back in range(1 - count, 1)]
+
+
+@dataclass(frozen=True)
+class PersonaStore:
+    store_id: str
+    monthly_net_revenue: tuple[int, ...]  # oldest first
+    rating: str | None
+    review_count: int
+    years_listed: str
+
+
+@dataclass(frozen=True)
+class Persona:
+    nik: str
+    full_name: str
+    birth_date: date
+    credit_bureau: dict[str, Any]  # the bureau's answer, as served
+    stores: tuple[PersonaStore, ...]
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Persona:
+        return cls(
+            nik=raw["nik"],
+            full_name=raw["full_name"],
+            birth_date=date.fromisoformat(raw["birth_date"]),
+            credit_bureau=dict(raw["credit_bureau"]),
+            stores=tuple(
+                PersonaStore(
+                    store_id=store["store_id"],
+                    monthly_net_revenue=tuple(store["monthly_net_revenue"]),
+                    rating=store["rating"],
+                    review_count=store["review_count"],
+                    years_listed=store["years_listed"],
+                )
+                for store in raw["stores"]
+            ),
+        )
+
+
+def load_personas() -> list[Persona]:
+    """The personas of `personas.json`, shipped with this package."""
+    text = (
+        resources.files("emulators.sandboxes.providers")
+        .joinpath("personas.json")
+        .read_text(encoding="utf-8")
+    )
+    return [Persona.from_json(raw) for raw in json.loads(text)["personas"]]
+
+
 @dataclass(frozen=True)
 class SandboxRecords:
     """What the sandbox knows: the personas by NIK and by store id, and the rules."""
@@ -54,7 +112,7 @@ class SandboxRecords:
 
     @classmethod
     def load(cls) -> SandboxRecords:
-        personas = {p.applicant.nik: p for p in load_personas().values()}
+        personas = {persona.nik: persona for persona in load_personas()}
         stores = {s.store_id: s for p in personas.values() for s in p.stores}
         return cls(personas=personas, stores=stores)
 
@@ -65,8 +123,8 @@ class SandboxRecords:
         if persona is not None:
             return {
                 "nik_found": True,
-                "name_match": _name_key(full_name) == _name_key(persona.applicant.full_name),
-                "birth_date_match": birth_date == persona.applicant.birth_date,
+                "name_match": _name_key(full_name) == _name_key(persona.full_name),
+                "birth_date_match": birth_date == persona.birth_date,
             }
         encoded = _nik_birth_ddmmyy(nik)
         if encoded is None or nik[12] == "6":
@@ -82,7 +140,7 @@ class SandboxRecords:
     def credit_bureau(self, nik: str) -> dict[str, Any]:
         persona = self.personas.get(nik)
         if persona is not None:
-            return persona.credit_bureau.model_dump(mode="json")
+            return dict(persona.credit_bureau)
         profile = nik[12]
         if profile in "67":
             return {
@@ -133,12 +191,11 @@ class SandboxRecords:
     def business_profile(self, store_id: str) -> dict[str, Any] | None:
         persona_store = self.stores.get(store_id)
         if persona_store is not None:
-            profile = persona_store.profile()
             return {
                 "store_id": store_id,
-                "rating": None if profile.rating is None else str(profile.rating),
-                "review_count": profile.review_count,
-                "years_listed": str(profile.years_listed),
+                "rating": persona_store.rating,
+                "review_count": persona_store.review_count,
+                "years_listed": persona_store.years_listed,
             }
         shape = _store_shape(store_id)
         if shape is None:

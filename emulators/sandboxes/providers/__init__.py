@@ -1,11 +1,11 @@
 """A local sandbox standing in for Patungan's proprietary data providers.
 
-``python -m emulators.providers --host 127.0.0.1 --port 8090`` serves, over
+``python -m emulators.sandboxes.providers --host 127.0.0.1 --port 8090`` serves, over
 HTTP on one port, the civil registry (Dukcapil), the credit bureau (SLIK),
 marketplace sales and business profiles, with deterministic answers derived
 from the NIK and the store id (see README.md in this folder), latency and
 failure injection per provider, and API-key authentication. The production
-HTTP clients in `shared.adapters.providers` talk to it unchanged.
+HTTP clients (Patungan's provider adapters) talk to it unchanged.
 """
 
 from __future__ import annotations

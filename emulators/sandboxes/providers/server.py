@@ -16,9 +16,8 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from emulators.json_http import BadRequest, JsonHandler, JsonServer
-from emulators.providers import PROVIDER_NAMES
-from emulators.providers.records import MONTH, STORE_ID, SandboxRecords
-from shared.domain.scoring.providers import month_key, shift_month
+from emulators.sandboxes.providers import PROVIDER_NAMES
+from emulators.sandboxes.providers.records import MONTH, STORE_ID, SandboxRecords, shift_month
 
 FailMode = Literal["5xx", "timeout"]
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -197,7 +196,7 @@ class SandboxHandler(JsonHandler):
         if not STORE_ID.match(store_id):
             raise BadRequest("store id must be 1-64 letters, digits, '.', '_', ':' or '-'")
         today = datetime.now(JAKARTA).date()
-        until = query.get("until") or shift_month(month_key(today), -1)
+        until = query.get("until") or shift_month(f"{today.year:04d}-{today.month:02d}", -1)
         if not MONTH.match(until):
             raise BadRequest("until must be YYYY-MM")
         try:

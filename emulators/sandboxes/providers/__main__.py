@@ -1,4 +1,4 @@
-"""``python -m emulators.providers``: run the providers sandbox until stopped.
+"""``python -m emulators.sandboxes.providers``: run the providers sandbox until stopped.
 
 Stops on SIGTERM, Ctrl-C, or when the process that started it exits.
 
@@ -16,9 +16,9 @@ import sys
 import threading
 from typing import Any
 
-from emulators.providers import DEFAULT_API_KEY, DEFAULT_API_KEY_HEADER, PROVIDER_NAMES
-from emulators.providers.records import SandboxRecords
-from emulators.providers.server import Fault, FaultBoard, ProvidersSandbox
+from emulators.sandboxes.providers import DEFAULT_API_KEY, DEFAULT_API_KEY_HEADER, PROVIDER_NAMES
+from emulators.sandboxes.providers.records import SandboxRecords
+from emulators.sandboxes.providers.server import Fault, FaultBoard, ProvidersSandbox
 from emulators.supervisor import stop_requested
 
 
@@ -45,7 +45,9 @@ def parse_fault(spec: str) -> tuple[str, Fault]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m emulators.providers", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m emulators.sandboxes.providers", description=__doc__
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090, help="0 picks a free port")
     parser.add_argument(
