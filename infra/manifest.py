@@ -19,7 +19,7 @@ import json
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -118,6 +118,13 @@ class EntityManifest(_Frozen):
         ge=1, le=36500, description="Borrower documents cannot be deleted or replaced before this."
     )
     log_retention_days: int = Field(ge=1, le=3650)
+    min_instances: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description=(
+            "Instances kept warm per function name, overriding the topology's `min_instances` "
+            "for the latency-sensitive functions this entity wants warm (billed while idle)."
+        ),
+    )
     providers_url: str = Field(
         pattern=r"^https://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$",
         max_length=2048,

@@ -7,7 +7,9 @@
    configuration is read): the request the preflight checks and the secrets' values;
 2. runs the preflight and raises `PreflightRefused` on any problem (unless a
    caller previewing offline asks to proceed with placeholders);
-3. builds every function's source archive from the topology;
+3. derives the platform plan for the manifest's licence (`shared/deployment.py`:
+   which functions the entity deploys, and how each is wired) and builds the
+   source archive of every function it deploys;
 4. composes the provider (pinned to the entity's project and region, labelling
    every resource), the `EntityProject` and the `Platform`, and exports what
    ops need (project, function URLs, buckets).
@@ -34,8 +36,10 @@ from infra.preflight import (
     StackRequest,
     check,
     mounted_secrets,
+    previous_secret_config_key,
     secret_config_key,
 )
+from shared.deployment import PlatformPlan, platform_plan
 from shared.topology import FUNCTIONS, REGION, SECRETS, TOPICS, Function, Secret, Topic
 
 # What an offline preview uses where a real deploy would refuse.
@@ -52,15 +56,29 @@ class Deployment:
     problems: tuple[str, ...]  # preflight problems accepted by an offline preview
 
 
+@dataclass(frozen=True)
+class SecretValues:
+    """The secrets' values the stack sets: current ones, and previous ones during a rotation."""
+
+    current: Mapping[str, pulumi.Input[str]]
+    previous: Mapping[str, pulumi.Input[str]]
+
+
 def read_stack_config(
     secrets: Sequence[Secret] = SECRETS,
-) -> tuple[StackRequest, dict[str, pulumi.Output[str]]]:
+) -> tuple[StackRequest, SecretValues]:
     """What decides what is deployed where, and the value of every secret the stack sets."""
     patungan, gcp_config = pulumi.Config("patungan"), pulumi.Config("gcp")
     secret_values = {
         s.name: value
         for s in secrets
         if (value := patungan.get_secret(secret_config_key(s))) is not None
+    }
+    previous_values = {
+        s.name: value
+        for s in secrets
+        if s.previous_env_var
+        and (value := patungan.get_secret(previous_secret_config_key(s))) is not None
     }
     request = StackRequest(
         stack=pulumi.get_stack(),
@@ -70,7 +88,7 @@ def read_stack_config(
         secrets_with_values=frozenset(secret_values),
         quota_project=patungan.get("quotaProject"),
     )
-    return request, secret_values
+    return request, SecretValues(secret_values, previous_values)
 
 
 def run(
@@ -84,34 +102,52 @@ def run(
     preview_with_placeholders: bool = False,
 ) -> Deployment:
     """Deploy the stack's entity, or refuse. Placeholders are for offline previews only."""
-    request, secret_values = read_stack_config(secrets)
+    request, values = read_stack_config(secrets)
     manifest, problems = check(request, tree, functions, topics, secrets, entities_dir)
     if manifest is None or (problems and not preview_with_placeholders):
         raise PreflightRefused(request.stack, problems)
-    missing = set(missing_sources(functions, tree))
+    plan = entity_plan(manifest, functions, topics, secrets)
+    deployed = [planned.function for planned in plan.functions]
+    missing = set(missing_sources(deployed, tree))
     archives = {
         fn.name: (
             _placeholder_archive(fn, archive_dir)
             if str(tree.function_dir(fn) / "main.py") in missing
             else build_archive(fn, tree, archive_dir)
         )
-        for fn in functions
+        for fn in deployed
     }
     # A mounted secret without a value is a preflight problem, so only a preview gets here.
     placeholders = {
         name: pulumi.Output.secret(PLACEHOLDER_SECRET)
-        for name in mounted_secrets(functions)
-        if name not in secret_values
+        for name in mounted_secrets(deployed)
+        if name not in values.current
     }
     return deploy_entity(
         manifest,
         request,
+        plan=plan,
         archives=archives,
-        secret_values={**placeholders, **secret_values},
-        functions=functions,
+        secret_values=SecretValues({**placeholders, **values.current}, values.previous),
         topics=topics,
         secrets=secrets,
         problems=problems,
+    )
+
+
+def entity_plan(
+    manifest: EntityManifest,
+    functions: Sequence[Function] = FUNCTIONS,
+    topics: Sequence[Topic] = TOPICS,
+    secrets: Sequence[Secret] = SECRETS,
+) -> PlatformPlan:
+    """The platform plan of the manifest's licence, with the instances it keeps warm."""
+    return platform_plan(
+        manifest.ojk_licence.value,
+        functions=functions,
+        topics=topics,
+        secrets=secrets,
+        min_instances=manifest.min_instances,
     )
 
 
@@ -119,9 +155,9 @@ def deploy_entity(
     manifest: EntityManifest,
     request: StackRequest,
     *,
+    plan: PlatformPlan,
     archives: Mapping[str, FunctionArchive],
-    secret_values: Mapping[str, pulumi.Input[str]],
-    functions: Sequence[Function],
+    secret_values: SecretValues,
     topics: Sequence[Topic],
     secrets: Sequence[Secret],
     problems: Sequence[str] = (),
@@ -142,10 +178,11 @@ def deploy_entity(
         prefix,
         entity=entity,
         manifest=manifest,
-        functions=functions,
+        plan=plan,
         topics=topics,
         secrets=secrets,
-        secret_values=secret_values,
+        secret_values=secret_values.current,
+        previous_secret_values=secret_values.previous,
         archives=archives,
         opts=pulumi.ResourceOptions(providers=[provider]),
     )

@@ -1,11 +1,11 @@
 """The local Cloud Scheduler: runs each scheduled function of the topology as its job does.
 
-In production every function with a `schedule` (shared/topology.py) has a Cloud
-Scheduler job (infra/components/function.py, `_scheduler_job`): a unix-cron
-schedule evaluated in `SCHEDULER_TIME_ZONE`, an HTTP POST to the function's URL
-with an OIDC token naming the job's service account (`email`, `email_verified`)
-for the function's audience, and a retry config taken from the function's
-delivery settings. `LocalScheduler` does the same on localhost, one thread per
+In production every function with a `schedule` (shared/topology.py) has the
+Cloud Scheduler job its plan describes (`shared.deployment.SchedulerJob`): a
+unix-cron schedule evaluated in `SCHEDULER_TIME_ZONE`, an HTTP POST to the
+function's URL with an OIDC token naming the job's service account (`email`,
+`email_verified`) for the function's audience, and a retry config taken from
+the function's delivery settings. `LocalScheduler` runs the same plan on localhost, one thread per
 job, with a token from the dev issuer (`scripts.token.DevKeys`) carrying the
 claims the Google token carries, so the function's own check (e.g.
 `shared.http.guard.require_scheduler`) runs unchanged.
@@ -45,10 +45,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 
 from scripts.token import DevKeys
-from shared.topology import SCHEDULER_TIME_ZONE, Function
+from shared.deployment import SCHEDULER_MAX_DOUBLINGS, SchedulerJob
+from shared.topology import SCHEDULER_TIME_ZONE
 
-# Cloud Scheduler's default: the retry interval doubles five times, then grows linearly.
-DEFAULT_MAX_DOUBLINGS = 5
 # The token lifetime of a Google-signed OIDC ID token.
 TOKEN_TTL = timedelta(hours=1)
 # The longest a local run may take to find its next due minute (a leap day, restricted
@@ -223,7 +222,7 @@ class RetryPolicy:
     retry_count: int = 0
     min_backoff_s: float = 5.0
     max_backoff_s: float = 3600.0
-    max_doublings: int = DEFAULT_MAX_DOUBLINGS
+    max_doublings: int = SCHEDULER_MAX_DOUBLINGS
 
     def delay(self, retry: int) -> float:
         """Seconds before retry number `retry` (1 = the first retry), as Cloud Scheduler waits."""
@@ -256,6 +255,35 @@ class ScheduledJob:
         if self.every_s is not None and self.every_s <= 0:
             raise CronError(f"{self.name}: a fixed interval must be positive, not {self.every_s}")
 
+    @classmethod
+    def planned(
+        cls,
+        job: SchedulerJob,
+        *,
+        name: str,
+        url: str,
+        invoker: str,
+        audience: str,
+        every_s: float | None = None,
+    ) -> ScheduledJob:
+        """The planned job (`shared.deployment`) as it runs locally: calling `url` as `invoker`."""
+        return cls(
+            name=name,
+            schedule=job.schedule,
+            time_zone=job.time_zone,
+            url=url,
+            invoker=invoker,
+            audience=audience,
+            retry=RetryPolicy(
+                retry_count=job.retry_count,
+                min_backoff_s=job.min_backoff_s,
+                max_backoff_s=job.max_backoff_s,
+                max_doublings=job.max_doublings,
+            ),
+            attempt_deadline_s=job.attempt_deadline_s,
+            every_s=every_s,
+        )
+
     @property
     def when(self) -> str:
         """How the job is timed, for people: `* * * * * (Asia/Jakarta)` or `every 1 s`."""
@@ -277,34 +305,6 @@ class ScheduledJob:
             now=now,
             extra_claims={"aud": self.audience, "email": self.invoker, "email_verified": True},
         )
-
-
-def attempt_deadline_s(fn: Function) -> int:
-    """Infra's attempt deadline: the function's whole timeout, within Scheduler's 15 s-30 min."""
-    return min(max(fn.timeout_s + 30, 15), 1800)
-
-
-def scheduled_job(
-    fn: Function, *, url: str, invoker: str, audience: str, every_s: float | None = None
-) -> ScheduledJob:
-    """The job of a scheduled topology function, set as infra sets its Cloud Scheduler job."""
-    if fn.schedule is None:
-        raise ValueError(f"{fn.name} has no schedule")
-    return ScheduledJob(
-        name=fn.name,
-        schedule=fn.schedule,
-        time_zone=SCHEDULER_TIME_ZONE,
-        url=url,
-        invoker=invoker,
-        audience=audience,
-        retry=RetryPolicy(
-            retry_count=fn.max_delivery_attempts - 1,
-            min_backoff_s=fn.min_backoff_s,
-            max_backoff_s=fn.max_backoff_s,
-        ),
-        attempt_deadline_s=attempt_deadline_s(fn),
-        every_s=every_s,
-    )
 
 
 @dataclass(frozen=True)
@@ -434,7 +434,5 @@ __all__ = [
     "LocalScheduler",
     "RetryPolicy",
     "ScheduledJob",
-    "attempt_deadline_s",
     "run_job_now",
-    "scheduled_job",
 ]

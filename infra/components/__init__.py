@@ -3,9 +3,10 @@
 - `EntityProject`: the entity's GCP project and what fences it in (APIs,
   location policy, budget and its alert topic, regional logs).
 - `Platform`: the shared data and messaging (Firestore, buckets, topics,
-  secrets, the build identity) and one `DeployedFunction` per topology function.
-- `DeployedFunction`: a Cloud Function, its identity and grants, and how it is
-  invoked (public edge, push subscription or Scheduler job).
+  secrets, the build identity) and one `DeployedFunction` per planned function.
+- `DeployedFunction` (a package, one module per concern): a Cloud Function, its
+  identity and grants, and how it is invoked (public edge, push subscriptions or
+  Scheduler job).
 
 Every child resource has `parent=self`; names come from the entity prefix.
 """

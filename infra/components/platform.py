@@ -13,15 +13,20 @@ Everything here sits in asia-southeast2:
 - every declared secret, replicated only to asia-southeast2 (user-managed,
   never automatic), with its current value from the stack's secret config
   when the stack sets one (every secret a function mounts has one: the
-  preflight sees to it; a secret nothing mounts yet may stay empty);
-- one `DeployedFunction` per topology function.
+  preflight sees to it; a secret nothing mounts yet may stay empty), and for
+  a key that overlaps during rotation its previous value while the stack keeps
+  one (infra/README.md, "Rotate a secret");
+- one `DeployedFunction` per function the platform plan deploys (the entity's
+  licence decides which, `shared/deployment.py`).
 
-The component takes the topology as arguments: nothing here names a function.
+The component takes the plan and the topology as arguments: nothing here names
+a function.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import pulumi
 import pulumi_gcp as gcp
@@ -31,12 +36,12 @@ from infra.components.entity_project import EntityProject
 from infra.components.function import DeployedFunction
 from infra.manifest import EntityManifest
 from infra.naming import BUILD_ACCOUNT_ID, resource_name
+from shared.deployment import TOPIC_RETENTION_S, PlatformPlan
 from shared.indexes import COMPOSITE_INDEXES, TTL_FIELD, TTL_POLICIES, CompositeIndex, TtlPolicy
-from shared.topology import REGION, Function, Secret, Topic
+from shared.topology import REGION, Secret, Topic
 
 DATABASE_ID = "(default)"
 FUNCTIONS_REPOSITORY = "functions"
-TOPIC_RETENTION = "604800s"  # 7 days: lets a new audit or analytics consumer seek back a week
 SECONDS_PER_DAY = 86_400
 
 
@@ -53,6 +58,7 @@ class Platform(pulumi.ComponentResource):
     topics: dict[str, gcp.pubsub.Topic]
     secrets: dict[str, gcp.secretmanager.Secret]
     secret_versions: dict[str, gcp.secretmanager.SecretVersion]
+    previous_secret_versions: dict[str, gcp.secretmanager.SecretVersion]
     functions: dict[str, DeployedFunction]
 
     def __init__(
@@ -61,11 +67,12 @@ class Platform(pulumi.ComponentResource):
         *,
         entity: EntityProject,
         manifest: EntityManifest,
-        functions: Sequence[Function],
+        plan: PlatformPlan,
         topics: Sequence[Topic],
         secrets: Sequence[Secret],
         secret_values: Mapping[str, pulumi.Input[str]],
         archives: Mapping[str, FunctionArchive],
+        previous_secret_values: Mapping[str, pulumi.Input[str]] | None = None,
         indexes: Sequence[CompositeIndex] = COMPOSITE_INDEXES,
         ttl_policies: Sequence[TtlPolicy] = TTL_POLICIES,
         opts: pulumi.ResourceOptions | None = None,
@@ -88,17 +95,22 @@ class Platform(pulumi.ComponentResource):
         )
         self.repository = self._repository()
         self.builder, self.build_grants = self._build_identity()
-        self.topics = {t.name: self.topic(t.name, retention=TOPIC_RETENTION) for t in topics}
+        self.topics = {
+            t.name: self.topic(t.name, retention=f"{TOPIC_RETENTION_S}s") for t in topics
+        }
         self.secrets, self.secret_versions = self._secrets(secrets, secret_values)
+        self.previous_secret_versions = self._previous_versions(
+            secrets, previous_secret_values or {}
+        )
         self.functions = {
-            fn.name: DeployedFunction(
-                resource_name(name, "function", fn.name),
-                fn=fn,
+            planned.name: DeployedFunction(
+                resource_name(name, "function", planned.name),
+                plan=planned,
                 platform=self,
-                archive=archives[fn.name],
+                archive=archives[planned.name],
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for fn in functions
+            for planned in plan.functions
         }
         self.register_outputs(
             {
@@ -106,6 +118,14 @@ class Platform(pulumi.ComponentResource):
                 "function_urls": {n: f.url for n, f in self.functions.items()},
             }
         )
+
+    def secret_version(
+        self, secret: str, which: Literal["current", "previous"]
+    ) -> gcp.secretmanager.SecretVersion:
+        """The version a mount pins; with no rotation under way the previous is the current."""
+        if which == "previous" and secret in self.previous_secret_versions:
+            return self.previous_secret_versions[secret]
+        return self.secret_versions[secret]
 
     def fenced(self, *apis: str, **options: object) -> pulumi.ResourceOptions:
         """Options for a child that uses `apis`: parented here, waiting for APIs and policy."""
@@ -302,13 +322,33 @@ class Platform(pulumi.ComponentResource):
             if declared.name not in values:
                 # Nothing mounts it yet: ops set patungan:secret-<name> once something will.
                 continue
-            versions[declared.name] = gcp.secretmanager.SecretVersion(
-                resource_name(self.prefix, "secret-version", declared.name),
-                secret=secret.id,
-                secret_data=values[declared.name],
-                # A replaced value stays readable: data encrypted under an old key must
-                # still decrypt until it has been re-encrypted.
-                deletion_policy="ABANDON",
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+            versions[declared.name] = self._secret_version(secret, declared, values[declared.name])
         return created, versions
+
+    def _previous_versions(
+        self, secrets: Sequence[Secret], values: Mapping[str, pulumi.Input[str]]
+    ) -> dict[str, gcp.secretmanager.SecretVersion]:
+        return {
+            declared.name: self._secret_version(
+                self.secrets[declared.name], declared, values[declared.name], "previous"
+            )
+            for declared in secrets
+            if declared.previous_env_var and declared.name in values
+        }
+
+    def _secret_version(
+        self,
+        secret: gcp.secretmanager.Secret,
+        declared: Secret,
+        value: pulumi.Input[str],
+        which: str = "",
+    ) -> gcp.secretmanager.SecretVersion:
+        return gcp.secretmanager.SecretVersion(
+            resource_name(self.prefix, "secret-version", declared.name, which),
+            secret=secret.id,
+            secret_data=value,
+            # A replaced value stays readable: data encrypted under an old key must
+            # still decrypt until it has been re-encrypted.
+            deletion_policy="ABANDON",
+            opts=pulumi.ResourceOptions(parent=self),
+        )

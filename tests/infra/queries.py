@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra.naming import function_id
 from infra.offline import RegisteredResource, Simulation
-from shared.topology import Function, subscription_name
+from shared.deployment import service_name, subscription_name
+from shared.topology import Function
 
 FUNCTION = "gcp:cloudfunctionsv2/function:Function"
 SUBSCRIPTION = "gcp:pubsub/subscription:Subscription"
@@ -57,7 +57,7 @@ def grants(simulation: Simulation) -> list[Grant]:
 
 
 def deployed_function(simulation: Simulation, fn: Function) -> RegisteredResource:
-    matches = [r for r in simulation.of_type(FUNCTION) if r.get("name") == function_id(fn)]
+    matches = [r for r in simulation.of_type(FUNCTION) if r.get("name") == service_name(fn)]
     assert len(matches) == 1, f"{fn.name} deployed {len(matches)} times"
     return matches[0]
 
@@ -67,12 +67,11 @@ def runtime_member(simulation: Simulation, fn: Function) -> str:
     return f"serviceAccount:{email}"
 
 
-def push_subscription(simulation: Simulation, fn: Function) -> RegisteredResource:
-    """The push subscription feeding event function `fn`."""
-    matches = [
-        s for s in simulation.of_type(SUBSCRIPTION) if s.get("name") == subscription_name(fn)
-    ]
-    assert len(matches) == 1, f"{fn.name} has {len(matches)} push subscriptions"
+def push_subscription(simulation: Simulation, fn: Function, topic: str) -> RegisteredResource:
+    """The push subscription feeding `topic` to event function `fn`."""
+    name = subscription_name(fn, topic)
+    matches = [s for s in simulation.of_type(SUBSCRIPTION) if s.get("name") == name]
+    assert len(matches) == 1, f"{fn.name} has {len(matches)} push subscriptions to {topic}"
     return matches[0]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from infra.manifest import ManifestError, OjkLicence, known_entities, load_manifest
+from shared.topology import SERVED_UNDER
 
 
 def test_the_committed_entities_are_a_p2p_lender_an_msme_bank_and_a_cooperative():
@@ -18,6 +19,10 @@ def test_the_committed_entities_are_a_p2p_lender_an_msme_bank_and_a_cooperative(
         "msme-banking": OjkLicence.BANK_UMUM,
         "cooperative": OjkLicence.KOPERASI_SEKTOR_JASA_KEUANGAN,
     }
+
+
+def test_every_licence_a_manifest_may_name_says_which_functions_it_deploys():
+    assert {licence.value for licence in OjkLicence} == set(SERVED_UNDER)
 
 
 def test_a_manifest_derives_its_project_and_labels():

@@ -220,3 +220,51 @@ def test_the_pulumi_entry_point_runs_the_preflight_before_creating_anything():
     with pytest.raises(PreflightRefused, match=r"no entity manifest .*auto-invest\.json"):
         pulumi.runtime.test(lambda: runpy.run_path(str(entry_point), run_name="__main__"))()
     assert monitor.recorded == []
+
+
+@pytest.fixture
+def entities_with(deployable_entities, tmp_path):
+    """A copy of the deployable manifests with one entity's fields changed."""
+
+    def change(entity: str, **fields: object):
+        for path in deployable_entities.glob("*.json"):
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+            if manifest["entity_id"] == entity:
+                manifest |= fields
+            (tmp_path / path.name).write_text(json.dumps(manifest), encoding="utf-8")
+        return tmp_path
+
+    return change
+
+
+def test_an_entity_keeps_the_functions_it_wants_warm_at_the_cost_it_chose(
+    simulate_stack, entities_with
+):
+    warm = simulate_stack(
+        "p2p-lending", entities_dir=entities_with("p2p-lending", min_instances={"loan_quote": 1})
+    )
+    counts = {
+        r.get("name"): r.get("serviceConfig.minInstanceCount")
+        for r in warm.of_type("gcp:cloudfunctionsv2/function:Function")
+    }
+    assert counts["loan-quote"] == 1
+    assert {name: n for name, n in counts.items() if name != "loan-quote"} == dict.fromkeys(
+        (name for name in counts if name != "loan-quote"), 0
+    )
+
+
+def test_warm_instances_for_a_function_not_deployed_or_beyond_its_maximum_are_refused(
+    simulate_stack, entities_with
+):
+    with pytest.raises(PreflightRefused) as refused:
+        simulate_stack(
+            "msme-banking",
+            entities_dir=entities_with(
+                "msme-banking", min_instances={"loan_quote": 21, "lender_portfolio": 1}
+            ),
+        )
+    assert refused.value.problems == [
+        "msme-banking: min instances for functions licence 'bank_umum' does not deploy: "
+        "['lender_portfolio']",
+        "msme-banking: min_instances 21 for 'loan_quote' exceeds its max instances 20",
+    ]

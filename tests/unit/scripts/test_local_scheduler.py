@@ -26,9 +26,9 @@ from scripts.local_scheduler import (
     LocalScheduler,
     RetryPolicy,
     ScheduledJob,
-    scheduled_job,
 )
 from scripts.token import DevKeys
+from shared.deployment import plan_function
 from shared.topology import SCHEDULER_TIME_ZONE, function
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -242,7 +242,11 @@ def test_retries_double_then_grow_linearly_up_to_the_maximum():
 
 def test_the_relay_job_retries_as_its_deployed_job():
     relay = function("outbox_relay")
-    job = scheduled_job(relay, url="http://127.0.0.1:1", invoker="a@b", audience="aud")
+    planned = plan_function(relay).job
+    assert planned is not None
+    job = ScheduledJob.planned(
+        planned, name=relay.name, url="http://127.0.0.1:1", invoker="a@b", audience="aud"
+    )
     assert job.retry.retry_count == relay.max_delivery_attempts - 1
     assert [job.retry.delay(n) for n in range(1, 5)] == [10, 20, 40, 80]
     assert job.time_zone == SCHEDULER_TIME_ZONE == "Asia/Jakarta"
