@@ -110,6 +110,14 @@ def bench_platform(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def bench_cold_start(session: nox.Session) -> None:
+    """Cold first response of each HTTP function against a naive baseline; writes
+    benchmarks/cold-start.md."""
+    env = {"PYTHONPATH": str(ROOT)}
+    session.run(PY, "-m", "scripts.bench.cold_start", *session.posargs, env=env)
+
+
+@nox.session(default=False)
 def demo(session: nox.Session) -> None:
     """Walk three borrowers from registration to decision (`-- --start` starts the platform)."""
     session.run(PY, "-m", "scripts.demo", *session.posargs, env={"PYTHONPATH": str(ROOT)})

@@ -14,10 +14,12 @@ from datetime import date
 from decimal import Decimal
 from importlib import resources
 
-from shared.domain import caps, products, scoring
+from shared.domain import caps, products
 from shared.domain.allocation import InstallmentParts
 from shared.domain.money import format_idr, rupiah
 from shared.domain.scorecards.personas import load_personas
+from shared.domain.scoring.engine import score
+from shared.domain.scoring.scorecard import load_scorecard
 from shared.domain.split import LenderStake, split_to_lenders
 from shared.domain.tax import LenderTaxProfile
 
@@ -60,10 +62,10 @@ def show_quote(
 
 
 def show_decisions(on: date) -> None:
-    card = scoring.load_scorecard("v1")
+    card = load_scorecard("v1")
     print(f"== Five-C decisions (scorecard {card.model_version}) ==")
     for key, persona in load_personas().items():
-        decision = scoring.score(persona.scoring_application(), persona.provider_data(), card)
+        decision = score(persona.scoring_application(), persona.provider_data(), card)
         p = decision.points
         print(
             f"{key:<10} {persona.business.name:<28} score {decision.total_score:>4}/"
@@ -78,7 +80,8 @@ def show_decisions(on: date) -> None:
 
 def show_split(product: products.LoanProduct, quote: products.Quote, on: date) -> None:
     first = quote.schedule.installments[0]
-    # The installment already carries the VAT on its service fee (DESIGN §3: borrower
+    # The installment already carries the VAT on its service fee
+    # (docs/lending-rules.md#fees-and-taxes: borrower
     # fees go to the platform with their VAT), so what is collected is its total.
     collected = InstallmentParts(
         fee=rupiah(first.fees),

@@ -85,7 +85,7 @@ from shared.deployment import (
     account_email,
     platform_plan,
 )
-from shared.services.ports import EventPublisher, OutboundMessage
+from shared.platform.outbox import EventPublisher, OutboundMessage
 from shared.settings import DEV_AUDIENCE, DEV_ISSUER
 from shared.topology import local_port
 

@@ -37,7 +37,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from shared.services.ports import ROLES
+from shared.platform.callers import ROLES
 from shared.settings import DEV_AUDIENCE, DEV_ISSUER
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,15 +30,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from shared.services.loan_records import LOANS
-from shared.services.ports import (
-    IDEMPOTENCY_KEYS,
-    OUTBOX,
-    PROCESSED_EVENTS,
-    Operator,
-    OrderBy,
-    Where,
-)
+from shared.platform.idempotency import IDEMPOTENCY_KEYS, PROCESSED_EVENTS
+from shared.platform.outbox import OUTBOX
+from shared.platform.store import Operator, OrderBy, Where
+from shared.records.loans import LOANS
 
 IndexMode = Literal["ASCENDING", "DESCENDING", "CONTAINS"]
 

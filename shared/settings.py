@@ -16,15 +16,18 @@ environment) raises `ConfigurationError` when the settings are loaded — at the
 first request of a fresh instance — with a message naming every offending
 variable and never echoing a secret.
 
-Classes:
+Building blocks:
 - `PlatformSettings`: what every process needs (environment, entity, project,
   emulators, logging, transactions, idempotency).
 - `HttpSettings`: adds the token verification every HTTP function performs.
 - `PiiSettings`: adds the key that protects NIK and NPWP (mix in where needed).
 - `ProviderSettings`: adds the external data providers (civil registry, bureau, ...).
 - `DocumentStorageSettings`: adds the borrower-documents bucket and URL signing.
+- `SchedulerSettings`: adds the account a scheduled function's Cloud Scheduler job calls as.
 
-A function combines them: `class UsersSettings(HttpSettings, PiiSettings): ...`.
+Each function's own class combines them and is declared here, in plain view
+(`FUNCTION_SETTINGS` maps every function of `shared/topology.py` to its class), so what a
+function reads is visible without running it.
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ class PlatformSettings(BaseSettings):
         extra="ignore",
         frozen=True,
         case_sensitive=False,
+        # Each function loads one class: build its schema then, not every class at import.
+        defer_build=True,
     )
 
     env: Environment = Field(
@@ -133,7 +138,8 @@ class PlatformSettings(BaseSettings):
 
 
 class HttpSettings(PlatformSettings):
-    """Adds bearer-token verification (DESIGN §4): issuer, audience and keys are configuration.
+    """Adds bearer-token verification (docs/architecture.md#authentication): issuer, audience and
+    keys are configuration.
 
     Exactly one key source: `auth_jwks_url` (Identity Platform in the cloud), or a
     PEM public key inline (`auth_public_key_pem`) or in a file
@@ -258,6 +264,54 @@ class DocumentStorageSettings(PlatformSettings):
                 "there is no metadata server to sign with"
             )
         return self
+
+
+class SchedulerSettings(HttpSettings):
+    """Adds who the scheduler is: the service account its OIDC tokens name."""
+
+    scheduler_invoker: str = Field(
+        min_length=3, description="The Cloud Scheduler job's service account email."
+    )
+
+
+# --- each function's settings ------------------------------------------------------------------
+
+
+class UsersSettings(HttpSettings, PiiSettings, ProviderSettings):
+    """`users`: auth, the PII key, and the civil registry registrations are checked with."""
+
+
+class QuoteSettings(HttpSettings):
+    """`loan_quote`: a token is optional; product quotes read the catalogue (Firestore)."""
+
+
+class ApplicationsSettings(HttpSettings, DocumentStorageSettings):
+    """`loan_applications`: auth, Firestore and Pub/Sub, and the borrower-documents bucket."""
+
+
+class ScoringSettings(PiiSettings, ProviderSettings):
+    """`scoring`: the PII key (the providers are asked about the NIK) and the providers."""
+
+    scorecard_version: str = Field(default="v1", pattern=r"^v\d+$")
+
+
+class ReviewSettings(HttpSettings):
+    """`loan_review`: auth, Firestore and Pub/Sub."""
+
+
+class OutboxRelaySettings(SchedulerSettings):
+    """`outbox_relay`: called only by its Cloud Scheduler job."""
+
+
+FUNCTION_SETTINGS: dict[str, type[PlatformSettings]] = {
+    "users": UsersSettings,
+    "loan_quote": QuoteSettings,
+    "loan_applications": ApplicationsSettings,
+    "scoring": ScoringSettings,
+    "loan_review": ReviewSettings,
+    "outbox_relay": OutboxRelaySettings,
+}
+"""The settings class each function of the topology loads (checked by tests)."""
 
 
 def decode_pii_key(secret: SecretStr) -> bytes:

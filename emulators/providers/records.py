@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.domain.scorecards.personas import Persona, PersonaStore, load_personas
-from shared.domain.scoring import months_ending
+from shared.domain.scoring.providers import months_ending
 
 STORE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")

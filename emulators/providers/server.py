@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from emulators.json_http import BadRequest, JsonHandler, JsonServer
 from emulators.providers import PROVIDER_NAMES
 from emulators.providers.records import MONTH, STORE_ID, SandboxRecords
-from shared.domain.scoring import month_key, shift_month
+from shared.domain.scoring.providers import month_key, shift_month
 
 FailMode = Literal["5xx", "timeout"]
 JAKARTA = ZoneInfo("Asia/Jakarta")

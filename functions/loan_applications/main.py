@@ -8,11 +8,7 @@ requests take an `Idempotency-Key`):
 - `POST /{loan_id}/cancel` — withdraw before funding (`loan.cancelled`).
 - `POST /{loan_id}/documents` — a signed upload URL for a KTP, invoice or collateral photo.
 
-Configuration (read on the first request): PATUNGAN_ENV, PATUNGAN_ENTITY,
-PATUNGAN_GCP_PROJECT; the token issuer (PATUNGAN_AUTH_ISSUER, _AUDIENCE and one
-of _PUBLIC_KEY_FILE / _PEM / _JWKS_URL); PATUNGAN_DOCUMENTS_BUCKET; locally
-FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST, STORAGE_EMULATOR_HOST and
-PATUNGAN_STORAGE_SIGNING_KEY_FILE (`python -m scripts.token --print-env`).
+Configuration: `shared.settings.ApplicationsSettings`, read on the first request.
 """
 
 from __future__ import annotations
@@ -24,10 +20,15 @@ import functions_framework
 
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
+from shared.platform.documents import DocumentStorage
+from shared.platform.event_origin import EventProducer
+from shared.records.users import UserDirectory
 from shared.services.loan_applications import (
     AcceptOffer,
     ApplicationAccepted,
+    ApplicationList,
     ApplicationQuery,
+    ApplicationView,
     CancelApplication,
     DocumentUpload,
     DocumentUploadRequest,
@@ -39,9 +40,6 @@ from shared.services.loan_applications import (
     request_document_upload,
     submit_application,
 )
-from shared.services.loan_records import ApplicationList, ApplicationView, EventProducer
-from shared.services.ports import DocumentStorage
-from shared.services.users import UserDirectory
 
 router: Router[ApplicationServices] = Router(
     "loan_applications",
@@ -133,10 +131,7 @@ def _services() -> ApplicationServices:
     # Imported here, not at the top: settings and clients cost a cold start nothing until used.
     from shared.adapters.storage import document_storage
     from shared.http.wiring import http_services, unit_of_work
-    from shared.settings import DocumentStorageSettings, HttpSettings, load_settings
-
-    class ApplicationsSettings(HttpSettings, DocumentStorageSettings):
-        """Auth, Firestore and Pub/Sub, and the borrower-documents bucket."""
+    from shared.settings import ApplicationsSettings, load_settings
 
     settings = load_settings(ApplicationsSettings)
     uow = unit_of_work(settings)

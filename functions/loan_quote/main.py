@@ -10,9 +10,8 @@ A bearer token is optional. When one is sent it is verified like everywhere
 else (PATUNGAN_AUTH_* settings); a deployment without them answers such a
 request 401 and asks for it without a token.
 
-Configuration: none for explicit terms. Product quotes read PATUNGAN_ENV,
-PATUNGAN_ENTITY, PATUNGAN_GCP_PROJECT (and FIRESTORE_EMULATOR_HOST locally);
-verifying a token reads the PATUNGAN_AUTH_* settings.
+Configuration: none for explicit terms; product quotes and verifying a token read
+`shared.settings.QuoteSettings` (its `PlatformSettings` part for the catalogue).
 """
 
 from __future__ import annotations
@@ -22,11 +21,14 @@ from typing import Any
 
 import functions_framework
 
+from shared.http.errors import Unauthenticated
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
 from shared.log import configure_logging
-from shared.services.ports import Caller, TokenVerifier, Unauthenticated, UnitOfWork
-from shared.services.quotes import QuoteRequest, QuoteResponse, quote_loan
+from shared.platform.callers import Caller, TokenVerifier
+from shared.platform.store import UnitOfWork
+from shared.records.quotes import QuoteResponse
+from shared.services.quotes import QuoteRequest, quote_loan
 
 router: Router[QuoteServices] = Router(
     "loan_quote", description="Public loan calculator: schedule, totals and cap check."
@@ -61,10 +63,10 @@ class _VerifierWhenConfigured(TokenVerifier):
     @staticmethod
     def _build() -> TokenVerifier | None:
         from shared.adapters.auth import token_verifier
-        from shared.settings import ConfigurationError, HttpSettings, load_settings
+        from shared.settings import ConfigurationError, QuoteSettings, load_settings
 
         try:
-            return token_verifier(load_settings(HttpSettings))
+            return token_verifier(load_settings(QuoteSettings))
         except ConfigurationError:
             return None
 

@@ -6,10 +6,7 @@
 - `POST /{loan_id}/reject` — reject with a narrative and reasons, `loan.rejected`.
 Decisions take an `Idempotency-Key`.
 
-Configuration (read on the first request): PATUNGAN_ENV, PATUNGAN_ENTITY,
-PATUNGAN_GCP_PROJECT; the token issuer (PATUNGAN_AUTH_ISSUER, _AUDIENCE and one
-of _PUBLIC_KEY_FILE / _PEM / _JWKS_URL); locally FIRESTORE_EMULATOR_HOST and
-PUBSUB_EMULATOR_HOST.
+Configuration: `shared.settings.ReviewSettings`, read on the first request.
 """
 
 from __future__ import annotations
@@ -21,7 +18,9 @@ import functions_framework
 
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
-from shared.services.loan_records import ApplicationList, ApplicationView, EventProducer
+from shared.platform.event_origin import EventProducer
+from shared.records.users import UserDirectory
+from shared.services.loan_applications import ApplicationList, ApplicationView
 from shared.services.loan_review import (
     ApproveApplication,
     RejectApplication,
@@ -32,7 +31,6 @@ from shared.services.loan_review import (
     review_case,
     review_queue,
 )
-from shared.services.users import UserDirectory
 
 router: Router[ReviewServices] = Router(
     "loan_review", description="The admin.credit review queue: approve or reject with a narrative."
@@ -89,9 +87,9 @@ class ReviewServices(EventProducer, HttpServices):
 def _services() -> ReviewServices:
     # Imported here, not at the top: settings and clients cost a cold start nothing until used.
     from shared.http.wiring import http_services, unit_of_work
-    from shared.settings import HttpSettings, load_settings
+    from shared.settings import ReviewSettings, load_settings
 
-    settings = load_settings(HttpSettings)
+    settings = load_settings(ReviewSettings)
     uow = unit_of_work(settings)
     return http_services(
         settings, ReviewServices, uow=uow, callers=UserDirectory(uow), entity=settings.entity

@@ -13,16 +13,13 @@ cloud that is the Google-signed OIDC token the job sends (issuer
 `https://accounts.google.com`); locally the dev issuer mints it
 (`scripts.token`, claims `email` and `email_verified`).
 
-Configuration (read on the first request): PATUNGAN_ENV, PATUNGAN_ENTITY,
-PATUNGAN_GCP_PROJECT; the token issuer (PATUNGAN_AUTH_ISSUER, _AUDIENCE and one
-of _PUBLIC_KEY_FILE / _PEM / _JWKS_URL); PATUNGAN_SCHEDULER_INVOKER; locally
-FIRESTORE_EMULATOR_HOST and PUBSUB_EMULATOR_HOST.
+Configuration: `shared.settings.OutboxRelaySettings`, read on the first request.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import functions_framework
 
@@ -30,9 +27,6 @@ from shared.http.guard import require_scheduler
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
 from shared.services.outbox_relay import RelayReport, relay_outbox
-
-if TYPE_CHECKING:
-    from shared.settings import HttpSettings
 
 router: Router[RelayServices] = Router(
     "outbox_relay",
@@ -55,27 +49,11 @@ class RelayServices(HttpServices):
     scheduler_invoker: str
 
 
-def _settings_class() -> type[HttpSettings]:
-    # Built here, not at import: pydantic-settings costs a cold start ~90 ms.
-    from pydantic import Field
-
-    from shared.settings import HttpSettings
-
-    class SchedulerSettings(HttpSettings):
-        """Adds who the scheduler is: the service account its OIDC tokens name."""
-
-        scheduler_invoker: str = Field(
-            min_length=3, description="The Cloud Scheduler job's service account email."
-        )
-
-    return SchedulerSettings
-
-
 def _services() -> RelayServices:
     from shared.http.wiring import http_services
-    from shared.settings import load_settings
+    from shared.settings import OutboxRelaySettings, load_settings
 
-    settings: Any = load_settings(_settings_class())
+    settings = load_settings(OutboxRelaySettings)
     return http_services(settings, RelayServices, scheduler_invoker=settings.scheduler_invoker)
 
 

@@ -7,12 +7,8 @@ asks the providers, scores, and approves, queues for review or rejects. A
 provider outage sends the loan to review; a store outage raises, so Pub/Sub
 redelivers and finally dead-letters.
 
-Configuration (read on the first delivery): PATUNGAN_ENV, PATUNGAN_ENTITY,
-PATUNGAN_GCP_PROJECT; PATUNGAN_PII_KEY (the key `users` encrypted the NIK
-with); PATUNGAN_PROVIDERS_URL and PATUNGAN_PROVIDER_API_KEY (optional
-PATUNGAN_PROVIDER_TIMEOUT_S per attempt, PATUNGAN_PROVIDER_DEADLINE_S per call,
-PATUNGAN_SCORECARD_VERSION, default v1); locally FIRESTORE_EMULATOR_HOST and
-PUBSUB_EMULATOR_HOST. It is fed by the push subscription `push.scoring`.
+Configuration: `shared.settings.ScoringSettings`, read on the first delivery. It is fed
+by the push subscription `push.scoring`.
 """
 
 from __future__ import annotations
@@ -23,12 +19,13 @@ from typing import Any
 import functions_framework
 
 from shared.domain.events import Envelope, parse_event
-from shared.domain.scoring import Scorecard
+from shared.domain.scoring.scorecard import Scorecard
 from shared.http.events import Delivery, EventConsumer, EventServices
 from shared.http.lazy import Lazy
+from shared.platform.event_origin import EventProducer
+from shared.platform.personal_data import PersonalDataVault
+from shared.platform.providers import ProviderDataSource
 from shared.services.credit_scoring import score_submitted_loan
-from shared.services.loan_records import EventProducer
-from shared.services.ports import PersonalDataVault, ProviderDataSource
 
 
 def score(delivery: Delivery[Envelope, ScoringServices]) -> None:
@@ -60,18 +57,11 @@ class ScoringServices(EventProducer, EventServices):
 
 def _services() -> ScoringServices:
     # Imported here, not at the top: settings and clients cost a cold start nothing until used.
-    from pydantic import Field
-
     from shared.adapters.crypto import pii_vault
     from shared.adapters.providers import providers_client
-    from shared.domain.scoring import load_scorecard
+    from shared.domain.scoring.scorecard import load_scorecard
     from shared.http.wiring import event_services
-    from shared.settings import PiiSettings, ProviderSettings, load_settings
-
-    class ScoringSettings(PiiSettings, ProviderSettings):
-        """Firestore and Pub/Sub, the PII key (the providers are asked about the NIK), providers."""
-
-        scorecard_version: str = Field(default="v1", pattern=r"^v\d+$")
+    from shared.settings import ScoringSettings, load_settings
 
     settings = load_settings(ScoringSettings)
     return event_services(

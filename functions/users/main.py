@@ -7,14 +7,8 @@ Routes (rules in shared/services/users.py):
 - `GET /{user_id}`, `POST /lookup` (by NIK), `POST /{user_id}/deactivate`,
   `POST /{user_id}/reactivate`, `PUT /{user_id}/role` — `admin.super` only.
 
-Configuration (read on the first request; a missing value fails it with the
-variable's name): PATUNGAN_ENV, PATUNGAN_ENTITY, PATUNGAN_GCP_PROJECT; the token
-issuer PATUNGAN_AUTH_ISSUER, PATUNGAN_AUTH_AUDIENCE and one of
-PATUNGAN_AUTH_PUBLIC_KEY_FILE / _PEM / _JWKS_URL; PATUNGAN_PII_KEY (the same key
-as `scoring`'s); the civil registry at PATUNGAN_PROVIDERS_URL with
-PATUNGAN_PROVIDER_API_KEY (optional PATUNGAN_PROVIDER_TIMEOUT_S per attempt,
-PATUNGAN_PROVIDER_DEADLINE_S per call); locally
-FIRESTORE_EMULATOR_HOST and PUBSUB_EMULATOR_HOST.
+Configuration: `shared.settings.UsersSettings`, read on the first request (a missing
+value fails it with the variable's name).
 """
 
 from __future__ import annotations
@@ -26,13 +20,13 @@ import functions_framework
 
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
-from shared.services.ports import PersonalDataVault
+from shared.platform.personal_data import PersonalDataVault
+from shared.records.users import UserDirectory
 from shared.services.users import (
     IdentityRegistry,
     NikLookup,
     Registration,
     RoleChange,
-    UserDirectory,
     UserView,
     change_role,
     find_user_by_nik,
@@ -120,10 +114,7 @@ def _services() -> UserServices:
     from shared.adapters.crypto import pii_vault
     from shared.adapters.providers import providers_client
     from shared.http.wiring import http_services, unit_of_work
-    from shared.settings import HttpSettings, PiiSettings, ProviderSettings, load_settings
-
-    class UsersSettings(HttpSettings, PiiSettings, ProviderSettings):
-        """Auth, the PII key, and the civil registry the registrations are checked with."""
+    from shared.settings import UsersSettings, load_settings
 
     settings = load_settings(UsersSettings)
     uow = unit_of_work(settings)

@@ -4,7 +4,8 @@
                                      [--output benchmarks/platform.md]
 
 (`nox -s bench_platform` runs it.) Three measurements, against the targets of
-DESIGN §6 (submit → scored p99 under 1 s; each function imports in under 300 ms):
+docs/architecture.md#performance (submit → scored p99 under 1 s; each function imports in under
+300 ms):
 
 1. Cold import of each function, first and on a quiet platform: `--import-runs`
    fresh interpreters per function, each timing `import functions.<name>.main`
@@ -155,7 +156,8 @@ def measure_imports(runs: int) -> ImportTimes:
 
 def measure_scoring(runs: int) -> dict[str, list[float]]:
     from shared.domain.scorecards.personas import load_personas
-    from shared.domain.scoring import load_scorecard, score
+    from shared.domain.scoring.engine import score
+    from shared.domain.scoring.scorecard import load_scorecard
 
     scorecard = load_scorecard("v1")
     timings: dict[str, list[float]] = {}

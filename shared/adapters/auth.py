@@ -32,7 +32,9 @@ from typing import TYPE_CHECKING, Any
 import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from shared.services.ports import ROLES, Caller, TokenVerifier, TransientFailure, Unauthenticated
+from shared.http.errors import Unauthenticated
+from shared.platform.callers import ROLES, Caller, TokenVerifier
+from shared.platform.errors import TransientFailure
 
 if TYPE_CHECKING:
     from shared.settings import HttpSettings

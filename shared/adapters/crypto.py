@@ -1,5 +1,5 @@
 """Personal data at rest: AES-256-GCM encryption and a keyed lookup hash for NIK, NPWP and
-bank account numbers (DESIGN §3 "Identity data").
+bank account numbers (docs/lending-rules.md#identity-data).
 
 One 32-byte master key (`PATUNGAN_PII_KEY`, the `pii-encryption-key` secret in
 the cloud) is stretched with HKDF-SHA256 into two independent keys: one for
@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from shared.services.ports import PersonalDataVault, PiiKind
+from shared.platform.personal_data import PersonalDataVault, PiiKind
 
 if TYPE_CHECKING:
     from shared.settings import PiiSettings

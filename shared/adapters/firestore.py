@@ -33,24 +33,24 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.domain.errors import Conflict, NotFound
-from shared.services.ports import (
+from shared.platform.clock import Clock, SystemClock
+from shared.platform.errors import StoreUnavailable, TransactionContended
+from shared.platform.outbox import (
     OUTBOX,
-    BufferedTransaction,
-    Clock,
-    Document,
-    DocumentTransaction,
     EventPublisher,
-    JsonDict,
-    OrderBy,
     OutboundMessage,
     PublishableEvent,
-    StoreUnavailable,
-    SystemClock,
-    TransactionContended,
-    UnitOfWork,
-    Where,
     message_from_outbox,
     outbox_record,
+)
+from shared.platform.store import (
+    BufferedTransaction,
+    Document,
+    DocumentTransaction,
+    JsonDict,
+    OrderBy,
+    UnitOfWork,
+    Where,
 )
 
 if TYPE_CHECKING:

@@ -36,32 +36,27 @@ from typing import Any, TypeVar
 
 from shared.adapters.crypto import AesGcmVault
 from shared.domain.errors import NotFound
-from shared.services.ports import (
+from shared.platform.callers import Caller, CallerDirectory, CallerRecord, Role
+from shared.platform.clock import Clock, SystemClock
+from shared.platform.documents import DocumentStorage, SignedUrl, StoredObject
+from shared.platform.errors import PublishFailed, TransactionContended
+from shared.platform.ids import IdGenerator
+from shared.platform.outbox import (
     OUTBOX,
-    BufferedTransaction,
-    Caller,
-    CallerDirectory,
-    CallerRecord,
-    Clock,
-    Document,
-    DocumentStorage,
-    DocumentTransaction,
     EventPublisher,
-    IdGenerator,
+    OutboundMessage,
+    message_from_outbox,
+    outbox_record,
+)
+from shared.platform.store import (
+    BufferedTransaction,
+    Document,
+    DocumentTransaction,
     JsonDict,
     OrderBy,
-    OutboundMessage,
-    PublishFailed,
-    Role,
-    SignedUrl,
-    StoredObject,
-    SystemClock,
-    TransactionContended,
     UnitOfWork,
     Where,
     document_exists_conflict,
-    message_from_outbox,
-    outbox_record,
 )
 
 T = TypeVar("T")

@@ -10,8 +10,9 @@ Contract: no method raises into the caller for a provider's failure. Each
 returns the typed data `shared.domain.scoring` consumes, or a
 `ProviderUnavailable` with the reason (timed out, HTTP 503 after three
 attempts, HTTP 401, a malformed answer), which the scorer turns into a manual
-review. Each call has a per-attempt timeout, bounded retries with exponential
-backoff on timeouts, connection errors, 5xx and 429, and an overall deadline.
+review. Each call has a per-attempt timeout, bounded retries (tenacity: exponential
+backoff with jitter) on timeouts, connection errors, 5xx and 429, and an overall
+deadline.
 Other 4xx answers are not retried: asking again will not change them.
 
 Nothing is created at import time; the scoring function builds one
@@ -32,8 +33,16 @@ from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+from tenacity.stop import stop_base
 
-from shared.domain.scoring import (
+from shared.domain.scoring.providers import (
     BusinessProfile,
     CivilRegistryCheck,
     CreditBureauReport,
@@ -45,7 +54,7 @@ from shared.domain.scoring import (
     month_key,
     shift_month,
 )
-from shared.services.ports import ProviderQuery
+from shared.platform.providers import ProviderQuery
 
 if TYPE_CHECKING:  # pydantic-settings is imported by the function's settings, not here
     from shared.settings import ProviderSettings
@@ -76,7 +85,7 @@ class ProviderEndpoint:
     api_key_header: str = "X-API-Key"
     timeout_s: float = 2.0  # per attempt (connect, read, write each)
     max_attempts: int = 3
-    backoff_s: float = 0.2  # before the 2nd attempt; doubles each time
+    backoff_s: float = 0.2  # before the 2nd attempt, doubling each time, plus up to 0.2 s jitter
     max_backoff_s: float = 2.0
     deadline_s: float = 8.0  # all attempts of one call together
 
@@ -118,6 +127,25 @@ class _Unavailable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class _PastDeadline(stop_base):
+    """Stop retrying when the next wait would end at or past the call's deadline."""
+
+    def __init__(self, deadline: float, clock: Callable[[], float]) -> None:
+        self._deadline = deadline
+        self._clock = clock
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self._clock() + (retry_state.upcoming_sleep or 0) >= self._deadline
+
+
+class _Retryable(Exception):
+    """A failure that asking again may cure: a timeout, a dropped connection, 5xx or 429."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
 
 
 def _pick(model: type[_Model], body: object) -> _Model:
@@ -177,46 +205,59 @@ class ProvidersClient:
         params: Mapping[str, str | int] | None = None,
         not_found_ok: bool = False,
     ) -> Any:
-        """The JSON body of a 2xx answer (None for an allowed 404); raises `_Unavailable`."""
+        """The JSON body of a 2xx answer (None for an allowed 404); raises `_Unavailable`.
+
+        Timeouts, connection errors, 5xx and 429 are retried by tenacity: exponential
+        backoff with jitter (so many scorers do not retry in step), at most
+        `max_attempts`, and never past the call's deadline.
+        """
         endpoint = self.config.endpoint(provider)
         url = endpoint.base_url.rstrip("/") + path
         headers = {endpoint.api_key_header: endpoint.api_key, "Accept": "application/json"}
         deadline = self._clock() + endpoint.deadline_s
-        attempt = 0
-        while True:
-            attempt += 1
+        attempts = 0
+
+        def attempt() -> Any:
+            nonlocal attempts
+            attempts += 1
             timeout = min(endpoint.timeout_s, deadline - self._clock())
-            problem = ""
             try:
                 response = self._http.request(
                     method, url, headers=headers, json=json, params=params, timeout=timeout
                 )
             except httpx.TimeoutException:
-                problem = f"timed out ({timeout:.2g} s per attempt)"
+                raise _Retryable(f"timed out ({timeout:.2g} s per attempt)") from None
             except httpx.TransportError as exc:
-                problem = f"connection failed ({type(exc).__name__})"
-            else:
-                status = response.status_code
-                if 200 <= status < 300:
-                    try:
-                        return response.json()
-                    except ValueError:
-                        raise _Unavailable("malformed response: not JSON") from None
-                if status == httpx.codes.NOT_FOUND and not_found_ok:
-                    return None
-                if status < 500 and status != httpx.codes.TOO_MANY_REQUESTS:
-                    hint = " (check the API key)" if status in (401, 403) else ""
-                    raise _Unavailable(f"HTTP {status} {response.reason_phrase}{hint}, not retried")
-                problem = f"HTTP {status} {response.reason_phrase}".rstrip()
-            attempts = f"after {attempt} attempt{'s' if attempt > 1 else ''}"
-            if attempt >= endpoint.max_attempts:
-                raise _Unavailable(f"{problem} {attempts}")
-            wait = min(endpoint.max_backoff_s, endpoint.backoff_s * 2 ** (attempt - 1))
-            if self._clock() + wait >= deadline:
-                raise _Unavailable(
-                    f"{problem} {attempts}; the {endpoint.deadline_s:g} s deadline ran out"
-                )
-            self._sleep(wait)
+                raise _Retryable(f"connection failed ({type(exc).__name__})") from None
+            status = response.status_code
+            if 200 <= status < 300:
+                try:
+                    return response.json()
+                except ValueError:
+                    raise _Unavailable("malformed response: not JSON") from None
+            if status == httpx.codes.NOT_FOUND and not_found_ok:
+                return None
+            if status < 500 and status != httpx.codes.TOO_MANY_REQUESTS:
+                hint = " (check the API key)" if status in (401, 403) else ""
+                raise _Unavailable(f"HTTP {status} {response.reason_phrase}{hint}, not retried")
+            raise _Retryable(f"HTTP {status} {response.reason_phrase}".rstrip())
+
+        retrying = Retrying(
+            sleep=self._sleep,
+            retry=retry_if_exception_type(_Retryable),
+            wait=wait_exponential_jitter(
+                multiplier=endpoint.backoff_s, max=endpoint.max_backoff_s, jitter=endpoint.backoff_s
+            ),
+            stop=stop_after_attempt(endpoint.max_attempts) | _PastDeadline(deadline, self._clock),
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except _Retryable as exc:
+            tried = f"after {attempts} attempt{'s' if attempts > 1 else ''}"
+            if attempts < endpoint.max_attempts:
+                tried += f"; the {endpoint.deadline_s:g} s deadline ran out"
+            raise _Unavailable(f"{exc.problem} {tried}") from None
 
     def _guarded(self, provider: ProviderName, call: Callable[[], _T]) -> _T | ProviderUnavailable:
         started = self._clock()

@@ -22,7 +22,8 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from shared.services.ports import EventPublisher, OutboundMessage, PublishFailed
+from shared.platform.errors import PublishFailed
+from shared.platform.outbox import EventPublisher, OutboundMessage
 
 if TYPE_CHECKING:
     from shared.settings import PlatformSettings

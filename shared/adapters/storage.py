@@ -29,7 +29,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shared.services.ports import Clock, DocumentStorage, SignedUrl, StoredObject, SystemClock
+from shared.platform.clock import Clock, SystemClock
+from shared.platform.documents import DocumentStorage, SignedUrl, StoredObject
 
 if TYPE_CHECKING:
     from shared.settings import DocumentStorageSettings

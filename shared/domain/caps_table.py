@@ -23,7 +23,8 @@ Rows of the same rule, purpose, segment and date must not overlap in tenor band
 | `lender_concentration` | a lender's (with affiliates) share of platform outstanding, month end |
 | `minimum_age` | years |
 
-The daily caps are SEOJK 19/SEOJK.06/2023 as reported (DESIGN §3). The press has
+The daily caps are SEOJK 19/SEOJK.06/2023 as reported (docs/lending-rules.md#regulatory-caps). The
+press has
 reported a 2025 restatement by tenor band (up to / over six months) and segment
 (ultra-micro and micro versus small and medium); those rows are not in the table
 until their primary text is confirmed — the band and segment columns are there so

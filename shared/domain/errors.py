@@ -54,6 +54,13 @@ class CapExceeded(DomainError):
     code = "cap-exceeded"
 
 
+class Forbidden(DomainError):
+    """The caller is known but may not do this: their role, a deactivated account, or
+    maker-checker (nobody confirms their own request or decides their own case)."""
+
+    code = "forbidden"
+
+
 class NotFound(DomainError):
     """The thing asked for does not exist (or is not visible to the caller)."""
 

@@ -1,6 +1,6 @@
 """Domain events: the envelope every Pub/Sub message carries, and one payload model per type.
 
-Contract (DESIGN §2 "Events"):
+Contract (docs/architecture.md#events):
 - `Envelope`: `event_id` (a UUID the producer sets once and reuses on every retry; the
   consumer's idempotency key), `type` (equal to the Pub/Sub topic name, e.g.
   `loan.submitted`), `schema_version`, `entity` (the business entity that produced
@@ -72,7 +72,8 @@ class EventType(StrEnum):
 class EventData(BaseModel):
     """Base of every payload model: frozen, unknown fields refused."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Built on first use: a function builds only the events it produces or consumes.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class LoanSubmitted(EventData):
@@ -219,7 +220,7 @@ Entity = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,29}$")]
 class _EnvelopeFields(BaseModel):
     """What every envelope carries besides its payload."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     event_id: UUID
     type: EventType

@@ -59,18 +59,15 @@ The canonical entries (debit / credit):
 - write-off: loan_lenders_claim / loan_principal
 
 Hot accounts. Escrow cash, fee income, VAT payable and withholding payable are
-touched by nearly every entry, and Firestore sustains about one write per
-second per document. The store therefore never keeps them as one balance
-document: it keeps N shard documents per hot account and adds each posting to
-the shard `shard_for(account, entry_id, shards)` picks (a hash of the entry
-id, so a retried entry lands on the same shard); `balance_changes(entry,
-shards)` gives the exact increments per (account, shard), and `sum_shards`
-folds shard balances back into account balances for `validate_ledger`. The
-alternative, deriving a hot balance from the entries with an aggregation query,
-needs no shards and fits reports and the daily reconciliation. Accounts that
-must never go negative (a lender's balances, a borrower's credit) are never
-hot: each is one document, so the balance check and the debit are one read and
-one write inside the same transaction.
+touched by nearly every entry, and Firestore sustains about one write per second per
+document, so a store must not keep each as one balance document. `shard_for(account,
+entry_id, shards)` picks one of N shard documents per hot account (a hash of the entry
+id, so a retried entry lands on the same shard); `balance_changes(entry, shards)` gives
+the exact increments per (account, shard), and `sum_shards` folds shard balances back
+into account balances for `validate_ledger`. Accounts that must never go negative (a
+lender's balances, a borrower's credit) are never hot: each is one document, so the
+balance check and the debit are one read and one write inside the same transaction
+(docs/lending-rules.md#ledger).
 """
 
 from __future__ import annotations

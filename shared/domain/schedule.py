@@ -17,7 +17,7 @@ of a disbursed loan. Its contract:
   exactly to the principal and the balance ends at zero. A rounded-up principal part
   never exceeds what is still owed (tiny principals with a large unit simply finish
   early), so the balance never goes negative.
-- A service fee is a borrower fee and carries VAT (DESIGN §3 "Billing split"):
+- A service fee is a borrower fee and carries VAT (docs/lending-rules.md#fees-and-taxes):
   `fee_vat = tax.vat_on(fees, due_date)`, rounded half-up to the rupiah (not to the
   rounding unit: VAT is what the tax table says, to the rupiah). The rate is the one
   in force on the installment's *due date*: that is when the fee is billed, i.e. when

@@ -1,5 +1,5 @@
 """Event functions: parse the Pub/Sub push CloudEvent once, apply the event at most once,
-and decide between acknowledging and redelivering (DESIGN §2).
+and decide between acknowledging and redelivering (docs/architecture.md#events).
 
 functions-framework turns a Pub/Sub push request into a CloudEvent whose data is
 `{"message": {"data": <base64>, "attributes": {...}, "messageId": ...}, ...}`.
@@ -14,14 +14,17 @@ functions-framework turns a Pub/Sub push request into a CloudEvent whose data is
    is acknowledged; events its first application emitted but could not publish
    are published now.
 3. The handler runs with a `Delivery` whose `uow` records the event id in the
-   same transaction as the state change (`EventUnitOfWork`). Then:
+   same transaction as the state change (`event_unit_of_work`). Then:
    - returns normally → applied, acknowledged;
-   - raises `PermanentEventError` or a `DomainError` (impossible state, illegal
-     transition...) → logged with context, acknowledged: retrying cannot help;
+   - raises one of the consumer's named permanent errors (`PERMANENT_ERRORS` by
+     default: `PermanentEventError` and the rule refusals that no retry can change —
+     a failed validation, a missing record, an illegal transition, a conflict, a cap,
+     insufficient funds, a forbidden act) → logged with context, acknowledged;
    - raises anything else (`TransactionContended`, `PublishFailed`, a provider
-     timeout, a bug) → logged and re-raised: functions-framework answers 500 and
-     Pub/Sub redelivers with backoff, then dead-letters after the
-     subscription's maximum attempts — nothing is lost silently.
+     timeout, a `DomainError` nobody named permanent, a bug) → logged and re-raised:
+     functions-framework answers 500 and Pub/Sub redelivers with backoff, then
+     dead-letters after the subscription's maximum attempts — nothing is lost
+     silently.
 
     consumer = EventConsumer("scoring", score, parse=parse_event, accepts={"loan.submitted"})
 
@@ -43,10 +46,20 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.domain.errors import DomainError, ValidationFailed
+from shared.domain.errors import (
+    CapExceeded,
+    Conflict,
+    Forbidden,
+    IllegalTransition,
+    InsufficientFunds,
+    NotFound,
+    ValidationFailed,
+)
 from shared.log import log_context, trace_from_headers
-from shared.services.idempotency import AlreadyProcessed, EventUnitOfWork, already_processed
-from shared.services.ports import Clock, IdGenerator, RandomIds, SystemClock, UnitOfWork
+from shared.platform.clock import Clock, SystemClock
+from shared.platform.idempotency import AlreadyProcessed, already_processed, event_unit_of_work
+from shared.platform.ids import IdGenerator, RandomIds
+from shared.platform.store import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +69,20 @@ S = TypeVar("S", bound="EventServices")
 
 class PermanentEventError(Exception):
     """Raise from a handler when the event can never be applied; it is logged and acknowledged."""
+
+
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (
+    PermanentEventError,
+    ValidationFailed,
+    NotFound,
+    IllegalTransition,
+    Conflict,
+    CapExceeded,
+    InsufficientFunds,
+    Forbidden,
+)
+"""What a handler may raise to have its event acknowledged without effect: retrying cannot
+change the outcome. Anything else is redelivered."""
 
 
 class Outcome(enum.Enum):
@@ -120,7 +147,8 @@ class EventConsumer(Generic[E, S]):
     `parse` turns the message bytes into an event (raising `ValidationFailed` or a
     pydantic `ValidationError` when it cannot); `accepts` lists the event types it
     applies (anything else is rejected permanently). Events need `event_id`,
-    `type` and `entity` attributes (shared.domain.events.Envelope has them).
+    `type` and `entity` attributes (shared.domain.events.Envelope has them). `permanent`
+    names the errors acknowledged without effect (`PERMANENT_ERRORS` by default).
     """
 
     def __init__(
@@ -130,6 +158,7 @@ class EventConsumer(Generic[E, S]):
         *,
         parse: Callable[[bytes], E],
         accepts: Collection[str],
+        permanent: tuple[type[Exception], ...] = PERMANENT_ERRORS,
     ) -> None:
         if not accepts:
             raise ValueError(f"{consumer}: accepts must name the event types it applies")
@@ -137,6 +166,7 @@ class EventConsumer(Generic[E, S]):
         self.handler = handler
         self.accepts = frozenset(accepts)
         self._parse_event = parse
+        self.permanent = permanent
 
     def deliver(self, cloud_event: Any, services: S) -> Outcome:
         """Apply one push delivery; returns how it ended, raises to have it redelivered."""
@@ -192,7 +222,7 @@ class EventConsumer(Generic[E, S]):
         pending = already_processed(services.uow, self.consumer, event_id)
         if pending is not None:
             return self._duplicate(services, pending)
-        uow = EventUnitOfWork(
+        uow = event_unit_of_work(
             services.uow,
             consumer=self.consumer,
             event_id=event_id,
@@ -215,7 +245,7 @@ class EventConsumer(Generic[E, S]):
             return self._duplicate(
                 services, already_processed(services.uow, self.consumer, event_id)
             )
-        except (PermanentEventError, DomainError) as exc:
+        except self.permanent as exc:
             return self._reject(f"{type(exc).__name__}: {exc}")
         except Exception:
             logger.warning(

@@ -1,4 +1,5 @@
-"""The auth guard: who is calling, and may they call this route (DESIGN §3, §4).
+"""The auth guard: who is calling, and may they call this route
+(docs/architecture.md#authentication).
 
 `authenticate` turns an `Authorization: Bearer <JWT>` header into a `Caller`
 through the configured `TokenVerifier` (signature, issuer, audience, expiry,
@@ -23,15 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from shared.http.problems import MissingToken
-from shared.services.ports import (
-    Caller,
-    CallerDirectory,
-    Forbidden,
-    Role,
-    TokenVerifier,
-    Unauthenticated,
-)
+from shared.domain.errors import Forbidden
+from shared.http.errors import MissingToken, Unauthenticated
+from shared.platform.callers import Caller, CallerDirectory, Role, TokenVerifier
 
 
 def bearer_token(authorization: str | None) -> str:

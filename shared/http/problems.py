@@ -27,46 +27,27 @@ from shared.domain.errors import (
     CapExceeded,
     Conflict,
     DomainError,
+    Forbidden,
     IllegalTransition,
     InsufficientFunds,
     NotFound,
     ValidationFailed,
 )
-from shared.services.idempotency import IdempotencyKeyReused, RequestInFlight
-from shared.services.ports import Forbidden, TransientFailure, Unauthenticated
+from shared.http.errors import (
+    EdgeError,
+    MalformedRequest,
+    MethodNotAllowed,
+    MissingToken,
+    PayloadTooLarge,
+    RouteNotFound,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
+from shared.platform.errors import TransientFailure
+from shared.platform.idempotency import IdempotencyKeyReused, RequestInFlight
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:patungan:problem:"
-
-
-class MalformedRequest(DomainError):
-    """The request cannot be read at all: unparseable JSON, a missing required header."""
-
-    code = "malformed-request"
-
-
-class UnsupportedMediaType(DomainError):
-    code = "unsupported-media-type"
-
-
-class PayloadTooLarge(DomainError):
-    code = "payload-too-large"
-
-
-class RouteNotFound(NotFound):
-    code = "route-not-found"
-
-
-class MissingToken(Unauthenticated):
-    """No `Authorization: Bearer` header at all (RFC 6750: the challenge carries no error)."""
-
-
-class MethodNotAllowed(DomainError):
-    code = "method-not-allowed"
-
-    def __init__(self, detail: str, allowed: tuple[str, ...]) -> None:
-        super().__init__(detail)
-        self.allowed = allowed
 
 
 @dataclass(frozen=True)
@@ -120,6 +101,7 @@ _STATUS: dict[type[BaseException], tuple[int, str]] = {
     ValidationError: (422, "Validation failed"),
     CapExceeded: (422, "Cap exceeded"),
     DomainError: (422, "Request refused"),
+    EdgeError: (400, "Bad request"),
     TransientFailure: (503, "Temporarily unavailable"),
 }
 
@@ -174,7 +156,7 @@ def problem_for(exc: BaseException) -> Problem:
             f"{exc.detail}. Retry after {exc.retry_after_s} s (same Idempotency-Key).",
             headers={"Retry-After": str(exc.retry_after_s)},
         )
-    assert isinstance(exc, DomainError)
+    assert isinstance(exc, DomainError | EdgeError)
     code = exc.code
     headers: dict[str, str] = {}
     extensions: dict[str, Any] = {}

@@ -1,8 +1,9 @@
 """Routes inside one functions-framework HTTP function: parse → authorize → call → respond.
 
 A Cloud Function has one entry point; `Router` dispatches its requests by
-method and path template to small handlers, and owns everything every handler
-would otherwise repeat:
+method and path template to small handlers (werkzeug's routing: the most specific
+template wins, whatever the order of declaration, so `/me` is never taken for
+`/{user_id}`), and owns everything every handler would otherwise repeat:
 
 - 404 for an unknown path, 405 (with `Allow`) for a known path and wrong method;
 - authentication and roles (shared/http/guard.py) — a route declares exactly one
@@ -33,6 +34,7 @@ An idempotent handler must run exactly one read-write transaction, through
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -45,43 +47,35 @@ from typing import Any, Generic, TypeVar
 
 import flask
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from werkzeug import exceptions as werkzeug_errors
+from werkzeug.routing import Map, Rule
 
 from shared.domain.errors import ValidationFailed
-from shared.http.guard import authenticate, authorize
-from shared.http.problems import (
-    PROBLEM_CONTENT_TYPE,
+from shared.http.errors import (
     MalformedRequest,
     MethodNotAllowed,
     PayloadTooLarge,
-    Problem,
     RouteNotFound,
+    Unauthenticated,
     UnsupportedMediaType,
-    field_errors,
-    problem_for,
 )
+from shared.http.guard import authenticate, authorize
+from shared.http.problems import PROBLEM_CONTENT_TYPE, Problem, field_errors, problem_for
 from shared.log import log_context, trace_from_headers
-from shared.services.idempotency import (
+from shared.platform.callers import Caller, CallerDirectory, Role, TokenVerifier
+from shared.platform.clock import Clock, SystemClock
+from shared.platform.idempotency import (
     Claim,
-    ClaimedUnitOfWork,
     IdempotencyScope,
     OneTransactionOnly,
     Replay,
     claim_request,
+    claimed_unit_of_work,
     payload_hash,
     release_claim,
 )
-from shared.services.ports import (
-    Caller,
-    CallerDirectory,
-    Clock,
-    IdGenerator,
-    RandomIds,
-    Role,
-    SystemClock,
-    TokenVerifier,
-    Unauthenticated,
-    UnitOfWork,
-)
+from shared.platform.ids import IdGenerator, RandomIds
+from shared.platform.store import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -121,9 +115,9 @@ class Call(Generic[B, S]):
     query: Any
     path: Mapping[str, str]
     services: S
-    uow: UnitOfWork  # for idempotent routes, the one that records the response
     headers: Mapping[str, str]
     maybe_caller: Caller | None = None
+    store: UnitOfWork | None = None  # for idempotent routes, the one that records the response
 
     @property
     def caller(self) -> Caller:
@@ -131,6 +125,13 @@ class Call(Generic[B, S]):
         if self.maybe_caller is None:
             raise Unauthenticated("this operation needs a bearer token")
         return self.maybe_caller
+
+    @property
+    def uow(self) -> UnitOfWork:
+        """The unit of work for this request's transaction."""
+        if self.store is None:
+            raise RuntimeError("this function was configured without a unit of work")
+        return self.store
 
 
 Handler = Callable[[Call[Any, Any]], Any]
@@ -152,9 +153,13 @@ class Route:
     idempotent: bool
     summary: str
     description: str
-    pattern: re.Pattern[str]
     path_params: tuple[str, ...]
-    response_adapter: TypeAdapter[Any] | None
+
+    @functools.cached_property
+    def response_adapter(self) -> TypeAdapter[Any] | None:
+        # Built on the route's first use, not at import: a cold start pays only for the
+        # route it serves (every route's model is built by the OpenAPI test).
+        return TypeAdapter(self.response) if self.response is not None else None
 
     def render(self, result: Any) -> Any:
         """The JSON-ready response body for a handler result."""
@@ -163,15 +168,13 @@ class Route:
         return self.response_adapter.dump_python(result, mode="json")
 
 
-def _compile(path: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
-    """`/applications/{loan_id}` → a regex with a named group per parameter."""
+def _rule_path(path: str) -> tuple[str, tuple[str, ...]]:
+    """`/applications/{loan_id}` → werkzeug's `/applications/<loan_id>` and its parameters."""
     if not path.startswith("/"):
         raise ValueError(f"route paths start with '/': {path!r}")
     parts = _PARAM.split(path)  # literal, name, literal, name, ..., literal
-    regex = "".join(
-        re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)" for i, part in enumerate(parts)
-    )
-    return re.compile(f"^{regex}$"), tuple(parts[1::2])
+    rule = "".join(part if i % 2 == 0 else f"<{part}>" for i, part in enumerate(parts))
+    return rule, tuple(parts[1::2])
 
 
 class Router(Generic[S]):
@@ -181,6 +184,7 @@ class Router(Generic[S]):
         self.function = function
         self.description = description
         self._routes: list[Route] = []
+        self._map: Map | None = None  # werkzeug's rules, built on the first request
 
     @property
     def routes(self) -> tuple[Route, ...]:
@@ -217,7 +221,7 @@ class Router(Generic[S]):
             raise ValueError(f"{method} {path}: an idempotent route stores a response model")
         if any(r.method == method and r.path == path for r in self._routes):
             raise ValueError(f"{method} {path} is declared twice")
-        pattern, params = _compile(path)
+        _, params = _rule_path(path)
 
         def register(handler: Callable[[Call[Any, S]], Any]) -> Callable[[Call[Any, S]], Any]:
             doc = (handler.__doc__ or "").strip()
@@ -236,12 +240,10 @@ class Router(Generic[S]):
                     idempotent=idempotent,
                     summary=summary or first.strip() or handler.__name__.replace("_", " "),
                     description=rest.strip(),
-                    pattern=pattern,
                     path_params=params,
-                    # Built once per route, at import: a bad model fails there, not per request.
-                    response_adapter=TypeAdapter(response) if response is not None else None,
                 )
             )
+            self._map = None
             return handler
 
         return register
@@ -263,20 +265,36 @@ class Router(Generic[S]):
 
     # --- dispatch ------------------------------------------------------------------------------
 
+    def _rules(self) -> Map:
+        if self._map is None:
+            # werkzeug orders rules by specificity: `/me` is tried before `/{user_id}`.
+            self._map = Map(
+                [
+                    Rule(_rule_path(route.path)[0], endpoint=index, methods=[route.method])
+                    for index, route in enumerate(self._routes)
+                ],
+                strict_slashes=False,
+                merge_slashes=False,
+            )
+        return self._map
+
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         """The route for a request, or RouteNotFound / MethodNotAllowed."""
+        adapter = self._rules().bind("function.local")
         normalized = path.rstrip("/") or "/"
-        allowed: list[str] = []
-        for route in self._routes:
-            found = route.pattern.match(normalized)
-            if found is None:
-                continue
-            if route.method == method.upper():
-                return route, found.groupdict()
-            allowed.append(route.method)
-        if allowed:
-            raise MethodNotAllowed(f"{method} is not allowed on {path}", tuple(sorted(allowed)))
-        raise RouteNotFound(f"{self.function} has no route {path}")
+        method = method.upper()
+        try:
+            if method not in METHODS:  # HEAD, OPTIONS...: never matched to a GET route
+                raise werkzeug_errors.MethodNotAllowed(adapter.allowed_methods(normalized))
+            index, params = adapter.match(normalized, method=method)
+        except werkzeug_errors.MethodNotAllowed as refused:
+            allowed = tuple(sorted(set(refused.valid_methods or ()) & set(METHODS)))
+            if not allowed:
+                raise RouteNotFound(f"{self.function} has no route {path}") from None
+            raise MethodNotAllowed(f"{method} is not allowed on {path}", allowed) from None
+        except werkzeug_errors.NotFound:
+            raise RouteNotFound(f"{self.function} has no route {path}") from None
+        return self._routes[index], {name: str(value) for name, value in params.items()}
 
     def handle(self, request: flask.Request, services: S) -> flask.Response:
         """Serve one functions-framework request; never raises."""
@@ -335,9 +353,9 @@ class Router(Generic[S]):
             query=query,
             path=params,
             services=services,
-            uow=services.uow or _NoUnitOfWork(),
             headers=headers,
             maybe_caller=caller,
+            store=services.uow,
         )
         result = route.handler(call)
         return route.status, route.render(result), {}, caller.user_id if caller else None
@@ -397,7 +415,7 @@ class Router(Generic[S]):
         if isinstance(outcome, Replay):
             uow.publish_pending(outcome.emitted)
             return outcome.status, outcome.body, {"Idempotent-Replayed": "true"}, caller.user_id
-        claimed = ClaimedUnitOfWork(
+        claimed = claimed_unit_of_work(
             uow, outcome, status=route.status, render=route.render, clock=services.clock
         )
         call: Call[Any, S] = Call(
@@ -405,9 +423,9 @@ class Router(Generic[S]):
             query=query,
             path=params,
             services=services,
-            uow=claimed,
             headers=headers,
             maybe_caller=caller,
+            store=claimed,
         )
         try:
             result = route.handler(call)
@@ -448,16 +466,6 @@ class Router(Generic[S]):
                 extra={"route": route, "error_type": type(exc).__name__},
             )
         return problem_response(problem)
-
-
-class _NoUnitOfWork(UnitOfWork):
-    """Stands in when a function has no store (a pure calculator); any use is a bug."""
-
-    def run(self, work: Callable[..., Any], *, read_only: bool = False) -> Any:
-        raise RuntimeError("this function was configured without a unit of work")
-
-    def publish_pending(self, event_ids: Any) -> None:
-        raise RuntimeError("this function was configured without a unit of work")
 
 
 def _release_quietly(uow: UnitOfWork, claim: Claim) -> None:

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from shared.http.events import EventServices
 from shared.http.router import HttpServices
 from shared.log import configure_logging
-from shared.services.ports import Clock, SystemClock, UnitOfWork
+from shared.platform.clock import Clock, SystemClock
+from shared.platform.store import UnitOfWork
 
 if TYPE_CHECKING:  # pydantic-settings costs ~90 ms to import: not at cold start
     from shared.settings import HttpSettings, PlatformSettings

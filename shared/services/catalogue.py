@@ -1,6 +1,7 @@
 """The entity's loan product catalogue in the document store, and how it is seeded.
 
-Products are data, not code (DESIGN §3): each entity's catalogue lives in the
+Products are data, not code (docs/lending-rules.md#loan-products): each entity's catalogue lives
+in the
 `products` collection, one document per product, keyed by the product id:
 
     products/<product id> = {"id": ..., "active": true, "published_at": ...,
@@ -21,29 +22,10 @@ from __future__ import annotations
 from datetime import datetime
 from importlib import resources
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
-
 from shared.domain.errors import ValidationFailed
 from shared.domain.products import LoanProduct, ProductCatalogue, parse_catalogue
-from shared.services.ports import DocumentTransaction, Repository, UnitOfWork
-
-PRODUCTS = "products"
-
-
-class CatalogueEntry(BaseModel):
-    """One stored product: the product itself and whether new applications may use it."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    id: str
-    product: LoanProduct
-    active: bool = True
-    published_at: AwareDatetime
-
-
-class Products(Repository[CatalogueEntry]):
-    collection = PRODUCTS
-    model = CatalogueEntry
+from shared.platform.store import DocumentTransaction, UnitOfWork
+from shared.records.products import CatalogueEntry, Products
 
 
 def load_product(tx: DocumentTransaction, product_id: str) -> LoanProduct:

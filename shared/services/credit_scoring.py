@@ -51,29 +51,21 @@ from shared.domain.identity import PROVINCES
 from shared.domain.loan import LoanState, LoanTransition
 from shared.domain.products import LoanProduct
 from shared.domain.schedule import build_schedule
-from shared.domain.scoring import (
-    PROVIDERS,
-    ProviderData,
-    ProviderUnavailable,
-    Reason,
-    Scorecard,
-    ScoreDecision,
-    ScoringApplication,
-    score,
-)
-from shared.services.catalogue import Products
-from shared.services.credit_decisions import CreditDecisionRecord, CreditDecisions
-from shared.services.loan_decisions import approve_loan, reject_loan
-from shared.services.loan_records import DecisionSummary, EventOrigin, LoanRecord, Loans
-from shared.services.ports import (
-    DocumentTransaction,
-    PersonalDataVault,
-    ProviderDataSource,
-    ProviderQuery,
-    UnitOfWork,
-    jakarta_date,
-)
-from shared.services.users import UserRecord, Users
+from shared.domain.scoring.decision import Reason, ScoreDecision
+from shared.domain.scoring.engine import score
+from shared.domain.scoring.features import ScoringApplication
+from shared.domain.scoring.providers import PROVIDERS, ProviderData, ProviderUnavailable
+from shared.domain.scoring.scorecard import Scorecard
+from shared.platform.clock import jakarta_date
+from shared.platform.event_origin import EventOrigin
+from shared.platform.personal_data import PersonalDataVault
+from shared.platform.providers import ProviderDataSource, ProviderQuery
+from shared.platform.store import DocumentTransaction, UnitOfWork
+from shared.records.credit_decisions import CreditDecisionRecord, CreditDecisions
+from shared.records.loans import DecisionSummary, LoanRecord, Loans
+from shared.records.products import Products
+from shared.records.users import UserRecord, Users
+from shared.services.offers import approve_loan, reject_loan
 
 logger = logging.getLogger(__name__)
 

@@ -35,13 +35,13 @@ the same `Idempotency-Key` returns the same URL.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from shared.domain.caps import check_borrower_outstanding, check_offer
-from shared.domain.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
+from shared.domain.errors import Conflict, Forbidden, IllegalTransition, NotFound, ValidationFailed
 from shared.domain.events import (
     EventType,
     LoanCancelled,
@@ -49,34 +49,30 @@ from shared.domain.events import (
     LoanSubmitted,
 )
 from shared.domain.loan import LoanState, LoanTransition
-from shared.domain.products import quote
-from shared.services.catalogue import load_product
-from shared.services.loan_records import (
+from shared.domain.products import TenorUnit, quote
+from shared.platform.callers import Caller
+from shared.platform.clock import jakarta_date
+from shared.platform.documents import DocumentStorage
+from shared.platform.event_origin import EventOrigin
+from shared.platform.ids import require_document_id
+from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
+from shared.records.loans import (
     MAX_DOCUMENTS_PER_LOAN,
     OPEN_STATES,
     OUTSTANDING_STATES,
-    ApplicationList,
-    ApplicationView,
     BusinessCapital,
     Collateral,
-    EventOrigin,
+    DecisionSummary,
     LoanDocument,
     LoanPurpose,
     LoanRecord,
     Loans,
+    OfferRecord,
+    ReviewNote,
+    StateChange,
 )
-from shared.services.ports import (
-    Caller,
-    DocumentStorage,
-    DocumentTransaction,
-    Forbidden,
-    OrderBy,
-    UnitOfWork,
-    Where,
-    jakarta_date,
-    require_document_id,
-)
-from shared.services.users import Users
+from shared.records.users import Users
+from shared.services.catalogue import load_product
 
 BORROWER_POSITIONS = "borrower_positions"
 MAX_OUTSTANDING_LOANS_READ = 100
@@ -160,6 +156,102 @@ class DocumentUpload(BaseModel):
     loan_id: str
     kind: DocumentKind
     upload: UploadUrl
+
+
+# --- the API's view of a loan ---------------------------------------------------------------
+
+
+class DocumentView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    document_id: str
+    kind: str
+    content_type: str
+    file_name: str | None
+    requested_at: datetime
+
+
+class ApplicationView(BaseModel):
+    """A loan application as its borrower (and admins) see it.
+
+    `review` (the reviewer's narrative) and which staff member acted (`by`,
+    `priced_by`) are shown to admins only; a borrower sees the decision's
+    reasons and the steps they took themselves.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    borrower_id: str
+    state: LoanState
+    product_id: str
+    principal: int
+    tenor: int
+    tenor_unit: TenorUnit
+    purpose: LoanPurpose
+    collateral: Collateral | None
+    capital: BusinessCapital
+    submitted_at: datetime
+    updated_at: datetime
+    decision: DecisionSummary | None
+    review: ReviewNote | None
+    offer: OfferRecord | None
+    offer_accepted_at: datetime | None
+    funding_closes_on: date | None
+    cancellation_reason: str | None
+    documents: tuple[DocumentView, ...]
+    history: tuple[StateChange, ...]
+
+    @classmethod
+    def of(cls, loan: LoanRecord, *, for_admin: bool) -> ApplicationView:
+        return cls(
+            id=loan.id,
+            borrower_id=loan.borrower_id,
+            state=loan.state,
+            product_id=loan.product_id,
+            principal=loan.principal,
+            tenor=loan.tenor,
+            tenor_unit=loan.tenor_unit,
+            purpose=loan.purpose,
+            collateral=loan.collateral,
+            capital=loan.capital,
+            submitted_at=loan.submitted_at,
+            updated_at=loan.updated_at,
+            decision=loan.decision,
+            review=loan.review if for_admin else None,
+            offer=(
+                loan.offer
+                if for_admin or loan.offer is None
+                else loan.offer.model_copy(update={"priced_by": None})
+            ),
+            offer_accepted_at=loan.offer_accepted_at,
+            funding_closes_on=loan.funding_closes_on,
+            cancellation_reason=loan.cancellation_reason,
+            documents=tuple(
+                DocumentView(
+                    document_id=d.document_id,
+                    kind=d.kind,
+                    content_type=d.content_type,
+                    file_name=d.file_name,
+                    requested_at=d.requested_at,
+                )
+                for d in loan.documents
+            ),
+            history=(
+                loan.history
+                if for_admin
+                else tuple(
+                    step.model_copy(update={"by": step.by if step.by == loan.borrower_id else None})
+                    for step in loan.history
+                )
+            ),
+        )
+
+
+class ApplicationList(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    applications: tuple[ApplicationView, ...]
 
 
 # --- submission -------------------------------------------------------------------------------

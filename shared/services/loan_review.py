@@ -27,25 +27,15 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.events import EventType
 from shared.domain.loan import LoanState, LoanTransition, transition
-from shared.services.catalogue import Products
-from shared.services.credit_decisions import CreditDecisionRecord, CreditDecisions
-from shared.services.loan_decisions import approve_loan, reject_loan
-from shared.services.loan_records import (
-    ApplicationList,
-    ApplicationView,
-    EventOrigin,
-    LoanRecord,
-    Loans,
-    ReviewNote,
-)
-from shared.services.ports import (
-    DocumentTransaction,
-    OrderBy,
-    UnitOfWork,
-    Where,
-    require_document_id,
-)
-from shared.services.quotes import RateText
+from shared.fields import RateText
+from shared.platform.event_origin import EventOrigin
+from shared.platform.ids import require_document_id
+from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
+from shared.records.credit_decisions import CreditDecisionRecord, CreditDecisions
+from shared.records.loans import LoanRecord, Loans, ReviewNote
+from shared.records.products import Products
+from shared.services.loan_applications import ApplicationList, ApplicationView
+from shared.services.offers import approve_loan, reject_loan
 
 Narrative = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=4000)]
 BorrowerReason = Annotated[

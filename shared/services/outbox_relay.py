@@ -1,12 +1,11 @@
 """The outbox relay: publish the events whose own publish failed after their commit.
 
-`tx.emit(event)` writes `outbox/<event_id>` in the use case's transaction and
-publishes right after the commit (shared/services/ports.py). When that publish
-fails the state is committed and the event waits in the outbox with
-`published_at = null`; until now only a client retry or a Pub/Sub redelivery
-would publish it, so a borrower who never retried left `loan.submitted`
-unpublished and the loan `submitted` forever. The `outbox_relay` function runs
-`relay_outbox` every minute (Cloud Scheduler) and guarantees no event is lost:
+`tx.emit(event)` writes `outbox/<event_id>` in the use case's transaction and publishes
+right after the commit (shared/platform/outbox.py). When that publish fails the state is
+committed and the event waits in the outbox with `published_at = null`. A client retry or
+a Pub/Sub redelivery would publish it, but a borrower who never retries would leave
+`loan.submitted` unpublished and the loan `submitted` forever; so the `outbox_relay`
+function runs `relay_outbox` every minute (Cloud Scheduler) and no event is lost:
 
 - It asks for the entries still unpublished and older than `grace` (30 s by
   default: the producer's own publish-after-commit normally lands within
@@ -35,15 +34,9 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.services.ports import (
-    OUTBOX,
-    Clock,
-    Document,
-    DocumentTransaction,
-    OrderBy,
-    UnitOfWork,
-    Where,
-)
+from shared.platform.clock import Clock
+from shared.platform.outbox import OUTBOX
+from shared.platform.store import Document, DocumentTransaction, OrderBy, UnitOfWork, Where
 
 logger = logging.getLogger(__name__)
 

@@ -1,80 +1,47 @@
-"""Loan quotes: the public calculator's request and response, and the views offers reuse.
+"""Loan quotes: the public calculator's request, and how it is priced.
 
-`quote_loan(request, uow)` prices a principal, tenor and disbursement date
-either against a catalogue product (`product_id`, read from the `products`
-collection, priced at the product's maximum rate — the most the loan could
-cost before a credit grade is known) or against explicit `terms` that anyone
-may simulate (`interest_method`, `rate_per_month` or `rate_per_year`,
-`rounding_unit`, `purpose`, `fees`). Explicit terms touch nothing but the pure
-domain: no configuration, network or database, which is why `uow` is only
-used for product quotes.
+`quote_loan(request, uow)` prices a principal, tenor and disbursement date either against a
+catalogue product (`product_id`, read from the `products` collection, priced at the
+product's maximum rate — the most the loan could cost before a credit grade is known) or
+against explicit `terms` that anyone may simulate (`interest_method`, `rate_per_month` or
+`rate_per_year`, `rounding_unit`, `purpose`, `fees`). Explicit terms touch nothing but the
+pure domain: no configuration, network or database, which is why `uow` is only used for
+product quotes.
 
-The response contract (field names are part of the public API):
-`installments` (`number`, `due_date`, `principal`, `interest`, `fees`,
-`fee_vat`, `total`, `balance_after`), `totals` (`principal`, `interest`, `fees`,
-`fee_vat`, `payable`), `daily_cost_rate` (a decimal string) and `cap_check`
-(`compliant`, `violations` each naming its `rule` and `source`). Amounts are
-integer rupiah; rates are decimal strings. An installment's `fees` is its
-service fee and `fee_vat` the VAT on it at the rate in force on its due date;
-its `total` includes both. `totals.fees` is every borrower fee (origination
-plus per-installment service fees, VAT excluded), `totals.fee_vat` the VAT on
-every one of those fees, and `totals.payable` (principal + interest + fees +
-fee_vat) is everything the loan costs the borrower. The origination fee and its
-VAT (also shown alone, as `origination_fee_vat`) are deducted from the payout
-(`net_disbursement`) and never billed in an installment. `daily_cost_rate`
-leaves all VAT out: a tax is not *manfaat ekonomi*. The caps checked are those
-in force on the disbursement date, and a quote that breaches them is still
-answered (200, `compliant: false`): a calculator shows the breach, only an offer
+The answer is a `shared.records.quotes.QuoteResponse` (the same terms an offer stores). The
+caps checked are those in force on the disbursement date, and a quote that breaches them is
+still answered (200, `compliant: false`): a calculator shows the breach, only an offer
 refuses it.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Annotated, Literal, Self
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
-    WithJsonSchema,
     model_validator,
 )
 
-from shared.domain.caps import CapCheck, check_offer
-from shared.domain.products import BorrowerSegment, LoanProduct, Purpose, Quote, TenorUnit, quote
+from shared.domain.caps import check_offer
+from shared.domain.products import BorrowerSegment, LoanProduct, Purpose, TenorUnit, quote
 from shared.domain.schedule import InterestMethod
+from shared.fields import RateText, Rupiah
+from shared.platform.store import UnitOfWork
+from shared.records.quotes import QuoteResponse, quote_response
 from shared.services.catalogue import load_product
-from shared.services.ports import UnitOfWork
 
 MAX_QUOTE_PRINCIPAL = 100_000_000_000  # Rp 100 bn: far above any product, bounds the arithmetic
 MAX_MONTHLY_TENOR = 120
 MAX_BULLET_TENOR_DAYS = 366
-DAILY_RATE_PLACES = Decimal("1E-10")
 SIMULATED_PRODUCT_ID = "simulated-terms"
 EARLIEST_DATE = date(2000, 1, 1)  # dates outside these bounds are mistakes, not simulations
 LATEST_DATE = date(2099, 12, 31)
-
-
-def _decimal_text(value: object) -> object:
-    if isinstance(value, str | Decimal) and not isinstance(value, bool):
-        return value
-    raise ValueError('rates are exact decimals: send a string such as "0.015"')
-
-
-RateText = Annotated[
-    Decimal,
-    BeforeValidator(_decimal_text),
-    Field(ge=0, lt=1, allow_inf_nan=False),
-    WithJsonSchema({"type": "string", "pattern": r"^\d*\.?\d+$", "examples": ["0.015"]}),
-]
-"""A rate as a decimal string, a fraction below 1 (`"0.015"` = 1.5%)."""
-
-Rupiah = Annotated[int, Strict(), Field(ge=0)]
-PositiveRupiah = Annotated[int, Strict(), Field(gt=0)]
 
 
 class QuoteFees(BaseModel):
@@ -160,132 +127,6 @@ class QuoteRequest(BaseModel):
         ):
             raise ValueError("a bullet loan's yearly rate must be below 1 (100%)")
         return self
-
-
-# --- the response -----------------------------------------------------------------------------
-
-
-class InstallmentLine(BaseModel):
-    """One installment: `total = principal + interest + fees + fee_vat`."""
-
-    model_config = ConfigDict(frozen=True)
-
-    number: int
-    due_date: date
-    principal: int
-    interest: int
-    fees: int
-    fee_vat: int
-    total: int
-    balance_after: int
-
-
-class QuoteTotals(BaseModel):
-    """`fees`: every borrower fee (origination + service fees, VAT excluded);
-    `fee_vat`: the VAT on those fees; `payable`: principal + interest + fees + fee_vat."""
-
-    model_config = ConfigDict(frozen=True)
-
-    principal: int
-    interest: int
-    fees: int
-    fee_vat: int
-    payable: int
-
-
-class CapViolationView(BaseModel):
-    """One broken cap: the rule, where it comes from, and the figures (decimal strings)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    rule: str
-    source: str
-    detail: str
-    effective_from: date | None = None
-    limit: str | None = None
-    actual: str | None = None
-
-
-class CapCheckView(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    compliant: bool
-    violations: tuple[CapViolationView, ...] = ()
-    notes: tuple[str, ...] = ()
-
-
-class QuoteResponse(BaseModel):
-    """The calculator's answer (see the module docstring for the contract)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    product_id: str | None
-    interest_method: InterestMethod
-    rate: Annotated[str, Field(description="per month, or per year for bullet loans")]
-    rate_period: Literal["month", "year"]
-    tenor: int
-    tenor_unit: TenorUnit
-    disbursement_date: date
-    maturity_date: date
-    tenor_days: int
-    installments: tuple[InstallmentLine, ...]
-    totals: QuoteTotals
-    origination_fee: int
-    origination_fee_vat: int
-    net_disbursement: int
-    daily_cost_rate: Annotated[str, Field(description="cost of credit per rupiah per day")]
-    cap_check: CapCheckView
-
-
-def cap_check_view(check: CapCheck) -> CapCheckView:
-    return CapCheckView(
-        compliant=check.compliant,
-        violations=tuple(
-            CapViolationView(
-                rule=v.rule.value,
-                source=v.source,
-                detail=v.detail,
-                effective_from=v.effective_from,
-                limit=None if v.limit is None else str(v.limit),
-                actual=None if v.actual is None else str(v.actual),
-            )
-            for v in check.violations
-        ),
-        notes=check.notes,
-    )
-
-
-def quote_response(priced: Quote, check: CapCheck, *, product_id: str | None) -> QuoteResponse:
-    """The public view of a priced quote and its cap check (also used inside offers)."""
-    schedule = priced.schedule
-    fees = priced.borrower_fees
-    fee_vat = schedule.total_fee_vat + priced.origination_fee_vat
-    return QuoteResponse(
-        product_id=product_id,
-        interest_method=schedule.method,
-        rate=str(priced.rate),
-        rate_period=priced.rate_period,
-        tenor=priced.tenor,
-        tenor_unit=priced.tenor_unit,
-        disbursement_date=priced.disbursement_date,
-        maturity_date=schedule.maturity_date,
-        tenor_days=priced.tenor_days,
-        installments=tuple(
-            InstallmentLine(**installment.model_dump()) for installment in schedule.installments
-        ),
-        totals=QuoteTotals(
-            principal=priced.principal,
-            interest=priced.total_interest,
-            fees=fees,
-            fee_vat=fee_vat,
-            payable=priced.principal + priced.total_interest + fees + fee_vat,
-        ),
-        origination_fee=priced.origination_fee,
-        origination_fee_vat=priced.origination_fee_vat,
-        net_disbursement=priced.net_disbursement,
-        daily_cost_rate=str(priced.daily_cost_rate.quantize(DAILY_RATE_PLACES, ROUND_HALF_UP)),
-        cap_check=cap_check_view(check),
-    )
 
 
 def simulated_product(terms: QuoteTerms, principal: int, tenor: int) -> LoanProduct:

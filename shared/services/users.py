@@ -21,23 +21,20 @@ NIK, NPWP and the bank account number are stored only encrypted (AES-GCM,
 view returns the masked form (`3174********0001`) and nothing decrypts them
 here. The scoring use case decrypts the NIK to ask the providers.
 
-`UserDirectory` is the `CallerDirectory` every HTTP function uses: the user
-record — not the token — says a caller's current role and whether the account
-is active, so a deactivation or a role change applies to the next request.
+The stored user record, not the token, decides what a caller may do
+(`shared.records.users.UserDirectory`).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple, Protocol, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.domain.caps import check_age
-from shared.domain.errors import Conflict, NotFound, ValidationFailed
+from shared.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.domain.identity import (
-    PROVINCES,
     TaxpayerKind,
     mask_account_number,
     mask_nik,
@@ -46,54 +43,24 @@ from shared.domain.identity import (
     normalize_phone,
     parse_nik,
 )
-from shared.services.ports import (
-    CallerDirectory,
-    CallerRecord,
-    Clock,
-    DocumentTransaction,
-    Forbidden,
-    PersonalDataVault,
-    Repository,
-    Role,
-    TransientFailure,
-    UnitOfWork,
-    jakarta_date,
-    require_document_id,
-    valid_document_id,
+from shared.platform.callers import Role
+from shared.platform.clock import Clock, jakarta_date
+from shared.platform.errors import TransientFailure
+from shared.platform.ids import require_document_id, valid_document_id
+from shared.platform.personal_data import PersonalDataVault
+from shared.platform.store import DocumentTransaction, UnitOfWork
+from shared.records.users import (
+    USER_IDENTITIES,
+    BankAccountRecord,
+    BorrowerProfile,
+    LenderProfile,
+    Name,
+    UserRecord,
+    Users,
 )
-from shared.services.quotes import RateText
 
 if TYPE_CHECKING:  # the scoring engine is imported only where a registration needs it
-    from shared.domain.scoring import CivilRegistryCheck, ProviderUnavailable
-
-USERS = "users"
-USER_IDENTITIES = "user_identities"
-
-MAX_TREATY_RATE = Decimal("0.20")  # PPh 26's statutory rate: a treaty only ever lowers it
-
-Sector = Literal[
-    "groceries",
-    "food_and_beverage",
-    "health_and_beauty",
-    "education",
-    "household_goods",
-    "retail",
-    "fashion",
-    "electronics",
-    "services",
-    "logistics",
-    "manufacturing",
-    "crafts",
-    "creative",
-    "agriculture",
-    "fisheries",
-    "livestock",
-    "construction",
-    "tourism",
-    "other",
-]
-StoreId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
-Name = Annotated[str, Field(min_length=1, max_length=120)]
+    from shared.domain.scoring.providers import CivilRegistryCheck, ProviderUnavailable
 
 
 class IdentityRegistry(Protocol):
@@ -125,42 +92,6 @@ class BankAccountInput(BaseModel):
     bank_code: Annotated[str, Field(pattern=r"^\d{3}$", examples=["014"])]
     account_number: Annotated[str, Field(pattern=r"^\d{6,20}$")]
     account_holder: Name
-
-
-class BorrowerProfile(BaseModel):
-    """The borrower's business, as the scorecard's character and condition Cs read it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    business_name: Name
-    sector: Sector
-    province_code: Annotated[str, Field(pattern=r"^\d{2}$", examples=["31"])]
-    years_in_business: Annotated[Decimal, Field(ge=0, le=100)]
-    store_ids: Annotated[tuple[StoreId, ...], Field(max_length=10)] = ()
-
-    @model_validator(mode="after")
-    def _known_province(self) -> Self:
-        if self.province_code not in PROVINCES:
-            raise ValueError(f"province_code {self.province_code} is not an Indonesian province")
-        return self
-
-
-class LenderProfile(BaseModel):
-    """Tax residency decides the withholding on interest (PPh 23 or PPh 26 / treaty rate)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    residency: Literal["resident", "non_resident"]
-    treaty_rate: RateText | None = None
-
-    @model_validator(mode="after")
-    def _treaty_rate_for_non_residents(self) -> Self:
-        if self.treaty_rate is not None:
-            if self.residency != "non_resident":
-                raise ValueError("treaty_rate applies to non-resident lenders only")
-            if self.treaty_rate > MAX_TREATY_RATE:
-                raise ValueError(f"treaty_rate cannot exceed PPh 26's {MAX_TREATY_RATE}")
-        return self
 
 
 class Registration(BaseModel):
@@ -195,47 +126,6 @@ class Registration(BaseModel):
 
 
 # --- records and views ----------------------------------------------------------------------
-
-
-class BankAccountRecord(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    bank_code: str
-    account_number_encrypted: str
-    account_number_masked: str
-    account_holder: str
-
-
-class UserRecord(BaseModel):
-    """`users/<user id>` (the token subject). Personal identifiers only encrypted + masked."""
-
-    model_config = ConfigDict(frozen=True, extra="allow")
-
-    id: str
-    role: Role
-    active: bool = True
-    full_name: str
-    birth_date: date
-    phone: str
-    nik_encrypted: str
-    nik_hash: str
-    nik_masked: str
-    npwp_encrypted: str
-    npwp_hash: str
-    npwp_masked: str
-    bank_account: BankAccountRecord
-    borrower_profile: BorrowerProfile | None = None
-    lender_profile: LenderProfile | None = None
-    identity_verified_at: AwareDatetime | None = None
-    registered_at: AwareDatetime
-    updated_at: AwareDatetime
-    deactivated_at: AwareDatetime | None = None
-    deactivated_by: str | None = None
-
-
-class Users(Repository[UserRecord]):
-    collection = USERS
-    model = UserRecord
 
 
 class BankAccountView(BaseModel):
@@ -351,7 +241,7 @@ def _validated_identity(registration: Registration, today: date) -> _Identity:
 def _confirmed_by_registry(
     registry: IdentityRegistry, nik: str, registration: Registration
 ) -> None:
-    from shared.domain.scoring import ProviderUnavailable
+    from shared.domain.scoring.providers import ProviderUnavailable
 
     answer = registry.verify_identity(nik, registration.full_name, registration.birth_date)
     if isinstance(answer, ProviderUnavailable):  # nothing stored: the client retries later
@@ -523,20 +413,3 @@ def change_role(
         return UserView.of(updated)
 
     return uow.run(apply)
-
-
-class UserDirectory(CallerDirectory):
-    """Callers' current role and status, read from `users/<id>` (one read per request)."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
-    def lookup(self, user_id: str) -> CallerRecord | None:
-        try:
-            require_document_id(user_id, "user")
-        except NotFound:
-            return None  # no record can exist under such an id
-        data = self._uow.run(lambda tx: tx.get(USERS, user_id), read_only=True)
-        if data is None:
-            return None
-        return CallerRecord(user_id=user_id, role=data["role"], active=data.get("active") is True)

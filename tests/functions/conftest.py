@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.adapters.auth import JwtVerifier, StaticPublicKey
 from shared.http.lazy import Lazy
-from shared.services.users import UserDirectory
+from shared.records.users import UserDirectory
 from tests.unit.journey.world import ENTITY, SCORECARD, JourneyWorld
 
 ROOT = Path(__file__).resolve().parents[2]

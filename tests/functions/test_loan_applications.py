@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.domain.loan import LoanState
-from shared.services.loan_decisions import AGREEMENT_VERSION
+from shared.services.offers import AGREEMENT_VERSION
 from tests.functions.conftest import Platform, idempotent, problem
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.domain.loan import LoanState
-from shared.services.ports import PublishFailed
+from shared.platform.errors import PublishFailed
 from tests.functions.conftest import Platform, problem
 
 SCHEDULER = "cron-outbox-relay@patungan-p2p-prod.iam.gserviceaccount.com"

@@ -37,7 +37,7 @@ from scripts.platform_runner import LocalValues, local_environment
 from scripts.token import DevKeys
 from shared.deployment import LOCAL_ONLY_VARIABLES, plan_function
 from shared.http.lazy import Lazy
-from shared.services.ports import TokenVerifier
+from shared.platform.callers import TokenVerifier
 from shared.settings import (
     ConfigurationError,
     DocumentStorageSettings,

@@ -34,23 +34,26 @@ from shared.indexes import (
     index_for,
     required_index,
 )
-from shared.services.idempotency import EventUnitOfWork, IdempotencyScope, claim_request
-from shared.services.loan_applications import ApplicationQuery, list_applications
-from shared.services.loan_review import ReviewQueueQuery, review_queue
-from shared.services.outbox_relay import relay_outbox
-from shared.services.ports import (
+from shared.platform.callers import Caller
+from shared.platform.idempotency import (
     IDEMPOTENCY_KEYS,
-    OUTBOX,
     PROCESSED_EVENTS,
-    Caller,
+    IdempotencyScope,
+    claim_request,
+    event_unit_of_work,
+)
+from shared.platform.outbox import OUTBOX, PublishableEvent
+from shared.platform.store import (
     Document,
     DocumentTransaction,
     JsonDict,
     OrderBy,
-    PublishableEvent,
     UnitOfWork,
     Where,
 )
+from shared.services.loan_applications import ApplicationQuery, list_applications
+from shared.services.loan_review import ReviewQueueQuery, review_queue
+from shared.services.outbox_relay import relay_outbox
 from tests.unit.journey.world import JourneyWorld
 
 T = TypeVar("T")
@@ -303,7 +306,7 @@ def test_the_plumbing_stamps_every_record_of_a_ttl_collection_with_its_expiry():
         lease=timedelta(minutes=2),
         retention=timedelta(hours=24),
     )
-    applied = EventUnitOfWork(
+    applied = event_unit_of_work(
         world.uow,
         consumer="scoring",
         event_id="e-1",

@@ -14,12 +14,9 @@ import pytest
 from emulators.launcher import EmulatorProcess
 from shared.adapters.providers import ProviderQuery, ProvidersClient, ProvidersConfig
 from shared.domain.scorecards.personas import load_personas
-from shared.domain.scoring import (
-    CreditBureauReport,
-    ProviderUnavailable,
-    load_scorecard,
-    score,
-)
+from shared.domain.scoring.engine import score
+from shared.domain.scoring.providers import CreditBureauReport, ProviderUnavailable
+from shared.domain.scoring.scorecard import load_scorecard
 from tests.fixtures.providers_sandbox import PROVIDERS_SANDBOX_API_KEY
 
 pytestmark = pytest.mark.emulator

@@ -17,14 +17,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.scoring import (
+from shared.domain.scoring.decision import Decision
+from shared.domain.scoring.features import ScoringApplication
+from shared.domain.scoring.providers import (
     BusinessProfile,
     CivilRegistryCheck,
     CreditBureauReport,
-    Decision,
     MonthlyRevenue,
     ProviderData,
-    ScoringApplication,
     StoreSales,
     month_key,
     months_ending,

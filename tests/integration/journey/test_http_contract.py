@@ -1,4 +1,5 @@
-"""The HTTP contract of the running functions (DESIGN §4): who may call what, problem
+"""The HTTP contract of the running functions (docs/architecture.md#http-contract): who may call
+what, problem
 documents for bad input (4xx, never 500), and idempotent retries of a submission."""
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """A submission whose `loan.submitted` publish Pub/Sub refused after its commit is still
 scored: the borrower hears 503 and never retries, the local Cloud Scheduler runs the outbox
 relay as the deployed job does, the relay publishes the stranded event, and the push
-subscription delivers it to scoring (DESIGN §2, outbox). The refusal is the Pub/Sub
+subscription delivers it to scoring (docs/architecture.md#events, the outbox). The refusal is the
+Pub/Sub
 emulator's publish fault, so the real `loan_applications` function and its real Pub/Sub
 client meet it exactly as they would meet PERMISSION_DENIED in production."""
 
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from shared.services.ports import OUTBOX
+from shared.platform.outbox import OUTBOX
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 SUBMITTED = FieldFilter("topic", "==", "loan.submitted")

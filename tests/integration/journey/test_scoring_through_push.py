@@ -1,6 +1,7 @@
 """Submission to decision on the running platform: the real push subscription delivers
 `loan.submitted` to the scoring function, which decides once however often it is delivered
-and sends the loan to review when a provider is down (DESIGN §2, §3 "Credit scoring")."""
+and sends the loan to review when a provider is down (docs/architecture.md#events,
+docs/lending-rules.md#credit-scoring)."""
 
 from __future__ import annotations
 

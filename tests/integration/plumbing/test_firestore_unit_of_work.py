@@ -10,7 +10,8 @@ import pytest
 from shared.adapters.firestore import FirestoreUnitOfWork, firestore_client
 from shared.adapters.memory import FixedClock, RecordingPublisher
 from shared.domain.errors import Conflict
-from shared.services.ports import DocumentTransaction, TransactionContended
+from shared.platform.errors import TransactionContended
+from shared.platform.store import DocumentTransaction
 from shared.settings import ConfigurationError, PlatformSettings
 from tests.unit.plumbing.uow_contract import CHECKS
 

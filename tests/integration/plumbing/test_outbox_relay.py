@@ -13,8 +13,10 @@ from shared.adapters.firestore import FirestoreUnitOfWork
 from shared.adapters.memory import FixedClock
 from shared.adapters.pubsub import PubSubPublisher
 from shared.domain.events import EventType, new_event
+from shared.platform.errors import PublishFailed
+from shared.platform.outbox import OUTBOX
+from shared.platform.store import DocumentTransaction
 from shared.services.outbox_relay import RelayReport, relay_outbox
-from shared.services.ports import OUTBOX, DocumentTransaction, PublishFailed
 
 pytestmark = pytest.mark.emulator
 

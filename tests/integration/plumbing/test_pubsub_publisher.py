@@ -10,7 +10,8 @@ import pytest
 
 from shared.adapters.pubsub import PubSubPublisher, pubsub_publisher
 from shared.domain.events import EventType, new_event
-from shared.services.ports import OutboundMessage, PublishFailed
+from shared.platform.errors import PublishFailed
+from shared.platform.outbox import OutboundMessage
 from shared.settings import ConfigurationError, PlatformSettings
 
 pytestmark = pytest.mark.emulator

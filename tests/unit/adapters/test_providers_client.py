@@ -22,7 +22,7 @@ from shared.adapters.providers import (
     ProvidersConfig,
     sales_until,
 )
-from shared.domain.scoring import (
+from shared.domain.scoring.providers import (
     BusinessProfile,
     CivilRegistryCheck,
     CreditBureauReport,
@@ -79,6 +79,13 @@ class Script:
         if isinstance(answer, int):
             return httpx.Response(answer, json={"error": "scripted"})
         return httpx.Response(200, json=answer)
+
+
+def assert_backoff_with_jitter(sleeps: list[float], base: list[float]) -> None:
+    """Each wait is the exponential base plus at most one initial backoff (0.2 s) of jitter."""
+    assert len(sleeps) == len(base)
+    for waited, expected in zip(sleeps, base, strict=True):
+        assert expected <= waited <= expected + 0.2
 
 
 def client(handler, time_: FakeTime | None = None, **endpoint_options) -> ProvidersClient:
@@ -171,7 +178,7 @@ def test_a_5xx_is_retried_with_backoff_and_the_answer_used():
 
     assert isinstance(report, CreditBureauReport)
     assert len(script.requests) == 3
-    assert time_.sleeps == [0.2, 0.4]
+    assert_backoff_with_jitter(time_.sleeps, [0.2, 0.4])
 
 
 def test_a_provider_failing_every_attempt_is_unavailable_with_the_reason():
@@ -225,11 +232,20 @@ def test_the_deadline_stops_retrying_before_the_attempts_run_out():
 
     answer = client(script, time_, max_attempts=10, deadline_s=1.0).credit_report(NIK)
 
-    # Waits 0.2 and 0.4; the next wait (0.8) would end past the 1 s deadline.
+    # Waits about 0.2 and 0.4; the next wait (0.8 or more) would end past the 1 s deadline.
     assert answer.reason == (
         "HTTP 503 Service Unavailable after 3 attempts; the 1 s deadline ran out"
     )
-    assert time_.sleeps == [0.2, 0.4]
+    assert_backoff_with_jitter(time_.sleeps, [0.2, 0.4])
+
+
+def test_backoff_is_jittered_so_retries_do_not_move_in_step():
+    waits = set()
+    for _ in range(5):
+        time_ = FakeTime()
+        client(Script(503, BUREAU), time_).credit_report(NIK)
+        waits.add(time_.sleeps[0])
+    assert len(waits) > 1
 
 
 @pytest.mark.parametrize(

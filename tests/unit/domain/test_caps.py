@@ -1,4 +1,4 @@
-"""Regulatory caps as an effective-dated table (DESIGN §3 "Regulatory caps", issue 2 item 4)."""
+"""Regulatory caps as an effective-dated table (docs/lending-rules.md#regulatory-caps)."""
 
 from __future__ import annotations
 
@@ -36,9 +36,10 @@ from shared.domain.schedule import DayCount, InterestMethod
 PRODUCTIVE, CONSUMER = Purpose.PRODUCTIVE, Purpose.CONSUMER
 MICRO = BorrowerSegment.MICRO
 
-# DESIGN §3's table, written out independently of the implementation's table:
+# The rules' table (docs/lending-rules.md#regulatory-caps), written out independently of the
+# implementation's table:
 # (purpose, year) -> (daily cost cap, late fee cap), as fractions per calendar day.
-DESIGN_TABLE = {
+RULES_TABLE = {
     (PRODUCTIVE, 2024): (Fraction(1, 1000), Fraction(1, 1000)),
     (PRODUCTIVE, 2025): (Fraction(1, 1000), Fraction(1, 1000)),
     (PRODUCTIVE, 2026): (Fraction(67, 100_000), Fraction(67, 100_000)),
@@ -49,8 +50,8 @@ DESIGN_TABLE = {
 
 
 def design_caps(purpose: Purpose, on: date) -> tuple[Fraction, Fraction]:
-    """The DESIGN table's caps on a date; before 2024 the earliest (2024) row applies."""
-    return DESIGN_TABLE[(purpose, min(max(on.year, 2024), 2026))]
+    """The rules' table's caps on a date; before 2024 the earliest (2024) row applies."""
+    return RULES_TABLE[(purpose, min(max(on.year, 2024), 2026))]
 
 
 def product(**overrides: object) -> LoanProduct:

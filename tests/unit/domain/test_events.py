@@ -1,4 +1,4 @@
-"""Domain events: the envelope and the payload of each type (DESIGN §2 "Events")."""
+"""Domain events: the envelope and the payload of each type (docs/architecture.md#events)."""
 
 from __future__ import annotations
 

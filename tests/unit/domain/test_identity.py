@@ -1,4 +1,4 @@
-"""Identity rules (DESIGN §3 "Identity data"): NIK, NPWP, phone numbers, masking.
+"""Identity rules (docs/lending-rules.md#identity-data): NIK, NPWP, phone numbers, masking.
 
 Each rule has a worked example and the invalid cases next to it; every refusal
 is a `ValidationFailed` naming the field and saying what is wrong.

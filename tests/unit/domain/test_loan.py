@@ -1,4 +1,4 @@
-"""The loan lifecycle (DESIGN §3 "Loan lifecycle")."""
+"""The loan lifecycle (docs/lending-rules.md#loan-lifecycle)."""
 
 from __future__ import annotations
 

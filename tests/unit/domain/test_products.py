@@ -1,4 +1,4 @@
-"""Loan products as data, and the quotes they give (DESIGN §3 "Loan products")."""
+"""Loan products as data, and the quotes they give (docs/lending-rules.md#loan-products)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Installment schedules as the rulebook states them (DESIGN §3 "Loan products", issue 2 item 3)."""
+"""Installment schedules as the rulebook states them (docs/lending-rules.md#loan-products)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Five-C scoring (DESIGN §3 "Credit scoring — the five Cs") with scorecard v1.
+"""Five-C scoring (docs/lending-rules.md#credit-scoring) with scorecard v1.
 
 Worked examples are the three reference personas (shared/domain/scorecards/
 README.md walks through their points by hand), then each knock-out, missing
@@ -19,22 +19,19 @@ from hypothesis import strategies as st
 from shared.domain.errors import ValidationFailed
 from shared.domain.identity import PROVINCES
 from shared.domain.scorecards.personas import load_personas
-from shared.domain.scoring import (
-    DECISION_RANK,
+from shared.domain.scoring.decision import ScoreDecision
+from shared.domain.scoring.engine import DECISION_RANK, score
+from shared.domain.scoring.features import compute_features, monthly_revenue_series
+from shared.domain.scoring.providers import (
     BusinessProfile,
     CivilRegistryCheck,
     CreditBureauReport,
     MonthlyRevenue,
     ProviderData,
     ProviderUnavailable,
-    ScoreDecision,
     StoreSales,
-    compute_features,
-    load_scorecard,
-    monthly_revenue_series,
-    parse_scorecard,
-    score,
 )
+from shared.domain.scoring.scorecard import load_scorecard, parse_scorecard
 
 SCORECARD = load_scorecard("v1")
 PERSONAS = load_personas()

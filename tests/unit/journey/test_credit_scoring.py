@@ -11,10 +11,10 @@ from shared.domain.events import parse_event
 from shared.domain.loan import LoanState
 from shared.domain.products import LoanProduct
 from shared.http.events import EventConsumer, EventServices, Outcome
+from shared.platform.callers import Caller
 from shared.services.credit_scoring import ScoringOutcome, score_submitted_loan
 from shared.services.loan_applications import CancelApplication, cancel_application
-from shared.services.loan_decisions import AGREEMENT_VERSION
-from shared.services.ports import Caller
+from shared.services.offers import AGREEMENT_VERSION
 from tests.unit.journey.world import SCORECARD, JourneyWorld
 
 

@@ -11,12 +11,15 @@ import pytest
 from shared.domain.errors import (
     CapExceeded,
     Conflict,
+    Forbidden,
     IllegalTransition,
     NotFound,
     ValidationFailed,
 )
 from shared.domain.loan import LoanState
 from shared.domain.products import LoanProduct
+from shared.platform.callers import Caller
+from shared.platform.store import UnitOfWork
 from shared.services.loan_applications import (
     AcceptOffer,
     ApplicationQuery,
@@ -28,8 +31,7 @@ from shared.services.loan_applications import (
     read_application,
     request_document_upload,
 )
-from shared.services.loan_decisions import AGREEMENT_VERSION
-from shared.services.ports import Caller, Forbidden, UnitOfWork
+from shared.services.offers import AGREEMENT_VERSION
 from tests.unit.journey.world import JourneyWorld
 
 SITI = Caller("strong_msme", "borrower")

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from shared.domain.errors import IllegalTransition, NotFound, ValidationFailed
 from shared.domain.loan import LoanState
 from shared.domain.products import LoanProduct
+from shared.platform.callers import Caller
 from shared.services.loan_applications import read_application
 from shared.services.loan_review import (
     ApproveApplication,
@@ -20,7 +21,6 @@ from shared.services.loan_review import (
     review_case,
     review_queue,
 )
-from shared.services.ports import Caller
 from tests.unit.journey.world import JourneyWorld
 
 REVIEWER = "admin-credit-1"

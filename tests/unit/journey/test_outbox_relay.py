@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from shared.adapters.memory import FixedClock, MemoryUnitOfWork, RecordingPublisher
 from shared.domain.loan import LoanState
+from shared.platform.errors import PublishFailed
+from shared.platform.outbox import OUTBOX, OutboundMessage, outbox_record
 from shared.services.outbox_relay import RELAY_GRACE, RelayReport, relay_outbox
-from shared.services.ports import OUTBOX, OutboundMessage, PublishFailed, outbox_record
 from tests.unit.journey.world import APPLICATION_DAY, JourneyWorld
 
 

@@ -8,16 +8,12 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from shared.domain.errors import Conflict, NotFound, ValidationFailed
-from shared.services.ports import Forbidden
+from shared.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.records.users import USER_IDENTITIES, USERS, LenderProfile, UserDirectory
 from shared.services.users import (
-    USER_IDENTITIES,
-    USERS,
     CivilRegistryUnavailable,
-    LenderProfile,
     NikLookup,
     RoleChange,
-    UserDirectory,
     change_role,
     find_user_by_nik,
     my_profile,

@@ -26,42 +26,26 @@ from shared.adapters.memory import (
 from shared.domain.events import Envelope, parse_event
 from shared.domain.products import LoanProduct
 from shared.domain.scorecards.personas import Persona, load_personas
-from shared.domain.scoring import (
+from shared.domain.scoring.providers import (
     CivilRegistryCheck,
     ProviderData,
     ProviderName,
     ProviderUnavailable,
-    load_scorecard,
 )
-from shared.services.catalogue import (
-    CatalogueEntry,
-    Products,
-    publish_catalogue,
-    sample_catalogue,
-)
+from shared.domain.scoring.scorecard import load_scorecard
+from shared.platform.event_origin import EventOrigin
+from shared.platform.providers import ProviderQuery
+from shared.records.loans import BusinessCapital, Collateral, LoanPurpose, LoanRecord, Loans
+from shared.records.products import CatalogueEntry, Products
+from shared.records.users import BorrowerProfile, LenderProfile
+from shared.services.catalogue import publish_catalogue, sample_catalogue
 from shared.services.credit_scoring import ScoringResult, score_submitted_loan
 from shared.services.loan_applications import (
     ApplicationAccepted,
     SubmitApplication,
     submit_application,
 )
-from shared.services.loan_records import (
-    BusinessCapital,
-    Collateral,
-    EventOrigin,
-    LoanPurpose,
-    LoanRecord,
-    Loans,
-)
-from shared.services.ports import ProviderQuery
-from shared.services.users import (
-    BankAccountInput,
-    BorrowerProfile,
-    LenderProfile,
-    Registration,
-    UserView,
-    register_user,
-)
+from shared.services.users import BankAccountInput, Registration, UserView, register_user
 
 ENTITY = "p2p"
 APPLICATION_DAY = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 09:00 in Jakarta

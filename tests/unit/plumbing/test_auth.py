@@ -19,8 +19,9 @@ from jwt.algorithms import RSAAlgorithm
 
 from scripts.token import DevKeys, main
 from shared.adapters.auth import JwksKeys, JwtVerifier, KeysUnavailable, token_verifier
+from shared.domain.errors import Forbidden
+from shared.http.errors import Unauthenticated
 from shared.http.guard import require_scheduler
-from shared.services.ports import Forbidden, Unauthenticated
 from shared.settings import HttpSettings, load_settings
 from tests.unit.plumbing.support import AUDIENCE, ISSUER, Issuer
 

@@ -1,5 +1,5 @@
 """Importing the plumbing builds no client and loads no Google client library: a function's
-cold start pays only for what its first request needs (DESIGN §6)."""
+cold start pays only for what its first request needs (docs/architecture.md#performance)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,11 @@ PLUMBING = [
     "shared.adapters.storage",
     "shared.adapters.auth",
     "shared.adapters.crypto",
-    "shared.services.ports",
-    "shared.services.idempotency",
+    "shared.platform.store",
+    "shared.platform.outbox",
+    "shared.platform.idempotency",
+    "shared.platform.callers",
+    "shared.platform.event_origin",
 ]
 
 

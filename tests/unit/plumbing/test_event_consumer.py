@@ -1,4 +1,5 @@
-"""An event function on the plumbing (DESIGN §2): parse once, apply at most once, and
+"""An event function on the plumbing (docs/architecture.md#events): parse once, apply at most
+once, and
 acknowledge permanent errors while letting transient ones be redelivered."""
 
 from __future__ import annotations
@@ -14,9 +15,17 @@ import pytest
 from cloudevents.http import CloudEvent
 
 from shared.adapters.memory import FixedClock, MemoryUnitOfWork, RecordingPublisher, SequentialIds
+from shared.domain.errors import DomainError
 from shared.domain.events import EventType, new_event, parse_event
-from shared.http.events import Delivery, EventConsumer, Outcome, PermanentEventError
-from shared.services.ports import TransactionContended
+from shared.http.errors import Unauthenticated
+from shared.http.events import (
+    PERMANENT_ERRORS,
+    Delivery,
+    EventConsumer,
+    Outcome,
+    PermanentEventError,
+)
+from shared.platform.errors import TransactionContended
 from tests.unit.plumbing.sample_function.consumer import ScoringServices, consumer, score
 from tests.unit.plumbing.support import SAMPLE_CONSUMER
 
@@ -182,6 +191,38 @@ def test_a_handler_may_declare_an_error_permanent(world):
         raise PermanentEventError("this event can never apply")
 
     refusing = EventConsumer("scoring", refuse, parse=parse_event, accepts={"loan.submitted"})
+    assert refusing.deliver(event_push(submitted()), world) is Outcome.REJECTED
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        Unauthenticated("a token the handler checked itself has expired"),
+        DomainError("a refusal nobody named permanent"),
+    ],
+    ids=["edge-error", "unnamed-domain-error"],
+)
+def test_only_the_named_permanent_errors_are_acknowledged(world, error):
+    def failing(_: Any) -> None:
+        raise error
+
+    refusing = EventConsumer("scoring", failing, parse=parse_event, accepts={"loan.submitted"})
+    with pytest.raises(type(error)):
+        refusing.deliver(event_push(submitted()), world)
+    assert Unauthenticated not in PERMANENT_ERRORS and DomainError not in PERMANENT_ERRORS
+
+
+def test_a_consumer_may_name_more_permanent_errors(world):
+    def failing(_: Any) -> None:
+        raise DomainError("permanent for this consumer")
+
+    refusing = EventConsumer(
+        "scoring",
+        failing,
+        parse=parse_event,
+        accepts={"loan.submitted"},
+        permanent=(*PERMANENT_ERRORS, DomainError),
+    )
     assert refusing.deliver(event_push(submitted()), world) is Outcome.REJECTED
 
 

@@ -11,7 +11,7 @@ from shared.adapters.memory import FixedClock, MemoryUnitOfWork, RecordingPublis
 from shared.domain.events import EventType
 from shared.http.events import EventServices
 from shared.http.router import HttpServices
-from shared.services.loan_records import EventProducer
+from shared.platform.event_origin import EventProducer
 
 SUBMISSION = {
     "loan_id": "loan-1",

@@ -1,4 +1,5 @@
-"""An HTTP function on the plumbing, through functions-framework: the contract of DESIGN §4.
+"""An HTTP function on the plumbing, through functions-framework: the contract of
+docs/architecture.md#http-contract.
 
 Routing, authentication and roles, parsing and validation, problem documents,
 idempotency and contention, seen from the client's side.
@@ -395,7 +396,7 @@ def test_events_that_could_not_be_published_go_out_when_the_client_retries(
 def test_an_in_flight_claim_whose_lease_ended_is_taken_over(sample, platform, issuer):
     from datetime import timedelta
 
-    from shared.services.idempotency import IdempotencyScope, claim_request, payload_hash
+    from shared.platform.idempotency import IdempotencyScope, claim_request, payload_hash
 
     scope = IdempotencyScope(BORROWER, "sample_loans POST /loans", "crashed")
     claim_request(

@@ -16,30 +16,23 @@ from shared.domain.errors import (
     CapExceeded,
     Conflict,
     DomainError,
+    Forbidden,
     IllegalTransition,
     InsufficientFunds,
     NotFound,
     ValidationFailed,
 )
-from shared.http.problems import (
-    INTERNAL_ERROR,
-    PROBLEM_TYPE_PREFIX,
+from shared.http.errors import (
     MalformedRequest,
     MethodNotAllowed,
     MissingToken,
     RouteNotFound,
-    problem_for,
-    status_for,
-)
-from shared.http.router import HttpServices, Router
-from shared.services.idempotency import IdempotencyKeyReused, RequestInFlight
-from shared.services.ports import (
-    Forbidden,
-    PublishFailed,
-    StoreUnavailable,
-    TransactionContended,
     Unauthenticated,
 )
+from shared.http.problems import INTERNAL_ERROR, PROBLEM_TYPE_PREFIX, problem_for, status_for
+from shared.http.router import HttpServices, Router
+from shared.platform.errors import PublishFailed, StoreUnavailable, TransactionContended
+from shared.platform.idempotency import IdempotencyKeyReused, RequestInFlight
 
 
 class Principal(BaseModel):

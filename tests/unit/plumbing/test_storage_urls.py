@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from scripts.token import DEV_SIGNER_EMAIL, DevKeys
 from shared.adapters.memory import FixedClock, MemoryDocumentStorage
 from shared.adapters.storage import CloudStorageDocuments, IamSigner, KeySigner, document_storage
-from shared.services.ports import SignedUrl
+from shared.platform.documents import SignedUrl
 from shared.settings import DocumentStorageSettings
 
 OBJECT = "borrowers/u-ani/loans/loan-0001/ktp/3f2a.jpg"

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from shared.adapters.memory import FixedClock, MemoryUnitOfWork, RecordingPublisher
-from shared.services.ports import TransactionContended
+from shared.platform.errors import TransactionContended
 from tests.unit.plumbing.uow_contract import CHECKS
 
 

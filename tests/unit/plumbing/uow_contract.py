@@ -22,13 +22,7 @@ from pydantic import BaseModel
 from shared.adapters.memory import RecordingPublisher
 from shared.domain.errors import Conflict, IllegalTransition, NotFound
 from shared.domain.events import EventType, new_event
-from shared.services.ports import (
-    DocumentTransaction,
-    OrderBy,
-    Repository,
-    UnitOfWork,
-    Where,
-)
+from shared.platform.store import DocumentTransaction, OrderBy, Repository, UnitOfWork, Where
 
 Check = Callable[[UnitOfWork, RecordingPublisher, str], None]
 CHECKS: dict[str, Check] = {}

@@ -19,7 +19,7 @@ from shared.domain.events import EventType, new_event, parse_event
 from shared.http.events import Delivery, EventConsumer, EventServices
 from shared.http.lazy import Lazy
 from shared.http.wiring import event_services
-from shared.services.ports import DocumentTransaction
+from shared.platform.store import DocumentTransaction
 from shared.settings import PlatformSettings, load_settings
 
 

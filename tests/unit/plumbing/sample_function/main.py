@@ -20,7 +20,7 @@ from shared.domain.events import EventType, new_event
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
 from shared.http.wiring import http_services
-from shared.services.ports import DocumentTransaction, OrderBy, Repository, UnitOfWork, Where
+from shared.platform.store import DocumentTransaction, OrderBy, Repository, UnitOfWork, Where
 from shared.settings import HttpSettings, load_settings
 
 

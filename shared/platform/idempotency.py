@@ -1,55 +1,50 @@
 """Idempotency: a repeated request or a redelivered event changes state at most once.
 
-Two mechanisms, one rule — the record that says "done" is written in the same
-transaction as the state change it guards, so there is no moment in which one
-exists without the other.
+One rule for both: the record that says "done" is written in the same transaction as the
+state change it guards, so there is no moment in which one exists without the other
+(docs/architecture.md#idempotency).
 
-HTTP requests (DESIGN §4), `Idempotency-Key` scoped to caller and endpoint:
+HTTP requests, `Idempotency-Key` scoped to caller and endpoint:
 1. `claim_request(...)` runs a small transaction on the key's record:
    - no record → create it *in progress* (with a lease and a claim token) → `Claim`;
    - *done* with the same payload hash → `Replay` of the first response;
    - same key, different payload → `IdempotencyKeyReused` (422);
    - *in progress*, lease running → `RequestInFlight` (409);
    - *in progress*, lease expired (the first attempt died) → taken over → `Claim`.
-2. The handler runs its one transaction through `claimed_unit_of_work(...)`,
-   which checks the claim is still ours at the start of that transaction and
-   marks the record *done* — with the response and the ids of the events the
-   transaction emitted — at its end.
-3. If the handler fails before committing, `release_claim` deletes the record so
-   the client can retry with the same key. After a commit it is never released.
-   A replay publishes any of the recorded events still pending in the outbox.
+2. The handler runs its one transaction through `claimed_unit_of_work(...)`, which checks
+   at the start of that transaction that the claim is still ours and marks the record
+   *done* — with the response and the ids of the events the transaction emitted — at its
+   end.
+3. If the handler fails before committing, `release_claim` deletes the record so the
+   client can retry with the same key. After a commit it is never released. A replay
+   publishes any of the recorded events still pending in the outbox.
 
-Events (DESIGN §2): `event_unit_of_work(...)` wraps the consumer's transaction:
-at its start it reads `processed_events/<consumer>:<event_id>` and raises
-`AlreadyProcessed` if present; at its end it creates that record (with the ids
-of the events emitted). `already_processed` is the cheap pre-check before a
-consumer does slow work (calling providers).
+Events: `event_unit_of_work(...)` wraps the consumer's transaction: at its start it reads
+`processed_events/<consumer>:<event_id>` and raises `AlreadyProcessed` if present; at its
+end it creates that record (with the ids of the events emitted). `already_processed` is
+the cheap pre-check before a consumer does slow work (calling providers).
 
-Both wrappers enforce the contract that makes this sound: an idempotent request
-or an event consumer runs exactly one read-write transaction.
+Both wrappers are a `OnceUnitOfWork`: it enforces the contract that makes this sound — an
+idempotent request or an event consumer runs exactly one read-write transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from shared.domain.errors import Conflict, DomainError
-from shared.services.ports import (
-    IDEMPOTENCY_KEYS,
-    PROCESSED_EVENTS,
-    Clock,
-    DocumentTransaction,
-    UnitOfWork,
-)
+from shared.platform.clock import Clock
+from shared.platform.store import DocumentTransaction, UnitOfWork
 
 T = TypeVar("T")
 
+IDEMPOTENCY_KEYS = "idempotency_keys"
+PROCESSED_EVENTS = "processed_events"
 IN_PROGRESS = "in_progress"
 DONE = "done"
 
@@ -190,45 +185,44 @@ def _as_datetime(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
-# --- the wrapping units of work ---------------------------------------------------------------
+class OnceUnitOfWork(UnitOfWork):
+    """A unit of work for exactly one read-write transaction, which it brackets:
+    `check(tx)` first (reads that decide whether the transaction may proceed) and
+    `record(tx, result)` last (writes that record the outcome)."""
 
-
-class _GuardedUnitOfWork(UnitOfWork):
-    """Runs `before(tx)` first and `after(tx, result)` last inside the one read-write
-    transaction of a request or an event delivery."""
-
-    def __init__(self, inner: UnitOfWork, purpose: str) -> None:
+    def __init__(
+        self,
+        inner: UnitOfWork,
+        purpose: str,
+        *,
+        check: Callable[[DocumentTransaction], None],
+        record: Callable[[DocumentTransaction, Any], None],
+    ) -> None:
         self._inner = inner
         self._purpose = purpose
+        self._check = check
+        self._record = record
+        self.ran = False
         self.committed = False
         self.result: Any = None
-        self._started = False
-
-    @abstractmethod
-    def _before(self, tx: DocumentTransaction) -> None:
-        """Reads that decide whether the transaction may proceed (they come first)."""
-
-    @abstractmethod
-    def _after(self, tx: DocumentTransaction, result: Any) -> None:
-        """Writes that record the outcome (they come last)."""
 
     def run(self, work: Callable[[DocumentTransaction], T], *, read_only: bool = False) -> T:
         if read_only:
             return self._inner.run(work, read_only=True)
-        if self._started:
+        if self.ran:
             raise OneTransactionOnly(
                 f"{self._purpose} runs exactly one read-write transaction; "
                 "put all of its reads and writes in one uow.run(...)"
             )
-        self._started = True
+        self.ran = True
 
-        def guarded(tx: DocumentTransaction) -> T:
-            self._before(tx)
+        def bracketed(tx: DocumentTransaction) -> T:
+            self._check(tx)
             result = work(tx)
-            self._after(tx, result)
+            self._record(tx, result)
             return result
 
-        result = self._inner.run(guarded)
+        result = self._inner.run(bracketed)
         self.committed = True
         self.result = result
         return result
@@ -236,89 +230,71 @@ class _GuardedUnitOfWork(UnitOfWork):
     def publish_pending(self, event_ids: Sequence[str]) -> None:
         self._inner.publish_pending(event_ids)
 
-    @property
-    def ran(self) -> bool:
-        return self._started
 
+def claimed_unit_of_work(
+    inner: UnitOfWork,
+    claim: Claim,
+    *,
+    status: int,
+    render: Callable[[Any], Any],
+    clock: Clock,
+) -> OnceUnitOfWork:
+    """The unit of work an idempotent HTTP handler receives (step 2 of the module doc);
+    `render(result)` turns the transaction's result into the stored response body."""
+    record_id = claim.scope.record_id
 
-class ClaimedUnitOfWork(_GuardedUnitOfWork):
-    """The unit of work an idempotent HTTP handler receives (see module docstring, step 2).
-
-    `render(result)` turns the transaction's result into the stored response body.
-    """
-
-    def __init__(
-        self,
-        inner: UnitOfWork,
-        claim: Claim,
-        *,
-        status: int,
-        render: Callable[[Any], Any],
-        clock: Clock,
-    ) -> None:
-        super().__init__(inner, "an idempotent request")
-        self._claim = claim
-        self._status = status
-        self._render = render
-        self._clock = clock
-
-    def _before(self, tx: DocumentTransaction) -> None:
-        record = tx.get(IDEMPOTENCY_KEYS, self._claim.scope.record_id)
-        if record is None or record.get("token") != self._claim.token:
+    def check(tx: DocumentTransaction) -> None:
+        record = tx.get(IDEMPOTENCY_KEYS, record_id)
+        if record is None or record.get("token") != claim.token:
             raise RequestInFlight(
                 "this request's Idempotency-Key was taken over by a retry after its lease ended"
             )
 
-    def _after(self, tx: DocumentTransaction, result: Any) -> None:
+    def record(tx: DocumentTransaction, result: Any) -> None:
         tx.update(
             IDEMPOTENCY_KEYS,
-            self._claim.scope.record_id,
+            record_id,
             {
                 "state": DONE,
-                "status": self._status,
-                "body": self._render(result),
+                "status": status,
+                "body": render(result),
                 "emitted": list(tx.emitted),
-                "completed_at": self._clock.now(),
+                "completed_at": clock.now(),
             },
         )
 
+    return OnceUnitOfWork(inner, "an idempotent request", check=check, record=record)
 
-class EventUnitOfWork(_GuardedUnitOfWork):
-    """The unit of work an event consumer receives: applies `event_id` at most once."""
 
-    def __init__(
-        self,
-        inner: UnitOfWork,
-        *,
-        consumer: str,
-        event_id: str,
-        event_type: str,
-        clock: Clock,
-        retention: timedelta,
-    ) -> None:
-        super().__init__(inner, f"the {consumer} consumer")
-        self._record_id = processed_event_id(consumer, event_id)
-        self._consumer = consumer
-        self._event_id = event_id
-        self._event_type = event_type
-        self._clock = clock
-        self._retention = retention
+def event_unit_of_work(
+    inner: UnitOfWork,
+    *,
+    consumer: str,
+    event_id: str,
+    event_type: str,
+    clock: Clock,
+    retention: timedelta,
+) -> OnceUnitOfWork:
+    """The unit of work an event consumer receives: it applies `event_id` at most once."""
+    record_id = processed_event_id(consumer, event_id)
 
-    def _before(self, tx: DocumentTransaction) -> None:
-        if tx.get(PROCESSED_EVENTS, self._record_id) is not None:
-            raise AlreadyProcessed(self._record_id)
+    def check(tx: DocumentTransaction) -> None:
+        if tx.get(PROCESSED_EVENTS, record_id) is not None:
+            raise AlreadyProcessed(record_id)
 
-    def _after(self, tx: DocumentTransaction, result: Any) -> None:
-        now = self._clock.now()
+    def record(tx: DocumentTransaction, result: Any) -> None:
+        now = clock.now()
         tx.create(
             PROCESSED_EVENTS,
-            self._record_id,
+            record_id,
             {
-                "consumer": self._consumer,
-                "event_id": self._event_id,
-                "type": self._event_type,
+                "consumer": consumer,
+                "event_id": event_id,
+                "type": event_type,
                 "emitted": list(tx.emitted),
                 "processed_at": now,
-                "expire_at": now + self._retention,
+                "expire_at": now + retention,
             },
         )
+
+    return OnceUnitOfWork(inner, f"the {consumer} consumer", check=check, record=record)

@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.domain.scoring import CharacteristicScore, FiveCPoints, GradeOffer, Reason
-from shared.services.ports import Repository
+from shared.domain.scoring.decision import CharacteristicScore, FiveCPoints, GradeOffer, Reason
+from shared.platform.store import Repository
 
 CREDIT_DECISIONS = "credit_decisions"
 

@@ -28,9 +28,9 @@ from shared.domain.caps import CapCheck, check_offer
 from shared.domain.events import LoanApproved, LoanRejected
 from shared.domain.loan import LoanTransition
 from shared.domain.products import LoanProduct, quote
-from shared.services.loan_records import LoanRecord, OfferRecord, ReviewNote
-from shared.services.ports import jakarta_date
-from shared.services.quotes import quote_response
+from shared.platform.clock import jakarta_date
+from shared.records.loans import LoanRecord, OfferRecord, ReviewNote
+from shared.records.quotes import quote_response
 
 AGREEMENT_VERSION = "patungan-pinjaman-produktif-2026-01"
 MAX_REASON_LENGTH = 500

@@ -1,0 +1,336 @@
+"""Cold first response of every client-facing HTTP function, against a naive baseline.
+
+    python -m scripts.bench.cold_start [--runs 7] [--output benchmarks/cold-start.md]
+
+(`nox -s bench_cold_start` runs it.) What a user waits for on a cold instance is not the
+import of `main.py` but the whole of it: the process starting, functions-framework
+serving, the function's module loading, its settings and clients being built, and the
+first real answer. So each sample is one fresh `functions-framework` process, timed from
+the moment it is spawned until its first real request (one that reads Firestore) has been
+answered, on the local platform's emulators.
+
+Three references run in the same session, interleaved with the functions in a shuffled
+order every round (so a busy moment of this shared machine hits every candidate alike),
+and each figure is the median of `--runs` rounds:
+
+- `baseline`: a naive function (`scripts/bench/baseline_function/main.py`) that imports
+  the Firestore, Pub/Sub and Storage clients eagerly and builds all three before its
+  first answer. The target is every HTTP function at or below 1.0× its time.
+- `framework`: functions-framework alone with a trivial function.
+
+Then, for each function, where the time goes: its module import, the first request
+(settings, clients, handling) and the heaviest modules loaded on the way, measured in
+one interpreter through functions-framework's test client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from scripts.bench.pubsub_emulator import cpu_model, load_average
+from scripts.platform_runner import ROOT, LocalPlatform, PlatformConfig, functions_framework_command
+
+DEFAULT_OUTPUT = ROOT / "benchmarks" / "cold-start.md"
+BASELINE_SOURCE = ROOT / "scripts" / "bench" / "baseline_function" / "main.py"
+TRIVIAL = """import functions_framework
+
+
+@functions_framework.http
+def trivial(request):
+    return {}
+"""
+TARGET_RATIO = 1.0
+READY_POLL_S = 0.002
+
+
+def log(message: str) -> None:
+    print(f"[bench cold start] {message}", flush=True)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One thing to start cold, and the first real request to send it."""
+
+    name: str
+    target: str
+    source: Path
+    env: dict[str, str]
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: object | None = None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cold_first_response(candidate: Candidate) -> float:
+    """Seconds from spawning a fresh process to its first real answer."""
+    port = free_port()
+    argv = [
+        *functions_framework_command(),
+        "--target", candidate.target,
+        "--source", str(candidate.source),
+        "--host", "127.0.0.1",
+        "--port", str(port),
+    ]  # fmt: skip
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT)}
+    env |= candidate.env
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        argv,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = started + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{candidate.name} exited with {process.returncode}")
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"{candidate.name} never listened")
+            time.sleep(READY_POLL_S)
+        response = httpx.request(
+            candidate.method,
+            f"http://127.0.0.1:{port}{candidate.path}",
+            headers=candidate.headers,
+            json=candidate.body,
+            timeout=60,
+        )
+        elapsed = time.perf_counter() - started
+        if response.status_code >= 500:
+            raise RuntimeError(f"{candidate.name} answered {response.status_code}: {response.text}")
+        return elapsed
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def candidates(platform: LocalPlatform, trivial: Path) -> list[Candidate]:
+    keys = platform.keys
+    cloud = {
+        **platform.cloud_env,
+        "PATUNGAN_GCP_PROJECT": platform.config.project,
+        "GOOGLE_CLOUD_PROJECT": platform.config.project,
+    }
+
+    def bearer(sub: str, role: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {keys.issue(sub, role)}"}
+
+    def function(name: str, method: str, path: str, headers: dict[str, str], body=None):  # type: ignore[no-untyped-def]
+        return Candidate(
+            name,
+            name,
+            ROOT / "functions" / name / "main.py",
+            platform.environment_of(name),
+            method,
+            path,
+            headers,
+            body,
+        )
+
+    product = platform.products[0]
+    return [
+        Candidate("framework", "trivial", trivial, cloud, "GET", "/", {}),
+        Candidate("baseline", "baseline", BASELINE_SOURCE, cloud, "GET", "/", {}),
+        function(
+            "loan_quote",
+            "POST",
+            "/",
+            {},
+            {
+                "product_id": product,
+                "principal": 50_000_000,
+                "tenor": 6,
+                "disbursement_date": dt.datetime.now(dt.UTC).date().isoformat(),
+            },
+        ),
+        function("loan_review", "GET", "/", bearer("bench-reviewer", "admin.credit")),
+        function("loan_applications", "GET", "/", bearer("bench-borrower", "borrower")),
+        function("users", "GET", "/me", bearer("bench-user", "borrower")),
+    ]
+
+
+_BREAKDOWN = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import functions_framework
+t1 = time.perf_counter()
+app = functions_framework.create_app({name!r}, {source!r})
+client = app.test_client()
+t2 = time.perf_counter()
+response = client.open({path!r}, method={method!r}, headers={headers!r}, json={body!r})
+t3 = time.perf_counter()
+assert response.status_code < 500, response.get_data(as_text=True)
+print(json.dumps({{"framework": t1 - t0, "module": t2 - t1, "first_request": t3 - t2}}))
+"""
+
+
+def breakdown(candidate: Candidate) -> tuple[dict[str, float], list[tuple[str, float]]]:
+    """Import, module and first-request times in one interpreter, and the heaviest modules
+    (self time) imported after functions-framework."""
+    script = _BREAKDOWN.format(
+        name=candidate.target,
+        source=str(candidate.source),
+        path=candidate.path,
+        method=candidate.method,
+        headers=candidate.headers,
+        body=candidate.body,
+    )
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT)}
+    env |= candidate.env
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    phases = json.loads(result.stdout.strip().splitlines()[-1])
+    rows: list[tuple[str, float]] = []
+    after_framework = False
+    for line in result.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, _cumulative, module = line.removeprefix("import time:").split("|")
+        if module.strip() == "functions_framework":
+            after_framework = True
+            continue
+        if after_framework:
+            rows.append((module.strip(), int(self_us) / 1000))
+    return phases, rows
+
+
+def by_package(rows: list[tuple[str, float]], top: int = 8) -> list[tuple[str, float]]:
+    groups: dict[str, float] = {}
+    for module, ms in rows:
+        parts = module.lstrip().split(".")
+        key = ".".join(parts[:2]) if parts[0] in ("google", "shared") else parts[0]
+        groups[key] = groups.get(key, 0.0) + ms
+    return sorted(groups.items(), key=lambda item: -item[1])[:top]
+
+
+def measure(runs: int, progress: Callable[[str], None]) -> tuple[dict[str, list[float]], dict]:  # type: ignore[type-arg]
+    with tempfile.TemporaryDirectory() as tmp, LocalPlatform(
+        PlatformConfig(ports="free", progress=lambda _: None)
+    ) as platform:
+        trivial = Path(tmp) / "main.py"
+        trivial.write_text(TRIVIAL)
+        pool = candidates(platform, trivial)
+        samples: dict[str, list[float]] = {c.name: [] for c in pool}
+        for round_ in range(1, runs + 1):
+            order = random.sample(pool, len(pool))
+            for candidate in order:
+                samples[candidate.name].append(cold_first_response(candidate))
+            progress(
+                f"round {round_}/{runs}: "
+                + ", ".join(f"{c.name} {samples[c.name][-1] * 1000:.0f} ms" for c in pool)
+            )
+        details = {c.name: breakdown(c) for c in pool if c.name not in ("framework",)}
+    return samples, details
+
+
+def report(samples: dict[str, list[float]], details: dict, runs: int, load: tuple) -> str:  # type: ignore[type-arg]
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    baseline = medians["baseline"]
+    lines = [
+        "# Cold first response",
+        "",
+        f"Written by `python -m scripts.bench.cold_start` (`nox -s bench_cold_start`) on "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.",
+        "",
+        "Each figure is the median of "
+        f"{runs} fresh `functions-framework` processes, from spawn to the first real answer "
+        "(one that reads Firestore on the local emulators), the candidates interleaved in a "
+        "new random order every round. The target: every client-facing HTTP function at or "
+        f"below {TARGET_RATIO:.1f}× the naive baseline measured in the same run.",
+        "",
+        "| function | median | min | max | × baseline | target ≤ 1.0× |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, values in samples.items():
+        ratio = medians[name] / baseline
+        verdict = "—" if name in ("framework", "baseline") else (
+            "met" if ratio <= TARGET_RATIO else "not met"
+        )
+        lines.append(
+            f"| `{name}` | {medians[name] * 1000:.0f} ms | {min(values) * 1000:.0f} ms | "
+            f"{max(values) * 1000:.0f} ms | {ratio:.2f}× | {verdict} |"
+        )
+    lines += [
+        "",
+        "`framework` is functions-framework alone with a trivial function; `baseline` imports "
+        "the Firestore, Pub/Sub and Storage clients eagerly and builds all three before "
+        "answering (`scripts/bench/baseline_function/main.py`).",
+        "",
+        "## Where the time goes",
+        "",
+        "One interpreter per function, through functions-framework's test client: "
+        "functions-framework's own import, the function module's import, and the first request "
+        "(settings, clients, the Firestore read, the answer). Then the packages whose modules "
+        "cost the most import time (self time, `python -X importtime`) after "
+        "functions-framework was loaded.",
+        "",
+        "| function | functions-framework | module import | first request | heaviest packages |",
+        "|---|---|---|---|---|",
+    ]
+    for name, (phases, rows) in details.items():
+        heaviest = ", ".join(f"`{pkg}` {ms:.0f} ms" for pkg, ms in by_package(rows, 5))
+        lines.append(
+            f"| `{name}` | {phases['framework'] * 1000:.0f} ms | {phases['module'] * 1000:.0f} ms "
+            f"| {phases['first_request'] * 1000:.0f} ms | {heaviest} |"
+        )
+    lines += [
+        "",
+        f"Machine: {os.cpu_count()} CPU(s), {cpu_model()}, Python {sys.version.split()[0]}. "
+        f"Load average (1/5/15 min) before: {load[0]}; after: {load[1]}. The machine is "
+        "shared: compare ratios measured in one run, not absolute figures across runs.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    args = parser.parse_args(argv)
+    before = load_average()
+    samples, details = measure(args.runs, log)
+    text = report(samples, details, args.runs, (before, load_average()))
+    args.output.write_text(text)
+    log(f"wrote {args.output}")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

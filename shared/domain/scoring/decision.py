@@ -1,0 +1,77 @@
+"""What a five-C decision is: the points per C, each characteristic's line, the reasons
+and the grade's offer. Light on purpose: records and reviewers read decisions without
+importing the engine that makes them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+FiveC = Literal["character", "capacity", "capital", "collateral", "condition"]
+FIVE_CS: tuple[FiveC, ...] = ("character", "capacity", "capital", "collateral", "condition")
+Decision = Literal["approve", "review", "reject"]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class FiveCPoints(BaseModel):
+    model_config = _FROZEN
+
+    character: int
+    capacity: int
+    capital: int
+    collateral: int
+    condition: int
+
+
+class CharacteristicScore(BaseModel):
+    """One line of the breakdown a reviewer reads."""
+
+    model_config = _FROZEN
+
+    c: FiveC
+    name: str
+    value: str | None  # None: no data
+    points: int
+    max_points: int
+
+
+class Reason(BaseModel):
+    """Why the decision is what it is: a stable `code` and a sentence."""
+
+    model_config = _FROZEN
+
+    code: str
+    message: str
+    points_lost: int = 0
+
+
+class GradeOffer(BaseModel):
+    model_config = _FROZEN
+
+    grade: str
+    rate_per_month: Decimal
+    max_amount: int
+
+
+class ScoreDecision(BaseModel):
+    """Everything a decision keeps: model version, score, grade, each C, reasons, offer."""
+
+    model_config = _FROZEN
+
+    model_version: str
+    total_score: int
+    max_score: int
+    grade: str
+    decision: Decision
+    points: FiveCPoints
+    characteristics: tuple[CharacteristicScore, ...]
+    reasons: tuple[Reason, ...]
+    offer: GradeOffer
+
+    @property
+    def knocked_out(self) -> bool:
+        return any(r.code.startswith("knockout.") for r in self.reasons)

@@ -1,0 +1,224 @@
+"""Documents and transactions: the persistence contract every use case relies on.
+
+Adapters implement it: `shared/adapters/firestore.py` for the cloud and the emulators,
+`shared/adapters/memory.py` for unit tests.
+
+- One use case = one call to `uow.run(work)`. `work(tx)` may be run several times (the
+  store retries on contention), so it must only read and write through `tx` and must not
+  have other side effects.
+- Inside `work`, all reads come before all writes (Firestore's rule; the fakes enforce it
+  so a unit test catches a violation).
+- `tx.emit(event)` publishes an event if and only if the transaction commits (the outbox,
+  `shared/platform/outbox.py`). If publishing fails the state is committed and
+  `PublishFailed` is raised; `uow.publish_pending(event_ids)` publishes what is still
+  pending.
+- A transaction still conflicting after its attempts raises `TransactionContended`
+  (HTTP: 503 with Retry-After; events: redelivery).
+- Documents are JSON-like dicts (str, int, bool, None, lists, maps, aware datetimes).
+  `Repository` stores pydantic models as `model_dump(mode="json")`.
+- Hot documents: no transaction updates a per-platform document; platform records
+  (outbox, idempotency keys, processed events) are one document per event or request.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
+
+from pydantic import BaseModel
+
+from shared.domain.errors import Conflict, NotFound
+from shared.platform.outbox import OutboundMessage, PublishableEvent
+
+JsonDict = dict[str, Any]
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+Operator = Literal["==", "!=", "<", "<=", ">", ">=", "in", "array_contains"]
+
+
+@dataclass(frozen=True)
+class Where:
+    """One query filter: `Where("borrower_id", "==", "u-1")`."""
+
+    field: str
+    op: Operator
+    value: Any
+
+
+@dataclass(frozen=True)
+class OrderBy:
+    field: str
+    descending: bool = False
+
+
+class Document(NamedTuple):
+    id: str
+    data: JsonDict
+
+
+class DocumentTransaction(ABC):
+    """Reads and writes of one transaction attempt. Collections are paths like `loans`
+    or `loans/L-1/documents`."""
+
+    @abstractmethod
+    def get(self, collection: str, doc_id: str) -> JsonDict | None:
+        """The document's data, or None when it does not exist."""
+
+    @abstractmethod
+    def get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
+        """Several documents by id in one round trip."""
+
+    @abstractmethod
+    def query(
+        self,
+        collection: str,
+        where: Sequence[Where] = (),
+        order_by: Sequence[OrderBy] = (),
+        limit: int | None = None,
+    ) -> list[Document]:
+        """Documents matching every filter. Always bound queries with `limit`."""
+
+    @abstractmethod
+    def create(self, collection: str, doc_id: str, data: JsonDict) -> None:
+        """Write a new document; the commit fails with `Conflict` if it already exists."""
+
+    @abstractmethod
+    def set(self, collection: str, doc_id: str, data: JsonDict) -> None:
+        """Create or replace a document."""
+
+    @abstractmethod
+    def update(self, collection: str, doc_id: str, changes: JsonDict) -> None:
+        """Change top-level fields (names without dots) of an existing document (`NotFound`
+        at commit if it is missing)."""
+
+    @abstractmethod
+    def delete(self, collection: str, doc_id: str) -> None:
+        """Delete a document (no error if missing)."""
+
+    @abstractmethod
+    def emit(self, event: PublishableEvent) -> None:
+        """Publish `event` after this transaction commits (and only then)."""
+
+    @property
+    @abstractmethod
+    def emitted(self) -> tuple[str, ...]:
+        """Event ids emitted so far in this attempt."""
+
+
+class BufferedTransaction(DocumentTransaction):
+    """The rules every store's transaction shares, so the fake and Firestore cannot drift:
+    reads before writes (an emitted event is a write: its outbox document), top-level
+    field names in `update`, and the events buffered for publishing after the commit.
+
+    A subclass calls `_before_read()` first in every read, `_before_write()` first in
+    every write, and `_top_level(changes)` in `update`.
+    """
+
+    def __init__(self) -> None:
+        self.events: list[OutboundMessage] = []
+        self._wrote = False
+
+    def _before_read(self) -> None:
+        if self._wrote:
+            raise RuntimeError(
+                "read after write in one transaction: Firestore requires every read first"
+            )
+
+    def _before_write(self) -> None:
+        self._wrote = True
+
+    @staticmethod
+    def _top_level(changes: JsonDict) -> None:
+        if any("." in key for key in changes):
+            raise ValueError("update takes top-level field names (Firestore reads dots as paths)")
+
+    def emit(self, event: PublishableEvent) -> None:
+        self._before_write()
+        self.events.append(OutboundMessage.from_event(event))
+
+    @property
+    def emitted(self) -> tuple[str, ...]:
+        return tuple(message.event_id for message in self.events)
+
+
+class UnitOfWork(ABC):
+    """Runs one use case's reads and writes as one transaction (docs/architecture.md)."""
+
+    @abstractmethod
+    def run(self, work: Callable[[DocumentTransaction], T], *, read_only: bool = False) -> T:
+        """Run `work` in a transaction, retrying it on contention, and return its result.
+
+        `read_only=True` runs `work` against a non-transactional reader (writes and
+        `emit` raise): use it for listings and lookups that change nothing.
+        """
+
+    @abstractmethod
+    def publish_pending(self, event_ids: Sequence[str]) -> None:
+        """Publish any of these outbox events that are not yet marked published."""
+
+
+class Repository(Generic[M]):
+    """Typed access to one collection of pydantic models inside a transaction.
+
+    Subclass per aggregate, then use it inside `uow.run`:
+
+        class Loans(Repository[LoanRecord]):
+            collection = "loans"
+            model = LoanRecord    # documents keyed by `loan.id` (see `key`)
+
+        def submit(tx): loans = Loans(tx); ...; loans.add(loan)
+    """
+
+    collection: ClassVar[str]
+    model: type[M]
+    key_field: ClassVar[str] = "id"
+
+    def __init__(self, tx: DocumentTransaction) -> None:
+        self.tx = tx
+
+    def key(self, item: M) -> str:
+        return str(getattr(item, self.key_field))
+
+    def _load(self, data: JsonDict | None) -> M | None:
+        return None if data is None else self.model.model_validate(data)
+
+    def get(self, doc_id: str) -> M | None:
+        return self._load(self.tx.get(self.collection, doc_id))
+
+    def require(self, doc_id: str) -> M:
+        """The document, or `NotFound` naming the collection and id."""
+        found = self.get(doc_id)
+        if found is None:
+            raise NotFound(f"{self.model.__name__} {doc_id!r} does not exist")
+        return found
+
+    def get_many(self, doc_ids: Sequence[str]) -> dict[str, M | None]:
+        return {k: self._load(v) for k, v in self.tx.get_all(self.collection, doc_ids).items()}
+
+    def find(
+        self,
+        *where: Where,
+        order_by: Sequence[OrderBy] = (),
+        limit: int = 100,
+    ) -> list[M]:
+        docs = self.tx.query(self.collection, where, order_by, limit)
+        return [self.model.model_validate(doc.data) for doc in docs]
+
+    def add(self, item: M) -> None:
+        """Store a new item; the commit raises `Conflict` if its key is taken."""
+        self.tx.create(self.collection, self.key(item), item.model_dump(mode="json"))
+
+    def put(self, item: M) -> None:
+        """Store an item, replacing what was there."""
+        self.tx.set(self.collection, self.key(item), item.model_dump(mode="json"))
+
+    def remove(self, doc_id: str) -> None:
+        self.tx.delete(self.collection, doc_id)
+
+
+def document_exists_conflict(collection: str, doc_id: str) -> Conflict:
+    """The error every store raises when `create` meets an existing document."""
+    return Conflict(f"{collection}/{doc_id} already exists")

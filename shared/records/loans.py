@@ -1,0 +1,200 @@
+"""What the store keeps about a loan, and the repository that reads it.
+
+`loans/<loan id>` is a `LoanRecord`: the application as submitted, its state
+(`shared.domain.loan.LoanState`), every state change with who made it, the scorecard's
+decision summary, the reviewer's note, the priced offer and the documents requested for
+upload. Later use cases (funding, disbursement) add their own fields: the model keeps
+fields it does not know (`extra="allow"`), so writing a record back never drops them. The
+scorecard's full decision is `credit_decisions/<loan id>` (`shared/records/credit_decisions.py`),
+kept apart so that functions which never read it do not import the scoring engine.
+
+Every state change goes through `LoanRecord.moved(...)`, which applies a named transition
+of the domain's state machine (an illegal one raises `IllegalTransition` → 409 with the
+current state) and appends the change to `history`. Dates the borrower sees (offer dates,
+funding deadlines) are Jakarta calendar dates (`shared.platform.clock.jakarta_date`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.domain.loan import LoanState, LoanTransition, transition
+from shared.domain.products import Purpose, TenorUnit
+from shared.platform.store import Repository
+from shared.records.quotes import QuoteResponse
+
+LOANS = "loans"
+
+OPEN_STATES: tuple[LoanState, ...] = (
+    LoanState.SUBMITTED,
+    LoanState.SCORED,
+    LoanState.IN_REVIEW,
+    LoanState.APPROVED,
+    LoanState.OFFER_ACCEPTED,
+    LoanState.FUNDING,
+)
+"""An application in one of these states is open: a borrower has at most one."""
+
+OUTSTANDING_STATES: tuple[LoanState, ...] = (LoanState.FUNDED, LoanState.ACTIVE)
+"""Loans whose principal counts towards the borrower limit (funded, or disbursed and unpaid)."""
+
+MAX_DOCUMENTS_PER_LOAN = 20
+
+
+class LoanPurpose(StrEnum):
+    """What the borrower will use the money for (the scorecard's purpose categories)."""
+
+    WORKING_CAPITAL = "working_capital"
+    INVENTORY = "inventory"
+    INVOICE_FINANCING = "invoice_financing"
+    EQUIPMENT = "equipment"
+    EXPANSION = "expansion"
+    REFINANCING = "refinancing"
+    OTHER = "other"
+
+
+Amount = Annotated[int, Field(ge=0, strict=True)]
+
+
+class Collateral(BaseModel):
+    """A warranty or collateral offered with the application (its estimated value in rupiah)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    description: Annotated[str, Field(min_length=1, max_length=500)]
+    value: Amount
+
+
+class BusinessCapital(BaseModel):
+    """The applicant's declared capital (the scorecard's capital C); every figure is optional."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    inventory_value: Amount | None = None
+    account_balances: Amount | None = None
+    owner_equity: Annotated[int, Field(strict=True)] | None = None  # negative when insolvent
+
+
+class StateChange(BaseModel):
+    """One step of a loan's life: when, from which state to which, and by whom."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    at: AwareDatetime
+    from_state: LoanState | None  # None: the submission itself
+    to_state: LoanState
+    transition: str
+    by: str | None  # a user id; None for the automated scorecard
+
+
+class DecisionSummary(BaseModel):
+    """The scorecard's decision as the application shows it (details in credit_decisions)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    decision: Literal["approve", "review", "reject"]
+    grade: str
+    score: int
+    model_version: str
+    reasons: tuple[str, ...]
+    decided_at: AwareDatetime
+
+
+class ReviewNote(BaseModel):
+    """What the `admin.credit` reviewer decided and why (the narrative is required)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    outcome: Literal["approved", "rejected"]
+    reviewer_id: str
+    narrative: str
+    reviewed_at: AwareDatetime
+
+
+class OfferRecord(BaseModel):
+    """The priced offer the borrower may accept: rate, fees, schedule and agreement version.
+
+    The schedule is indicative — priced as if disbursed on `priced_on` — and is
+    fixed for good at disbursement with the same terms.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    grade: str
+    rate: Decimal
+    rate_period: Literal["month", "year"]
+    agreement_version: str
+    priced_on: date
+    priced_by: str | None  # the reviewer, or None for the scorecard
+    funding_window_days: int
+    terms: QuoteResponse
+
+
+class LoanDocument(BaseModel):
+    """A document the borrower was given an upload URL for (the object may not exist yet)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    document_id: str
+    kind: Literal["ktp", "invoice", "collateral_photo"]
+    content_type: str
+    object_name: str
+    file_name: str | None = None
+    requested_at: AwareDatetime
+
+
+class LoanRecord(BaseModel):
+    """`loans/<id>`: one application and everything that happened to it."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    id: str
+    entity: str
+    borrower_id: str
+    product_id: str
+    product_purpose: Purpose
+    principal: int
+    tenor: int
+    tenor_unit: TenorUnit
+    purpose: LoanPurpose
+    collateral: Collateral | None = None
+    capital: BusinessCapital = BusinessCapital()
+    borrower_outstanding: int = 0  # the borrower's outstanding principal when submitted
+    state: LoanState
+    submitted_at: AwareDatetime
+    updated_at: AwareDatetime
+    history: tuple[StateChange, ...] = ()
+    decision: DecisionSummary | None = None
+    review: ReviewNote | None = None
+    offer: OfferRecord | None = None
+    offer_accepted_at: AwareDatetime | None = None
+    funding_closes_on: date | None = None
+    cancellation_reason: str | None = None
+    documents: tuple[LoanDocument, ...] = ()
+
+    def moved(
+        self, action: LoanTransition, *, at: datetime, by: str | None, **changes: Any
+    ) -> LoanRecord:
+        """This loan after `action` (checked against its current state) and `changes`."""
+        target = transition(self.state, action, self.id)
+        step = StateChange(
+            at=at, from_state=self.state, to_state=target, transition=action.value, by=by
+        )
+        return self.model_copy(
+            update={
+                **changes,
+                "state": target,
+                "updated_at": at,
+                "history": (*self.history, step),
+            }
+        )
+
+
+class Loans(Repository[LoanRecord]):
+    collection = LOANS
+    model = LoanRecord

@@ -1,0 +1,64 @@
+"""Routing inside one HTTP function: the most specific template wins, whatever the order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.http.errors import MethodNotAllowed, RouteNotFound
+from shared.http.router import Router
+
+
+def users_router() -> Router[Any]:
+    # Declared in the order that once sent `GET /me` to the admin-only read.
+    router: Router[Any] = Router("users")
+    router.get("/{user_id}", roles=("admin.super",))(lambda call: "read")
+    router.get("/me", signed_in=True)(lambda call: "me")
+    router.post("/{user_id}/deactivate", roles=("admin.super",))(lambda call: "deactivate")
+    router.post("/lookup", roles=("admin.super",))(lambda call: "lookup")
+    return router
+
+
+def test_a_literal_path_beats_a_parameter_declared_before_it():
+    route, params = users_router().match("GET", "/me")
+
+    assert route.path == "/me"
+    assert params == {}
+
+
+def test_a_parameter_still_matches_everything_else():
+    route, params = users_router().match("GET", "/u-42")
+
+    assert route.path == "/{user_id}"
+    assert params == {"user_id": "u-42"}
+
+
+def test_a_literal_post_route_is_not_taken_for_a_parameter():
+    assert users_router().match("POST", "/lookup")[0].path == "/lookup"
+    assert users_router().match("POST", "/u-1/deactivate")[0].path == "/{user_id}/deactivate"
+
+
+def test_a_known_path_with_another_method_is_405_naming_the_allowed_ones():
+    with pytest.raises(MethodNotAllowed) as refused:
+        users_router().match("DELETE", "/u-1")
+    assert refused.value.allowed == ("GET",)
+
+
+def test_head_is_not_answered_by_a_get_route():
+    with pytest.raises(MethodNotAllowed) as refused:
+        users_router().match("HEAD", "/me")
+    assert refused.value.allowed == ("GET",)
+
+
+def test_an_unknown_path_is_not_found():
+    with pytest.raises(RouteNotFound):
+        users_router().match("GET", "/u-1/unknown")
+
+
+def test_a_route_declared_after_the_first_request_is_routed_too():
+    router = users_router()
+    router.match("GET", "/me")
+    router.get("/{user_id}/loans", roles=("admin.super",))(lambda call: "loans")
+
+    assert router.match("GET", "/u-1/loans")[0].path == "/{user_id}/loans"
