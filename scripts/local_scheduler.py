@@ -11,13 +11,14 @@ claims the Google token carries, so the function's own check (e.g.
 `shared.http.guard.require_scheduler`) runs unchanged.
 
 The contract:
-- `CronSchedule.parse` understands the five unix-cron fields (minute, hour,
-  day of month, month, day of week) with `*`, numbers, lists `a,b`, ranges
-  `a-b`, steps `*/n` and `a-b/n`; day of week runs 0-6 from Sunday, and 7 is
-  Sunday too. As in unix cron, when both day fields are restricted (neither
-  starts with `*`) a day matches if either matches. Anything else (names like
-  `MON`, `@hourly`, `?`, six fields, out-of-range values, a date that never
-  occurs such as `0 0 31 2 *`) raises `CronError` naming the field, at start.
+- `CronSchedule.parse` accepts what Cloud Scheduler's unix-cron accepts: five
+  fields (minute, hour, day of month, month, day of week) of `*`, numbers,
+  lists `a,b`, ranges `a-b` and steps `*/n` and `a-b/n`, months also `JAN`-`DEC`
+  and days of the week `SUN`-`SAT` (0-6 from Sunday, and 7 is Sunday too).
+  croniter reads and evaluates it; as Cloud Scheduler documents, when both day
+  fields are restricted (neither is `*`) a day matches if either matches.
+  Anything else (`@hourly`, `?`, `L`, `#`, six fields, out-of-range values, a
+  date that never occurs such as `0 0 31 2 *`) raises `CronError`, at start.
 - A run is one POST of `{}`; a 2xx answer succeeds. A failure (another status,
   or no answer within the attempt deadline) is retried as Cloud Scheduler
   retries (`RetryPolicy`: `retry_count` times, backoff from `min_backoff_s`
@@ -33,16 +34,17 @@ The contract:
 
 from __future__ import annotations
 
-import calendar
 import json
+import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
+from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 
 from scripts.token import DevKeys
 from shared.deployment import SCHEDULER_MAX_DOUBLINGS, SchedulerJob
@@ -50,9 +52,6 @@ from shared.topology import SCHEDULER_TIME_ZONE
 
 # The token lifetime of a Google-signed OIDC ID token.
 TOKEN_TTL = timedelta(hours=1)
-# The longest a local run may take to find its next due minute (a leap day, restricted
-# week days): eight years covers every schedule that matches at all.
-_SEARCH_YEARS = 8
 
 Progress = Callable[[str], None]
 
@@ -61,145 +60,78 @@ class CronError(ValueError):
     """A schedule the local scheduler (and Cloud Scheduler's unix-cron) does not accept."""
 
 
-@dataclass(frozen=True)
-class _Field:
-    name: str
-    low: int
-    high: int
+# Cloud Scheduler's unix-cron: numbers, names in capitals where a field has them, `*`,
+# ranges, lists and steps. Not `?`, `L`, `W`, `#`, `H` nor `@hourly`, which croniter knows too.
+_FIELD_NAMES = ("minute", "hour", "day of month", "month", "day of week")
+_MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC"
+_DAYS = "SUN|MON|TUE|WED|THU|FRI|SAT"
+_VALUE = {"month": rf"\d+|{_MONTHS}", "day of week": rf"\d+|{_DAYS}"}
+# A `/step` follows `*` or a range: "5/10" is another dialect (5, 15, ...), not unix-cron.
+_PART = r"(?:\*|(?P<low>{v})(?:-(?P<high>{v}))?)(?:/(?P<step>\d+))?"
+# A reference date the next run is searched from at parse time, to refuse one that never comes.
+_REFERENCE = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-_FIELDS = (
-    _Field("minute", 0, 59),
-    _Field("hour", 0, 23),
-    _Field("day of month", 1, 31),
-    _Field("month", 1, 12),
-    _Field("day of week", 0, 7),
-)
-
-
-def _number(text: str, spec: _Field, expression: str) -> int:
-    if not text.isdigit():
-        raise CronError(
-            f"{expression!r}: {spec.name} {text!r} is not a number "
-            f"({spec.low}-{spec.high}; names such as MON or JAN are not supported)"
-        )
-    value = int(text)
-    if not spec.low <= value <= spec.high:
-        raise CronError(f"{expression!r}: {spec.name} {value} is outside {spec.low}-{spec.high}")
-    return value
-
-
-def _parse_field(text: str, spec: _Field, expression: str) -> frozenset[int]:
-    values: set[int] = set()
+def _check_field(text: str, name: str, expression: str) -> None:
+    pattern = re.compile(_PART.format(v=_VALUE.get(name, r"\d+")))
     for part in text.split(","):
-        base, slash, step_text = part.partition("/")
-        step = 1
-        if slash:
-            if not step_text.isdigit() or int(step_text) == 0:
-                raise CronError(
-                    f"{expression!r}: {spec.name} step {step_text!r} is not a positive number"
-                )
-            step = int(step_text)
-        if base == "*":
-            low, high = spec.low, spec.high
-        elif "-" in base:
-            first, _, last = base.partition("-")
-            low, high = _number(first, spec, expression), _number(last, spec, expression)
-            if low > high:
-                raise CronError(f"{expression!r}: {spec.name} range {base!r} runs backwards")
-        else:
-            low = _number(base, spec, expression)
-            if slash:  # "5/10" is a cron dialect (5, 15, ...), not unix-cron
-                raise CronError(
-                    f"{expression!r}: {spec.name} step {part!r} needs a range or * before /"
-                )
-            high = low
-        values.update(range(low, high + 1, step))
-    return frozenset(values)
+        match = pattern.fullmatch(part)
+        if match is None:
+            raise CronError(
+                f"{expression!r}: {name} {part!r} is not unix-cron (numbers"
+                + (f", names {_VALUE[name].split('|', 2)[1]}..." if name in _VALUE else "")
+                + ", *, ranges a-b, lists a,b and steps */n or a-b/n)"
+            )
+        if match["step"] is not None and match["low"] is not None and match["high"] is None:
+            raise CronError(f"{expression!r}: {name} step {part!r} needs a range or * before /")
+        if match["high"] is not None and _ordinal(match["low"]) > _ordinal(match["high"]):
+            raise CronError(f"{expression!r}: {name} range {part.split('/')[0]!r} runs backwards")
+
+
+def _ordinal(value: str) -> int:
+    names = f"{_MONTHS}|{_DAYS}".split("|")
+    if value.isdigit():
+        return int(value)
+    index = names.index(value)
+    return index + 1 if index < 12 else index - 12  # JAN is 1; SUN is 0
 
 
 @dataclass(frozen=True)
 class CronSchedule:
-    """A parsed five-field unix-cron expression (see the module docstring)."""
+    """A five-field unix-cron expression, evaluated by croniter (see the module docstring)."""
 
     expression: str
-    minutes: frozenset[int]
-    hours: frozenset[int]
-    days_of_month: frozenset[int]
-    months: frozenset[int]
-    days_of_week: frozenset[int]  # 0 = Sunday ... 6 = Saturday (7 folded into 0)
-    any_day_of_month: bool  # the field starts with "*"
-    any_day_of_week: bool
 
     @classmethod
     def parse(cls, expression: str) -> CronSchedule:
         fields = expression.split()
-        if len(fields) != 5:
+        if len(fields) != len(_FIELD_NAMES):
             raise CronError(
                 f"{expression!r}: a schedule has five fields (minute hour day-of-month month "
                 f"day-of-week), not {len(fields)}"
             )
-        minutes, hours, dom, months, dow = (
-            _parse_field(text, spec, expression) for text, spec in zip(fields, _FIELDS, strict=True)
-        )
-        schedule = cls(
-            expression=expression,
-            minutes=minutes,
-            hours=hours,
-            days_of_month=dom,
-            months=months,
-            days_of_week=frozenset(day % 7 for day in dow),
-            any_day_of_month=fields[2].startswith("*"),
-            any_day_of_week=fields[4].startswith("*"),
-        )
-        if schedule.any_day_of_week or schedule.any_day_of_month:
-            # Only the day of month decides the day: it must occur in a scheduled month.
-            longest = {month: calendar.monthrange(2024, month)[1] for month in months}  # leap
-            if not any(day <= longest[month] for month in months for day in dom):
-                raise CronError(f"{expression!r}: that day of month never occurs in those months")
-        return schedule
-
-    def _day_matches(self, day: datetime) -> bool:
-        if day.month not in self.months:
-            return False
-        in_month = day.day in self.days_of_month
-        in_week = (day.isoweekday() % 7) in self.days_of_week  # isoweekday: Sunday = 7
-        if self.any_day_of_month or self.any_day_of_week:
-            return in_month and in_week
-        return in_month or in_week  # both restricted: either one (unix cron)
+        for text, name in zip(fields, _FIELD_NAMES, strict=True):
+            _check_field(text, name, expression)
+        try:
+            croniter(expression, _REFERENCE).get_next(datetime)
+        except CroniterBadDateError:
+            raise CronError(
+                f"{expression!r}: that day of month never occurs in those months"
+            ) from None
+        except (CroniterBadCronError, ValueError) as exc:
+            raise CronError(f"{expression!r}: {exc}") from None
+        return cls(expression)
 
     def matches(self, moment: datetime, time_zone: str = SCHEDULER_TIME_ZONE) -> bool:
         """Whether the minute of `moment` (an aware time) is due, read in `time_zone`."""
-        local = _aware(moment).astimezone(_zone(time_zone))
-        return (
-            local.minute in self.minutes and local.hour in self.hours and self._day_matches(local)
-        )
+        local = _aware(moment).astimezone(_zone(time_zone)).replace(second=0, microsecond=0)
+        return bool(croniter.match(self.expression, local))
 
     def next_after(self, moment: datetime, time_zone: str = SCHEDULER_TIME_ZONE) -> datetime:
         """The first due minute strictly after `moment`, as an aware time in `time_zone`."""
-        zone = _zone(time_zone)
-        local = _aware(moment).astimezone(zone)
-        start = local.replace(second=0, microsecond=0) + timedelta(minutes=1)
-        for day in _days(start, _SEARCH_YEARS):
-            if not self._day_matches(day):
-                continue
-            for hour in sorted(self.hours):
-                for minute in sorted(self.minutes):
-                    candidate = day.replace(hour=hour, minute=minute, tzinfo=zone)
-                    if candidate < start:
-                        continue
-                    # A wall-clock time a DST change skips does not exist: no run then.
-                    wall = candidate.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-                    if wall == candidate.replace(tzinfo=None):
-                        return candidate
-        raise CronError(f"{self.expression!r} has no run in the next {_SEARCH_YEARS} years")
-
-
-def _days(start: datetime, years: int) -> Iterator[datetime]:
-    day = start.replace(hour=0, minute=0, tzinfo=None)
-    for _ in range(366 * years):
-        yield day
-        day += timedelta(days=1)
+        local = _aware(moment).astimezone(_zone(time_zone))
+        following: datetime = croniter(self.expression, local).get_next(datetime)
+        return following
 
 
 def _aware(moment: datetime) -> datetime:
