@@ -68,7 +68,7 @@ class StackRequest:
     project: str | None  # gcp:project
     region: str | None = None  # gcp:region
     secrets_with_values: frozenset[str] = field(default_factory=frozenset)
-    quota_project: str | None = None  # patungan:quotaProject
+    bootstrap_stack: str | None = None  # patungan:bootstrapStack
 
 
 class PreflightRefused(RuntimeError):
@@ -113,10 +113,26 @@ def readiness_problems(
             f"{manifest.entity_id}: billing account {manifest.billing.account_id} is a "
             "placeholder; put the real account id in the manifest"
         )
-    if set(manifest.parent.id) == {"0"}:
+    if manifest.parent is not None and set(manifest.parent.id) == {"0"}:
         problems.append(
             f"{manifest.entity_id}: {manifest.parent.kind} id {manifest.parent.id} is a "
             "placeholder; put the real id in the manifest"
+        )
+    if request.bootstrap_stack is None:
+        problems.append(
+            f"stack {request.stack!r} names no bootstrap stack: pulumi config set --stack "
+            f"{request.stack} patungan:bootstrapStack organization/patungan-bootstrap/<stack> "
+            "(the deployer it impersonates and the folder its project goes in come from there)"
+        )
+    placeholder_contacts = [
+        email
+        for email in (*manifest.contacts.ops, *manifest.contacts.billing)
+        if email.endswith(PLACEHOLDER_DOMAIN)
+    ]
+    if placeholder_contacts:
+        problems.append(
+            f"{manifest.entity_id}: contacts {', '.join(placeholder_contacts)} are placeholders; "
+            "put the entity's ops and billing contacts in the manifest"
         )
     if (urlsplit(manifest.providers_url).hostname or "").endswith(PLACEHOLDER_DOMAIN):
         problems.append(

@@ -5,10 +5,17 @@ Everything here sits in asia-southeast2:
   the composite indexes the platform's queries need and the TTL policies that
   empty its plumbing collections (both declared in `shared/indexes.py`);
 - a borrower-documents bucket (retention policy: nothing deleted or replaced
-  before the manifest's retention) and a function-source bucket, both with
-  uniform access and public access prevention enforced;
+  before the manifest's retention, locked if ops chose to) and a function-source
+  bucket, both with uniform access and public access prevention enforced;
 - an Artifact Registry repository for the functions' images, and the one
-  service account that builds them (logs, that repository, that bucket);
+  service account that builds them: it writes logs and that repository's images,
+  and reads the sources from our bucket and from the `gcf-v2-sources-<number>-<region>`
+  bucket Cloud Functions copies them to (a project grant conditioned on that
+  bucket's name, since Cloud Functions creates it);
+- the Pub/Sub service agent, created explicitly (it appears asynchronously
+  otherwise), which dead-letters as itself;
+- Identity Platform, the issuer of the end users' tokens (infra/README.md says
+  what it keeps, and where);
 - every topology topic, its messages stored only in Jakarta;
 - every declared secret, replicated only to asia-southeast2 (user-managed,
   never automatic), with its current value from the stack's secret config
@@ -45,6 +52,12 @@ FUNCTIONS_REPOSITORY = "functions"
 SECONDS_PER_DAY = 86_400
 
 
+def function_sources_condition(project_number: str) -> str:
+    """The IAM condition naming the bucket Cloud Functions copies sources to, and its objects."""
+    bucket = f"projects/_/buckets/gcf-v2-sources-{project_number}-{REGION}"
+    return f'resource.name == "{bucket}" || resource.name.startsWith("{bucket}/objects/")'
+
+
 class Platform(pulumi.ComponentResource):
     """The Patungan platform inside one entity project, deployed from the topology."""
 
@@ -72,6 +85,7 @@ class Platform(pulumi.ComponentResource):
         secrets: Sequence[Secret],
         secret_values: Mapping[str, pulumi.Input[str]],
         archives: Mapping[str, FunctionArchive],
+        public_invoker_tag: pulumi.Input[str],
         previous_secret_values: Mapping[str, pulumi.Input[str]] | None = None,
         indexes: Sequence[CompositeIndex] = COMPOSITE_INDEXES,
         ttl_policies: Sequence[TtlPolicy] = TTL_POLICIES,
@@ -82,10 +96,17 @@ class Platform(pulumi.ComponentResource):
         self.entity = entity
         self.manifest = manifest
         self.project_id = entity.project_id
-        # Pub/Sub's service agent exists once the API is on; dead-lettering acts as it.
-        self.pubsub_agent: pulumi.Output[str] = entity.project_number.apply(
-            lambda n: f"serviceAccount:service-{n}@gcp-sa-pubsub.iam.gserviceaccount.com"
+        self.public_invoker_tag = public_invoker_tag
+        # Dead-lettering acts as Pub/Sub's service agent; Google creates it some time after the
+        # API is on, so it is asked for here and granted through its output.
+        self.pubsub_agent_identity = gcp.projects.ServiceIdentity(
+            resource_name(name, "service-agent", "pubsub"),
+            project=self.project_id,
+            service="pubsub.googleapis.com",
+            opts=self.fenced("pubsub.googleapis.com"),
         )
+        self.pubsub_agent: pulumi.Output[str] = self.pubsub_agent_identity.member
+        self.identity_platform = self._identity_platform()
         self.database = self._firestore()
         self.ttl_fields = {p.collection: self._ttl_policy(p) for p in ttl_policies}
         self.indexes = {i.key: self._composite_index(i) for i in indexes}
@@ -199,20 +220,50 @@ class Platform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _identity_platform(self) -> gcp.identityplatform.Config:
+        """End users sign in here; its tokens are what client-facing functions verify."""
+        return gcp.identityplatform.Config(
+            resource_name(self.prefix, "identity-platform"),
+            project=self.project_id,
+            sign_in=gcp.identityplatform.ConfigSignInArgs(
+                email=gcp.identityplatform.ConfigSignInEmailArgs(
+                    enabled=True, password_required=True
+                ),
+                phone_number=gcp.identityplatform.ConfigSignInPhoneNumberArgs(enabled=True),
+            ),
+            # Indonesian numbers only: one-time codes are sent to +62 numbers and nowhere else.
+            sms_region_config=gcp.identityplatform.ConfigSmsRegionConfigArgs(
+                allowlist_only=gcp.identityplatform.ConfigSmsRegionConfigAllowlistOnlyArgs(
+                    allowed_regions=["ID"]
+                )
+            ),
+            autodelete_anonymous_users=True,
+            opts=self.fenced("identitytoolkit.googleapis.com"),
+        )
+
     def _documents_bucket(self) -> gcp.storage.Bucket:
         return self._bucket(
             "documents",
             "documents",
             protect=True,
             retention_days=self.manifest.documents_retention_days,
+            locked=self.manifest.lock_retention,
         )
 
     def _bucket(
-        self, suffix: str, kind: str, *, protect: bool, retention_days: int | None
+        self,
+        suffix: str,
+        kind: str,
+        *,
+        protect: bool,
+        retention_days: int | None,
+        locked: bool = False,
     ) -> gcp.storage.Bucket:
         retention = (
             gcp.storage.BucketRetentionPolicyArgs(
-                retention_period=str(retention_days * SECONDS_PER_DAY)
+                retention_period=str(retention_days * SECONDS_PER_DAY),
+                # Locked, the retention can never be shortened or removed: ops' decision.
+                is_locked=locked,
             )
             if retention_days
             else None
@@ -290,6 +341,20 @@ class Platform(pulumi.ComponentResource):
                 bucket=self.sources.name,
                 role="roles/storage.objectViewer",
                 member=builder.member,
+                opts=child,
+            ),
+            # Cloud Functions copies each source into a bucket of its own, which it creates on
+            # the first deploy, and builds from there: read it, and no other bucket.
+            gcp.projects.IAMMember(
+                resource_name(self.prefix, "grant", "builder-function-sources"),
+                project=self.project_id,
+                role="roles/storage.objectViewer",
+                member=builder.member,
+                condition=gcp.projects.IAMMemberConditionArgs(
+                    title="Cloud Functions source copies",
+                    description="The gcf-v2-sources bucket of this project and region only.",
+                    expression=self.entity.project_number.apply(function_sources_condition),
+                ),
                 opts=child,
             ),
         ]

@@ -239,9 +239,10 @@ def by_package(rows: list[tuple[str, float]], top: int = 8) -> list[tuple[str, f
 
 
 def measure(runs: int, progress: Callable[[str], None]) -> tuple[dict[str, list[float]], dict]:  # type: ignore[type-arg]
-    with tempfile.TemporaryDirectory() as tmp, LocalPlatform(
-        PlatformConfig(ports="free", progress=lambda _: None)
-    ) as platform:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LocalPlatform(PlatformConfig(ports="free", progress=lambda _: None)) as platform,
+    ):
         trivial = Path(tmp) / "main.py"
         trivial.write_text(TRIVIAL)
         pool = candidates(platform, trivial)
@@ -278,8 +279,10 @@ def report(samples: dict[str, list[float]], details: dict, runs: int, load: tupl
     ]
     for name, values in samples.items():
         ratio = medians[name] / baseline
-        verdict = "—" if name in ("framework", "baseline") else (
-            "met" if ratio <= TARGET_RATIO else "not met"
+        verdict = (
+            "—"
+            if name in ("framework", "baseline")
+            else ("met" if ratio <= TARGET_RATIO else "not met")
         )
         lines.append(
             f"| `{name}` | {medians[name] * 1000:.0f} ms | {min(values) * 1000:.0f} ms | "

@@ -43,7 +43,7 @@ def valid() -> dict[str, Any]:
         "legal_name": "PT Patungan Investasi Otomatis",
         "ojk_licence": "lpbbti",
         "env": "staging",
-        "parent": {"kind": "folder", "id": "123456789012"},
+        "contacts": {"ops": ["ops@auto-invest.example"], "billing": ["finance@example.co.id"]},
         "billing": {"account_id": "01A2B3-C4D5E6-F7A8B9", "currency": "IDR"},
         "budget": {
             "amount": 5_000_000,
@@ -69,6 +69,11 @@ def write(directory: Path, document: dict[str, Any], name: str = "auto-invest") 
 def test_a_valid_new_entity_loads(tmp_path):
     manifest = load_manifest("auto-invest", write(tmp_path, valid()))
     assert manifest.project_id == "patungan-auto-invest-staging"
+    # Unless told otherwise: in its bootstrap folder, nothing warm, retention unlocked.
+    assert manifest.parent is None
+    assert manifest.min_instances == {}
+    assert manifest.lock_retention is False
+    assert manifest.backup_retention_days == 14
 
 
 @pytest.mark.parametrize(
@@ -99,6 +104,10 @@ def test_a_valid_new_entity_loads(tmp_path):
         (lambda m: m.update(providers_url="http://credit-data.example.co.id"), "providers_url"),
         (lambda m: m.update(providers_url="credit-data.example.co.id"), "providers_url"),
         (lambda m: m.update(providers_url="https://user@credit-data.example"), "providers_url"),
+        (lambda m: m["contacts"].update(ops=[]), "contacts.ops"),
+        (lambda m: m["contacts"].update(billing=["finance"]), "contacts.billing.0"),
+        (lambda m: m.update(min_instances={"loan_quote": -1}), "min_instances.loan_quote"),
+        (lambda m: m.update(backup_retention_days=99), "backup_retention_days"),
     ],
 )
 def test_an_invalid_manifest_is_refused_with_the_reason(tmp_path, edit, complaint):

@@ -11,10 +11,12 @@ get nothing here: only the invoker role on the function (`invokers`, `schedule`)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_gcp as gcp
+import pulumiverse_time as time
 
 from infra.naming import resource_name
 from shared.deployment import PUSH_ACCOUNT, RUNTIME_ACCOUNT, SCHEDULER_ACCOUNT
@@ -22,6 +24,9 @@ from shared.deployment import PUSH_ACCOUNT, RUNTIME_ACCOUNT, SCHEDULER_ACCOUNT
 if TYPE_CHECKING:
     from infra.components.function import DeployedFunction
 
+# A grant takes effect about two minutes after the API call that made it (sometimes seven or
+# more); `depends_on` only orders the calls. What needs a grant waits this long after it.
+IAM_PROPAGATION = "150s"
 FIRESTORE_ROLES = {"read": "roles/datastore.viewer", "read_write": "roles/datastore.user"}
 DOCUMENT_ROLES = {
     "read": ("roles/storage.objectViewer",),
@@ -128,3 +133,15 @@ class FunctionIdentity:
                 )
             )
         return grants
+
+
+def settled(owner: DeployedFunction, label: str, grants: Sequence[pulumi.Resource]) -> time.Sleep:
+    """A wait of `IAM_PROPAGATION` after `grants`, for whatever cannot work before they apply.
+
+    On create only: an update that adds no grant waits for nothing.
+    """
+    return time.Sleep(
+        resource_name(owner.resource_prefix, "iam-settled", label),
+        create_duration=IAM_PROPAGATION,
+        opts=owner.child(depends_on=list(grants)),
+    )

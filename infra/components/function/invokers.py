@@ -4,7 +4,10 @@ The grant sits on the function's Cloud Run service (2nd gen functions are
 invoked through Cloud Run):
 
 - client-facing HTTP: `allUsers` may invoke — every request is authenticated in
-  code (bearer token or webhook signature);
+  code (bearer token or webhook signature). The organisation's domain-restricted
+  sharing refuses `allUsers` everywhere but on resources tagged
+  `public-invoker=allowed` (the bootstrap stack's one exception), so the function's
+  Cloud Run service is tagged first;
 - event: only the push subscriptions' OIDC account may invoke, over internal
   ingress. One push subscription per consumed topic pushes to
   `<url>/projects/<p>/topics/<t>` (the path names the topic for
@@ -16,11 +19,13 @@ invoked through Cloud Run):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_gcp as gcp
 
+from infra.components.function.identity import settled
 from infra.naming import resource_name
 from shared.deployment import (
     DEAD_LETTER_TOPIC_RETENTION_S,
@@ -38,7 +43,10 @@ NEVER_EXPIRE = ""  # an idle subscription must not be deleted by Pub/Sub
 
 
 def invoker(
-    owner: DeployedFunction, suffix: str, member: pulumi.Input[str]
+    owner: DeployedFunction,
+    suffix: str,
+    member: pulumi.Input[str],
+    after: Sequence[pulumi.Resource] = (),
 ) -> gcp.cloudrunv2.ServiceIamMember:
     return gcp.cloudrunv2.ServiceIamMember(
         resource_name(owner.resource_prefix, "invoker", suffix),
@@ -47,24 +55,40 @@ def invoker(
         name=owner.function.name,  # the function's Cloud Run service shares its name
         role=INVOKER_ROLE,
         member=member,
-        opts=owner.child(),
+        opts=owner.child(depends_on=list(after)),
     )
 
 
-def allow_clients(owner: DeployedFunction) -> None:
+def allow_clients(owner: DeployedFunction) -> gcp.cloudrunv2.ServiceIamMember:
     """Public at the network edge; the function authenticates every request itself."""
-    invoker(owner, "public", pulumi.Output.from_input("allUsers"))
+    platform = owner.platform
+    tag = gcp.tags.LocationTagBinding(
+        resource_name(owner.resource_prefix, "tag", "public-invoker"),
+        parent=pulumi.Output.all(platform.entity.project_number, owner.function.name).apply(
+            lambda args: (
+                f"//run.googleapis.com/projects/{args[0]}/locations/{REGION}/services/{args[1]}"
+            )
+        ),
+        tag_value=platform.public_invoker_tag,
+        location=REGION,
+        opts=owner.child(),
+    )
+    # The policy sees the tag some time after the binding: the grant waits for it.
+    return invoker(owner, "public", "allUsers", after=[settled(owner, "public-tag", [tag])])
 
 
 def push_subscriptions(owner: DeployedFunction) -> list[gcp.pubsub.Subscription]:
     pusher = owner.identity.pusher
     assert pusher is not None  # identity made it: the plan has subscriptions
-    invoker(owner, "push", pusher.member)
-    return [_push(owner, planned, pusher) for planned in owner.plan.subscriptions]
+    grant = invoker(owner, "push", pusher.member)
+    return [_push(owner, planned, pusher, grant) for planned in owner.plan.subscriptions]
 
 
 def _push(
-    owner: DeployedFunction, planned: PushSubscription, pusher: gcp.serviceaccount.Account
+    owner: DeployedFunction,
+    planned: PushSubscription,
+    pusher: gcp.serviceaccount.Account,
+    invoker_grant: pulumi.Resource,
 ) -> gcp.pubsub.Subscription:
     platform, prefix = owner.platform, owner.resource_prefix
     never_expire = gcp.pubsub.SubscriptionExpirationPolicyArgs(ttl=NEVER_EXPIRE)
@@ -83,6 +107,14 @@ def _push(
         opts=owner.child(),
     )
     consumed = platform.topics[planned.topic]
+    publisher = gcp.pubsub.TopicIAMMember(
+        resource_name(prefix, "grant", "dead-letter-publisher", planned.topic),
+        project=platform.project_id,
+        topic=dead_letters.name,
+        role="roles/pubsub.publisher",
+        member=platform.pubsub_agent,
+        opts=owner.child(),
+    )
     subscription = gcp.pubsub.Subscription(
         resource_name(prefix, "subscription", "push", planned.topic),
         project=platform.project_id,
@@ -110,15 +142,11 @@ def _push(
         ),
         message_retention_duration=f"{SUBSCRIPTION_RETENTION_S}s",
         expiration_policy=never_expire,
-        opts=owner.child(),
-    )
-    gcp.pubsub.TopicIAMMember(
-        resource_name(prefix, "grant", "dead-letter-publisher", planned.topic),
-        project=platform.project_id,
-        topic=dead_letters.name,
-        role="roles/pubsub.publisher",
-        member=platform.pubsub_agent,
-        opts=owner.child(),
+        # Its first pushes are refused until the pusher may invoke, and its dead letters are
+        # lost until the agent may publish them: it starts once both grants apply.
+        opts=owner.child(
+            depends_on=[settled(owner, f"push-{planned.topic}", [invoker_grant, publisher])]
+        ),
     )
     gcp.pubsub.SubscriptionIAMMember(
         resource_name(prefix, "grant", "dead-letter-subscriber", planned.topic),

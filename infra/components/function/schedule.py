@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pulumi_gcp as gcp
 
+from infra.components.function.identity import settled
 from infra.components.function.invokers import invoker
 from infra.naming import resource_name
 from shared.deployment import FunctionPlan
@@ -34,7 +35,7 @@ def scheduler_job(owner: DeployedFunction) -> gcp.cloudscheduler.Job:
     assert (
         job is not None and caller is not None
     )  # the plan schedules it, identity made its account
-    invoker(owner, "scheduler", caller.member)
+    grant = invoker(owner, "scheduler", caller.member)
     url = scheduled_function_url(owner.platform.manifest.project_id, plan)
     return gcp.cloudscheduler.Job(
         resource_name(owner.resource_prefix, "schedule"),
@@ -60,5 +61,11 @@ def scheduler_job(owner: DeployedFunction) -> gcp.cloudscheduler.Job:
                 service_account_email=caller.email, audience=url
             ),
         ),
-        opts=owner.child(depends_on=owner.platform.entity.fence("cloudscheduler.googleapis.com")),
+        opts=owner.child(
+            depends_on=[
+                *owner.platform.entity.fence("cloudscheduler.googleapis.com"),
+                # Its first runs would be refused until its account may invoke.
+                settled(owner, "scheduler", [grant]),
+            ]
+        ),
     )

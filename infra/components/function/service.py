@@ -23,6 +23,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.archives import FunctionArchive
+from infra.components.function.identity import settled
 from infra.components.function.schedule import scheduled_function_url
 from infra.naming import resource_name
 from shared.deployment import Source
@@ -128,8 +129,9 @@ def cloud_function(
                     "run.googleapis.com",
                     "cloudbuild.googleapis.com",
                 ),
-                *platform.build_grants,
-                *owner.identity.grants,
+                # The build reads sources and writes images as the builder, and the function
+                # reads its secrets as itself: both only once their grants apply.
+                settled(owner, "grants", [*platform.build_grants, *owner.identity.grants]),
                 *(platform.secret_version(m.secret, m.version) for m in plan.secrets),
             ]
         ),
