@@ -368,7 +368,8 @@ class Organization(pulumi.ComponentResource):
         gcp.storage.BucketIAMMember(
             resource_name(self._name, "grant", "pulumi-state"),
             bucket=self.state_bucket.name,
-            role="roles/storage.objectAdmin",
+            # Read, write and delete state objects; not the bucket's IAM (objectAdmin would).
+            role="roles/storage.objectUser",
             member=member,
             opts=self._child(),
         )

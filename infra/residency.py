@@ -245,6 +245,8 @@ RULES: dict[str, Rule] = {
     "gcp:secretmanager/secretIamMember:SecretIamMember": _IDENTITY,
     "gcp:serviceaccount/iAMMember:IAMMember": _IDENTITY,
     "gcp:projects/serviceIdentity:ServiceIdentity": _IDENTITY,
+    # Never created (the least-privilege policy refuses it), but where it lives is decided.
+    "gcp:serviceaccount/key:Key": _IDENTITY,
     "gcp:folder/iAMMember:IAMMember": _IDENTITY,
     "gcp:billing/accountIamMember:AccountIamMember": _IDENTITY,
     "gcp:tags/tagValueIamMember:TagValueIamMember": _IDENTITY,

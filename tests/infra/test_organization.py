@@ -134,7 +134,7 @@ def test_the_deployer_holds_no_organisation_wide_role(organization):
                 "roles/cloudkms.cryptoKeyEncrypterDecrypter",
             ),
             ("gcp:projects/iAMMember:IAMMember", "roles/serviceusage.serviceUsageConsumer"),
-            ("gcp:storage/bucketIAMMember:BucketIAMMember", "roles/storage.objectAdmin"),
+            ("gcp:storage/bucketIAMMember:BucketIAMMember", "roles/storage.objectUser"),
             ("gcp:tags/tagValueIamMember:TagValueIamMember", "roles/resourcemanager.tagUser"),
         ]
     )
