@@ -25,6 +25,7 @@ from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
+    Policy,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -116,7 +117,7 @@ def _residency(args: StackValidationArgs, report_violation: ReportViolation) -> 
         report_violation(problem, None)
 
 
-def policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
+def policies() -> list[Policy]:
     """The pack's policies (infra/policy/__main__.py), every one mandatory."""
     return [
         StackValidationPolicy(

@@ -117,5 +117,5 @@ def test_googles_notices_reach_ops_and_billing(simulations):
             key: ["SECURITY", "SUSPENSION", "TECHNICAL", "TECHNICAL_INCIDENTS"]
             for key in contacts.ops
         },
-        **{key: ["BILLING"] for key in contacts.billing},
+        **{email: ["BILLING"] for email in contacts.billing},
     }
