@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from infra.offline import RegisteredResource, Simulation
 from shared.deployment import service_name, subscription_name
@@ -83,3 +84,19 @@ def topic_by_id(simulation: Simulation, topic_id: str) -> RegisteredResource:
     matches = [t for t in simulation.of_type(TOPIC) if t.outputs["id"] == topic_id]
     assert len(matches) == 1, f"{len(matches)} topics with id {topic_id!r}"
     return matches[0]
+
+
+def hand_made(type_: str, name: str = "thing", **inputs: Any) -> RegisteredResource:
+    """A resource as the engine would register it, built by hand for a rule to judge."""
+    return RegisteredResource(
+        urn=f"urn:pulumi:test::patungan::{type_}::{name}",
+        type=type_,
+        name=name,
+        custom=True,
+        parent="",
+        provider="",
+        protect=False,
+        dependencies=(),
+        inputs=inputs,
+        outputs={"id": f"{name}-id", **inputs},
+    )

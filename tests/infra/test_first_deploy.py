@@ -6,6 +6,7 @@ Platform, and retention ops may lock."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 
@@ -89,7 +90,8 @@ def test_each_function_is_built_only_after_its_grants_and_the_builders_have_take
     for fn in FUNCTIONS:
         function = deployed_function(simulation, fn)
         (wait,) = waits_for(simulation, function)
-        assert seconds(wait.get("createDuration")) >= 120 == seconds(IAM_PROPAGATION) - 30
+        # About two minutes is how long a grant takes to apply, often; seven, sometimes.
+        assert seconds(wait.get("createDuration")) == seconds(IAM_PROPAGATION) >= 120
         waited_on = set(wait.dependencies)
         assert builder_grants <= waited_on
         runtime = f"serviceAccount:{function.get('serviceConfig.serviceAccountEmail')}"
@@ -164,7 +166,7 @@ def test_a_scheduler_job_starts_once_its_account_may_invoke(simulations):
     assert grant.get("member") == (
         f"serviceAccount:{job.get('httpTarget.oidcToken.serviceAccountEmail')}"
     )
-    assert json.loads(__import__("base64").b64decode(job.get("httpTarget.body"))) == {}
+    assert json.loads(base64.b64decode(job.get("httpTarget.body"))) == {}
 
 
 # --- budget currency ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from pulumi_policy import (
 
 from infra.offline import REPOSITORY, RegisteredResource, Simulation
 from infra.policies import policies
+from tests.infra.queries import hand_made
 
 POLICY_NAMES = {"residency", "least-privilege", "labels"}
 
@@ -77,33 +78,18 @@ def test_the_bootstrap_stack_passes_the_pack(organization: Simulation):
     assert violations_of(list(organization.resources)) == {}
 
 
-def resource(type_: str, name: str = "bad", **inputs) -> RegisteredResource:
-    return RegisteredResource(
-        urn=f"urn:pulumi:p2p-lending::patungan::{type_}::{name}",
-        type=type_,
-        name=name,
-        custom=True,
-        parent="",
-        provider="",
-        protect=False,
-        dependencies=(),
-        inputs=inputs,
-        outputs={"id": f"{name}-id", **inputs},
-    )
-
-
 @pytest.mark.parametrize(
     ("bad", "policy", "complaint"),
     [
-        (resource("gcp:storage/bucket:Bucket", location="US"), "residency", "is in 'US'"),
-        (resource("gcp:compute/network:Network"), "residency", "has no residency rule"),
+        (hand_made("gcp:storage/bucket:Bucket", location="US"), "residency", "is in 'US'"),
+        (hand_made("gcp:compute/network:Network"), "residency", "has no residency rule"),
         (
-            resource("gcp:projects/iAMMember:IAMMember", role="roles/editor", member="user:x@y.z"),
+            hand_made("gcp:projects/iAMMember:IAMMember", role="roles/editor", member="user:x@y.z"),
             "least-privilege",
             "grants roles/editor",
         ),
         (
-            resource(
+            hand_made(
                 "gcp:projects/iAMMember:IAMMember",
                 role="roles/secretmanager.admin",
                 member="serviceAccount:fn@p.iam.gserviceaccount.com",
@@ -112,7 +98,7 @@ def resource(type_: str, name: str = "bad", **inputs) -> RegisteredResource:
             "grants roles/secretmanager.admin",
         ),
         (
-            resource(
+            hand_made(
                 "gcp:storage/bucketIAMMember:BucketIAMMember",
                 role="roles/storage.objectViewer",
                 member="allUsers",
@@ -120,9 +106,9 @@ def resource(type_: str, name: str = "bad", **inputs) -> RegisteredResource:
             "least-privilege",
             "makes roles/storage.objectViewer public (allUsers)",
         ),
-        (resource("gcp:serviceaccount/key:Key"), "least-privilege", "keys are never made"),
+        (hand_made("gcp:serviceaccount/key:Key"), "least-privilege", "keys are never made"),
         (
-            resource(
+            hand_made(
                 "pulumi:providers:gcp",
                 project="patungan-x-prod",
                 region="asia-southeast2",
@@ -132,7 +118,7 @@ def resource(type_: str, name: str = "bad", **inputs) -> RegisteredResource:
             "no cost-center label",
         ),
         (
-            resource(
+            hand_made(
                 "gcp:organizations/project:Project",
                 projectId="patungan-x-prod",
                 labels={"entity": "x"},
@@ -152,7 +138,7 @@ def test_the_pack_refuses_what_it_exists_for(
 
 
 def test_a_public_invoker_on_a_functions_service_is_the_one_allowed_public_grant():
-    invoker = resource(
+    invoker = hand_made(
         "gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
         role="roles/run.invoker",
         member="allUsers",
