@@ -303,6 +303,10 @@ class OutboxRelaySettings(SchedulerSettings):
     """`outbox_relay`: called only by its Cloud Scheduler job."""
 
 
+class BootstrapSettings(PiiSettings):
+    """`scripts/bootstrap_admin.py`: Firestore and the PII key (ops, not a function)."""
+
+
 FUNCTION_SETTINGS: dict[str, type[PlatformSettings]] = {
     "users": UsersSettings,
     "loan_quote": QuoteSettings,

@@ -18,6 +18,7 @@ from typing import Any
 
 import functions_framework
 
+from shared.domain.permissions import Permission
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
 from shared.platform.documents import DocumentStorage
@@ -45,8 +46,7 @@ router: Router[ApplicationServices] = Router(
     "loan_applications",
     description="Borrowers submit, read, accept, cancel applications and upload documents.",
 )
-BORROWER = ("borrower",)
-READERS = ("borrower", "admin.credit", "admin.finance", "admin.super")
+APPLY = Permission.LOAN_APPLY
 
 
 @router.post(
@@ -54,7 +54,7 @@ READERS = ("borrower", "admin.credit", "admin.finance", "admin.super")
     body=SubmitApplication,
     response=ApplicationAccepted,
     status=202,
-    roles=BORROWER,
+    permission=APPLY,
     idempotent=True,
 )
 def submit(call: Call[SubmitApplication, ApplicationServices]) -> ApplicationAccepted:
@@ -66,20 +66,24 @@ def submit(call: Call[SubmitApplication, ApplicationServices]) -> ApplicationAcc
     return submit_application(call.uow, call.body, call.caller.user_id, origin=call.services.origin)
 
 
-@router.get("/", query=ApplicationQuery, response=ApplicationList, roles=READERS)
+@router.get("/", query=ApplicationQuery, response=ApplicationList, permission=Permission.LOAN_READ)
 def list_own(call: Call[None, ApplicationServices]) -> ApplicationList:
     """List applications, newest first (a borrower sees their own)."""
     return list_applications(call.uow, call.caller, call.query)
 
 
-@router.get("/{loan_id}", response=ApplicationView, roles=READERS)
+@router.get("/{loan_id}", response=ApplicationView, permission=Permission.LOAN_READ)
 def read(call: Call[None, ApplicationServices]) -> ApplicationView:
     """Read an application (another borrower's is a 404)."""
     return read_application(call.uow, call.caller, call.path["loan_id"])
 
 
 @router.post(
-    "/{loan_id}/accept", body=AcceptOffer, response=ApplicationView, roles=BORROWER, idempotent=True
+    "/{loan_id}/accept",
+    body=AcceptOffer,
+    response=ApplicationView,
+    permission=APPLY,
+    idempotent=True,
 )
 def accept(call: Call[AcceptOffer, ApplicationServices]) -> ApplicationView:
     """Accept the priced offer under its agreement version; the loan opens for funding."""
@@ -91,7 +95,7 @@ def accept(call: Call[AcceptOffer, ApplicationServices]) -> ApplicationView:
     "/{loan_id}/cancel",
     body=CancelApplication,
     response=ApplicationView,
-    roles=BORROWER,
+    permission=APPLY,
     idempotent=True,
 )
 def cancel(call: Call[CancelApplication, ApplicationServices]) -> ApplicationView:
@@ -107,7 +111,7 @@ def cancel(call: Call[CancelApplication, ApplicationServices]) -> ApplicationVie
     body=DocumentUploadRequest,
     response=DocumentUpload,
     status=201,
-    roles=BORROWER,
+    permission=APPLY,
     idempotent=True,
 )
 def upload_document(call: Call[DocumentUploadRequest, ApplicationServices]) -> DocumentUpload:

@@ -16,6 +16,7 @@ from typing import Any
 
 import functions_framework
 
+from shared.domain.permissions import Permission
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
 from shared.platform.event_origin import EventProducer
@@ -35,16 +36,16 @@ from shared.services.loan_review import (
 router: Router[ReviewServices] = Router(
     "loan_review", description="The admin.credit review queue: approve or reject with a narrative."
 )
-REVIEWERS = ("admin.credit",)
+REVIEW = Permission.LOAN_REVIEW
 
 
-@router.get("/", query=ReviewQueueQuery, response=ApplicationList, roles=REVIEWERS)
+@router.get("/", query=ReviewQueueQuery, response=ApplicationList, permission=REVIEW)
 def queue(call: Call[None, ReviewServices]) -> ApplicationList:
     """The review queue, oldest submission first."""
     return review_queue(call.uow, call.query)
 
 
-@router.get("/{loan_id}", response=ReviewCase, roles=REVIEWERS)
+@router.get("/{loan_id}", response=ReviewCase, permission=REVIEW)
 def case(call: Call[None, ReviewServices]) -> ReviewCase:
     """One application with the scorecard's full decision."""
     return review_case(call.uow, call.path["loan_id"])
@@ -54,7 +55,7 @@ def case(call: Call[None, ReviewServices]) -> ReviewCase:
     "/{loan_id}/approve",
     body=ApproveApplication,
     response=ApplicationView,
-    roles=REVIEWERS,
+    permission=REVIEW,
     idempotent=True,
 )
 def approve(call: Call[ApproveApplication, ReviewServices]) -> ApplicationView:
@@ -67,7 +68,7 @@ def approve(call: Call[ApproveApplication, ReviewServices]) -> ApplicationView:
     "/{loan_id}/reject",
     body=RejectApplication,
     response=ApplicationView,
-    roles=REVIEWERS,
+    permission=REVIEW,
     idempotent=True,
 )
 def reject(call: Call[RejectApplication, ReviewServices]) -> ApplicationView:

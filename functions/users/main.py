@@ -1,11 +1,15 @@
-"""`users`: borrowers and lenders register; everyone reads themselves; `admin.super` manages.
+"""`users`: borrowers, lenders and staff register; everyone reads themselves; admins manage.
 
-Routes (rules in shared/services/users.py):
-- `POST /` — register the token's subject as a borrower or lender (any signed-in
-  caller, `Idempotency-Key` required); identity checked against the civil registry.
-- `GET /me` — the caller's own record, identifiers masked.
-- `GET /{user_id}`, `POST /lookup` (by NIK), `POST /{user_id}/deactivate`,
-  `POST /{user_id}/reactivate`, `PUT /{user_id}/role` — `admin.super` only.
+Routes (rules in shared/services/users.py; the permission each needs in
+shared/domain/permissions.py):
+- `POST /` — register the token's subject as a borrower, lender or staff member (any
+  signed-in caller, `Idempotency-Key` required).
+- `GET /me`, `GET /me/permissions` — the caller's own record and what they may do.
+- `GET /{user_id}`, `POST /lookup` (by NIK) — `user.read_any`.
+- `POST /{user_id}/deactivate`, `/reactivate`, `PUT /{user_id}/role` — `user.manage`.
+- `POST /{user_id}/identity/verify` — `identity.verify` (passports, institutions).
+- `POST /{user_id}/role-grants`, `GET /role-grants`, `POST /role-grants/{grant_id}/approve`
+  and `/reject` — `role.grant`, one admin.super proposing and another deciding.
 
 Configuration: `shared.settings.UsersSettings`, read on the first request (a missing
 value fails it with the variable's name).
@@ -18,36 +22,47 @@ from typing import Any
 
 import functions_framework
 
+from shared.domain.permissions import Permission
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
 from shared.platform.personal_data import PersonalDataVault
 from shared.records.users import UserDirectory
 from shared.services.users import (
     IdentityRegistry,
+    IdentityVerification,
+    MyPermissions,
     NikLookup,
     Registration,
     RoleChange,
+    RoleGrantList,
+    RoleGrantQuery,
+    RoleGrantRecord,
+    RoleGrantRequest,
     UserView,
     change_role,
+    decide_role_grant,
     find_user_by_nik,
+    list_role_grants,
+    my_permissions,
     my_profile,
+    propose_role_grant,
     read_user,
     register_user,
     set_user_active,
+    verify_identity,
 )
 
 router: Router[UserServices] = Router(
     "users", description="Register borrowers and lenders; admins manage users and roles."
 )
-ADMIN = ("admin.super",)
 
 
 @router.post("/", body=Registration, response=UserView, status=201, signed_in=True, idempotent=True)
 def register(call: Call[Registration, UserServices]) -> UserView:
-    """Register as a borrower or lender.
+    """Register as a borrower, a lender or staff.
 
-    Binds the token's subject to a new user; NIK, NPWP and account number are stored
-    encrypted and returned masked.
+    Binds the token's subject to a new user; identifiers and the account number are
+    stored encrypted and returned masked.
     """
     s = call.services
     return register_user(
@@ -61,19 +76,25 @@ def me(call: Call[None, UserServices]) -> UserView:
     return my_profile(call.uow, call.caller.user_id)
 
 
-@router.get("/{user_id}", response=UserView, roles=ADMIN)
+@router.get("/me/permissions", response=MyPermissions, signed_in=True)
+def permissions(call: Call[None, UserServices]) -> MyPermissions:
+    """What I may do now (a client shows only these)."""
+    return my_permissions(call.caller.role)
+
+
+@router.get("/{user_id}", response=UserView, permission=Permission.USER_READ_ANY)
 def read(call: Call[None, UserServices]) -> UserView:
     """Read a user."""
     return read_user(call.uow, call.path["user_id"])
 
 
-@router.post("/lookup", body=NikLookup, response=UserView, roles=ADMIN)
+@router.post("/lookup", body=NikLookup, response=UserView, permission=Permission.USER_READ_ANY)
 def lookup(call: Call[NikLookup, UserServices]) -> UserView:
     """Find a user by NIK (through its keyed hash; nothing is decrypted)."""
     return find_user_by_nik(call.uow, call.services.vault, call.body)
 
 
-@router.post("/{user_id}/deactivate", response=UserView, roles=ADMIN)
+@router.post("/{user_id}/deactivate", response=UserView, permission=Permission.USER_MANAGE)
 def deactivate(call: Call[None, UserServices]) -> UserView:
     """Deactivate a user: every later request of theirs is refused (403)."""
     s = call.services
@@ -82,7 +103,7 @@ def deactivate(call: Call[None, UserServices]) -> UserView:
     )
 
 
-@router.post("/{user_id}/reactivate", response=UserView, roles=ADMIN)
+@router.post("/{user_id}/reactivate", response=UserView, permission=Permission.USER_MANAGE)
 def reactivate(call: Call[None, UserServices]) -> UserView:
     """Reactivate a deactivated user."""
     s = call.services
@@ -91,12 +112,95 @@ def reactivate(call: Call[None, UserServices]) -> UserView:
     )
 
 
-@router.put("/{user_id}/role", body=RoleChange, response=UserView, roles=ADMIN)
+@router.put(
+    "/{user_id}/role", body=RoleChange, response=UserView, permission=Permission.USER_MANAGE
+)
 def set_role(call: Call[RoleChange, UserServices]) -> UserView:
     """Change a user's role (it applies to their next request)."""
     s = call.services
     return change_role(
         call.uow, call.path["user_id"], call.body, admin_id=call.caller.user_id, clock=s.clock
+    )
+
+
+@router.post(
+    "/{user_id}/identity/verify",
+    body=IdentityVerification,
+    response=UserView,
+    permission=Permission.IDENTITY_VERIFY,
+    idempotent=True,
+)
+def verify(call: Call[IdentityVerification, UserServices]) -> UserView:
+    """Verify a passport holder's or an institution's identity against a document."""
+    return verify_identity(
+        call.uow,
+        call.path["user_id"],
+        call.body,
+        admin_id=call.caller.user_id,
+        clock=call.services.clock,
+    )
+
+
+@router.post(
+    "/{user_id}/role-grants",
+    body=RoleGrantRequest,
+    response=RoleGrantRecord,
+    status=201,
+    permission=Permission.ROLE_GRANT,
+    idempotent=True,
+)
+def propose_grant(call: Call[RoleGrantRequest, UserServices]) -> RoleGrantRecord:
+    """Propose an admin role for a staff member; another admin.super decides."""
+    s = call.services
+    return propose_role_grant(
+        call.uow,
+        call.path["user_id"],
+        call.body,
+        admin_id=call.caller.user_id,
+        clock=s.clock,
+        ids=s.ids,
+    )
+
+
+@router.get(
+    "/role-grants", query=RoleGrantQuery, response=RoleGrantList, permission=Permission.ROLE_GRANT
+)
+def grants(call: Call[None, UserServices]) -> RoleGrantList:
+    """Role grants, newest first (pending ones by default)."""
+    return list_role_grants(call.uow, call.query)
+
+
+@router.post(
+    "/role-grants/{grant_id}/approve",
+    response=RoleGrantRecord,
+    permission=Permission.ROLE_GRANT,
+    idempotent=True,
+)
+def approve_grant(call: Call[None, UserServices]) -> RoleGrantRecord:
+    """Approve a grant someone else proposed: the role applies at the grantee's next request."""
+    return decide_role_grant(
+        call.uow,
+        call.path["grant_id"],
+        approve=True,
+        admin_id=call.caller.user_id,
+        clock=call.services.clock,
+    )
+
+
+@router.post(
+    "/role-grants/{grant_id}/reject",
+    response=RoleGrantRecord,
+    permission=Permission.ROLE_GRANT,
+    idempotent=True,
+)
+def reject_grant(call: Call[None, UserServices]) -> RoleGrantRecord:
+    """Reject a grant someone else proposed."""
+    return decide_role_grant(
+        call.uow,
+        call.path["grant_id"],
+        approve=False,
+        admin_id=call.caller.user_id,
+        clock=call.services.clock,
     )
 
 

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from shared.http.errors import Unauthenticated
 from shared.platform.callers import ROLES, Caller, TokenVerifier
 from shared.platform.errors import TransientFailure
+from shared.platform.ids import valid_document_id
 
 if TYPE_CHECKING:
     from shared.settings import HttpSettings
@@ -75,7 +76,7 @@ class JwksKeys(_KeySource):
             return self._client.get_signing_key_from_jwt(token).key
         except jwt.PyJWKClientConnectionError as exc:
             raise KeysUnavailable("the token issuer's keys could not be fetched") from exc
-        except (jwt.PyJWKClientError, jwt.DecodeError):
+        except (jwt.PyJWKClientError, jwt.InvalidTokenError):
             raise Unauthenticated("token signed with a key this issuer does not publish") from None
 
 
@@ -102,10 +103,13 @@ class JwtVerifier(TokenVerifier):
     def verify(self, token: str) -> Caller:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
+        except jwt.InvalidTokenError:  # not a JWT, or a header PyJWT refuses (a numeric kid)
             raise Unauthenticated("the bearer token is not a JWT") from None
-        if header.get("alg") not in self._algorithms:
-            raise Unauthenticated(f"token algorithm {header.get('alg')!r} is not accepted")
+        # Nothing of the token is echoed back: its text is the caller's, not ours.
+        if not isinstance(header.get("alg"), str) or header["alg"] not in self._algorithms:
+            raise Unauthenticated("the token's signing algorithm is not accepted")
+        if "kid" in header and not isinstance(header["kid"], str):
+            raise Unauthenticated("the token's key id is not a string")
         key = self._keys.key_for(token)
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -134,9 +138,11 @@ class JwtVerifier(TokenVerifier):
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise Unauthenticated("the token has no subject")
+        if not valid_document_id(subject):
+            raise Unauthenticated("the token's subject cannot name an account")
         role = claims.get("role")
         if role is not None and role not in ROLES:
-            raise Unauthenticated(f"the token's role {role!r} is not a Patungan role")
+            raise Unauthenticated("the token's role is not a Patungan role")
         return Caller(user_id=subject, role=role, claims=claims)
 
 

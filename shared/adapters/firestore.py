@@ -45,6 +45,7 @@ from shared.platform.outbox import (
 )
 from shared.platform.store import (
     BufferedTransaction,
+    DocRef,
     Document,
     DocumentTransaction,
     JsonDict,
@@ -109,12 +110,19 @@ class _Reads:
         return snapshot.to_dict() if snapshot.exists else None
 
     def _read_get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
-        found: dict[str, JsonDict | None] = dict.fromkeys(doc_ids)
-        if not doc_ids:
+        found = self._read_documents([(collection, doc_id) for doc_id in doc_ids])
+        return {doc_id: data for (_, doc_id), data in found.items()}
+
+    def _read_documents(self, refs: Sequence[DocRef]) -> dict[DocRef, JsonDict | None]:
+        found: dict[DocRef, JsonDict | None] = dict.fromkeys(refs)
+        if not refs:
             return found
-        refs = [self._ref(collection, doc_id) for doc_id in doc_ids]
-        for snapshot in self._client.get_all(refs, transaction=self._transaction):
-            found[snapshot.id] = snapshot.to_dict() if snapshot.exists else None
+        by_path = {f"{collection}/{doc_id}": (collection, doc_id) for collection, doc_id in refs}
+        documents = [self._ref(collection, doc_id) for collection, doc_id in refs]
+        for snapshot in self._client.get_all(documents, transaction=self._transaction):
+            found[by_path[snapshot.reference.path]] = (
+                snapshot.to_dict() if snapshot.exists else None
+            )
         return found
 
     def _read_query(
@@ -162,6 +170,10 @@ class _FirestoreTransaction(_Reads, BufferedTransaction):
         self._before_read()
         return self._read_get_all(collection, doc_ids)
 
+    def get_documents(self, refs: Sequence[DocRef]) -> dict[DocRef, JsonDict | None]:
+        self._before_read()
+        return self._read_documents(refs)
+
     def query(
         self,
         collection: str,
@@ -198,6 +210,9 @@ class _FirestoreReader(_Reads, DocumentTransaction):
 
     def get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
         return self._read_get_all(collection, doc_ids)
+
+    def get_documents(self, refs: Sequence[DocRef]) -> dict[DocRef, JsonDict | None]:
+        return self._read_documents(refs)
 
     def query(
         self,

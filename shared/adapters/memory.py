@@ -50,6 +50,7 @@ from shared.platform.outbox import (
 )
 from shared.platform.store import (
     BufferedTransaction,
+    DocRef,
     Document,
     DocumentTransaction,
     JsonDict,
@@ -243,6 +244,9 @@ class _MemoryTransaction(BufferedTransaction):
 
     def get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
         return {doc_id: self.get(collection, doc_id) for doc_id in doc_ids}
+
+    def get_documents(self, refs: Sequence[DocRef]) -> dict[DocRef, JsonDict | None]:
+        return {(collection, doc_id): self.get(collection, doc_id) for collection, doc_id in refs}
 
     def query(
         self,

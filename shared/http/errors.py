@@ -31,6 +31,12 @@ class PayloadTooLarge(EdgeError):
     code = "payload-too-large"
 
 
+class HeaderTooLarge(EdgeError):
+    """A header longer than any the platform accepts (431)."""
+
+    code = "header-too-large"
+
+
 class RouteNotFound(EdgeError):
     code = "route-not-found"
 

@@ -7,11 +7,12 @@ role — see shared/adapters/auth.py), then consults the `CallerDirectory`:
 - a deactivated user is refused (403) even with a valid token;
 - a registered user's *current* role comes from their record, so a role an
   `admin.super` removed stops working at once, not when the token expires;
-- a user with no record yet (about to register) keeps the token's role.
+- a user with no record yet (about to register) has no role at all: a `role` claim
+  in the token never grants more than the stored record says.
 
-`authorize` refuses (403) a caller whose role is not among the route's roles,
-and a caller without any role (signed in, never registered) everywhere except
-on routes declared `signed_in=True` (registration).
+`authorize` refuses (403) a caller whose role does not hold the route's permission
+(`shared/domain/permissions.py`), and a caller without any role (signed in, never
+registered) everywhere except on routes declared `signed_in=True` (registration).
 
 `require_scheduler` guards a scheduled function (declared `signed_in=True`, as
 its caller is a service account with no role): only the token its Cloud
@@ -22,15 +23,21 @@ already admits no one else; this is the same check made again in code.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 from shared.domain.errors import Forbidden
-from shared.http.errors import MissingToken, Unauthenticated
-from shared.platform.callers import Caller, CallerDirectory, Role, TokenVerifier
+from shared.domain.permissions import Permission, roles_with
+from shared.http.errors import HeaderTooLarge, MissingToken, Unauthenticated
+from shared.platform.callers import Caller, CallerDirectory, TokenVerifier
+
+MAX_AUTHORIZATION_LENGTH = 4096  # Identity Platform's tokens are about 1 KB
 
 
 def bearer_token(authorization: str | None) -> str:
     """The token of an `Authorization: Bearer <token>` header."""
+    if authorization is not None and len(authorization) > MAX_AUTHORIZATION_LENGTH:
+        # Longer still (over 8 KB), gunicorn answers 431 itself before the function runs.
+        raise HeaderTooLarge(
+            f"the Authorization header is longer than {MAX_AUTHORIZATION_LENGTH} characters"
+        )
     if not authorization or not authorization.strip():
         raise MissingToken("an Authorization: Bearer <token> header is required")
     scheme, _, token = authorization.strip().partition(" ")
@@ -42,25 +49,27 @@ def bearer_token(authorization: str | None) -> str:
 def authenticate(
     authorization: str | None, verifier: TokenVerifier, callers: CallerDirectory | None
 ) -> Caller:
-    """The verified caller, with their current role; Unauthenticated / Forbidden otherwise."""
+    """The verified caller with the role their stored record gives them (none without a
+    record: the token's own role claim never grants anything); Unauthenticated / Forbidden
+    otherwise."""
     caller = verifier.verify(bearer_token(authorization))
-    if callers is None:
-        return caller
-    record = callers.lookup(caller.user_id)
+    record = callers.lookup(caller.user_id) if callers is not None else None
     if record is None:
-        return caller
+        return Caller(caller.user_id, None, caller.claims)
     if not record.active:
         raise Forbidden("this account is deactivated")
     return Caller(caller.user_id, record.role, caller.claims)
 
 
-def authorize(caller: Caller, roles: Collection[Role]) -> None:
-    """Forbidden unless the caller's role is one of `roles`."""
+def authorize(caller: Caller, permission: Permission) -> None:
+    """Forbidden unless the caller's role holds `permission`."""
     if caller.role is None:
-        raise Forbidden("your token carries no role: register first (POST /users)")
-    if caller.role not in roles:
-        allowed = ", ".join(sorted(roles))
-        raise Forbidden(f"role {caller.role!r} may not call this; allowed: {allowed}")
+        raise Forbidden("you have no account yet: register first (POST /users)")
+    if not caller.may(permission):
+        allowed = ", ".join(roles_with(permission)) or "no role"
+        raise Forbidden(
+            f"role {caller.role!r} may not {permission.value}; roles that may: {allowed}"
+        )
 
 
 def require_scheduler(caller: Caller, invoker: str) -> None:

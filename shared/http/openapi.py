@@ -49,13 +49,15 @@ _REF = "#/components/schemas/{model}"
 _STATUS_TEXT = {
     400: "Malformed request (unparseable JSON, missing Idempotency-Key).",
     401: "Missing, expired or invalid bearer token.",
-    403: "The caller's role may not do this, or the account is deactivated.",
+    403: "The caller's role lacks the permission, the account is deactivated, or "
+    "maker-checker refuses (nobody confirms their own request or decides their own case).",
     404: "Not found, or not visible to the caller.",
     405: "Method not allowed on this path.",
     409: "Conflicts with the current state (the problem says which), or still in flight.",
     413: "Request body too large.",
     415: "Request body is not application/json.",
     422: "Validation failed (see `errors`), a rule or cap refused it, or a reused key.",
+    431: "The Authorization header is longer than any token the platform issues.",
     503: "Temporarily unavailable (contention); retry after Retry-After seconds.",
 }
 
@@ -113,8 +115,8 @@ def _responses(route: Route, refs: dict[tuple[Any, str], dict[str, Any]]) -> dic
         statuses |= {400, 413, 415, 422}
     if route.query is not None:
         statuses.add(422)
-    if route.roles is not None or route.signed_in:
-        statuses |= {401, 403}
+    if route.permission is not None or route.signed_in:
+        statuses |= {401, 403, 431}
     if route.idempotent:
         statuses |= {400, 409, 422, 503}
     responses: dict[str, Any] = {str(route.status): success}
@@ -163,9 +165,10 @@ def _operation(
             "content": {"application/json": {"schema": refs[(route.body, "validation")]}},
         }
     operation["responses"] = _responses(route, refs)
-    if route.roles is not None:
+    if route.permission is not None:
         operation["security"] = [{"bearer": []}]
-        operation["x-roles"] = sorted(route.roles)
+        operation["x-permission"] = route.permission.value
+        operation["x-roles"] = sorted(route.roles or ())
     elif route.signed_in:
         operation["security"] = [{"bearer": []}]
         operation["x-roles"] = ["any signed-in user, registered or not"]

@@ -17,6 +17,7 @@ a 503 and with a 409 for a request still in flight.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ from shared.domain.errors import (
 )
 from shared.http.errors import (
     EdgeError,
+    HeaderTooLarge,
     MalformedRequest,
     MethodNotAllowed,
     MissingToken,
@@ -48,6 +50,7 @@ from shared.platform.idempotency import IdempotencyKeyReused, RequestInFlight
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:patungan:problem:"
+_HEADER_UNSAFE = re.compile(r"[^\x20-\x7e]")
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ _STATUS: dict[type[BaseException], tuple[int, str]] = {
     Conflict: (409, "Conflict"),
     PayloadTooLarge: (413, "Payload too large"),
     UnsupportedMediaType: (415, "Unsupported media type"),
+    HeaderTooLarge: (431, "Request header fields too large"),
     IdempotencyKeyReused: (422, "Idempotency-Key reused"),
     ValidationFailed: (422, "Validation failed"),
     ValidationError: (422, "Validation failed"),
@@ -172,7 +176,8 @@ def problem_for(exc: BaseException) -> Problem:
     if isinstance(exc, MissingToken):
         headers["WWW-Authenticate"] = 'Bearer realm="patungan"'
     elif isinstance(exc, Unauthenticated):
-        description = exc.detail.replace('"', "'")
+        # A header carries visible ASCII only (RFC 9110 field values; gunicorn encodes Latin-1).
+        description = _HEADER_UNSAFE.sub("?", exc.detail).replace('"', "'")
         headers["WWW-Authenticate"] = (
             f'Bearer realm="patungan", error="invalid_token", error_description="{description}"'
         )

@@ -6,9 +6,9 @@ template wins, whatever the order of declaration, so `/me` is never taken for
 `/{user_id}`), and owns everything every handler would otherwise repeat:
 
 - 404 for an unknown path, 405 (with `Allow`) for a known path and wrong method;
-- authentication and roles (shared/http/guard.py) — a route declares exactly one
-  of `public=True` (token optional), `signed_in=True` (any verified token, even
-  one without a role: registration) or `roles=(...)`;
+- authentication and permissions (shared/http/guard.py) — a route declares exactly
+  one of `public=True` (token optional), `signed_in=True` (any verified token, even
+  one without a role: registration) or `permission=...` (shared/domain/permissions.py);
 - the JSON body parsed once into the route's pydantic `body` model and the
   query string into its `query` model (400 unparseable, 415 not JSON, 413 too
   large, 422 with field errors when invalid);
@@ -24,7 +24,7 @@ Handlers take one `Call` and return the response model:
     router: Router[Services] = Router("loan_applications")
 
     @router.post("/applications", body=SubmitApplication, response=ApplicationAccepted,
-                 status=202, roles=("borrower",), idempotent=True)
+                 status=202, permission=Permission.LOAN_APPLY, idempotent=True)
     def submit(call: Call[SubmitApplication, Services]) -> ApplicationAccepted:
         return submit_application(call.body, call.caller, call.uow, call.services.clock)
 
@@ -37,10 +37,11 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import re
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
@@ -51,6 +52,7 @@ from werkzeug import exceptions as werkzeug_errors
 from werkzeug.routing import Map, Rule
 
 from shared.domain.errors import ValidationFailed
+from shared.domain.permissions import Permission, Role, roles_with
 from shared.http.errors import (
     MalformedRequest,
     MethodNotAllowed,
@@ -62,7 +64,7 @@ from shared.http.errors import (
 from shared.http.guard import authenticate, authorize
 from shared.http.problems import PROBLEM_CONTENT_TYPE, Problem, field_errors, problem_for
 from shared.log import log_context, trace_from_headers
-from shared.platform.callers import Caller, CallerDirectory, Role, TokenVerifier
+from shared.platform.callers import Caller, CallerDirectory, TokenVerifier
 from shared.platform.clock import Clock, SystemClock
 from shared.platform.idempotency import (
     Claim,
@@ -84,6 +86,8 @@ S = TypeVar("S", bound="HttpServices")
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MAX_BODY_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 32
+_TOO_DEEP = f"the request body nests deeper than {MAX_JSON_DEPTH} levels"
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the IETF draft asks
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -121,7 +125,7 @@ class Call(Generic[B, S]):
 
     @property
     def caller(self) -> Caller:
-        """The authenticated caller (routes with `roles` always have one)."""
+        """The authenticated caller (routes with a `permission` always have one)."""
         if self.maybe_caller is None:
             raise Unauthenticated("this operation needs a bearer token")
         return self.maybe_caller
@@ -148,12 +152,17 @@ class Route:
     query: type[BaseModel] | None
     response: Any  # a pydantic model class, or any type TypeAdapter accepts; None → 204
     status: int
-    roles: frozenset[Role] | None  # None: public or signed_in
+    permission: Permission | None  # None: public or signed_in
     signed_in: bool
     idempotent: bool
     summary: str
     description: str
     path_params: tuple[str, ...]
+
+    @property
+    def roles(self) -> tuple[Role, ...] | None:
+        """The roles whose permissions admit this route (None: public or signed in)."""
+        return None if self.permission is None else roles_with(self.permission)
 
     @functools.cached_property
     def response_adapter(self) -> TypeAdapter[Any] | None:
@@ -199,22 +208,20 @@ class Router(Generic[S]):
         body: type[BaseModel] | None = None,
         query: type[BaseModel] | None = None,
         status: int = 200,
-        roles: Collection[Role] | None = None,
+        permission: Permission | None = None,
         public: bool = False,
         signed_in: bool = False,
         idempotent: bool = False,
         summary: str | None = None,
     ) -> Callable[[Callable[[Call[Any, S]], Any]], Callable[[Call[Any, S]], Any]]:
-        """Register a handler. Exactly one of `public=True`, `signed_in=True`, `roles=(...)`."""
+        """Register a handler. Exactly one of `public=True`, `signed_in=True`, `permission=`."""
         method = method.upper()
         if method not in METHODS:
             raise ValueError(f"unsupported method {method!r}")
-        if [public, signed_in, roles is not None].count(True) != 1:
+        if [public, signed_in, permission is not None].count(True) != 1:
             raise ValueError(
-                f"{method} {path}: declare exactly one of public=True, signed_in=True, roles=(...)"
+                f"{method} {path}: declare exactly one of public=True, signed_in=True, permission="
             )
-        if roles is not None and not roles:
-            raise ValueError(f"{method} {path}: roles must name at least one role")
         if idempotent and public:
             raise ValueError(f"{method} {path}: idempotency keys are scoped to a caller")
         if idempotent and response is None:
@@ -235,7 +242,7 @@ class Router(Generic[S]):
                     query=query,
                     response=response,
                     status=204 if response is None and status == 200 else status,
-                    roles=frozenset(roles) if roles is not None else None,
+                    permission=permission,
                     signed_in=signed_in,
                     idempotent=idempotent,
                     summary=summary or first.strip() or handler.__name__.replace("_", " "),
@@ -362,14 +369,14 @@ class Router(Generic[S]):
 
     def _authenticate(self, route: Route, headers: Mapping[str, str], services: S) -> Caller | None:
         authorization = headers.get("Authorization")
-        public = route.roles is None and not route.signed_in
+        public = route.permission is None and not route.signed_in
         if public and not authorization:
             return None  # anonymous caller of a public route
         if services.verifier is None:
             raise RuntimeError(f"{self.function}: HttpServices.verifier is not configured")
         caller = authenticate(authorization, services.verifier, services.callers)
-        if route.roles is not None:
-            authorize(caller, route.roles)
+        if route.permission is not None:
+            authorize(caller, route.permission)
         return caller
 
     def _serve_idempotent(
@@ -489,14 +496,7 @@ def _parse_body(route: Route, request: flask.Request) -> tuple[Any, Any]:
     data = request.get_data(cache=True)
     if len(data) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"request bodies are limited to {MAX_BODY_BYTES} bytes")
-    try:
-        raw = json.loads(data, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise MalformedRequest(
-            f"the request body is not valid JSON (line {exc.lineno}, column {exc.colno})"
-        ) from None
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedRequest("the request body is not valid JSON (UTF-8)") from None
+    raw = read_json(data)
     try:
         return raw, route.body.model_validate(raw)
     except ValidationError as exc:
@@ -504,8 +504,85 @@ def _parse_body(route: Route, request: flask.Request) -> tuple[Any, Any]:
         raise ValidationFailed(f"{len(errors)} field(s) are invalid; see errors.", errors) from None
 
 
+def read_json(data: bytes) -> Any:
+    """A request body as JSON, or `MalformedRequest` saying why it cannot be read: not UTF-8,
+    not JSON, a repeated key, NaN or infinite numbers, lone surrogates, or nesting deeper than
+    `MAX_JSON_DEPTH` (no model of the platform nests half as deep)."""
+    try:
+        raw = json.loads(
+            data, parse_constant=_reject_constant, object_pairs_hook=_refuse_repeated_keys
+        )
+    except json.JSONDecodeError as exc:
+        raise MalformedRequest(
+            f"the request body is not valid JSON (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    except RecursionError:
+        raise MalformedRequest(_TOO_DEEP) from None
+    except _RepeatedKey as exc:
+        raise MalformedRequest(f"the request body repeats the key {exc.key!r}") from None
+    except _NotANumber as exc:
+        raise MalformedRequest(
+            f"the request body holds {exc.name}, which is not a JSON number"
+        ) from None
+    except UnicodeDecodeError:
+        raise MalformedRequest("the request body is not valid JSON (UTF-8)") from None
+    except ValueError:  # an integer of more digits than Python converts (4,300)
+        raise MalformedRequest("the request body holds a number with too many digits") from None
+    _check_json_shape(raw)
+    return raw
+
+
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key[:64]
+
+
+def _refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _RepeatedKey(key)
+        found[key] = value
+    return found
+
+
+def _check_json_shape(raw: Any) -> None:
+    """Depth, finite numbers and well-formed strings, walked without recursion."""
+    pending: list[tuple[Any, int]] = [(raw, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise MalformedRequest(
+                    f"the request body nests deeper than {MAX_JSON_DEPTH} levels"
+                )
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    _check_text(key)
+                pending.append((item, depth + 1))
+        elif isinstance(value, str):
+            _check_text(value)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise MalformedRequest("the request body holds a number too large to represent")
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedRequest("the request body holds a lone UTF-16 surrogate") from None
+
+
+class _NotANumber(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
+    raise _NotANumber(name)
 
 
 def _parse_query(route: Route, request: flask.Request) -> Any:

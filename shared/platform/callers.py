@@ -11,16 +11,17 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-Role = Literal["borrower", "lender", "admin.credit", "admin.finance", "admin.super"]
-ROLES: tuple[Role, ...] = ("borrower", "lender", "admin.credit", "admin.finance", "admin.super")
-ADMIN_ROLES: tuple[Role, ...] = ("admin.credit", "admin.finance", "admin.super")
+from shared.domain.permissions import ADMIN_ROLES, ROLES, Permission, Role, permissions_of
+
+__all__ = ["ADMIN_ROLES", "ROLES", "Caller", "CallerDirectory", "CallerRecord", "Role"]
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: the verified token's subject and role (None: signed in, not registered)."""
+    """Who is calling: the verified token's subject, and the role their stored record gives
+    them (None: signed in, not registered — a token's own role claim grants nothing)."""
 
     user_id: str
     role: Role | None
@@ -29,6 +30,13 @@ class Caller:
     @property
     def is_admin(self) -> bool:
         return self.role in ADMIN_ROLES
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return permissions_of(self.role)
+
+    def may(self, permission: Permission) -> bool:
+        return permission in self.permissions
 
 
 class TokenVerifier(ABC):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Literal
 
-PiiKind = Literal["nik", "npwp", "account_number"]
+PiiKind = Literal["nik", "npwp", "account_number", "passport", "foreign_tax_id"]
 
 
 class PersonalDataVault(ABC):

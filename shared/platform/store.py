@@ -33,6 +33,8 @@ from shared.domain.errors import Conflict, NotFound
 from shared.platform.outbox import OutboundMessage, PublishableEvent
 
 JsonDict = dict[str, Any]
+DocRef = tuple[str, str]
+"""A document by its collection path and id: `("loans", "loan-1")`."""
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
@@ -69,7 +71,11 @@ class DocumentTransaction(ABC):
 
     @abstractmethod
     def get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
-        """Several documents by id in one round trip."""
+        """Several documents of one collection by id in one round trip."""
+
+    @abstractmethod
+    def get_documents(self, refs: Sequence[DocRef]) -> dict[DocRef, JsonDict | None]:
+        """Several documents of any collections in one round trip."""
 
     @abstractmethod
     def query(

@@ -25,6 +25,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.domain.loan import LoanState, LoanTransition, transition
 from shared.domain.products import Purpose, TenorUnit
+from shared.fields import PlainStr, Rupiah, SignedRupiah
 from shared.platform.store import Repository
 from shared.records.quotes import QuoteResponse
 
@@ -58,16 +59,13 @@ class LoanPurpose(StrEnum):
     OTHER = "other"
 
 
-Amount = Annotated[int, Field(ge=0, strict=True)]
-
-
 class Collateral(BaseModel):
     """A warranty or collateral offered with the application (its estimated value in rupiah)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    description: Annotated[str, Field(min_length=1, max_length=500)]
-    value: Amount
+    description: Annotated[PlainStr, Field(min_length=1, max_length=500)]
+    value: Rupiah
 
 
 class BusinessCapital(BaseModel):
@@ -75,9 +73,9 @@ class BusinessCapital(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    inventory_value: Amount | None = None
-    account_balances: Amount | None = None
-    owner_equity: Annotated[int, Field(strict=True)] | None = None  # negative when insolvent
+    inventory_value: Rupiah | None = None
+    account_balances: Rupiah | None = None
+    owner_equity: SignedRupiah | None = None  # negative when insolvent
 
 
 class StateChange(BaseModel):

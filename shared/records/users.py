@@ -1,10 +1,10 @@
 """What the store keeps about a user.
 
-`users/<user id>` (the token subject) is a `UserRecord`. NIK, NPWP and the bank account
-number are stored only encrypted, next to their keyed lookup hash and their masked form
-(docs/lending-rules.md#identity-data); nothing here decrypts them.
-`user_identities/<kind>-<keyed hash>` makes each NIK and NPWP register once across the
-platform.
+`users/<user id>` (the token subject) is a `UserRecord`. NIK, NPWP, passport and foreign
+tax numbers and the bank account number are stored only encrypted, next to their keyed
+lookup hash and their masked form (docs/lending-rules.md#identity-data); nothing here
+decrypts them. `user_identities/<kind>-<keyed hash>` makes each NIK, NPWP and passport
+register once across the platform.
 
 `UserDirectory` is the `CallerDirectory` every HTTP function uses: the user record — not
 the token — says a caller's current role and whether the account is active, so a
@@ -21,15 +21,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from shared.domain.errors import NotFound
 from shared.domain.identity import PROVINCES
-from shared.fields import RateText
+from shared.fields import Name, PlainStr, Rupiah
 from shared.platform.callers import CallerDirectory, CallerRecord, Role
 from shared.platform.ids import require_document_id
 from shared.platform.store import Repository, UnitOfWork
 
 USERS = "users"
 USER_IDENTITIES = "user_identities"
-
-MAX_TREATY_RATE = Decimal("0.20")  # PPh 26's statutory rate: a treaty only ever lowers it
 
 
 Sector = Literal[
@@ -54,7 +52,6 @@ Sector = Literal[
     "other",
 ]
 StoreId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
-Name = Annotated[str, Field(min_length=1, max_length=120)]
 
 
 class BorrowerProfile(BaseModel):
@@ -65,7 +62,7 @@ class BorrowerProfile(BaseModel):
     business_name: Name
     sector: Sector
     province_code: Annotated[str, Field(pattern=r"^\d{2}$", examples=["31"])]
-    years_in_business: Annotated[Decimal, Field(ge=0, le=100)]
+    years_in_business: Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
     store_ids: Annotated[tuple[StoreId, ...], Field(max_length=10)] = ()
 
     @model_validator(mode="after")
@@ -76,20 +73,40 @@ class BorrowerProfile(BaseModel):
 
 
 class LenderProfile(BaseModel):
-    """Tax residency decides the withholding on interest (PPh 23 or PPh 26 / treaty rate)."""
+    """Who lends: a person or an institution, resident in Indonesia for tax or not.
+
+    Residency decides the withholding on interest (PPh 23, or PPh 26 and a treaty rate
+    with a verified certificate of domicile); an institution may be exempt by law (PPh 23(4))
+    on the basis it states, once `admin.finance` verified it. `annual_income` and
+    `professional` are what the placement limits are measured against.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    kind: Literal["individual", "institution"] = "individual"
     residency: Literal["resident", "non_resident"]
-    treaty_rate: RateText | None = None
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["SG"])] = "ID"
+    institution_name: Name | None = None
+    withholding_exemption_basis: Annotated[PlainStr, Field(min_length=5, max_length=300)] | None = (
+        None
+    )
+    professional: bool = False
+    annual_income: Rupiah | None = None
 
     @model_validator(mode="after")
-    def _treaty_rate_for_non_residents(self) -> Self:
-        if self.treaty_rate is not None:
-            if self.residency != "non_resident":
-                raise ValueError("treaty_rate applies to non-resident lenders only")
-            if self.treaty_rate > MAX_TREATY_RATE:
-                raise ValueError(f"treaty_rate cannot exceed PPh 26's {MAX_TREATY_RATE}")
+    def _consistent(self) -> Self:
+        if (self.residency == "resident") != (self.country == "ID"):
+            raise ValueError("a resident lender's country is ID, a non-resident's another one")
+        if self.kind == "institution" and self.institution_name is None:
+            raise ValueError("an institution registers with its institution_name")
+        if self.kind == "individual" and self.institution_name is not None:
+            raise ValueError("institution_name is for institutions")
+        if self.withholding_exemption_basis is not None and not (
+            self.kind == "institution" and self.residency == "resident"
+        ):
+            raise ValueError(
+                "only a resident institution can be exempt from withholding (PPh 23(4))"
+            )
         return self
 
 
@@ -102,8 +119,23 @@ class BankAccountRecord(BaseModel):
     account_holder: str
 
 
+class SealedIdentifier(BaseModel):
+    """A personal identifier as stored: encrypted, its keyed lookup hash, and masked."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    encrypted: str
+    hash: str
+    masked: str
+
+
 class UserRecord(BaseModel):
-    """`users/<user id>` (the token subject). Personal identifiers only encrypted + masked."""
+    """`users/<user id>` (the token subject). Personal identifiers only encrypted + masked.
+
+    A resident person has a NIK the civil registry confirmed at registration; a
+    non-resident has a passport (and a foreign tax id), an institution an NPWP: their
+    identity is verified by `admin.finance` (`identity_verified_by`).
+    """
 
     model_config = ConfigDict(frozen=True, extra="allow")
 
@@ -111,18 +143,22 @@ class UserRecord(BaseModel):
     role: Role
     active: bool = True
     full_name: str
-    birth_date: date
+    birth_date: date | None = None
     phone: str
-    nik_encrypted: str
-    nik_hash: str
-    nik_masked: str
-    npwp_encrypted: str
-    npwp_hash: str
-    npwp_masked: str
-    bank_account: BankAccountRecord
+    nik_encrypted: str | None = None
+    nik_hash: str | None = None
+    nik_masked: str | None = None
+    npwp_encrypted: str | None = None
+    npwp_hash: str | None = None
+    npwp_masked: str | None = None
+    passport: SealedIdentifier | None = None
+    passport_country: str | None = None
+    foreign_tax_id: SealedIdentifier | None = None
+    bank_account: BankAccountRecord | None = None
     borrower_profile: BorrowerProfile | None = None
     lender_profile: LenderProfile | None = None
     identity_verified_at: AwareDatetime | None = None
+    identity_verified_by: str | None = None  # an admin; None when the civil registry confirmed
     registered_at: AwareDatetime
     updated_at: AwareDatetime
     deactivated_at: AwareDatetime | None = None

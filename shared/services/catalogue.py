@@ -24,13 +24,19 @@ from importlib import resources
 
 from shared.domain.errors import ValidationFailed
 from shared.domain.products import LoanProduct, ProductCatalogue, parse_catalogue
-from shared.platform.store import DocumentTransaction, UnitOfWork
-from shared.records.products import CatalogueEntry, Products
+from shared.platform.store import DocumentTransaction, JsonDict, UnitOfWork
+from shared.records.products import PRODUCTS, CatalogueEntry, Products
 
 
 def load_product(tx: DocumentTransaction, product_id: str) -> LoanProduct:
     """The active product `product_id`, or `ValidationFailed` on the `product_id` field."""
-    entry = Products(tx).get(product_id)
+    return open_product(tx.get(PRODUCTS, product_id), product_id)
+
+
+def open_product(stored: JsonDict | None, product_id: str) -> LoanProduct:
+    """The product stored as `stored` if it is open for applications, or `ValidationFailed`
+    on the `product_id` field (for a use case that read it with other documents)."""
+    entry = None if stored is None else CatalogueEntry.model_validate(stored)
     if entry is None or not entry.active:
         raise ValidationFailed(
             f"there is no product {product_id!r} open for applications",

@@ -150,6 +150,8 @@ def scoring_application(snapshot: _Snapshot, applied_on: date) -> ScoringApplica
     profile = borrower.borrower_profile
     if profile is None or profile.province_code not in PROVINCES:
         raise NotFound(f"borrower {borrower.id!r} has no usable business profile")
+    if borrower.nik_encrypted is None or borrower.birth_date is None:
+        raise NotFound(f"borrower {borrower.id!r} has no NIK the civil registry confirmed")
     return ScoringApplication(
         applied_on=applied_on,
         birth_date=borrower.birth_date,
@@ -210,13 +212,15 @@ def score_submitted_loan(
 
     applied_on = jakarta_date(snapshot.loan.submitted_at)
     application = scoring_application(snapshot, applied_on)
-    profile = snapshot.borrower.borrower_profile
-    assert profile is not None  # scoring_application checked it
+    borrower = snapshot.borrower
+    profile = borrower.borrower_profile
+    # scoring_application checked all three
+    assert profile is not None and borrower.nik_encrypted and borrower.birth_date
     provider_data = providers.gather(
         ProviderQuery(
-            nik=vault.decrypt("nik", snapshot.borrower.nik_encrypted),
-            full_name=snapshot.borrower.full_name,
-            birth_date=snapshot.borrower.birth_date,
+            nik=vault.decrypt("nik", borrower.nik_encrypted),
+            full_name=borrower.full_name,
+            birth_date=borrower.birth_date,
             store_ids=profile.store_ids,
             applied_on=applied_on,
         )

@@ -49,7 +49,9 @@ from shared.domain.events import (
     LoanSubmitted,
 )
 from shared.domain.loan import LoanState, LoanTransition
+from shared.domain.permissions import Permission
 from shared.domain.products import TenorUnit, quote
+from shared.fields import DocumentId, FileName, PlainStr, PositiveRupiah, ProseStr
 from shared.platform.callers import Caller
 from shared.platform.clock import jakarta_date
 from shared.platform.documents import DocumentStorage
@@ -71,8 +73,9 @@ from shared.records.loans import (
     ReviewNote,
     StateChange,
 )
-from shared.records.users import Users
-from shared.services.catalogue import load_product
+from shared.records.products import PRODUCTS
+from shared.records.users import USERS, UserRecord
+from shared.services.catalogue import open_product
 
 BORROWER_POSITIONS = "borrower_positions"
 MAX_OUTSTANDING_LOANS_READ = 100
@@ -87,8 +90,8 @@ class SubmitApplication(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    product_id: Annotated[str, Field(min_length=1, max_length=64)]
-    principal: Annotated[int, Strict(), Field(gt=0)]
+    product_id: DocumentId
+    principal: PositiveRupiah
     tenor: Annotated[int, Strict(), Field(gt=0, le=366)]
     purpose: LoanPurpose
     collateral: Collateral | None = None
@@ -119,13 +122,13 @@ class AcceptOffer(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    agreement_version: Annotated[str, Field(min_length=1, max_length=100)]
+    agreement_version: Annotated[PlainStr, Field(min_length=1, max_length=100)]
 
 
 class CancelApplication(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    reason: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    reason: Annotated[ProseStr, Field(min_length=1, max_length=500)] | None = None
 
 
 class DocumentUploadRequest(BaseModel):
@@ -135,7 +138,7 @@ class DocumentUploadRequest(BaseModel):
 
     kind: DocumentKind
     content_type: DocumentContentType
-    file_name: Annotated[str, Field(min_length=1, max_length=120)] | None = None
+    file_name: FileName | None = None
 
 
 class UploadUrl(BaseModel):
@@ -272,20 +275,26 @@ def submit_application(
     loan_id = origin.ids.new_id("loan")
 
     def submit(tx: DocumentTransaction) -> ApplicationAccepted:
-        user = Users(tx).get(borrower_id)
-        product = load_product(tx, command.product_id)
+        # One round trip for the documents (the position is read so that concurrent
+        # submissions conflict), one query for the borrower's open and outstanding loans.
+        found = tx.get_documents(
+            [
+                (USERS, borrower_id),
+                (PRODUCTS, command.product_id),
+                (BORROWER_POSITIONS, borrower_id),
+            ]
+        )
+        stored_user = found[(USERS, borrower_id)]
+        user = None if stored_user is None else UserRecord.model_validate(stored_user)
+        product = open_product(found[(PRODUCTS, command.product_id)], command.product_id)
         loans = Loans(tx)
-        open_loans = loans.find(
+        current = loans.find(
             Where("borrower_id", "==", borrower_id),
-            Where("state", "in", [s.value for s in OPEN_STATES]),
-            limit=1,
+            Where("state", "in", [s.value for s in (*OPEN_STATES, *OUTSTANDING_STATES)]),
+            limit=MAX_OUTSTANDING_LOANS_READ + 1,
         )
-        outstanding_loans = loans.find(
-            Where("borrower_id", "==", borrower_id),
-            Where("state", "in", [s.value for s in OUTSTANDING_STATES]),
-            limit=MAX_OUTSTANDING_LOANS_READ,
-        )
-        tx.get(BORROWER_POSITIONS, borrower_id)  # read so concurrent submissions conflict
+        open_loans = [loan for loan in current if loan.state in OPEN_STATES]
+        outstanding_loans = [loan for loan in current if loan.state in OUTSTANDING_STATES]
 
         if user is None or user.role != "borrower":
             raise Forbidden("register as a borrower before applying (POST /users)")
@@ -352,7 +361,9 @@ def submit_application(
 
 def _visible(loan: LoanRecord | None, caller: Caller, loan_id: str) -> LoanRecord:
     """The loan if the caller may see it; another borrower's loan looks like a missing one."""
-    if loan is None or (not caller.is_admin and loan.borrower_id != caller.user_id):
+    if loan is None or (
+        not caller.may(Permission.LOAN_READ_ANY) and loan.borrower_id != caller.user_id
+    ):
         raise NotFound(f"there is no loan application {loan_id!r}")
     return loan
 
@@ -366,7 +377,7 @@ def read_application(uow: UnitOfWork, caller: Caller, loan_id: str) -> Applicati
 def list_applications(uow: UnitOfWork, caller: Caller, query: ApplicationQuery) -> ApplicationList:
     """The caller's applications, newest first (admins: everyone's)."""
     where: list[Where] = []
-    if not caller.is_admin:
+    if not caller.may(Permission.LOAN_READ_ANY):
         where.append(Where("borrower_id", "==", caller.user_id))
     if query.state is not None:
         where.append(Where("state", "==", query.state.value))

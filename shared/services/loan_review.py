@@ -15,7 +15,8 @@
 
 Both decisions are checked against the loan's current state in their
 transaction: deciding a loan twice, or one that is not in review, is a 409
-naming the current state.
+naming the current state. Nobody decides their own application, whatever their role
+(`shared.domain.maker_checker.refuse_own_case`: 403).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.events import EventType
 from shared.domain.loan import LoanState, LoanTransition, transition
-from shared.fields import RateText
+from shared.domain.maker_checker import refuse_own_case
+from shared.fields import PlainStr, ProseStr, RateText
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
@@ -37,9 +39,11 @@ from shared.records.products import Products
 from shared.services.loan_applications import ApplicationList, ApplicationView
 from shared.services.offers import approve_loan, reject_loan
 
-Narrative = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=4000)]
+Narrative = Annotated[
+    ProseStr, StringConstraints(strip_whitespace=True, min_length=10, max_length=4000)
+]
 BorrowerReason = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
+    PlainStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
 ]
 
 
@@ -127,6 +131,7 @@ def approve_application(
     def approve(tx: DocumentTransaction) -> ApplicationView:
         loans = Loans(tx)
         loan = _application(loans, loan_id)
+        refuse_own_case(reviewer_id, loan.borrower_id, "decide a loan application")
         decision = CreditDecisions(tx).get(loan_id)
         entry = Products(tx).get(loan.product_id)
         transition(loan.state, LoanTransition.APPROVE, loan.id)  # 409 before anything else
@@ -169,6 +174,7 @@ def reject_application(
     def reject(tx: DocumentTransaction) -> ApplicationView:
         loans = Loans(tx)
         loan = _application(loans, loan_id)
+        refuse_own_case(reviewer_id, loan.borrower_id, "decide a loan application")
         reasons = command.reasons or ("the application did not pass credit review",)
         rejected, event = reject_loan(
             loan,

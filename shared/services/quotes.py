@@ -31,7 +31,7 @@ from pydantic import (
 from shared.domain.caps import check_offer
 from shared.domain.products import BorrowerSegment, LoanProduct, Purpose, TenorUnit, quote
 from shared.domain.schedule import InterestMethod
-from shared.fields import RateText, Rupiah
+from shared.fields import DocumentId, RateText, Rupiah
 from shared.platform.store import UnitOfWork
 from shared.records.quotes import QuoteResponse, quote_response
 from shared.services.catalogue import load_product
@@ -104,7 +104,7 @@ class QuoteRequest(BaseModel):
     principal: Annotated[int, Strict(), Field(gt=0, le=MAX_QUOTE_PRINCIPAL)]
     tenor: Annotated[int, Strict(), Field(gt=0, le=MAX_BULLET_TENOR_DAYS)]
     disbursement_date: Annotated[date, Field(ge=EARLIEST_DATE, le=LATEST_DATE)]
-    product_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    product_id: DocumentId | None = None
     terms: QuoteTerms | None = None
 
     @model_validator(mode="after")

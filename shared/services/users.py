@@ -1,27 +1,35 @@
-"""Users: registration of borrowers and lenders, their own profile, and `admin.super`'s tools.
+"""Users: registration of borrowers, lenders and staff; their own profile; `admin.super`'s
+tools; admin roles granted by one `admin.super` and approved by another.
 
-Registration (`register_user`) binds the verified token's subject to a new
-user record. In order:
-1. Identity data is validated at the edge (`shared.domain.identity`): the NIK
-   against the stated date of birth, the NPWP against who holds it (a
-   resident individual's NPWP is their NIK; an entity's or a non-resident's
-   is the old 15-digit form), the phone normalised to `+62…`; every problem is
-   reported at once, by field. Users must be at least 18 (the cap table).
-2. The civil registry (Dukcapil) must confirm that NIK, name and date of birth
-   are one person. It is called *before* the transaction (a transaction body
-   may run several times); if it cannot answer, registration is a 503 with
-   Retry-After and nothing is stored (the same Idempotency-Key may retry).
-3. One transaction creates `users/<subject>` and one `user_identities`
-   document per identifier (`nik-<keyed hash>`, `npwp-<keyed hash>`), so a NIK
-   or NPWP registers once across the platform (a second try is a 409), and an
-   admin can find a user by NIK without anything being decrypted.
+Registration (`register_user`) binds the verified token's subject to a new user record.
+Who may register, and with what (docs/lending-rules.md#identity-data):
 
-NIK, NPWP and the bank account number are stored only encrypted (AES-GCM,
-`PersonalDataVault`) next to their keyed hash and their masked form; every
-view returns the masked form (`3174********0001`) and nothing decrypts them
-here. The scoring use case decrypts the NIK to ask the providers.
+| who | identity | verified by |
+|---|---|---|
+| borrower, staff, resident person lending | NIK (NPWP but for staff) | the civil registry |
+| non-resident person lending | passport and foreign tax id | `admin.finance`, later |
+| institution lending | the institution's NPWP | `admin.finance`, later |
 
-The stored user record, not the token, decides what a caller may do
+In order:
+1. Identity data is validated at the edge (`shared.domain.identity`): the NIK against the
+   stated date of birth, the NPWP against who holds it, the phone normalised to `+62…`;
+   every problem is reported at once, by field. People must be at least 18.
+2. For a NIK, the civil registry (Dukcapil) must confirm that NIK, name and date of birth
+   are one person. It is called *before* the transaction; if it cannot answer,
+   registration is a 503 with Retry-After and nothing is stored.
+3. One transaction creates `users/<subject>` and one `user_identities` document per
+   identifier (`nik-…`, `npwp-…`, `passport-…`, keyed hashes), so each registers once across
+   the platform (a second try is a 409).
+
+Identifiers are stored only encrypted (`PersonalDataVault`) next to their keyed hash and
+their masked form; every view returns the masked form (`3174********0001`).
+
+Staff: a new employee registers as `staff` (no power at all). An `admin.super` proposes an
+admin role for them (`propose_role_grant`) and another `admin.super` approves it
+(`approve_role_grant`): nobody grants a role alone, nor to themselves
+(`shared.domain.maker_checker`). The entity's two founding `admin.super` accounts are
+created by the ops command `python -m scripts.bootstrap_admin` (`bootstrap_admin_super`),
+which refuses once both exist. The stored record, not the token, decides what a caller may do
 (`shared.records.users.UserDirectory`).
 """
 
@@ -30,10 +38,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple, Protocol, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from shared.domain.caps import check_age
-from shared.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.domain.errors import Conflict, NotFound, ValidationFailed
 from shared.domain.identity import (
     TaxpayerKind,
     mask_account_number,
@@ -43,24 +51,30 @@ from shared.domain.identity import (
     normalize_phone,
     parse_nik,
 )
+from shared.domain.maker_checker import Checked, Made, checked, refuse_own_case
+from shared.domain.permissions import ADMIN_ROLES, Permission, permissions_of
+from shared.fields import DocumentId, Name, PlainStr, ProseStr
 from shared.platform.callers import Role
 from shared.platform.clock import Clock, jakarta_date
 from shared.platform.errors import TransientFailure
-from shared.platform.ids import require_document_id, valid_document_id
-from shared.platform.personal_data import PersonalDataVault
-from shared.platform.store import DocumentTransaction, UnitOfWork
+from shared.platform.ids import IdGenerator, require_document_id, valid_document_id
+from shared.platform.personal_data import PersonalDataVault, PiiKind
+from shared.platform.store import DocumentTransaction, OrderBy, Repository, UnitOfWork, Where
 from shared.records.users import (
     USER_IDENTITIES,
     BankAccountRecord,
     BorrowerProfile,
     LenderProfile,
-    Name,
+    SealedIdentifier,
     UserRecord,
     Users,
 )
 
 if TYPE_CHECKING:  # the scoring engine is imported only where a registration needs it
     from shared.domain.scoring.providers import CivilRegistryCheck, ProviderUnavailable
+
+ROLE_GRANTS = "role_grants"
+FOUNDING_SUPERS = 2  # a grant needs a proposer and a different approver
 
 
 class IdentityRegistry(Protocol):
@@ -83,6 +97,8 @@ class CivilRegistryUnavailable(TransientFailure):
 
 # --- requests -------------------------------------------------------------------------------
 
+Identifier = Annotated[PlainStr, Field(min_length=1, max_length=40)]
+
 
 class BankAccountInput(BaseModel):
     """Where payouts go: the bank's three-digit code, the account number and its holder."""
@@ -94,38 +110,79 @@ class BankAccountInput(BaseModel):
     account_holder: Name
 
 
-class Registration(BaseModel):
-    """`POST /users`: who the caller is. `borrower_profile` or `lender_profile` per role.
+class PassportInput(BaseModel):
+    """A non-resident's passport: its number and the issuing country (ISO 3166 alpha-2)."""
 
-    `taxpayer` says whose NPWP a borrower gives: their own (`individual`, the
-    default: it must equal the NIK) or their business entity's (`entity`).
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    number: Annotated[str, Field(pattern=r"^[A-Z0-9]{5,20}$")]
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+
+
+class Registration(BaseModel):
+    """`POST /users`: who the caller is (see the module docstring for who gives what).
+
+    `taxpayer` says whose NPWP a borrower gives: their own (`individual`, the default: it
+    must equal the NIK) or their business entity's (`entity`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    role: Literal["borrower", "lender"]
+    role: Literal["borrower", "lender", "staff"]
     full_name: Name
-    birth_date: date
-    nik: Annotated[str, Field(min_length=1, max_length=40)]
-    npwp: Annotated[str, Field(min_length=1, max_length=40)]
-    phone: Annotated[str, Field(min_length=1, max_length=40)]
-    bank_account: BankAccountInput
+    birth_date: date | None = None
+    nik: Identifier | None = None
+    npwp: Identifier | None = None
+    passport: PassportInput | None = None
+    foreign_tax_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{4,30}$")] | None = None
+    phone: Identifier
+    bank_account: BankAccountInput | None = None
     taxpayer: Literal["individual", "entity"] = "individual"
     borrower_profile: BorrowerProfile | None = None
     lender_profile: LenderProfile | None = None
 
     @model_validator(mode="after")
-    def _profile_fits_role(self) -> Self:
-        if self.role == "borrower" and (self.borrower_profile is None or self.lender_profile):
+    def _identity_fits_who_registers(self) -> Self:
+        lender = self.lender_profile
+        if self.role == "borrower" and (self.borrower_profile is None or lender):
             raise ValueError("a borrower registers with borrower_profile (and no lender_profile)")
-        if self.role == "lender" and (self.lender_profile is None or self.borrower_profile):
+        if self.role == "lender" and (lender is None or self.borrower_profile):
             raise ValueError("a lender registers with lender_profile (and no borrower_profile)")
+        if self.role == "staff" and (lender or self.borrower_profile):
+            raise ValueError("staff register without a borrower or lender profile")
+        if self.role != "staff" and self.bank_account is None:
+            raise ValueError("borrowers and lenders register the bank account payouts go to")
         if self.role == "lender" and self.taxpayer == "entity":
-            raise ValueError("lenders register as individuals (taxpayer 'individual')")
+            raise ValueError("lenders say what they are in lender_profile.kind, not taxpayer")
+        needs = self.identity_kind
+        missing = [
+            name
+            for name, needed in (
+                ("nik", needs == "nik"),
+                ("birth_date", needs in ("nik", "passport")),
+                ("npwp", needs == "institution" or self.role == "borrower"),
+                ("passport", needs == "passport"),
+                ("foreign_tax_id", needs == "passport"),
+            )
+            if needed and getattr(self, name) is None
+        ]
+        if missing:
+            raise ValueError(f"this registration needs {', '.join(missing)}")
+        if needs != "passport" and (self.passport or self.foreign_tax_id):
+            raise ValueError("a passport and a foreign tax id are for non-resident individuals")
+        if needs != "nik" and self.nik is not None:
+            raise ValueError("a NIK is for resident individuals")
         return self
 
-
-# --- records and views ----------------------------------------------------------------------
+    @property
+    def identity_kind(self) -> Literal["nik", "passport", "institution"]:
+        """What identifies the registrant: a NIK, a passport, or an institution's NPWP."""
+        lender = self.lender_profile
+        if lender is not None and lender.kind == "institution":
+            return "institution"
+        if lender is not None and lender.residency == "non_resident":
+            return "passport"
+        return "nik"
 
 
 class BankAccountView(BaseModel):
@@ -137,7 +194,7 @@ class BankAccountView(BaseModel):
 
 
 class UserView(BaseModel):
-    """A user as the API shows them: NIK, NPWP and account number masked, never in full."""
+    """A user as the API shows them: identifiers masked, never in full."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -145,11 +202,12 @@ class UserView(BaseModel):
     role: Role
     active: bool
     full_name: str
-    birth_date: date
+    birth_date: date | None
     phone: str
-    nik_masked: str
-    npwp_masked: str
-    bank_account: BankAccountView
+    nik_masked: str | None
+    npwp_masked: str | None
+    passport_masked: str | None
+    bank_account: BankAccountView | None
     borrower_profile: BorrowerProfile | None
     lender_profile: LenderProfile | None
     identity_verified: bool
@@ -157,6 +215,7 @@ class UserView(BaseModel):
 
     @classmethod
     def of(cls, user: UserRecord) -> UserView:
+        account = user.bank_account
         return cls(
             id=user.id,
             role=user.role,
@@ -166,10 +225,13 @@ class UserView(BaseModel):
             phone=user.phone,
             nik_masked=user.nik_masked,
             npwp_masked=user.npwp_masked,
-            bank_account=BankAccountView(
-                bank_code=user.bank_account.bank_code,
-                account_number_masked=user.bank_account.account_number_masked,
-                account_holder=user.bank_account.account_holder,
+            passport_masked=user.passport.masked if user.passport else None,
+            bank_account=None
+            if account is None
+            else BankAccountView(
+                bank_code=account.bank_code,
+                account_number_masked=account.account_number_masked,
+                account_holder=account.account_holder,
             ),
             borrower_profile=user.borrower_profile,
             lender_profile=user.lender_profile,
@@ -178,8 +240,17 @@ class UserView(BaseModel):
         )
 
 
+class MyPermissions(BaseModel):
+    """What the caller may do now: what a client shows them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: Role | None
+    permissions: tuple[Permission, ...]
+
+
 class RoleChange(BaseModel):
-    """`PUT /users/{user_id}/role`."""
+    """`PUT /users/{user_id}/role`: a role without admin power (admin roles are granted)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -191,15 +262,67 @@ class NikLookup(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    nik: Annotated[str, Field(min_length=1, max_length=40)]
+    nik: Identifier
+
+
+class IdentityVerification(BaseModel):
+    """`POST /users/{user_id}/identity/verify`: what `admin.finance` checked, and against what."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    narrative: Annotated[ProseStr, Field(min_length=10, max_length=2000)]
+    document_reference: Annotated[PlainStr, Field(min_length=1, max_length=200)]
+
+
+class RoleGrantRequest(BaseModel):
+    """`POST /users/{user_id}/role-grants`: the admin role proposed for a staff member."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Literal["admin.credit", "admin.finance", "admin.super"]
+    narrative: Annotated[ProseStr, Field(min_length=10, max_length=2000)]
+
+
+class RoleGrantQuery(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    state: Literal["pending", "approved", "rejected"] | None = "pending"
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class RoleGrantRecord(BaseModel):
+    """`role_grants/<grant id>`: an admin role proposed by one `admin.super`, decided by
+    another."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: DocumentId
+    user_id: str
+    role: Role
+    narrative: str
+    state: Literal["pending", "approved", "rejected"]
+    made: Made
+    checked: Checked | None = None
+    proposed_at: AwareDatetime
+
+
+class RoleGrants(Repository[RoleGrantRecord]):
+    collection = ROLE_GRANTS
+    model = RoleGrantRecord
+
+
+class RoleGrantList(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    grants: tuple[RoleGrantRecord, ...]
 
 
 # --- registration ---------------------------------------------------------------------------
 
 
 class _Identity(NamedTuple):
-    nik: str
-    npwp: str
+    nik: str | None
+    npwp: str | None
     phone: str
 
 
@@ -207,34 +330,37 @@ def _validated_identity(registration: Registration, today: date) -> _Identity:
     """Every identity rule checked, and every failure reported together by field."""
     errors: dict[str, str] = {}
     nik: str | None = None
-    try:
-        nik = parse_nik(registration.nik, date_of_birth=registration.birth_date).number
-    except ValidationFailed as exc:
-        errors.update(exc.field_errors)
-    kind = TaxpayerKind.RESIDENT_INDIVIDUAL
-    if registration.taxpayer == "entity":
-        kind = TaxpayerKind.ENTITY
-    elif registration.lender_profile and registration.lender_profile.residency == "non_resident":
-        kind = TaxpayerKind.NON_RESIDENT
-    npwp: str | None = None
-    if nik is not None or kind is not TaxpayerKind.RESIDENT_INDIVIDUAL:
+    if registration.nik is not None and registration.birth_date is not None:
         try:
-            npwp = normalize_npwp(registration.npwp, kind=kind, nik=nik)
+            nik = parse_nik(registration.nik, date_of_birth=registration.birth_date).number
         except ValidationFailed as exc:
             errors.update(exc.field_errors)
+    npwp: str | None = None
+    if registration.npwp is not None:
+        kind = TaxpayerKind.RESIDENT_INDIVIDUAL
+        if registration.taxpayer == "entity" or registration.identity_kind == "institution":
+            kind = TaxpayerKind.ENTITY
+        if nik is not None or kind is not TaxpayerKind.RESIDENT_INDIVIDUAL:
+            try:
+                npwp = normalize_npwp(registration.npwp, kind=kind, nik=nik)
+            except ValidationFailed as exc:
+                errors.update(exc.field_errors)
     phone: str | None = None
     try:
         phone = normalize_phone(registration.phone)
     except ValidationFailed as exc:
         errors.update(exc.field_errors)
-    if registration.birth_date > today:
+    birth = registration.birth_date
+    if birth is not None and birth > today:
         errors["birth_date"] = "is in the future"
-    else:
-        age = check_age(registration.birth_date, on=today)
+    elif birth is not None:
+        age = check_age(birth, on=today)
         if not age.compliant:
             errors["birth_date"] = "; ".join(v.detail for v in age.violations)
-    if errors or nik is None or npwp is None or phone is None:
+    if errors or phone is None or (registration.nik is not None and nik is None):
         raise ValidationFailed(f"{len(errors)} identity field(s) are invalid", errors)
+    if registration.npwp is not None and npwp is None:
+        raise ValidationFailed("1 identity field(s) are invalid", {"npwp": "is invalid"})
     return _Identity(nik=nik, npwp=npwp, phone=phone)
 
 
@@ -243,6 +369,7 @@ def _confirmed_by_registry(
 ) -> None:
     from shared.domain.scoring.providers import ProviderUnavailable
 
+    assert registration.birth_date is not None  # a NIK registration names the birth date
     answer = registry.verify_identity(nik, registration.full_name, registration.birth_date)
     if isinstance(answer, ProviderUnavailable):  # nothing stored: the client retries later
         raise CivilRegistryUnavailable(
@@ -261,8 +388,17 @@ def _confirmed_by_registry(
     raise ValidationFailed("the identity does not match the civil registry", errors)
 
 
-def identity_document_id(kind: Literal["nik", "npwp"], lookup_hash: str) -> str:
+IdentityKind = Literal["nik", "npwp", "passport"]
+
+
+def identity_document_id(kind: IdentityKind, lookup_hash: str) -> str:
     return f"{kind}-{lookup_hash}"
+
+
+def _sealed(vault: PersonalDataVault, kind: PiiKind, value: str, masked: str) -> SealedIdentifier:
+    return SealedIdentifier(
+        encrypted=vault.encrypt(kind, value), hash=vault.lookup_hash(kind, value), masked=masked
+    )
 
 
 def register_user(
@@ -281,21 +417,40 @@ def register_user(
         )
     now = clock.now()
     identity = _validated_identity(registration, jakarta_date(now))
-    _confirmed_by_registry(registry, identity.nik, registration)
-    nik_hash = vault.lookup_hash("nik", identity.nik)
-    npwp_hash = vault.lookup_hash("npwp", identity.npwp)
-    nik_doc = identity_document_id("nik", nik_hash)
-    npwp_doc = identity_document_id("npwp", npwp_hash)
+    if identity.nik is not None:
+        _confirmed_by_registry(registry, identity.nik, registration)
+    nik = _sealed(vault, "nik", identity.nik, mask_nik(identity.nik)) if identity.nik else None
+    npwp = (
+        _sealed(vault, "npwp", identity.npwp, mask_npwp(identity.npwp)) if identity.npwp else None
+    )
+    passport = registration.passport
+    sealed_passport = (
+        _sealed(
+            vault, "passport", f"{passport.country}:{passport.number}", mask_nik(passport.number)
+        )
+        if passport
+        else None
+    )
+    foreign_tax_id = registration.foreign_tax_id
+    sealed_identifiers: tuple[tuple[IdentityKind, SealedIdentifier | None, str], ...] = (
+        ("nik", nik, "NIK"),
+        ("npwp", npwp, "NPWP"),
+        ("passport", sealed_passport, "passport"),
+    )
+    identities = {
+        identity_document_id(kind, sealed.hash): (kind, label)
+        for kind, sealed, label in sealed_identifiers
+        if sealed is not None
+    }
 
     def register(tx: DocumentTransaction) -> UserView:
         users = Users(tx)
         if users.get(user_id) is not None:
             raise Conflict("this account is already registered; see GET /users/me")
-        taken = tx.get_all(USER_IDENTITIES, [nik_doc, npwp_doc])
-        if taken[nik_doc] is not None:
-            raise Conflict("this NIK is already registered to another account")
-        if taken[npwp_doc] is not None:
-            raise Conflict("this NPWP is already registered to another account")
+        taken = tx.get_all(USER_IDENTITIES, list(identities))
+        for doc_id, (_, label) in identities.items():
+            if taken[doc_id] is not None:
+                raise Conflict(f"this {label} is already registered to another account")
         account = registration.bank_account
         user = UserRecord(
             id=user_id,
@@ -303,13 +458,22 @@ def register_user(
             full_name=registration.full_name.strip(),
             birth_date=registration.birth_date,
             phone=identity.phone,
-            nik_encrypted=vault.encrypt("nik", identity.nik),
-            nik_hash=nik_hash,
-            nik_masked=mask_nik(identity.nik),
-            npwp_encrypted=vault.encrypt("npwp", identity.npwp),
-            npwp_hash=npwp_hash,
-            npwp_masked=mask_npwp(identity.npwp),
-            bank_account=BankAccountRecord(
+            nik_encrypted=nik.encrypted if nik else None,
+            nik_hash=nik.hash if nik else None,
+            nik_masked=nik.masked if nik else None,
+            npwp_encrypted=npwp.encrypted if npwp else None,
+            npwp_hash=npwp.hash if npwp else None,
+            npwp_masked=npwp.masked if npwp else None,
+            passport=sealed_passport,
+            passport_country=passport.country if passport else None,
+            foreign_tax_id=(
+                _sealed(vault, "foreign_tax_id", foreign_tax_id, mask_nik(foreign_tax_id))
+                if foreign_tax_id
+                else None
+            ),
+            bank_account=None
+            if account is None
+            else BankAccountRecord(
                 bank_code=account.bank_code,
                 account_number_encrypted=vault.encrypt("account_number", account.account_number),
                 account_number_masked=mask_account_number(account.account_number),
@@ -317,12 +481,13 @@ def register_user(
             ),
             borrower_profile=registration.borrower_profile,
             lender_profile=registration.lender_profile,
-            identity_verified_at=now,
+            # The civil registry confirmed a NIK; anyone else waits for admin.finance.
+            identity_verified_at=now if nik is not None else None,
             registered_at=now,
             updated_at=now,
         )
         users.add(user)
-        for doc_id, kind in ((nik_doc, "nik"), (npwp_doc, "npwp")):
+        for doc_id, (kind, _) in identities.items():
             tx.create(USER_IDENTITIES, doc_id, {"user_id": user_id, "kind": kind, "at": now})
         return UserView.of(user)
 
@@ -338,6 +503,11 @@ def my_profile(uow: UnitOfWork, user_id: str) -> UserView:
     if user is None:
         raise NotFound("you have not registered yet: POST /users")
     return UserView.of(user)
+
+
+def my_permissions(role: Role | None) -> MyPermissions:
+    """The permissions the caller's current role holds (none before registering)."""
+    return MyPermissions(role=role, permissions=tuple(sorted(permissions_of(role))))
 
 
 def read_user(uow: UnitOfWork, user_id: str) -> UserView:
@@ -360,17 +530,12 @@ def find_user_by_nik(uow: UnitOfWork, vault: PersonalDataVault, lookup: NikLooku
     return UserView.of(user)
 
 
-def _refuse_self(admin_id: str, user_id: str, what: str) -> None:
-    if admin_id == user_id:
-        raise Forbidden(f"an admin cannot {what} their own account; ask another admin.super")
-
-
 def set_user_active(
     uow: UnitOfWork, user_id: str, *, active: bool, admin_id: str, clock: Clock
 ) -> UserView:
     """Deactivate (every later request of theirs is a 403) or reactivate a user."""
     require_document_id(user_id, "user")
-    _refuse_self(admin_id, user_id, "deactivate or reactivate")
+    refuse_own_case(admin_id, user_id, "deactivate or reactivate an account")
     now = clock.now()
 
     def apply(tx: DocumentTransaction) -> UserView:
@@ -392,9 +557,15 @@ def set_user_active(
 def change_role(
     uow: UnitOfWork, user_id: str, change: RoleChange, *, admin_id: str, clock: Clock
 ) -> UserView:
-    """Give a user another role; borrower and lender roles need the matching profile."""
+    """Give a user a role without admin power (borrower and lender need their profile;
+    taking an admin role away makes them `staff`); admin roles are granted, never set."""
     require_document_id(user_id, "user")
-    _refuse_self(admin_id, user_id, "change the role of")
+    refuse_own_case(admin_id, user_id, "change the role of an account")
+    if change.role in ADMIN_ROLES:
+        raise ValidationFailed(
+            "admin roles are granted by one admin.super and approved by another",
+            {"role": "propose it with POST /users/{user_id}/role-grants"},
+        )
     now = clock.now()
 
     def apply(tx: DocumentTransaction) -> UserView:
@@ -413,3 +584,197 @@ def change_role(
         return UserView.of(updated)
 
     return uow.run(apply)
+
+
+def verify_identity(
+    uow: UnitOfWork,
+    user_id: str,
+    command: IdentityVerification,
+    *,
+    admin_id: str,
+    clock: Clock,
+) -> UserView:
+    """`admin.finance` verifies the identity of a registrant the civil registry cannot
+    (a non-resident's passport, an institution's deed and NPWP), against a document."""
+    require_document_id(user_id, "user")
+    refuse_own_case(admin_id, user_id, "verify an identity")
+    now = clock.now()
+
+    def apply(tx: DocumentTransaction) -> UserView:
+        users = Users(tx)
+        user = users.require(user_id)
+        if user.identity_verified_at is not None:
+            raise Conflict(f"the identity of {user_id} is already verified")
+        updated = user.model_copy(
+            update={
+                "identity_verified_at": now,
+                "identity_verified_by": admin_id,
+                "identity_verification": command.model_dump(),
+                "updated_at": now,
+            }
+        )
+        users.put(updated)
+        return UserView.of(updated)
+
+    return uow.run(apply)
+
+
+# --- admin roles: proposed by one admin.super, approved by another ----------------------------
+
+
+def propose_role_grant(
+    uow: UnitOfWork,
+    user_id: str,
+    command: RoleGrantRequest,
+    *,
+    admin_id: str,
+    clock: Clock,
+    ids: IdGenerator,
+) -> RoleGrantRecord:
+    """An `admin.super` proposes an admin role for a registered staff member."""
+    require_document_id(user_id, "user")
+    refuse_own_case(admin_id, user_id, "grant a role")
+    now = clock.now()
+    grant_id = ids.new_id("grant")
+
+    def propose(tx: DocumentTransaction) -> RoleGrantRecord:
+        user = Users(tx).require(user_id)
+        if user.role not in ("staff", *ADMIN_ROLES) or user.nik_hash is None:
+            raise Conflict(
+                "admin roles go to staff with a NIK the civil registry confirmed; "
+                f"{user_id} is {user.role!r}"
+            )
+        if user.role == command.role:
+            raise Conflict(f"{user_id} already holds {command.role!r}")
+        grant = RoleGrantRecord(
+            id=grant_id,
+            user_id=user_id,
+            role=command.role,
+            narrative=command.narrative,
+            state="pending",
+            made=Made(by=admin_id, at=now),
+            proposed_at=now,
+        )
+        RoleGrants(tx).add(grant)
+        return grant
+
+    return uow.run(propose)
+
+
+def decide_role_grant(
+    uow: UnitOfWork,
+    grant_id: str,
+    *,
+    approve: bool,
+    admin_id: str,
+    clock: Clock,
+) -> RoleGrantRecord:
+    """A second `admin.super` approves (the role applies to the staff member's next
+    request) or rejects a pending grant; the proposer and the grantee cannot."""
+    require_document_id(grant_id, "role grant")
+    now = clock.now()
+
+    def decide(tx: DocumentTransaction) -> RoleGrantRecord:
+        grants, users = RoleGrants(tx), Users(tx)
+        grant = grants.get(grant_id)
+        if grant is None:
+            raise NotFound(f"there is no role grant {grant_id!r}")
+        user = users.require(grant.user_id)
+        if grant.state != "pending":
+            raise Conflict(f"role grant {grant_id} is already {grant.state}")
+        action = "approve this role grant" if approve else "reject this role grant"
+        decided = grant.model_copy(
+            update={
+                "state": "approved" if approve else "rejected",
+                "checked": checked(admin_id, grant.made, now, action=action, subject=user.id),
+            }
+        )
+        grants.put(decided)
+        if approve:
+            users.put(user.model_copy(update={"role": grant.role, "updated_at": now}))
+        return decided
+
+    return uow.run(decide)
+
+
+def list_role_grants(uow: UnitOfWork, query: RoleGrantQuery) -> RoleGrantList:
+    where = [Where("state", "==", query.state)] if query.state else []
+    grants = uow.run(
+        lambda tx: RoleGrants(tx).find(
+            *where, order_by=(OrderBy("proposed_at", descending=True),), limit=query.limit
+        ),
+        read_only=True,
+    )
+    return RoleGrantList(grants=tuple(grants))
+
+
+class StaffIdentity(BaseModel):
+    """What the ops bootstrap records about the first `admin.super` (verified by ops)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    user_id: DocumentId
+    full_name: Name
+    birth_date: date
+    nik: Identifier
+    phone: Identifier
+
+
+def bootstrap_admin_super(
+    uow: UnitOfWork,
+    staff: StaffIdentity,
+    *,
+    vault: PersonalDataVault,
+    clock: Clock,
+    verified_by: str,
+) -> UserView:
+    """One of the entity's founding `admin.super` accounts, created by ops
+    (`scripts/bootstrap_admin.py`).
+
+    Two are founded, since a grant needs one admin.super to propose and another to approve;
+    refused once both exist: every later admin is granted and approved."""
+    now = clock.now()
+    identity = _validated_identity(
+        Registration(
+            role="staff",
+            full_name=staff.full_name,
+            birth_date=staff.birth_date,
+            nik=staff.nik,
+            phone=staff.phone,
+        ),
+        jakarta_date(now),
+    )
+    assert identity.nik is not None  # a staff registration carries a NIK
+    nik = _sealed(vault, "nik", identity.nik, mask_nik(identity.nik))
+    nik_doc = identity_document_id("nik", nik.hash)
+
+    def bootstrap(tx: DocumentTransaction) -> UserView:
+        users = Users(tx)
+        if len(users.find(Where("role", "==", "admin.super"), limit=FOUNDING_SUPERS)) >= (
+            FOUNDING_SUPERS
+        ):
+            raise Conflict(
+                f"this entity has its {FOUNDING_SUPERS} founding admin.super accounts: further "
+                "admins are granted by one admin.super and approved by another"
+            )
+        if users.get(staff.user_id) is not None or tx.get(USER_IDENTITIES, nik_doc) is not None:
+            raise Conflict("this account or NIK is already registered")
+        user = UserRecord(
+            id=staff.user_id,
+            role="admin.super",
+            full_name=staff.full_name,
+            birth_date=staff.birth_date,
+            phone=identity.phone,
+            nik_encrypted=nik.encrypted,
+            nik_hash=nik.hash,
+            nik_masked=nik.masked,
+            identity_verified_at=now,
+            identity_verified_by=verified_by,
+            registered_at=now,
+            updated_at=now,
+        )
+        users.add(user)
+        tx.create(USER_IDENTITIES, nik_doc, {"user_id": staff.user_id, "kind": "nik", "at": now})
+        return UserView.of(user)
+
+    return uow.run(bootstrap)

@@ -130,7 +130,7 @@ def test_reading_own_applications_and_a_404_for_anyone_elses(platform):
     assert own.status_code == 200
     assert own.get_json()["state"] == "submitted"
     assert problem(applications.get(f"/{loan_id}", headers=platform.bearer("thin_file")), 404)
-    admin = platform.bearer("admin-1", "admin.credit")
+    admin = platform.bearer("reviewer-1")
     assert applications.get(f"/{loan_id}", headers=admin).status_code == 200
     listed = applications.get("/?state=submitted", headers=platform.bearer("strong_msme"))
     assert [a["id"] for a in listed.get_json()["applications"]] == [loan_id]

@@ -69,3 +69,19 @@ def test_an_unknown_loan_is_a_404(platform):
     assert problem(
         review.post("/loan-x/approve", json={"narrative": NARRATIVE}, headers=reviewer), 404
     )
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_nobody_decides_their_own_application_whatever_their_role(platform, decision):
+    """A borrower who later became credit staff still cannot decide their own loan."""
+    loan_id = in_review(platform)
+    platform.world.staff("thin_file", "admin.credit")  # the borrower's account, now staff
+    review = platform.client("loan_review")
+    refused = review.post(
+        f"/{loan_id}/{decision}",
+        json={"narrative": NARRATIVE},
+        headers=idempotent("own-1", platform.bearer("thin_file")),
+    )
+    assert "you are the subject" in problem(refused, 403)["detail"]
+    assert platform.world.events("loan.approved") == []
+    assert platform.world.events("loan.rejected") == []

@@ -44,6 +44,7 @@ from shared.platform.idempotency import (
 )
 from shared.platform.outbox import OUTBOX, PublishableEvent
 from shared.platform.store import (
+    DocRef,
     Document,
     DocumentTransaction,
     JsonDict,
@@ -92,6 +93,9 @@ class _RecordingTransaction(DocumentTransaction):
 
     def get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
         return self._inner.get_all(collection, doc_ids)
+
+    def get_documents(self, refs: Sequence[DocRef]) -> dict[DocRef, JsonDict | None]:
+        return self._inner.get_documents(refs)
 
     def create(self, collection: str, doc_id: str, data: JsonDict) -> None:
         self._inner.create(collection, doc_id, data)

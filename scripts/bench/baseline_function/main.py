@@ -13,7 +13,8 @@ from typing import Any
 
 import functions_framework
 from google.auth.credentials import AnonymousCredentials
-from google.cloud import firestore, pubsub_v1, storage
+from google.cloud import firestore, pubsub_v1
+from google.cloud.storage import Client as StorageClient
 
 _clients: dict[str, Any] = {}
 
@@ -24,7 +25,7 @@ def baseline(request: Any) -> Any:
         project = os.environ["PATUNGAN_GCP_PROJECT"]
         _clients["firestore"] = firestore.Client(project=project)
         _clients["pubsub"] = pubsub_v1.PublisherClient()
-        _clients["storage"] = storage.Client(
+        _clients["storage"] = StorageClient(
             project=project,
             credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
             client_options={"api_endpoint": os.environ["STORAGE_EMULATOR_HOST"]},

@@ -149,12 +149,76 @@ def test_lenders_state_their_tax_residency():
     assert view.borrower_profile is None
 
 
-def test_a_treaty_rate_is_for_non_residents_and_never_above_pph26():
-    assert LenderProfile(residency="non_resident", treaty_rate="0.10").treaty_rate is not None
-    with pytest.raises(ValidationError, match="non-resident"):
-        LenderProfile(residency="resident", treaty_rate="0.10")
-    with pytest.raises(ValidationError, match="cannot exceed"):
-        LenderProfile(residency="non_resident", treaty_rate="0.25")
+def test_a_lender_profile_says_consistently_who_lends():
+    assert LenderProfile(residency="non_resident", country="SG").country == "SG"
+    with pytest.raises(ValidationError, match="country is ID"):
+        LenderProfile(residency="non_resident")
+    with pytest.raises(ValidationError, match="institution_name"):
+        LenderProfile(kind="institution", residency="resident")
+    with pytest.raises(ValidationError, match="PPh 23"):
+        LenderProfile(residency="resident", withholding_exemption_basis="a bank (PPh 23(4)a)")
+    bank = LenderProfile(
+        kind="institution",
+        residency="resident",
+        institution_name="PT Bank Contoh Tbk",
+        withholding_exemption_basis="interest paid to a bank, PPh 23(4)a",
+    )
+    assert bank.withholding_exemption_basis is not None
+
+
+def test_a_non_resident_lender_registers_with_a_passport_and_waits_for_verification():
+    world = JourneyWorld()
+    registration = world.lender_registration(
+        nik=None,
+        npwp=None,
+        passport={"number": "E1234567X", "country": "SG"},
+        foreign_tax_id="S1234567D",
+        lender_profile=LenderProfile(residency="non_resident", country="SG"),
+    )
+    view = register(world, registration, "u-sg")
+    assert (
+        view.nik_masked is None and view.passport_masked and "1234567" not in view.passport_masked
+    )
+    assert view.identity_verified is False
+    stored = world.uow.documents("users")["u-sg"]
+    assert "E1234567X" not in str(stored) and "S1234567D" not in str(stored)
+    assert world.registry.calls == []  # no civil registry for a passport
+    again = world.lender_registration(
+        nik=None,
+        npwp=None,
+        passport={"number": "E1234567X", "country": "SG"},
+        foreign_tax_id="S7654321D",
+        lender_profile=LenderProfile(residency="non_resident", country="SG"),
+    )
+    with pytest.raises(Conflict, match="passport"):
+        register(world, again, "u-sg-2")
+
+
+def test_an_institution_registers_with_its_npwp():
+    world = JourneyWorld()
+    registration = world.lender_registration(
+        nik=None,
+        birth_date=None,
+        npwp="01.234.567.4-901.000",
+        lender_profile=LenderProfile(
+            kind="institution", residency="resident", institution_name="PT Dana Koperasi"
+        ),
+    )
+    view = register(world, registration, "u-pt")
+    assert view.npwp_masked is not None and view.identity_verified is False
+
+
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        ({"nik": None}, "needs nik"),
+        ({"passport": {"number": "E1234567X", "country": "SG"}}, "non-resident individuals"),
+        ({"bank_account": None}, "bank account"),
+    ],
+)
+def test_each_kind_of_registrant_gives_exactly_its_identifiers(changes, said):
+    with pytest.raises(ValidationError, match=said):
+        JourneyWorld().lender_registration(**changes)
 
 
 def test_the_profile_must_fit_the_role():
@@ -184,12 +248,10 @@ def test_deactivation_and_role_changes_apply_through_the_caller_directory():
     assert not record.active
 
     set_user_active(world.uow, "u-1", active=True, admin_id="admin-1", clock=world.clock)
-    change_role(
-        world.uow, "u-1", RoleChange(role="admin.credit"), admin_id="admin-1", clock=world.clock
-    )
+    change_role(world.uow, "u-1", RoleChange(role="staff"), admin_id="admin-1", clock=world.clock)
     record = directory.lookup("u-1")
     assert record is not None
-    assert (record.role, record.active) == ("admin.credit", True)
+    assert (record.role, record.active) == ("staff", True)
     assert directory.lookup("nobody") is None
 
 

@@ -24,6 +24,7 @@ from shared.adapters.memory import (
     fixed_key_vault,
 )
 from shared.domain.events import Envelope, parse_event
+from shared.domain.permissions import Role
 from shared.domain.products import LoanProduct
 from shared.domain.scorecards.personas import Persona, load_personas
 from shared.domain.scoring.providers import (
@@ -37,7 +38,7 @@ from shared.platform.event_origin import EventOrigin
 from shared.platform.providers import ProviderQuery
 from shared.records.loans import BusinessCapital, Collateral, LoanPurpose, LoanRecord, Loans
 from shared.records.products import CatalogueEntry, Products
-from shared.records.users import BorrowerProfile, LenderProfile
+from shared.records.users import USERS, BorrowerProfile, LenderProfile, UserRecord
 from shared.services.catalogue import publish_catalogue, sample_catalogue
 from shared.services.credit_scoring import ScoringResult, score_submitted_loan
 from shared.services.loan_applications import (
@@ -67,10 +68,12 @@ class FakeCivilRegistry:
             for p in PERSONAS.values()
         }
         self.down = False
+        self.calls: list[str] = []  # the NIKs asked about
 
     def verify_identity(
         self, nik: str, full_name: str, birth_date: date
     ) -> CivilRegistryCheck | ProviderUnavailable:
+        self.calls.append(nik)
         if self.down:
             return ProviderUnavailable(provider="civil_registry", reason="timed out (simulated)")
         known = self.people.get(nik)
@@ -156,13 +159,12 @@ class JourneyWorld:
         return Registration(**fields)
 
     def lender_registration(self, key: str = "strong_msme", **overrides: Any) -> Registration:
-        return self.registration(
-            key,
-            role="lender",
-            borrower_profile=None,
-            lender_profile=LenderProfile(residency="resident"),
-            **overrides,
-        )
+        fields: dict[str, Any] = {
+            "role": "lender",
+            "borrower_profile": None,
+            "lender_profile": LenderProfile(residency="resident"),
+        }
+        return self.registration(key, **(fields | overrides))
 
     def register(self, key: str, user_id: str | None = None) -> UserView:
         return register_user(
@@ -173,6 +175,25 @@ class JourneyWorld:
             registry=self.registry,
             clock=self.clock,
         )
+
+    def staff(self, user_id: str, role: Role) -> str:
+        """A staff member holding `role`, as if granted and approved (test setup: seeded)."""
+        now = self.clock.now()
+        record = UserRecord(
+            id=user_id,
+            role=role,
+            full_name=f"Staf {user_id}",
+            birth_date=date(1988, 4, 1),
+            phone="+6281200000000",
+            nik_encrypted=self.vault.encrypt("nik", "3174010104880001"),
+            nik_hash=f"staff-{user_id}",
+            nik_masked="3174********0001",
+            identity_verified_at=now,
+            registered_at=now,
+            updated_at=now,
+        )
+        self.uow.seed(USERS, user_id, record.model_dump(mode="json"))
+        return user_id
 
     # --- applications ---------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from shared.adapters.memory import (
     RecordingPublisher,
     SequentialIds,
 )
+from shared.domain.permissions import Role
 from shared.http.router import HttpServices
 
 ISSUER = "https://issuer.test/patungan"
@@ -84,6 +85,17 @@ class Issuer:
         return {"Authorization": f"Bearer {self.token(subject, role, **overrides)}"}
 
 
+CAST: dict[str, Role] = {
+    "u-borrower": "borrower",
+    "u-ani": "borrower",
+    "u-budi": "borrower",
+    "u-someone-else": "borrower",
+    "u-lender": "lender",
+    "u-admin": "admin.credit",
+}
+"""Registered users of the plumbing tests and the role their record gives them."""
+
+
 @dataclass
 class Platform:
     """Every port faked in memory, wired as HttpServices."""
@@ -97,6 +109,9 @@ class Platform:
 
     def __post_init__(self) -> None:
         self.uow = MemoryUnitOfWork(self.publisher, self.clock, max_attempts=3, retry_after_s=2)
+        # The stored records behind the tests' tokens: a token's own role grants nothing.
+        for user_id, role in CAST.items():
+            self.callers.register(user_id, role)
 
     def services(self) -> HttpServices:
         return HttpServices(

@@ -50,8 +50,13 @@ def test_a_token_without_a_role_is_a_signed_in_but_unregistered_caller(issuer: I
         (lambda i: "not.a.jwt", "not a JWT"),
         (
             lambda i: jwt.encode(i.claims("u", "borrower"), None, algorithm="none"),
-            "algorithm 'none'",
+            "signing algorithm is not accepted",
         ),
+        (lambda i: _with_header(i, {"alg": "RS256", "kid": 7}), "not a JWT"),
+        (lambda i: _with_header(i, {"alg": "\U0001f600"}), "signing algorithm is not accepted"),
+        (lambda i: _with_header(i, {"alg": ["RS256"]}), "signing algorithm is not accepted"),
+        (lambda i: i.token("a/b", "borrower"), "subject cannot name an account"),
+        (lambda i: i.token("__x__", "borrower"), "subject cannot name an account"),
     ],
 )
 def test_invalid_tokens_are_unauthenticated_with_a_reason(issuer: Issuer, make, reason):
@@ -62,8 +67,26 @@ def test_invalid_tokens_are_unauthenticated_with_a_reason(issuer: Issuer, make, 
 def test_a_token_forged_with_the_public_key_as_an_hmac_secret_is_refused(issuer: Issuer):
     """The classic algorithm-confusion attack: only the configured asymmetric algorithm counts."""
     forged = _hs256(issuer.claims("u-1", "admin.super"), issuer.public_pem)
-    with pytest.raises(Unauthenticated, match="algorithm 'HS256'"):
+    with pytest.raises(Unauthenticated, match="signing algorithm is not accepted"):
         issuer.verifier().verify(forged)
+
+
+def test_no_reason_echoes_the_token(issuer: Issuer):
+    """A reason goes into a response header: it never carries the caller's text."""
+    for header in ({"alg": "\u00e9vil"}, {"alg": "HS256\r\nX-Injected: 1"}):
+        with pytest.raises(Unauthenticated) as refused:
+            issuer.verifier().verify(_with_header(issuer, header))
+        assert refused.value.detail.isascii() and "vil" not in refused.value.detail
+
+
+def _with_header(issuer: Issuer, header: dict[str, Any]) -> str:
+    """A token whose header says whatever the test wants (signature left as the real one's)."""
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    _, payload, signature = issuer.token("u-1", "borrower").split(".")
+    return f"{b64(json.dumps(header).encode())}.{payload}.{signature}"
 
 
 def _hs256(claims: dict[str, Any], secret: bytes) -> str:

@@ -10,6 +10,7 @@ import flask
 import pytest
 from pydantic import BaseModel
 
+from shared.domain.permissions import Permission
 from shared.http.router import Call, HttpServices, Router
 from tests.unit.plumbing.support import Platform
 
@@ -28,13 +29,15 @@ def post(router: Router[HttpServices], services: HttpServices, headers: dict[str
 
 def router_with(handler: Any) -> Router[HttpServices]:
     router: Router[HttpServices] = Router("contract")
-    router.post("/receipts", response=Receipt, roles=("lender",), idempotent=True)(handler)
+    router.post("/receipts", response=Receipt, permission=Permission.LOAN_APPLY, idempotent=True)(
+        handler
+    )
     return router
 
 
 @pytest.fixture
 def lender(platform: Platform) -> dict[str, str]:
-    return platform.issuer.bearer("u-lender", "lender")
+    return platform.issuer.bearer("u-borrower", "borrower")
 
 
 def test_a_handler_that_writes_outside_call_uow_is_refused_and_frees_the_key(

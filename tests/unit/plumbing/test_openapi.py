@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from shared.domain.permissions import Permission
 from shared.http.lazy import Lazy
 from shared.http.openapi import build_openapi, openapi_drift, render, write_openapi
 from shared.http.router import Router
@@ -124,11 +125,11 @@ def test_route_declarations_are_checked_when_the_module_is_imported():
     with pytest.raises(ValueError, match="exactly one of"):
         router.get("/x")(lambda call: None)
     with pytest.raises(ValueError, match="exactly one of"):
-        router.get("/x", public=True, roles=("borrower",))(lambda call: None)
+        router.get("/x", public=True, permission=Permission.LOAN_APPLY)(lambda call: None)
     with pytest.raises(ValueError, match="scoped to a caller"):
         router.post("/x", public=True, idempotent=True, response=dict)(lambda call: None)
     with pytest.raises(ValueError, match="stores a response"):
-        router.post("/x", roles=("borrower",), idempotent=True)(lambda call: None)
+        router.post("/x", permission=Permission.LOAN_APPLY, idempotent=True)(lambda call: None)
     router.get("/x", public=True)(lambda call: None)
     with pytest.raises(ValueError, match="declared twice"):
         router.get("/x", public=True)(lambda call: None)

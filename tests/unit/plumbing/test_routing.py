@@ -6,17 +6,20 @@ from typing import Any
 
 import pytest
 
+from shared.domain.permissions import Permission
 from shared.http.errors import MethodNotAllowed, RouteNotFound
 from shared.http.router import Router
+
+READ = Permission.USER_READ_ANY
 
 
 def users_router() -> Router[Any]:
     # Declared in the order that once sent `GET /me` to the admin-only read.
     router: Router[Any] = Router("users")
-    router.get("/{user_id}", roles=("admin.super",))(lambda call: "read")
+    router.get("/{user_id}", permission=READ)(lambda call: "read")
     router.get("/me", signed_in=True)(lambda call: "me")
-    router.post("/{user_id}/deactivate", roles=("admin.super",))(lambda call: "deactivate")
-    router.post("/lookup", roles=("admin.super",))(lambda call: "lookup")
+    router.post("/{user_id}/deactivate", permission=READ)(lambda call: "deactivate")
+    router.post("/lookup", permission=READ)(lambda call: "lookup")
     return router
 
 
@@ -59,6 +62,6 @@ def test_an_unknown_path_is_not_found():
 def test_a_route_declared_after_the_first_request_is_routed_too():
     router = users_router()
     router.match("GET", "/me")
-    router.get("/{user_id}/loans", roles=("admin.super",))(lambda call: "loans")
+    router.get("/{user_id}/loans", permission=READ)(lambda call: "loans")
 
     assert router.match("GET", "/u-1/loans")[0].path == "/{user_id}/loans"

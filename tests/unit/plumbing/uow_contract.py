@@ -177,6 +177,20 @@ def get_all_returns_every_id_asked_for(uow, publisher, coll):
 
 
 @check
+def get_documents_reads_several_collections_in_one_call(uow, publisher, coll):
+    uow.run(lambda tx: (tx.set(coll, "a", {"n": 1}), tx.set(f"{coll}-other", "a", {"n": 2})))
+    refs = [(coll, "a"), (f"{coll}-other", "a"), (f"{coll}/a/nested", "z")]
+
+    def read(tx):
+        found = tx.get_documents(refs)
+        tx.set(coll, "b", {"seen": sorted(k[0] for k, v in found.items() if v)})
+        return found
+
+    assert uow.run(read) == {refs[0]: {"n": 1}, refs[1]: {"n": 2}, refs[2]: None}
+    assert uow.run(lambda tx: tx.get_documents(refs), read_only=True)[refs[1]] == {"n": 2}
+
+
+@check
 def a_repository_stores_and_loads_models(uow, publisher, coll):
     class Accounts(Repository[Account]):
         collection = coll

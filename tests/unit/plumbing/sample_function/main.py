@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.domain import loan as lifecycle
 from shared.domain.errors import NotFound
 from shared.domain.events import EventType, new_event
+from shared.domain.permissions import Permission
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
 from shared.http.wiring import http_services
@@ -120,7 +121,12 @@ router: Router[HttpServices] = Router("sample_loans", description="Loan drafts (
 
 
 @router.post(
-    "/loans", body=LoanDraft, response=LoanView, status=202, roles=("borrower",), idempotent=True
+    "/loans",
+    body=LoanDraft,
+    response=LoanView,
+    status=202,
+    permission=Permission.LOAN_APPLY,
+    idempotent=True,
 )
 def submit(call: Call[LoanDraft, HttpServices]) -> LoanView:
     """Submit a loan draft.
@@ -130,7 +136,7 @@ def submit(call: Call[LoanDraft, HttpServices]) -> LoanView:
     return submit_loan(call.uow, call.services, call.caller.user_id, call.body)
 
 
-@router.get("/loans", query=LoanFilter, response=LoanList, roles=("borrower", "admin.credit"))
+@router.get("/loans", query=LoanFilter, response=LoanList, permission=Permission.LOAN_READ)
 def list_loans(call: Call[None, HttpServices]) -> LoanList:
     """List loans (a borrower sees their own)."""
     query: LoanFilter = call.query
@@ -146,7 +152,7 @@ def list_loans(call: Call[None, HttpServices]) -> LoanList:
     return call.uow.run(read, read_only=True)
 
 
-@router.get("/loans/{loan_id}", response=LoanView, roles=("borrower", "admin.credit"))
+@router.get("/loans/{loan_id}", response=LoanView, permission=Permission.LOAN_READ)
 def read_loan(call: Call[None, HttpServices]) -> LoanView:
     """Read one loan."""
     loan = call.uow.run(lambda tx: Loans(tx).get(call.path["loan_id"]), read_only=True)
@@ -155,7 +161,9 @@ def read_loan(call: Call[None, HttpServices]) -> LoanView:
     return loan
 
 
-@router.post("/loans/{loan_id}/cancel", response=LoanView, roles=("borrower",), idempotent=True)
+@router.post(
+    "/loans/{loan_id}/cancel", response=LoanView, permission=Permission.LOAN_APPLY, idempotent=True
+)
 def cancel(call: Call[None, HttpServices]) -> LoanView:
     """Cancel a loan before funding."""
     return cancel_loan(call.uow, call.caller.user_id, call.path["loan_id"])

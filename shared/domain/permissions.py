@@ -1,0 +1,71 @@
+"""Who may do what: permissions, and roles as named sets of them (data, not code).
+
+A route declares the permission it needs (`loan.review`), never a role; a role is the set
+of permissions `ROLE_PERMISSIONS` gives it. Adding a capability adds a permission here and
+to the roles that hold it, and no check anywhere else changes
+(docs/lending-rules.md#roles-and-maker-checker).
+
+`staff` is a registered employee with a verified identity and no admin power yet: an
+`admin.super` grants an admin role, and a second `admin.super` approves the grant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Literal
+
+Role = Literal["borrower", "lender", "staff", "admin.credit", "admin.finance", "admin.super"]
+ROLES: tuple[Role, ...] = (
+    "borrower",
+    "lender",
+    "staff",
+    "admin.credit",
+    "admin.finance",
+    "admin.super",
+)
+ADMIN_ROLES: tuple[Role, ...] = ("admin.credit", "admin.finance", "admin.super")
+STAFF_ROLES: tuple[Role, ...] = ("staff", *ADMIN_ROLES)
+
+
+class Permission(StrEnum):
+    """One thing a caller may do."""
+
+    LOAN_APPLY = "loan.apply"  # submit, accept the offer, cancel, upload documents
+    LOAN_READ = "loan.read"  # read loans: one's own, or any with loan.read_any
+    LOAN_READ_ANY = "loan.read_any"
+    LOAN_REVIEW = "loan.review"  # decide applications the scorecard sent to review
+    FIGURE_VERIFY = "figure.verify"  # verify an applicant's declared figures
+    USER_READ_ANY = "user.read_any"
+    USER_MANAGE = "user.manage"  # deactivate, reactivate, change a non-admin role
+    ROLE_GRANT = "role.grant"  # propose and approve admin roles (never one's own)
+    PRODUCT_MANAGE = "product.manage"  # propose, activate and retire product versions
+    CERTIFICATE_VERIFY = "certificate.verify"  # verify lenders' tax certificates
+    IDENTITY_VERIFY = "identity.verify"  # verify a passport or an institution's documents
+
+
+_P = Permission
+_STAFF_READ = frozenset({_P.LOAN_READ, _P.LOAN_READ_ANY})
+
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
+    {
+        "borrower": frozenset({_P.LOAN_APPLY, _P.LOAN_READ}),
+        "lender": frozenset(),
+        "staff": frozenset(),
+        "admin.credit": _STAFF_READ | {_P.LOAN_REVIEW, _P.FIGURE_VERIFY},
+        "admin.finance": _STAFF_READ | {_P.CERTIFICATE_VERIFY, _P.IDENTITY_VERIFY},
+        "admin.super": _STAFF_READ
+        | {_P.USER_READ_ANY, _P.USER_MANAGE, _P.ROLE_GRANT, _P.PRODUCT_MANAGE},
+    }
+)
+
+
+def permissions_of(role: Role | None) -> frozenset[Permission]:
+    """What a caller with `role` may do (nothing without a role)."""
+    return ROLE_PERMISSIONS.get(role, frozenset()) if role is not None else frozenset()
+
+
+def roles_with(permission: Permission) -> tuple[Role, ...]:
+    """The roles holding `permission`, in the order of `ROLES`."""
+    return tuple(role for role in ROLES if permission in ROLE_PERMISSIONS[role])
