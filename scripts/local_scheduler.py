@@ -34,6 +34,7 @@ The contract:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -229,14 +230,23 @@ class ScheduledJob:
         return self.cron.next_after(now, self.time_zone)
 
     def token(self, keys: DevKeys, now: datetime | None = None) -> str:
-        """The bearer token of one attempt: what Google's OIDC token for the job carries."""
+        """The bearer token of one attempt: what Google's OIDC token for the job carries.
+
+        Google names a service account in `sub` by its numeric unique id and in `email`
+        by its address; locally the id is derived from the address, stably.
+        """
         return keys.issue(
-            self.invoker,
+            account_unique_id(self.invoker),
             None,
             ttl=TOKEN_TTL,
             now=now,
             extra_claims={"aud": self.audience, "email": self.invoker, "email_verified": True},
         )
+
+
+def account_unique_id(email: str) -> str:
+    """A service account's stand-in unique id: 21 digits, as Google's, stable per address."""
+    return str(int(hashlib.sha256(email.encode()).hexdigest(), 16))[:21]
 
 
 @dataclass(frozen=True)
@@ -366,5 +376,6 @@ __all__ = [
     "LocalScheduler",
     "RetryPolicy",
     "ScheduledJob",
+    "account_unique_id",
     "run_job_now",
 ]

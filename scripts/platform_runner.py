@@ -28,7 +28,9 @@ brings up, in order, printing progress as it goes:
    it dies with the runner) with exactly the planned environment, local values,
    plus the emulator hosts and the dev signer's key (`LOCAL_ONLY_VARIABLES`), and
    waits until each answers HTTP (an HTTP function has then built its settings and
-   clients; an event function builds them on its first delivery);
+   clients; an event function builds them on its first delivery); then founds the
+   local staff (`scripts.local_staff`: two admin.super, an admin.credit and an
+   admin.finance, as an entity founds them) when the users function runs;
 6. the local Cloud Scheduler (`scripts.local_scheduler.LocalScheduler`): every
    planned job (schedule in its time zone, POST `{}` to the function's URL with a
    dev-issuer token naming the job's account, `email_verified`, the audience the
@@ -366,6 +368,7 @@ class LocalPlatform(StartStop):
             self._create_documents_bucket()
             self._seed_products()
             self._start_functions()
+            self._seed_staff()
             self._start_scheduler()
         except BaseException:
             self.stop()
@@ -729,6 +732,21 @@ class LocalPlatform(StartStop):
         errors = [str(f.exception()) for f in futures if f.exception() is not None]
         if errors:
             raise PlatformError("functions failed to start:\n" + "\n\n".join(errors))
+
+    def _seed_staff(self) -> None:
+        """The local staff, so the admin tokens `dev.py up` prints are accepted."""
+        if "users" not in self.functions:
+            return
+        from scripts.local_staff import seed_staff
+        from scripts.platform_client import PlatformClient
+
+        started = time.perf_counter()
+        with PlatformClient(self.urls, self.keys) as client:
+            staff = seed_staff(client, self.environment_of("users"), PLATFORM_VARIABLES)
+        self.config.progress(
+            f"  staff: {', '.join(f'{m.sub} ({m.role})' for m in staff)} … seeded "
+            f"({time.perf_counter() - started:.1f} s)"
+        )
 
     def _start_scheduler(self) -> None:
         values = self._values

@@ -100,6 +100,13 @@ def test_up_prints_working_urls_and_tokens_and_ctrl_c_stops_everything(tmp_path)
             trust_env=False,
         )
         assert queue_.status_code == 200
+        # The admin tokens name the local staff, founded as an entity founds its own.
+        super_me = httpx.get(
+            f"{rows['users'][3]}/me",
+            headers={"Authorization": f"Bearer {tokens['TOKEN_ADMIN_SUPER']}"},
+            trust_env=False,
+        )
+        assert (super_me.status_code, super_me.json()["role"]) == (200, "admin.super")
         assert "export FIRESTORE_EMULATOR_HOST=" in "\n".join(output)
 
         process.send_signal(signal.SIGINT)

@@ -26,6 +26,7 @@ from scripts.local_scheduler import (
     LocalScheduler,
     RetryPolicy,
     ScheduledJob,
+    account_unique_id,
 )
 from scripts.token import DevKeys
 from shared.deployment import plan_function
@@ -411,6 +412,9 @@ def test_a_run_posts_an_empty_object_with_the_jobs_oidc_claims(fake_function, ke
     )
     assert scheme == "Bearer"
     assert claims["email"] == INVOKER and claims["email_verified"] is True
+    # As Google's: the subject is the account's numeric unique id, stable, not its address.
+    assert claims["sub"].isdigit() and len(claims["sub"]) == 21
+    assert claims["sub"] == account_unique_id(INVOKER) != account_unique_id("other@" + INVOKER)
     assert "role" not in claims  # a service account, not a user
     assert claims["exp"] - claims["iat"] == 3600  # a Google ID token's hour
     assert lines == []  # nothing relayed: a quiet platform stays quiet
