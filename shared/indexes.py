@@ -34,6 +34,8 @@ from shared.platform.idempotency import IDEMPOTENCY_KEYS, PROCESSED_EVENTS
 from shared.platform.outbox import OUTBOX
 from shared.platform.store import Operator, OrderBy, Where
 from shared.records.loans import LOANS
+from shared.records.products import PRODUCT_VERSIONS
+from shared.records.users import ROLE_GRANTS
 
 IndexMode = Literal["ASCENDING", "DESCENDING", "CONTAINS"]
 
@@ -97,23 +99,38 @@ class IndexRequirement:
 COMPOSITE_INDEXES: tuple[CompositeIndex, ...] = (
     CompositeIndex(
         LOANS,
-        (asc("borrower_id"), desc("submitted_at")),
+        (asc("borrower_id"), desc("submitted_at"), desc("id")),
         "list_applications: a borrower's applications, newest first",
     ),
     CompositeIndex(
         LOANS,
-        (asc("borrower_id"), asc("state"), desc("submitted_at")),
+        (asc("borrower_id"), asc("state"), desc("submitted_at"), desc("id")),
         "list_applications: a borrower's applications in one state, newest first",
     ),
     CompositeIndex(
         LOANS,
-        (asc("state"), desc("submitted_at")),
+        (desc("submitted_at"), desc("id")),
+        "list_applications: every application (admins), newest first",
+    ),
+    CompositeIndex(
+        LOANS,
+        (asc("state"), desc("submitted_at"), desc("id")),
         "list_applications: every application in one state (admins), newest first",
     ),
     CompositeIndex(
         LOANS,
-        (asc("state"), asc("submitted_at")),
+        (asc("state"), asc("submitted_at"), asc("id")),
         "review_queue: applications in review, oldest submission first",
+    ),
+    CompositeIndex(
+        PRODUCT_VERSIONS,
+        (asc("product_id"), desc("version")),
+        "propose_product_version, product_history: a product's versions, newest first",
+    ),
+    CompositeIndex(
+        ROLE_GRANTS,
+        (asc("state"), desc("proposed_at")),
+        "list_role_grants: pending (or decided) grants, newest first",
     ),
     CompositeIndex(
         OUTBOX,

@@ -299,6 +299,10 @@ class ReviewSettings(HttpSettings):
     """`loan_review`: auth, Firestore and Pub/Sub."""
 
 
+class ProductsSettings(HttpSettings):
+    """`products`: auth, Firestore."""
+
+
 class OutboxRelaySettings(SchedulerSettings):
     """`outbox_relay`: called only by its Cloud Scheduler job."""
 
@@ -314,6 +318,7 @@ FUNCTION_SETTINGS: dict[str, type[PlatformSettings]] = {
     "scoring": ScoringSettings,
     "loan_review": ReviewSettings,
     "outbox_relay": OutboxRelaySettings,
+    "products": ProductsSettings,
 }
 """The settings class each function of the topology loads (checked by tests)."""
 

@@ -210,6 +210,11 @@ FUNCTIONS: tuple[Function, ...] = (
         publishes=("loan.approved", "loan.rejected"),
     ),
     Function(
+        "products",
+        "http",
+        "admin.super's catalogue: product versions proposed, activated (maker-checker), retired.",
+    ),
+    Function(
         "outbox_relay",
         "http",
         "Every minute: publish outbox events whose producer's own publish failed.",

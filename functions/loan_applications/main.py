@@ -38,6 +38,7 @@ from shared.services.loan_applications import (
     cancel_application,
     list_applications,
     read_application,
+    refresh_document_upload,
     request_document_upload,
     submit_application,
 )
@@ -106,6 +107,13 @@ def cancel(call: Call[CancelApplication, ApplicationServices]) -> ApplicationVie
     )
 
 
+def fresh_upload_url(call: Call[DocumentUploadRequest, ApplicationServices], first: Any) -> Any:
+    """A replay signs the same object's URL again (the first one may have expired)."""
+    stored = DocumentUpload.model_validate(first)
+    s = call.services
+    return refresh_document_upload(call.uow, s.documents, call.caller, call.path["loan_id"], stored)
+
+
 @router.post(
     "/{loan_id}/documents",
     body=DocumentUploadRequest,
@@ -113,6 +121,7 @@ def cancel(call: Call[CancelApplication, ApplicationServices]) -> ApplicationVie
     status=201,
     permission=APPLY,
     idempotent=True,
+    on_replay=fresh_upload_url,
 )
 def upload_document(call: Call[DocumentUploadRequest, ApplicationServices]) -> DocumentUpload:
     """Get a signed URL to upload a document (KTP, invoice, collateral photo)."""

@@ -4,7 +4,9 @@
 - `GET /{loan_id}` — one application with the scorecard's full five-C decision.
 - `POST /{loan_id}/approve` — approve with a narrative; prices the offer, `loan.approved`.
 - `POST /{loan_id}/reject` — reject with a narrative and reasons, `loan.rejected`.
-Decisions take an `Idempotency-Key`.
+- `POST /{loan_id}/figures/{figure}/verify` — verify a declared figure against an uploaded
+  document; the application is re-scored with it (`figure.verify`).
+Decisions take an `Idempotency-Key`; nobody decides or verifies their own application.
 
 Configuration: `shared.settings.ReviewSettings`, read on the first request.
 """
@@ -24,6 +26,7 @@ from shared.records.users import UserDirectory
 from shared.services.loan_applications import ApplicationList, ApplicationView
 from shared.services.loan_review import (
     ApproveApplication,
+    FigureVerification,
     RejectApplication,
     ReviewCase,
     ReviewQueueQuery,
@@ -31,6 +34,7 @@ from shared.services.loan_review import (
     reject_application,
     review_case,
     review_queue,
+    verify_declared_figure,
 )
 
 router: Router[ReviewServices] = Router(
@@ -75,6 +79,25 @@ def reject(call: Call[RejectApplication, ReviewServices]) -> ApplicationView:
     """Reject with a narrative and the reasons the borrower reads; `loan.rejected`."""
     loan_id, reviewer = call.path["loan_id"], call.caller.user_id
     return reject_application(call.uow, loan_id, call.body, reviewer, origin=call.services.origin)
+
+
+@router.post(
+    "/{loan_id}/figures/{figure}/verify",
+    body=FigureVerification,
+    response=ReviewCase,
+    permission=Permission.FIGURE_VERIFY,
+    idempotent=True,
+)
+def verify_figure(call: Call[FigureVerification, ReviewServices]) -> ReviewCase:
+    """Verify a declared figure against a document the borrower uploaded; re-scores."""
+    return verify_declared_figure(
+        call.uow,
+        call.path["loan_id"],
+        call.path["figure"],
+        call.body,
+        call.caller.user_id,
+        clock=call.services.clock,
+    )
 
 
 # --- dependencies, built on the first request ---------------------------------------------------

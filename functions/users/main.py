@@ -26,7 +26,7 @@ from shared.domain.permissions import Permission
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
 from shared.platform.personal_data import PersonalDataVault
-from shared.records.users import UserDirectory
+from shared.records.users import RoleGrantRecord, UserDirectory
 from shared.services.users import (
     IdentityRegistry,
     IdentityVerification,
@@ -36,7 +36,6 @@ from shared.services.users import (
     RoleChange,
     RoleGrantList,
     RoleGrantQuery,
-    RoleGrantRecord,
     RoleGrantRequest,
     UserView,
     change_role,

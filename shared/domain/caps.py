@@ -13,18 +13,21 @@ cap is caught. A check that finds no row covering the case fails closed: a missi
 rule is reported as a violation, never as compliance.
 
 Which rows apply: for the rule, the loan's purpose, segment and tenor (calendar days),
-the newest rows in force on the date win, and among those the one naming the segment.
-A date before the table's first row is checked against the earliest row and the
-result's notes say so.
+or the lender's class, the newest rows in force on the date win, and among those the one
+naming a segment or class. A date before the table's first row is checked against the
+earliest row and the result's notes say so.
 
 Offer checks (`check_offer`, `check_product`) cover the daily cost rate, the late-fee
-rate and the total-cost cap. Borrower and lender positions have their own checks
-(`check_borrower_outstanding`, `check_lender_concentration`, `check_age`); combine
-results with `combine_checks`. The VAT rate by date is `tax.vat_rule_on`.
+rate and the total-cost cap. Borrowers have `check_borrower_outstanding`,
+`check_borrower_income` and `check_age`; lenders have `check_lender_concentration`,
+`check_lender_placement` (with `lender_class_of`) and, for the platform as a whole,
+`check_non_professional_share`. Combine results with `combine_checks`. The VAT rate by
+date is `tax.vat_rule_on`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -33,7 +36,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, computed_field, model_validator
 
-from shared.domain.caps_table import OJK_CAP_ROWS, CapRow, CapRule
+from shared.domain.caps_table import OJK_CAP_ROWS, CapRow, CapRule, LenderClass
 from shared.domain.errors import CapExceeded, ValidationFailed
 from shared.domain.money import format_idr
 from shared.domain.products import BorrowerSegment, LoanProduct, Purpose, Quote, quote
@@ -46,17 +49,22 @@ __all__ = [
     "CapRow",
     "CapRule",
     "CapTable",
+    "LenderClass",
     "Violation",
     "age_on",
     "check_age",
+    "check_borrower_income",
     "check_borrower_outstanding",
     "check_daily_cost",
     "check_late_fee_rate",
     "check_lender_concentration",
+    "check_lender_placement",
+    "check_non_professional_share",
     "check_offer",
     "check_product",
     "check_total_cost",
     "combine_checks",
+    "lender_class_of",
     "shortest_tenor_days",
 ]
 
@@ -121,17 +129,11 @@ class CapTable(BaseModel):
     def _no_ambiguous_rows(self) -> Self:
         for i, row in enumerate(self.rows):
             for other in self.rows[i + 1 :]:
-                same_key = (row.rule, row.purpose, row.segment, row.effective_from) == (
-                    other.rule,
-                    other.purpose,
-                    other.segment,
-                    other.effective_from,
-                )
-                if same_key and _bands_overlap(row, other):
+                if _key(row) == _key(other) and _bands_overlap(row, other):
                     raise ValueError(
                         f"two {row.rule.value} rows from {row.effective_from} for "
-                        f"{row.purpose or 'any purpose'}/{row.segment or 'any segment'} "
-                        "overlap in tenor band"
+                        f"{row.purpose or 'any purpose'}/{row.segment or 'any segment'}/"
+                        f"{row.lender_class or 'any lender'} overlap in tenor band"
                     )
         return self
 
@@ -143,14 +145,16 @@ class CapTable(BaseModel):
         purpose: Purpose | None = None,
         segment: BorrowerSegment | None = None,
         tenor_days: int | None = None,
+        lender_class: LenderClass | None = None,
     ) -> AppliedRow | None:
-        """The row governing `rule` on `on` for this loan, or None when no row covers it."""
+        """The row governing `rule` on `on` for this case, or None when no row covers it."""
         candidates = [
             row
             for row in self.rows
             if row.rule is rule
             and row.purpose in (None, purpose)
             and row.segment in (None, segment)
+            and row.lender_class in (None, lender_class)
             and row.covers_tenor(tenor_days)
         ]
         if not candidates:
@@ -170,6 +174,10 @@ class CapTable(BaseModel):
         )
 
 
+def _key(row: CapRow) -> tuple[object, ...]:
+    return (row.rule, row.purpose, row.segment, row.lender_class, row.effective_from)
+
+
 def _bands_overlap(a: CapRow, b: CapRow) -> bool:
     a_upper = a.max_tenor_days if a.max_tenor_days is not None else float("inf")
     b_upper = b.max_tenor_days if b.max_tenor_days is not None else float("inf")
@@ -177,7 +185,13 @@ def _bands_overlap(a: CapRow, b: CapRow) -> bool:
 
 
 def _most_specific(rows: Iterable[CapRow]) -> CapRow:
-    return max(rows, key=lambda row: (row.segment is not None, row.purpose is not None))
+    return max(
+        rows,
+        key=lambda row: (
+            row.segment is not None or row.lender_class is not None,
+            row.purpose is not None,
+        ),
+    )
 
 
 OJK_CAPS = CapTable(rows=OJK_CAP_ROWS)
@@ -208,6 +222,18 @@ def _uncovered(rule: CapRule, on: date, case: str) -> CapCheck:
             ),
         )
     )
+
+
+def _scope(row: CapRow) -> str:
+    """The loans a row covers, in words: 'productive loans to micro borrowers of 1-179 days'."""
+    words = f"{row.purpose.value if row.purpose else 'all'} loans"
+    if row.segment is not None:
+        words += f" to {row.segment.value.replace('_', '-')} borrowers"
+    if row.max_tenor_days is not None:
+        words += f" of {row.min_tenor_days}-{row.max_tenor_days} days"
+    elif row.min_tenor_days > 1:
+        words += f" of {row.min_tenor_days} days or more"
+    return words
 
 
 def _loan_case(purpose: Purpose, segment: BorrowerSegment, tenor_days: int | None) -> str:
@@ -271,7 +297,7 @@ def check_daily_cost(
         detail=(
             f"interest and fees of {format_idr(cost_of_credit)} on {format_idr(principal)} "
             f"over {tenor_days} days cost {_percent(actual)} per day; the cap for "
-            f"{purpose.value} loans is {_percent(row.limit)} per day"
+            f"{_scope(row)} is {_percent(row.limit)} per day"
         ),
     )
 
@@ -305,7 +331,7 @@ def check_late_fee_rate(
         actual=late_fee_rate_per_day,
         detail=(
             f"a late fee of {_percent(late_fee_rate_per_day)} of the outstanding balance per "
-            f"day exceeds the {purpose.value} cap of {_percent(row.limit)} per day"
+            f"day exceeds the cap for {_scope(row)} of {_percent(row.limit)} per day"
         ),
     )
 
@@ -555,10 +581,15 @@ def check_lender_concentration(
     applied = table.applicable(CapRule.LENDER_CONCENTRATION, on)
     if applied is None:
         return _uncovered(CapRule.LENDER_CONCENTRATION, on, "a lender's share")
+    return _share_check(applied, "the lender", lender_outstanding, platform_outstanding)
+
+
+def _share_check(applied: AppliedRow, holder: str, part: int, whole: int) -> CapCheck:
+    """`part` of the platform's outstanding `whole` against the row's share cap."""
     row = applied.row
-    if platform_outstanding == 0:
+    if whole == 0:
         return _with_note(applied)
-    share = Fraction(lender_outstanding, platform_outstanding)
+    share = Fraction(part, whole)
     if share <= Fraction(row.limit):
         return _with_note(applied)
     return _breach(
@@ -566,8 +597,122 @@ def check_lender_concentration(
         limit=row.limit,
         actual=_as_decimal(share),
         detail=(
-            f"the lender would hold {format_idr(lender_outstanding)} of "
-            f"{format_idr(platform_outstanding)} outstanding ({_percent(share)}), over the "
-            f"{_percent(row.limit)} cap"
+            f"{holder} would hold {format_idr(part)} of {format_idr(whole)} outstanding "
+            f"({_percent(share)}), over the {_percent(row.limit)} cap"
+        ),
+    )
+
+
+def check_non_professional_share(
+    *,
+    non_professional_outstanding: int,
+    platform_outstanding: int,
+    on: date,
+    table: CapTable = OJK_CAPS,
+) -> CapCheck:
+    """Non-professional lenders' share of the platform's outstanding funding vs the cap.
+
+    Both figures are the position being tested: a month-end position, or one that
+    includes a proposed commitment by a non-professional lender.
+    """
+    if not 0 <= non_professional_outstanding <= platform_outstanding:
+        raise ValidationFailed(
+            "a non-professional share check needs 0 ≤ non-professional outstanding ≤ "
+            "platform outstanding",
+            {
+                "non_professional_outstanding": str(non_professional_outstanding),
+                "platform_outstanding": str(platform_outstanding),
+            },
+        )
+    applied = table.applicable(CapRule.NON_PROFESSIONAL_SHARE, on)
+    if applied is None:
+        return _uncovered(CapRule.NON_PROFESSIONAL_SHARE, on, "the non-professional share")
+    return _share_check(
+        applied, "non-professional lenders", non_professional_outstanding, platform_outstanding
+    )
+
+
+def lender_class_of(annual_income: int, *, on: date, table: CapTable = OJK_CAPS) -> LenderClass:
+    """A resident individual lender's class on `on`: professional above the income row.
+
+    Institutions, governments and non-residents are professional by kind and need no
+    income. Without an income row every individual counts as non-professional, the
+    class with the lower placement limit.
+    """
+    if annual_income < 0:
+        raise ValidationFailed(
+            "an annual income is never negative", {"annual_income": str(annual_income)}
+        )
+    threshold = table.applicable(CapRule.PROFESSIONAL_LENDER_INCOME, on)
+    if threshold is None or annual_income <= threshold.row.limit:
+        return LenderClass.NON_PROFESSIONAL
+    return LenderClass.PROFESSIONAL
+
+
+def check_lender_placement(
+    *, placement: int, annual_income: int, on: date, table: CapTable = OJK_CAPS
+) -> CapCheck:
+    """A resident individual lender's placement with this platform vs their income limit.
+
+    `placement` is everything the lender has with the platform in the position being
+    tested (funds committed and outstanding, with a proposed commitment). The lender's
+    class, and so the limit, follows from `annual_income` (`lender_class_of`).
+    """
+    if placement < 0 or annual_income < 0:
+        raise ValidationFailed(
+            "a placement check needs a placement and an annual income of at least 0",
+            {"placement": str(placement), "annual_income": str(annual_income)},
+        )
+    threshold = table.applicable(CapRule.PROFESSIONAL_LENDER_INCOME, on)
+    if threshold is None:
+        return _uncovered(CapRule.PROFESSIONAL_LENDER_INCOME, on, "a lender's class")
+    lender_class = lender_class_of(annual_income, on=on, table=table)
+    class_words = lender_class.value.replace("_", "-")
+    applied = table.applicable(CapRule.LENDER_PLACEMENT, on, lender_class=lender_class)
+    if applied is None:
+        return _uncovered(CapRule.LENDER_PLACEMENT, on, f"a {class_words} lender")
+    notes = tuple(n for n in (threshold.note, applied.note) if n)
+    row = applied.row
+    # Placements are whole rupiah, so the largest allowed is the floor of the exact limit.
+    allowed = math.floor(Fraction(row.limit) * annual_income)
+    if placement <= allowed:
+        return CapCheck(notes=notes)
+    income_words = "above" if lender_class is LenderClass.PROFESSIONAL else "at most"
+    violation = Violation(
+        rule=row.rule,
+        source=row.source,
+        effective_from=row.effective_from,
+        limit=allowed,
+        actual=placement,
+        detail=(
+            f"a {class_words} lender (annual income "
+            f"{format_idr(annual_income)}, {income_words} "
+            f"{format_idr(int(threshold.row.limit))}) may place at most "
+            f"{_percent(row.limit)} of it, {format_idr(allowed)}, with one platform; "
+            f"this placement would be {format_idr(placement)}"
+        ),
+    )
+    return CapCheck(violations=(violation,), notes=notes)
+
+
+def check_borrower_income(*, monthly_income: int, on: date, table: CapTable = OJK_CAPS) -> CapCheck:
+    """A borrower's average gross monthly income against the minimum in force on `on`."""
+    if monthly_income < 0:
+        raise ValidationFailed(
+            "an income is never negative", {"monthly_income": str(monthly_income)}
+        )
+    applied = table.applicable(CapRule.BORROWER_MINIMUM_INCOME, on)
+    if applied is None:
+        return _uncovered(CapRule.BORROWER_MINIMUM_INCOME, on, "a borrower's income")
+    minimum = int(applied.row.limit)
+    if monthly_income >= minimum:
+        return _with_note(applied)
+    return _breach(
+        applied,
+        limit=minimum,
+        actual=monthly_income,
+        detail=(
+            f"an average gross income of {format_idr(monthly_income)} a month is below the "
+            f"minimum of {format_idr(minimum)}"
         ),
     )

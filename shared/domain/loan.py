@@ -4,6 +4,8 @@
 submitted ─score─▶ scored ─approve─▶ approved ─accept_offer─▶ offer_accepted ─open_funding─▶
           scored ─reject─▶ rejected
           scored ─send_to_review─▶ in_review ─approve/reject─▶ approved / rejected
+approved ─reprice─▶ in_review       (the offer failed its cap re-check at acceptance)
+approved ─expire_offer─▶ expired    (the offer's validity passed unaccepted)
 funding ─complete_funding─▶ funded ─disburse─▶ active ─repay─▶ repaid
                                               active ─write_off─▶ written_off
 funding ─expire─▶ expired            (the funding window passed; commitments are released)
@@ -64,6 +66,8 @@ class LoanTransition(StrEnum):
     WRITE_OFF = "write_off"
     EXPIRE = "expire"
     CANCEL = "cancel"
+    REPRICE = "reprice"
+    EXPIRE_OFFER = "expire_offer"
 
 
 _S = LoanState
@@ -85,6 +89,8 @@ TRANSITIONS: Mapping[LoanTransition, tuple[frozenset[LoanState], LoanState]] = M
         LoanTransition.WRITE_OFF: (frozenset({_S.ACTIVE}), _S.WRITTEN_OFF),
         LoanTransition.EXPIRE: (frozenset({_S.FUNDING}), _S.EXPIRED),
         LoanTransition.CANCEL: (_BEFORE_FUNDED, _S.CANCELLED),
+        LoanTransition.REPRICE: (frozenset({_S.APPROVED}), _S.IN_REVIEW),
+        LoanTransition.EXPIRE_OFFER: (frozenset({_S.APPROVED}), _S.EXPIRED),
     }
 )
 """Each transition: the states it may start from, and the state it leads to."""

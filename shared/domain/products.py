@@ -3,7 +3,11 @@
 A `LoanProduct` states everything that prices a loan: purpose class and borrower
 segment (which select the OJK caps), principal range, allowed tenors, interest method,
 rate bounds, borrower fees, the lender platform fee, late fees, grace days, installment
-rounding unit, day count and funding window. Products are loaded from data
+rounding unit, day count and funding window; and the application rules: how many days an
+offer stays valid, how long a rejected borrower waits before applying again
+(`cooling_off_days`), and how many applications a borrower may cancel within
+`CANCELLATION_WINDOW_DAYS` before that wait applies to them too (`max_cancellations`).
+Products are loaded from data
 (`shared/domain/data/products.json` is the sample catalogue) through `parse_product` /
 `parse_catalogue`, which turn every problem into one `ValidationFailed` with a message
 per field.
@@ -67,6 +71,9 @@ Amount = Annotated[int, Strict(), Field(ge=0)]
 """A non-negative whole number of rupiah (bools, floats and strings are refused)."""
 
 
+CANCELLATION_WINDOW_DAYS = 30
+
+
 class Purpose(StrEnum):
     """OJK's purpose class of a loan; it selects the cap table's rows."""
 
@@ -114,6 +121,9 @@ class LoanProduct(BaseModel):
     rounding_unit: Literal[1, 100, 1000] = 1
     day_count: DayCount = DayCount.ACTUAL_365
     funding_window_days: Annotated[int, Strict(), Field(ge=1, le=90)]
+    offer_validity_days: Annotated[int, Strict(), Field(ge=1, le=30)] = 7
+    cooling_off_days: Annotated[int, Strict(), Field(ge=0, le=365)] = 30
+    max_cancellations: Annotated[int, Strict(), Field(ge=1, le=10)] = 3
 
     # Fields are validated in declaration order, so each check below sees the fields
     # declared before it in `info.data` (absent when that field was itself invalid).

@@ -12,8 +12,9 @@ template wins, whatever the order of declaration, so `/me` is never taken for
 - the JSON body parsed once into the route's pydantic `body` model and the
   query string into its `query` model (400 unparseable, 415 not JSON, 413 too
   large, 422 with field errors when invalid);
-- `Idempotency-Key` for `idempotent=True` routes (shared/services/idempotency.py):
-  the first response is stored in the handler's own transaction and replayed;
+- `Idempotency-Key` for `idempotent=True` routes (shared/platform/idempotency.py):
+  the first response is stored in the handler's own transaction and replayed (through
+  `on_replay(call, stored)` when a route must refresh part of it: a signed URL);
 - the response model serialized as JSON with the route's status;
 - every exception mapped to a problem document (shared/http/problems.py), the
   unexpected ones logged with context; one access-log line per request with the
@@ -155,6 +156,8 @@ class Route:
     permission: Permission | None  # None: public or signed_in
     signed_in: bool
     idempotent: bool
+    # Turns a replayed response into the one to send now (a fresh signed URL, say).
+    on_replay: Callable[[Call[Any, Any], Any], Any] | None
     summary: str
     description: str
     path_params: tuple[str, ...]
@@ -212,6 +215,7 @@ class Router(Generic[S]):
         public: bool = False,
         signed_in: bool = False,
         idempotent: bool = False,
+        on_replay: Callable[[Call[Any, S], Any], Any] | None = None,
         summary: str | None = None,
     ) -> Callable[[Callable[[Call[Any, S]], Any]], Callable[[Call[Any, S]], Any]]:
         """Register a handler. Exactly one of `public=True`, `signed_in=True`, `permission=`."""
@@ -224,6 +228,8 @@ class Router(Generic[S]):
             )
         if idempotent and public:
             raise ValueError(f"{method} {path}: idempotency keys are scoped to a caller")
+        if on_replay is not None and not idempotent:
+            raise ValueError(f"{method} {path}: on_replay is for idempotent routes")
         if idempotent and response is None:
             raise ValueError(f"{method} {path}: an idempotent route stores a response model")
         if any(r.method == method and r.path == path for r in self._routes):
@@ -245,6 +251,7 @@ class Router(Generic[S]):
                     permission=permission,
                     signed_in=signed_in,
                     idempotent=idempotent,
+                    on_replay=on_replay,
                     summary=summary or first.strip() or handler.__name__.replace("_", " "),
                     description=rest.strip(),
                     path_params=params,
@@ -421,7 +428,19 @@ class Router(Generic[S]):
         )
         if isinstance(outcome, Replay):
             uow.publish_pending(outcome.emitted)
-            return outcome.status, outcome.body, {"Idempotent-Replayed": "true"}, caller.user_id
+            answer = outcome.body
+            if route.on_replay is not None:
+                replay: Call[Any, S] = Call(
+                    body=body,
+                    query=query,
+                    path=params,
+                    services=services,
+                    headers=headers,
+                    maybe_caller=caller,
+                    store=uow,
+                )
+                answer = route.render(route.on_replay(replay, outcome.body))
+            return outcome.status, answer, {"Idempotent-Replayed": "true"}, caller.user_id
         claimed = claimed_unit_of_work(
             uow, outcome, status=route.status, render=route.render, clock=services.clock
         )

@@ -9,6 +9,7 @@ a loan has at most one automated decision.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -38,6 +39,12 @@ class CreditDecisionRecord(BaseModel):
     providers_unavailable: dict[str, str] = Field(default_factory=dict)
     decided_at: AwareDatetime
     event_id: str  # the loan.submitted event the decision answers
+    # Every feature the engine computed, as text (not only those the card uses), and the
+    # day each provider answered: what was known at decision time, for the next scorecard.
+    features: dict[str, str | None] = Field(default_factory=dict)
+    features_as_of: dict[str, date] = Field(default_factory=dict)
+    verified_figures: tuple[str, ...] = ()  # declared figures admin.credit verified since
+    rescored_at: AwareDatetime | None = None
 
 
 class CreditDecisions(Repository[CreditDecisionRecord]):

@@ -24,10 +24,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.domain.loan import LoanState, LoanTransition, transition
-from shared.domain.products import Purpose, TenorUnit
-from shared.fields import PlainStr, Rupiah, SignedRupiah
+from shared.domain.products import BorrowerSegment, Purpose, TenorUnit
+from shared.fields import Instant, PlainStr, Rupiah, SignedRupiah
 from shared.platform.store import Repository
-from shared.records.quotes import QuoteResponse
+from shared.records.quotes import CapCheckView, QuoteResponse
 
 LOANS = "loans"
 
@@ -130,6 +130,7 @@ class OfferRecord(BaseModel):
     priced_on: date
     priced_by: str | None  # the reviewer, or None for the scorecard
     funding_window_days: int
+    valid_until: date | None = None  # Jakarta date; after it the offer can no longer be accepted
     terms: QuoteResponse
 
 
@@ -155,7 +156,9 @@ class LoanRecord(BaseModel):
     entity: str
     borrower_id: str
     product_id: str
+    product_version: int | None = None  # the catalogue version it was priced with
     product_purpose: Purpose
+    borrower_segment: BorrowerSegment | None = None
     principal: int
     tenor: int
     tenor_unit: TenorUnit
@@ -164,8 +167,8 @@ class LoanRecord(BaseModel):
     capital: BusinessCapital = BusinessCapital()
     borrower_outstanding: int = 0  # the borrower's outstanding principal when submitted
     state: LoanState
-    submitted_at: AwareDatetime
-    updated_at: AwareDatetime
+    submitted_at: Instant
+    updated_at: Instant
     history: tuple[StateChange, ...] = ()
     decision: DecisionSummary | None = None
     review: ReviewNote | None = None
@@ -173,6 +176,7 @@ class LoanRecord(BaseModel):
     offer_accepted_at: AwareDatetime | None = None
     funding_closes_on: date | None = None
     cancellation_reason: str | None = None
+    offer_recheck: CapCheckView | None = None  # why an accepted offer went back to review
     documents: tuple[LoanDocument, ...] = ()
 
     def moved(

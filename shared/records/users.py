@@ -21,13 +21,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from shared.domain.errors import NotFound
 from shared.domain.identity import PROVINCES
-from shared.fields import Name, PlainStr, Rupiah
+from shared.domain.maker_checker import Checked, Made
+from shared.fields import DocumentId, Instant, Name, PlainStr, Rupiah
 from shared.platform.callers import CallerDirectory, CallerRecord, Role
 from shared.platform.ids import require_document_id
 from shared.platform.store import Repository, UnitOfWork
 
 USERS = "users"
 USER_IDENTITIES = "user_identities"
+ROLE_GRANTS = "role_grants"
 
 
 Sector = Literal[
@@ -168,6 +170,27 @@ class UserRecord(BaseModel):
 class Users(Repository[UserRecord]):
     collection = USERS
     model = UserRecord
+
+
+class RoleGrantRecord(BaseModel):
+    """`role_grants/<grant id>`: an admin role proposed by one `admin.super`, decided by
+    another."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: DocumentId
+    user_id: str
+    role: Role
+    narrative: str
+    state: Literal["pending", "approved", "rejected"]
+    made: Made
+    checked: Checked | None = None
+    proposed_at: Instant
+
+
+class RoleGrants(Repository[RoleGrantRecord]):
+    collection = ROLE_GRANTS
+    model = RoleGrantRecord
 
 
 class UserDirectory(CallerDirectory):

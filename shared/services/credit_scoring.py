@@ -61,10 +61,11 @@ from shared.platform.event_origin import EventOrigin
 from shared.platform.personal_data import PersonalDataVault
 from shared.platform.providers import ProviderDataSource, ProviderQuery
 from shared.platform.store import DocumentTransaction, UnitOfWork
+from shared.records.borrowers import BorrowerPosition, BorrowerPositions
 from shared.records.credit_decisions import CreditDecisionRecord, CreditDecisions
 from shared.records.loans import DecisionSummary, LoanRecord, Loans
-from shared.records.products import Products
 from shared.records.users import UserRecord, Users
+from shared.services.catalogue import product_of
 from shared.services.offers import approve_loan, reject_loan
 
 logger = logging.getLogger(__name__)
@@ -111,10 +112,8 @@ def _read_snapshot(uow: UnitOfWork, loan_id: str) -> _Snapshot | LoanRecord:
         borrower = Users(tx).get(loan.borrower_id)
         if borrower is None:
             raise NotFound(f"borrower {loan.borrower_id!r} of loan {loan_id!r} does not exist")
-        entry = Products(tx).get(loan.product_id)  # a retired product still prices its loans
-        if entry is None:
-            raise NotFound(f"product {loan.product_id!r} of loan {loan_id!r} does not exist")
-        return _Snapshot(loan, borrower, entry.product)
+        # The version the loan was priced with (a retired product still prices its loans).
+        return _Snapshot(loan, borrower, product_of(tx, loan.product_id, loan.product_version))
 
     return uow.run(read, read_only=True)
 
@@ -226,9 +225,10 @@ def score_submitted_loan(
         )
     )
     started = time.perf_counter()
-    decision = score(application, provider_data, scorecard)
+    decision = score(application, provider_data, scorecard)  # declarations yet unverified
     scoring_ms = (time.perf_counter() - started) * 1000
     unavailable = _unavailable(provider_data)
+    answered = jakarta_date(origin.clock.now())  # the providers answered just now
     causation = str(submitted.event_id)
 
     def record(tx: DocumentTransaction) -> ScoringResult:
@@ -236,8 +236,17 @@ def score_submitted_loan(
         loan = loans.require(loan_id)
         if loan.state is not LoanState.SUBMITTED or decisions.get(loan_id) is not None:
             return ScoringResult(loan_id, ScoringOutcome.SKIPPED)
+        position = BorrowerPositions(tx).of(loan.borrower_id)
         return _apply_decision(
-            tx, loan, snapshot.product, decision, unavailable, origin=origin, causation=causation
+            tx,
+            loan,
+            position,
+            snapshot.product,
+            decision,
+            unavailable,
+            answered_on={name: answered for name in PROVIDERS if name not in unavailable},
+            origin=origin,
+            causation=causation,
         )
 
     result = uow.run(record)
@@ -260,10 +269,12 @@ def score_submitted_loan(
 def _apply_decision(
     tx: DocumentTransaction,
     loan: LoanRecord,
+    position: BorrowerPosition,
     product: LoanProduct,
     decision: ScoreDecision,
     unavailable: dict[str, str],
     *,
+    answered_on: dict[str, date],
     origin: EventOrigin,
     causation: str,
 ) -> ScoringResult:
@@ -310,6 +321,8 @@ def _apply_decision(
         providers_unavailable=unavailable,
         decided_at=now,
         event_id=causation,
+        features=decision.features,
+        features_as_of=answered_on,
     )
     summary = DecisionSummary(
         decision=verdict,
@@ -321,6 +334,8 @@ def _apply_decision(
     )
     Loans(tx).put(final.model_copy(update={"decision": summary}))
     CreditDecisions(tx).add(record)
+    if final.state is LoanState.REJECTED:  # the cooling-off period runs from today
+        BorrowerPositions(tx).put(position.rejected(jakarta_date(now)))
     tx.emit(
         origin.event(
             EventType.LOAN_SCORED,

@@ -29,18 +29,19 @@ its transaction (409 with the current state otherwise).
 
 Document uploads (`request_document_upload`): the loan must still be open;
 the URL is signed before the transaction (signing may call IAM and has no
-effect on the store) and the transaction records the document, so a replay of
-the same `Idempotency-Key` returns the same URL.
+effect on the store) and the transaction records the document. A replay of the
+same `Idempotency-Key` answers the same document with a freshly signed URL for the
+same object (`refresh_document_upload`): the first URL may have expired.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
-from shared.domain.caps import check_borrower_outstanding, check_offer
+from shared.domain.caps import OJK_CAPS, CapTable, check_borrower_outstanding, check_offer
 from shared.domain.errors import Conflict, Forbidden, IllegalTransition, NotFound, ValidationFailed
 from shared.domain.events import (
     EventType,
@@ -50,7 +51,14 @@ from shared.domain.events import (
 )
 from shared.domain.loan import LoanState, LoanTransition
 from shared.domain.permissions import Permission
-from shared.domain.products import TenorUnit, quote
+from shared.domain.products import (
+    CANCELLATION_WINDOW_DAYS,
+    BorrowerSegment,
+    LoanProduct,
+    TenorUnit,
+    quote,
+)
+from shared.domain.scoring.features import MAX_DECLARED_TO_PRINCIPAL
 from shared.fields import DocumentId, FileName, PlainStr, PositiveRupiah, ProseStr
 from shared.platform.callers import Caller
 from shared.platform.clock import jakarta_date
@@ -58,6 +66,7 @@ from shared.platform.documents import DocumentStorage
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
+from shared.records.borrowers import BORROWER_POSITIONS, BorrowerPosition, BorrowerPositions
 from shared.records.loans import (
     MAX_DOCUMENTS_PER_LOAN,
     OPEN_STATES,
@@ -74,10 +83,11 @@ from shared.records.loans import (
     StateChange,
 )
 from shared.records.products import PRODUCTS
+from shared.records.quotes import CapCheckView, cap_check_view
 from shared.records.users import USERS, UserRecord
-from shared.services.catalogue import open_product
+from shared.services.catalogue import open_product, product_of
+from shared.services.offers import recheck_offer
 
-BORROWER_POSITIONS = "borrower_positions"
 MAX_OUTSTANDING_LOANS_READ = 100
 
 DocumentKind = Literal["ktp", "invoice", "collateral_photo"]
@@ -96,6 +106,24 @@ class SubmitApplication(BaseModel):
     purpose: LoanPurpose
     collateral: Collateral | None = None
     capital: BusinessCapital = BusinessCapital()
+    borrower_segment: BorrowerSegment | None = None  # the product's, when it fixes one
+
+    @model_validator(mode="after")
+    def _declared_figures_are_plausible(self) -> Self:
+        limit = MAX_DECLARED_TO_PRINCIPAL * self.principal
+        declared = {
+            "capital.inventory_value": self.capital.inventory_value,
+            "capital.account_balances": self.capital.account_balances,
+            "capital.owner_equity": self.capital.owner_equity,
+            "collateral.value": self.collateral.value if self.collateral else None,
+        }
+        too_large = [name for name, value in declared.items() if value and abs(value) > limit]
+        if too_large:
+            raise ValueError(
+                f"{', '.join(too_large)} cannot exceed {MAX_DECLARED_TO_PRINCIPAL} times the "
+                f"principal (Rp {limit:,})"
+            )
+        return self
 
 
 class ApplicationAccepted(BaseModel):
@@ -202,6 +230,7 @@ class ApplicationView(BaseModel):
     offer_accepted_at: datetime | None
     funding_closes_on: date | None
     cancellation_reason: str | None
+    offer_recheck: CapCheckView | None = None
     documents: tuple[DocumentView, ...]
     history: tuple[StateChange, ...]
 
@@ -230,6 +259,7 @@ class ApplicationView(BaseModel):
             offer_accepted_at=loan.offer_accepted_at,
             funding_closes_on=loan.funding_closes_on,
             cancellation_reason=loan.cancellation_reason,
+            offer_recheck=loan.offer_recheck,
             documents=tuple(
                 DocumentView(
                     document_id=d.document_id,
@@ -266,6 +296,50 @@ def _outstanding_principal(loan: LoanRecord) -> int:
     return int(value) if isinstance(value, int) else loan.principal
 
 
+class CoolingOff(Conflict):
+    """The borrower may not apply again yet (a recent rejection, or too many cancellations)."""
+
+    code = "cooling-off"
+
+
+class OfferExpired(Conflict):
+    """The offer's validity passed before the borrower accepted it."""
+
+    code = "offer-expired"
+
+
+def _offer_lapsed(loan: LoanRecord, today: date) -> bool:
+    offer = loan.offer
+    return (
+        loan.state is LoanState.APPROVED
+        and offer is not None
+        and offer.valid_until is not None
+        and today > offer.valid_until
+    )
+
+
+def _refuse_while_cooling_off(
+    position: BorrowerPosition, product: LoanProduct, today: date
+) -> None:
+    """A rejected borrower waits the product's cooling-off days; so does one who cancelled
+    `max_cancellations` applications within `CANCELLATION_WINDOW_DAYS` (each submission
+    asks four paid providers about them)."""
+    rejected = position.last_rejected_on
+    if rejected is not None and today < rejected + timedelta(days=product.cooling_off_days):
+        again = rejected + timedelta(days=product.cooling_off_days)
+        raise CoolingOff(
+            f"your last application was rejected on {rejected.isoformat()}: you may apply "
+            f"again from {again.isoformat()}"
+        )
+    cancelled = position.recent_cancellations(today)
+    if len(cancelled) >= product.max_cancellations:
+        again = min(cancelled) + timedelta(days=CANCELLATION_WINDOW_DAYS)
+        raise CoolingOff(
+            f"you cancelled {len(cancelled)} applications in {CANCELLATION_WINDOW_DAYS} days: "
+            f"you may apply again from {again.isoformat()}"
+        )
+
+
 def submit_application(
     uow: UnitOfWork, command: SubmitApplication, borrower_id: str, *, origin: EventOrigin
 ) -> ApplicationAccepted:
@@ -286,14 +360,29 @@ def submit_application(
         )
         stored_user = found[(USERS, borrower_id)]
         user = None if stored_user is None else UserRecord.model_validate(stored_user)
-        product = open_product(found[(PRODUCTS, command.product_id)], command.product_id)
+        stored_position = found[(BORROWER_POSITIONS, borrower_id)]
+        position = (
+            BorrowerPosition(borrower_id=borrower_id)
+            if stored_position is None
+            else BorrowerPosition.model_validate(stored_position)
+        )
+        entry = open_product(found[(PRODUCTS, command.product_id)], command.product_id)
+        product = entry.product
+        segment = command.borrower_segment
+        if segment is not None and segment is not product.borrower_segment:
+            raise ValidationFailed(
+                f"{product.id} lends to {product.borrower_segment.value} borrowers",
+                {"borrower_segment": f"must be {product.borrower_segment.value} for {product.id}"},
+            )
         loans = Loans(tx)
         current = loans.find(
             Where("borrower_id", "==", borrower_id),
             Where("state", "in", [s.value for s in (*OPEN_STATES, *OUTSTANDING_STATES)]),
             limit=MAX_OUTSTANDING_LOANS_READ + 1,
         )
-        open_loans = [loan for loan in current if loan.state in OPEN_STATES]
+        # An offer left unaccepted past its validity closes now, if no sweep closed it yet.
+        lapsed = [loan for loan in current if _offer_lapsed(loan, today)]
+        open_loans = [loan for loan in current if loan.state in OPEN_STATES and loan not in lapsed]
         outstanding_loans = [loan for loan in current if loan.state in OUTSTANDING_STATES]
 
         if user is None or user.role != "borrower":
@@ -309,6 +398,7 @@ def submit_application(
                 f"you already have an open application {open_loans[0].id} "
                 f"({open_loans[0].state.value}); cancel it or wait until it closes"
             )
+        _refuse_while_cooling_off(position, product, today)
         cheapest = quote(product, command.principal, command.tenor, today, product.min_rate)
         check_offer(cheapest, offered_on=today).raise_if_violated()
         outstanding = sum(_outstanding_principal(loan) for loan in outstanding_loans)
@@ -321,7 +411,9 @@ def submit_application(
             entity=origin.entity,
             borrower_id=borrower_id,
             product_id=product.id,
+            product_version=entry.version,
             product_purpose=product.purpose,
+            borrower_segment=product.borrower_segment,
             principal=command.principal,
             tenor=command.tenor,
             tenor_unit=product.tenor_unit,
@@ -333,11 +425,11 @@ def submit_application(
             submitted_at=now,
             updated_at=now,
         )
+        for old in lapsed:
+            loans.put(old.moved(LoanTransition.EXPIRE_OFFER, at=now, by=None))
         loans.add(loan)
-        tx.set(
-            BORROWER_POSITIONS,
-            borrower_id,
-            {"borrower_id": borrower_id, "last_application_id": loan_id, "updated_at": now},
+        BorrowerPositions(tx).put(
+            position.model_copy(update={"last_application_id": loan_id, "updated_at": now})
         )
         tx.emit(
             origin.event(
@@ -383,7 +475,10 @@ def list_applications(uow: UnitOfWork, caller: Caller, query: ApplicationQuery) 
         where.append(Where("state", "==", query.state.value))
     loans = uow.run(
         lambda tx: Loans(tx).find(
-            *where, order_by=(OrderBy("submitted_at", descending=True),), limit=query.limit
+            *where,
+            # Newest first; the id orders applications submitted in the same microsecond.
+            order_by=(OrderBy("submitted_at", descending=True), OrderBy("id", descending=True)),
+            limit=query.limit,
         ),
         read_only=True,
     )
@@ -396,25 +491,50 @@ def list_applications(uow: UnitOfWork, caller: Caller, query: ApplicationQuery) 
 
 
 def accept_offer(
-    uow: UnitOfWork, caller: Caller, loan_id: str, command: AcceptOffer, *, origin: EventOrigin
+    uow: UnitOfWork,
+    caller: Caller,
+    loan_id: str,
+    command: AcceptOffer,
+    *,
+    origin: EventOrigin,
+    caps: CapTable = OJK_CAPS,
 ) -> ApplicationView:
-    """Accept the priced offer: the loan opens for funding and `loan.offer_accepted` goes out."""
+    """Accept the priced offer: the loan opens for funding and `loan.offer_accepted` goes out.
+
+    The offer must still be valid (`OfferExpired`, 409) and must meet the caps in force
+    today: if it no longer does, the loan goes back to review with the failing rules
+    (`offer_recheck`) and nothing opens for funding."""
     require_document_id(loan_id, "loan application")
     now = origin.clock.now()
+    today = jakarta_date(now)
 
     def accept(tx: DocumentTransaction) -> ApplicationView:
         loans = Loans(tx)
         loan = _visible(loans.get(loan_id), caller, loan_id)
+        product = product_of(tx, loan.product_id, loan.product_version)
         accepted = loan.moved(LoanTransition.ACCEPT_OFFER, at=now, by=caller.user_id)
         offer = loan.offer
         if offer is None:
             raise Conflict(f"loan {loan_id} was approved without an offer; ask support")
+        if _offer_lapsed(loan, today):
+            raise OfferExpired(
+                f"the offer expired on {offer.valid_until}; submit a new application"
+            )
         if offer.agreement_version != command.agreement_version:
             raise Conflict(
                 f"the offer is made under agreement {offer.agreement_version!r}, not "
                 f"{command.agreement_version!r}: read that version and accept it"
             )
-        closes_on = jakarta_date(now) + timedelta(days=offer.funding_window_days)
+        recheck = recheck_offer(product, loan, offer, today, caps)
+        if not recheck.compliant:
+            # The caps in force today refuse terms they allowed when priced: a reviewer
+            # re-prices the loan; the borrower sees why.
+            returned = loan.moved(
+                LoanTransition.REPRICE, at=now, by=None, offer_recheck=cap_check_view(recheck)
+            )
+            loans.put(returned)
+            return ApplicationView.of(returned, for_admin=caller.is_admin)
+        closes_on = today + timedelta(days=offer.funding_window_days)
         funding = accepted.moved(
             LoanTransition.OPEN_FUNDING,
             at=now,
@@ -454,14 +574,16 @@ def cancel_application(
     now = origin.clock.now()
 
     def cancel(tx: DocumentTransaction) -> ApplicationView:
-        loans = Loans(tx)
+        loans, positions = Loans(tx), BorrowerPositions(tx)
         loan = _visible(loans.get(loan_id), caller, loan_id)
+        position = positions.of(loan.borrower_id)
         if loan.borrower_id != caller.user_id:
             raise Forbidden("only the borrower can withdraw their application")
         cancelled = loan.moved(
             LoanTransition.CANCEL, at=now, by=caller.user_id, cancellation_reason=command.reason
         )
         loans.put(cancelled)
+        positions.put(position.cancelled(jakarta_date(now)))
         tx.emit(
             origin.event(
                 EventType.LOAN_CANCELLED,
@@ -532,3 +654,30 @@ def request_document_upload(
         )
 
     return uow.run(record)
+
+
+def refresh_document_upload(
+    uow: UnitOfWork,
+    storage: DocumentStorage,
+    caller: Caller,
+    loan_id: str,
+    first: DocumentUpload,
+) -> DocumentUpload:
+    """A replayed upload request: the same document and object, with a freshly signed URL
+    (the first one may have expired since)."""
+    require_document_id(loan_id, "loan application")
+    loan = _visible(uow.run(lambda tx: Loans(tx).get(loan_id), read_only=True), caller, loan_id)
+    document = next((d for d in loan.documents if d.document_id == first.document_id), None)
+    if document is None:
+        raise NotFound(f"loan {loan_id} has no document {first.document_id!r}")
+    signed = storage.upload_url(document.object_name, document.content_type)
+    return first.model_copy(
+        update={
+            "upload": UploadUrl(
+                url=signed.url,
+                method="PUT",
+                headers=dict(signed.headers),
+                expires_at=signed.expires_at,
+            )
+        }
+    )

@@ -21,21 +21,28 @@ naming the current state. Nobody decides their own application, whatever their r
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.domain.errors import Conflict, NotFound
+from shared.domain.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
 from shared.domain.events import EventType
 from shared.domain.loan import LoanState, LoanTransition, transition
 from shared.domain.maker_checker import refuse_own_case
-from shared.fields import PlainStr, ProseStr, RateText
+from shared.domain.scoring.engine import score_features
+from shared.domain.scoring.features import DECLARED_FEATURES, DeclaredFigure, feature_from_text
+from shared.domain.scoring.providers import ProviderName
+from shared.domain.scoring.scorecard import load_scorecard_for_model
+from shared.fields import DocumentId, PlainStr, ProseStr, RateText
+from shared.platform.clock import Clock, jakarta_date
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
+from shared.records.borrowers import BorrowerPositions
 from shared.records.credit_decisions import CreditDecisionRecord, CreditDecisions
 from shared.records.loans import LoanRecord, Loans, ReviewNote
-from shared.records.products import Products
+from shared.services.catalogue import product_of
 from shared.services.loan_applications import ApplicationList, ApplicationView
 from shared.services.offers import approve_loan, reject_loan
 
@@ -93,7 +100,7 @@ def review_queue(uow: UnitOfWork, query: ReviewQueueQuery) -> ApplicationList:
     loans = uow.run(
         lambda tx: Loans(tx).find(
             Where("state", "==", LoanState.IN_REVIEW.value),
-            order_by=(OrderBy("submitted_at"),),
+            order_by=(OrderBy("submitted_at"), OrderBy("id")),
             limit=query.limit,
         ),
         read_only=True,
@@ -133,13 +140,13 @@ def approve_application(
         loan = _application(loans, loan_id)
         refuse_own_case(reviewer_id, loan.borrower_id, "decide a loan application")
         decision = CreditDecisions(tx).get(loan_id)
-        entry = Products(tx).get(loan.product_id)
+        product = product_of(tx, loan.product_id, loan.product_version)
         transition(loan.state, LoanTransition.APPROVE, loan.id)  # 409 before anything else
-        if decision is None or entry is None:
-            raise Conflict(f"loan {loan_id} has no scorecard decision or product to price it")
+        if decision is None:
+            raise Conflict(f"loan {loan_id} has no scorecard decision to price it from")
         approved, event = approve_loan(
             loan,
-            entry.product,
+            product,
             grade=decision.grade,
             grade_rate_per_month=decision.offer.rate_per_month,
             at=now,
@@ -172,8 +179,9 @@ def reject_application(
     now = origin.clock.now()
 
     def reject(tx: DocumentTransaction) -> ApplicationView:
-        loans = Loans(tx)
+        loans, positions = Loans(tx), BorrowerPositions(tx)
         loan = _application(loans, loan_id)
+        position = positions.of(loan.borrower_id)
         refuse_own_case(reviewer_id, loan.borrower_id, "decide a loan application")
         reasons = command.reasons or ("the application did not pass credit review",)
         rejected, event = reject_loan(
@@ -189,7 +197,146 @@ def reject_application(
             ),
         )
         loans.put(rejected)
+        positions.put(position.rejected(jakarta_date(now)))  # the cooling-off period starts
         tx.emit(origin.event(EventType.LOAN_REJECTED, event))
         return ApplicationView.of(rejected, for_admin=True)
 
     return uow.run(reject)
+
+
+# --- declared figures, verified against a document -----------------------------------------
+
+
+class FigureVerification(BaseModel):
+    """`POST /{loan_id}/figures/{figure}/verify`: the uploaded document a declared figure
+    was checked against, and what the reviewer saw."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    document_id: DocumentId
+    narrative: Narrative
+
+
+class VerifiedFigure(BaseModel):
+    """A declared figure `admin.credit` verified (kept on the loan)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    by: str
+    at: datetime
+    document_id: str
+    narrative: str
+
+
+def _declared(loan: LoanRecord) -> set[DeclaredFigure]:
+    capital = loan.capital
+    figures: dict[DeclaredFigure, int | None] = {
+        "inventory_value": capital.inventory_value,
+        "account_balances": capital.account_balances,
+        "owner_equity": capital.owner_equity,
+        "collateral_value": loan.collateral.value if loan.collateral else None,
+    }
+    return {name for name, value in figures.items() if value}
+
+
+def verify_declared_figure(
+    uow: UnitOfWork,
+    loan_id: str,
+    figure: str,
+    command: FigureVerification,
+    reviewer_id: str,
+    *,
+    clock: Clock,
+) -> ReviewCase:
+    """`admin.credit` verifies one declared figure against a document the borrower uploaded;
+    the application is re-scored from the features stored at decision time, the figure now
+    counting in full (docs/lending-rules.md#credit-scoring). Nobody verifies their own."""
+    require_document_id(loan_id, "loan application")
+    if figure not in DECLARED_FEATURES:
+        raise NotFound(f"there is no declared figure {figure!r}")
+    declared_figure = cast("DeclaredFigure", figure)
+    now = clock.now()
+    stored = uow.run(lambda tx: CreditDecisions(tx).get(loan_id), read_only=True)
+    if stored is None:
+        raise Conflict(f"loan {loan_id} has no scorecard decision to re-score")
+    card = load_scorecard_for_model(stored.model_version)
+
+    def verify(tx: DocumentTransaction) -> ReviewCase:
+        loans, decisions = Loans(tx), CreditDecisions(tx)
+        loan = _application(loans, loan_id)
+        decision = decisions.get(loan_id)
+        refuse_own_case(reviewer_id, loan.borrower_id, "verify a declared figure")
+        if loan.state is not LoanState.IN_REVIEW:
+            raise IllegalTransition(f"loan {loan_id}", loan.state.value, "verify a declared figure")
+        if decision is None or decision.model_version != stored.model_version:
+            raise Conflict(f"loan {loan_id}'s decision changed meanwhile; verify again")
+        declared = _declared(loan)
+        if declared_figure not in declared:
+            raise ValidationFailed(
+                f"loan {loan_id} declares no {figure}", {"figure": "not declared"}
+            )
+        if not any(d.document_id == command.document_id for d in loan.documents):
+            raise ValidationFailed(
+                "verify against a document uploaded for this loan",
+                {"document_id": f"loan {loan_id} has no document {command.document_id!r}"},
+            )
+        verified = {*decision.verified_figures, declared_figure}
+        implausible = {
+            r.code.removeprefix("declared.implausible.")
+            for r in decision.reasons
+            if r.code.startswith("declared.implausible.")
+        }
+        rescored = score_features(
+            {name: feature_from_text(name, text) for name, text in decision.features.items()},
+            card,
+            principal=loan.principal,
+            unavailable=cast("dict[ProviderName, str]", decision.providers_unavailable),
+            knockouts=[r for r in decision.reasons if r.code.startswith("knockout.")],
+            unverified=[f for f in declared if f not in verified or f in implausible],
+            notes=[r for r in decision.reasons if r.code in _code_set(implausible)],
+        )
+        updated = decision.model_copy(
+            update={
+                "total_score": rescored.total_score,
+                "grade": rescored.grade,
+                "points": rescored.points,
+                "characteristics": rescored.characteristics,
+                "reasons": rescored.reasons,
+                "offer": rescored.offer,
+                "verified_figures": tuple(sorted(verified)),
+                "rescored_at": now,
+            }
+        )
+        summary = loan.decision
+        changes: dict[str, object] = {
+            "verified_figures": {
+                **(loan.model_extra or {}).get("verified_figures", {}),
+                figure: VerifiedFigure(
+                    by=reviewer_id,
+                    at=now,
+                    document_id=command.document_id,
+                    narrative=command.narrative,
+                ).model_dump(mode="json"),
+            },
+            "updated_at": now,
+        }
+        if summary is not None:
+            changes["decision"] = summary.model_copy(
+                update={
+                    "grade": rescored.grade,
+                    "score": rescored.total_score,
+                    "reasons": tuple(r.message for r in rescored.reasons),
+                }
+            )
+        verified_loan = loan.model_copy(update=changes)
+        decisions.put(updated)
+        loans.put(verified_loan)
+        return ReviewCase(
+            application=ApplicationView.of(verified_loan, for_admin=True), decision=updated
+        )
+
+    return uow.run(verify)
+
+
+def _code_set(figures: set[str]) -> set[str]:
+    return {f"declared.implausible.{figure}" for figure in figures}

@@ -21,10 +21,10 @@ the event payload, and the caller writes and emits them in its transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from shared.domain.caps import CapCheck, check_offer
+from shared.domain.caps import OJK_CAPS, CapCheck, CapTable, check_offer
 from shared.domain.events import LoanApproved, LoanRejected
 from shared.domain.loan import LoanTransition
 from shared.domain.products import LoanProduct, quote
@@ -72,12 +72,25 @@ def price_offer(
                 priced_on=on,
                 priced_by=priced_by,
                 funding_window_days=product.funding_window_days,
+                valid_until=on + timedelta(days=product.offer_validity_days),
                 terms=quote_response(priced, check, product_id=product.id),
             )
         failed = check
     assert failed is not None
     failed.raise_if_violated()
     raise AssertionError("a failed cap check always raises")
+
+
+def recheck_offer(
+    product: LoanProduct,
+    loan: LoanRecord,
+    offer: OfferRecord,
+    on: date,
+    caps: CapTable = OJK_CAPS,
+) -> CapCheck:
+    """The accepted offer's terms checked against the caps in force `on` (the acceptance)."""
+    priced = quote(product, loan.principal, loan.tenor, on, offer.rate)
+    return check_offer(priced, offered_on=on, table=caps)
 
 
 def approve_loan(

@@ -38,7 +38,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple, Protocol, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.domain.caps import check_age
 from shared.domain.errors import Conflict, NotFound, ValidationFailed
@@ -51,7 +51,7 @@ from shared.domain.identity import (
     normalize_phone,
     parse_nik,
 )
-from shared.domain.maker_checker import Checked, Made, checked, refuse_own_case
+from shared.domain.maker_checker import Made, checked, refuse_own_case
 from shared.domain.permissions import ADMIN_ROLES, Permission, permissions_of
 from shared.fields import DocumentId, Name, PlainStr, ProseStr
 from shared.platform.callers import Role
@@ -59,12 +59,14 @@ from shared.platform.clock import Clock, jakarta_date
 from shared.platform.errors import TransientFailure
 from shared.platform.ids import IdGenerator, require_document_id, valid_document_id
 from shared.platform.personal_data import PersonalDataVault, PiiKind
-from shared.platform.store import DocumentTransaction, OrderBy, Repository, UnitOfWork, Where
+from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
 from shared.records.users import (
     USER_IDENTITIES,
     BankAccountRecord,
     BorrowerProfile,
     LenderProfile,
+    RoleGrantRecord,
+    RoleGrants,
     SealedIdentifier,
     UserRecord,
     Users,
@@ -73,7 +75,6 @@ from shared.records.users import (
 if TYPE_CHECKING:  # the scoring engine is imported only where a registration needs it
     from shared.domain.scoring.providers import CivilRegistryCheck, ProviderUnavailable
 
-ROLE_GRANTS = "role_grants"
 FOUNDING_SUPERS = 2  # a grant needs a proposer and a different approver
 
 
@@ -288,27 +289,6 @@ class RoleGrantQuery(BaseModel):
 
     state: Literal["pending", "approved", "rejected"] | None = "pending"
     limit: Annotated[int, Field(ge=1, le=100)] = 50
-
-
-class RoleGrantRecord(BaseModel):
-    """`role_grants/<grant id>`: an admin role proposed by one `admin.super`, decided by
-    another."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    id: DocumentId
-    user_id: str
-    role: Role
-    narrative: str
-    state: Literal["pending", "approved", "rejected"]
-    made: Made
-    checked: Checked | None = None
-    proposed_at: AwareDatetime
-
-
-class RoleGrants(Repository[RoleGrantRecord]):
-    collection = ROLE_GRANTS
-    model = RoleGrantRecord
 
 
 class RoleGrantList(BaseModel):

@@ -108,6 +108,8 @@ class Platform:
                 return module.ApplicationServices(**http, entity=ENTITY, documents=w.storage)
             case "loan_review":
                 return module.ReviewServices(**http, entity=ENTITY)
+            case "products":
+                return module.ProductServices(**http)
             case "scoring":
                 return module.ScoringServices(
                     uow=w.uow,

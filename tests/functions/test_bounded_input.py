@@ -108,3 +108,28 @@ def test_a_name_with_control_or_bidi_characters_is_422(platform, name):
         "/", json=registration, headers=idempotent("reg-1", platform.bearer("thin_file", None))
     )
     assert "full_name" in problem(answer, 422)["errors"]
+
+
+def test_a_declared_figure_beyond_fifty_times_the_principal_is_422(platform):
+    body = platform.world.application("strong_msme").model_dump(mode="json")
+    body["capital"]["owner_equity"] = 51 * body["principal"]
+    answer = platform.client("loan_applications").post(
+        "/", json=body, headers=idempotent("inflated", platform.bearer("strong_msme"))
+    )
+    assert "capital.owner_equity cannot exceed 50 times" in str(problem(answer, 422)["errors"])
+
+
+def test_the_application_names_the_borrower_segment_its_product_lends_to(platform):
+    body = platform.world.application("strong_msme").model_dump(mode="json")
+    body["borrower_segment"] = "medium"  # working-capital-annuity lends to micro borrowers
+    answer = platform.client("loan_applications").post(
+        "/", json=body, headers=idempotent("segment", platform.bearer("strong_msme"))
+    )
+    assert "borrower_segment" in problem(answer, 422)["errors"]
+    body["borrower_segment"] = "micro"
+    accepted = platform.client("loan_applications").post(
+        "/", json=body, headers=idempotent("segment-2", platform.bearer("strong_msme"))
+    )
+    assert accepted.status_code == 202
+    (loan,) = platform.world.uow.documents("loans").values()
+    assert loan["borrower_segment"] == "micro"

@@ -194,13 +194,21 @@ def test_a_document_upload_url_is_201_and_refused_for_an_unknown_type(platform):
         headers=headers,
     )
     assert upload.status_code == 201
-    assert upload.get_json()["upload"]["headers"] == {"Content-Type": "application/pdf"}
+    first = upload.get_json()
+    assert first["upload"]["headers"] == {"Content-Type": "application/pdf"}
+    platform.world.clock.advance(hours=1)  # the first URL (15 minutes) has expired
     again = applications.post(
         f"/{loan_id}/documents",
         json={"kind": "invoice", "content_type": "application/pdf"},
         headers=headers,
     )
-    assert again.get_json() == upload.get_json()  # a replay hands out the same URL
+    replayed = again.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    # The same document and object, a freshly signed URL valid from now.
+    assert replayed["document_id"] == first["document_id"]
+    assert replayed["upload"]["url"].split("?")[0] == first["upload"]["url"].split("?")[0]
+    assert replayed["upload"]["expires_at"] > first["upload"]["expires_at"]
+    assert len(platform.world.uow.documents("loans")[loan_id]["documents"]) == 1
     exe = problem(
         applications.post(
             f"/{loan_id}/documents",

@@ -14,7 +14,7 @@ import ast
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,9 +52,22 @@ from shared.platform.store import (
     UnitOfWork,
     Where,
 )
+from shared.services.catalogue import (
+    ProductProposal,
+    list_catalogue,
+    product_history,
+    propose_product_version,
+    sample_catalogue,
+)
 from shared.services.loan_applications import ApplicationQuery, list_applications
 from shared.services.loan_review import ReviewQueueQuery, review_queue
 from shared.services.outbox_relay import relay_outbox
+from shared.services.users import (
+    RoleGrantQuery,
+    StaffIdentity,
+    bootstrap_admin_super,
+    list_role_grants,
+)
 from tests.unit.journey.world import JourneyWorld
 
 T = TypeVar("T")
@@ -195,6 +208,28 @@ def journey_queries() -> list[RecordedQuery]:
             list_applications(recorder, caller, ApplicationQuery(state=state))
     assert review_queue(recorder, ReviewQueueQuery()).applications, "thin_file waits for review"
     relay_outbox(recorder, world.clock)  # the scheduled relay looks for stranded events
+    # The catalogue's versions and the admins' tools.
+    product = sample_catalogue().products[0]
+    propose_product_version(
+        recorder, ProductProposal(product=product), admin_id="super-1", clock=world.clock
+    )
+    product_history(recorder, product.id)
+    list_catalogue(recorder)
+    bootstrap_admin_super(
+        recorder,
+        StaffIdentity(
+            user_id="ops-1",
+            full_name="Siti Rahma",
+            birth_date=date(1985, 7, 5),
+            nik="3174054507850002",
+            phone="081234567890",
+        ),
+        vault=world.vault,
+        clock=world.clock,
+        verified_by="ops",
+    )
+    for state in (None, "pending"):
+        list_role_grants(recorder, RoleGrantQuery(state=state))
     return recorder.queries
 
 
@@ -226,20 +261,20 @@ def test_the_borrower_listing_and_the_review_queue_need_these_indexes():
     loans = "loans"
     mine = Where("borrower_id", "==", "u-1")
     in_review = Where("state", "==", "in_review")
-    newest = OrderBy("submitted_at", descending=True)
-    oldest = OrderBy("submitted_at")
-    assert required_index(loans, [mine], [newest]) == IndexRequirement(
-        (asc("borrower_id"),), (desc("submitted_at"),)
+    newest = [OrderBy("submitted_at", descending=True), OrderBy("id", descending=True)]
+    oldest = [OrderBy("submitted_at"), OrderBy("id")]
+    assert required_index(loans, [mine], newest) == IndexRequirement(
+        (asc("borrower_id"),), (desc("submitted_at"), desc("id"))
     )
-    assert required_index(loans, [in_review], [oldest]) == IndexRequirement(
-        (asc("state"),), (asc("submitted_at"),)
+    assert required_index(loans, [in_review], oldest) == IndexRequirement(
+        (asc("state"),), (asc("submitted_at"), asc("id"))
     )
     # Equality fields may lead in any order: one index serves both spellings.
-    both = index_for(loans, [mine, in_review], [newest])
+    both = index_for(loans, [mine, in_review], newest)
     assert both is not None
-    assert both is index_for(loans, [in_review, mine], [newest])
+    assert both is index_for(loans, [in_review, mine], newest)
     # The same filter sorted the other way is another index.
-    assert index_for(loans, [in_review], [newest]) is not index_for(loans, [in_review], [oldest])
+    assert index_for(loans, [in_review], newest) is not index_for(loans, [in_review], oldest)
 
 
 @pytest.mark.parametrize(

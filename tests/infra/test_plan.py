@@ -30,7 +30,7 @@ def test_the_plan_lists_every_resource_with_its_location_and_a_count_per_type(ca
     )
     assert any(
         row.startswith("firestore/Index ")
-        and "loans (state ascending, submitted_at ascending); scope COLLECTION" in row
+        and "loans (state ascending, submitted_at ascending, id ascending); scope COLLECTION" in row
         for row in rows
     )
     assert any(" ack deadline 120s; " in row for row in rows if "push-scoring@" in row)

@@ -71,6 +71,9 @@ class ScoreDecision(BaseModel):
     characteristics: tuple[CharacteristicScore, ...]
     reasons: tuple[Reason, ...]
     offer: GradeOffer
+    # Every feature the engine computed (not only the card's), as text: what a future
+    # scorecard is trained on, and what a reviewer's verification re-scores.
+    features: dict[str, str | None] = {}
 
     @property
     def knocked_out(self) -> bool:

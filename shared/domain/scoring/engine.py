@@ -7,7 +7,7 @@ docstring, `shared/domain/scoring/__init__.py`, states the rules in order).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -25,11 +25,16 @@ from shared.domain.scoring.decision import (
     ScoreDecision,
 )
 from shared.domain.scoring.features import (
+    DECLARED_FEATURES,
     FEATURES,
+    UNDECLARED,
+    DeclaredFigure,
     FeatureSpec,
     FeatureValue,
     ScoringApplication,
     compute_features,
+    declared_figures,
+    implausible_figures,
 )
 from shared.domain.scoring.providers import (
     PROVIDERS,
@@ -158,11 +163,51 @@ def _knockouts(app: ScoringApplication, data: ProviderData, rules: KnockoutRules
 
 
 def score(
-    application: ScoringApplication, provider_data: ProviderData, scorecard: Scorecard
+    application: ScoringApplication,
+    provider_data: ProviderData,
+    scorecard: Scorecard,
+    *,
+    verified: Collection[DeclaredFigure] = (),
 ) -> ScoreDecision:
-    """Score one application with one scorecard (see the module docstring for the rules)."""
+    """Score one application with one scorecard (see the package docstring for the rules).
+
+    The applicant's declared figures not in `verified` can lower the score but never raise
+    it: their characteristics earn at most what they earn undeclared. A declared figure too
+    large to believe against the verified revenue stays so capped even once verified.
+    """
     features = compute_features(application, provider_data)
-    unavailable = _unavailable_sources(provider_data)
+    implausible = implausible_figures(application, features)
+    notes = [
+        Reason(code=f"declared.implausible.{figure}", message=why)
+        for figure, why in implausible.items()
+    ]
+    # An implausible figure counts as unverified whatever a reviewer said: it can cost
+    # points, never earn more than leaving it out.
+    unverified = [f for f in declared_figures(application) if f not in verified or f in implausible]
+    return score_features(
+        features,
+        scorecard,
+        principal=application.principal,
+        unavailable=_unavailable_sources(provider_data),
+        knockouts=_knockouts(application, provider_data, scorecard.knockouts),
+        unverified=unverified,
+        notes=notes,
+    )
+
+
+def score_features(
+    features: Mapping[str, FeatureValue],
+    scorecard: Scorecard,
+    *,
+    principal: int,
+    unavailable: Mapping[ProviderName, str],
+    knockouts: Sequence[Reason],
+    unverified: Collection[DeclaredFigure] = (),
+    notes: Sequence[Reason] = (),
+) -> ScoreDecision:
+    """The decision on features already computed: what `score` does after the providers,
+    and what a reviewer's verification of a declared figure re-runs on the stored features."""
+    capped = {DECLARED_FEATURES[figure] for figure in unverified}
     lines: list[CharacteristicScore] = []
     losses: list[tuple[int, int, Reason]] = []
     thin: list[str] = []
@@ -171,6 +216,9 @@ def score(
         for ch in group:
             value = features[ch.feature]
             points, where = _characteristic_points(ch, value)
+            if ch.feature in capped:
+                # An unverified declaration can cost points, never earn more than silence.
+                points = min(points, _characteristic_points(ch, UNDECLARED[ch.feature])[0])
             c_points[c] += points
             shown = _show(value, FEATURES[ch.feature])
             lines.append(
@@ -194,7 +242,7 @@ def score(
                 )
     total = scorecard.base_points + sum(c_points.values())
     grade = scorecard.grade_for(total)
-    reasons = _knockouts(application, provider_data, scorecard.knockouts)
+    reasons = list(knockouts)
     knocked_out = bool(reasons)
     for provider, why in unavailable.items():
         reasons.append(
@@ -214,14 +262,26 @@ def score(
                 ),
             )
         )
-    above_grade_max = application.principal > grade.max_amount
+    above_grade_max = principal > grade.max_amount
     if above_grade_max:
         reasons.append(
             Reason(
                 code="amount_above_grade_max",
                 message=(
-                    f"requested Rp {application.principal:,} exceeds grade {grade.grade}'s "
+                    f"requested Rp {principal:,} exceeds grade {grade.grade}'s "
                     f"maximum of Rp {grade.max_amount:,}"
+                ),
+            )
+        )
+    reasons.extend(notes)
+    if unverified:
+        named = ", ".join(figure.replace("_", " ") for figure in sorted(unverified))
+        reasons.append(
+            Reason(
+                code="declared.unverified",
+                message=(
+                    f"declared and not yet verified: {named}; they can lower the score, "
+                    "not raise it, until admin.credit verifies them against a document"
                 ),
             )
         )
@@ -251,7 +311,12 @@ def score(
         offer=GradeOffer(
             grade=grade.grade, rate_per_month=grade.rate_per_month, max_amount=grade.max_amount
         ),
+        features={name: _stored(value) for name, value in features.items()},
     )
+
+
+def _stored(value: FeatureValue) -> str | None:
+    return None if value is None else str(value)
 
 
 # Decisions from worst to best for the applicant (monotonicity checks, reports).

@@ -230,3 +230,70 @@ def compute_features(
                 statistics.pstdev([Decimal(v) for v in series]) / mean if mean > 0 else NO_REVENUE
             )
     return features
+
+
+DeclaredFigure = Literal["inventory_value", "account_balances", "owner_equity", "collateral_value"]
+DECLARED_FEATURES: Mapping[DeclaredFigure, str] = MappingProxyType(
+    {
+        "inventory_value": "inventory_to_principal",
+        "account_balances": "balances_to_principal",
+        "owner_equity": "equity_to_principal",
+        "collateral_value": "collateral_coverage",
+    }
+)
+"""The applicant's declared figures and the feature each becomes (a ratio to the principal).
+Until `admin.credit` verifies one against a document it can lower a score, never raise it."""
+
+UNDECLARED: Mapping[str, FeatureValue] = MappingProxyType(
+    {
+        "inventory_to_principal": None,
+        "balances_to_principal": None,
+        "equity_to_principal": None,
+        "collateral_coverage": Decimal(0),  # no collateral is a coverage of 0, not unknown
+    }
+)
+"""What each declared feature is when nothing was declared (what silence earns)."""
+
+MAX_DECLARED_TO_PRINCIPAL = 50
+"""A declared figure beyond 50 times the principal is refused at submission."""
+MAX_DECLARED_TO_ANNUAL_REVENUE = 10
+"""A declared figure beyond 10 times the verified annual revenue is implausible: it is
+scored as unverified even when verified."""
+
+
+def declared_figures(application: ScoringApplication) -> dict[DeclaredFigure, int]:
+    """The figures the applicant declared (a collateral of 0 is no collateral)."""
+    figures: dict[DeclaredFigure, int | None] = {
+        "inventory_value": application.inventory_value,
+        "account_balances": application.account_balances,
+        "owner_equity": application.owner_equity,
+        "collateral_value": application.collateral_value or None,
+    }
+    return {name: value for name, value in figures.items() if value is not None}
+
+
+def implausible_figures(
+    application: ScoringApplication, features: Mapping[str, FeatureValue]
+) -> dict[DeclaredFigure, str]:
+    """Declared figures too large to believe against the verified revenue, and why."""
+    revenue = features.get("avg_monthly_net_revenue")
+    if not isinstance(revenue, Decimal) or not revenue.is_finite() or revenue <= 0:
+        return {}
+    annual = revenue * 12
+    limit = annual * MAX_DECLARED_TO_ANNUAL_REVENUE
+    return {
+        name: (
+            f"declared {name.replace('_', ' ')} of Rp {amount:,} is more than "
+            f"{MAX_DECLARED_TO_ANNUAL_REVENUE} times the verified annual revenue "
+            f"(Rp {int(annual):,}): it can lower the score, never raise it"
+        )
+        for name, amount in declared_figures(application).items()
+        if abs(amount) > limit
+    }
+
+
+def feature_from_text(name: str, text: str | None) -> FeatureValue:
+    """A feature value back from its stored text (`str(value)`)."""
+    if text is None or FEATURES[name].kind == "categorical":
+        return text
+    return Decimal(text)

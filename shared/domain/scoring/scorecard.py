@@ -380,3 +380,18 @@ def load_scorecard(version: str = "v1") -> Scorecard:
         .read_text(encoding="utf-8")
     )
     return parse_scorecard(text)
+
+
+def load_scorecard_for_model(model_version: str) -> Scorecard:
+    """The shipped scorecard whose `model_version` is this one (what a stored decision
+    names), or `ValidationFailed` when no file carries it."""
+    folder = resources.files("shared.domain").joinpath("scorecards")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.startswith("v") and entry.name.endswith(".json"):
+            text = entry.read_text(encoding="utf-8")
+            if json.loads(text).get("model_version") == model_version:
+                return parse_scorecard(text)
+    raise ValidationFailed(
+        f"no scorecard file carries model version {model_version!r}",
+        {"model_version": "unknown"},
+    )

@@ -35,9 +35,11 @@ from shared.domain.schedule import DayCount, InterestMethod
 
 PRODUCTIVE, CONSUMER = Purpose.PRODUCTIVE, Purpose.CONSUMER
 MICRO = BorrowerSegment.MICRO
+SMALL = BorrowerSegment.SMALL
+COOPERATIVE = BorrowerSegment.COOPERATIVE
 
 # The rules' table (docs/lending-rules.md#regulatory-caps), written out independently of the
-# implementation's table:
+# implementation's table. SEOJK 19/SEOJK.06/2023's schedule:
 # (purpose, year) -> (daily cost cap, late fee cap), as fractions per calendar day.
 RULES_TABLE = {
     (PRODUCTIVE, 2024): (Fraction(1, 1000), Fraction(1, 1000)),
@@ -47,11 +49,29 @@ RULES_TABLE = {
     (CONSUMER, 2025): (Fraction(2, 1000), Fraction(2, 1000)),
     (CONSUMER, 2026): (Fraction(1, 1000), Fraction(1, 1000)),
 }
+# From 2025-07-31 (SEOJK 19/SEOJK.06/2025) the daily cost cap follows the purpose,
+# segment and tenor (under 180 days or not); segments it does not name keep the 2023
+# schedule, and so do late fees.
+RESTATED = date(2025, 7, 31)
 
 
 def design_caps(purpose: Purpose, on: date) -> tuple[Fraction, Fraction]:
-    """The rules' table's caps on a date; before 2024 the earliest (2024) row applies."""
+    """The 2023 schedule's caps on a date; before 2024 the earliest (2024) row applies."""
     return RULES_TABLE[(purpose, min(max(on.year, 2024), 2026))]
+
+
+def design_daily_cost_cap(
+    purpose: Purpose, segment: BorrowerSegment, tenor_days: int, on: date
+) -> Fraction:
+    short = tenor_days < 180
+    if on >= RESTATED:
+        if purpose is CONSUMER:
+            return Fraction(3, 1000) if short else Fraction(2, 1000)
+        if segment in (BorrowerSegment.ULTRA_MICRO, MICRO):
+            return Fraction(275, 100_000) if short else Fraction(1, 1000)
+        if segment in (SMALL, BorrowerSegment.MEDIUM):
+            return Fraction(1, 1000)
+    return design_caps(purpose, on)[0]
 
 
 def product(**overrides: object) -> LoanProduct:
@@ -81,29 +101,37 @@ def product(**overrides: object) -> LoanProduct:
 
 
 def test_every_row_cites_its_source():
+    instruments = ("SEOJK 19/SEOJK.06/2023", "POJK 10/POJK.05/2022", "SEOJK 19/SEOJK.06/2025")
     for row in OJK_CAPS.rows:
-        assert "SEOJK 19/SEOJK.06/2023" in row.source or "POJK 10/POJK.05/2022" in row.source
+        assert any(instrument in row.source for instrument in instruments), row.source
+        if "SEOJK 19/SEOJK.06/2025" in row.source:
+            # Its figures were read in OJK's statements and the press, not the circular.
+            assert "as reported" in row.source, row.source
 
 
 @pytest.mark.parametrize("purpose", [PRODUCTIVE, CONSUMER])
+@pytest.mark.parametrize("segment", list(BorrowerSegment))
+@pytest.mark.parametrize("tenor_days", [90, 179, 180, 365])
 @pytest.mark.parametrize(
     "on",
     [
         date(2024, 1, 1),
         date(2024, 12, 31),
         date(2025, 1, 1),
+        date(2025, 7, 30),
+        date(2025, 7, 31),
         date(2025, 12, 31),
         date(2026, 1, 1),
         date(2031, 7, 1),
     ],
 )
-def test_the_table_holds_the_design_caps_on_every_date(purpose, on):
-    cost = OJK_CAPS.applicable(
-        CapRule.DAILY_COST, on, purpose=purpose, segment=MICRO, tenor_days=90
-    )
-    late = OJK_CAPS.applicable(CapRule.LATE_FEE, on, purpose=purpose, segment=MICRO, tenor_days=90)
+def test_the_table_holds_the_design_caps_on_every_date(purpose, segment, tenor_days, on):
+    case = {"purpose": purpose, "segment": segment, "tenor_days": tenor_days}
+    cost = OJK_CAPS.applicable(CapRule.DAILY_COST, on, **case)
+    late = OJK_CAPS.applicable(CapRule.LATE_FEE, on, **case)
     assert cost is not None and late is not None
-    assert (Fraction(cost.row.limit), Fraction(late.row.limit)) == design_caps(purpose, on)
+    assert Fraction(cost.row.limit) == design_daily_cost_cap(purpose, segment, tenor_days, on)
+    assert Fraction(late.row.limit) == design_caps(purpose, on)[1]
     assert cost.note is None and late.note is None
 
 
@@ -149,10 +177,14 @@ def test_a_date_before_the_first_row_is_checked_against_the_earliest_row_and_say
 
 def test_the_seojk_worked_example_complies_in_2024_but_not_in_2026():
     """SEOJK 19/2023's example: Rp 1,000,000 for 90 days, interest 30,000 + admin 50,000 +
-    other fees 5,000 = 85,000, i.e. 0.0944% per day."""
+    other fees 5,000 = 85,000, i.e. 0.0944% per day.
+
+    A cooperative borrower: the 2025 circular's grid does not name the segment, so the
+    2023 circular's 0.067% row from 2026-01-01 still governs it (a micro borrower now
+    has the 2025 grid's 0.275%: see test_caps_2025.py)."""
     terms = {
         "purpose": PRODUCTIVE,
-        "segment": MICRO,
+        "segment": COOPERATIVE,
         "principal": 1_000_000,
         "cost_of_credit": 85_000,
         "tenor_days": 90,
@@ -172,7 +204,9 @@ def test_the_seojk_worked_example_complies_in_2024_but_not_in_2026():
 
 def test_a_cost_exactly_at_the_cap_complies_and_one_rupiah_more_does_not():
     terms = {"purpose": PRODUCTIVE, "segment": MICRO, "tenor_days": 100, "on": date(2026, 3, 1)}
-    at_cap = 67_000  # 0.067% × 1,000,000 × 100 days
+    # SEOJK 19/SEOJK.06/2025's row for micro borrowers under six months, restated on
+    # 2026-01-01: 0.275% × 1,000,000 × 100 days.
+    at_cap = 275_000
     assert check_daily_cost(principal=1_000_000, cost_of_credit=at_cap, **terms).compliant
     assert not check_daily_cost(principal=1_000_000, cost_of_credit=at_cap + 1, **terms).compliant
 
@@ -347,9 +381,12 @@ def test_age_arithmetic_counts_a_birth_date_after_the_day_as_negative_years():
 
 
 def test_offer_daily_cost_counts_the_calendar_days_of_its_own_schedule():
-    """One month at 2% plus nothing else: 28 days in February break the 2026 cap
-    (0.0714% a day), 31 days in March do not (0.0645%)."""
-    one_month = product(tenors=[1], max_rate="0.02", origination_fee_rate="0")
+    """One month at 3% to a small business, nothing else: 28 days in February break the
+    0.1% cap of SEOJK 19/SEOJK.06/2025's small-and-medium row (0.1071% a day), 31 days
+    in March do not (0.0968%)."""
+    one_month = product(
+        borrower_segment="small", tenors=[1], max_rate="0.03", origination_fee_rate="0"
+    )
     february = quote(one_month, 10_000_000, 1, date(2026, 2, 1))
     march = quote(one_month, 10_000_000, 1, date(2026, 3, 1))
     assert (february.tenor_days, march.tenor_days) == (28, 31)
@@ -383,15 +420,17 @@ def test_offer_names_every_rule_it_breaks():
 
 
 def test_cap_check_json_lists_compliant_and_violations_with_rule_and_source():
-    expensive = product(tenors=[1], max_rate="0.03")
+    # 10% for 31 days is 0.32% a day, over the 0.275% of SEOJK 19/SEOJK.06/2025's micro
+    # row for tenors under six months.
+    expensive = product(tenors=[1], max_rate="0.1")
     check = check_offer(
         quote(expensive, 10_000_000, 1, date(2026, 5, 1)), offered_on=date(2026, 5, 1)
     )
     dumped = check.model_dump(mode="json")
     assert dumped["compliant"] is False
     assert dumped["violations"][0]["rule"] == "daily_cost"
-    assert dumped["violations"][0]["source"].startswith("SEOJK 19/SEOJK.06/2023")
-    assert dumped["violations"][0]["limit"] == "0.00067"
+    assert dumped["violations"][0]["source"].startswith("SEOJK 19/SEOJK.06/2025")
+    assert dumped["violations"][0]["limit"] == "0.00275"
 
 
 def test_a_compliant_check_does_not_raise():
@@ -421,13 +460,16 @@ def test_shortest_spans_of_monthly_tenors():
         shortest_tenor_days(0)
 
 
-def test_a_product_priced_for_2025_breaks_the_2026_cap_in_february():
-    """2.5% a month: 0.089% a day over 28 days — inside 0.1% (2025), over 0.067% (2026)."""
-    priced_2025 = product(tenors=[1], max_rate="0.025", origination_fee_rate="0")
-    assert check_product(priced_2025, on=date(2025, 6, 1)).compliant
-    check = check_product(priced_2025, on=date(2026, 1, 1))
+def test_a_micro_product_priced_for_the_2025_grid_breaks_the_older_cap_in_february():
+    """7% a month: 0.25% a day over 28 days — over the 2023 circular's 0.1% until
+    2025-07-30, inside SEOJK 19/SEOJK.06/2025's 0.275% for micro borrowers from
+    2025-07-31 (and in 2026, where its restated row keeps the 2023 step away)."""
+    priced_2025 = product(tenors=[1], max_rate="0.07", origination_fee_rate="0")
+    check = check_product(priced_2025, on=date(2025, 7, 30))
     assert {v.rule for v in check.violations} == {CapRule.DAILY_COST}
     assert all("test-product, 1 month at" in v.detail for v in check.violations)
+    assert check_product(priced_2025, on=date(2025, 7, 31)).compliant
+    assert check_product(priced_2025, on=date(2026, 1, 1)).compliant
 
 
 def test_a_product_late_fee_over_the_cap_is_reported():
@@ -441,13 +483,14 @@ def test_a_bullet_product_is_checked_over_its_tenor_in_days():
         tenor_unit="day",
         tenors=[30],
         min_rate="0.1",
-        max_rate="0.3",
+        max_rate="0.9",
         origination_fee_rate="0",
         rounding_unit=1,
     )
-    # 30% a year is 0.082% a day: inside 0.1% in 2025, over 0.067% in 2026.
-    assert check_product(invoice, on=date(2025, 1, 1)).compliant
-    assert not check_product(invoice, on=date(2026, 1, 1)).compliant
+    # 90% a year is 0.2466% a day: over the 2023 circular's 0.1% in early 2025, inside
+    # SEOJK 19/SEOJK.06/2025's 0.275% for micro borrowers under six months in 2026.
+    assert not check_product(invoice, on=date(2025, 1, 1)).compliant
+    assert check_product(invoice, on=date(2026, 1, 1)).compliant
 
 
 # --- amending the table ------------------------------------------------------------------
@@ -637,7 +680,8 @@ def test_check_offer_agrees_with_an_independent_reading_of_the_rulebook(offer):
     days = (schedule.installments[-1].due_date - schedule.disbursement_date).days
     interest = sum(i.interest for i in schedule.installments)
     fees = sum(i.fees for i in schedule.installments) + offered_quote.origination_fee
-    cost_cap, late_cap = design_caps(terms.purpose, offered_on)
+    cost_cap = design_daily_cost_cap(terms.purpose, terms.borrower_segment, days, offered_on)
+    late_cap = design_caps(terms.purpose, offered_on)[1]
 
     expected = set()
     if Fraction(interest + fees, terms.min_principal * days) > cost_cap:

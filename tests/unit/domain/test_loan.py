@@ -28,6 +28,10 @@ RULEBOOK: dict[tuple[LoanState, LoanTransition], LoanState] = {
     (S.ACTIVE, T.REPAY): S.REPAID,
     (S.ACTIVE, T.WRITE_OFF): S.WRITTEN_OFF,
     (S.FUNDING, T.EXPIRE): S.EXPIRED,
+    # An offer that fails its cap re-check at acceptance goes back to a reviewer; one
+    # left unaccepted past its validity expires.
+    (S.APPROVED, T.REPRICE): S.IN_REVIEW,
+    (S.APPROVED, T.EXPIRE_OFFER): S.EXPIRED,
     # The borrower may withdraw at any point before funding completes.
     (S.SUBMITTED, T.CANCEL): S.CANCELLED,
     (S.SCORED, T.CANCEL): S.CANCELLED,

@@ -21,7 +21,7 @@ from shared.domain.identity import PROVINCES
 from shared.domain.scorecards.personas import load_personas
 from shared.domain.scoring.decision import ScoreDecision
 from shared.domain.scoring.engine import DECISION_RANK, score
-from shared.domain.scoring.features import compute_features, monthly_revenue_series
+from shared.domain.scoring.features import FEATURES, compute_features, monthly_revenue_series
 from shared.domain.scoring.providers import (
     BusinessProfile,
     CivilRegistryCheck,
@@ -42,9 +42,18 @@ def v1_document() -> dict:
     return json.loads(text)
 
 
+ALL_VERIFIED = ("inventory_value", "account_balances", "owner_equity", "collateral_value")
+
+
 def persona(key: str):
     p = PERSONAS[key]
     return p.scoring_application(), p.provider_data()
+
+
+def verified_score(application, data, card=SCORECARD):
+    """The worked examples of the scorecard's math: every declared figure verified (see
+    the tests of unverified declarations below for what an applicant's word alone earns)."""
+    return score(application, data, card, verified=ALL_VERIFIED)
 
 
 def codes(decision: ScoreDecision) -> list[str]:
@@ -59,7 +68,7 @@ def line(decision: ScoreDecision, name: str):
 
 
 def test_the_strong_msme_is_approved_at_grade_a_with_its_offer():
-    decision = score(*persona("strong_msme"), SCORECARD)
+    decision = verified_score(*persona("strong_msme"), SCORECARD)
 
     assert decision.decision == "approve"
     assert decision.model_version == "five-c-v1"
@@ -88,7 +97,7 @@ def test_the_strong_msme_is_approved_at_grade_a_with_its_offer():
 
 
 def test_the_thin_file_applicant_goes_to_a_reviewer_whatever_the_score():
-    decision = score(*persona("thin_file"), SCORECARD)
+    decision = verified_score(*persona("thin_file"), SCORECARD)
 
     assert decision.decision == "review"
     assert (decision.total_score, decision.grade) == (394, "E")  # a reject on score alone
@@ -102,7 +111,7 @@ def test_the_thin_file_applicant_goes_to_a_reviewer_whatever_the_score():
 
 
 def test_the_risky_applicant_is_rejected_on_score_not_by_a_knockout():
-    decision = score(*persona("risky"), SCORECARD)
+    decision = verified_score(*persona("risky"), SCORECARD)
 
     assert decision.decision == "reject"
     assert (decision.total_score, decision.grade) == (321, "E")
@@ -126,7 +135,7 @@ def test_every_persona_meets_its_documented_decision():
 
 
 def test_a_decision_survives_storage_as_json():
-    decision = score(*persona("strong_msme"), SCORECARD)
+    decision = verified_score(*persona("strong_msme"), SCORECARD)
 
     stored = json.loads(json.dumps(decision.model_dump(mode="json")))
 
@@ -157,7 +166,7 @@ def test_a_decision_survives_storage_as_json():
 def test_an_identity_mismatch_rejects_even_the_strongest_applicant(registry, message):
     application, data = persona("strong_msme")
 
-    decision = score(application, data.model_copy(update={"civil_registry": registry}), SCORECARD)
+    decision = verified_score(application, data.model_copy(update={"civil_registry": registry}))
 
     assert decision.decision == "reject"
     assert decision.knocked_out
@@ -290,6 +299,75 @@ def test_a_knockout_from_one_provider_still_rejects_when_another_is_down():
     ]
 
 
+# --- Declared figures cannot buy a grade ----------------------------------------------------
+
+
+def test_an_unverified_declaration_earns_no_more_than_leaving_it_out():
+    """Siti's declared capital and collateral, on her word alone, earn what leaving them out
+    earns: B, not A."""
+    unverified = score(*persona("strong_msme"), SCORECARD)
+    verified = verified_score(*persona("strong_msme"))
+
+    assert (unverified.total_score, unverified.grade) == (705, "B")
+    assert (verified.total_score, verified.grade) == (835, "A")
+    (note,) = [r for r in unverified.reasons if r.code == "declared.unverified"]
+    assert note.message.startswith(
+        "declared and not yet verified: account balances, collateral value, inventory value, "
+        "owner equity"
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    persona_key=st.sampled_from(["strong_msme", "thin_file", "risky"]),
+    inflation=st.fixed_dictionaries(
+        {
+            "inventory_value": st.integers(0, 10**12),
+            "account_balances": st.integers(0, 10**12),
+            "owner_equity": st.integers(-(10**12), 10**12),
+            "collateral_value": st.integers(0, 10**12),
+        }
+    ),
+)
+def test_inflating_declared_figures_never_improves_an_unverified_grade(persona_key, inflation):
+    application, data = persona(persona_key)
+    as_declared = score(application, data, SCORECARD)
+    silent = score(
+        application.model_copy(
+            update={
+                "inventory_value": None,
+                "account_balances": None,
+                "owner_equity": None,
+                "collateral_value": 0,
+            }
+        ),
+        data,
+        SCORECARD,
+    )
+    inflated = score(application.model_copy(update=inflation), data, SCORECARD)
+
+    for decided in (as_declared, inflated):
+        assert decided.total_score <= silent.total_score
+        assert DECISION_RANK[decided.decision] <= DECISION_RANK[silent.decision]
+
+
+def test_a_figure_beyond_ten_years_of_revenue_stays_capped_once_verified():
+    application, data = persona("strong_msme")
+    boasting = application.model_copy(update={"owner_equity": 10**12})
+
+    decision = verified_score(boasting, data)
+
+    assert "declared.implausible.owner_equity" in codes(decision)
+    assert line(decision, "equity_cover").points <= 5  # v1's missing points for it
+
+
+def test_a_decision_keeps_every_feature_the_engine_computed():
+    decision = score(*persona("strong_msme"), SCORECARD)
+    assert set(decision.features) == set(FEATURES)
+    assert decision.features["sector"] == "food_and_beverage"
+    assert decision.features["tenor_months"] == "12"
+
+
 # --- Grade, amount and thresholds ---------------------------------------------
 
 
@@ -297,7 +375,7 @@ def test_an_approval_above_the_grades_maximum_goes_to_review():
     application, data = persona("strong_msme")
     application = application.model_copy(update={"principal": 600_000_000})
 
-    decision = score(application, data, SCORECARD)
+    decision = verified_score(application, data)
 
     # Rp 600m thins the capital cover (100 -> 40) and the collateral (45 -> 0): 835 - 105.
     assert (decision.grade, decision.total_score) == ("B", 730)
@@ -314,8 +392,8 @@ def test_the_thresholds_in_the_scorecard_decide():
     document["decision"] = {"approve_min_score": 900, "review_min_score": 836}
     stricter = parse_scorecard(document)
 
-    assert score(*persona("strong_msme"), strict).decision == "review"
-    assert score(*persona("strong_msme"), stricter).decision == "reject"
+    assert verified_score(*persona("strong_msme"), strict).decision == "review"
+    assert verified_score(*persona("strong_msme"), stricter).decision == "reject"
 
 
 # --- Features -------------------------------------------------------------------

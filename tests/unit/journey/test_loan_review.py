@@ -7,19 +7,25 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from shared.domain.errors import IllegalTransition, NotFound, ValidationFailed
+from shared.domain.errors import Forbidden, IllegalTransition, NotFound, ValidationFailed
 from shared.domain.loan import LoanState
 from shared.domain.products import LoanProduct
 from shared.platform.callers import Caller
-from shared.services.loan_applications import read_application
+from shared.services.loan_applications import (
+    DocumentUploadRequest,
+    read_application,
+    request_document_upload,
+)
 from shared.services.loan_review import (
     ApproveApplication,
+    FigureVerification,
     RejectApplication,
     ReviewQueueQuery,
     approve_application,
     reject_application,
     review_case,
     review_queue,
+    verify_declared_figure,
 )
 from tests.unit.journey.world import JourneyWorld
 
@@ -195,3 +201,54 @@ def test_a_decision_needs_a_narrative(narrative):
         ApproveApplication(narrative=narrative)
     with pytest.raises(ValidationError):
         RejectApplication(narrative=narrative)
+
+
+def siti_in_review_with_a_document(world: JourneyWorld) -> tuple[str, str]:
+    """Siti's application, sent to review (the marketplace was down), with an invoice."""
+    world.providers.down = {"ecommerce_sales"}
+    loan_id = world.submit("strong_msme")
+    world.score(loan_id)
+    world.providers.down = set()
+    upload = request_document_upload(
+        world.uow,
+        world.storage,
+        Caller("strong_msme", "borrower"),
+        loan_id,
+        DocumentUploadRequest(kind="collateral_photo", content_type="image/jpeg"),
+        origin=world.origin,
+    )
+    return loan_id, upload.document_id
+
+
+def verify(world: JourneyWorld, loan_id: str, figure: str, document_id: str, by: str = REVIEWER):
+    command = FigureVerification(document_id=document_id, narrative=NARRATIVE)
+    return verify_declared_figure(world.uow, loan_id, figure, command, by, clock=world.clock)
+
+
+def test_a_verified_declared_figure_counts_in_full_and_the_loan_is_rescored(world):
+    loan_id, document_id = siti_in_review_with_a_document(world)
+    before = world.uow.documents("credit_decisions")[loan_id]
+    assert before["features"]["collateral_coverage"] is not None  # every feature is kept
+    assert "ecommerce_sales" not in before["features_as_of"]  # it did not answer
+
+    case = verify(world, loan_id, "collateral_value", document_id)
+
+    assert case.decision is not None
+    assert case.decision.verified_figures == ("collateral_value",)
+    assert case.decision.total_score > before["total_score"]
+    assert case.application.decision is not None
+    assert case.application.decision.score == case.decision.total_score
+    still = next(r for r in case.decision.reasons if r.code == "declared.unverified")
+    assert "collateral" not in still.message and "inventory value" in still.message
+    stored = world.loan(loan_id).model_extra or {}
+    assert stored["verified_figures"]["collateral_value"]["document_id"] == document_id
+
+
+def test_a_figure_is_verified_only_against_this_loans_documents_and_never_by_its_borrower(world):
+    loan_id, document_id = siti_in_review_with_a_document(world)
+    with pytest.raises(ValidationFailed, match="uploaded for this loan"):
+        verify(world, loan_id, "collateral_value", "doc-elsewhere")
+    with pytest.raises(NotFound, match="no declared figure"):
+        verify(world, loan_id, "annual_income", document_id)
+    with pytest.raises(Forbidden, match="you are the subject"):
+        verify(world, loan_id, "collateral_value", document_id, by="strong_msme")

@@ -107,22 +107,25 @@ def test_terms_over_the_daily_cap_are_quoted_with_the_violated_rule_and_its_sour
     (violation,) = answer.cap_check.violations
     assert violation.rule == "daily_cost"
     assert "SEOJK" in violation.source
-    assert violation.limit == "0.00067"
-    assert Decimal(violation.actual or "0") > Decimal("0.00067")
+    # SEOJK 19/SEOJK.06/2025's row for micro borrowers (the terms' default productive
+    # segment) over six months or longer: 0.1% a day.
+    assert violation.limit == "0.001"
+    assert Decimal(violation.actual or "0") > Decimal("0.001")
 
 
 def test_the_caps_in_force_on_the_disbursement_date_apply():
-    # 4% a month costs about 0.076% a day: inside 2025's 0.1% cap, over 2026's 0.067%.
-    in_2025 = quote_loan(
-        terms_request(rate_per_month="0.04", request={"disbursement_date": "2025-06-15"}),
-        uow=None,
+    # 7% a month over 3 months costs about 0.156% a day: over the 2023 circular's 0.1% in
+    # June 2025, inside SEOJK 19/SEOJK.06/2025's 0.275% for micro borrowers under six
+    # months (in force from 2025-07-31) in June 2026.
+    in_2025, in_2026 = (
+        quote_loan(
+            terms_request(rate_per_month="0.07", request={"disbursement_date": on, "tenor": 3}),
+            uow=None,
+        )
+        for on in ("2025-06-15", "2026-06-15")
     )
-    in_2026 = quote_loan(
-        terms_request(rate_per_month="0.04", request={"disbursement_date": "2026-06-15"}),
-        uow=None,
-    )
-    assert in_2025.cap_check.compliant
-    assert [v.rule for v in in_2026.cap_check.violations] == ["daily_cost"]
+    assert [v.rule for v in in_2025.cap_check.violations] == ["daily_cost"]
+    assert in_2026.cap_check.compliant
 
 
 @pytest.mark.parametrize(

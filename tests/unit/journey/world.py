@@ -24,6 +24,7 @@ from shared.adapters.memory import (
     fixed_key_vault,
 )
 from shared.domain.events import Envelope, parse_event
+from shared.domain.maker_checker import Checked, Made
 from shared.domain.permissions import Role
 from shared.domain.products import LoanProduct
 from shared.domain.scorecards.personas import Persona, load_personas
@@ -37,7 +38,7 @@ from shared.domain.scoring.scorecard import load_scorecard
 from shared.platform.event_origin import EventOrigin
 from shared.platform.providers import ProviderQuery
 from shared.records.loans import BusinessCapital, Collateral, LoanPurpose, LoanRecord, Loans
-from shared.records.products import CatalogueEntry, Products
+from shared.records.products import CatalogueEntry, Products, ProductVersionRecord, version_key
 from shared.records.users import USERS, BorrowerProfile, LenderProfile, UserRecord
 from shared.services.catalogue import publish_catalogue, sample_catalogue
 from shared.services.credit_scoring import ScoringResult, score_submitted_loan
@@ -263,12 +264,30 @@ class JourneyWorld:
     def events(self, topic: str) -> list[dict[str, Any]]:
         return self.publisher.envelopes(topic)
 
-    def put_product(self, product: LoanProduct) -> None:
-        self.uow.run(
-            lambda tx: Products(tx).put(
-                CatalogueEntry(id=product.id, product=product, published_at=self.clock.now())
-            )
+    def put_product(self, product: LoanProduct) -> int:
+        """Activate `product` as its next version without any check (test setup: terms the
+        caps in force might no longer allow); returns the version number."""
+        now = self.clock.now()
+        entry = self.uow.run(lambda tx: Products(tx).get(product.id), read_only=True)
+        version = entry.version + 1 if entry is not None else 1
+        record = ProductVersionRecord(
+            key=version_key(product.id, version),
+            product_id=product.id,
+            version=version,
+            product=product,
+            state="active",
+            proposed=Made(by="test", at=now),
+            activated=Checked(by="test", at=now),
         )
+        self.uow.seed("product_versions", record.key, record.model_dump(mode="json"))
+        self.uow.seed(
+            "products",
+            product.id,
+            CatalogueEntry(
+                id=product.id, product=product, published_at=now, version=version
+            ).model_dump(mode="json"),
+        )
+        return version
 
     def seed_loan(self, loan: LoanRecord) -> None:
         self.uow.seed("loans", loan.id, loan.model_dump(mode="json"))

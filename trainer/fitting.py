@@ -1,0 +1,539 @@
+"""Fit a points scorecard: optimal WOE binning, logistic regression, scaling to integers.
+
+The method, step by step (every step is optbinning's or scikit-learn's; this
+module only chooses the settings and reads the results):
+
+1. Each candidate characteristic is binned on the training rows with
+   optbinning's `BinningProcess`: numeric ones with a monotonic bad-rate trend
+   (the one the caller declares, or the better of ascending and descending),
+   categorical ones by grouping categories of similar bad rate.
+2. Characteristics are dropped when their binning cannot separate anything
+   (one bin), when their information value is below `min_iv`, or when they
+   rank beyond `max_characteristics` by information value. Each drop is kept
+   with its reason.
+3. Numeric cut points are replaced by the shortest decimal that puts every
+   training value in the same bin (0.15 rather than 0.1499873), and the bins
+   are refitted with those cut points fixed, so that the bounds written to the
+   scorecard file are the ones the model was fitted with.
+4. optbinning's `Scorecard` fits a logistic regression on the WOE values (L2,
+   strength chosen by stratified cross-validation on the training rows) and
+   scales it to points: `score_at_odds` points at `odds` good:bad, `pdo` more
+   for each doubling of the odds, rounded to integers, every characteristic's
+   lowest points at 0 and the rest in the base points.
+5. A characteristic whose coefficient has the wrong sign (its points would
+   reward the riskier bins, a symptom of collinearity) is dropped and the
+   regression refitted.
+6. Missing values get the points of their own bin when at least
+   `min_missing_count` training rows were missing, capped at the best bin;
+   otherwise the worst bin's points. Withholding data never pays.
+
+`TrainedScorecard.score` is the trainer's own scorer: optbinning assigns the
+bins, the final points table gives the points. The runtime engine, reading the
+file written from the same table, must agree with it to the point.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from optbinning import BinningProcess, Scorecard
+from sklearn.linear_model import LogisticRegressionCV
+from sklearn.model_selection import StratifiedKFold
+
+Kind = Literal["numeric", "categorical"]
+Trend = Literal["ascending", "descending"]  # how the bad rate moves as the value grows
+Direction = Literal["higher_is_better", "lower_is_better"]
+
+
+class TrainingFailed(Exception):
+    """The data cannot give a scorecard (too few rows or outcomes, nothing predictive...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A column the trainer may turn into a characteristic.
+
+    `trend` fixes the direction of the bad rate for a numeric column (from the
+    previous scorecard or domain knowledge); None lets the data choose.
+    """
+
+    name: str
+    kind: Kind
+    trend: Trend | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingSettings:
+    max_characteristics: int = 12
+    min_iv: float = 0.02
+    max_bins: int = 6
+    # Regularisation strengths the cross-validation chooses from (inverse L2 weight).
+    regularization_grid: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+    cv_folds: int = 5
+    min_missing_count: int = 30
+    score_at_odds: int = 600
+    odds: int = 50
+    pdo: int = 20
+    min_rows: int = 100
+    min_bads: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class BinStats:
+    count: int
+    bads: int
+
+    @property
+    def bad_rate(self) -> float:
+        return self.bads / self.count if self.count else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class NumericBin:
+    """Values from `lower` (inclusive) to `upper` (exclusive); None is an open end."""
+
+    lower: Decimal | None
+    upper: Decimal | None
+    points: int
+    stats: BinStats
+    woe: float
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryGroup:
+    values: tuple[str, ...]
+    points: int
+    stats: BinStats
+    woe: float
+
+
+@dataclass(frozen=True, slots=True)
+class TrainedCharacteristic:
+    """One characteristic of the fitted card, as the scorecard file and model card show it."""
+
+    name: str
+    kind: Kind
+    bins: tuple[NumericBin, ...] = ()
+    categories: tuple[CategoryGroup, ...] = ()
+    other_points: int = 0  # categorical: a category the training rows never had
+    missing_points: int = 0
+    missing: BinStats = BinStats(0, 0)
+    missing_rule: str = ""
+    iv: float = 0.0
+    coefficient: float = 0.0
+
+    @property
+    def direction(self) -> Direction:
+        points = [b.points for b in self.bins]
+        return "lower_is_better" if points and points[-1] < points[0] else "higher_is_better"
+
+    @property
+    def max_points(self) -> int:
+        rows = [b.points for b in self.bins] + [g.points for g in self.categories]
+        if self.kind == "categorical":
+            rows.append(self.other_points)
+        return max(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    """Points by optbinning bin index: bins, then special, then missing; -1 is unknown."""
+
+    points: npt.NDArray[np.int64]
+    unknown: int
+
+
+@dataclass(slots=True)
+class TrainedScorecard:
+    base_points: int
+    characteristics: tuple[TrainedCharacteristic, ...]
+    dropped: tuple[Dropped, ...]
+    regularization: float
+    settings: TrainingSettings
+    candidates: tuple[Candidate, ...]
+    _binning: Any = field(repr=False)
+    _lookups: dict[str, _Lookup] = field(repr=False)
+    _infinity_as: dict[str, float] = field(repr=False)
+
+    def score(self, frame: pd.DataFrame) -> npt.NDArray[np.int64]:
+        """Total points per row; `frame` holds the candidates' columns as `prepare_frame` reads."""
+        x = _model_matrix(frame, self.candidates, self._infinity_as)
+        with quiet_optbinning():
+            indices = self._binning.transform(
+                x, metric="indices", metric_special="empirical", metric_missing="empirical"
+            )
+        total = np.full(len(frame), self.base_points, dtype=np.int64)
+        for ch in self.characteristics:
+            lookup = self._lookups[ch.name]
+            index = indices[ch.name].to_numpy(dtype=np.int64)
+            known = index >= 0
+            points = np.full(len(frame), lookup.unknown, dtype=np.int64)
+            points[known] = lookup.points[index[known]]
+            total += points
+        return total
+
+    @property
+    def max_score(self) -> int:
+        return self.base_points + sum(ch.max_points for ch in self.characteristics)
+
+
+@contextlib.contextmanager
+def quiet_optbinning() -> Iterator[None]:
+    """optbinning's own deprecation noise (pandas inplace=...) is not the caller's to fix."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"optbinning(\..*)?")
+        yield
+
+
+def prepare_frame(frame: pd.DataFrame, candidates: Sequence[Candidate]) -> pd.DataFrame:
+    """Numeric columns as floats (text such as "0.15" or "Infinity"), categoricals as text.
+
+    Empty cells and None are missing values (NaN).
+    """
+    out: dict[str, pd.Series] = {}
+    for candidate in candidates:
+        column = frame[candidate.name]
+        if candidate.kind == "numeric":
+            out[candidate.name] = pd.to_numeric(column, errors="raise").astype(float)
+        else:
+            text = column.astype(object).where(column.notna(), None)
+            out[candidate.name] = text.map(lambda v: None if v in (None, "") else str(v))
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _model_matrix(
+    frame: pd.DataFrame, candidates: Sequence[Candidate], infinity_as: Mapping[str, float]
+) -> pd.DataFrame:
+    """Rows as optbinning takes them: +inf (no revenue) lands with the largest training value.
+
+    The scorecard's last bin is open above, so at run time an infinite ratio
+    falls in it too; the largest training value lies in that bin by definition.
+    """
+    x = prepare_frame(frame, candidates)
+    for name, value in infinity_as.items():
+        column = x[name]
+        if np.isneginf(column).any():
+            raise TrainingFailed(f"{name}: -Infinity is not a value the engine computes")
+        x[name] = column.where(~np.isposinf(column), value)
+    return x
+
+
+def readable_cut(below: float, at_or_above: float) -> Decimal:
+    """The decimal with the fewest significant digits in (below, at_or_above].
+
+    Every value that was below the original cut stays below it, every other
+    value stays at or above: the bins keep their training rows.
+    """
+    if not below < at_or_above:
+        raise ValueError(f"no cut point between {below} and {at_or_above}")
+    low, high = Decimal(repr(below)), Decimal(repr(at_or_above))
+    exponent = max(abs(low), abs(high), Decimal(1)).adjusted() + 1
+    while True:
+        step = Decimal(1).scaleb(exponent)
+        candidate = ((low / step).to_integral_value(rounding=ROUND_FLOOR) + 1) * step
+        if candidate <= high and below < float(candidate) <= at_or_above:
+            return Decimal(format(candidate, "f")) if exponent < 0 else Decimal(int(candidate))
+        exponent -= 1
+
+
+def _readable_cuts(values: npt.NDArray[np.float64], cuts: Sequence[float]) -> list[Decimal]:
+    clean = np.unique(values[~np.isnan(values)])
+    out: list[Decimal] = []
+    for cut in cuts:
+        below = clean[clean < cut]
+        above = clean[clean >= cut]
+        out.append(readable_cut(float(below[-1]), float(above[0])))
+    return out
+
+
+def _binning_process(
+    names: Sequence[str],
+    candidates: Mapping[str, Candidate],
+    settings: TrainingSettings,
+    fixed_splits: Mapping[str, Any] | None = None,
+) -> BinningProcess:
+    params: dict[str, dict[str, Any]] = {}
+    for name in names:
+        candidate = candidates[name]
+        options: dict[str, Any] = {"max_n_bins": settings.max_bins}
+        if candidate.kind == "numeric":
+            options["monotonic_trend"] = candidate.trend or "auto_asc_desc"
+        if fixed_splits is not None:
+            splits = fixed_splits[name]
+            options["user_splits"] = splits
+            options["user_splits_fixed"] = [True] * len(splits)
+        params[name] = options
+    categorical = [n for n in names if candidates[n].kind == "categorical"]
+    return BinningProcess(list(names), categorical_variables=categorical, binning_fit_params=params)
+
+
+def fit_scorecard(
+    frame: pd.DataFrame,
+    bad: npt.ArrayLike,
+    candidates: Sequence[Candidate],
+    settings: TrainingSettings | None = None,
+    seed: int = 0,
+) -> TrainedScorecard:
+    """Fit a scorecard on `frame` (one row per loan) and `bad` (1 = the loan went bad).
+
+    Deterministic for a seed: the seed drives the cross-validation folds only.
+    """
+    settings = settings or TrainingSettings()
+    y = np.asarray(bad, dtype=np.int64)
+    if len(frame) != len(y):
+        raise TrainingFailed(f"{len(frame)} rows but {len(y)} outcomes")
+    bads = int(y.sum())
+    if len(y) < settings.min_rows or min(bads, len(y) - bads) < settings.min_bads:
+        raise TrainingFailed(
+            f"{len(y)} loans with {bads} bad: the trainer needs at least {settings.min_rows} "
+            f"loans and {settings.min_bads} of each outcome"
+        )
+    by_name = {c.name: c for c in candidates}
+    raw = prepare_frame(frame, candidates)
+    infinity_as = {c.name: _largest_finite(raw[c.name]) for c in candidates if c.kind == "numeric"}
+    x = _model_matrix(frame, candidates, infinity_as)
+
+    with quiet_optbinning():
+        selection = _binning_process(list(by_name), by_name, settings).fit(x, y)
+        summary = selection.summary().set_index("name")
+    dropped: list[Dropped] = []
+    eligible: list[str] = []
+    for candidate in candidates:
+        row = summary.loc[candidate.name]
+        iv = float(row["iv"])
+        if int(row["n_bins"]) < 2:
+            how = f"a {candidate.trend} bad rate" if candidate.trend else "a monotonic bad rate"
+            dropped.append(Dropped(candidate.name, f"no split with {how} separates the loans"))
+        elif iv < settings.min_iv:
+            dropped.append(
+                Dropped(candidate.name, f"information value {iv:.3f} below {settings.min_iv}")
+            )
+        else:
+            eligible.append(candidate.name)
+    eligible.sort(key=lambda name: (-float(summary.loc[name, "iv"]), name))
+    for rank, name in enumerate(
+        eligible[settings.max_characteristics :], settings.max_characteristics + 1
+    ):
+        iv = float(summary.loc[name, "iv"])
+        dropped.append(
+            Dropped(
+                name,
+                f"information value {iv:.3f} ranks {rank}; the card keeps "
+                f"{settings.max_characteristics} characteristics",
+            )
+        )
+    chosen = eligible[: settings.max_characteristics]
+
+    splits: dict[str, Any] = {}
+    cuts: dict[str, list[Decimal]] = {}
+    for name in chosen:
+        fitted = selection.get_binned_variable(name)
+        if by_name[name].kind == "numeric":
+            cuts[name] = _readable_cuts(x[name].to_numpy(dtype=float), list(fitted.splits))
+            splits[name] = [float(c) for c in cuts[name]]
+        else:
+            splits[name] = [list(group) for group in fitted.splits]
+
+    while True:
+        if not chosen:
+            raise TrainingFailed(
+                "no characteristic is predictive enough: "
+                + "; ".join(f"{d.name}: {d.reason}" for d in dropped)
+            )
+        card = _fit_points(x, y, chosen, by_name, splits, settings, seed)
+        coefficients = dict(zip(chosen, card.estimator_.coef_.ravel(), strict=True))
+        # Positive WOE is the safer side, so a sound coefficient is negative.
+        wrong = [name for name in chosen if coefficients[name] > 0]
+        if not wrong:
+            break
+        for name in wrong:
+            dropped.append(
+                Dropped(
+                    name,
+                    "its regression coefficient turned positive next to the others "
+                    "(collinear): its points would reward the riskier bins",
+                )
+            )
+        chosen = [name for name in chosen if name not in wrong]
+
+    fitted_model = _FittedModel(card, chosen, by_name, coefficients, cuts)
+    return _read_card(fitted_model, dropped, settings, candidates, infinity_as)
+
+
+def _largest_finite(column: pd.Series) -> float:
+    finite = column[np.isfinite(column)]
+    return float(finite.max()) if len(finite) else 0.0
+
+
+def _fit_points(
+    x: pd.DataFrame,
+    y: npt.NDArray[np.int64],
+    chosen: Sequence[str],
+    by_name: Mapping[str, Candidate],
+    splits: Mapping[str, Any],
+    settings: TrainingSettings,
+    seed: int,
+) -> Scorecard:
+    folds = StratifiedKFold(settings.cv_folds, shuffle=True, random_state=seed)
+    regression = LogisticRegressionCV(
+        Cs=list(settings.regularization_grid),
+        l1_ratios=(0.0,),
+        cv=folds,
+        scoring="neg_log_loss",
+        max_iter=1000,
+        use_legacy_attributes=False,
+    )
+    card = Scorecard(
+        binning_process=_binning_process(chosen, by_name, settings, splits),
+        estimator=regression,
+        scaling_method="pdo_odds",
+        scaling_method_params={
+            "pdo": settings.pdo,
+            "odds": settings.odds,
+            "scorecard_points": settings.score_at_odds,
+        },
+        intercept_based=True,
+        rounding=True,
+    )
+    with quiet_optbinning():
+        return card.fit(x[list(chosen)], y, metric_missing="empirical")
+
+
+@dataclass(frozen=True, slots=True)
+class _FittedModel:
+    card: Scorecard
+    chosen: Sequence[str]
+    by_name: Mapping[str, Candidate]
+    coefficients: Mapping[str, float]
+    cuts: Mapping[str, list[Decimal]]
+
+
+def _read_card(
+    model: _FittedModel,
+    dropped: list[Dropped],
+    settings: TrainingSettings,
+    candidates: Sequence[Candidate],
+    infinity_as: Mapping[str, float],
+) -> TrainedScorecard:
+    card, by_name, coefficients = model.card, model.by_name, model.coefficients
+    with quiet_optbinning():
+        table = card.table(style="detailed")
+    base = round(float(np.asarray(card.intercept_).ravel()[0]))
+    characteristics: list[TrainedCharacteristic] = []
+    lookups: dict[str, _Lookup] = {}
+    for name in model.chosen:
+        rows = table[table["Variable"] == name].reset_index(drop=True)
+        fitted = card.binning_process_.get_binned_variable(name)
+        n = len(rows) - 2  # the last two rows are "Special" and "Missing"
+        points = [int(p) for p in rows["Points"][:n]]
+        stats = [
+            BinStats(int(c), int(e))
+            for c, e in zip(rows["Count"][:n], rows["Event"][:n], strict=True)
+        ]
+        woes = [float(w) for w in rows["WoE"][:n]]
+        special_points = int(rows["Points"].iloc[n])
+        missing = BinStats(int(rows["Count"].iloc[n + 1]), int(rows["Event"].iloc[n + 1]))
+        if missing.count >= settings.min_missing_count:
+            missing_points = min(int(rows["Points"].iloc[n + 1]), max(points))
+            rule = "its own bin's points" + (
+                " (capped at the best bin)" if int(rows["Points"].iloc[n + 1]) > max(points) else ""
+            )
+        else:
+            missing_points = min(points)
+            rule = (
+                f"the worst bin's points: {missing.count} training loans were missing, "
+                f"under {settings.min_missing_count}"
+            )
+        other = special_points if by_name[name].kind == "categorical" else min(points)
+        # Every characteristic starts at 0 points; what it gives up goes to the base.
+        floor = min([*points, missing_points, other])
+        base += floor
+        points = [p - floor for p in points]
+        missing_points -= floor
+        other -= floor
+        if by_name[name].kind == "numeric":
+            cuts = [_as_written(c) for c in model.cuts[name]]
+            if len(fitted.splits) != len(cuts):
+                raise TrainingFailed(f"{name}: optbinning did not keep the fixed cut points")
+            bounds = [None, *cuts], [*cuts, None]
+            bins = tuple(
+                NumericBin(lower, upper, p, s, w)
+                for lower, upper, p, s, w in zip(*bounds, points, stats, woes, strict=True)
+            )
+            trained = TrainedCharacteristic(
+                name, "numeric", bins=bins, missing_points=missing_points, missing=missing,
+                missing_rule=rule, iv=float(rows["IV"].sum()), coefficient=coefficients[name],
+            )  # fmt: skip
+            _check_monotonic(trained)
+        else:
+            groups = tuple(
+                CategoryGroup(tuple(str(v) for v in values), p, s, w)
+                for values, p, s, w in zip(fitted.splits, points, stats, woes, strict=True)
+            )
+            trained = TrainedCharacteristic(
+                name, "categorical", categories=groups, other_points=other,
+                missing_points=missing_points, missing=missing, missing_rule=rule,
+                iv=float(rows["IV"].sum()), coefficient=coefficients[name],
+            )  # fmt: skip
+        characteristics.append(trained)
+        lookups[name] = _Lookup(
+            np.array([*points, other, missing_points], dtype=np.int64), unknown=other
+        )
+    return TrainedScorecard(
+        base_points=base,
+        characteristics=tuple(characteristics),
+        dropped=tuple(dropped),
+        regularization=float(np.ravel(card.estimator_.C_)[0]),
+        settings=settings,
+        candidates=tuple(c for c in candidates if c.name in model.chosen),
+        _binning=card.binning_process_,
+        _lookups=lookups,
+        _infinity_as={k: v for k, v in infinity_as.items() if k in model.chosen},
+    )
+
+
+def _as_written(cut: Decimal) -> Decimal:
+    """A cut point as the file writes it: an integer when whole, else plain decimal text."""
+    if cut == cut.to_integral_value():
+        return Decimal(int(cut))
+    return Decimal(format(cut.normalize(), "f"))
+
+
+def _check_monotonic(ch: TrainedCharacteristic) -> None:
+    points = [b.points for b in ch.bins]
+    rising = all(a <= b for a, b in itertools.pairwise(points))
+    falling = all(a >= b for a, b in itertools.pairwise(points))
+    if not (rising or falling):
+        raise TrainingFailed(f"{ch.name}: points {points} are not monotonic")
+
+
+def describe_bins(ch: TrainedCharacteristic) -> list[str]:
+    """Human-readable bin labels, in the file's order."""
+    if ch.kind == "categorical":
+        return [", ".join(g.values) for g in ch.categories]
+    labels = []
+    for b in ch.bins:
+        if b.lower is None and b.upper is None:
+            labels.append("any value")
+        elif b.lower is None:
+            labels.append(f"< {b.upper}")
+        elif b.upper is None:
+            labels.append(f">= {b.lower}")
+        else:
+            labels.append(f"[{b.lower}, {b.upper})")
+    return labels

@@ -1,0 +1,1 @@
+"""Reference pipelines the benchmark compares the trainer with (run in their own environments)."""
