@@ -35,6 +35,7 @@ from shared.platform.outbox import OUTBOX
 from shared.platform.store import Operator, OrderBy, Where
 from shared.records.loans import LOANS
 from shared.records.products import PRODUCT_VERSIONS
+from shared.records.tax_documents import TAX_DOCUMENTS
 from shared.records.users import ROLE_GRANTS
 
 IndexMode = Literal["ASCENDING", "DESCENDING", "CONTAINS"]
@@ -126,6 +127,11 @@ COMPOSITE_INDEXES: tuple[CompositeIndex, ...] = (
         PRODUCT_VERSIONS,
         (asc("product_id"), desc("version")),
         "propose_product_version, product_history: a product's versions, newest first",
+    ),
+    CompositeIndex(
+        TAX_DOCUMENTS,
+        (asc("user_id"), desc("filed_at")),
+        "tax_documents_of: a lender's tax documents, newest first",
     ),
     CompositeIndex(
         ROLE_GRANTS,

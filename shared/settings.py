@@ -34,10 +34,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["local", "test", "dev", "staging", "prod"]
@@ -51,6 +59,7 @@ DEV_ISSUER = "https://patungan.local/dev-issuer"
 DEV_AUDIENCE = "patungan-local"
 
 PII_KEY_BYTES = 32
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?")
 
 
 class ConfigurationError(RuntimeError):
@@ -155,6 +164,18 @@ class HttpSettings(PlatformSettings):
     auth_algorithms: tuple[str, ...] = ("RS256",)
     auth_leeway_s: int = Field(default=30, ge=0, le=300)
     auth_jwks_cache_s: int = Field(default=3600, ge=60)
+    cors_allowed_origins: tuple[str, ...] = Field(
+        default=(),
+        description="Browser origins allowed to call (JSON list, e.g. the admin console's).",
+    )
+
+    @field_validator("cors_allowed_origins")
+    @classmethod
+    def _origins_are_origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin like https://admin.example.co.id")
+        return origins
 
     @model_validator(mode="after")
     def _one_key_source_and_no_dev_issuer_in_the_cloud(self) -> HttpSettings:
@@ -299,6 +320,10 @@ class ReviewSettings(HttpSettings):
     """`loan_review`: auth, Firestore and Pub/Sub."""
 
 
+class LenderTaxSettings(HttpSettings, DocumentStorageSettings):
+    """`lender_tax`: auth, Firestore, and the documents bucket tax documents go into."""
+
+
 class ProductsSettings(HttpSettings):
     """`products`: auth, Firestore."""
 
@@ -319,6 +344,7 @@ FUNCTION_SETTINGS: dict[str, type[PlatformSettings]] = {
     "loan_review": ReviewSettings,
     "outbox_relay": OutboxRelaySettings,
     "products": ProductsSettings,
+    "lender_tax": LenderTaxSettings,
 }
 """The settings class each function of the topology loads (checked by tests)."""
 

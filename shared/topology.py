@@ -215,6 +215,13 @@ FUNCTIONS: tuple[Function, ...] = (
         "admin.super's catalogue: product versions proposed, activated (maker-checker), retired.",
     ),
     Function(
+        "lender_tax",
+        "http",
+        "Lenders file treaty certificates and exemption letters; admin.finance verifies them.",
+        documents="read_write",
+        signs_document_urls=True,
+    ),
+    Function(
         "outbox_relay",
         "http",
         "Every minute: publish outbox events whose producer's own publish failed.",

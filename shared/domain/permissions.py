@@ -43,6 +43,7 @@ class Permission(StrEnum):
     PRODUCT_MANAGE = "product.manage"  # propose, activate and retire product versions
     CERTIFICATE_VERIFY = "certificate.verify"  # verify lenders' tax certificates
     IDENTITY_VERIFY = "identity.verify"  # verify a passport or an institution's documents
+    TAX_FILE = "tax.file"  # a lender files a certificate of domicile or an exemption letter
 
 
 _P = Permission
@@ -51,7 +52,7 @@ _STAFF_READ = frozenset({_P.LOAN_READ, _P.LOAN_READ_ANY})
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
     {
         "borrower": frozenset({_P.LOAN_APPLY, _P.LOAN_READ}),
-        "lender": frozenset(),
+        "lender": frozenset({_P.TAX_FILE}),
         "staff": frozenset(),
         "admin.credit": _STAFF_READ | {_P.LOAN_REVIEW, _P.FIGURE_VERIFY},
         "admin.finance": _STAFF_READ | {_P.CERTIFICATE_VERIFY, _P.IDENTITY_VERIFY},

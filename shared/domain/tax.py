@@ -13,7 +13,8 @@ Two rules live here, both as data with their legal source next to the number:
   non-residents (PPh 26), or the treaty rate when a tax treaty lowers it *and*
   the lender's certificate of domicile is on file (PMK 69/PMK.03/2022 for P2P
   lending interest). Without the certificate the domestic 20% applies whatever
-  the treaty says.
+  the treaty says. A resident the law exempts (PPh 23(4): interest paid to a bank,
+  say) is withheld nothing, on the basis recorded and verified.
 
 Contract: amounts are integer rupiah, rates `Decimal` fractions (0.12 = 12%),
 days are passed in (no clock is read here). To amend a rate, add a row to the
@@ -116,6 +117,7 @@ class WithholdingArticle(Enum):
     PPH_23 = "pph23"  # Indonesian tax residents
     PPH_26 = "pph26"  # non-residents, domestic rate
     PPH_26_TREATY = "pph26_treaty"  # non-residents with a certificate of domicile on file
+    EXEMPT = "exempt"  # residents the law exempts (PPh 23(4)), on a verified basis
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,10 @@ _PMK_69 = "PMK 69/PMK.03/2022 (income tax on P2P lending interest)"
 class LenderTaxProfile:
     """What the platform knows about a lender's tax position.
 
+    `exemption_basis` names why a resident lender's interest is exempt from withholding
+    under PPh 23(4) (interest paid to a bank, say), once verified; without it a resident is
+    withheld 15%.
+
     `treaty_rate` is the rate the tax treaty between Indonesia and the lender's
     country of residence sets on interest; it applies only to non-residents and
     only while `certificate_of_domicile_on_file` is true (the DGT form the lender
@@ -146,6 +152,7 @@ class LenderTaxProfile:
     resident: bool
     treaty_rate: Decimal | None = None
     certificate_of_domicile_on_file: bool = False
+    exemption_basis: str | None = None  # a verified PPh 23(4) exemption (banks, ...)
 
     def __post_init__(self) -> None:
         errors: dict[str, str] = {}
@@ -155,6 +162,8 @@ class LenderTaxProfile:
             errors["certificate_of_domicile_on_file"] = (
                 "a certificate of domicile is filed only by non-residents"
             )
+        if self.exemption_basis is not None and not self.resident:
+            errors["exemption_basis"] = "PPh 23(4) exempts residents only"
         if self.treaty_rate is not None and not Decimal(0) <= self.treaty_rate <= Decimal(1):
             errors["treaty_rate"] = "must be a fraction between 0 and 1"
         if errors:
@@ -179,6 +188,12 @@ class LenderTaxProfile:
 
 def withholding_rule_for(profile: LenderTaxProfile) -> WithholdingRule:
     """The withholding that applies to a lender with this tax profile."""
+    if profile.resident and profile.exemption_basis is not None:
+        return WithholdingRule(
+            WithholdingArticle.EXEMPT,
+            Decimal(0),
+            f"exempt from PPh 23 under art. 23(4) UU PPh: {profile.exemption_basis}",
+        )
     if profile.resident:
         return WithholdingRule(
             WithholdingArticle.PPH_23, PPH_23_RATE, f"PPh 23 15% for residents; {_PMK_69}"

@@ -16,6 +16,9 @@ template wins, whatever the order of declaration, so `/me` is never taken for
   the first response is stored in the handler's own transaction and replayed (through
   `on_replay(call, stored)` when a route must refresh part of it: a signed URL);
 - the response model serialized as JSON with the route's status;
+- CORS for the browser origins in `HttpServices.cors_origins` (an admin web console): a
+  preflight from one of them is answered with the path's methods, and their requests get
+  `Access-Control-Allow-Origin`; any other origin gets no CORS header at all;
 - every exception mapped to a problem document (shared/http/problems.py), the
   unexpected ones logged with context; one access-log line per request with the
   trace of the incoming request.
@@ -88,6 +91,9 @@ S = TypeVar("S", bound="HttpServices")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
+PREFLIGHT_MAX_AGE_S = 600
+_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key"
+_EXPOSED_HEADERS = "Retry-After, Idempotent-Replayed, Allow, WWW-Authenticate"
 _TOO_DEEP = f"the request body nests deeper than {MAX_JSON_DEPTH} levels"
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the IETF draft asks
@@ -110,6 +116,7 @@ class HttpServices:
     callers: CallerDirectory | None = None
     idempotency_lease: timedelta = timedelta(seconds=120)
     idempotency_retention: timedelta = timedelta(hours=24)
+    cors_origins: frozenset[str] = frozenset()  # browser origins allowed to call (an admin web)
 
 
 @dataclass(frozen=True)
@@ -317,16 +324,26 @@ class Router(Generic[S]):
         labels = {"function": self.function}
         route_label = request.path
         caller_id: str | None = None
+        origin = headers.get("Origin")
+        allowed_origin = origin if origin is not None and origin in services.cors_origins else None
         with log_context(trace=trace_from_headers(headers), labels=labels):
             try:
-                route, params = self.match(request.method, request.path)
-                route_label = route.path
-                status, body, extra_headers, caller_id = self._serve(
-                    route, params, request, headers, services
-                )
-                response = _json_response(status, body, extra_headers)
+                if request.method == "OPTIONS" and allowed_origin is not None:
+                    response = self._preflight(request.path, allowed_origin)
+                else:
+                    route, params = self.match(request.method, request.path)
+                    route_label = route.path
+                    status, body, extra_headers, caller_id = self._serve(
+                        route, params, request, headers, services
+                    )
+                    response = _json_response(status, body, extra_headers)
             except Exception as exc:  # every failure becomes a problem document
                 response = self._problem_response(exc, request.method, route_label)
+            if allowed_origin is not None:
+                response.headers["Access-Control-Allow-Origin"] = allowed_origin
+                response.headers["Access-Control-Expose-Headers"] = _EXPOSED_HEADERS
+            if services.cors_origins:
+                response.headers["Vary"] = "Origin"
             logger.info(
                 "%s %s %s",
                 request.method,
@@ -345,6 +362,23 @@ class Router(Generic[S]):
                 },
             )
             return response
+
+    def _preflight(self, path: str, origin: str) -> flask.Response:
+        """A CORS preflight from an allowed origin: the methods the path answers."""
+        try:
+            self.match("__preflight__", path)  # a known path always refuses this method
+        except MethodNotAllowed as known:
+            allowed = known.allowed
+        else:  # pragma: no cover - no route takes a method of that name
+            allowed = ()
+        return flask.Response(
+            status=204,
+            headers={
+                "Access-Control-Allow-Methods": ", ".join(allowed),
+                "Access-Control-Allow-Headers": _ALLOWED_HEADERS,
+                "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_S),
+            },
+        )
 
     def _serve(
         self,

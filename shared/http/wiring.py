@@ -58,6 +58,7 @@ def http_services(
         verifier=token_verifier(settings),
         idempotency_lease=timedelta(seconds=settings.idempotency_lease_s),
         idempotency_retention=timedelta(hours=settings.idempotency_retention_h),
+        cors_origins=frozenset(settings.cors_allowed_origins),
         **extra,
     )
 

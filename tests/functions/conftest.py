@@ -110,6 +110,8 @@ class Platform:
                 return module.ReviewServices(**http, entity=ENTITY)
             case "products":
                 return module.ProductServices(**http)
+            case "lender_tax":
+                return module.TaxServices(**http, documents=w.storage)
             case "scoring":
                 return module.ScoringServices(
                     uow=w.uow,

@@ -59,6 +59,7 @@ from shared.services.catalogue import (
     propose_product_version,
     sample_catalogue,
 )
+from shared.services.lender_tax import tax_documents_of
 from shared.services.loan_applications import ApplicationQuery, list_applications
 from shared.services.loan_review import ReviewQueueQuery, review_queue
 from shared.services.outbox_relay import relay_outbox
@@ -230,6 +231,7 @@ def journey_queries() -> list[RecordedQuery]:
     )
     for state in (None, "pending"):
         list_role_grants(recorder, RoleGrantQuery(state=state))
+    tax_documents_of(recorder, "u-lender")
     return recorder.queries
 
 
