@@ -218,6 +218,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "lender_tax",
         "http",
         "Lenders file treaty certificates and exemption letters; admin.finance verifies them.",
+        serves="lenders",
         documents="read_write",
         signs_document_urls=True,
     ),

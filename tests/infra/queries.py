@@ -57,6 +57,13 @@ def grants(simulation: Simulation) -> list[Grant]:
     return found
 
 
+def functions_of(simulation: Simulation) -> list[Function]:
+    """The functions the simulated entity's licence deploys (its platform plan)."""
+    from infra.program import entity_plan
+
+    return [planned.function for planned in entity_plan(simulation.deployment.manifest).functions]
+
+
 def deployed_function(simulation: Simulation, fn: Function) -> RegisteredResource:
     matches = [r for r in simulation.of_type(FUNCTION) if r.get("name") == service_name(fn)]
     assert len(matches) == 1, f"{fn.name} deployed {len(matches)} times"

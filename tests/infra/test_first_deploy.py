@@ -18,7 +18,7 @@ from infra.offline import RegisteredResource, Simulation
 from infra.program import BillingCurrencyMismatch
 from shared.deployment import service_name, subscription_name
 from shared.topology import FUNCTIONS, REGION, Function
-from tests.infra.queries import FUNCTION, RUN_INVOKER, deployed_function, grants
+from tests.infra.queries import FUNCTION, RUN_INVOKER, deployed_function, functions_of, grants
 
 SLEEP = "time:index/sleep:Sleep"
 IAM_MEMBER = "gcp:projects/iAMMember:IAMMember"
@@ -114,7 +114,7 @@ def test_public_functions_are_tagged_for_the_one_sharing_exception_before_alluse
         number = only(simulation, "gcp:organizations/project:Project").outputs["number"]
         public = [r for r in simulation.of_type(RUN_INVOKER) if r.get("member") == "allUsers"]
         assert {r.get("name") for r in public} == {
-            service_name(fn) for fn in FUNCTIONS if fn.client_facing
+            service_name(fn) for fn in functions_of(simulation) if fn.client_facing
         }
         for grant in public:
             (wait,) = waits_for(simulation, grant)
@@ -247,7 +247,7 @@ def test_an_overlapping_key_mounts_its_previous_version_while_a_rotation_lasts(
 
 def test_functions_that_publish_use_the_regional_pubsub_endpoint(simulations):
     for simulation in simulations.values():
-        for fn in FUNCTIONS:
+        for fn in functions_of(simulation):
             env = deployed_function(simulation, fn).get("serviceConfig.environmentVariables")
             expected = REGIONAL_PUBSUB_ENDPOINT if fn.publishes else None
             assert env.get("PATUNGAN_PUBSUB_ENDPOINT") == expected, fn.name
@@ -261,7 +261,7 @@ def test_identity_platform_issues_the_tokens_client_facing_functions_verify(simu
         assert config.get("project") == project
         assert config.get("signIn.email.enabled") is True
         assert config.get("smsRegionConfig.allowlistOnly.allowedRegions") == ["ID"]
-        for fn in (fn for fn in FUNCTIONS if fn.client_facing):
+        for fn in (fn for fn in functions_of(simulation) if fn.client_facing):
             env = deployed_function(simulation, fn).get("serviceConfig.environmentVariables")
             assert env["PATUNGAN_AUTH_ISSUER"] == f"https://securetoken.google.com/{project}"
 
