@@ -19,7 +19,7 @@ import json
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -95,6 +95,16 @@ class MonthlyBudget(_Frozen):
         return self
 
 
+_EMAIL = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
+
+
+class Contacts(_Frozen):
+    """Who hears about the entity's project: ops (alerts, security, incidents) and billing."""
+
+    ops: tuple[Annotated[str, Field(pattern=_EMAIL)], ...] = Field(min_length=1)
+    billing: tuple[Annotated[str, Field(pattern=_EMAIL)], ...] = Field(min_length=1)
+
+
 class EntityManifest(_Frozen):
     """One business entity of the company and the GCP project it runs in."""
 
@@ -109,7 +119,14 @@ class EntityManifest(_Frozen):
     legal_name: str = Field(min_length=1, description="The licensed legal entity (PT / Koperasi).")
     ojk_licence: OjkLicence
     env: Literal["dev", "staging", "prod"]
-    parent: ResourceParent
+    parent: ResourceParent | None = Field(
+        default=None,
+        description=(
+            "Where the project sits; unset (the usual case): the entity's folder that the "
+            "organisation's bootstrap stack made, with its policies and logging settings."
+        ),
+    )
+    contacts: Contacts
     billing: BillingAccount
     budget: MonthlyBudget
     cost_center: str = Field(pattern=_LABEL_VALUE)
@@ -118,6 +135,23 @@ class EntityManifest(_Frozen):
         ge=1, le=36500, description="Borrower documents cannot be deleted or replaced before this."
     )
     log_retention_days: int = Field(ge=1, le=3650)
+    lock_retention: bool = Field(
+        default=False,
+        description=(
+            "Lock the documents bucket's and the log bucket's retention: once locked, nobody, "
+            "project owners included, can shorten or remove it. Irreversible: ops' decision."
+        ),
+    )
+    backup_retention_days: int = Field(
+        default=14, ge=1, le=98, description="How long each daily Firestore backup is kept."
+    )
+    min_instances: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description=(
+            "Instances kept warm per function name, overriding the topology's `min_instances` "
+            "for the latency-sensitive functions this entity wants warm (billed while idle)."
+        ),
+    )
     providers_url: str = Field(
         pattern=r"^https://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$",
         max_length=2048,

@@ -9,9 +9,11 @@ preflight refuses (`PreflightRefused`, listing every problem at once) when:
   project, or `gcp:region` is set to anything but asia-southeast2;
 - readiness: the manifest still carries placeholder (all-zero) billing or
   parent ids or a placeholder providers URL (a host under `.invalid`, which
-  never resolves), a topology function has no `functions/<name>/main.py`, a
-  secret some function mounts has no value in the stack's secret config, or
-  the topology or the names derived from it are unsound. A declared secret no
+  never resolves), a function the entity's licence deploys has no
+  `functions/<name>/main.py`, a secret such a function mounts has no value in
+  the stack's secret config, the manifest keeps warm a function it does not
+  deploy or beyond its maximum, or the topology or the names derived from it
+  are unsound. A declared secret no
   function mounts yet (the payment gateway's webhook key, until the payments
   function lands) needs no value: asking ops for one would make them invent a
   key nothing checks. Its secret is created empty, ready for the real value.
@@ -34,6 +36,7 @@ from urllib.parse import urlsplit
 from infra.archives import SourceTree, missing_sources
 from infra.manifest import ENTITIES_DIR, EntityManifest, ManifestError, load_manifest
 from infra.naming import naming_problems
+from shared.deployment import platform_plan
 from shared.topology import REGION, Function, Secret, Topic, validate_topology
 
 # RFC 2606 reserves `.invalid`: a name there can never resolve, so it marks a placeholder.
@@ -44,6 +47,11 @@ SECRET_CONFIG_PREFIX = "secret-"  # noqa: S105 — a config key prefix: patungan
 def secret_config_key(secret: Secret) -> str:
     """The stack config key (namespace `patungan`) holding a secret's current value."""
     return f"{SECRET_CONFIG_PREFIX}{secret.name}"
+
+
+def previous_secret_config_key(secret: Secret) -> str:
+    """The key holding a rotated secret's previous value while its overlap lasts."""
+    return f"{secret_config_key(secret)}-previous"
 
 
 def mounted_secrets(functions: Sequence[Function]) -> frozenset[str]:
@@ -60,7 +68,7 @@ class StackRequest:
     project: str | None  # gcp:project
     region: str | None = None  # gcp:region
     secrets_with_values: frozenset[str] = field(default_factory=frozenset)
-    quota_project: str | None = None  # patungan:quotaProject
+    bootstrap_stack: str | None = None  # patungan:bootstrapStack
 
 
 class PreflightRefused(RuntimeError):
@@ -105,18 +113,49 @@ def readiness_problems(
             f"{manifest.entity_id}: billing account {manifest.billing.account_id} is a "
             "placeholder; put the real account id in the manifest"
         )
-    if set(manifest.parent.id) == {"0"}:
+    if manifest.parent is not None and set(manifest.parent.id) == {"0"}:
         problems.append(
             f"{manifest.entity_id}: {manifest.parent.kind} id {manifest.parent.id} is a "
             "placeholder; put the real id in the manifest"
+        )
+    if request.bootstrap_stack is None:
+        problems.append(
+            f"stack {request.stack!r} names no bootstrap stack: pulumi config set --stack "
+            f"{request.stack} patungan:bootstrapStack organization/patungan-bootstrap/<stack> "
+            "(the deployer it impersonates and the folder its project goes in come from there)"
+        )
+    placeholder_contacts = [
+        email
+        for email in (*manifest.contacts.ops, *manifest.contacts.billing)
+        if email.endswith(PLACEHOLDER_DOMAIN)
+    ]
+    if placeholder_contacts:
+        problems.append(
+            f"{manifest.entity_id}: contacts {', '.join(placeholder_contacts)} are placeholders; "
+            "put the entity's ops and billing contacts in the manifest"
         )
     if (urlsplit(manifest.providers_url).hostname or "").endswith(PLACEHOLDER_DOMAIN):
         problems.append(
             f"{manifest.entity_id}: providers_url {manifest.providers_url} is a placeholder; "
             "put the credit-data providers' real URL in the manifest"
         )
-    problems.extend(f"function source missing: {path}" for path in missing_sources(functions, tree))
-    mounted = mounted_secrets(functions)
+    try:
+        deployed = [
+            planned.function
+            for planned in platform_plan(
+                manifest.ojk_licence.value,
+                functions=functions,
+                topics=topics,
+                secrets=secrets,
+                min_instances=manifest.min_instances,
+            ).functions
+        ]
+    except KeyError as exc:
+        problems.append(f"{manifest.entity_id}: {exc.args[0]}")
+        deployed = list(functions)
+    problems.extend(warm_problems(manifest, deployed))
+    problems.extend(f"function source missing: {path}" for path in missing_sources(deployed, tree))
+    mounted = mounted_secrets(deployed)
     problems.extend(
         f"secret {s.name!r} has no value: pulumi config set --secret --stack "
         f"{request.stack} patungan:{secret_config_key(s)} <value>"
@@ -128,6 +167,17 @@ def readiness_problems(
     )
     problems.extend(f"naming: {p}" for p in naming_problems(functions, topics))
     return problems
+
+
+def warm_problems(manifest: EntityManifest, functions: Sequence[Function]) -> list[str]:
+    """Warm instances the manifest asks for that its functions cannot have."""
+    limits = {fn.name: fn.max_instances for fn in functions}
+    return [
+        f"{manifest.entity_id}: min_instances {count} for {name!r} exceeds its max instances "
+        f"{limits[name]}"
+        for name, count in sorted(manifest.min_instances.items())
+        if name in limits and count > limits[name]
+    ]
 
 
 def check(

@@ -187,16 +187,38 @@ BUCKET = "gcp:storage/bucket:Bucket"
 DATABASE = "gcp:firestore/database:Database"
 TOPIC = "gcp:pubsub/topic:Topic"
 SECRET = "gcp:secretmanager/secret:Secret"  # noqa: S105 — a type token
+KEY_RING = "gcp:kms/keyRing:KeyRing"
 _IDENTITY = Global("IAM bindings and identities are global and hold no customer data")
+_MONITORING = Global("monitoring configuration; alerts carry metrics, never customer data")
 
 RULES: dict[str, Rule] = {
     "patungan:infra:EntityProject": Component(),
     "patungan:infra:Platform": Component(),
     "patungan:infra:Function": Component(),
+    "patungan:infra:Observability": Component(),
+    "patungan:infra:Organization": Component(),
+    "pulumi:pulumi:StackReference": Global("reads another stack's outputs"),
+    "time:index/sleep:Sleep": Global("a wait for IAM to propagate holds nothing"),
     "pulumi:providers:gcp": Located("region"),
     "gcp:organizations/project:Project": Global("a project is a container; its policy pins it"),
     "gcp:projects/service:Service": Global("enabling an API stores no data"),
     "gcp:orgpolicy/policy:Policy": Global("an organisation policy is configuration"),
+    "gcp:organizations/folder:Folder": Global("a folder is a container; its policies pin it"),
+    # Where Cloud Logging creates the log buckets of the folder's projects (_Default, _Required).
+    "gcp:logging/folderSettings:FolderSettings": Located("storageLocation"),
+    "gcp:tags/tagKey:TagKey": Global("a tag is configuration"),
+    "gcp:tags/tagValue:TagValue": Global("a tag is configuration"),
+    "gcp:tags/locationTagBinding:LocationTagBinding": Located("location"),
+    # Sign-in identities (e-mail, phone) are kept by Identity Platform, a global service:
+    # infra/README.md, "Identity Platform", records the decision and what stays in Jakarta.
+    "gcp:identityplatform/config:Config": Global("documented: sign-in identities only"),
+    "gcp:monitoring/notificationChannel:NotificationChannel": _MONITORING,
+    "gcp:monitoring/alertPolicy:AlertPolicy": _MONITORING,
+    "gcp:logging/metric:Metric": Global("counts log lines; the logs stay in their bucket"),
+    "gcp:projects/iAMAuditConfig:IAMAuditConfig": Global("says which audit logs are written"),
+    "gcp:essentialcontacts/contact:Contact": Global("who Google notifies; holds no platform data"),
+    KEY_RING: Located("location"),
+    "gcp:kms/cryptoKey:CryptoKey": Inside("keyRing", (KEY_RING,)),
     "gcp:billing/budget:Budget": Global("budgets live on the billing account"),
     "gcp:logging/projectBucketConfig:ProjectBucketConfig": Located("location"),
     "gcp:logging/projectSink:ProjectSink": RoutedTo(),
@@ -204,6 +226,8 @@ RULES: dict[str, Rule] = {
     # Index and TTL configuration of the database: they hold nothing outside it.
     "gcp:firestore/field:Field": Inside("database", (DATABASE,), ("name",)),
     "gcp:firestore/index:Index": Inside("database", (DATABASE,), ("name",)),
+    # Backups are stored in the database's own location.
+    "gcp:firestore/backupSchedule:BackupSchedule": Inside("database", (DATABASE,), ("name",)),
     BUCKET: Located("location"),
     "gcp:storage/bucketObject:BucketObject": Inside("bucket", (BUCKET,), ("name",)),
     "gcp:artifactregistry/repository:Repository": Located("location"),
@@ -220,6 +244,15 @@ RULES: dict[str, Rule] = {
     "gcp:storage/bucketIAMMember:BucketIAMMember": _IDENTITY,
     "gcp:secretmanager/secretIamMember:SecretIamMember": _IDENTITY,
     "gcp:serviceaccount/iAMMember:IAMMember": _IDENTITY,
+    "gcp:projects/serviceIdentity:ServiceIdentity": _IDENTITY,
+    # Never created (the least-privilege policy refuses it), but where it lives is decided.
+    "gcp:serviceaccount/key:Key": _IDENTITY,
+    "gcp:folder/iAMMember:IAMMember": _IDENTITY,
+    "gcp:billing/accountIamMember:AccountIamMember": _IDENTITY,
+    "gcp:tags/tagValueIamMember:TagValueIamMember": _IDENTITY,
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": _IDENTITY,
+    "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": _IDENTITY,
+    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": _IDENTITY,
     "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": Located("location"),
     "gcp:cloudrunv2/serviceIamMember:ServiceIamMember": Located("location"),
 }

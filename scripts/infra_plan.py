@@ -1,15 +1,17 @@
 """Offline preview of what `pulumi up -s <entity>` would create: `nox -s plan -- <entity>`.
 
-Runs the real Pulumi program under mocks (no CLI, no plugin, no credentials)
-and prints, for review before anyone touches Google Cloud:
+Runs the real Pulumi program under mocks (no CLI, no plugin, no credentials),
+after the organisation's bootstrap program whose outputs the entity stack reads,
+and prints, for review before anyone touches Google Cloud (`org` previews the
+bootstrap stack itself):
 
 - the preflight problems a real `pulumi up` would refuse on (placeholders stand
   in for missing function folders and unset secrets so the review can go on);
 - one row per resource: type, name, location, key settings;
 - the residency verdict (infra/residency.py) and a count per resource type.
 
-Usage: `python -m scripts.infra_plan <entity> [--strict]`. Exit status: 0 when
-the plan printed, 1 with `--strict` when the preflight or residency found
+Usage: `python -m scripts.infra_plan <entity>|org [--strict]`. Exit status: 0
+when the plan printed, 1 with `--strict` when the preflight or residency found
 problems, 2 for an unknown entity.
 """
 
@@ -24,37 +26,57 @@ from pathlib import Path
 from typing import Any
 
 from infra.manifest import known_entities
-from infra.offline import RegisteredResource, simulate
+from infra.offline import (
+    RegisteredResource,
+    Simulation,
+    bootstrap_reference,
+    simulate,
+    simulate_organization,
+)
 from infra.preflight import PreflightRefused
 from infra.residency import location_of, violations
+
+ORGANIZATION = "org"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("entity", nargs="?", help=f"one of: {', '.join(known_entities())}")
+    parser.add_argument(
+        "entity",
+        nargs="?",
+        help=f"one of: {', '.join(known_entities())}, or {ORGANIZATION} (the bootstrap stack)",
+    )
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 when `pulumi up` would refuse the stack"
     )
     args = parser.parse_args(argv)
-    if args.entity not in known_entities():
+    if args.entity not in (*known_entities(), ORGANIZATION):
         parser.print_usage(sys.stderr)
         print(
             f"unknown entity {args.entity!r}; known: {', '.join(known_entities())}", file=sys.stderr
         )
         return 2
-    with tempfile.TemporaryDirectory(prefix="patungan-plan-") as archives:
-        try:
-            plan = simulate(args.entity, archive_dir=Path(archives), preview_with_placeholders=True)
-        except PreflightRefused as refused:
-            print(refused, file=sys.stderr)
-            return 1
-    manifest = plan.deployment.manifest
+    organization = simulate_organization(preview_with_placeholders=True)
+    if args.entity == ORGANIZATION:
+        plan = organization
+        print(
+            f"Offline plan of the bootstrap stack {plan.stack!r}: organisation "
+            f"{plan.deployment.manifest.organization_id}, under Pulumi mocks\n"
+        )
+    else:
+        with tempfile.TemporaryDirectory(prefix="patungan-plan-") as archives:
+            try:
+                plan = _entity_plan(args.entity, Path(archives), organization)
+            except PreflightRefused as refused:
+                print(refused, file=sys.stderr)
+                return 1
+        manifest = plan.deployment.manifest
+        print(
+            f"Offline plan of stack {plan.stack!r}: entity {manifest.entity_id} "
+            f"({manifest.legal_name}, {manifest.ojk_licence.value}) -> project "
+            f"{manifest.project_id}, under Pulumi mocks\n"
+        )
     resources = [r for r in plan.resources if r.custom]
-    print(
-        f"Offline plan of stack {plan.stack!r}: entity {manifest.entity_id} "
-        f"({manifest.legal_name}, {manifest.ojk_licence.value}) -> project "
-        f"{manifest.project_id}, under Pulumi mocks\n"
-    )
     if plan.problems:
         print("Preflight: `pulumi up` would refuse this stack until these are fixed:")
         for problem in plan.problems:
@@ -75,6 +97,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {count:4d}  {type_}")
     print(f"  {len(resources):4d}  total")
     return 1 if args.strict and (plan.problems or residency) else 0
+
+
+def _entity_plan(entity: str, archives: Path, organization: Simulation) -> Simulation:
+    return simulate(
+        entity,
+        archive_dir=archives,
+        preview_with_placeholders=True,
+        stack_outputs={bootstrap_reference(): organization.exports},
+    )
 
 
 def _table(resources: list[RegisteredResource]) -> str:
@@ -99,8 +130,8 @@ def _short_type(token: str) -> str:
     """`gcp:pubsub/topic:Topic` → `pubsub/Topic`."""
     if token.startswith("pulumi:providers:"):
         return f"provider/{token.rsplit(':', 1)[-1]}"
-    module = token.split(":")[1].split("/")[0]
-    return f"{module}/{token.rsplit(':', 1)[-1]}"
+    package, module = token.split(":")[0], token.split(":")[1].split("/")[0]
+    return f"{package if module == 'index' else module}/{token.rsplit(':', 1)[-1]}"
 
 
 def _name(resource: RegisteredResource) -> str:
@@ -141,8 +172,18 @@ _SETTINGS: dict[str, Callable[[RegisteredResource], str]] = {
     ),
     "gcp:projects/service:Service": lambda r: f"disableOnDestroy={r.get('disableOnDestroy')}",
     "gcp:orgpolicy/policy:Policy": lambda r: (
-        f"{str(r.get('name')).rsplit('/', 1)[-1]} "
-        f"{r.get('spec.rules')[0]['values']['allowedValues']}"
+        f"{str(r.get('name')).rsplit('/', 1)[-1]}: "
+        + "; ".join(_policy_rule(rule) for rule in r.get("spec.rules") or [])
+    ),
+    "time:index/sleep:Sleep": lambda r: f"waits {r.get('createDuration')} after its grants",
+    "gcp:monitoring/alertPolicy:AlertPolicy": lambda r: (
+        f"{r.get('displayName')} -> {len(r.get('notificationChannels') or [])} channel(s)"
+    ),
+    "gcp:firestore/backupSchedule:BackupSchedule": lambda r: (
+        f"daily, kept {int(str(r.get('retention')).rstrip('s')) // 86400} days"
+    ),
+    "gcp:tags/locationTagBinding:LocationTagBinding": lambda r: (
+        f"{r.get('tagValue')} on {r.get('parent')}"
     ),
     "gcp:billing/budget:Budget": lambda r: (
         f"{r.get('amount.specifiedAmount.currencyCode')} "
@@ -218,6 +259,15 @@ _SETTINGS: dict[str, Callable[[RegisteredResource], str]] = {
         f"project {r.get('project')}; region {r.get('region')}; labels {r.get('defaultLabels')}"
     ),
 }
+
+
+def _policy_rule(rule: Mapping[str, Any]) -> str:
+    if rule.get("enforce"):
+        return "enforced"
+    if rule.get("allowAll"):
+        condition = (rule.get("condition") or {}).get("expression", "always")
+        return f"allow all where {condition}"
+    return f"allowed {rule.get('values', {}).get('allowedValues')}"
 
 
 def _retention(seconds: str | None) -> str:

@@ -42,13 +42,14 @@ from scripts.platform_client import PlatformClient, sandbox_applicant
 from scripts.platform_runner import (
     LOCAL_ENTITY,
     LocalPlatform,
+    LocalValues,
     PlatformConfig,
     PlatformError,
-    local_scheduled_job,
-    scheduler_invoker,
+    local_job,
     who_may_call,
 )
 from scripts.token import DEFAULT_KEY_DIR, DevKeys
+from shared.deployment import plan_function
 from shared.topology import FUNCTIONS, function, local_port
 
 TOKEN_ROLES = (
@@ -101,7 +102,7 @@ def describe(platform: LocalPlatform) -> str:
     """The functions table, tokens and exports printed once the platform is up."""
     rows = [("function", "kind", "URL", "who may call it")]
     for running in platform.functions.values():
-        rows.append((running.name, running.fn.kind, running.url, who_may_call(running.fn)))
+        rows.append((running.name, running.kind, running.url, who_may_call(running)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = ["", "Functions:"]
     for name, kind, url, callers in rows:
@@ -171,8 +172,11 @@ def run_scheduled(args: argparse.Namespace) -> int:
     fn = function(args.run_scheduled)
     keys = DevKeys.ensure(args.keys)
     url = args.url or f"http://{args.host}:{local_port(fn)}"
-    env = {"PATUNGAN_SCHEDULER_INVOKER": scheduler_invoker(fn, args.project), **keys.environment()}
-    result = run_job_now(local_scheduled_job(fn, url, env), keys)
+    # Only the job's account and audience are read here: the other values play no part.
+    values = LocalValues(
+        args.project, args.entity, jwks_url="", documents_bucket="", providers_url=""
+    )
+    result = run_job_now(local_job(plan_function(fn), url, values), keys)
     print(f"scheduler: {fn.name} → {result.describe()}", flush=True)
     return 0 if result.succeeded else 1
 

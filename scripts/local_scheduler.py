@@ -1,23 +1,24 @@
 """The local Cloud Scheduler: runs each scheduled function of the topology as its job does.
 
-In production every function with a `schedule` (shared/topology.py) has a Cloud
-Scheduler job (infra/components/function.py, `_scheduler_job`): a unix-cron
-schedule evaluated in `SCHEDULER_TIME_ZONE`, an HTTP POST to the function's URL
-with an OIDC token naming the job's service account (`email`, `email_verified`)
-for the function's audience, and a retry config taken from the function's
-delivery settings. `LocalScheduler` does the same on localhost, one thread per
+In production every function with a `schedule` (shared/topology.py) has the
+Cloud Scheduler job its plan describes (`shared.deployment.SchedulerJob`): a
+unix-cron schedule evaluated in `SCHEDULER_TIME_ZONE`, an HTTP POST to the
+function's URL with an OIDC token naming the job's service account (`email`,
+`email_verified`) for the function's audience, and a retry config taken from
+the function's delivery settings. `LocalScheduler` runs the same plan on localhost, one thread per
 job, with a token from the dev issuer (`scripts.token.DevKeys`) carrying the
 claims the Google token carries, so the function's own check (e.g.
 `shared.http.guard.require_scheduler`) runs unchanged.
 
 The contract:
-- `CronSchedule.parse` understands the five unix-cron fields (minute, hour,
-  day of month, month, day of week) with `*`, numbers, lists `a,b`, ranges
-  `a-b`, steps `*/n` and `a-b/n`; day of week runs 0-6 from Sunday, and 7 is
-  Sunday too. As in unix cron, when both day fields are restricted (neither
-  starts with `*`) a day matches if either matches. Anything else (names like
-  `MON`, `@hourly`, `?`, six fields, out-of-range values, a date that never
-  occurs such as `0 0 31 2 *`) raises `CronError` naming the field, at start.
+- `CronSchedule.parse` accepts what Cloud Scheduler's unix-cron accepts: five
+  fields (minute, hour, day of month, month, day of week) of `*`, numbers,
+  lists `a,b`, ranges `a-b` and steps `*/n` and `a-b/n`, months also `JAN`-`DEC`
+  and days of the week `SUN`-`SAT` (0-6 from Sunday, and 7 is Sunday too).
+  croniter reads and evaluates it; as Cloud Scheduler documents, when both day
+  fields are restricted (neither is `*`) a day matches if either matches.
+  Anything else (`@hourly`, `?`, `L`, `#`, six fields, out-of-range values, a
+  date that never occurs such as `0 0 31 2 *`) raises `CronError`, at start.
 - A run is one POST of `{}`; a 2xx answer succeeds. A failure (another status,
   or no answer within the attempt deadline) is retried as Cloud Scheduler
   retries (`RetryPolicy`: `retry_count` times, backoff from `min_backoff_s`
@@ -33,27 +34,25 @@ The contract:
 
 from __future__ import annotations
 
-import calendar
+import hashlib
 import json
+import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
+from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 
 from scripts.token import DevKeys
-from shared.topology import SCHEDULER_TIME_ZONE, Function
+from shared.deployment import SCHEDULER_MAX_DOUBLINGS, SchedulerJob
+from shared.topology import SCHEDULER_TIME_ZONE
 
-# Cloud Scheduler's default: the retry interval doubles five times, then grows linearly.
-DEFAULT_MAX_DOUBLINGS = 5
 # The token lifetime of a Google-signed OIDC ID token.
 TOKEN_TTL = timedelta(hours=1)
-# The longest a local run may take to find its next due minute (a leap day, restricted
-# week days): eight years covers every schedule that matches at all.
-_SEARCH_YEARS = 8
 
 Progress = Callable[[str], None]
 
@@ -62,145 +61,78 @@ class CronError(ValueError):
     """A schedule the local scheduler (and Cloud Scheduler's unix-cron) does not accept."""
 
 
-@dataclass(frozen=True)
-class _Field:
-    name: str
-    low: int
-    high: int
+# Cloud Scheduler's unix-cron: numbers, names in capitals where a field has them, `*`,
+# ranges, lists and steps. Not `?`, `L`, `W`, `#`, `H` nor `@hourly`, which croniter knows too.
+_FIELD_NAMES = ("minute", "hour", "day of month", "month", "day of week")
+_MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC"
+_DAYS = "SUN|MON|TUE|WED|THU|FRI|SAT"
+_VALUE = {"month": rf"\d+|{_MONTHS}", "day of week": rf"\d+|{_DAYS}"}
+# A `/step` follows `*` or a range: "5/10" is another dialect (5, 15, ...), not unix-cron.
+_PART = r"(?:\*|(?P<low>{v})(?:-(?P<high>{v}))?)(?:/(?P<step>\d+))?"
+# A reference date the next run is searched from at parse time, to refuse one that never comes.
+_REFERENCE = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-_FIELDS = (
-    _Field("minute", 0, 59),
-    _Field("hour", 0, 23),
-    _Field("day of month", 1, 31),
-    _Field("month", 1, 12),
-    _Field("day of week", 0, 7),
-)
-
-
-def _number(text: str, spec: _Field, expression: str) -> int:
-    if not text.isdigit():
-        raise CronError(
-            f"{expression!r}: {spec.name} {text!r} is not a number "
-            f"({spec.low}-{spec.high}; names such as MON or JAN are not supported)"
-        )
-    value = int(text)
-    if not spec.low <= value <= spec.high:
-        raise CronError(f"{expression!r}: {spec.name} {value} is outside {spec.low}-{spec.high}")
-    return value
-
-
-def _parse_field(text: str, spec: _Field, expression: str) -> frozenset[int]:
-    values: set[int] = set()
+def _check_field(text: str, name: str, expression: str) -> None:
+    pattern = re.compile(_PART.format(v=_VALUE.get(name, r"\d+")))
     for part in text.split(","):
-        base, slash, step_text = part.partition("/")
-        step = 1
-        if slash:
-            if not step_text.isdigit() or int(step_text) == 0:
-                raise CronError(
-                    f"{expression!r}: {spec.name} step {step_text!r} is not a positive number"
-                )
-            step = int(step_text)
-        if base == "*":
-            low, high = spec.low, spec.high
-        elif "-" in base:
-            first, _, last = base.partition("-")
-            low, high = _number(first, spec, expression), _number(last, spec, expression)
-            if low > high:
-                raise CronError(f"{expression!r}: {spec.name} range {base!r} runs backwards")
-        else:
-            low = _number(base, spec, expression)
-            if slash:  # "5/10" is a cron dialect (5, 15, ...), not unix-cron
-                raise CronError(
-                    f"{expression!r}: {spec.name} step {part!r} needs a range or * before /"
-                )
-            high = low
-        values.update(range(low, high + 1, step))
-    return frozenset(values)
+        match = pattern.fullmatch(part)
+        if match is None:
+            raise CronError(
+                f"{expression!r}: {name} {part!r} is not unix-cron (numbers"
+                + (f", names {_VALUE[name].split('|', 2)[1]}..." if name in _VALUE else "")
+                + ", *, ranges a-b, lists a,b and steps */n or a-b/n)"
+            )
+        if match["step"] is not None and match["low"] is not None and match["high"] is None:
+            raise CronError(f"{expression!r}: {name} step {part!r} needs a range or * before /")
+        if match["high"] is not None and _ordinal(match["low"]) > _ordinal(match["high"]):
+            raise CronError(f"{expression!r}: {name} range {part.split('/')[0]!r} runs backwards")
+
+
+def _ordinal(value: str) -> int:
+    names = f"{_MONTHS}|{_DAYS}".split("|")
+    if value.isdigit():
+        return int(value)
+    index = names.index(value)
+    return index + 1 if index < 12 else index - 12  # JAN is 1; SUN is 0
 
 
 @dataclass(frozen=True)
 class CronSchedule:
-    """A parsed five-field unix-cron expression (see the module docstring)."""
+    """A five-field unix-cron expression, evaluated by croniter (see the module docstring)."""
 
     expression: str
-    minutes: frozenset[int]
-    hours: frozenset[int]
-    days_of_month: frozenset[int]
-    months: frozenset[int]
-    days_of_week: frozenset[int]  # 0 = Sunday ... 6 = Saturday (7 folded into 0)
-    any_day_of_month: bool  # the field starts with "*"
-    any_day_of_week: bool
 
     @classmethod
     def parse(cls, expression: str) -> CronSchedule:
         fields = expression.split()
-        if len(fields) != 5:
+        if len(fields) != len(_FIELD_NAMES):
             raise CronError(
                 f"{expression!r}: a schedule has five fields (minute hour day-of-month month "
                 f"day-of-week), not {len(fields)}"
             )
-        minutes, hours, dom, months, dow = (
-            _parse_field(text, spec, expression) for text, spec in zip(fields, _FIELDS, strict=True)
-        )
-        schedule = cls(
-            expression=expression,
-            minutes=minutes,
-            hours=hours,
-            days_of_month=dom,
-            months=months,
-            days_of_week=frozenset(day % 7 for day in dow),
-            any_day_of_month=fields[2].startswith("*"),
-            any_day_of_week=fields[4].startswith("*"),
-        )
-        if schedule.any_day_of_week or schedule.any_day_of_month:
-            # Only the day of month decides the day: it must occur in a scheduled month.
-            longest = {month: calendar.monthrange(2024, month)[1] for month in months}  # leap
-            if not any(day <= longest[month] for month in months for day in dom):
-                raise CronError(f"{expression!r}: that day of month never occurs in those months")
-        return schedule
-
-    def _day_matches(self, day: datetime) -> bool:
-        if day.month not in self.months:
-            return False
-        in_month = day.day in self.days_of_month
-        in_week = (day.isoweekday() % 7) in self.days_of_week  # isoweekday: Sunday = 7
-        if self.any_day_of_month or self.any_day_of_week:
-            return in_month and in_week
-        return in_month or in_week  # both restricted: either one (unix cron)
+        for text, name in zip(fields, _FIELD_NAMES, strict=True):
+            _check_field(text, name, expression)
+        try:
+            croniter(expression, _REFERENCE).get_next(datetime)
+        except CroniterBadDateError:
+            raise CronError(
+                f"{expression!r}: that day of month never occurs in those months"
+            ) from None
+        except (CroniterBadCronError, ValueError) as exc:
+            raise CronError(f"{expression!r}: {exc}") from None
+        return cls(expression)
 
     def matches(self, moment: datetime, time_zone: str = SCHEDULER_TIME_ZONE) -> bool:
         """Whether the minute of `moment` (an aware time) is due, read in `time_zone`."""
-        local = _aware(moment).astimezone(_zone(time_zone))
-        return (
-            local.minute in self.minutes and local.hour in self.hours and self._day_matches(local)
-        )
+        local = _aware(moment).astimezone(_zone(time_zone)).replace(second=0, microsecond=0)
+        return bool(croniter.match(self.expression, local))
 
     def next_after(self, moment: datetime, time_zone: str = SCHEDULER_TIME_ZONE) -> datetime:
         """The first due minute strictly after `moment`, as an aware time in `time_zone`."""
-        zone = _zone(time_zone)
-        local = _aware(moment).astimezone(zone)
-        start = local.replace(second=0, microsecond=0) + timedelta(minutes=1)
-        for day in _days(start, _SEARCH_YEARS):
-            if not self._day_matches(day):
-                continue
-            for hour in sorted(self.hours):
-                for minute in sorted(self.minutes):
-                    candidate = day.replace(hour=hour, minute=minute, tzinfo=zone)
-                    if candidate < start:
-                        continue
-                    # A wall-clock time a DST change skips does not exist: no run then.
-                    wall = candidate.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-                    if wall == candidate.replace(tzinfo=None):
-                        return candidate
-        raise CronError(f"{self.expression!r} has no run in the next {_SEARCH_YEARS} years")
-
-
-def _days(start: datetime, years: int) -> Iterator[datetime]:
-    day = start.replace(hour=0, minute=0, tzinfo=None)
-    for _ in range(366 * years):
-        yield day
-        day += timedelta(days=1)
+        local = _aware(moment).astimezone(_zone(time_zone))
+        following: datetime = croniter(self.expression, local).get_next(datetime)
+        return following
 
 
 def _aware(moment: datetime) -> datetime:
@@ -223,7 +155,7 @@ class RetryPolicy:
     retry_count: int = 0
     min_backoff_s: float = 5.0
     max_backoff_s: float = 3600.0
-    max_doublings: int = DEFAULT_MAX_DOUBLINGS
+    max_doublings: int = SCHEDULER_MAX_DOUBLINGS
 
     def delay(self, retry: int) -> float:
         """Seconds before retry number `retry` (1 = the first retry), as Cloud Scheduler waits."""
@@ -256,6 +188,35 @@ class ScheduledJob:
         if self.every_s is not None and self.every_s <= 0:
             raise CronError(f"{self.name}: a fixed interval must be positive, not {self.every_s}")
 
+    @classmethod
+    def planned(
+        cls,
+        job: SchedulerJob,
+        *,
+        name: str,
+        url: str,
+        invoker: str,
+        audience: str,
+        every_s: float | None = None,
+    ) -> ScheduledJob:
+        """The planned job (`shared.deployment`) as it runs locally: calling `url` as `invoker`."""
+        return cls(
+            name=name,
+            schedule=job.schedule,
+            time_zone=job.time_zone,
+            url=url,
+            invoker=invoker,
+            audience=audience,
+            retry=RetryPolicy(
+                retry_count=job.retry_count,
+                min_backoff_s=job.min_backoff_s,
+                max_backoff_s=job.max_backoff_s,
+                max_doublings=job.max_doublings,
+            ),
+            attempt_deadline_s=job.attempt_deadline_s,
+            every_s=every_s,
+        )
+
     @property
     def when(self) -> str:
         """How the job is timed, for people: `* * * * * (Asia/Jakarta)` or `every 1 s`."""
@@ -269,9 +230,13 @@ class ScheduledJob:
         return self.cron.next_after(now, self.time_zone)
 
     def token(self, keys: DevKeys, now: datetime | None = None) -> str:
-        """The bearer token of one attempt: what Google's OIDC token for the job carries."""
+        """The bearer token of one attempt: what Google's OIDC token for the job carries.
+
+        Google names a service account in `sub` by its numeric unique id and in `email`
+        by its address; locally the id is derived from the address, stably.
+        """
         return keys.issue(
-            self.invoker,
+            account_unique_id(self.invoker),
             None,
             ttl=TOKEN_TTL,
             now=now,
@@ -279,32 +244,9 @@ class ScheduledJob:
         )
 
 
-def attempt_deadline_s(fn: Function) -> int:
-    """Infra's attempt deadline: the function's whole timeout, within Scheduler's 15 s-30 min."""
-    return min(max(fn.timeout_s + 30, 15), 1800)
-
-
-def scheduled_job(
-    fn: Function, *, url: str, invoker: str, audience: str, every_s: float | None = None
-) -> ScheduledJob:
-    """The job of a scheduled topology function, set as infra sets its Cloud Scheduler job."""
-    if fn.schedule is None:
-        raise ValueError(f"{fn.name} has no schedule")
-    return ScheduledJob(
-        name=fn.name,
-        schedule=fn.schedule,
-        time_zone=SCHEDULER_TIME_ZONE,
-        url=url,
-        invoker=invoker,
-        audience=audience,
-        retry=RetryPolicy(
-            retry_count=fn.max_delivery_attempts - 1,
-            min_backoff_s=fn.min_backoff_s,
-            max_backoff_s=fn.max_backoff_s,
-        ),
-        attempt_deadline_s=attempt_deadline_s(fn),
-        every_s=every_s,
-    )
+def account_unique_id(email: str) -> str:
+    """A service account's stand-in unique id: 21 digits, as Google's, stable per address."""
+    return str(int(hashlib.sha256(email.encode()).hexdigest(), 16))[:21]
 
 
 @dataclass(frozen=True)
@@ -434,7 +376,6 @@ __all__ = [
     "LocalScheduler",
     "RetryPolicy",
     "ScheduledJob",
-    "attempt_deadline_s",
+    "account_unique_id",
     "run_job_now",
-    "scheduled_job",
 ]

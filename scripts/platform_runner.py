@@ -5,31 +5,37 @@
         platform.keys.issue("u-1", "borrower")     # a token the functions accept
         ...
 
-`LocalPlatform.start()` brings up, in order, printing progress as it goes:
+What runs and how it is wired is the platform plan of the entity's licence
+(`shared.deployment.platform_plan`, the plan the Pulumi program deploys): the
+runner only fills its sources with local values (`local_values`). `start()`
+brings up, in order, printing progress as it goes:
 1. the local cloud (`emulators.local_cloud.LocalCloud`: Firestore, Pub/Sub,
    Storage) and the providers sandbox (`python -m emulators.sandboxes.providers`), together;
-2. the dev keys (`scripts.token.DevKeys`: token issuer, Storage signer, PII key);
-3. Pub/Sub wired from `shared/topology.py` exactly as the Pulumi program wires it
-   (infra/components/function.py): every topic, and for each event function its
-   dead-letter topic, a `<dead-letter>.hold` pull subscription keeping dead letters,
-   and its push subscription (ack deadline, retry backoff, maximum delivery
-   attempts from the topology) pushing to the function's local URL at the path
+2. the dev keys (`scripts.token.DevKeys`: token issuer, Storage signer, PII key),
+   and the dev issuer's JWKS on a local URL (`scripts.dev_issuer_keys.LocalJwks`),
+   where the functions fetch token keys as they fetch Identity Platform's in the cloud;
+3. Pub/Sub as planned: every topic, and for each push subscription its dead-letter
+   topic, the pull subscription holding the dead letters, and the subscription
+   itself (ack deadline, retry backoff, maximum delivery attempts, retention)
+   pushing to the function's local URL at the plan's path
    `/projects/<project>/topics/<topic>`, from which functions-framework names the
    topic in the CloudEvent's source (emulators/README.md, "Push");
 4. the documents bucket, and the entity's products (the sample catalogue,
    `shared/domain/data/products.json`, restricted to the products the entity's
    manifest `infra/entities/<entity>.json` sells), through `publish_catalogue`;
-5. every function of the topology under `functions-framework --target <name>
-   --source functions/<name>/main.py --port <port>`, each in its own process group
-   with the environment infra gives it in production (`function_environment`:
-   the same `PATUNGAN_*` names read by the same settings classes, local values),
-   and waits until each answers HTTP (an HTTP function has then built its settings
-   and clients; an event function builds them on its first delivery);
-6. the local Cloud Scheduler (`scripts.local_scheduler.LocalScheduler`): for every
-   scheduled function, its job as infra deploys it (schedule in the topology's time
-   zone, POST `{}` to the function's URL with a dev-issuer token naming the job's
-   account, `email_verified`, the function's audience, its retry config).
-   `PlatformConfig(schedule_every_s=1.0)` runs the jobs every second instead (tests).
+5. every planned function under `functions-framework --target <name> --source
+   functions/<name>/main.py --port <port>`, supervised (`emulators.launcher`:
+   it dies with the runner) with exactly the planned environment, local values,
+   plus the emulator hosts and the dev signer's key (`LOCAL_ONLY_VARIABLES`), and
+   waits until each answers HTTP (an HTTP function has then built its settings and
+   clients; an event function builds them on its first delivery); then founds the
+   local staff (`scripts.local_staff`: two admin.super, an admin.credit and an
+   admin.finance, as an entity founds them) when the users function runs;
+6. the local Cloud Scheduler (`scripts.local_scheduler.LocalScheduler`): every
+   planned job (schedule in its time zone, POST `{}` to the function's URL with a
+   dev-issuer token naming the job's account, `email_verified`, the audience the
+   function verifies, its retries). `PlatformConfig(schedule_every_s=1.0)` runs
+   the jobs every second instead (tests).
 
 `stop()` tells every part to stop at once (SIGTERM to each process group, SIGKILL
 after a grace period) and waits for them; the context manager does both, and a
@@ -47,11 +53,8 @@ import contextlib
 import os
 import shutil
 import socket
-import subprocess
 import sys
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -59,9 +62,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
-
-from emulators.launcher import EmulatorProcess, free_port
+from emulators.launcher import EmulatorProcess, HttpProbe, free_port
 from emulators.local_cloud import (
     DEFAULT_PROJECT,
     FIRESTORE_DEFAULT_PORT,
@@ -71,31 +72,41 @@ from emulators.local_cloud import (
     LocalCloudConfig,
 )
 from emulators.sandboxes.providers import DEFAULT_API_KEY as SANDBOX_API_KEY
-from emulators.supervisor import StartStop, stop_process_group
-from infra.naming import SCHEDULER_ACCOUNT, account_id
-from scripts.local_scheduler import LocalScheduler, ScheduledJob, scheduled_job
-from scripts.token import DEFAULT_KEY_DIR, DevKeys
-from shared.platform.outbox import EventPublisher, OutboundMessage
-from shared.topology import (
-    FUNCTIONS,
-    TOPICS,
-    Function,
-    dead_letter_topic,
-    local_port,
-    secret,
-    subscription_name,
+from emulators.supervisor import StartStop
+from scripts.dev_issuer_keys import LocalJwks
+from scripts.local_scheduler import LocalScheduler, ScheduledJob
+from scripts.token import DEFAULT_KEY_DIR, DEV_SIGNER_EMAIL, DevKeys
+from shared.deployment import (
+    HOLD_ACK_DEADLINE_S,
+    SUBSCRIPTION_RETENTION_S,
+    FunctionPlan,
+    PlatformPlan,
+    PushSubscription,
+    SecretMount,
+    Source,
+    account_email,
+    platform_plan,
 )
+from shared.platform.outbox import EventPublisher, OutboundMessage
+from shared.settings import DEV_AUDIENCE, DEV_ISSUER
+from shared.topology import local_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_ENTITY = "p2p-lending"
 PROVIDERS_DEFAULT_PORT = 8090
 LOCAL_PAYMENT_WEBHOOK_KEY = "local-payment-webhook-key"  # only ever signs local test webhooks
-DEAD_LETTER_HOLD_ACK_DEADLINE_S = 60
 Progress = Callable[[str], None]
-# Variables a developer's shell may carry that would change what a function reads; each
-# function gets exactly the ones `function_environment` gives it.
-_INHERITED_BUT_OVERRIDDEN = ("PATUNGAN_", "K_SERVICE", "GOOGLE_CLOUD_PROJECT")
-_CLIENT_HOSTS = ("FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST", "STORAGE_EMULATOR_HOST")
+# What a developer's shell may carry that would change what a function reads: each function
+# gets exactly the planned values of these (`EmulatorProcess(replaces=...)`).
+PLATFORM_VARIABLES = (
+    "PATUNGAN_",
+    "K_SERVICE",
+    "GOOGLE_CLOUD_PROJECT",
+    "FIRESTORE_EMULATOR_HOST",
+    "PUBSUB_EMULATOR_HOST",
+    "STORAGE_EMULATOR_HOST",
+)
+_CLIENT_HOSTS = PLATFORM_VARIABLES[3:]
 
 
 class PlatformError(RuntimeError):
@@ -108,14 +119,17 @@ def _print(message: str) -> None:
 
 @dataclass(frozen=True)
 class PlatformConfig:
-    """What to start and where (see the module docstring)."""
+    """What to start and where (see the module docstring).
+
+    `functions`: the functions to start (None: every function the entity's licence deploys).
+    """
 
     host: str = "127.0.0.1"
     ports: Literal["default", "free"] = "default"
     project: str = DEFAULT_PROJECT
     entity: str = LOCAL_ENTITY
     keys_dir: Path = DEFAULT_KEY_DIR
-    functions: tuple[str, ...] = tuple(fn.name for fn in FUNCTIONS)
+    functions: tuple[str, ...] | None = None
     documents_bucket: str = "patungan-local-documents"
     echo: bool = False  # copy every child's output to ours, prefixed with its name
     progress: Progress = _print
@@ -127,108 +141,112 @@ class PlatformConfig:
 
 @dataclass(frozen=True)
 class RunningFunction:
-    """One function of the platform and where it listens."""
+    """One planned function of the platform and where it listens."""
 
-    fn: Function
+    plan: FunctionPlan
     port: int
     url: str
 
     @property
     def name(self) -> str:
-        return self.fn.name
+        return self.plan.name
+
+    @property
+    def kind(self) -> str:
+        return self.plan.function.kind
 
 
-def function_environment(
-    fn: Function,
-    *,
-    project: str,
-    entity: str,
-    emulators: dict[str, str],
-    keys: DevKeys,
-    providers_url: str,
-    documents_bucket: str,
-) -> dict[str, str]:
-    """The variables a function reads, as infra sets them in production, with local values.
+@dataclass(frozen=True)
+class LocalValues:
+    """What the plan's sources are locally: the dev issuer, the dev signer, the emulators."""
 
-    Mirrors `infra/components/function.py` (`_environment` and the Secret Manager
-    mounts of `fn.secrets`) name for name; what differs is only where values point:
-    the dev token issuer's public key instead of Identity Platform's JWKS, a dev
-    service-account key signing Storage URLs instead of IAM signBlob, the local PII
-    key, the sandbox's API key, and the emulators. The providers' base URL
-    (`PATUNGAN_PROVIDERS_URL`) goes to the functions that call the providers, the
-    ones holding the provider API key.
-    """
-    dev = keys.environment()
-    env = {
-        "PATUNGAN_ENV": "local",
-        "PATUNGAN_ENTITY": entity,
-        "PATUNGAN_GCP_PROJECT": project,
-        "PATUNGAN_FUNCTION_NAME": fn.name,
-        **{name: emulators[name] for name in _CLIENT_HOSTS if name in emulators},
-    }
-    if fn.kind == "http":
-        env |= {
-            name: dev[name]
-            for name in (
-                "PATUNGAN_AUTH_ISSUER",
-                "PATUNGAN_AUTH_AUDIENCE",
-                "PATUNGAN_AUTH_PUBLIC_KEY_FILE",
-            )
+    project: str
+    entity: str
+    jwks_url: str
+    documents_bucket: str
+    providers_url: str
+
+    def of(self, planned: FunctionPlan) -> Callable[[Source], str | None]:
+        job = planned.job
+        values: dict[Source, str | None] = {
+            Source.ENVIRONMENT: "local",
+            Source.ENTITY: self.entity,
+            Source.PROJECT: self.project,
+            Source.FUNCTION_NAME: planned.name,
+            Source.PUBSUB_ENDPOINT: None,  # the emulator host decides
+            Source.USER_TOKEN_ISSUER: DEV_ISSUER,
+            Source.USER_TOKEN_AUDIENCE: DEV_AUDIENCE,
+            Source.USER_TOKEN_KEYS: self.jwks_url,
+            Source.SCHEDULER_TOKEN_ISSUER: DEV_ISSUER,
+            Source.SCHEDULER_TOKEN_AUDIENCE: DEV_AUDIENCE,
+            Source.SCHEDULER_TOKEN_KEYS: self.jwks_url,
+            Source.SCHEDULER_ACCOUNT: self.account(job.invoker_account) if job else None,
+            Source.DOCUMENTS_BUCKET: self.documents_bucket,
+            Source.URL_SIGNER: DEV_SIGNER_EMAIL,
+            Source.PROVIDERS_URL: self.providers_url,
         }
-    if fn.documents != "none":
-        env["PATUNGAN_DOCUMENTS_BUCKET"] = documents_bucket
-    if fn.signs_document_urls:
-        env["PATUNGAN_STORAGE_SIGNING_KEY_FILE"] = dev["PATUNGAN_STORAGE_SIGNING_KEY_FILE"]
-    local_secrets = {
-        "pii-encryption-key": dev["PATUNGAN_PII_KEY"],
+        return values.get
+
+    def account(self, account_id: str) -> str:
+        """A planned account's email, in the local project (the dev issuer mints its tokens)."""
+        return account_email(account_id, self.project)
+
+
+def local_secret(mount: SecretMount, keys: DevKeys) -> str:
+    """A secret's local value; no rotation happens locally, so the previous is the current."""
+    values = {
+        "pii-encryption-key": keys.pii_key.read_text().strip(),
         "provider-api-key": SANDBOX_API_KEY,
         "payment-webhook-hmac-key": LOCAL_PAYMENT_WEBHOOK_KEY,
     }
-    for name in fn.secrets:
-        env[secret(name).env_var] = local_secrets[name]
-    if "provider-api-key" in fn.secrets:
-        env["PATUNGAN_PROVIDERS_URL"] = providers_url
-    if fn.schedule:
-        # The account its Cloud Scheduler job calls as, named as infra names it; locally
-        # the dev issuer mints that account's token (`scripts.token`).
-        env["PATUNGAN_SCHEDULER_INVOKER"] = scheduler_invoker(fn, project)
+    return values[mount.secret]
+
+
+def local_environment(
+    planned: FunctionPlan, values: LocalValues, keys: DevKeys, emulators: dict[str, str]
+) -> dict[str, str]:
+    """A function's whole environment: the planned variables and secrets with local values,
+    plus what exists offline only (the emulator hosts, the dev signer's key file)."""
+    env = planned.fill(values.of(planned))
+    env |= {mount.variable: local_secret(mount, keys) for mount in planned.secrets}
+    env |= {name: emulators[name] for name in _CLIENT_HOSTS if name in emulators}
+    if "PATUNGAN_STORAGE_SIGNER_EMAIL" in env:
+        env["PATUNGAN_STORAGE_SIGNING_KEY_FILE"] = str(keys.storage_signer)
     return env
 
 
-def scheduler_invoker(fn: Function, project: str) -> str:
-    """The e-mail of the service account a scheduled function's Scheduler job calls as."""
-    return f"{account_id(SCHEDULER_ACCOUNT, fn.name)}@{project}.iam.gserviceaccount.com"
-
-
-def local_scheduled_job(
-    fn: Function, url: str, env: dict[str, str], *, every_s: float | None = None
+def local_job(
+    planned: FunctionPlan, url: str, values: LocalValues, *, every_s: float | None = None
 ) -> ScheduledJob:
-    """The local Scheduler job of `fn`, calling it as `env` (its environment) expects.
-
-    As in production, the token names the account the function was told is its
-    scheduler (`PATUNGAN_SCHEDULER_INVOKER`) and carries the audience it verifies
-    (`PATUNGAN_AUTH_AUDIENCE`: the function's URL there, the dev audience here).
-    """
-    return scheduled_job(
-        fn,
+    """The local Scheduler job of a scheduled function, calling it as the plan says."""
+    job = planned.job
+    if job is None:
+        raise ValueError(f"{planned.name} has no schedule")
+    value_of = values.of(planned)
+    return ScheduledJob.planned(
+        job,
+        name=planned.name,
         url=url,
-        invoker=env["PATUNGAN_SCHEDULER_INVOKER"],
-        audience=env["PATUNGAN_AUTH_AUDIENCE"],
+        invoker=values.account(job.invoker_account),
+        audience=str(value_of(Source.SCHEDULER_TOKEN_AUDIENCE)),
         every_s=every_s,
     )
 
 
-def who_may_call(fn: Function) -> str:
-    """Who may call a function, from its routes (HTTP) or its subscription (event)."""
-    if fn.kind == "event":
-        return f"Pub/Sub push ({subscription_name(fn)} on {fn.consumes})"
-    if fn.schedule:
-        return f"its Cloud Scheduler job ({fn.schedule})"
+def who_may_call(running: RunningFunction) -> str:
+    """Who may call a function, from its routes (HTTP) or the plan (event, scheduled)."""
+    planned = running.plan
+    if planned.invoked_by == "push":
+        feeds = ", ".join(f"{s.name} on {s.topic}" for s in planned.subscriptions)
+        return f"Pub/Sub push ({feeds})"
+    if planned.job is not None:
+        return f"its Cloud Scheduler job ({planned.job.schedule})"
     import importlib
 
-    router = getattr(importlib.import_module(f"functions.{fn.name}.main"), "router", None)
+    module = importlib.import_module(f"functions.{planned.name}.main")
+    router = getattr(module, "router", None)
     if router is None:
-        return "anyone (public)" if fn.public else "bearer token"
+        return "anyone (public)" if planned.function.public else "bearer token"
     callers: list[str] = []
     if any(r.roles is None and not r.signed_in for r in router.routes):
         callers.append("anyone (no token)")
@@ -278,138 +296,39 @@ def client_environment(env: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-class FunctionProcess:
-    """One function under functions-framework (gunicorn) in its own process group."""
+def function_process(
+    running: RunningFunction,
+    host: str,
+    env: dict[str, str],
+    *,
+    config: PlatformConfig,
+    listeners: Sequence[Callable[[str, str], None]],
+) -> EmulatorProcess:
+    """A function under functions-framework, ready once it answers HTTP below 500.
 
-    def __init__(
-        self,
-        fn: Function,
-        host: str,
-        port: int,
-        env: dict[str, str],
-        *,
-        echo: bool = False,
-        listeners: Sequence[Callable[[str, str], None]] = (),
-    ) -> None:
-        self.fn = fn
-        self.host = host
-        self.port = port
-        self.env = env
-        self.echo = echo
-        self.listeners = list(listeners)
-        self.output: deque[str] = deque(maxlen=400)
-        self._proc: subprocess.Popen[str] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def argv(self) -> list[str]:
-        source = ROOT / self.fn.source_dir / "main.py"
-        return [
-            *functions_framework_command(),
-            "--target", self.fn.entry_point,
-            "--source", str(source),
-            "--host", self.host,
-            "--port", str(self.port),
-        ]  # fmt: skip
-
-    def start(self, ready_timeout_s: float) -> None:
-        """Start the function under `emulators.supervisor`, which binds it to this process.
-
-        A function runs in its own session (Ctrl-C reaches the runner only, which stops
-        the functions in order), so nothing kills it when the runner is SIGKILLed.
-        PR_SET_PDEATHSIG would, but it fires when the *thread* that forked exits (and
-        `LocalPlatform.start` may run on any thread), and its `preexec_fn` is unsafe here,
-        where output threads already run. The supervisor forks from its own main thread
-        with it, watches its own parent, and stops the function's whole process group
-        (gunicorn's workers too) once the runner is gone.
-        """
-        inherited = {
-            name: value
-            for name, value in os.environ.items()
-            if not name.startswith(_INHERITED_BUT_OVERRIDDEN) and name not in _CLIENT_HOSTS
-        }
-        supervised = [
-            sys.executable, "-m", "emulators.supervisor", self.fn.name,
-            "--ready-tcp", f"{self.host}:{self.port}",
-            "--ready-timeout", str(ready_timeout_s),
-            "--", *self.argv,
-        ]  # fmt: skip
-        self._proc = subprocess.Popen(
-            supervised,
-            cwd=ROOT,
-            env={**inherited, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **self.env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-            start_new_session=True,  # Ctrl-C reaches the runner only; it stops us in order
-        )
-        threading.Thread(target=self._pump, name=f"{self.fn.name}-output", daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
-        for raw in self._proc.stdout:
-            line = raw.rstrip("\n")
-            self.output.append(line)
-            if self.echo:
-                print(f"[{self.fn.name}] {line}", flush=True)
-            for listener in self.listeners:
-                listener(self.fn.name, line)
-
-    def wait_ready(self, timeout_s: float) -> None:
-        """Until the function answers HTTP and has built its dependencies (its first request).
-
-        Any answer below 500 means functions-framework serves and the function's
-        settings loaded; a 500 here is a configuration error, shown from its output.
-        """
-        deadline = time.monotonic() + timeout_s
-        with httpx.Client(trust_env=False, timeout=10.0) as client:
-            while True:
-                if not self.running:
-                    raise PlatformError(
-                        f"{self.fn.name} exited with {self.returncode} before it was ready:\n"
-                        f"{self.tail()}"
-                    )
-                try:
-                    response = self._probe(client)
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise PlatformError(
-                            f"{self.fn.name} did not answer on {self.url} within "
-                            f"{timeout_s:.0f} s:\n{self.tail()}"
-                        ) from None
-                    time.sleep(0.05)
-                    continue
-                if response.status_code >= 500:
-                    raise PlatformError(
-                        f"{self.fn.name} answered {response.status_code} to its first request "
-                        f"(usually its settings: see below):\n{self.tail()}"
-                    )
-                return
-
-    def _probe(self, client: httpx.Client) -> httpx.Response:
-        # An HTTP function builds its services (settings, clients) before routing any
-        # request. An event function builds them on its first delivery: a GET only shows
-        # that functions-framework serves (405), which is what its push subscription needs.
-        return client.get(f"{self.url}/")
-
-    def tail(self, lines: int = 30) -> str:
-        return "\n".join(list(self.output)[-lines:])
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def returncode(self) -> int | None:
-        return None if self._proc is None else self._proc.poll()
-
-    def stop(self, grace_s: float = 10.0) -> None:
-        if self._proc is not None:
-            stop_process_group(self._proc, grace_s)
+    An HTTP function builds its services (settings, clients) before routing any request,
+    so its first GET shows a configuration error as a 500. An event function builds them
+    on its first delivery: a GET only shows that functions-framework serves (405), which
+    is what its push subscription needs.
+    """
+    fn = running.plan.function
+    argv = [
+        *functions_framework_command(),
+        "--target", fn.entry_point,
+        "--source", str(ROOT / fn.source_dir / "main.py"),
+        "--host", host,
+        "--port", str(running.port),
+    ]  # fmt: skip
+    return EmulatorProcess(
+        fn.name,
+        argv,
+        env=env,
+        replaces=PLATFORM_VARIABLES,
+        probe=HttpProbe(host, running.port),
+        ready_timeout=config.ready_timeout_s,
+        echo=config.echo,
+        listeners=listeners,
+    )
 
 
 @dataclass
@@ -424,8 +343,10 @@ class LocalPlatform(StartStop):
     products: tuple[str, ...] = field(default=(), init=False)
     functions: dict[str, RunningFunction] = field(default_factory=dict, init=False)
     _sandbox: EmulatorProcess | None = field(default=None, init=False)
-    _processes: dict[str, FunctionProcess] = field(default_factory=dict, init=False)
+    _jwks: LocalJwks | None = field(default=None, init=False)
+    _processes: dict[str, EmulatorProcess] = field(default_factory=dict, init=False)
     _scheduler: LocalScheduler | None = field(default=None, init=False)
+    _plan: PlatformPlan | None = field(default=None, init=False)
 
     # ------------------------------------------------------------------ public
 
@@ -442,10 +363,12 @@ class LocalPlatform(StartStop):
             self._start_cloud_and_sandbox()
             with self._step("dev keys"):
                 self.keys = DevKeys.ensure(config.keys_dir)
+                self._jwks = LocalJwks(self.keys, config.host).start()
             self._wire_pubsub()
             self._create_documents_bucket()
             self._seed_products()
             self._start_functions()
+            self._seed_staff()
             self._start_scheduler()
         except BaseException:
             self.stop()
@@ -462,11 +385,12 @@ class LocalPlatform(StartStop):
         scheduler, self._scheduler = self._scheduler, None
         processes, self._processes = self._processes, {}
         sandbox, self._sandbox = self._sandbox, None
+        jwks, self._jwks = self._jwks, None
         cloud, self.cloud = self.cloud, None
         stops: list[Callable[[], object]] = [process.stop for process in processes.values()]
         if scheduler is not None:  # an attempt in flight ends when its function stops
             stops.insert(0, scheduler.stop)
-        stops += [part.stop for part in (sandbox, cloud) if part is not None]
+        stops += [part.stop for part in (sandbox, jwks, cloud) if part is not None]
         if stops:
             with ThreadPoolExecutor(max_workers=len(stops)) as pool:
                 for future in [pool.submit(stop) for stop in stops]:
@@ -499,10 +423,18 @@ class LocalPlatform(StartStop):
     def subscription_path(self, subscription: str) -> str:
         return f"projects/{self.config.project}/subscriptions/{subscription}"
 
-    def push_endpoint(self, fn: Function) -> str:
-        """Where the push subscription of event function `fn` delivers."""
-        assert fn.consumes is not None
-        return f"{self._function_url(fn)}/{self.topic_path(fn.consumes)}"
+    @property
+    def plan(self) -> PlatformPlan:
+        """The platform plan of the entity's licence: what runs, and how it is wired."""
+        if self._plan is None:
+            from infra.manifest import load_manifest
+
+            self._plan = platform_plan(load_manifest(self.config.entity).ojk_licence.value)
+        return self._plan
+
+    def push_endpoint(self, subscription: PushSubscription) -> str:
+        """Where a planned push subscription delivers: its function's URL and the plan's path."""
+        return f"{self.url(subscription.function)}{subscription.path(self.config.project)}"
 
     @property
     def scheduled_jobs(self) -> list[ScheduledJob]:
@@ -511,7 +443,7 @@ class LocalPlatform(StartStop):
 
     def environment_of(self, function_name: str) -> dict[str, str]:
         """The environment a started function was given (secrets included: local values)."""
-        return dict(self._processes[function_name].env)
+        return dict(self._processes[function_name].environment)
 
     def failed(self) -> dict[str, str]:
         """Parts that have exited since they started: name -> the tail of their output."""
@@ -568,8 +500,8 @@ class LocalPlatform(StartStop):
             "storage": STORAGE_DEFAULT_PORT,
             "providers sandbox": PROVIDERS_DEFAULT_PORT,
         }
-        for fn in self._selected_functions():
-            ports[f"function {fn.name}"] = local_port(fn)
+        for planned in self._selected_functions():
+            ports[f"function {planned.name}"] = local_port(planned.function)
         return ports
 
     def _refuse_taken_ports(self) -> None:
@@ -589,17 +521,34 @@ class LocalPlatform(StartStop):
                 "`--ports free`."
             )
 
-    def _selected_functions(self) -> list[Function]:
-        unknown = set(self.config.functions) - {fn.name for fn in FUNCTIONS}
+    def _selected_functions(self) -> list[FunctionPlan]:
+        plan = self.plan
+        if self.config.functions is None:
+            return list(plan.functions)
+        deployed = {planned.name for planned in plan.functions}
+        unknown = set(self.config.functions) - deployed
         if unknown:
-            raise PlatformError(f"no such functions in the topology: {sorted(unknown)}")
-        return [fn for fn in FUNCTIONS if fn.name in self.config.functions]
+            raise PlatformError(
+                f"the {self.config.entity} entity ({plan.licence}) deploys no function named "
+                f"{', '.join(sorted(unknown))}; it deploys {', '.join(sorted(deployed))}"
+            )
+        return [planned for planned in plan.functions if planned.name in self.config.functions]
 
-    def _function_port(self, fn: Function) -> int:
-        return free_port(self.config.host) if self.config.ports == "free" else local_port(fn)
+    def _function_port(self, planned: FunctionPlan) -> int:
+        if self.config.ports == "free":
+            return free_port(self.config.host)
+        return local_port(planned.function)
 
-    def _function_url(self, fn: Function) -> str:
-        return self.functions[fn.name].url
+    @property
+    def _values(self) -> LocalValues:
+        assert self._jwks is not None, "the dev issuer's keys are not served"
+        return LocalValues(
+            project=self.config.project,
+            entity=self.config.entity,
+            jwks_url=self._jwks.url,
+            documents_bucket=self.config.documents_bucket,
+            providers_url=self.providers_url,
+        )
 
     def _start_cloud_and_sandbox(self) -> None:
         config = self.config
@@ -664,46 +613,54 @@ class LocalPlatform(StartStop):
 
         started = time.perf_counter()
         publisher, subscriber = self.pubsub_clients()
+        selected = self._selected_functions()
         # Ports first: push endpoints name the functions' URLs before the functions start.
-        for fn in self._selected_functions():
-            port = self._function_port(fn)
-            self.functions[fn.name] = RunningFunction(fn, port, f"http://{self.config.host}:{port}")
-        topics = [t.name for t in TOPICS]
-        event_functions = [fn for fn in self._selected_functions() if fn.kind == "event"]
-        topics += [dead_letter_topic(fn) for fn in event_functions]
+        for planned in selected:
+            port = self._function_port(planned)
+            url = f"http://{self.config.host}:{port}"
+            self.functions[planned.name] = RunningFunction(planned, port, url)
+        subscriptions = [s for planned in selected for s in planned.subscriptions]
+        # Topics keep no retention here: how long the cloud keeps messages (7 days, dead
+        # letters 31) is a span no local run reaches.
+        topics = [*self.plan.topics, *(s.dead_letter_topic for s in subscriptions)]
         for name in topics:
             with contextlib.suppress(exceptions.AlreadyExists):
                 publisher.create_topic(name=self.topic_path(name), timeout=10)
-        for fn in event_functions:
-            assert fn.consumes is not None
-            dead_letters = self.topic_path(dead_letter_topic(fn))
+        kept = {"seconds": SUBSCRIPTION_RETENTION_S}
+        never_expire = types.ExpirationPolicy()
+        for subscription in subscriptions:
+            dead_letters = self.topic_path(subscription.dead_letter_topic)
             subscriber.create_subscription(
                 request=types.Subscription(
-                    name=self.subscription_path(f"{dead_letter_topic(fn)}.hold"),
+                    name=self.subscription_path(subscription.hold_subscription),
                     topic=dead_letters,
-                    ack_deadline_seconds=DEAD_LETTER_HOLD_ACK_DEADLINE_S,
+                    ack_deadline_seconds=HOLD_ACK_DEADLINE_S,
+                    message_retention_duration=kept,
+                    expiration_policy=never_expire,
                 ),
                 timeout=10,
             )
             subscriber.create_subscription(
                 request=types.Subscription(
-                    name=self.subscription_path(subscription_name(fn)),
-                    topic=self.topic_path(fn.consumes),
-                    ack_deadline_seconds=fn.ack_deadline_s,
-                    push_config=types.PushConfig(push_endpoint=self.push_endpoint(fn)),
+                    name=self.subscription_path(subscription.name),
+                    topic=self.topic_path(subscription.topic),
+                    ack_deadline_seconds=subscription.ack_deadline_s,
+                    push_config=types.PushConfig(push_endpoint=self.push_endpoint(subscription)),
                     retry_policy=types.RetryPolicy(
-                        minimum_backoff={"seconds": fn.min_backoff_s},
-                        maximum_backoff={"seconds": fn.max_backoff_s},
+                        minimum_backoff={"seconds": subscription.min_backoff_s},
+                        maximum_backoff={"seconds": subscription.max_backoff_s},
                     ),
                     dead_letter_policy=types.DeadLetterPolicy(
                         dead_letter_topic=dead_letters,
-                        max_delivery_attempts=fn.max_delivery_attempts,
+                        max_delivery_attempts=subscription.max_delivery_attempts,
                     ),
+                    message_retention_duration=kept,
+                    expiration_policy=never_expire,
                 ),
                 timeout=10,
             )
         self.config.progress(
-            f"  pub/sub: {len(topics)} topics, {len(event_functions)} push subscription(s) "
+            f"  pub/sub: {len(topics)} topics, {len(subscriptions)} push subscription(s) "
             f"with dead-letter topics … ready ({time.perf_counter() - started:.1f} s)"
         )
 
@@ -752,54 +709,51 @@ class LocalPlatform(StartStop):
     def _start_functions(self) -> None:
         config = self.config
         assert self.cloud is not None
+        values = self._values
         selected = self._selected_functions()
         config.progress(f"  starting {len(selected)} functions under functions-framework …")
-        for fn in selected:
-            running = self.functions[fn.name]
-            env = function_environment(
-                fn,
-                project=config.project,
-                entity=config.entity,
-                emulators=self.cloud_env,
-                keys=self.keys,
-                providers_url=self.providers_url,
-                documents_bucket=config.documents_bucket,
+        for planned in selected:
+            running = self.functions[planned.name]
+            env = local_environment(planned, values, self.keys, self.cloud_env)
+            self._processes[planned.name] = function_process(
+                running, config.host, env, config=config, listeners=self.output_listeners
             )
-            process = FunctionProcess(
-                fn,
-                config.host,
-                running.port,
-                env,
-                echo=config.echo,
-                listeners=self.output_listeners,
-            )
-            self._processes[fn.name] = process
-            process.start(config.ready_timeout_s)
         started = time.perf_counter()
 
-        def wait(process: FunctionProcess) -> None:
-            process.wait_ready(config.ready_timeout_s)
+        def start(name: str, process: EmulatorProcess) -> None:
+            process.start()
             config.progress(
-                f"  {process.fn.name:<17} {process.url} … ready "
+                f"  {name:<17} {self.functions[name].url} … ready "
                 f"({time.perf_counter() - started:.1f} s)"
             )
 
         with ThreadPoolExecutor(max_workers=len(self._processes)) as pool:
-            futures = [pool.submit(wait, p) for p in self._processes.values()]
+            futures = [pool.submit(start, *item) for item in self._processes.items()]
         errors = [str(f.exception()) for f in futures if f.exception() is not None]
         if errors:
             raise PlatformError("functions failed to start:\n" + "\n\n".join(errors))
 
+    def _seed_staff(self) -> None:
+        """The local staff, so the admin tokens `dev.py up` prints are accepted."""
+        if "users" not in self.functions:
+            return
+        from scripts.local_staff import seed_staff
+        from scripts.platform_client import PlatformClient
+
+        started = time.perf_counter()
+        with PlatformClient(self.urls, self.keys) as client:
+            staff = seed_staff(client, self.environment_of("users"), PLATFORM_VARIABLES)
+        self.config.progress(
+            f"  staff: {', '.join(f'{m.sub} ({m.role})' for m in staff)} … seeded "
+            f"({time.perf_counter() - started:.1f} s)"
+        )
+
     def _start_scheduler(self) -> None:
+        values = self._values
         jobs = [
-            local_scheduled_job(
-                process.fn,
-                process.url,
-                process.env,
-                every_s=self.config.schedule_every_s,
-            )
-            for process in self._processes.values()
-            if process.fn.schedule
+            local_job(running.plan, running.url, values, every_s=self.config.schedule_every_s)
+            for running in self.functions.values()
+            if running.plan.job is not None
         ]
         if not jobs:
             return
@@ -818,12 +772,12 @@ class _NoEvents(EventPublisher):
 
 __all__ = [
     "LOCAL_ENTITY",
-    "FunctionProcess",
     "LocalPlatform",
+    "LocalValues",
     "PlatformConfig",
     "PlatformError",
     "RunningFunction",
-    "function_environment",
-    "local_scheduled_job",
+    "local_environment",
+    "local_job",
     "who_may_call",
 ]

@@ -11,6 +11,15 @@ service account exactly that and nothing more, so a function that starts
 reading something new must say so here first. `SECRETS` declares every Secret
 Manager secret and the environment variable it is mounted as.
 
+Which entities deploy a function follows from whom it serves (`Function.serves`)
+and the OJK licence each entity's manifest names (`SERVED_UNDER`): a P2P lender
+(LPBBTI) and a cooperative run the lenders' side as well as the borrowers'; a
+bank, a BPR or a microfinance institution lends its own funds and deploys no
+lender functions.
+
+How each function is deployed and wired (its environment, push subscriptions,
+Scheduler job) is derived from this declaration once, in `shared/deployment.py`.
+
 Local ports: the emulators own 8080/8081 (Firestore gRPC/admin), 8085/8086
 (Pub/Sub gRPC/admin), 4443 (Storage) and 8090 (providers sandbox); functions
 run on `LOCAL_FUNCTION_PORT_BASE + index` (8200, 8201, ...), clear of all of
@@ -37,6 +46,22 @@ class Topic:
 
 
 DataAccess = Literal["none", "read", "read_write"]
+# Whom a function serves: the borrowers' side, the lenders' side, or every entity's platform.
+Serves = Literal["borrowers", "lenders", "everyone"]
+SERVES: tuple[Serves, ...] = ("borrowers", "lenders", "everyone")
+
+# The OJK licences an entity may hold (its manifest's `ojk_licence`) and the sides of the
+# marketplace each runs; a function serving "everyone" is deployed under every licence.
+SERVED_UNDER: dict[str, frozenset[Serves]] = {
+    # LPBBTI (P2P lending, POJK 10/POJK.05/2022): many lenders pool money into one loan.
+    "lpbbti": frozenset({"borrowers", "lenders"}),
+    # A savings-and-loan cooperative: members lend to members, under the same flows.
+    "koperasi_sektor_jasa_keuangan": frozenset({"borrowers", "lenders"}),
+    # Banks (Bank Umum, BPR) and microfinance institutions (LKM) lend their own funds.
+    "bank_umum": frozenset({"borrowers"}),
+    "bpr": frozenset({"borrowers"}),
+    "lkm": frozenset({"borrowers"}),
+}
 
 
 @dataclass(frozen=True)
@@ -46,6 +71,9 @@ class Secret:
     name: str  # the secret id, e.g. "pii-encryption-key"
     description: str
     env_var: str  # mounted into the functions that declare it in `Function.secrets`
+    # A key that must overlap during a rotation (data or signatures made under the old
+    # version still arrive) is mounted twice: its current version, and its previous one here.
+    previous_env_var: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,12 +83,18 @@ class Function:
     name: str
     kind: Literal["http", "event"]
     description: str
-    consumes: str | None = None  # topic name, event functions only
+    # Topics it consumes (event functions only): one push subscription, with its own
+    # dead-letter topic, per topic.
+    consumes: tuple[str, ...] = ()
     publishes: tuple[str, ...] = ()
+    serves: Serves = "borrowers"
     public: bool = False  # callable without a bearer token (still validated)
     memory_mb: int = 256
     timeout_s: int = 60
     max_instances: int = 10
+    # Instances kept warm: no cold start for the first request, billed while idle (an
+    # entity's manifest may raise it for the functions it wants warm; infra/README.md, "Cost").
+    min_instances: int = 0
     # Push subscription settings (event functions). Pub/Sub waits `ack_deadline_s` for
     # the push to be answered and then delivers again: it must cover `timeout_s`.
     ack_deadline_s: int = 60
@@ -127,6 +161,8 @@ SECRETS: tuple[Secret, ...] = (
         "payment-webhook-hmac-key",
         "Key the payment gateway signs its virtual-account webhooks with (HMAC).",
         "PATUNGAN_PAYMENT_WEBHOOK_HMAC_KEY",
+        # The gateway switches keys on its own schedule: both verify until it has.
+        previous_env_var="PATUNGAN_PAYMENT_WEBHOOK_HMAC_KEY_PREVIOUS",
     ),
 )
 
@@ -135,6 +171,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "users",
         "http",
         "Register borrowers and lenders; admins manage users and roles.",
+        serves="everyone",
         # The provider key: registration checks identity with the civil registry.
         secrets=("pii-encryption-key", "provider-api-key"),
     ),
@@ -158,7 +195,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "scoring",
         "event",
         "Five-C credit scoring of a submitted application.",
-        consumes="loan.submitted",
+        consumes=("loan.submitted",),
         publishes=("loan.scored", "loan.approved", "loan.rejected"),
         memory_mb=512,
         timeout_s=120,
@@ -181,6 +218,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "lender_tax",
         "http",
         "Lenders file treaty certificates and exemption letters; admin.finance verifies them.",
+        serves="lenders",
         documents="read_write",
         signs_document_urls=True,
     ),
@@ -191,6 +229,7 @@ FUNCTIONS: tuple[Function, ...] = (
         # It may relay any event, so it may publish to every topic.
         publishes=tuple(t.name for t in TOPICS),
         relays_outbox=True,
+        serves="everyone",
         schedule="* * * * *",
         max_instances=1,  # one relay at a time; a second would only publish duplicates
     ),
@@ -218,14 +257,14 @@ def secret(name: str) -> Secret:
     raise KeyError(f"no secret named {name!r} in the topology")
 
 
-def dead_letter_topic(fn: Function) -> str:
-    """The dead-letter topic of an event function's push subscription."""
-    return f"dead-letter.{fn.name}"
-
-
-def subscription_name(fn: Function) -> str:
-    """The push subscription that feeds an event function."""
-    return f"push.{fn.name}"
+def deployed_under(
+    licence: str, functions: tuple[Function, ...] = FUNCTIONS
+) -> tuple[Function, ...]:
+    """The functions an entity holding `licence` deploys, in declaration order."""
+    if licence not in SERVED_UNDER:
+        raise KeyError(f"no OJK licence named {licence!r} (known: {', '.join(SERVED_UNDER)})")
+    served = SERVED_UNDER[licence]
+    return tuple(fn for fn in functions if fn.serves == "everyone" or fn.serves in served)
 
 
 def local_port(fn: Function) -> int:
@@ -249,9 +288,8 @@ def validate_topology(
     for dup in sorted({n for n in topic_names if topic_names.count(n) > 1}):
         errors.append(f"topic {dup!r} is declared more than once")
     known = set(topic_names)
-    consumed = {fn.consumes for fn in functions if fn.consumes}
-    # The relay publishes what others emitted: it makes no topic "produced".
-    published = {t for fn in functions if not fn.relays_outbox for t in fn.publishes}
+    consumed = {t for fn in functions for t in fn.consumes}
+    published = _produced(functions)
     for fn in functions:
         if not fn.name.isidentifier():
             errors.append(f"function name {fn.name!r} is not a Python identifier")
@@ -259,9 +297,18 @@ def validate_topology(
             errors.append(f"event function {fn.name!r} consumes no topic")
         if fn.kind == "http" and fn.consumes:
             errors.append(f"http function {fn.name!r} cannot consume a topic")
+        if len(set(fn.consumes)) != len(fn.consumes):
+            errors.append(f"{fn.name!r} consumes a topic twice")
         if fn.public and fn.kind != "http":
             errors.append(f"only http functions can be public ({fn.name!r})")
-        for used in (*([fn.consumes] if fn.consumes else []), *fn.publishes):
+        if fn.serves not in SERVES:
+            errors.append(f"{fn.name!r} serves {fn.serves!r}; choose one of {', '.join(SERVES)}")
+        if not 0 <= fn.min_instances <= fn.max_instances:
+            errors.append(
+                f"{fn.name!r}: min instances {fn.min_instances} must be within 0..max "
+                f"instances {fn.max_instances}"
+            )
+        for used in (*fn.consumes, *fn.publishes):
             if used not in known:
                 errors.append(f"{fn.name!r} uses undeclared topic {used!r}")
         if fn.min_backoff_s > fn.max_backoff_s:
@@ -293,4 +340,19 @@ def validate_topology(
             errors.append(f"topic {t.name!r} has no producer")
         if t.name not in consumed and not t.outbound:
             errors.append(f"topic {t.name!r} has no consumer and is not declared outbound")
+    for licence in SERVED_UNDER:
+        deployed = deployed_under(licence, functions)
+        produced_here = _produced(deployed)
+        for fn in deployed:
+            for used in fn.consumes:
+                if used in published and used not in produced_here:
+                    errors.append(
+                        f"under licence {licence!r}, {fn.name!r} consumes {used!r}, which no "
+                        "function that licence deploys publishes"
+                    )
     return errors
+
+
+def _produced(functions: tuple[Function, ...]) -> set[str]:
+    # The relay publishes what others emitted: it makes no topic "produced".
+    return {t for fn in functions if not fn.relays_outbox for t in fn.publishes}

@@ -1,15 +1,19 @@
 """`EntityProject`: one business entity's GCP project and the fences around it.
 
 It creates the project (`patungan-<entity>-<env>`, labelled `entity`, `env`,
-`cost-center`, no default network, protected from deletion), enables the APIs
-the platform needs in dependency order (never disabling them on destroy),
-pins every location to Jakarta with the `gcp.resourceLocations` org policy,
-sets a monthly budget filtered to this project alone whose actual and
-forecast threshold alerts are published to a Pub/Sub topic, and routes the
-`_Default` log sink into a regional log bucket in asia-southeast2.
+`cost-center`, no default network, protected from deletion) in the entity's
+folder, which the organisation's bootstrap stack made with the policies the
+project inherits (locations pinned to asia-southeast2, no default network, no
+automatic Editor grant to default service accounts, domain-restricted sharing)
+and its logging settings (every log bucket in asia-southeast2). It enables the
+APIs the platform needs in dependency order (never disabling them on destroy),
+sets a monthly budget filtered to this project alone, in the billing account's
+currency, whose actual and forecast threshold alerts are published to a Pub/Sub
+topic, and routes the `_Default` log sink into a regional log bucket whose
+retention ops may lock (`lock_retention`).
 
-Resources in the project depend on `fence(<apis they use>)`: the enabled
-APIs and the location policy, so nothing is created before the fence stands.
+Resources in the project depend on `fence(<apis they use>)`: the enabled APIs,
+so nothing is created before the services it needs are on.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ from infra.manifest import EntityManifest
 from infra.naming import resource_name
 from shared.topology import REGION
 
-ALLOWED_LOCATIONS = f"in:{REGION}-locations"
 LOG_BUCKET_ID = "platform-logs"
 BUDGET_TOPIC = "billing.budget-alerts"
 # Cloud Billing publishes budget notifications as this Google-managed account.
@@ -56,7 +59,6 @@ PLATFORM_APIS: tuple[Api, ...] = (
     Api("cloudresourcemanager.googleapis.com", ("serviceusage.googleapis.com",)),
     Api("iam.googleapis.com", ("cloudresourcemanager.googleapis.com",)),
     Api("iamcredentials.googleapis.com", ("iam.googleapis.com",)),  # signBlob for signed URLs
-    Api("orgpolicy.googleapis.com", ("cloudresourcemanager.googleapis.com",)),
     Api("billingbudgets.googleapis.com", ("serviceusage.googleapis.com",)),
     Api("logging.googleapis.com", ("serviceusage.googleapis.com",)),
     Api("pubsub.googleapis.com", ("iam.googleapis.com",)),
@@ -81,6 +83,9 @@ PLATFORM_APIS: tuple[Api, ...] = (
         ),
     ),
     Api("cloudscheduler.googleapis.com", ("run.googleapis.com", "iam.googleapis.com")),
+    Api("identitytoolkit.googleapis.com", ("serviceusage.googleapis.com",)),  # Identity Platform
+    Api("monitoring.googleapis.com", ("serviceusage.googleapis.com",)),
+    Api("essentialcontacts.googleapis.com", ("cloudresourcemanager.googleapis.com",)),
 )
 
 
@@ -89,19 +94,25 @@ class EntityProject(pulumi.ComponentResource):
 
     project: gcp.organizations.Project
     services: dict[str, gcp.projects.Service]
-    location_policy: gcp.orgpolicy.Policy
     budget_topic: gcp.pubsub.Topic
     budget: gcp.billing.Budget
     log_bucket: gcp.logging.ProjectBucketConfig
     default_sink: gcp.logging.ProjectSink
 
     def __init__(
-        self, name: str, manifest: EntityManifest, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        manifest: EntityManifest,
+        *,
+        folder: pulumi.Input[str],
+        budget_currency: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("patungan:infra:EntityProject", name, None, opts)
         self._name = name
         self.manifest = manifest
-        in_organization = manifest.parent.kind == "organization"
+        parent = manifest.parent
+        in_organization = parent is not None and parent.kind == "organization"
         self.project = gcp.organizations.Project(
             resource_name(name, "project"),
             project_id=manifest.project_id,
@@ -110,15 +121,14 @@ class EntityProject(pulumi.ComponentResource):
             labels=manifest.labels,
             auto_create_network=False,
             deletion_policy="PREVENT",
-            org_id=manifest.parent.id if in_organization else None,
-            folder_id=None if in_organization else manifest.parent.id,
+            org_id=parent.id if parent is not None and in_organization else None,
+            folder_id=None if in_organization else (parent.id if parent else folder),
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
         self.project_id: pulumi.Output[str] = self.project.project_id
         self.project_number: pulumi.Output[str] = self.project.number
         self.services = self._enable_apis()
-        self.location_policy = self._pin_locations()
-        self.budget_topic, self.budget = self._budget()
+        self.budget_topic, self.budget = self._budget(budget_currency)
         self.log_bucket, self.default_sink = self._regional_logs()
         self.register_outputs(
             {"project_id": self.project_id, "project_number": self.project_number}
@@ -129,8 +139,8 @@ class EntityProject(pulumi.ComponentResource):
         return [self.services[api] for api in apis]
 
     def fence(self, *apis: str) -> list[pulumi.Resource]:
-        """What a location-bearing resource using `apis` waits for: its APIs and the policy."""
-        return [*self.services_for(*apis), self.location_policy]
+        """What a resource using `apis` waits for (the folder's policies predate the project)."""
+        return self.services_for(*apis)
 
     def _enable_apis(self) -> dict[str, gcp.projects.Service]:
         services: dict[str, gcp.projects.Service] = {}
@@ -148,26 +158,7 @@ class EntityProject(pulumi.ComponentResource):
             )
         return services
 
-    def _pin_locations(self) -> gcp.orgpolicy.Policy:
-        return gcp.orgpolicy.Policy(
-            resource_name(self._name, "policy", "resource-locations"),
-            name=self.project_id.apply(lambda p: f"projects/{p}/policies/gcp.resourceLocations"),
-            parent=self.project_id.apply(lambda p: f"projects/{p}"),
-            spec=gcp.orgpolicy.PolicySpecArgs(
-                rules=[
-                    gcp.orgpolicy.PolicySpecRuleArgs(
-                        values=gcp.orgpolicy.PolicySpecRuleValuesArgs(
-                            allowed_values=[ALLOWED_LOCATIONS]
-                        )
-                    )
-                ]
-            ),
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=self.services_for("orgpolicy.googleapis.com")
-            ),
-        )
-
-    def _budget(self) -> tuple[gcp.pubsub.Topic, gcp.billing.Budget]:
+    def _budget(self, currency: pulumi.Input[str]) -> tuple[gcp.pubsub.Topic, gcp.billing.Budget]:
         manifest = self.manifest
         topic = gcp.pubsub.Topic(
             resource_name(self._name, "topic", BUDGET_TOPIC),
@@ -201,7 +192,8 @@ class EntityProject(pulumi.ComponentResource):
             ),
             amount=gcp.billing.BudgetAmountArgs(
                 specified_amount=gcp.billing.BudgetAmountSpecifiedAmountArgs(
-                    currency_code=manifest.budget.currency,
+                    # The billing account's currency, checked against the manifest's.
+                    currency_code=currency,
                     units=str(manifest.budget.amount),
                 )
             ),
@@ -232,6 +224,8 @@ class EntityProject(pulumi.ComponentResource):
             bucket_id=LOG_BUCKET_ID,
             location=REGION,
             retention_days=self.manifest.log_retention_days,
+            # Locked, nobody (owners included) can shorten the retention: ops' decision.
+            locked=self.manifest.lock_retention,
             description="Every log but the audit trail (_Required), kept in Jakarta.",
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=self.fence("logging.googleapis.com")

@@ -5,23 +5,35 @@ Everything here sits in asia-southeast2:
   the composite indexes the platform's queries need and the TTL policies that
   empty its plumbing collections (both declared in `shared/indexes.py`);
 - a borrower-documents bucket (retention policy: nothing deleted or replaced
-  before the manifest's retention) and a function-source bucket, both with
-  uniform access and public access prevention enforced;
+  before the manifest's retention, locked if ops chose to) and a function-source
+  bucket, both with uniform access and public access prevention enforced;
 - an Artifact Registry repository for the functions' images, and the one
-  service account that builds them (logs, that repository, that bucket);
+  service account that builds them: it writes logs and that repository's images,
+  and reads the sources from our bucket and from the `gcf-v2-sources-<number>-<region>`
+  bucket Cloud Functions copies them to (a project grant conditioned on that
+  bucket's name, since Cloud Functions creates it);
+- the Pub/Sub service agent, created explicitly (it appears asynchronously
+  otherwise), which dead-letters as itself;
+- Identity Platform, the issuer of the end users' tokens (infra/README.md says
+  what it keeps, and where);
 - every topology topic, its messages stored only in Jakarta;
 - every declared secret, replicated only to asia-southeast2 (user-managed,
   never automatic), with its current value from the stack's secret config
   when the stack sets one (every secret a function mounts has one: the
-  preflight sees to it; a secret nothing mounts yet may stay empty);
-- one `DeployedFunction` per topology function.
+  preflight sees to it; a secret nothing mounts yet may stay empty), and for
+  a key that overlaps during rotation its previous value while the stack keeps
+  one (infra/README.md, "Rotate a secret");
+- one `DeployedFunction` per function the platform plan deploys (the entity's
+  licence decides which, `shared/deployment.py`).
 
-The component takes the topology as arguments: nothing here names a function.
+The component takes the plan and the topology as arguments: nothing here names
+a function.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import pulumi
 import pulumi_gcp as gcp
@@ -31,13 +43,19 @@ from infra.components.entity_project import EntityProject
 from infra.components.function import DeployedFunction
 from infra.manifest import EntityManifest
 from infra.naming import BUILD_ACCOUNT_ID, resource_name
+from shared.deployment import TOPIC_RETENTION_S, PlatformPlan
 from shared.indexes import COMPOSITE_INDEXES, TTL_FIELD, TTL_POLICIES, CompositeIndex, TtlPolicy
-from shared.topology import REGION, Function, Secret, Topic
+from shared.topology import REGION, Secret, Topic
 
 DATABASE_ID = "(default)"
 FUNCTIONS_REPOSITORY = "functions"
-TOPIC_RETENTION = "604800s"  # 7 days: lets a new audit or analytics consumer seek back a week
 SECONDS_PER_DAY = 86_400
+
+
+def function_sources_condition(project_number: str) -> str:
+    """The IAM condition naming the bucket Cloud Functions copies sources to, and its objects."""
+    bucket = f"projects/_/buckets/gcf-v2-sources-{project_number}-{REGION}"
+    return f'resource.name == "{bucket}" || resource.name.startsWith("{bucket}/objects/")'
 
 
 class Platform(pulumi.ComponentResource):
@@ -53,6 +71,7 @@ class Platform(pulumi.ComponentResource):
     topics: dict[str, gcp.pubsub.Topic]
     secrets: dict[str, gcp.secretmanager.Secret]
     secret_versions: dict[str, gcp.secretmanager.SecretVersion]
+    previous_secret_versions: dict[str, gcp.secretmanager.SecretVersion]
     functions: dict[str, DeployedFunction]
 
     def __init__(
@@ -61,11 +80,13 @@ class Platform(pulumi.ComponentResource):
         *,
         entity: EntityProject,
         manifest: EntityManifest,
-        functions: Sequence[Function],
+        plan: PlatformPlan,
         topics: Sequence[Topic],
         secrets: Sequence[Secret],
         secret_values: Mapping[str, pulumi.Input[str]],
         archives: Mapping[str, FunctionArchive],
+        public_invoker_tag: pulumi.Input[str],
+        previous_secret_values: Mapping[str, pulumi.Input[str]] | None = None,
         indexes: Sequence[CompositeIndex] = COMPOSITE_INDEXES,
         ttl_policies: Sequence[TtlPolicy] = TTL_POLICIES,
         opts: pulumi.ResourceOptions | None = None,
@@ -75,10 +96,17 @@ class Platform(pulumi.ComponentResource):
         self.entity = entity
         self.manifest = manifest
         self.project_id = entity.project_id
-        # Pub/Sub's service agent exists once the API is on; dead-lettering acts as it.
-        self.pubsub_agent: pulumi.Output[str] = entity.project_number.apply(
-            lambda n: f"serviceAccount:service-{n}@gcp-sa-pubsub.iam.gserviceaccount.com"
+        self.public_invoker_tag = public_invoker_tag
+        # Dead-lettering acts as Pub/Sub's service agent; Google creates it some time after the
+        # API is on, so it is asked for here and granted through its output.
+        self.pubsub_agent_identity = gcp.projects.ServiceIdentity(
+            resource_name(name, "service-agent", "pubsub"),
+            project=self.project_id,
+            service="pubsub.googleapis.com",
+            opts=self.fenced("pubsub.googleapis.com"),
         )
+        self.pubsub_agent: pulumi.Output[str] = self.pubsub_agent_identity.member
+        self.identity_platform = self._identity_platform()
         self.database = self._firestore()
         self.ttl_fields = {p.collection: self._ttl_policy(p) for p in ttl_policies}
         self.indexes = {i.key: self._composite_index(i) for i in indexes}
@@ -88,17 +116,22 @@ class Platform(pulumi.ComponentResource):
         )
         self.repository = self._repository()
         self.builder, self.build_grants = self._build_identity()
-        self.topics = {t.name: self.topic(t.name, retention=TOPIC_RETENTION) for t in topics}
+        self.topics = {
+            t.name: self.topic(t.name, retention=f"{TOPIC_RETENTION_S}s") for t in topics
+        }
         self.secrets, self.secret_versions = self._secrets(secrets, secret_values)
+        self.previous_secret_versions = self._previous_versions(
+            secrets, previous_secret_values or {}
+        )
         self.functions = {
-            fn.name: DeployedFunction(
-                resource_name(name, "function", fn.name),
-                fn=fn,
+            planned.name: DeployedFunction(
+                resource_name(name, "function", planned.name),
+                plan=planned,
                 platform=self,
-                archive=archives[fn.name],
+                archive=archives[planned.name],
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for fn in functions
+            for planned in plan.functions
         }
         self.register_outputs(
             {
@@ -106,6 +139,14 @@ class Platform(pulumi.ComponentResource):
                 "function_urls": {n: f.url for n, f in self.functions.items()},
             }
         )
+
+    def secret_version(
+        self, secret: str, which: Literal["current", "previous"]
+    ) -> gcp.secretmanager.SecretVersion:
+        """The version a mount pins; with no rotation under way the previous is the current."""
+        if which == "previous" and secret in self.previous_secret_versions:
+            return self.previous_secret_versions[secret]
+        return self.secret_versions[secret]
 
     def fenced(self, *apis: str, **options: object) -> pulumi.ResourceOptions:
         """Options for a child that uses `apis`: parented here, waiting for APIs and policy."""
@@ -179,20 +220,50 @@ class Platform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _identity_platform(self) -> gcp.identityplatform.Config:
+        """End users sign in here; its tokens are what client-facing functions verify."""
+        return gcp.identityplatform.Config(
+            resource_name(self.prefix, "identity-platform"),
+            project=self.project_id,
+            sign_in=gcp.identityplatform.ConfigSignInArgs(
+                email=gcp.identityplatform.ConfigSignInEmailArgs(
+                    enabled=True, password_required=True
+                ),
+                phone_number=gcp.identityplatform.ConfigSignInPhoneNumberArgs(enabled=True),
+            ),
+            # Indonesian numbers only: one-time codes are sent to +62 numbers and nowhere else.
+            sms_region_config=gcp.identityplatform.ConfigSmsRegionConfigArgs(
+                allowlist_only=gcp.identityplatform.ConfigSmsRegionConfigAllowlistOnlyArgs(
+                    allowed_regions=["ID"]
+                )
+            ),
+            autodelete_anonymous_users=True,
+            opts=self.fenced("identitytoolkit.googleapis.com"),
+        )
+
     def _documents_bucket(self) -> gcp.storage.Bucket:
         return self._bucket(
             "documents",
             "documents",
             protect=True,
             retention_days=self.manifest.documents_retention_days,
+            locked=self.manifest.lock_retention,
         )
 
     def _bucket(
-        self, suffix: str, kind: str, *, protect: bool, retention_days: int | None
+        self,
+        suffix: str,
+        kind: str,
+        *,
+        protect: bool,
+        retention_days: int | None,
+        locked: bool = False,
     ) -> gcp.storage.Bucket:
         retention = (
             gcp.storage.BucketRetentionPolicyArgs(
-                retention_period=str(retention_days * SECONDS_PER_DAY)
+                retention_period=str(retention_days * SECONDS_PER_DAY),
+                # Locked, the retention can never be shortened or removed: ops' decision.
+                is_locked=locked,
             )
             if retention_days
             else None
@@ -272,6 +343,20 @@ class Platform(pulumi.ComponentResource):
                 member=builder.member,
                 opts=child,
             ),
+            # Cloud Functions copies each source into a bucket of its own, which it creates on
+            # the first deploy, and builds from there: read it, and no other bucket.
+            gcp.projects.IAMMember(
+                resource_name(self.prefix, "grant", "builder-function-sources"),
+                project=self.project_id,
+                role="roles/storage.objectViewer",
+                member=builder.member,
+                condition=gcp.projects.IAMMemberConditionArgs(
+                    title="Cloud Functions source copies",
+                    description="The gcf-v2-sources bucket of this project and region only.",
+                    expression=self.entity.project_number.apply(function_sources_condition),
+                ),
+                opts=child,
+            ),
         ]
         return builder, grants
 
@@ -302,13 +387,33 @@ class Platform(pulumi.ComponentResource):
             if declared.name not in values:
                 # Nothing mounts it yet: ops set patungan:secret-<name> once something will.
                 continue
-            versions[declared.name] = gcp.secretmanager.SecretVersion(
-                resource_name(self.prefix, "secret-version", declared.name),
-                secret=secret.id,
-                secret_data=values[declared.name],
-                # A replaced value stays readable: data encrypted under an old key must
-                # still decrypt until it has been re-encrypted.
-                deletion_policy="ABANDON",
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+            versions[declared.name] = self._secret_version(secret, declared, values[declared.name])
         return created, versions
+
+    def _previous_versions(
+        self, secrets: Sequence[Secret], values: Mapping[str, pulumi.Input[str]]
+    ) -> dict[str, gcp.secretmanager.SecretVersion]:
+        return {
+            declared.name: self._secret_version(
+                self.secrets[declared.name], declared, values[declared.name], "previous"
+            )
+            for declared in secrets
+            if declared.previous_env_var and declared.name in values
+        }
+
+    def _secret_version(
+        self,
+        secret: gcp.secretmanager.Secret,
+        declared: Secret,
+        value: pulumi.Input[str],
+        which: str = "",
+    ) -> gcp.secretmanager.SecretVersion:
+        return gcp.secretmanager.SecretVersion(
+            resource_name(self.prefix, "secret-version", declared.name, which),
+            secret=secret.id,
+            secret_data=value,
+            # A replaced value stays readable: data encrypted under an old key must
+            # still decrypt until it has been re-encrypted.
+            deletion_policy="ABANDON",
+            opts=pulumi.ResourceOptions(parent=self),
+        )

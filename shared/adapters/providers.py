@@ -3,7 +3,7 @@
 Four providers, each behind its own base URL and API key (configuration passed
 in, never read here): the civil registry (Dukcapil), the credit bureau (SLIK),
 marketplace sales, and business profiles. Locally they are all served by the
-providers sandbox (`emulators/providers`); `ProvidersConfig.sandbox(url, key)`
+providers sandbox (`emulators/sandboxes/providers`); `ProvidersConfig.sandbox(url, key)`
 points every client at it, and the same code talks to real providers.
 
 Contract: no method raises into the caller for a provider's failure. Each

@@ -18,7 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scripts.platform_runner import LocalPlatform, PlatformConfig, PlatformError
+from infra.manifest import load_manifest
+from scripts.platform_runner import LOCAL_ENTITY, LocalPlatform, PlatformConfig, PlatformError
+from shared.deployment import platform_plan
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
@@ -28,6 +30,7 @@ FUNCTION_ROW = re.compile(r"^\s+(\w+)\s+(http|event)\s+(http://\S+)\s+(.+)$")
 # "  firestore 127.0.0.1:57847 … ready (0.7 s)", "  providers http://127.0.0.1:34117 … ready"
 SERVICE_ROW = re.compile(r"^\s+(firestore|pubsub|storage|providers)\s+(?:http://)?([\d.]+):(\d+) ")
 WITH_ADMIN_PORT = {"firestore", "pubsub"}  # gRPC on P, admin HTTP on P + 1
+PLANNED = {p.name for p in platform_plan(load_manifest(LOCAL_ENTITY).ojk_licence.value).functions}
 
 
 def read_until(process: subprocess.Popen, marker: str, timeout_s: float = 90.0) -> list[str]:
@@ -70,14 +73,7 @@ def test_up_prints_working_urls_and_tokens_and_ctrl_c_stops_everything(tmp_path)
         rows = {m[1]: m for line in output if (m := FUNCTION_ROW.match(line))}
         tokens = dict(re.findall(r"export (TOKEN_\w+)=(\S+)", "\n".join(output)))
 
-        assert set(rows) == {
-            "users",
-            "loan_quote",
-            "loan_applications",
-            "scoring",
-            "loan_review",
-            "outbox_relay",
-        }
+        assert set(rows) == PLANNED  # every function the p2p entity's licence deploys
         assert rows["scoring"][2] == "event"
         assert "Pub/Sub push" in rows["scoring"][4]
         assert rows["loan_review"][4] == "admin.credit"
@@ -100,6 +96,13 @@ def test_up_prints_working_urls_and_tokens_and_ctrl_c_stops_everything(tmp_path)
             trust_env=False,
         )
         assert queue_.status_code == 200
+        # The admin tokens name the local staff, founded as an entity founds its own.
+        super_me = httpx.get(
+            f"{rows['users'][3]}/me",
+            headers={"Authorization": f"Bearer {tokens['TOKEN_ADMIN_SUPER']}"},
+            trust_env=False,
+        )
+        assert (super_me.status_code, super_me.json()["role"]) == (200, "admin.super")
         assert "export FIRESTORE_EMULATOR_HOST=" in "\n".join(output)
 
         process.send_signal(signal.SIGINT)
@@ -174,7 +177,7 @@ def test_a_runner_killed_with_sigkill_leaves_no_function_or_emulator_serving(tmp
         addresses.append((host, port))
         if service[1] in WITH_ADMIN_PORT:
             addresses.append((host, port + 1))
-    assert len(functions) == 6 and {s[1] for s in services} == {
+    assert len(functions) == len(PLANNED) and {s[1] for s in services} == {
         "firestore",
         "pubsub",
         "storage",

@@ -9,6 +9,9 @@
   billing account and parent ids and providers URL replaced, so the preflight passes.
 - `stack_secrets`: a value for every declared secret, as ops set them with
   `pulumi config set --secret` (the PII key shaped as the functions require).
+- `organization`: the bootstrap stack (infra/bootstrap) simulated with a deployable
+  copy of the organisation manifest; its exports answer the entity stacks'
+  StackReference, as they do for real.
 - `simulations`: `{entity: Simulation}` for every committed stack file, run
   through the real code path (`infra.program.run`, no placeholders accepted).
 - `simulate_stack(...)`: runs one more stack on demand (other topologies,
@@ -28,7 +31,14 @@ import pytest
 
 from infra.archives import SourceTree
 from infra.manifest import ENTITIES_DIR, known_entities
-from infra.offline import REPOSITORY, Simulation, simulate
+from infra.offline import (
+    REPOSITORY,
+    Simulation,
+    bootstrap_reference,
+    simulate,
+    simulate_organization,
+)
+from infra.organization import ORGANIZATION_FILE
 from infra.preflight import secret_config_key
 from shared.topology import FUNCTIONS, SECRETS
 from tests.infra.sources import write_function_stubs
@@ -55,8 +65,11 @@ def deployable_entities(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for number, entity in enumerate(known_entities(), start=1):
         manifest = json.loads((ENTITIES_DIR / f"{entity}.json").read_text(encoding="utf-8"))
         manifest["billing"]["account_id"] = f"01A2B3-C4D5E6-F7A8B{number}"
-        manifest["parent"]["id"] = f"12345678901{number}"
         manifest["providers_url"] = f"https://credit-data.{entity}.example/v1"
+        manifest["contacts"] = {
+            "ops": [f"ops@{entity}.example", f"oncall@{entity}.example"],
+            "billing": [f"finance@{entity}.example"],
+        }
         (entities / f"{entity}.json").write_text(json.dumps(manifest), encoding="utf-8")
     return entities
 
@@ -70,10 +83,32 @@ def stack_secrets() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def deployable_organization(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    manifest = json.loads(ORGANIZATION_FILE.read_text(encoding="utf-8"))
+    manifest |= {
+        "organization_id": "246813579024",
+        "customer_id": "C01b2c3d4",
+        "billing_account": "01A2B3-C4D5E6-F7A8B9",
+        "operators": "group:patungan-ops@patungan.example",
+    }
+    path = tmp_path_factory.mktemp("organization") / "organization.json"
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def organization(deployable_organization: Path, deployable_entities: Path) -> Simulation:
+    return simulate_organization(
+        manifest_path=deployable_organization, entities_dir=deployable_entities
+    )
+
+
+@pytest.fixture(scope="session")
 def simulate_stack(
     source_tree: SourceTree,
     deployable_entities: Path,
     stack_secrets: dict[str, str],
+    organization: Simulation,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Callable[..., Simulation]:
     archives = tmp_path_factory.mktemp("archives")
@@ -81,6 +116,7 @@ def simulate_stack(
     def run(stack: str, **options: Any) -> Simulation:
         options.setdefault("tree", source_tree)
         options.setdefault("entities_dir", deployable_entities)
+        options.setdefault("stack_outputs", {bootstrap_reference(): organization.exports})
         options["config_overrides"] = {**stack_secrets, **options.get("config_overrides", {})}
         return simulate(stack, archive_dir=archives, **options)
 

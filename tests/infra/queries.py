@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from infra.naming import function_id
 from infra.offline import RegisteredResource, Simulation
-from shared.topology import Function, subscription_name
+from shared.deployment import service_name, subscription_name
+from shared.topology import Function
 
 FUNCTION = "gcp:cloudfunctionsv2/function:Function"
 SUBSCRIPTION = "gcp:pubsub/subscription:Subscription"
@@ -56,8 +57,15 @@ def grants(simulation: Simulation) -> list[Grant]:
     return found
 
 
+def functions_of(simulation: Simulation) -> list[Function]:
+    """The functions the simulated entity's licence deploys (its platform plan)."""
+    from infra.program import entity_plan
+
+    return [planned.function for planned in entity_plan(simulation.deployment.manifest).functions]
+
+
 def deployed_function(simulation: Simulation, fn: Function) -> RegisteredResource:
-    matches = [r for r in simulation.of_type(FUNCTION) if r.get("name") == function_id(fn)]
+    matches = [r for r in simulation.of_type(FUNCTION) if r.get("name") == service_name(fn)]
     assert len(matches) == 1, f"{fn.name} deployed {len(matches)} times"
     return matches[0]
 
@@ -67,12 +75,11 @@ def runtime_member(simulation: Simulation, fn: Function) -> str:
     return f"serviceAccount:{email}"
 
 
-def push_subscription(simulation: Simulation, fn: Function) -> RegisteredResource:
-    """The push subscription feeding event function `fn`."""
-    matches = [
-        s for s in simulation.of_type(SUBSCRIPTION) if s.get("name") == subscription_name(fn)
-    ]
-    assert len(matches) == 1, f"{fn.name} has {len(matches)} push subscriptions"
+def push_subscription(simulation: Simulation, fn: Function, topic: str) -> RegisteredResource:
+    """The push subscription feeding `topic` to event function `fn`."""
+    name = subscription_name(fn, topic)
+    matches = [s for s in simulation.of_type(SUBSCRIPTION) if s.get("name") == name]
+    assert len(matches) == 1, f"{fn.name} has {len(matches)} push subscriptions to {topic}"
     return matches[0]
 
 
@@ -84,3 +91,19 @@ def topic_by_id(simulation: Simulation, topic_id: str) -> RegisteredResource:
     matches = [t for t in simulation.of_type(TOPIC) if t.outputs["id"] == topic_id]
     assert len(matches) == 1, f"{len(matches)} topics with id {topic_id!r}"
     return matches[0]
+
+
+def hand_made(type_: str, name: str = "thing", **inputs: Any) -> RegisteredResource:
+    """A resource as the engine would register it, built by hand for a rule to judge."""
+    return RegisteredResource(
+        urn=f"urn:pulumi:test::patungan::{type_}::{name}",
+        type=type_,
+        name=name,
+        custom=True,
+        parent="",
+        provider="",
+        protect=False,
+        dependencies=(),
+        inputs=inputs,
+        outputs={"id": f"{name}-id", **inputs},
+    )

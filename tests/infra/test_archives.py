@@ -22,6 +22,7 @@ from infra.archives import (
 )
 from infra.offline import REPOSITORY, Simulation
 from shared.topology import FUNCTIONS, function
+from tests.infra.queries import functions_of
 
 SCORING = function("scoring")
 
@@ -177,9 +178,19 @@ def test_the_stack_uploads_each_archive_and_builds_the_function_from_it(
         assert deployed.get("buildConfig.source.storageSource.bucket") == uploaded.get("bucket")
 
 
-def test_every_entity_ships_the_same_code(simulations: Mapping[str, Simulation]):
+def test_every_entity_ships_the_same_code_of_the_functions_it_deploys(
+    simulations: Mapping[str, Simulation],
+):
+    # An archive is named by its content: the same function is the same object everywhere.
     names = {
-        stack: sorted(o.get("name") for o in s.of_type("gcp:storage/bucketObject:BucketObject"))
+        stack: {o.get("name") for o in s.of_type("gcp:storage/bucketObject:BucketObject")}
         for stack, s in simulations.items()
     }
-    assert len({tuple(v) for v in names.values()}) == 1
+    everywhere = set.intersection(*names.values())
+    for stack, simulation in simulations.items():
+        deployed = {fn.name for fn in functions_of(simulation)}
+        assert {name.split("/")[0] for name in names[stack]} == deployed
+    shared_by_all = set.intersection(
+        *({fn.name for fn in functions_of(s)} for s in simulations.values())
+    )
+    assert {name.split("/")[0] for name in everywhere} == shared_by_all

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from infra.components.entity_project import ALLOWED_LOCATIONS, PLATFORM_APIS
+from infra.components.entity_project import PLATFORM_APIS
 from infra.offline import Simulation
 from shared.topology import REGION, TOPICS
 
@@ -48,15 +48,28 @@ def test_the_project_cannot_be_deleted_by_a_stack_operation(simulations: Mapping
         assert project.protect
 
 
-def test_the_project_sits_under_the_manifest_parent(simulations: Mapping[str, Simulation]):
-    for simulation in simulations.values():
-        parent = simulation.deployment.manifest.parent
+def test_the_project_sits_in_the_entity_folder_the_bootstrap_stack_made(
+    simulations: Mapping[str, Simulation], organization: Simulation
+):
+    folders = organization.exports["entity_folders"]
+    assert len(set(folders.values())) == len(folders)
+    for stack, simulation in simulations.items():
+        assert simulation.deployment.manifest.parent is None
         project = only(simulation, PROJECT)
-        field, other = (
-            ("orgId", "folderId") if parent.kind == "organization" else ("folderId", "orgId")
-        )
-        assert project.get(field) == parent.id
-        assert project.get(other) is None
+        assert project.get("folderId") == folders[stack]
+        assert project.get("orgId") is None
+
+
+def test_a_manifest_may_still_name_its_own_parent(simulate_stack, tmp_path, deployable_entities):
+    import json
+
+    for path in deployable_entities.glob("*.json"):
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if manifest["entity_id"] == "cooperative":
+            manifest["parent"] = {"kind": "organization", "id": "555555555555"}
+        (tmp_path / path.name).write_text(json.dumps(manifest), encoding="utf-8")
+    project = only(simulate_stack("cooperative", entities_dir=tmp_path), PROJECT)
+    assert (project.get("orgId"), project.get("folderId")) == ("555555555555", None)
 
 
 def test_every_resource_goes_through_the_entity_provider_which_labels_it(
@@ -68,21 +81,34 @@ def test_every_resource_goes_through_the_entity_provider_which_labels_it(
         assert provider.get("project") == manifest.project_id
         assert provider.get("region") == REGION
         assert json.loads(provider.get("defaultLabels")) == manifest.labels
+        # Impersonating the deployer the bootstrap stack made: no credentials of its own.
+        assert provider.get("impersonateServiceAccount") == (
+            "patungan-deployer@patungan-admin.iam.gserviceaccount.com"
+        )
+        assert provider.get("billingProject") is None
+        assert provider.get("userProjectOverride") is None
         reference = f"{provider.urn}::{provider.outputs['id']}"
         strays = [
             r.name
             for r in simulation.resources
-            if r.custom and r.type != PROVIDER and r.provider != reference
+            if r.custom and r.type.startswith("gcp:") and r.provider != reference
         ]
         assert strays == [], stack
 
 
 def test_every_resource_belongs_to_a_patungan_component(simulations: Mapping[str, Simulation]):
     simulation = simulations["cooperative"]
-    components = {"patungan:infra:EntityProject", "patungan:infra:Platform"}
+    components = {
+        "patungan:infra:EntityProject",
+        "patungan:infra:Platform",
+        "patungan:infra:Observability",
+    }
     for resource in simulation.resources:
         parent_type = resource.parent.split("::")[2].split("$")[-1]
-        if resource.type == PROVIDER or resource.type in components:
+        if (
+            resource.type in (PROVIDER, "pulumi:pulumi:StackReference")
+            or resource.type in components
+        ):
             assert parent_type == "pulumi:pulumi:Stack", resource.name
         else:
             assert parent_type.startswith("patungan:infra:"), resource.name
@@ -113,30 +139,13 @@ def test_apis_are_enabled_in_dependency_order_and_never_disabled_on_destroy(
         assert {services[need].urn for need in api.needs} <= set(service.dependencies)
 
 
-def test_locations_are_pinned_to_jakarta_by_org_policy(simulations: Mapping[str, Simulation]):
-    for simulation in simulations.values():
-        project_id = simulation.deployment.manifest.project_id
-        policy = only(simulation, "gcp:orgpolicy/policy:Policy")
-        assert policy.get("name") == f"projects/{project_id}/policies/gcp.resourceLocations"
-        assert policy.get("parent") == f"projects/{project_id}"
-        assert policy.get("spec.rules") == [{"values": {"allowedValues": [ALLOWED_LOCATIONS]}}]
-        assert ALLOWED_LOCATIONS == "in:asia-southeast2-locations"
-
-
-def test_location_bearing_resources_wait_for_the_location_policy(
+def test_an_entity_stack_sets_no_organisation_policy_it_inherits_its_folders(
     simulations: Mapping[str, Simulation],
 ):
-    simulation = simulations["p2p-lending"]
-    policy = only(simulation, "gcp:orgpolicy/policy:Policy")
-    for type_ in (
-        "gcp:firestore/database:Database",
-        "gcp:storage/bucket:Bucket",
-        "gcp:cloudfunctionsv2/function:Function",
-        "gcp:secretmanager/secret:Secret",
-        "gcp:logging/projectBucketConfig:ProjectBucketConfig",
-    ):
-        for resource in simulation.of_type(type_):
-            assert policy.urn in resource.dependencies, resource.name
+    # Policies are the bootstrap stack's (tests/infra/test_organization.py): entity deployers
+    # need no Organization Policy Administrator role.
+    for simulation in simulations.values():
+        assert simulation.of_type("gcp:orgpolicy/policy:Policy") == []
 
 
 def test_the_budget_of_an_entity_watches_exactly_its_own_project(

@@ -9,28 +9,29 @@ from dataclasses import replace
 
 import pytest
 
-from infra.components.function import (
-    GOOGLE_OIDC_ISSUER,
-    GOOGLE_OIDC_KEYS_URL,
-    scheduled_function_url,
-)
-from infra.naming import function_id
+from infra.components.function.schedule import scheduled_function_url
+from infra.components.function.service import GOOGLE_OIDC_ISSUER, GOOGLE_OIDC_KEYS_URL
 from infra.offline import RegisteredResource, Simulation
+from shared.deployment import (
+    dead_letter_topic,
+    plan_function,
+    service_name,
+    subscription_name,
+)
 from shared.topology import (
     FUNCTIONS,
     REGION,
     SCHEDULER_TIME_ZONE,
     TOPICS,
     Function,
-    dead_letter_topic,
     secret,
-    subscription_name,
 )
 from tests.infra.queries import (
     FUNCTION,
     RUN_INVOKER,
     SUBSCRIPTION,
     deployed_function,
+    functions_of,
     grants,
     push_subscription,
     runtime_member,
@@ -48,7 +49,7 @@ def test_every_topology_function_is_deployed_exactly_once_per_entity(
 ):
     for simulation in simulations.values():
         deployed = sorted(str(r.get("name")) for r in simulation.of_type(FUNCTION))
-        assert deployed == sorted(function_id(fn) for fn in FUNCTIONS)
+        assert deployed == sorted(service_name(fn) for fn in functions_of(simulation))
 
 
 def test_each_function_runs_as_declared_with_its_own_account(
@@ -74,7 +75,7 @@ def test_each_function_runs_as_declared_with_its_own_account(
 def test_functions_are_configured_for_their_own_entity(simulations: Mapping[str, Simulation]):
     for stack, simulation in simulations.items():
         manifest = simulation.deployment.manifest
-        for fn in FUNCTIONS:
+        for fn in functions_of(simulation):
             env = deployed_function(simulation, fn).get("serviceConfig.environmentVariables")
             assert env["PATUNGAN_ENTITY"] == stack
             assert env["PATUNGAN_ENV"] == manifest.env
@@ -84,7 +85,7 @@ def test_functions_are_configured_for_their_own_entity(simulations: Mapping[str,
                 assert env["PATUNGAN_AUTH_AUDIENCE"] == manifest.project_id
             elif fn.schedule:  # the Scheduler job's OIDC token names the function's URL
                 assert env["PATUNGAN_AUTH_AUDIENCE"] == scheduled_function_url(
-                    manifest.project_id, fn
+                    manifest.project_id, plan_function(fn)
                 )
             # The entity's own providers, for the functions that hold their API key.
             assert env.get("PATUNGAN_PROVIDERS_URL") == (
@@ -92,7 +93,7 @@ def test_functions_are_configured_for_their_own_entity(simulations: Mapping[str,
             )
 
 
-def test_every_event_function_has_a_push_subscription_that_dead_letters(
+def test_every_consumed_topic_has_a_push_subscription_that_dead_letters(
     simulations: Mapping[str, Simulation],
 ):
     assert EVENT_FUNCTIONS
@@ -101,10 +102,10 @@ def test_every_event_function_has_a_push_subscription_that_dead_letters(
     (project_resource,) = simulation.of_type("gcp:organizations/project:Project")
     number = project_resource.outputs["number"]
     agent_member = f"serviceAccount:service-{number}@gcp-sa-pubsub.iam.gserviceaccount.com"
-    for fn in EVENT_FUNCTIONS:
+    for fn, consumed in ((event, topic) for event in EVENT_FUNCTIONS for topic in event.consumes):
         uri = service_uri(simulation, fn)
-        topic_name = f"projects/{project}/topics/{fn.consumes}"
-        push = push_subscription(simulation, fn)
+        topic_name = f"projects/{project}/topics/{consumed}"
+        push = push_subscription(simulation, fn, consumed)
         assert push.get("topic") == topic_name
         # Pushed to the function at the topic's path, as the local runner does, so that
         # functions-framework names the topic in the CloudEvent's source; the OIDC
@@ -115,17 +116,21 @@ def test_every_event_function_has_a_push_subscription_that_dead_letters(
         assert push.get("retryPolicy.maximumBackoff") == f"{fn.max_backoff_s}s"
         assert push.get("deadLetterPolicy.maxDeliveryAttempts") == fn.max_delivery_attempts
         dead_letters = topic_by_id(simulation, push.get("deadLetterPolicy.deadLetterTopic"))
-        assert dead_letters.get("name") == dead_letter_topic(fn)
+        assert dead_letters.get("name") == dead_letter_topic(fn, consumed)
         # Dead letters are kept, not dropped: something subscribes to the dead-letter topic.
         assert [
             s.get("name")
             for s in simulation.of_type(SUBSCRIPTION)
             if s.get("topic") == dead_letters.outputs["id"]
-        ] == [f"{dead_letter_topic(fn)}.hold"]
+        ] == [f"{dead_letter_topic(fn, consumed)}.hold"]
         # Dead-lettering acts as the Pub/Sub service agent.
         bindings = {(g.role, g.member, g.target) for g in grants(simulation)}
-        assert ("roles/pubsub.publisher", agent_member, dead_letter_topic(fn)) in bindings
-        assert ("roles/pubsub.subscriber", agent_member, subscription_name(fn)) in bindings
+        assert ("roles/pubsub.publisher", agent_member, dead_letter_topic(fn, consumed)) in bindings
+        assert (
+            "roles/pubsub.subscriber",
+            agent_member,
+            subscription_name(fn, consumed),
+        ) in bindings
 
 
 def test_only_client_facing_http_functions_let_everyone_invoke(
@@ -133,7 +138,9 @@ def test_only_client_facing_http_functions_let_everyone_invoke(
 ):
     for simulation in simulations.values():
         open_to_all = {g.target for g in grants(simulation) if g.member in PUBLIC_EVERYONE}
-        assert open_to_all == {function_id(fn) for fn in FUNCTIONS if fn.client_facing}
+        assert open_to_all == {
+            service_name(fn) for fn in functions_of(simulation) if fn.client_facing
+        }
         for g in grants(simulation):
             if g.member in PUBLIC_EVERYONE:
                 assert (g.type, g.role) == (RUN_INVOKER, "roles/run.invoker")
@@ -147,12 +154,13 @@ def test_event_functions_are_invoked_only_by_their_push_identity_over_internal_i
         invokers = {
             g.member
             for g in grants(simulation)
-            if g.type == RUN_INVOKER and g.target == function_id(fn)
+            if g.type == RUN_INVOKER and g.target == service_name(fn)
         }
-        push = push_subscription(simulation, fn)
-        assert invokers == {
-            f"serviceAccount:{push.get('pushConfig.oidcToken.serviceAccountEmail')}"
+        pushers = {
+            push_subscription(simulation, fn, topic).get("pushConfig.oidcToken.serviceAccountEmail")
+            for topic in fn.consumes
         }
+        assert invokers == {f"serviceAccount:{email}" for email in pushers}
         assert invokers != {runtime_member(simulation, fn)}, "the pusher is not the function itself"
         assert deployed_function(simulation, fn).get("serviceConfig.ingressSettings") == (
             "ALLOW_INTERNAL_ONLY"
@@ -193,10 +201,14 @@ def test_a_function_publishes_only_to_the_topics_the_topology_names(
         ]
 
 
-def test_a_function_reads_only_its_declared_secrets_mounted_where_settings_look(
+def test_a_function_reads_only_its_declared_secrets_mounted_at_a_pinned_version(
     simulations: Mapping[str, Simulation],
 ):
     simulation = simulations["p2p-lending"]
+    versions = {
+        str(v.get("secret")).rsplit("/", 1)[-1]: v.outputs["version"]
+        for v in simulation.of_type("gcp:secretmanager/secretVersion:SecretVersion")
+    }
     for fn in FUNCTIONS:
         member = runtime_member(simulation, fn)
         readable = {
@@ -206,8 +218,10 @@ def test_a_function_reads_only_its_declared_secrets_mounted_where_settings_look(
         }
         assert readable == set(fn.secrets)
         mounted = deployed_function(simulation, fn).get("serviceConfig.secretEnvironmentVariables")
+        # Pinned, never "latest": a rotation changes the function, which rolls a new revision,
+        # instead of old and new instances holding different keys.
         assert {(m["key"], m["secret"], m["version"]) for m in mounted or []} == {
-            (secret(name).env_var, name, "latest") for name in fn.secrets
+            (secret(name).env_var, name, versions[name]) for name in fn.secrets
         }
 
 
@@ -248,37 +262,62 @@ OVERDUE_SWEEP = Function(
 REMINDERS = Function(
     "payment_reminders",
     "event",
-    "Remind borrowers three days before a due date.",
-    consumes="loan.approved",
+    "Remind borrowers of what they owe: when approved, and when an offer is accepted.",
+    consumes=("loan.approved", "loan.offer_accepted"),
     max_delivery_attempts=7,
 )
 
 
+PORTFOLIO = Function(
+    "lender_portfolio",
+    "http",
+    "Lenders read their balances and outstanding principal per loan.",
+    serves="lenders",
+)
+GROWN = (*FUNCTIONS, OVERDUE_SWEEP, REMINDERS, PORTFOLIO)
+
+
 @pytest.fixture(scope="module")
-def grown_topology(simulate_stack, source_tree, tmp_path_factory) -> Simulation:
-    """The p2p stack after someone adds a scheduled job and another consumer to the topology."""
-    functions = (*FUNCTIONS, OVERDUE_SWEEP, REMINDERS)
+def grown_tree(source_tree, tmp_path_factory):
     tree = replace(source_tree, functions_dir=tmp_path_factory.mktemp("grown"))
-    write_function_stubs(tree.functions_dir, functions)
-    return simulate_stack("p2p-lending", functions=functions, tree=tree)
+    write_function_stubs(tree.functions_dir, GROWN)
+    return tree
+
+
+@pytest.fixture(scope="module")
+def grown_topology(simulate_stack, grown_tree) -> Simulation:
+    """The p2p stack after someone adds a scheduled job, a consumer and a lender function."""
+    return simulate_stack("p2p-lending", functions=GROWN, tree=grown_tree)
+
+
+def test_a_bank_deploys_no_lender_function_and_the_p2p_and_cooperative_entities_do(
+    simulate_stack, grown_tree, grown_topology
+):
+    assert deployed_function(grown_topology, PORTFOLIO).get("name") == "lender-portfolio"
+    cooperative = simulate_stack("cooperative", functions=GROWN, tree=grown_tree)
+    assert deployed_function(cooperative, PORTFOLIO)
+    bank = simulate_stack("msme-banking", functions=GROWN, tree=grown_tree)
+    deployed = {str(r.get("name")) for r in bank.of_type(FUNCTION)}
+    assert {"lender-portfolio", "lender-tax"}.isdisjoint(deployed)
+    assert deployed == {service_name(fn) for fn in GROWN if fn.serves != "lenders"}
+    # Nor anything of it: no account, no grant, no archive of the lender function.
+    assert not [r for r in bank.resources if "lender-portfolio" in r.name]
 
 
 def test_a_function_added_to_the_topology_is_deployed_without_touching_infra(grown_topology):
     deployed = {str(r.get("name")) for r in grown_topology.of_type(FUNCTION)}
     assert {"overdue-sweep", "payment-reminders"} <= deployed
-    (push,) = [
-        s
-        for s in grown_topology.of_type(SUBSCRIPTION)
-        if s.get("name") == subscription_name(REMINDERS)
-    ]
-    assert push.get("deadLetterPolicy.maxDeliveryAttempts") == 7
+    # One push subscription and one dead-letter topic per consumed topic.
+    pushes = [push_subscription(grown_topology, REMINDERS, t) for t in REMINDERS.consumes]
+    assert [p.get("deadLetterPolicy.maxDeliveryAttempts") for p in pushes] == [7, 7]
+    assert len({p.get("deadLetterPolicy.deadLetterTopic") for p in pushes}) == 2
 
 
 def scheduler_job(simulation: Simulation, fn: Function) -> RegisteredResource:
     (job,) = [
         j
         for j in simulation.of_type("gcp:cloudscheduler/job:Job")
-        if j.get("name") == function_id(fn)
+        if j.get("name") == service_name(fn)
     ]
     return job
 
@@ -288,14 +327,14 @@ def assert_invoked_only_by_its_job_on_jakarta_time(simulation: Simulation, fn: F
     assert job.get("region") == REGION
     assert job.get("timeZone") == SCHEDULER_TIME_ZONE == "Asia/Jakarta"
     assert job.get("schedule") == fn.schedule
-    url = scheduled_function_url(simulation.deployment.manifest.project_id, fn)
+    url = scheduled_function_url(simulation.deployment.manifest.project_id, plan_function(fn))
     assert job.get("httpTarget.uri") == job.get("httpTarget.oidcToken.audience") == url
     assert job.get("httpTarget.httpMethod") == "POST"
     caller = job.get("httpTarget.oidcToken.serviceAccountEmail")
     invokers = {
         g.member
         for g in grants(simulation)
-        if g.type == RUN_INVOKER and g.target == function_id(fn)
+        if g.type == RUN_INVOKER and g.target == service_name(fn)
     }
     assert invokers == {f"serviceAccount:{caller}"}
     deployed = deployed_function(simulation, fn)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from infra.manifest import ManifestError, OjkLicence, known_entities, load_manifest
+from shared.topology import SERVED_UNDER
 
 
 def test_the_committed_entities_are_a_p2p_lender_an_msme_bank_and_a_cooperative():
@@ -18,6 +19,10 @@ def test_the_committed_entities_are_a_p2p_lender_an_msme_bank_and_a_cooperative(
         "msme-banking": OjkLicence.BANK_UMUM,
         "cooperative": OjkLicence.KOPERASI_SEKTOR_JASA_KEUANGAN,
     }
+
+
+def test_every_licence_a_manifest_may_name_says_which_functions_it_deploys():
+    assert {licence.value for licence in OjkLicence} == set(SERVED_UNDER)
 
 
 def test_a_manifest_derives_its_project_and_labels():
@@ -38,7 +43,7 @@ def valid() -> dict[str, Any]:
         "legal_name": "PT Patungan Investasi Otomatis",
         "ojk_licence": "lpbbti",
         "env": "staging",
-        "parent": {"kind": "folder", "id": "123456789012"},
+        "contacts": {"ops": ["ops@auto-invest.example"], "billing": ["finance@example.co.id"]},
         "billing": {"account_id": "01A2B3-C4D5E6-F7A8B9", "currency": "IDR"},
         "budget": {
             "amount": 5_000_000,
@@ -64,6 +69,11 @@ def write(directory: Path, document: dict[str, Any], name: str = "auto-invest") 
 def test_a_valid_new_entity_loads(tmp_path):
     manifest = load_manifest("auto-invest", write(tmp_path, valid()))
     assert manifest.project_id == "patungan-auto-invest-staging"
+    # Unless told otherwise: in its bootstrap folder, nothing warm, retention unlocked.
+    assert manifest.parent is None
+    assert manifest.min_instances == {}
+    assert manifest.lock_retention is False
+    assert manifest.backup_retention_days == 14
 
 
 @pytest.mark.parametrize(
@@ -94,6 +104,10 @@ def test_a_valid_new_entity_loads(tmp_path):
         (lambda m: m.update(providers_url="http://credit-data.example.co.id"), "providers_url"),
         (lambda m: m.update(providers_url="credit-data.example.co.id"), "providers_url"),
         (lambda m: m.update(providers_url="https://user@credit-data.example"), "providers_url"),
+        (lambda m: m["contacts"].update(ops=[]), "contacts.ops"),
+        (lambda m: m["contacts"].update(billing=["finance"]), "contacts.billing.0"),
+        (lambda m: m.update(min_instances={"loan_quote": -1}), "min_instances.loan_quote"),
+        (lambda m: m.update(backup_retention_days=99), "backup_retention_days"),
     ],
 )
 def test_an_invalid_manifest_is_refused_with_the_reason(tmp_path, edit, complaint):

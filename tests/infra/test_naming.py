@@ -8,15 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infra.naming import (
+from infra.naming import naming_problems, resource_name
+from shared.deployment import (
     ACCOUNT_ID_PATTERN,
     PUSH_ACCOUNT,
     RUNTIME_ACCOUNT,
     SCHEDULER_ACCOUNT,
     account_id,
-    function_id,
-    naming_problems,
-    resource_name,
+    service_name,
     slug,
 )
 from shared.topology import FUNCTIONS, TOPICS, Function, Topic
@@ -30,7 +29,7 @@ def test_worked_examples():
     assert account_id(PUSH_ACCOUNT, "loan_applications") == "push-loan-applications"
     assert account_id(RUNTIME_ACCOUNT, "kyc") == "fn-kyc"
     assert account_id(RUNTIME_ACCOUNT, "ab") == "fn-ab-sa"  # ids are at least 6 characters
-    assert function_id(scoring) == "scoring"
+    assert service_name(scoring) == "scoring"
     assert slug("loan.offer_accepted") == "loan-offer-accepted"
     assert (
         resource_name("p2p-lending", "topic", "loan.submitted")
@@ -58,7 +57,7 @@ def test_every_function_name_gives_a_valid_service_account_id(prefix, name):
 
 @given(name=function_names)
 def test_every_function_name_gives_a_valid_cloud_run_service_name(name):
-    derived = function_id(Function(name, "http", "x"))
+    derived = service_name(Function(name, "http", "x"))
     assert set(derived) <= set(string.ascii_lowercase + string.digits + "-")
     assert derived[0].isalpha() and len(derived) <= 49
 
@@ -78,5 +77,5 @@ def test_names_that_only_differ_by_punctuation_are_reported():
 def test_a_name_cloud_run_cannot_take_is_reported():
     too_long = Function("a" * 60, "http", "x")
     with pytest.raises(ValueError, match="cannot be a Cloud Run service name"):
-        function_id(too_long)
+        service_name(too_long)
     assert naming_problems((too_long,), ()) != []

@@ -13,10 +13,12 @@ import pulumi
 import pytest
 
 from infra.archives import SourceTree
-from infra.manifest import ENTITIES_DIR, known_entities, load_manifest
-from infra.offline import REPOSITORY, read_stack_file, start_mock_engine
+from infra.manifest import ENTITIES_DIR, ResourceParent, known_entities, load_manifest
+from infra.offline import REPOSITORY, bootstrap_reference, read_stack_file, start_mock_engine
 from infra.preflight import PreflightRefused, StackRequest, identity_problems, readiness_problems
 from shared.topology import FUNCTIONS, SECRETS, TOPICS, Function
+
+BOOTSTRAP = bootstrap_reference()
 
 
 def committed_request(stack: str) -> StackRequest:
@@ -142,6 +144,7 @@ def test_once_a_function_mounts_a_secret_the_deploy_needs_its_value(
         "cooperative",
         manifest.project_id,
         secrets_with_values=frozenset(s.name for s in SECRETS if s.name != WEBHOOK_KEY),
+        bootstrap_stack=BOOTSTRAP,
     )
     assert readiness_problems(request, manifest, source_tree, FUNCTIONS, TOPICS, SECRETS) == []
     assert readiness_problems(
@@ -160,13 +163,15 @@ def test_placeholder_ids_and_providers_url_are_not_deployable(source_tree, deplo
         "cooperative",
         real.project_id,
         secrets_with_values=frozenset(s.name for s in SECRETS),
+        bootstrap_stack=BOOTSTRAP,
     )
     assert readiness_problems(request, real, source_tree, FUNCTIONS, TOPICS, SECRETS) == []
     placeholder = real.model_copy(
         update={
             "billing": real.billing.model_copy(update={"account_id": "000000-000000-000000"}),
-            "parent": real.parent.model_copy(update={"id": "000000000000"}),
+            "parent": ResourceParent(kind="organization", id="000000000000"),
             "providers_url": "https://credit-data.cooperative.invalid",
+            "contacts": real.contacts.model_copy(update={"ops": ("ops@cooperative.invalid",)}),
         }
     )
     assert readiness_problems(request, placeholder, source_tree, FUNCTIONS, TOPICS, SECRETS) == [
@@ -174,21 +179,35 @@ def test_placeholder_ids_and_providers_url_are_not_deployable(source_tree, deplo
         "account id in the manifest",
         "cooperative: organization id 000000000000 is a placeholder; put the real id in the "
         "manifest",
+        "cooperative: contacts ops@cooperative.invalid are placeholders; put the entity's ops "
+        "and billing contacts in the manifest",
         "cooperative: providers_url https://credit-data.cooperative.invalid is a placeholder; "
         "put the credit-data providers' real URL in the manifest",
+    ]
+
+
+def test_a_stack_without_its_bootstrap_stack_is_refused(simulate_stack):
+    with pytest.raises(PreflightRefused) as refused:
+        simulate_stack("p2p-lending", config_overrides={"patungan:bootstrapStack": None})
+    assert refused.value.problems == [
+        "stack 'p2p-lending' names no bootstrap stack: pulumi config set --stack p2p-lending "
+        "patungan:bootstrapStack organization/patungan-bootstrap/<stack> (the deployer it "
+        "impersonates and the folder its project goes in come from there)"
     ]
 
 
 def test_the_committed_manifests_wait_for_their_real_ids_and_providers_url():
     for entity in known_entities():
         manifest = load_manifest(entity)
-        request = StackRequest(entity, entity, manifest.project_id)
+        request = StackRequest(entity, entity, manifest.project_id, bootstrap_stack=BOOTSTRAP)
         problems = readiness_problems(
             request, manifest, SourceTree.of_repository(REPOSITORY), (), (), ()
         )
-        assert [p.split(" is a placeholder")[0] for p in problems] == [
+        assert [
+            p.split(" is a placeholder")[0].split(" are placeholders")[0] for p in problems
+        ] == [
             f"{entity}: billing account 000000-000000-000000",
-            f"{entity}: {manifest.parent.kind} id 000000000000",
+            f"{entity}: contacts ops@{entity}.invalid, billing@{entity}.invalid",
             f"{entity}: providers_url https://credit-data.{entity}.invalid",
         ]
 
@@ -220,3 +239,51 @@ def test_the_pulumi_entry_point_runs_the_preflight_before_creating_anything():
     with pytest.raises(PreflightRefused, match=r"no entity manifest .*auto-invest\.json"):
         pulumi.runtime.test(lambda: runpy.run_path(str(entry_point), run_name="__main__"))()
     assert monitor.recorded == []
+
+
+@pytest.fixture
+def entities_with(deployable_entities, tmp_path):
+    """A copy of the deployable manifests with one entity's fields changed."""
+
+    def change(entity: str, **fields: object):
+        for path in deployable_entities.glob("*.json"):
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+            if manifest["entity_id"] == entity:
+                manifest |= fields
+            (tmp_path / path.name).write_text(json.dumps(manifest), encoding="utf-8")
+        return tmp_path
+
+    return change
+
+
+def test_an_entity_keeps_the_functions_it_wants_warm_at_the_cost_it_chose(
+    simulate_stack, entities_with
+):
+    warm = simulate_stack(
+        "p2p-lending", entities_dir=entities_with("p2p-lending", min_instances={"loan_quote": 1})
+    )
+    counts = {
+        r.get("name"): r.get("serviceConfig.minInstanceCount")
+        for r in warm.of_type("gcp:cloudfunctionsv2/function:Function")
+    }
+    assert counts["loan-quote"] == 1
+    assert {name: n for name, n in counts.items() if name != "loan-quote"} == dict.fromkeys(
+        (name for name in counts if name != "loan-quote"), 0
+    )
+
+
+def test_warm_instances_for_a_function_not_deployed_or_beyond_its_maximum_are_refused(
+    simulate_stack, entities_with
+):
+    with pytest.raises(PreflightRefused) as refused:
+        simulate_stack(
+            "msme-banking",
+            entities_dir=entities_with(
+                "msme-banking", min_instances={"loan_quote": 21, "lender_portfolio": 1}
+            ),
+        )
+    assert refused.value.problems == [
+        "msme-banking: min instances for functions licence 'bank_umum' does not deploy: "
+        "['lender_portfolio']",
+        "msme-banking: min_instances 21 for 'loan_quote' exceeds its max instances 20",
+    ]

@@ -9,28 +9,13 @@ hand, one per rule, next to the real stacks that must pass.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import pytest
 
-from infra.offline import RegisteredResource, Simulation
+from infra.offline import Simulation
 from infra.residency import RULES, violations
 from shared.topology import REGION
-
-
-def resource(type_: str, name: str = "thing", **inputs: Any) -> RegisteredResource:
-    return RegisteredResource(
-        urn=f"urn:pulumi:test::patungan::{type_}::{name}",
-        type=type_,
-        name=name,
-        custom=True,
-        parent="",
-        provider="",
-        protect=False,
-        dependencies=(),
-        inputs=inputs,
-        outputs={"id": f"{name}-id", **inputs},
-    )
+from tests.infra.queries import hand_made
 
 
 def test_every_entity_stack_keeps_every_resource_in_jakarta(simulations: Mapping[str, Simulation]):
@@ -59,46 +44,46 @@ def test_the_walk_covers_every_location_bearing_kind_the_program_creates(
 @pytest.mark.parametrize(
     ("bad", "complaint"),
     [
-        (resource("gcp:storage/bucket:Bucket", location="US"), "is in 'US'"),
-        (resource("gcp:storage/bucket:Bucket"), "has no location"),
+        (hand_made("gcp:storage/bucket:Bucket", location="US"), "is in 'US'"),
+        (hand_made("gcp:storage/bucket:Bucket"), "has no location"),
         (
-            resource("gcp:cloudfunctionsv2/function:Function", location="asia-southeast1"),
+            hand_made("gcp:cloudfunctionsv2/function:Function", location="asia-southeast1"),
             "outside asia-southeast2",
         ),
-        (resource("gcp:firestore/database:Database", locationId="nam5"), "is in 'nam5'"),
-        (resource("gcp:cloudscheduler/job:Job"), "has no location"),
-        (resource("gcp:pubsub/topic:Topic", name="t"), "has no message storage policy"),
+        (hand_made("gcp:firestore/database:Database", locationId="nam5"), "is in 'nam5'"),
+        (hand_made("gcp:cloudscheduler/job:Job"), "has no location"),
+        (hand_made("gcp:pubsub/topic:Topic", name="t"), "has no message storage policy"),
         (
-            resource(
+            hand_made(
                 "gcp:pubsub/topic:Topic",
                 messageStoragePolicy={"allowedPersistenceRegions": [REGION, "us-central1"]},
             ),
             "may store messages in ['us-central1']",
         ),
         (
-            resource("gcp:secretmanager/secret:Secret", replication={"auto": {}}),
+            hand_made("gcp:secretmanager/secret:Secret", replication={"auto": {}}),
             "uses automatic replication",
         ),
         (
-            resource(
+            hand_made(
                 "gcp:secretmanager/secret:Secret",
                 replication={"userManaged": {"replicas": [{"location": "europe-west1"}]}},
             ),
             "is replicated to ['europe-west1']",
         ),
         (
-            resource(
+            hand_made(
                 "gcp:logging/projectSink:ProjectSink",
                 destination="logging.googleapis.com/projects/p/locations/global/buckets/_Default",
             ),
             "not a log bucket in asia-southeast2",
         ),
         (
-            resource("gcp:pubsub/subscription:Subscription", topic="projects/p/topics/elsewhere"),
+            hand_made("gcp:pubsub/subscription:Subscription", topic="projects/p/topics/elsewhere"),
             "which this stack does not create",
         ),
-        (resource("gcp:compute/network:Network"), "has no residency rule"),
-        (resource("pulumi:providers:gcp", region="us-central1"), "is in 'us-central1'"),
+        (hand_made("gcp:compute/network:Network"), "has no residency rule"),
+        (hand_made("pulumi:providers:gcp", region="us-central1"), "is in 'us-central1'"),
     ],
 )
 def test_a_resource_outside_jakarta_or_without_a_rule_is_reported(bad, complaint):
@@ -109,23 +94,23 @@ def test_a_resource_outside_jakarta_or_without_a_rule_is_reported(bad, complaint
 
 
 def test_the_same_resources_placed_in_jakarta_pass():
-    topic = resource(
+    topic = hand_made(
         "gcp:pubsub/topic:Topic",
         "topic",
         messageStoragePolicy={"allowedPersistenceRegions": [REGION]},
     )
     compliant = [
-        resource("gcp:storage/bucket:Bucket", location="ASIA-SOUTHEAST2"),
-        resource("gcp:cloudfunctionsv2/function:Function", location=REGION),
-        resource("gcp:firestore/database:Database", locationId=REGION),
-        resource("gcp:cloudscheduler/job:Job", region=REGION),
+        hand_made("gcp:storage/bucket:Bucket", location="ASIA-SOUTHEAST2"),
+        hand_made("gcp:cloudfunctionsv2/function:Function", location=REGION),
+        hand_made("gcp:firestore/database:Database", locationId=REGION),
+        hand_made("gcp:cloudscheduler/job:Job", region=REGION),
         topic,
-        resource("gcp:pubsub/subscription:Subscription", topic=topic.outputs["id"]),
-        resource(
+        hand_made("gcp:pubsub/subscription:Subscription", topic=topic.outputs["id"]),
+        hand_made(
             "gcp:secretmanager/secret:Secret",
             replication={"userManaged": {"replicas": [{"location": REGION}]}},
         ),
-        resource(
+        hand_made(
             "gcp:logging/projectSink:ProjectSink",
             destination=f"logging.googleapis.com/projects/p/locations/{REGION}/buckets/logs",
         ),

@@ -35,7 +35,9 @@ def test_access_mistakes_are_reported():
     broken = (
         *FUNCTIONS,
         Function("reads_unknown", "http", "x", secrets=("no-such-secret",)),
-        Function("scheduled_event", "event", "x", consumes="loan.submitted", schedule="* * * * *"),
+        Function(
+            "scheduled_event", "event", "x", consumes=("loan.submitted",), schedule="* * * * *"
+        ),
         Function("scheduled_public", "http", "x", public=True, schedule="0 0 * * *"),
         Function("signs_nothing", "http", "x", signs_document_urls=True),
     )

@@ -17,7 +17,7 @@ from tests.infra.queries import deployed_function, push_subscription
 
 
 def consumer(**settings: int) -> Function:
-    return Function("slow_consumer", "event", "x", consumes="loan.submitted", **settings)
+    return Function("slow_consumer", "event", "x", consumes=("loan.submitted",), **settings)
 
 
 def test_scoring_is_waited_for_as_long_as_it_may_run():
@@ -64,6 +64,7 @@ def test_every_deployed_push_subscription_outwaits_its_function(
     assert events
     for simulation in simulations.values():
         for fn in events:
-            push = push_subscription(simulation, fn)
             timeout = deployed_function(simulation, fn).get("serviceConfig.timeoutSeconds")
-            assert push.get("ackDeadlineSeconds") == fn.ack_deadline_s >= timeout
+            for topic in fn.consumes:
+                push = push_subscription(simulation, fn, topic)
+                assert push.get("ackDeadlineSeconds") == fn.ack_deadline_s >= timeout

@@ -1,10 +1,12 @@
-"""Emulator processes are started, waited for, and stopped the same way everywhere."""
+"""Local processes (emulators, the sandbox, functions) are started, waited for, and stopped
+the same way everywhere: a READY line or a probe, a clean environment, their output kept."""
 
 import sys
+import time
 
 import pytest
 
-from emulators.launcher import EmulatorProcess, free_port, free_port_pair
+from emulators.launcher import EmulatorProcess, HttpProbe, free_port, free_port_pair
 from emulators.supervisor import tcp_open
 
 SERVE = (
@@ -75,3 +77,71 @@ def test_the_supervisor_command_refuses_to_start_without_a_program():
         EmulatorProcess.python_module(
             "supervisor", "emulators.supervisor", "nothing", "--ready-tcp", "127.0.0.1:1"
         ).start()
+
+
+def http_server(port: int, status: int) -> str:
+    return (
+        "import http.server\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        f"        self.send_response({status}); self.end_headers()\n"
+        "    def log_message(self, *a): pass\n"
+        "print('serving', flush=True)\n"
+        f"http.server.HTTPServer(('127.0.0.1', {port}), H).serve_forever()\n"
+    )
+
+
+def test_a_program_without_a_ready_line_is_supervised_and_ready_once_it_answers_http():
+    port = free_port()
+    seen: list[tuple[str, str]] = []
+    proc = EmulatorProcess(
+        "plain-http",
+        [sys.executable, "-c", http_server(port, 405)],
+        probe=HttpProbe("127.0.0.1", port),
+        listeners=[lambda name, line: seen.append((name, line))],
+    )
+    with proc:
+        assert proc.ready_line == f"READY plain-http 127.0.0.1:{port}"  # said by the supervisor
+        assert ("plain-http", "serving") in seen
+        assert proc.command[:3] == [sys.executable, "-m", "emulators.supervisor"]
+    assert not tcp_open("127.0.0.1", port)()  # the program went with its supervisor
+
+
+def test_a_5xx_to_the_first_request_is_a_failed_start_reported_with_the_output():
+    port = free_port()
+    proc = EmulatorProcess(
+        "broken-settings",
+        [sys.executable, "-c", http_server(port, 500)],
+        probe=HttpProbe("127.0.0.1", port),
+    )
+    with pytest.raises(RuntimeError, match=r"answered 500 to its first request.*\n.*serving"):
+        proc.start()
+    assert not proc.running
+    assert not tcp_open("127.0.0.1", port)()
+
+
+def test_the_given_environment_replaces_inherited_variables_it_names(monkeypatch):
+    monkeypatch.setenv("PATUNGAN_ENTITY", "from-the-shell")
+    monkeypatch.setenv("PATUNGAN_LOG_LEVEL", "DEBUG")
+    monkeypatch.setenv("UNRELATED_SETTING", "kept")
+    show = (
+        "import os\n"
+        "print('READY env', flush=True)\n"
+        "print(sorted((k, v) for k, v in os.environ.items() "
+        "if k.startswith(('PATUNGAN_', 'UNRELATED'))), flush=True)\n"
+        "import time; time.sleep(30)\n"
+    )
+    proc = EmulatorProcess(
+        "env",
+        [sys.executable, "-c", show],
+        env={"PATUNGAN_ENTITY": "p2p-lending"},
+        replaces=("PATUNGAN_",),
+    )
+    with proc:
+        deadline = time.monotonic() + 10
+        while "UNRELATED" not in proc.tail() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert proc.output[-1] == str(
+            [("PATUNGAN_ENTITY", "p2p-lending"), ("UNRELATED_SETTING", "kept")]
+        )
+    assert proc.environment == {"PATUNGAN_ENTITY": "p2p-lending"}

@@ -22,13 +22,6 @@ def test_local_ports_are_unique_and_clear_of_the_emulators():
     assert not set(ports) & {8080, 8081, 8085, 8086, 4443, 8090}
 
 
-def test_event_functions_get_a_subscription_and_a_dead_letter_topic_of_their_own():
-    events = [fn for fn in FUNCTIONS if fn.kind == "event"]
-    assert events, "the borrower journey has at least the scoring consumer"
-    assert len({topology.dead_letter_topic(fn) for fn in events}) == len(events)
-    assert len({topology.subscription_name(fn) for fn in events}) == len(events)
-
-
 def test_a_published_topic_without_consumer_must_be_declared_outbound():
     topics = (*TOPICS, Topic("loan.orphaned", "nobody listens"))
     functions = (*FUNCTIONS, Function("orphan_maker", "http", "x", publishes=("loan.orphaned",)))
@@ -39,7 +32,7 @@ def test_a_published_topic_without_consumer_must_be_declared_outbound():
 
 def test_a_consumed_topic_without_producer_is_reported():
     topics = (*TOPICS, Topic("loan.ghost", "nobody publishes"))
-    functions = (*FUNCTIONS, Function("ghost_reader", "event", "x", consumes="loan.ghost"))
+    functions = (*FUNCTIONS, Function("ghost_reader", "event", "x", consumes=("loan.ghost",)))
     assert validate_topology(functions, topics) == ["topic 'loan.ghost' has no producer"]
 
 
@@ -48,19 +41,22 @@ def test_duplicate_names_undeclared_topics_and_bad_settings_are_reported():
     broken = (
         *FUNCTIONS,
         replace(scoring),  # same name twice
-        Function("bad_http", "http", "x", consumes="loan.submitted"),
+        Function("bad_http", "http", "x", consumes=("loan.submitted",)),
         Function("bad_event", "event", "x"),
         Function("bad_topic", "http", "x", publishes=("loan.unknown",)),
         Function(
             "bad_retry",
             "event",
             "x",
-            consumes="loan.submitted",
+            consumes=("loan.submitted",),
             min_backoff_s=60,
             max_backoff_s=10,
             max_delivery_attempts=3,
         ),
-        Function("public_event", "event", "x", consumes="loan.submitted", public=True),
+        Function("public_event", "event", "x", consumes=("loan.submitted",), public=True),
+        Function("twice", "event", "x", consumes=("loan.submitted", "loan.submitted")),
+        Function("too_warm", "http", "x", min_instances=3, max_instances=2),
+        replace(scoring, name="serves_nobody", serves="auditors"),  # type: ignore[arg-type]
     )
     errors = validate_topology(broken, TOPICS)
     assert "function name 'scoring' is declared more than once" in errors
@@ -70,6 +66,9 @@ def test_duplicate_names_undeclared_topics_and_bad_settings_are_reported():
     assert "'bad_retry': min backoff exceeds max backoff" in errors
     assert "'bad_retry': Pub/Sub allows 5..100 delivery attempts" in errors
     assert "only http functions can be public ('public_event')" in errors
+    assert "'twice' consumes a topic twice" in errors
+    assert "'too_warm': min instances 3 must be within 0..max instances 2" in errors
+    assert "'serves_nobody' serves 'auditors'; choose one of borrowers, lenders, everyone" in errors
 
 
 def test_lookups_name_what_is_missing():
@@ -93,6 +92,56 @@ def test_the_outbox_relay_may_publish_every_topic_every_minute_but_produces_none
     functions = (
         *(fn for fn in FUNCTIONS if fn is not relay),
         relay_everything,
-        Function("ghost_reader", "event", "x", consumes="loan.ghost"),
+        Function("ghost_reader", "event", "x", consumes=("loan.ghost",)),
     )
     assert validate_topology(functions, topics) == ["topic 'loan.ghost' has no producer"]
+
+
+def test_every_licence_deploys_the_borrowers_side_and_only_p2p_and_cooperatives_the_lenders():
+    lender = Function("lender_portfolio", "http", "x", serves="lenders")
+    functions = (*FUNCTIONS, lender)
+    everywhere = {fn.name for fn in functions if fn.serves != "lenders"}
+    assert "lender_tax" not in everywhere  # the lenders' tax documents
+    for licence in ("lpbbti", "koperasi_sektor_jasa_keuangan"):
+        assert {fn.name for fn in topology.deployed_under(licence, functions)} == {
+            fn.name for fn in functions
+        }
+    for licence in ("bank_umum", "bpr", "lkm"):
+        assert {fn.name for fn in topology.deployed_under(licence, functions)} == everywhere
+    assert set(topology.SERVED_UNDER) == {
+        "lpbbti",
+        "koperasi_sektor_jasa_keuangan",
+        "bank_umum",
+        "bpr",
+        "lkm",
+    }
+
+
+def test_an_unknown_licence_is_named():
+    import pytest
+
+    with pytest.raises(KeyError, match="no OJK licence named 'casino'"):
+        topology.deployed_under("casino")
+
+
+def test_a_consumer_a_licence_deploys_without_its_producer_is_reported():
+    # Lenders fund through auto-invest, which publishes `loan.funded`; a borrower-side
+    # consumer of it would wait forever in a bank, which deploys no lender functions.
+    topics = (*TOPICS, Topic("loan.funded", "x"))
+    functions = (
+        *FUNCTIONS,
+        Function(
+            "auto_invest",
+            "event",
+            "x",
+            consumes=("loan.offer_accepted",),
+            publishes=("loan.funded",),
+            serves="lenders",
+        ),
+        Function("funded_notice", "event", "x", consumes=("loan.funded",)),
+    )
+    assert validate_topology(functions, topics) == [
+        f"under licence {licence!r}, 'funded_notice' consumes 'loan.funded', which no "
+        "function that licence deploys publishes"
+        for licence in ("bank_umum", "bpr", "lkm")
+    ]
