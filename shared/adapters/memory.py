@@ -502,6 +502,12 @@ class MemoryDocumentStorage(DocumentStorage):
             return None
         return StoredObject(object_name, len(found[0]), found[1])
 
+    def read(self, object_name: str, max_bytes: int) -> bytes | None:
+        found = self.objects.get(object_name)
+        if found is not None and len(found[0]) > max_bytes:
+            raise ValueError(f"{object_name} is larger than {max_bytes} bytes")
+        return None if found is None else found[0]
+
 
 # --- callers and personal data ----------------------------------------------------------------
 

@@ -47,7 +47,8 @@ from shared.services.loan_applications import (
     SubmitApplication,
     submit_application,
 )
-from shared.services.users import BankAccountInput, Registration, UserView, register_user
+from shared.services.bank_accounts import BankAccountInput
+from shared.services.users import Registration, UserView, register_user
 
 ENTITY = "p2p"
 APPLICATION_DAY = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 09:00 in Jakarta
