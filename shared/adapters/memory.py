@@ -384,6 +384,11 @@ class MemoryUnitOfWork(UnitOfWork):
             retry_after_s=self.retry_after_s,
         )
 
+    def read_at(self, work: Callable[[DocumentTransaction], T], read_time: datetime) -> T:
+        # No history is kept: holding the store's lock while reading makes one snapshot.
+        with self._lock:
+            return work(_MemoryTransaction(self, read_only=True, operation=operation_name(work)))
+
     def publish_pending(self, event_ids: Sequence[str]) -> None:
         pending = []
         with self._lock:

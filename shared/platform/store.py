@@ -201,6 +201,11 @@ class UnitOfWork(ABC):
     def publish_pending(self, event_ids: Sequence[str]) -> None:
         """Publish any of these outbox events that are not yet marked published."""
 
+    def read_at(self, work: Callable[[DocumentTransaction], T], read_time: datetime) -> T:
+        """Run read-only `work` with every read at `read_time` (within the last hour): one
+        consistent snapshot however long the reading takes (reconciliation)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot read at a point in time")
+
 
 def within(field: str, start: datetime | None, end: datetime | None) -> list[Where]:
     """Filters for an `Instant` field in [start, end) (either bound may be open)."""
