@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.domain.errors import Conflict, NotFound
@@ -66,6 +66,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _EXHAUSTED_PREFIX = "Failed to commit transaction in"
+SNAPSHOT_LAG = timedelta(seconds=1)
 _FIRESTORE_OPERATORS = {
     "==": "==",
     "!=": "!=",
@@ -359,11 +360,14 @@ class FirestoreUnitOfWork(UnitOfWork):
         self._publish(attempts[-1].events)
         return result
 
-    def read_at(self, work: Callable[[DocumentTransaction], T], read_time: datetime) -> T:
+    def read_snapshot(self, work: Callable[[DocumentTransaction], T]) -> tuple[T, datetime]:
         from google.api_core import exceptions as google_errors
 
+        # A second ago, on the wall clock: a time every replica has reached, well inside the
+        # hour of versions Firestore keeps. Whole microseconds, as Firestore requires.
+        read_time = (datetime.now(UTC) - SNAPSHOT_LAG).replace(microsecond=0)
         try:
-            return work(_FirestoreReader(self.client, read_time=read_time))
+            return work(_FirestoreReader(self.client, read_time=read_time)), read_time
         except _unavailable_errors(google_errors) as exc:
             raise StoreUnavailable("Firestore is unavailable") from exc
 

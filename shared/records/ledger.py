@@ -213,6 +213,9 @@ class LedgerBook:
         if record.moves_escrow and value_date is None:
             raise ValueError(f"{entry.entry_id}: an entry moving escrow cash states its value date")
         changes = balance_changes(entry, self.shards)
+        for account in entry.accounts:
+            if account not in self._balances and balance_ref(account) in read:
+                self._balances[account] = self.balance(account, read)
         for account in sorted(_never_negative_debits(entry), key=str):
             self._check(account, changes[(account, 0)], read)
         self.tx.create(LEDGER_ENTRIES, entry.entry_id, record.model_dump(mode="json"))

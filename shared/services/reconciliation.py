@@ -1,7 +1,7 @@
 """Reconciliation: the stored ledger against itself and against the bank
 (docs/lending-rules.md#ledger).
 
-A run reads everything at one `read_time` (`UnitOfWork.read_at`): the checkpoint of the
+A run reads everything at one `read_time` (`UnitOfWork.read_snapshot`): the checkpoint of the
 last day checked (every account's balance as the journal added up), the entries posted
 since, every stored balance, and the latest imported bank statement. It checks that
 
@@ -91,7 +91,6 @@ logger = logging.getLogger(__name__)
 # A day is checked once every entry posted on it has committed: a transaction lives at most
 # 270 s, so ten minutes after midnight in Jakarta the previous day is closed.
 SETTLE = timedelta(minutes=10)
-READ_LAG = timedelta(seconds=1)  # read a moment in the past: a snapshot every replica has
 MAX_DAYS_PER_RUN = 7  # a long outage is caught up over several runs
 MAX_QUEUED_PER_RUN = 5
 OPEN_LINE_STATES = ["in_suspense", "matched", "unexplained"]
@@ -199,8 +198,7 @@ def reconcile(
     run also stores `day`'s checkpoint. Stored, published, and alerted on problems."""
     started = origin.clock.now()
     clock_start = time.monotonic()
-    read_time = started - READ_LAG
-    snapshot = uow.read_at(lambda tx: _read(tx, before=day), read_time)
+    snapshot, read_time = uow.read_snapshot(lambda tx: _read(tx, before=day))
     problems, expected = _check(snapshot)
     escrow = escrow_position(expected)
     statement = _statement_check(snapshot, expected)

@@ -59,7 +59,7 @@ IN_QUERY_VALUES = 30  # Firestore's limit on the values of one `in` filter
 MAX_LISTED = 100
 
 StatementFormat = Literal["csv", "mt940"]
-UploadId = Annotated[str, Field(pattern=r"^stmtfile-[0-9a-f]{32}$")]
+UploadId = Annotated[str, Field(pattern=r"^stmtfile-[0-9A-Za-z]{1,64}$")]
 
 
 class StatementUploadRequest(BaseModel):
