@@ -292,12 +292,14 @@ class FirestoreUnitOfWork(UnitOfWork):
         *,
         max_attempts: int = 5,
         retry_after_s: int = 1,
+        snapshot_lag: timedelta = SNAPSHOT_LAG,
     ) -> None:
         self.client = client
         self.publisher = publisher
         self.clock = clock or SystemClock()
         self.max_attempts = max_attempts
         self.retry_after_s = retry_after_s
+        self.snapshot_lag = snapshot_lag
         self.last_attempt: BufferedTransaction | None = None  # what the last commit cost
 
     def _contended(self, cause: BaseException) -> TransactionContended:
@@ -363,9 +365,9 @@ class FirestoreUnitOfWork(UnitOfWork):
     def read_snapshot(self, work: Callable[[DocumentTransaction], T]) -> tuple[T, datetime]:
         from google.api_core import exceptions as google_errors
 
-        # A second ago, on the wall clock: a time every replica has reached, well inside the
-        # hour of versions Firestore keeps. Whole microseconds, as Firestore requires.
-        read_time = (datetime.now(UTC) - SNAPSHOT_LAG).replace(microsecond=0)
+        # A moment ago on the wall clock: never ahead of Firestore's own clock, and well
+        # inside the hour of versions it keeps.
+        read_time = datetime.now(UTC) - self.snapshot_lag
         try:
             return work(_FirestoreReader(self.client, read_time=read_time)), read_time
         except _unavailable_errors(google_errors) as exc:
