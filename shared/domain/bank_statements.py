@@ -91,6 +91,7 @@ IDENTIFIER_LIMITS = {
     "counterparty_bank_code": 11,
 }
 _IDENTIFIER = re.compile(r"[A-Z0-9]+")
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IDENTIFIER_SEPARATORS = re.compile(r"[ .\-]")
 
 
@@ -141,7 +142,9 @@ class StatementLine(Movement):
     line_id: str
 
 
-_MOVEMENT_FIELDS = frozenset(f.name for f in fields(Movement))
+_MOVEMENT_FIELDS = tuple(f.name for f in fields(Movement))
+_MOVEMENT_TEXT_FIELDS = tuple(name for name in _MOVEMENT_FIELDS if name in TEXT_LIMITS)
+_MOVEMENT_IDENTIFIER_FIELDS = tuple(name for name in _MOVEMENT_FIELDS if name in IDENTIFIER_LIMITS)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -220,9 +223,7 @@ class BankStatement:
 def parse_statement(data: bytes, format: StatementFormat) -> BankStatement:
     """Parse a statement file of the given format; `ValidationFailed` says what is wrong where."""
     if format not in ("csv", "mt940"):
-        raise ValidationFailed(
-            f"format: unknown statement format {format!r}", {"format": "must be csv or mt940"}
-        )
+        raise _refuse("", "format", f"must be csv or mt940, not {format!r}")
     text = _decode(data)
     return _parse_csv(text) if format == "csv" else _parse_mt940(text)
 
@@ -235,9 +236,11 @@ def detect_statement_format(data: bytes) -> StatementFormat:
     first_row = start.split(b"\n", 1)[0].replace(b'"', b"")
     if first_row.startswith(b"format," + CSV_FORMAT_MARKER.encode()):
         return "csv"
-    raise ValidationFailed(
-        "format: the file is neither an MT940 statement nor the project's CSV statement",
-        {"format": f"starts with neither :20:, {{1: nor format,{CSV_FORMAT_MARKER}"},
+    raise _refuse(
+        "",
+        "format",
+        "the file is neither MT940 (starting :20: or {1:) nor the project's CSV "
+        f"(starting format,{CSV_FORMAT_MARKER})",
     )
 
 
@@ -361,12 +364,12 @@ def _check_movement(movement: Movement, problems: _Problems) -> None:
     problem = _line_amount_problem(movement.amount)
     if problem:
         problems.add("", "amount", problem)
-    for name in TEXT_LIMITS.keys() & _MOVEMENT_FIELDS:
+    for name in _MOVEMENT_TEXT_FIELDS:
         value = getattr(movement, name)
         problem = None if value is None else _text_problem(name, value)
         if problem:
             problems.add("", name, problem)
-    for name in IDENTIFIER_LIMITS.keys() & _MOVEMENT_FIELDS:
+    for name in _MOVEMENT_IDENTIFIER_FIELDS:
         value = getattr(movement, name)
         if value is not None and not _is_identifier(name, value):
             problems.add("", name, _identifier_problem(name))
@@ -551,6 +554,8 @@ def _identifier_problem(name: str) -> str:
 
 def _forbidden_character(text: str) -> str | None:
     """The first character a text field may not hold, described, or None."""
+    if text.isascii() and not _ASCII_CONTROL.search(text):
+        return None  # the common case, without a look at each character
     for char in text:
         category = unicodedata.category(char)
         if category[0] == "C" or category in ("Zl", "Zp"):
@@ -571,7 +576,7 @@ def _text_problem(name: str, value: object) -> str | None:
     forbidden = _forbidden_character(value)
     if forbidden:
         return f"contains {forbidden}; remove it and import again"
-    if not value or value != unicodedata.normalize("NFC", value).strip():
+    if not value or value != value.strip() or not unicodedata.is_normalized("NFC", value):
         return "must be trimmed, NFC-normalised text, and not empty (leave it out instead)"
     limit = TEXT_LIMITS[name]
     if len(value) > limit:
@@ -698,14 +703,14 @@ def _csv_preamble(
     where: dict[str, str] = {}
     for line, cells in rows:
         key, value, rest = cells[0], (cells[1] if len(cells) > 1 else ""), cells[2:]
-        if key == "booking_date":
+        if key in CSV_COLUMNS:  # no column is named like a preamble key
             return values, where, _csv_columns(line, cells, problems)
         if key not in CSV_KEYS:
             problems.add(
                 f"line {line}",
                 key or "key",
                 f"is not a statement field ({', '.join(CSV_KEYS)}); "
-                "the table starts with a header row beginning booking_date",
+                "the table starts with a header row of column names",
             )
         elif key in values:
             problems.add(f"line {line}", key, f"appears twice (first on {where[key]})")
