@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import re
 import unicodedata
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shared.domain import bank_statements
 from shared.domain.bank_statements import (
     MAX_FILE_BYTES,
     MAX_LINES,
@@ -187,7 +188,7 @@ def test_a_spreadsheet_export_with_its_quirks_is_read():
         "closing_date,2025-03-10,,\r\n"
         "closing_balance,-500000,,\r\n"
         ",,,\r\n"
-        "amount,direction,booking_date,description\r\n"
+        "amount,direction,booking_date,description,,\r\n"
         '1500000.00,DB,2025-03-10,"Pay ""twice"", sorry"\r\n'
         ",,,\r\n"
     ).encode()
@@ -329,6 +330,42 @@ def test_a_bad_cell_is_refused_naming_its_line_and_column(row, field, problem):
         parse_statement(csv_with_row(row), "csv")
 
     assert problem in refusal(excinfo, f"line 10.{field}")
+
+
+def test_a_bad_preamble_value_is_refused():
+    cases = [
+        (one_csv(opening_balance="1000000000000000001"), "line 5.opening_balance", "is beyond"),
+        (one_csv(closing_balance='"1,400,000"'), "line 7.closing_balance", "thousands separators"),
+        (one_csv(account_number="88/30"), "line 2.account_number", "letters or digits"),
+        (one_csv(opening_date="10-03-2025"), "line 4.opening_date", "YYYY-MM-DD"),
+        (one_csv(statement_reference="A\u202eB"), "line 8.statement_reference", "U+202E"),
+    ]
+    for data, key, problem in cases:
+        with pytest.raises(ValidationFailed) as excinfo:
+            parse_statement(data, "csv")
+        assert problem in refusal(excinfo, key)
+
+
+def test_a_preamble_row_holds_one_value():
+    data = one_csv().replace(b"currency,IDR\r\n", b"currency,IDR,USD\r\n")
+
+    with pytest.raises(ValidationFailed) as excinfo:
+        parse_statement(data, "csv")
+
+    assert refusal(excinfo, "line 3.currency") == "has cells after its value"
+
+
+def test_the_balance_column_is_filled_in_every_row():
+    data = csv_file(
+        PREAMBLE,
+        ["2025-03-10,credit,500000,1500000", "2025-03-11,debit,100000,"],
+        columns="booking_date,direction,amount,balance",
+    )
+
+    with pytest.raises(ValidationFailed) as excinfo:
+        parse_statement(data, "csv")
+
+    assert "is required in every row" in refusal(excinfo, "line 11.balance")
 
 
 def test_sen_in_a_balance_is_refused_never_rounded():
@@ -493,11 +530,30 @@ def test_more_than_the_maximum_lines_is_a_clear_error():
     assert refusal(excinfo, "lines") == "a statement holds at most 50,000 lines"
 
 
-def test_the_maximum_number_of_lines_is_accepted():
-    rows = ["2025-03-10,,credit,1,,"] * MAX_LINES
-    data = csv_file({**PREAMBLE, "closing_balance": str(1_000_000 + MAX_LINES)}, rows)
+def test_the_line_bound_holds_for_every_format_and_for_code(monkeypatch):
+    monkeypatch.setattr(bank_statements, "MAX_LINES", 3)
 
-    assert len(parse_statement(data, "csv").lines) == MAX_LINES
+    def csv_of(count: int) -> bytes:
+        closing = str(1_000_000 + count)
+        return csv_file(
+            {**PREAMBLE, "closing_balance": closing}, ["2025-03-10,,credit,1,,"] * count
+        )
+
+    def mt940_of(count: int) -> bytes:
+        closing = f"C250310IDR{1_000_000 + count},00"
+        return simple_mt940(*[":61:2503100310C1,00NTRFX"] * count, closing=closing)
+
+    assert len(parse_statement(csv_of(3), "csv").lines) == 3
+    assert len(parse_statement(mt940_of(3), "mt940").lines) == 3
+    assert len(statement_of(*[movement(amount=1)] * 3).lines) == 3
+    for refused in (
+        lambda: parse_statement(csv_of(4), "csv"),
+        lambda: parse_statement(mt940_of(4), "mt940"),
+        lambda: statement_of(*[movement(amount=1)] * 4),
+    ):
+        with pytest.raises(ValidationFailed) as excinfo:
+            refused()
+        assert refusal(excinfo, "lines") == "a statement holds at most 3 lines"
 
 
 def test_an_oversized_file_is_refused_before_it_is_read():
@@ -505,6 +561,13 @@ def test_an_oversized_file_is_refused_before_it_is_read():
         parse_statement(b"x" * (MAX_FILE_BYTES + 1), "csv")
 
     assert "a statement file is at most" in refusal(excinfo, "file")
+
+
+def test_only_bytes_are_read():
+    with pytest.raises(ValidationFailed) as excinfo:
+        parse_statement(one_csv().decode(), "csv")  # type: ignore[arg-type]
+
+    assert refusal(excinfo, "file") == "must be bytes"
 
 
 def test_an_unknown_format_is_refused():
@@ -764,13 +827,37 @@ def test_part_of_a_statement_is_refused():
     assert "starts in the middle of a statement" in refusal(starts_late, "line 5.format")
 
 
-def test_more_than_the_maximum_mt940_lines_is_a_clear_error():
-    lines = [":61:2503100310C1,00NTRFX"] * (MAX_LINES + 1)
-
+@pytest.mark.parametrize(
+    ("data", "key", "problem"),
+    [
+        (simple_mt940(opening="C250309IDR1000000000000001,00"), "line 4.balance", "is beyond"),
+        (simple_mt940(opening="C250309IDR1.000.000,00"), "line 4.balance", "C or D, YYMMDD"),
+        (simple_mt940(":61:2503100310C500000NTRFX"), "line 5.amount", "decimal comma"),
+        (
+            simple_mt940().replace(b":25:8830123456", b":25:CENAIDJA/"),
+            "line 2.account_number",
+            "is required",
+        ),
+        (
+            simple_mt940().replace(b":28C:1/1", b":28C:page one"),
+            "line 3.statement_number",
+            "number",
+        ),
+    ],
+)
+def test_malformed_mt940_fields_are_refused(data, key, problem):
     with pytest.raises(ValidationFailed) as excinfo:
-        parse_statement(simple_mt940(*lines), "mt940")
+        parse_statement(data, "mt940")
 
-    assert refusal(excinfo, "lines") == "a statement holds at most 50,000 lines"
+    assert problem in refusal(excinfo, key)
+
+
+def test_a_swift_trailer_on_its_own_line_is_read():
+    data = MANDIRI_MT940.replace("-}{5:{CHK:1A2B3C4D5E6F}}", "-}\n{5:{CHK:1A2B3C4D5E6F}}")
+
+    assert parse_statement(data.encode(), "mt940") == parse_statement(
+        MANDIRI_MT940.encode(), "mt940"
+    )
 
 
 # --- format detection -----------------------------------------------------------------
@@ -826,6 +913,8 @@ def statement_of(
         ({"bank_reference": "FT\u202e1"}, "bank_reference", "U+202E"),
         ({"counterparty_account": "0281-234"}, "counterparty_account", "letters or digits"),
         ({"direction": "credit"}, "direction", "must be Direction"),
+        ({"booking_date": datetime(2025, 3, 10, 9)}, "booking_date", "must be a date"),
+        ({"description": 42}, "description", "must be text"),
     ],
 )
 def test_a_movement_built_in_code_is_checked_too(changes, field, problem):
@@ -842,10 +931,30 @@ def test_a_statement_built_in_code_is_checked_too():
         statement_of(movement(day=12))
     with pytest.raises(ValidationFailed) as currency:
         statement_of(movement(), currency="SGD")
+    with pytest.raises(ValidationFailed) as wrong_types:
+        statement_of(
+            movement(),
+            account_number="",
+            opening_date=datetime(2025, 3, 10, 9),
+            opening_balance=1.5,
+            closing_balance=10**16,
+            statement_number=" 1",
+        )
 
     assert "but the statement closes at 1" in refusal(unbalanced, "closing_balance")
     assert "outside the statement period" in refusal(outside, "lines[0].booking_date")
     assert "in rupiah (IDR)" in refusal(currency, "currency")
+    assert wrong_types.value.field_errors == {
+        "account_number": (
+            "must be 1 to 34 letters or digits (spaces, dots and hyphens are dropped)"
+        ),
+        "opening_date": "must be a date",
+        "opening_balance": "must be whole rupiah (an integer)",
+        "closing_balance": "10,000,000,000,000,000 is beyond 1,000,000,000,000,000 rupiah",
+        "statement_number": (
+            "must be trimmed, NFC-normalised text, and not empty (leave it out instead)"
+        ),
+    }
 
 
 def test_a_line_id_that_is_not_the_lines_own_is_refused():
