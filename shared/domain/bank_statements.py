@@ -125,8 +125,7 @@ class Movement:
     counterparty_name: str | None = None
 
     def __post_init__(self) -> None:
-        problems = _Problems()
-        with problems:
+        with _Problems() as problems:
             _check_movement(self, problems)
 
     @property
@@ -143,6 +142,15 @@ class StatementLine(Movement):
 
 
 _MOVEMENT_FIELDS = tuple(f.name for f in fields(Movement))
+# A movement's optional fields, in order: the tail of every CSV row, and part of a line's id.
+_OPTIONAL_FIELDS = (
+    "bank_reference",
+    "sender_reference",
+    "description",
+    "counterparty_account",
+    "counterparty_bank_code",
+    "counterparty_name",
+)
 _MOVEMENT_TEXT_FIELDS = tuple(name for name in _MOVEMENT_FIELDS if name in TEXT_LIMITS)
 _MOVEMENT_IDENTIFIER_FIELDS = tuple(name for name in _MOVEMENT_FIELDS if name in IDENTIFIER_LIMITS)
 
@@ -271,7 +279,7 @@ def statement_csv(statement: BankStatement) -> bytes:
                 line.direction.value,
                 line.amount,
                 balance,
-                *(getattr(line, name) or "" for name in _CSV_TEXT_COLUMNS),
+                *(getattr(line, name) or "" for name in _OPTIONAL_FIELDS),
             ]
         )
     return out.getvalue().encode("utf-8")
@@ -497,7 +505,7 @@ def _line_ids(header: _Header | BankStatement, movements: Sequence[Movement]) ->
             movement.value_date.isoformat(),
             movement.direction.value,
             movement.amount,
-            *(getattr(movement, name) for name in _CSV_TEXT_COLUMNS),
+            *(getattr(movement, name) for name in _OPTIONAL_FIELDS),
         )
         ids.append(_digest(["line", *statement, *content, seen[content]]))
         seen[content] += 1
@@ -530,11 +538,24 @@ def _balance_problem(balance: object) -> str | None:
     return None
 
 
-def _sen_problem(raw: str, sen: str) -> str:
-    return (
-        f"{raw} has {int(sen.ljust(2, '0'))} sen; statements are in whole rupiah "
-        "and are never rounded"
-    )
+def _whole_rupiah(
+    raw: str, whole: str, sen: str | None, name: str, where: str, problems: _Problems
+) -> int | None:
+    """The rupiah of an amount's digits; a non-zero sen part or an absurd length is refused."""
+    if sen and int(sen):
+        problems.add(
+            where,
+            name,
+            f"{raw} has {int(sen.ljust(2, '0'))} sen; statements are in whole rupiah "
+            "and are never rounded",
+        )
+        return None
+    digits = whole.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_AMOUNT)):  # never turn thousands of digits into an int
+        shown = raw if len(raw) <= 24 else f"{raw[:24]}..."
+        problems.add(where, name, f"{shown} is beyond {MAX_AMOUNT:,} rupiah")
+        return None
+    return int(digits)
 
 
 def _is_identifier(name: str, value: object) -> bool:
@@ -602,9 +623,10 @@ def _read_text(raw: str, name: str, where: str, problems: _Problems) -> str | No
 
 def _read_identifier(raw: str, name: str, where: str, problems: _Problems) -> str | None:
     """An account number or bank code as read from a file; None when empty or refused."""
-    value = _IDENTIFIER_SEPARATORS.sub("", raw).upper()
+    value = _IDENTIFIER_SEPARATORS.sub("", raw)
     if not value:
         return None
+    value = value.upper() if value.isascii() else value
     if not _is_identifier(name, value):
         problems.add(where, name, _identifier_problem(name))
         return None
@@ -612,13 +634,13 @@ def _read_identifier(raw: str, name: str, where: str, problems: _Problems) -> st
 
 
 def _decode(data: bytes) -> str:
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise ValidationFailed("file: must be bytes", {"file": "must be bytes"})
-    raw = bytes(data)
-    if len(raw) > MAX_FILE_BYTES:
+    if not isinstance(data, bytes | bytearray):
+        raise _refuse("", "file", "must be bytes")
+    if len(data) > MAX_FILE_BYTES:
         raise _refuse(
-            "", "file", f"{len(raw):,} bytes; a statement file is at most {MAX_FILE_BYTES:,}"
+            "", "file", f"{len(data):,} bytes; a statement file is at most {MAX_FILE_BYTES:,}"
         )
+    raw = bytes(data)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -631,15 +653,7 @@ def _decode(data: bytes) -> str:
 
 # --- CSV ------------------------------------------------------------------------------
 
-_CSV_TEXT_COLUMNS = (
-    "bank_reference",
-    "sender_reference",
-    "description",
-    "counterparty_account",
-    "counterparty_bank_code",
-    "counterparty_name",
-)
-CSV_COLUMNS = ("booking_date", "value_date", "direction", "amount", "balance", *_CSV_TEXT_COLUMNS)
+CSV_COLUMNS = ("booking_date", "value_date", "direction", "amount", "balance", *_OPTIONAL_FIELDS)
 _CSV_REQUIRED_COLUMNS = ("booking_date", "direction", "amount")
 _CSV_REQUIRED_KEYS = (
     "account_number",
@@ -656,8 +670,8 @@ _CSV_DIRECTIONS = {
     "debit": Direction.DEBIT,
     "db": Direction.DEBIT,
 }
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_CSV_RUPIAH = re.compile(r"(-?)(\d+)(?:\.(\d{1,2}))?")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_CSV_RUPIAH = re.compile(r"(-?)([0-9]+)(?:\.([0-9]{1,2}))?")
 
 
 def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
@@ -767,7 +781,7 @@ def _csv_header(values: dict[str, str], where: dict[str, str], problems: _Proble
     assert opening is not None and closing is not None
     return _Header(
         account_number=account,
-        currency=values["currency"].upper(),
+        currency=values["currency"],
         opening_date=opening_date,
         opening_balance=opening,
         closing_date=closing_date,
@@ -890,10 +904,10 @@ def _csv_rupiah(
         problems.add(where, name, f"{raw!r} is not {expected}")
         return None
     sign, whole, sen = match.groups()
-    if sen and int(sen):
-        problems.add(where, name, _sen_problem(raw, sen))
+    amount = _whole_rupiah(raw, whole, sen, name, where, problems)
+    if amount is None:
         return None
-    amount = -int(whole) if sign else int(whole)
+    amount = -amount if sign else amount
     problem = _balance_problem(amount) if signed else _line_amount_problem(amount)
     if problem:
         problems.add(where, name, problem)
@@ -908,15 +922,15 @@ _SWIFT_TRAILER = r"(?:\{5:(?:[^{}]|\{[^{}]*\})*\})*"
 _ENVELOPE_START = re.compile(rf"(?:{_SWIFT_BLOCK})*\{{4:(.*)")
 _ENVELOPE_END = re.compile(rf"-\}}{_SWIFT_TRAILER}(.*)|-")
 _TRAILER_ONLY = re.compile(rf"\{{5:(?:[^{{}}]|\{{[^{{}}]*\}})*\}}{_SWIFT_TRAILER}")
-_TAG = re.compile(r":(\d{2}[A-Z]?):(.*)")
-_BALANCE = re.compile(r"([CD])(\d{6})([A-Z]{3})(\d[\d,]*)")
+_TAG = re.compile(r":([0-9]{2}[A-Z]?):(.*)")
+_BALANCE = re.compile(r"([CD])([0-9]{6})([A-Z]{3})([0-9][0-9,]*)")
 _STATEMENT_LINE = re.compile(
-    r"(?P<value>\d{6})(?P<entry>\d{4})?(?P<mark>RC|RD|C|D)(?P<funds>[A-Z])?"
-    r"(?P<amount>\d[\d,]*)(?P<type>[NFS][A-Z0-9]{3})"
+    r"(?P<value>[0-9]{6})(?P<entry>[0-9]{4})?(?P<mark>RC|RD|C|D)(?P<funds>[A-Z])?"
+    r"(?P<amount>[0-9][0-9,]*)(?P<type>[NFS][A-Z0-9]{3})"
     r"(?P<customer>(?:(?!//).)*)(?://(?P<bank>.*))?"
 )
-_MT940_AMOUNT = re.compile(r"(\d+),(\d{0,2})")
-_STATEMENT_NUMBER = re.compile(r"\d{1,5}(?:/\d{1,5})?")
+_MT940_AMOUNT = re.compile(r"([0-9]+),([0-9]{0,2})")
+_STATEMENT_NUMBER = re.compile(r"[0-9]{1,5}(?:/[0-9]{1,5})?")
 # SWIFT text lines hold 65 characters: a full line was cut mid-word, a shorter one was not.
 _SWIFT_LINE_WIDTH = 65
 
@@ -1126,10 +1140,7 @@ def _mt940_amount(raw: str, where: str, name: str, problems: _Problems) -> int |
         problems.add(where, name, f"{raw!r} must be digits with a decimal comma (1500000,00)")
         return None
     whole, sen = match.groups()
-    if sen and int(sen):
-        problems.add(where, name, _sen_problem(raw, sen))
-        return None
-    return int(whole)
+    return _whole_rupiah(raw, whole, sen, name, where, problems)
 
 
 def _swift_date(yymmdd: str, where: str, name: str, problems: _Problems) -> date | None:

@@ -182,7 +182,7 @@ def test_a_spreadsheet_export_with_its_quirks_is_read():
     data = (
         "\ufeffformat,patungan-bank-statement/v1,,\r\n"
         "account_number,883-012 3456,,\r\n"
-        "currency,idr,,\r\n"
+        "currency,IDR,,\r\n"
         "opening_date,2025-03-10,,\r\n"
         "opening_balance,1000000.00,,\r\n"
         "closing_date,2025-03-10,,\r\n"
@@ -323,6 +323,12 @@ def test_the_header_row_names_known_columns_once(columns, key, problem):
         ("2025-03-10,,credit,500000.50,,", "amount", "has 50 sen"),
         ("2025-03-10,,credit,500000.5,,", "amount", "never rounded"),
         ("2025-03-10,,credit,1000000000000001,,", "amount", "is more than 1,000,000,000,000,000"),
+        (
+            f"2025-03-10,,credit,{'9' * 5000},,",
+            "amount",
+            "99999... is beyond 1,000,000,000,000,000",
+        ),
+        ("2025-03-10,,credit,\u0665\u0660\u0660,,", "amount", "is not whole rupiah in digits"),
     ],
 )
 def test_a_bad_cell_is_refused_naming_its_line_and_column(row, field, problem):
@@ -337,6 +343,8 @@ def test_a_bad_preamble_value_is_refused():
         (one_csv(opening_balance="1000000000000000001"), "line 5.opening_balance", "is beyond"),
         (one_csv(closing_balance='"1,400,000"'), "line 7.closing_balance", "thousands separators"),
         (one_csv(account_number="88/30"), "line 2.account_number", "letters or digits"),
+        (one_csv(account_number="88\u00df30"), "line 2.account_number", "letters or digits"),
+        (one_csv(currency="idr"), "line 3.currency", "in rupiah (IDR)"),
         (one_csv(opening_date="10-03-2025"), "line 4.opening_date", "YYYY-MM-DD"),
         (one_csv(statement_reference="A\u202eB"), "line 8.statement_reference", "U+202E"),
     ]
@@ -832,6 +840,12 @@ def test_part_of_a_statement_is_refused():
     [
         (simple_mt940(opening="C250309IDR1000000000000001,00"), "line 4.balance", "is beyond"),
         (simple_mt940(opening="C250309IDR1.000.000,00"), "line 4.balance", "C or D, YYMMDD"),
+        (simple_mt940(f":61:2503100310C{'9' * 5000},00NTRFX"), "line 5.amount", "is beyond"),
+        (
+            simple_mt940(":61:\u0662\u0665\u0660\u0663\u0661\u0660C1,00NTRFX"),
+            "line 5.format",
+            ":61:",
+        ),
         (simple_mt940(":61:2503100310C500000NTRFX"), "line 5.amount", "decimal comma"),
         (
             simple_mt940().replace(b":25:8830123456", b":25:CENAIDJA/"),
