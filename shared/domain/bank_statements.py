@@ -1253,7 +1253,7 @@ def _join_messages(messages: list[_Message]) -> BankStatement:
             raise _refuse(
                 opening.where,
                 "format",
-                "an intermediate :62M: is followed by :60M:, and only it is",
+                "a page closing with :62M: goes on with :60M:, and :60M: only follows a :62M:",
             )
     assert first.opening is not None and last.closing is not None
     if first.opening.tag == "60M":
@@ -1279,7 +1279,7 @@ def _join_messages(messages: list[_Message]) -> BankStatement:
         _message_header(first, first.opening, last.closing),
         [movement for message in messages for movement in message.movements],
         [label for message in messages for label in message.labels],
-        {"closing_balance": last.closing.where, "account_number": f"line {first.first_line}"},
+        {"closing_balance": last.closing.where},
     )
 
 

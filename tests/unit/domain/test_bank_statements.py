@@ -813,7 +813,7 @@ def test_messages_that_do_not_chain_are_refused():
         (
             two_messages(":60F:C250310IDR1000000,00", first_closing=":62M:C250310IDR1000000,00"),
             "line 9.format",
-            ":62M: is followed by :60M:",
+            "a page closing with :62M: goes on with :60M:",
         ),
     ]
     for data, key, problem in cases:
