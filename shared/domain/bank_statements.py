@@ -156,12 +156,8 @@ _MOVEMENT_IDENTIFIER_FIELDS = tuple(name for name in _MOVEMENT_FIELDS if name in
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BankStatement:
-    """One escrow account's statement: the balances at both ends and the lines between.
-
-    Build one with `BankStatement.create` (which gives the lines their ids) or
-    `parse_statement`. Construction checks every rule of the module docstring.
-    """
+class _Header:
+    """A statement's fields other than its lines: a parser checks them before the lines."""
 
     account_number: str
     currency: str
@@ -169,9 +165,19 @@ class BankStatement:
     opening_balance: int
     closing_date: date
     closing_balance: int
-    lines: tuple[StatementLine, ...]
     statement_reference: str | None = None
     statement_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BankStatement(_Header):
+    """One escrow account's statement: the balances at both ends and the lines between.
+
+    Build one with `BankStatement.create` (which gives the lines their ids) or
+    `parse_statement`. Construction checks every rule of the module docstring.
+    """
+
+    lines: tuple[StatementLine, ...]
 
     def __post_init__(self) -> None:
         with _Problems() as problems:
@@ -344,20 +350,6 @@ def _refuse(where: str, name: str, problem: str) -> ValidationFailed:
 # --- the rules every format shares ----------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Header:
-    """A statement's fields other than its lines, as a parser found them."""
-
-    account_number: str
-    currency: str
-    opening_date: date
-    opening_balance: int
-    closing_date: date
-    closing_balance: int
-    statement_reference: str | None = None
-    statement_number: str | None = None
-
-
 def _code_labels(lines: Sequence[object]) -> list[str]:
     return [f"lines[{index}]" for index in range(len(lines))]
 
@@ -383,9 +375,7 @@ def _check_movement(movement: Movement, problems: _Problems) -> None:
             problems.add("", name, _identifier_problem(name))
 
 
-def _check_header(
-    header: _Header | BankStatement, problems: _Problems, where: dict[str, str]
-) -> None:
+def _check_header(header: _Header, problems: _Problems, where: dict[str, str]) -> None:
     if header.currency != CURRENCY:
         problems.add(
             where.get("currency", ""),
@@ -417,7 +407,7 @@ def _check_header(
 
 
 def _check_lines(
-    header: _Header | BankStatement,
+    header: _Header,
     movements: Sequence[Movement],
     labels: Sequence[str],
     problems: _Problems,
@@ -470,20 +460,10 @@ def _assemble(
         )
         for movement, line_id in zip(movements, _line_ids(header, movements), strict=True)
     )
-    return BankStatement(
-        account_number=header.account_number,
-        currency=header.currency,
-        opening_date=header.opening_date,
-        opening_balance=header.opening_balance,
-        closing_date=header.closing_date,
-        closing_balance=header.closing_balance,
-        lines=lines,
-        statement_reference=header.statement_reference,
-        statement_number=header.statement_number,
-    )
+    return BankStatement(lines=lines, **{f.name: getattr(header, f.name) for f in fields(_Header)})
 
 
-def _identity(header: _Header | BankStatement) -> list[object]:
+def _identity(header: _Header) -> list[object]:
     return [
         header.account_number,
         header.currency,
@@ -494,7 +474,7 @@ def _identity(header: _Header | BankStatement) -> list[object]:
     ]
 
 
-def _line_ids(header: _Header | BankStatement, movements: Sequence[Movement]) -> list[str]:
+def _line_ids(header: _Header, movements: Sequence[Movement]) -> list[str]:
     """Each line's id: the statement, the line's content, and its rank among identical lines."""
     statement = _identity(header)
     seen: Counter[tuple[object, ...]] = Counter()

@@ -46,6 +46,13 @@ def refusal(excinfo: pytest.ExceptionInfo[ValidationFailed], key: str) -> str:
     return error.field_errors[key]
 
 
+def assert_refused(data: bytes, format_name: str, key: str, problem: str) -> None:
+    """Parsing `data` is refused, with `problem` (a part of it) recorded under `key`."""
+    with pytest.raises(ValidationFailed) as excinfo:
+        parse_statement(data, format_name)  # type: ignore[arg-type]
+    assert problem in refusal(excinfo, key)
+
+
 def csv_file(preamble: dict[str, str], rows: list[str], columns: str | None = None) -> bytes:
     """A CSV statement: the format row, `preamble` rows, a blank row, the header and `rows`."""
     header = columns or "booking_date,value_date,direction,amount,bank_reference,description"
@@ -232,10 +239,7 @@ def test_the_writer_fills_the_running_balance_and_the_parser_checks_it():
 def test_a_csv_without_the_format_row_is_not_this_format():
     bank_export = b"Tanggal,Keterangan,Cabang,Jumlah,Saldo\r\n10/03,TRSF CR,0000,500000.00 CR,1\r\n"
 
-    with pytest.raises(ValidationFailed) as excinfo:
-        parse_statement(bank_export, "csv")
-
-    assert "not the project's CSV statement" in refusal(excinfo, "line 1.format")
+    assert_refused(bank_export, "csv", "line 1.format", "not the project's CSV statement")
 
 
 def test_an_mt940_file_is_not_a_csv_statement_nor_the_other_way_round():
@@ -262,10 +266,7 @@ def test_an_mt940_file_is_not_a_csv_statement_nor_the_other_way_round():
 def test_every_required_preamble_field_is_required(missing):
     preamble = {key: value for key, value in PREAMBLE.items() if key != missing}
 
-    with pytest.raises(ValidationFailed) as excinfo:
-        parse_statement(csv_file(preamble, ROWS), "csv")
-
-    assert "is required" in refusal(excinfo, missing)
+    assert_refused(csv_file(preamble, ROWS), "csv", missing, "is required")
 
 
 def test_an_unknown_or_repeated_preamble_field_is_refused():
@@ -284,10 +285,7 @@ def test_an_unknown_or_repeated_preamble_field_is_refused():
 def test_a_csv_without_a_table_is_refused():
     data = b"format,patungan-bank-statement/v1\r\naccount_number,1\r\n"
 
-    with pytest.raises(ValidationFailed) as excinfo:
-        parse_statement(data, "csv")
-
-    assert "no header row" in refusal(excinfo, "columns")
+    assert_refused(data, "csv", "columns", "no header row")
 
 
 @pytest.mark.parametrize(
@@ -301,10 +299,7 @@ def test_a_csv_without_a_table_is_refused():
 def test_the_header_row_names_known_columns_once(columns, key, problem):
     data = csv_file(PREAMBLE, ["2025-03-10,credit,400000"], columns=columns)
 
-    with pytest.raises(ValidationFailed) as excinfo:
-        parse_statement(data, "csv")
-
-    assert problem in refusal(excinfo, key)
+    assert_refused(data, "csv", key, problem)
 
 
 @pytest.mark.parametrize(
@@ -332,10 +327,7 @@ def test_the_header_row_names_known_columns_once(columns, key, problem):
     ],
 )
 def test_a_bad_cell_is_refused_naming_its_line_and_column(row, field, problem):
-    with pytest.raises(ValidationFailed) as excinfo:
-        parse_statement(csv_with_row(row), "csv")
-
-    assert problem in refusal(excinfo, f"line 10.{field}")
+    assert_refused(csv_with_row(row), "csv", f"line 10.{field}", problem)
 
 
 def test_a_bad_preamble_value_is_refused():
@@ -349,9 +341,7 @@ def test_a_bad_preamble_value_is_refused():
         (one_csv(statement_reference="A\u202eB"), "line 8.statement_reference", "U+202E"),
     ]
     for data, key, problem in cases:
-        with pytest.raises(ValidationFailed) as excinfo:
-            parse_statement(data, "csv")
-        assert problem in refusal(excinfo, key)
+        assert_refused(data, "csv", key, problem)
 
 
 def test_a_preamble_row_holds_one_value():
@@ -370,24 +360,17 @@ def test_the_balance_column_is_filled_in_every_row():
         columns="booking_date,direction,amount,balance",
     )
 
-    with pytest.raises(ValidationFailed) as excinfo:
-        parse_statement(data, "csv")
-
-    assert "is required in every row" in refusal(excinfo, "line 11.balance")
+    assert_refused(data, "csv", "line 11.balance", "is required in every row")
 
 
 def test_sen_in_a_balance_is_refused_never_rounded():
-    with pytest.raises(ValidationFailed) as excinfo:
-        parse_statement(one_csv(opening_balance="1000000.01"), "csv")
-
-    assert "has 1 sen" in refusal(excinfo, "line 5.opening_balance")
+    assert_refused(
+        one_csv(opening_balance="1000000.01"), "csv", "line 5.opening_balance", "has 1 sen"
+    )
 
 
 def test_a_statement_in_another_currency_is_refused():
-    with pytest.raises(ValidationFailed) as excinfo:
-        parse_statement(one_csv(currency="USD"), "csv")
-
-    assert "in rupiah (IDR)" in refusal(excinfo, "line 3.currency")
+    assert_refused(one_csv(currency="USD"), "csv", "line 3.currency", "in rupiah (IDR)")
 
 
 def test_balances_that_do_not_add_up_are_refused():
@@ -466,10 +449,7 @@ def test_control_and_bidi_characters_in_text_are_refused_not_stripped(character,
 def test_a_line_break_inside_a_cell_is_refused():
     row = '2025-03-10,,credit,500000,FT1,"Top up\nDEP-1"'
 
-    with pytest.raises(ValidationFailed) as excinfo:
-        parse_statement(csv_with_row(row), "csv")
-
-    assert "U+000A" in refusal(excinfo, "line 11.description")
+    assert_refused(csv_with_row(row), "csv", "line 11.description", "U+000A")
 
 
 def test_overlong_text_and_malformed_account_numbers_are_refused():
@@ -503,10 +483,12 @@ def test_every_bad_row_is_reported_at_once_up_to_a_bound():
 
 
 def test_a_value_in_an_unnamed_column_is_refused():
-    with pytest.raises(ValidationFailed) as excinfo:
-        parse_statement(csv_with_row("2025-03-10,,credit,500000,FT1,Top up,oops"), "csv")
-
-    assert "column without a name" in refusal(excinfo, "line 10.cells")
+    assert_refused(
+        csv_with_row("2025-03-10,,credit,500000,FT1,Top up,oops"),
+        "csv",
+        "line 10.cells",
+        "column without a name",
+    )
 
 
 def test_broken_quoting_and_nul_bytes_are_refused():
@@ -522,10 +504,7 @@ def test_broken_quoting_and_nul_bytes_are_refused():
 def test_a_file_that_is_not_utf8_is_refused():
     data = one_csv().replace(b"Top up DEP-1", "Setoran \u00e9".encode("latin-1"))
 
-    with pytest.raises(ValidationFailed) as excinfo:
-        parse_statement(data, "csv")
-
-    assert "is not UTF-8" in refusal(excinfo, "line 10.encoding")
+    assert_refused(data, "csv", "line 10.encoding", "is not UTF-8")
 
 
 def test_more_than_the_maximum_lines_is_a_clear_error():
@@ -565,10 +544,7 @@ def test_the_line_bound_holds_for_every_format_and_for_code(monkeypatch):
 
 
 def test_an_oversized_file_is_refused_before_it_is_read():
-    with pytest.raises(ValidationFailed) as excinfo:
-        parse_statement(b"x" * (MAX_FILE_BYTES + 1), "csv")
-
-    assert "a statement file is at most" in refusal(excinfo, "file")
+    assert_refused(b"x" * (MAX_FILE_BYTES + 1), "csv", "file", "a statement file is at most")
 
 
 def test_only_bytes_are_read():
@@ -729,10 +705,7 @@ def test_an_mt940_statement_survives_conversion_to_csv():
     ],
 )
 def test_a_file_that_is_not_a_well_formed_mt940_is_refused(data, key, problem):
-    with pytest.raises(ValidationFailed) as excinfo:
-        parse_statement(data, "mt940")
-
-    assert problem in refusal(excinfo, key)
+    assert_refused(data, "mt940", key, problem)
 
 
 @pytest.mark.parametrize(
@@ -747,10 +720,7 @@ def test_a_file_that_is_not_a_well_formed_mt940_is_refused(data, key, problem):
     ],
 )
 def test_a_bad_statement_line_is_refused_naming_its_line(statement_line, field, problem):
-    with pytest.raises(ValidationFailed) as excinfo:
-        parse_statement(simple_mt940(statement_line), "mt940")
-
-    assert problem in refusal(excinfo, f"line 5.{field}")
+    assert_refused(simple_mt940(statement_line), "mt940", f"line 5.{field}", problem)
 
 
 def test_mt940_balances_are_checked():
@@ -769,18 +739,13 @@ def test_mt940_balances_are_checked():
         ),
         (bad_shape, "line 4.balance", "must be C or D, YYMMDD, currency, amount"),
     ]:
-        with pytest.raises(ValidationFailed) as excinfo:
-            parse_statement(data, "mt940")
-        assert problem in refusal(excinfo, key)
+        assert_refused(data, "mt940", key, problem)
 
 
 def test_control_characters_in_an_86_are_refused():
     data = simple_mt940(":61:2503100310C500000,00NTRFX", ":86:TOP UP\x1bDEP-1")
 
-    with pytest.raises(ValidationFailed) as excinfo:
-        parse_statement(data, "mt940")
-
-    assert "U+001B (a control character)" in refusal(excinfo, "line 6.description")
+    assert_refused(data, "mt940", "line 6.description", "U+001B (a control character)")
 
 
 def test_messages_that_do_not_chain_are_refused():
@@ -817,9 +782,7 @@ def test_messages_that_do_not_chain_are_refused():
         ),
     ]
     for data, key, problem in cases:
-        with pytest.raises(ValidationFailed) as excinfo:
-            parse_statement(data, "mt940")
-        assert problem in refusal(excinfo, key)
+        assert_refused(data, "mt940", key, problem)
 
 
 def test_part_of_a_statement_is_refused():
@@ -860,10 +823,7 @@ def test_part_of_a_statement_is_refused():
     ],
 )
 def test_malformed_mt940_fields_are_refused(data, key, problem):
-    with pytest.raises(ValidationFailed) as excinfo:
-        parse_statement(data, "mt940")
-
-    assert problem in refusal(excinfo, key)
+    assert_refused(data, "mt940", key, problem)
 
 
 def test_a_swift_trailer_on_its_own_line_is_read():
