@@ -1,5 +1,5 @@
 """Reconciliation: the stored ledger against itself and against the bank
-(docs/lending-rules.md#ledger).
+(docs/lending-rules.md#reconciliation).
 
 A run reads everything at one `read_time` (`UnitOfWork.read_snapshot`): the checkpoint of the
 last day checked (every account's balance as the journal added up), the entries posted
