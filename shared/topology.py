@@ -152,11 +152,10 @@ TOPICS: tuple[Topic, ...] = (
     Topic("withdrawal.requested", "A lender asked to withdraw; the amount is reserved.", True),
     Topic("withdrawal.confirmed", "The bank transfer of a withdrawal was made.", True),
     Topic("withdrawal.rejected", "admin.finance rejected a withdrawal; money available.", True),
-    Topic(
-        "withdrawal.returned", "The bank returned a withdrawal; the money is available.", True
-    ),
+    Topic("withdrawal.returned", "The bank returned a withdrawal; the money is available.", True),
     Topic("statement.imported", "A bank statement of the escrow account was imported.", True),
     Topic("ledger.adjusted", "A manual adjusting entry was approved and posted.", True),
+    Topic("ledger.reconciled", "A reconciliation of the ledger against the bank finished.", True),
 )
 
 SECRETS: tuple[Secret, ...] = (
@@ -266,6 +265,17 @@ FUNCTIONS: tuple[Function, ...] = (
         escrow_account=True,
         memory_mb=512,
         timeout_s=300,  # a large statement is imported in chunks within one request
+    ),
+    Function(
+        "reconciliation",
+        "http",
+        "Daily and on demand: the ledger checked against itself and the bank statement.",
+        serves="lenders",
+        publishes=("ledger.reconciled",),
+        schedule="*/15 * * * *",  # each day once settled, and queued runs within 15 minutes
+        timeout_s=540,  # a day of entries; far inside Cloud Scheduler's 30 minutes
+        memory_mb=1024,  # a day's entries and every balance, held at once
+        max_instances=1,  # one run at a time
     ),
     Function(
         "outbox_relay",

@@ -9,6 +9,14 @@ confirms it, and nobody acts on their own money):
 - withdrawals (shared/services/withdrawals.py, `withdrawal.confirm`): `GET /withdrawals`;
   `POST /withdrawals/{id}/approve`, `/confirm` (another admin, with the bank reference),
   `/reject`, `/returned` (with the statement line of the money coming back).
+- statements (shared/services/statement_imports.py, `statement.import`): `POST
+  /statements/uploads` (where to upload the file), `POST /statements` (import it); `GET
+  /statements`, `/statements/{id}/lines`, `/lines?state=in_suspense` (`ledger.read`).
+- the ledger (`ledger.read`, `ledger.adjust`): `GET /accounts/{account}`; manual entries
+  (shared/services/manual_entries.py) `POST /manual-entries`, `/{id}/approve` (another
+  admin), `/{id}/reject`, `GET /manual-entries`.
+- reconciliation (shared/services/reconciliation.py): `POST /reconciliations` queues a run
+  (`reconciliation.run`); `GET /reconciliations`, `/reconciliations/{id}`.
 Decisions take an `Idempotency-Key`.
 
 Configuration: `shared.settings.FinanceSettings`, read on the first request.
@@ -27,7 +35,11 @@ from shared.http.router import Call, HttpServices, Router
 from shared.platform.documents import DocumentStorage
 from shared.platform.escrow import EscrowAccount
 from shared.platform.event_origin import EventProducer
+from shared.platform.ids import require_document_id
 from shared.platform.personal_data import PersonalDataVault
+from shared.records.manual_entries import ManualEntryRecord
+from shared.records.reconciliations import ReconciliationRecord
+from shared.records.statements import StatementRecord
 from shared.services.deposits import (
     DepositList,
     DepositMatch,
@@ -39,6 +51,36 @@ from shared.services.deposits import (
     match_deposit,
     reject_deposit,
     unmatch_deposit,
+)
+from shared.services.ledger import AccountBalance, ReconciliationList, account_balance
+from shared.services.manual_entries import (
+    ManualEntryDecision,
+    ManualEntryList,
+    ManualEntryProposal,
+    ManualEntryQuery,
+    ProposedManualEntry,
+    approve_manual_entry,
+    list_manual_entries,
+    propose_manual_entry,
+    reject_manual_entry,
+)
+from shared.services.reconciliation import (
+    list_reconciliations,
+    reconciliation,
+    request_reconciliation,
+)
+from shared.services.statement_imports import (
+    LineList,
+    LineQuery,
+    StatementImport,
+    StatementList,
+    StatementUpload,
+    StatementUploadRequest,
+    import_statement,
+    list_statements,
+    open_lines,
+    statement_lines,
+    statement_upload,
 )
 from shared.services.withdrawals import (
     WithdrawalConfirmation,
@@ -60,6 +102,9 @@ router: Router[FinanceServices] = Router(
 )
 DEPOSITS = Permission.DEPOSIT_CONFIRM
 WITHDRAWALS = Permission.WITHDRAWAL_CONFIRM
+STATEMENTS = Permission.STATEMENT_IMPORT
+LEDGER = Permission.LEDGER_READ
+ADJUST = Permission.LEDGER_ADJUST
 
 
 # --- deposits ------------------------------------------------------------------------------------
@@ -212,6 +257,155 @@ def returned(call: Call[WithdrawalReturn, FinanceServices]) -> WithdrawalView:
         admin_id=call.caller.user_id,
         origin=call.services.origin,
     )
+
+
+# --- bank statements -----------------------------------------------------------------------------
+
+
+@router.post(
+    "/statements/uploads",
+    body=StatementUploadRequest,
+    response=StatementUpload,
+    status=201,
+    permission=STATEMENTS,
+)
+def upload_statement(call: Call[StatementUploadRequest, FinanceServices]) -> StatementUpload:
+    """Where to upload a statement file of the escrow account (CSV or MT940)."""
+    return statement_upload(call.services.documents, call.body, origin=call.services.origin)
+
+
+@router.post("/statements", body=StatementImport, response=StatementRecord, permission=STATEMENTS)
+def import_uploaded_statement(call: Call[StatementImport, FinanceServices]) -> StatementRecord:
+    """Import an uploaded statement: money in to suspense, money out explained; again is a no-op."""
+    s = call.services
+    return import_statement(
+        call.uow,
+        s.documents,
+        s.vault,
+        call.body,
+        escrow=s.escrow,
+        admin_id=call.caller.user_id,
+        origin=s.origin,
+    )
+
+
+@router.get("/statements", response=StatementList, permission=LEDGER)
+def statements(call: Call[None, FinanceServices]) -> StatementList:
+    """Imported statements, latest period first."""
+    return list_statements(call.uow)
+
+
+@router.get(
+    "/statements/{statement_id}/lines", query=LineQuery, response=LineList, permission=LEDGER
+)
+def lines(call: Call[None, FinanceServices]) -> LineList:
+    """One statement's lines in order, optionally in one state."""
+    statement_id = require_document_id(call.path["statement_id"], "statement")
+    return statement_lines(call.uow, statement_id, call.query)
+
+
+@router.get("/lines", query=LineQuery, response=LineList, permission=LEDGER)
+def open_statement_lines(call: Call[None, FinanceServices]) -> LineList:
+    """Lines of every statement in a state: `in_suspense` (unclaimed money in) by default."""
+    return open_lines(call.uow, call.query)
+
+
+# --- the ledger ----------------------------------------------------------------------------------
+
+
+@router.get("/accounts/{account}", response=AccountBalance, permission=LEDGER)
+def account(call: Call[None, FinanceServices]) -> AccountBalance:
+    """Any account's balance (a hot account's shards summed)."""
+    return account_balance(call.uow, call.path["account"])
+
+
+@router.post(
+    "/manual-entries",
+    body=ManualEntryProposal,
+    response=ProposedManualEntry,
+    status=201,
+    permission=ADJUST,
+    idempotent=True,
+)
+def propose(call: Call[ManualEntryProposal, FinanceServices]) -> ProposedManualEntry:
+    """Propose an adjusting entry with its reason; upload the evidence to the URLs."""
+    s = call.services
+    return propose_manual_entry(
+        call.uow, s.documents, call.body, admin_id=call.caller.user_id, origin=s.origin
+    )
+
+
+@router.get("/manual-entries", query=ManualEntryQuery, response=ManualEntryList, permission=ADJUST)
+def manual_entries(call: Call[None, FinanceServices]) -> ManualEntryList:
+    """Adjusting entries, newest first."""
+    return list_manual_entries(call.uow, call.query)
+
+
+@router.post(
+    "/manual-entries/{entry_id}/approve",
+    body=ManualEntryDecision,
+    response=ManualEntryRecord,
+    permission=ADJUST,
+    idempotent=True,
+)
+def approve_adjustment(call: Call[ManualEntryDecision, FinanceServices]) -> ManualEntryRecord:
+    """Approve and post an adjustment someone else proposed, once its evidence is uploaded."""
+    s = call.services
+    return approve_manual_entry(
+        call.uow,
+        s.documents,
+        call.path["entry_id"],
+        call.body,
+        admin_id=call.caller.user_id,
+        origin=s.origin,
+    )
+
+
+@router.post(
+    "/manual-entries/{entry_id}/reject",
+    body=ManualEntryDecision,
+    response=ManualEntryRecord,
+    permission=ADJUST,
+    idempotent=True,
+)
+def reject_adjustment(call: Call[ManualEntryDecision, FinanceServices]) -> ManualEntryRecord:
+    """Reject a proposed adjustment, saying why."""
+    return reject_manual_entry(
+        call.uow,
+        call.path["entry_id"],
+        call.body,
+        admin_id=call.caller.user_id,
+        origin=call.services.origin,
+    )
+
+
+# --- reconciliation ------------------------------------------------------------------------------
+
+
+@router.post(
+    "/reconciliations",
+    response=ReconciliationRecord,
+    status=202,
+    permission=Permission.RECONCILIATION_RUN,
+    idempotent=True,
+)
+def queue_reconciliation(call: Call[None, FinanceServices]) -> ReconciliationRecord:
+    """Queue a reconciliation now; the reconciliation function runs it within 15 minutes."""
+    return request_reconciliation(
+        call.uow, admin_id=call.caller.user_id, origin=call.services.origin
+    )
+
+
+@router.get("/reconciliations", response=ReconciliationList, permission=LEDGER)
+def reconciliations(call: Call[None, FinanceServices]) -> ReconciliationList:
+    """Reconciliation runs, latest first."""
+    return ReconciliationList(runs=list_reconciliations(call.uow))
+
+
+@router.get("/reconciliations/{run_id}", response=ReconciliationRecord, permission=LEDGER)
+def one_reconciliation(call: Call[None, FinanceServices]) -> ReconciliationRecord:
+    """One run and what it found."""
+    return reconciliation(call.uow, require_document_id(call.path["run_id"], "reconciliation"))
 
 
 # --- dependencies, built on the first request ---------------------------------------------------

@@ -384,6 +384,12 @@ class MemoryUnitOfWork(UnitOfWork):
             retry_after_s=self.retry_after_s,
         )
 
+    def read_snapshot(self, work: Callable[[DocumentTransaction], T]) -> tuple[T, datetime]:
+        # No history is kept: holding the store's lock while reading makes one snapshot.
+        with self._lock:
+            read = _MemoryTransaction(self, read_only=True, operation=operation_name(work))
+            return work(read), self.clock.now()
+
     def publish_pending(self, event_ids: Sequence[str]) -> None:
         pending = []
         with self._lock:

@@ -91,6 +91,7 @@ IDENTIFIER_LIMITS = {
     "counterparty_bank_code": 11,
 }
 _IDENTIFIER = re.compile(r"[A-Z0-9]+")
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IDENTIFIER_SEPARATORS = re.compile(r"[ .\-]")
 
 
@@ -124,8 +125,7 @@ class Movement:
     counterparty_name: str | None = None
 
     def __post_init__(self) -> None:
-        problems = _Problems()
-        with problems:
+        with _Problems() as problems:
             _check_movement(self, problems)
 
     @property
@@ -141,16 +141,23 @@ class StatementLine(Movement):
     line_id: str
 
 
-_MOVEMENT_FIELDS = frozenset(f.name for f in fields(Movement))
+_MOVEMENT_FIELDS = tuple(f.name for f in fields(Movement))
+# A movement's optional fields, in order: the tail of every CSV row, and part of a line's id.
+_OPTIONAL_FIELDS = (
+    "bank_reference",
+    "sender_reference",
+    "description",
+    "counterparty_account",
+    "counterparty_bank_code",
+    "counterparty_name",
+)
+_MOVEMENT_TEXT_FIELDS = tuple(name for name in _MOVEMENT_FIELDS if name in TEXT_LIMITS)
+_MOVEMENT_IDENTIFIER_FIELDS = tuple(name for name in _MOVEMENT_FIELDS if name in IDENTIFIER_LIMITS)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BankStatement:
-    """One escrow account's statement: the balances at both ends and the lines between.
-
-    Build one with `BankStatement.create` (which gives the lines their ids) or
-    `parse_statement`. Construction checks every rule of the module docstring.
-    """
+class _Header:
+    """A statement's fields other than its lines: a parser checks them before the lines."""
 
     account_number: str
     currency: str
@@ -158,9 +165,19 @@ class BankStatement:
     opening_balance: int
     closing_date: date
     closing_balance: int
-    lines: tuple[StatementLine, ...]
     statement_reference: str | None = None
     statement_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BankStatement(_Header):
+    """One escrow account's statement: the balances at both ends and the lines between.
+
+    Build one with `BankStatement.create` (which gives the lines their ids) or
+    `parse_statement`. Construction checks every rule of the module docstring.
+    """
+
+    lines: tuple[StatementLine, ...]
 
     def __post_init__(self) -> None:
         with _Problems() as problems:
@@ -220,9 +237,7 @@ class BankStatement:
 def parse_statement(data: bytes, format: StatementFormat) -> BankStatement:
     """Parse a statement file of the given format; `ValidationFailed` says what is wrong where."""
     if format not in ("csv", "mt940"):
-        raise ValidationFailed(
-            f"format: unknown statement format {format!r}", {"format": "must be csv or mt940"}
-        )
+        raise _refuse("", "format", f"must be csv or mt940, not {format!r}")
     text = _decode(data)
     return _parse_csv(text) if format == "csv" else _parse_mt940(text)
 
@@ -235,9 +250,11 @@ def detect_statement_format(data: bytes) -> StatementFormat:
     first_row = start.split(b"\n", 1)[0].replace(b'"', b"")
     if first_row.startswith(b"format," + CSV_FORMAT_MARKER.encode()):
         return "csv"
-    raise ValidationFailed(
-        "format: the file is neither an MT940 statement nor the project's CSV statement",
-        {"format": f"starts with neither :20:, {{1: nor format,{CSV_FORMAT_MARKER}"},
+    raise _refuse(
+        "",
+        "format",
+        "the file is neither MT940 (starting :20: or {1:) nor the project's CSV "
+        f"(starting format,{CSV_FORMAT_MARKER})",
     )
 
 
@@ -268,7 +285,7 @@ def statement_csv(statement: BankStatement) -> bytes:
                 line.direction.value,
                 line.amount,
                 balance,
-                *(getattr(line, name) or "" for name in _CSV_TEXT_COLUMNS),
+                *(getattr(line, name) or "" for name in _OPTIONAL_FIELDS),
             ]
         )
     return out.getvalue().encode("utf-8")
@@ -333,20 +350,6 @@ def _refuse(where: str, name: str, problem: str) -> ValidationFailed:
 # --- the rules every format shares ----------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Header:
-    """A statement's fields other than its lines, as a parser found them."""
-
-    account_number: str
-    currency: str
-    opening_date: date
-    opening_balance: int
-    closing_date: date
-    closing_balance: int
-    statement_reference: str | None = None
-    statement_number: str | None = None
-
-
 def _code_labels(lines: Sequence[object]) -> list[str]:
     return [f"lines[{index}]" for index in range(len(lines))]
 
@@ -361,20 +364,18 @@ def _check_movement(movement: Movement, problems: _Problems) -> None:
     problem = _line_amount_problem(movement.amount)
     if problem:
         problems.add("", "amount", problem)
-    for name in TEXT_LIMITS.keys() & _MOVEMENT_FIELDS:
+    for name in _MOVEMENT_TEXT_FIELDS:
         value = getattr(movement, name)
         problem = None if value is None else _text_problem(name, value)
         if problem:
             problems.add("", name, problem)
-    for name in IDENTIFIER_LIMITS.keys() & _MOVEMENT_FIELDS:
+    for name in _MOVEMENT_IDENTIFIER_FIELDS:
         value = getattr(movement, name)
         if value is not None and not _is_identifier(name, value):
             problems.add("", name, _identifier_problem(name))
 
 
-def _check_header(
-    header: _Header | BankStatement, problems: _Problems, where: dict[str, str]
-) -> None:
+def _check_header(header: _Header, problems: _Problems, where: dict[str, str]) -> None:
     if header.currency != CURRENCY:
         problems.add(
             where.get("currency", ""),
@@ -406,7 +407,7 @@ def _check_header(
 
 
 def _check_lines(
-    header: _Header | BankStatement,
+    header: _Header,
     movements: Sequence[Movement],
     labels: Sequence[str],
     problems: _Problems,
@@ -459,20 +460,10 @@ def _assemble(
         )
         for movement, line_id in zip(movements, _line_ids(header, movements), strict=True)
     )
-    return BankStatement(
-        account_number=header.account_number,
-        currency=header.currency,
-        opening_date=header.opening_date,
-        opening_balance=header.opening_balance,
-        closing_date=header.closing_date,
-        closing_balance=header.closing_balance,
-        lines=lines,
-        statement_reference=header.statement_reference,
-        statement_number=header.statement_number,
-    )
+    return BankStatement(lines=lines, **{f.name: getattr(header, f.name) for f in fields(_Header)})
 
 
-def _identity(header: _Header | BankStatement) -> list[object]:
+def _identity(header: _Header) -> list[object]:
     return [
         header.account_number,
         header.currency,
@@ -483,7 +474,7 @@ def _identity(header: _Header | BankStatement) -> list[object]:
     ]
 
 
-def _line_ids(header: _Header | BankStatement, movements: Sequence[Movement]) -> list[str]:
+def _line_ids(header: _Header, movements: Sequence[Movement]) -> list[str]:
     """Each line's id: the statement, the line's content, and its rank among identical lines."""
     statement = _identity(header)
     seen: Counter[tuple[object, ...]] = Counter()
@@ -494,7 +485,7 @@ def _line_ids(header: _Header | BankStatement, movements: Sequence[Movement]) ->
             movement.value_date.isoformat(),
             movement.direction.value,
             movement.amount,
-            *(getattr(movement, name) for name in _CSV_TEXT_COLUMNS),
+            *(getattr(movement, name) for name in _OPTIONAL_FIELDS),
         )
         ids.append(_digest(["line", *statement, *content, seen[content]]))
         seen[content] += 1
@@ -527,11 +518,24 @@ def _balance_problem(balance: object) -> str | None:
     return None
 
 
-def _sen_problem(raw: str, sen: str) -> str:
-    return (
-        f"{raw} has {int(sen.ljust(2, '0'))} sen; statements are in whole rupiah "
-        "and are never rounded"
-    )
+def _whole_rupiah(
+    raw: str, whole: str, sen: str | None, name: str, where: str, problems: _Problems
+) -> int | None:
+    """The rupiah of an amount's digits; a non-zero sen part or an absurd length is refused."""
+    if sen and int(sen):
+        problems.add(
+            where,
+            name,
+            f"{raw} has {int(sen.ljust(2, '0'))} sen; statements are in whole rupiah "
+            "and are never rounded",
+        )
+        return None
+    digits = whole.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_AMOUNT)):  # never turn thousands of digits into an int
+        shown = raw if len(raw) <= 24 else f"{raw[:24]}..."
+        problems.add(where, name, f"{shown} is beyond {MAX_AMOUNT:,} rupiah")
+        return None
+    return int(digits)
 
 
 def _is_identifier(name: str, value: object) -> bool:
@@ -551,6 +555,8 @@ def _identifier_problem(name: str) -> str:
 
 def _forbidden_character(text: str) -> str | None:
     """The first character a text field may not hold, described, or None."""
+    if text.isascii() and not _ASCII_CONTROL.search(text):
+        return None  # the common case, without a look at each character
     for char in text:
         category = unicodedata.category(char)
         if category[0] == "C" or category in ("Zl", "Zp"):
@@ -571,7 +577,7 @@ def _text_problem(name: str, value: object) -> str | None:
     forbidden = _forbidden_character(value)
     if forbidden:
         return f"contains {forbidden}; remove it and import again"
-    if not value or value != unicodedata.normalize("NFC", value).strip():
+    if not value or value != value.strip() or not unicodedata.is_normalized("NFC", value):
         return "must be trimmed, NFC-normalised text, and not empty (leave it out instead)"
     limit = TEXT_LIMITS[name]
     if len(value) > limit:
@@ -597,9 +603,10 @@ def _read_text(raw: str, name: str, where: str, problems: _Problems) -> str | No
 
 def _read_identifier(raw: str, name: str, where: str, problems: _Problems) -> str | None:
     """An account number or bank code as read from a file; None when empty or refused."""
-    value = _IDENTIFIER_SEPARATORS.sub("", raw).upper()
+    value = _IDENTIFIER_SEPARATORS.sub("", raw)
     if not value:
         return None
+    value = value.upper() if value.isascii() else value
     if not _is_identifier(name, value):
         problems.add(where, name, _identifier_problem(name))
         return None
@@ -607,13 +614,13 @@ def _read_identifier(raw: str, name: str, where: str, problems: _Problems) -> st
 
 
 def _decode(data: bytes) -> str:
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise ValidationFailed("file: must be bytes", {"file": "must be bytes"})
-    raw = bytes(data)
-    if len(raw) > MAX_FILE_BYTES:
+    if not isinstance(data, bytes | bytearray):
+        raise _refuse("", "file", "must be bytes")
+    if len(data) > MAX_FILE_BYTES:
         raise _refuse(
-            "", "file", f"{len(raw):,} bytes; a statement file is at most {MAX_FILE_BYTES:,}"
+            "", "file", f"{len(data):,} bytes; a statement file is at most {MAX_FILE_BYTES:,}"
         )
+    raw = bytes(data)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -626,15 +633,7 @@ def _decode(data: bytes) -> str:
 
 # --- CSV ------------------------------------------------------------------------------
 
-_CSV_TEXT_COLUMNS = (
-    "bank_reference",
-    "sender_reference",
-    "description",
-    "counterparty_account",
-    "counterparty_bank_code",
-    "counterparty_name",
-)
-CSV_COLUMNS = ("booking_date", "value_date", "direction", "amount", "balance", *_CSV_TEXT_COLUMNS)
+CSV_COLUMNS = ("booking_date", "value_date", "direction", "amount", "balance", *_OPTIONAL_FIELDS)
 _CSV_REQUIRED_COLUMNS = ("booking_date", "direction", "amount")
 _CSV_REQUIRED_KEYS = (
     "account_number",
@@ -651,8 +650,8 @@ _CSV_DIRECTIONS = {
     "debit": Direction.DEBIT,
     "db": Direction.DEBIT,
 }
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_CSV_RUPIAH = re.compile(r"(-?)(\d+)(?:\.(\d{1,2}))?")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_CSV_RUPIAH = re.compile(r"(-?)([0-9]+)(?:\.([0-9]{1,2}))?")
 
 
 def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
@@ -698,14 +697,14 @@ def _csv_preamble(
     where: dict[str, str] = {}
     for line, cells in rows:
         key, value, rest = cells[0], (cells[1] if len(cells) > 1 else ""), cells[2:]
-        if key == "booking_date":
+        if key in CSV_COLUMNS:  # no column is named like a preamble key
             return values, where, _csv_columns(line, cells, problems)
         if key not in CSV_KEYS:
             problems.add(
                 f"line {line}",
                 key or "key",
                 f"is not a statement field ({', '.join(CSV_KEYS)}); "
-                "the table starts with a header row beginning booking_date",
+                "the table starts with a header row of column names",
             )
         elif key in values:
             problems.add(f"line {line}", key, f"appears twice (first on {where[key]})")
@@ -762,7 +761,7 @@ def _csv_header(values: dict[str, str], where: dict[str, str], problems: _Proble
     assert opening is not None and closing is not None
     return _Header(
         account_number=account,
-        currency=values["currency"].upper(),
+        currency=values["currency"],
         opening_date=opening_date,
         opening_balance=opening,
         closing_date=closing_date,
@@ -885,10 +884,10 @@ def _csv_rupiah(
         problems.add(where, name, f"{raw!r} is not {expected}")
         return None
     sign, whole, sen = match.groups()
-    if sen and int(sen):
-        problems.add(where, name, _sen_problem(raw, sen))
+    amount = _whole_rupiah(raw, whole, sen, name, where, problems)
+    if amount is None:
         return None
-    amount = -int(whole) if sign else int(whole)
+    amount = -amount if sign else amount
     problem = _balance_problem(amount) if signed else _line_amount_problem(amount)
     if problem:
         problems.add(where, name, problem)
@@ -903,15 +902,15 @@ _SWIFT_TRAILER = r"(?:\{5:(?:[^{}]|\{[^{}]*\})*\})*"
 _ENVELOPE_START = re.compile(rf"(?:{_SWIFT_BLOCK})*\{{4:(.*)")
 _ENVELOPE_END = re.compile(rf"-\}}{_SWIFT_TRAILER}(.*)|-")
 _TRAILER_ONLY = re.compile(rf"\{{5:(?:[^{{}}]|\{{[^{{}}]*\}})*\}}{_SWIFT_TRAILER}")
-_TAG = re.compile(r":(\d{2}[A-Z]?):(.*)")
-_BALANCE = re.compile(r"([CD])(\d{6})([A-Z]{3})(\d[\d,]*)")
+_TAG = re.compile(r":([0-9]{2}[A-Z]?):(.*)")
+_BALANCE = re.compile(r"([CD])([0-9]{6})([A-Z]{3})([0-9][0-9,]*)")
 _STATEMENT_LINE = re.compile(
-    r"(?P<value>\d{6})(?P<entry>\d{4})?(?P<mark>RC|RD|C|D)(?P<funds>[A-Z])?"
-    r"(?P<amount>\d[\d,]*)(?P<type>[NFS][A-Z0-9]{3})"
+    r"(?P<value>[0-9]{6})(?P<entry>[0-9]{4})?(?P<mark>RC|RD|C|D)(?P<funds>[A-Z])?"
+    r"(?P<amount>[0-9][0-9,]*)(?P<type>[NFS][A-Z0-9]{3})"
     r"(?P<customer>(?:(?!//).)*)(?://(?P<bank>.*))?"
 )
-_MT940_AMOUNT = re.compile(r"(\d+),(\d{0,2})")
-_STATEMENT_NUMBER = re.compile(r"\d{1,5}(?:/\d{1,5})?")
+_MT940_AMOUNT = re.compile(r"([0-9]+),([0-9]{0,2})")
+_STATEMENT_NUMBER = re.compile(r"[0-9]{1,5}(?:/[0-9]{1,5})?")
 # SWIFT text lines hold 65 characters: a full line was cut mid-word, a shorter one was not.
 _SWIFT_LINE_WIDTH = 65
 
@@ -1121,10 +1120,7 @@ def _mt940_amount(raw: str, where: str, name: str, problems: _Problems) -> int |
         problems.add(where, name, f"{raw!r} must be digits with a decimal comma (1500000,00)")
         return None
     whole, sen = match.groups()
-    if sen and int(sen):
-        problems.add(where, name, _sen_problem(raw, sen))
-        return None
-    return int(whole)
+    return _whole_rupiah(raw, whole, sen, name, where, problems)
 
 
 def _swift_date(yymmdd: str, where: str, name: str, problems: _Problems) -> date | None:
@@ -1237,7 +1233,7 @@ def _join_messages(messages: list[_Message]) -> BankStatement:
             raise _refuse(
                 opening.where,
                 "format",
-                "an intermediate :62M: is followed by :60M:, and only it is",
+                "a page closing with :62M: goes on with :60M:, and :60M: only follows a :62M:",
             )
     assert first.opening is not None and last.closing is not None
     if first.opening.tag == "60M":
@@ -1263,7 +1259,7 @@ def _join_messages(messages: list[_Message]) -> BankStatement:
         _message_header(first, first.opening, last.closing),
         [movement for message in messages for movement in message.movements],
         [label for message in messages for label in message.labels],
-        {"closing_balance": last.closing.where, "account_number": f"line {first.first_line}"},
+        {"closing_balance": last.closing.where},
     )
 
 

@@ -201,6 +201,12 @@ class UnitOfWork(ABC):
     def publish_pending(self, event_ids: Sequence[str]) -> None:
         """Publish any of these outbox events that are not yet marked published."""
 
+    def read_snapshot(self, work: Callable[[DocumentTransaction], T]) -> tuple[T, datetime]:
+        """Run read-only `work` with every read at one point in time, a moment ago: one
+        consistent snapshot however long the reading takes (reconciliation). Returns the
+        result and that time (the database's wall-clock time, not business time)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot read a snapshot")
+
 
 def within(field: str, start: datetime | None, end: datetime | None) -> list[Where]:
     """Filters for an `Instant` field in [start, end) (either bound may be open)."""

@@ -25,7 +25,7 @@ is retried and sees the other's result.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Literal
 
@@ -154,16 +154,36 @@ def _never_negative_debits(entry: JournalEntry) -> set[AccountId]:
 class LedgerBook:
     """The ledger inside one transaction: read what the checks need, then post.
 
-    book = LedgerBook(tx)
-    read = tx.get_documents([*my_refs, *LedgerBook.refs_to_read(entries)])
-    ...                                  # every read first (Firestore's rule)
-    book.post(entry, read, source="deposit/dep-1")
+    A use case reads `LedgerBook.refs_to_read(entries)` in its batch of reads (every read
+    comes first, Firestore's rule), then posts inside a `with LedgerBook(tx) as book:`
+    block. Each entry is written as it is posted; the balance changes of every entry posted
+    through the book are added up per balance document and written once when the block ends
+    without an error: one write per document, however many entries touch it.
     """
 
     def __init__(self, tx: DocumentTransaction, *, shards: int = HOT_SHARDS) -> None:
         self.tx = tx
         self.shards = shards
         self._balances: dict[AccountId, int] = {}  # never-negative accounts, as posted so far
+        self._changes: dict[tuple[AccountId, int], int] = {}
+
+    def __enter__(self) -> LedgerBook:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self._flush()
+
+    def _flush(self) -> None:
+        for (account, shard), change in sorted(self._changes.items(), key=lambda c: str(c[0])):
+            if change:
+                self.tx.add_to(
+                    LEDGER_BALANCES,
+                    balance_doc_id(account, shard),
+                    {"balance": change},
+                    {"account": str(account), "shard": shard},
+                )
+        self._changes.clear()
 
     @staticmethod
     def refs_to_read(entries: Iterable[JournalEntry]) -> list[DocRef]:
@@ -193,29 +213,17 @@ class LedgerBook:
         if record.moves_escrow and value_date is None:
             raise ValueError(f"{entry.entry_id}: an entry moving escrow cash states its value date")
         changes = balance_changes(entry, self.shards)
+        for account in entry.accounts:
+            if account not in self._balances and balance_ref(account) in read:
+                self._balances[account] = self.balance(account, read)
         for account in sorted(_never_negative_debits(entry), key=str):
             self._check(account, changes[(account, 0)], read)
         self.tx.create(LEDGER_ENTRIES, entry.entry_id, record.model_dump(mode="json"))
-        for (account, shard), change in sorted(changes.items(), key=lambda c: str(c[0])):
-            if account in self._balances:
-                self._balances[account] += change
-            if change:
-                self.tx.add_to(
-                    LEDGER_BALANCES,
-                    balance_doc_id(account, shard),
-                    {"balance": change},
-                    {"account": str(account), "shard": shard},
-                )
+        for key, change in changes.items():
+            if key[0] in self._balances:
+                self._balances[key[0]] += change
+            self._changes[key] = self._changes.get(key, 0) + change
         return record
-
-    def post_all(
-        self,
-        entries: Sequence[tuple[JournalEntry, str]],
-        read: Mapping[DocRef, JsonDict | None],
-    ) -> None:
-        """Post several (entry, source) pairs that move no escrow cash."""
-        for entry, source in entries:
-            self.post(entry, read, source=source)
 
     def balance(self, account: AccountId, read: Mapping[DocRef, JsonDict | None]) -> int:
         """A single-document account's balance as read (and as posted through this book)."""
@@ -238,6 +246,22 @@ class LedgerBook:
                 account=str(account),
                 available=current,
             )
+
+
+def post_entry(
+    tx: DocumentTransaction,
+    entry: JournalEntry,
+    read: Mapping[DocRef, JsonDict | None],
+    *,
+    source: str,
+    value_date: date | None = None,
+    bank_reference: str | None = None,
+) -> EntryRecord:
+    """Post one entry with its balance changes (`LedgerBook.post`, for a single entry)."""
+    with LedgerBook(tx) as book:
+        return book.post(
+            entry, read, source=source, value_date=value_date, bank_reference=bank_reference
+        )
 
 
 def shard_doc_ids(account: AccountId, shards: int = HOT_SHARDS) -> list[str]:

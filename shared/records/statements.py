@@ -49,6 +49,9 @@ class StatementRecord(BaseModel):
     content_hash: str
     state: Literal["importing", "imported"] = "importing"
     lines_imported: int = 0
+    # As imported: money in posted to suspense, money out that no withdrawal explained yet.
+    lines_to_suspense: int = 0
+    lines_unexplained: int = 0
     imported: Made
     updated_at: Instant
 
@@ -74,8 +77,9 @@ class StatementLineRecord(BaseModel):
     value_date: date
     direction: Literal["credit", "debit"]  # credit: money into the escrow account
     amount: int
-    bank_reference: str | None = None
-    description: str = ""  # what the sender wrote: the transfer reference
+    bank_reference: str | None = None  # the bank's own id of the movement
+    sender_reference: str | None = None  # the reference the sender gave the transfer
+    description: str | None = None  # the transfer's free text
     counterparty: Counterparty
     state: LineState
     entry_id: str | None = None  # the suspense entry of money in

@@ -36,7 +36,7 @@ from shared.platform.ids import require_document_id
 from shared.platform.personal_data import PersonalDataVault
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where, within
 from shared.records.deposits import DEPOSITS, DepositRecord, Deposits, DepositState
-from shared.records.ledger import LedgerBook
+from shared.records.ledger import post_entry
 from shared.records.statements import STATEMENT_LINES, StatementLineRecord, StatementLines
 from shared.records.users import USERS, UserRecord, Users
 from shared.services.bank_accounts import BankAccountInput, account_number_hash, account_ref
@@ -230,7 +230,8 @@ def _mismatches(deposit: DepositRecord, line: StatementLineRecord) -> dict[str, 
         problems["amount"] = f"the line is Rp {line.amount:,}, the deposit Rp {deposit.amount:,}"
     if line.counterparty.account_number_hash != deposit.sender.account_number_hash:
         problems["sender"] = "the line's sender is not the lender's bank account"
-    if _compact(deposit.transfer_reference) not in _compact(line.description):
+    written = _compact(f"{line.sender_reference or ''} {line.description or ''}")
+    if _compact(deposit.transfer_reference) not in written:
         problems["transfer_reference"] = "the line's description does not carry the reference"
     return problems
 
@@ -328,7 +329,7 @@ def confirm_deposit(
             admin_id, deposit.matched, now, action="confirm this deposit", subject=deposit.lender_id
         )
         entry = deposit_credit(deposit.id, deposit.lender_id, deposit.amount, now)
-        LedgerBook(tx).post(entry, {}, source=f"deposit/{deposit.id}")
+        post_entry(tx, entry, {}, source=f"deposit/{deposit.id}")
         confirmed = deposit.model_copy(
             update={
                 "state": "confirmed",

@@ -53,7 +53,7 @@ from shared.platform.store import (
     Where,
     within,
 )
-from shared.records.ledger import LedgerBook
+from shared.records.ledger import LedgerBook, post_entry
 from shared.records.statements import STATEMENT_LINES, StatementLineRecord, StatementLines
 from shared.records.users import USERS, UserRecord
 from shared.records.withdrawals import (
@@ -198,7 +198,7 @@ def request_withdrawal(
         user_doc = found[(USERS, caller.user_id)]
         lender = _payable_account(UserRecord.model_validate(user_doc) if user_doc else None, now)
         assert lender.bank_account is not None
-        LedgerBook(tx).post(entry, found, source=f"withdrawal/{withdrawal_id}")
+        post_entry(tx, entry, found, source=f"withdrawal/{withdrawal_id}")
         withdrawal = WithdrawalRecord(
             id=withdrawal_id,
             lender_id=lender.id,
@@ -300,7 +300,8 @@ def confirm_withdrawal(
         if any(other.id != withdrawal.id for other in same_reference):
             raise Conflict(f"bank reference {reference} already confirms another withdrawal")
         line = _unexplained_line(tx, reference, withdrawal.amount)
-        LedgerBook(tx).post(
+        post_entry(
+            tx,
             entry,
             balances,
             source=f"withdrawal/{withdrawal.id}",
@@ -373,7 +374,7 @@ def reject_withdrawal(
             raise Conflict(f"withdrawal {withdrawal_id} is {withdrawal.state}; too late to reject")
         entry = withdrawal_release(withdrawal.id, withdrawal.lender_id, withdrawal.amount, now)
         balances = tx.get_documents(LedgerBook.refs_to_read([entry]))
-        LedgerBook(tx).post(entry, balances, source=f"withdrawal/{withdrawal.id}")
+        post_entry(tx, entry, balances, source=f"withdrawal/{withdrawal.id}")
         rejected = withdrawal.model_copy(
             update={
                 "state": "rejected",
@@ -443,17 +444,17 @@ def record_returned_withdrawal(
         explained = line_in_reversed(line.id, line.amount, now)
         released = withdrawal_release(withdrawal.id, lender, amount, now)
         balances = tx.get_documents(LedgerBook.refs_to_read([unpaid, explained, released]))
-        book = LedgerBook(tx)
         source = f"withdrawal/{withdrawal.id}"
-        for entry in (unpaid, explained):
-            book.post(
-                entry,
-                balances,
-                source=source,
-                value_date=line.value_date,
-                bank_reference=line.bank_reference,
-            )
-        book.post(released, balances, source=source)
+        with LedgerBook(tx) as book:
+            for entry in (unpaid, explained):
+                book.post(
+                    entry,
+                    balances,
+                    source=source,
+                    value_date=line.value_date,
+                    bank_reference=line.bank_reference,
+                )
+            book.post(released, balances, source=source)
         done = withdrawal.model_copy(
             update={
                 "state": "returned",

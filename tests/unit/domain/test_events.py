@@ -99,7 +99,11 @@ SAMPLE_DATA: dict[EventType, dict[str, object]] = {
         "reason": "no such transfer on the statement",
         "rejected_by": "fin-2",
     },
-    EventType.WITHDRAWAL_REQUESTED: {"withdrawal_id": "wd-1", "lender_id": "U-9", "amount": 750_000},
+    EventType.WITHDRAWAL_REQUESTED: {
+        "withdrawal_id": "wd-1",
+        "lender_id": "U-9",
+        "amount": 750_000,
+    },
     EventType.WITHDRAWAL_CONFIRMED: {
         "withdrawal_id": "wd-1",
         "lender_id": "U-9",
