@@ -50,7 +50,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.fields import MAX_RUPIAH
-from shared.platform.escrow import EscrowAccount, MoneyLimits
+from shared.platform.escrow import EscrowAccount, FundingRules, MoneyLimits
 
 Environment = Literal["local", "test", "dev", "staging", "prod"]
 
@@ -305,6 +305,24 @@ class EscrowSettings(PlatformSettings):
     @property
     def money_limits(self) -> MoneyLimits:
         return MoneyLimits(min_deposit=self.min_deposit, min_withdrawal=self.min_withdrawal)
+
+
+class FundingRulesSettings(PlatformSettings):
+    """Adds the entity's funding rules (`shared.platform.escrow.FundingRules`)."""
+
+    min_commitment: int = Field(default=FundingRules().min_commitment, gt=0, le=MAX_RUPIAH)
+    max_lenders_per_loan: int = Field(default=FundingRules().max_lenders_per_loan, gt=0, le=10_000)
+    concentration_floor: int = Field(
+        default=FundingRules().concentration_floor, ge=0, le=MAX_RUPIAH
+    )
+
+    @property
+    def funding_rules(self) -> FundingRules:
+        return FundingRules(
+            min_commitment=self.min_commitment,
+            max_lenders_per_loan=self.max_lenders_per_loan,
+            concentration_floor=self.concentration_floor,
+        )
 
 
 class SchedulerSettings(HttpSettings):

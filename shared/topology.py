@@ -112,6 +112,8 @@ class Function:
     relays_outbox: bool = False
     # Reads the entity's escrow account and money limits (from the entity's manifest).
     escrow_account: bool = False
+    # Reads the entity's funding rules (from the entity's manifest).
+    funding_rules: bool = False
 
     @property
     def entry_point(self) -> str:
