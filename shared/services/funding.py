@@ -570,4 +570,3 @@ def portfolio(uow: UnitOfWork, lender_id: str) -> Portfolio:
             for s in stakes
         ),
     )
-
