@@ -384,6 +384,26 @@ class ReconciliationSettings(SchedulerSettings):
     """`reconciliation`: called only by its Cloud Scheduler job."""
 
 
+class FundingSettings(HttpSettings, FundingRulesSettings):
+    """`loan_funding`: auth and the entity's funding rules."""
+
+
+class AutoInvestSettings(FundingRulesSettings):
+    """`auto_invest`: the entity's funding rules (fed by its push subscription)."""
+
+
+class FundingReleaseSettings(PlatformSettings):
+    """`funding_release`: Firestore and Pub/Sub only (fed by its push subscriptions)."""
+
+
+class FundingExpirySettings(SchedulerSettings):
+    """`funding_expiry`: called only by its Cloud Scheduler job."""
+
+
+class DisbursementSettings(HttpSettings):
+    """`disbursements`: auth."""
+
+
 class BootstrapSettings(PiiSettings):
     """`scripts/bootstrap_admin.py`: Firestore and the PII key (ops, not a function)."""
 
@@ -400,6 +420,11 @@ FUNCTION_SETTINGS: dict[str, type[PlatformSettings]] = {
     "lender_wallet": WalletSettings,
     "finance": FinanceSettings,
     "reconciliation": ReconciliationSettings,
+    "loan_funding": FundingSettings,
+    "auto_invest": AutoInvestSettings,
+    "funding_release": FundingReleaseSettings,
+    "funding_expiry": FundingExpirySettings,
+    "disbursements": DisbursementSettings,
 }
 """The settings class each function of the topology loads (checked by tests)."""
 

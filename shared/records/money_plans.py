@@ -26,7 +26,7 @@ from shared.platform.store import Repository
 
 MONEY_PLANS = "money_plans"
 
-PlanKind = Literal["release", "disburse"]
+PlanKind = Literal["release", "disburse", "auto_invest"]
 
 
 class MoneyPlanRecord(BaseModel):

@@ -19,9 +19,10 @@ Auto-invest commits through `commit_in`, under exactly the same checks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,9 +34,9 @@ from shared.domain.caps import (
     check_lender_placement,
     combine_checks,
 )
-from shared.domain.errors import CapExceeded, Conflict, Forbidden, NotFound
+from shared.domain.errors import CapExceeded, Conflict, DomainError, Forbidden, NotFound
 from shared.domain.events import EventType, LoanFunded
-from shared.domain.ledger import AccountType, JournalEntry
+from shared.domain.ledger import AccountType
 from shared.domain.loan import LoanState, LoanTransition
 from shared.domain.movements import commitment, lender_account
 from shared.fields import PositiveRupiah
@@ -45,13 +46,14 @@ from shared.platform.escrow import FundingRules
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
 from shared.platform.store import (
+    DocRef,
     DocumentTransaction,
     JsonDict,
     OrderBy,
     UnitOfWork,
     Where,
 )
-from shared.records.ledger import balance_ref, post_entry
+from shared.records.ledger import LedgerBook, balance_ref
 from shared.records.loans import LOANS, LoanRecord, Loans
 from shared.records.participations import (
     PARTICIPATIONS,
@@ -69,6 +71,7 @@ RISK_DISCLOSURE_VERSION = "patungan-pernyataan-risiko-2026-01"
 MARKETPLACE_SCAN = 300  # loans read per marketplace page before filtering
 MAX_POSITION_STAKES = 2_000  # a lender's (or group's) live stakes read for the caps
 Via = Literal["manual", "auto_invest"]
+M = TypeVar("M", bound=BaseModel)
 
 
 # --- agreements -------------------------------------------------------------------------------
@@ -253,43 +256,224 @@ def _refuse_breach(check: CapCheck) -> None:
         )
 
 
-def commit_reads(
-    tx: DocumentTransaction, loan_id: str, lender_id: str
-) -> tuple[dict[tuple[str, str], JsonDict | None], list[ParticipationRecord], int]:
-    """Everything one commitment reads, in as few round trips as the rules allow: the loan,
-    the stake, the lender and their available balance in one; the lender's (or group's) live
-    stakes; the previous day's reconciled outstanding."""
-    available = balance_ref(lender_account(AccountType.LENDER_AVAILABLE, lender_id))
+@dataclass(frozen=True)
+class Ask:
+    """One lender's commitment to make: what they ask for, under a fixed commitment id."""
+
+    lender_id: str
+    amount: int
+    commitment_id: str
+    # Auto-invest: the most the lender wants out in total; the ask shrinks to fit it and the
+    # available balance.
+    max_total: int | None = None
+
+
+@dataclass
+class _Reads:
+    loan: LoanRecord
+    stakes: dict[str, ParticipationRecord | None]  # the lenders' stakes in this loan
+    users: dict[str, UserRecord | None]
+    positions: dict[str, list[ParticipationRecord]]  # each lender's (or group's) live stakes
+    balances: Mapping[DocRef, JsonDict | None]
+    outstanding: int  # the previous day's reconciled outstanding funding
+
+
+def _read(tx: DocumentTransaction, loan_id: str, lenders: Sequence[str]) -> _Reads:
+    """Everything a batch of commitments reads, every read before any write: the loan, the
+    lenders' stakes, records and available balances in one round trip; each lender's (or
+    group's) live stakes; the previous day's reconciled outstanding."""
+    available = {
+        lender: balance_ref(lender_account(AccountType.LENDER_AVAILABLE, lender))
+        for lender in lenders
+    }
     found = tx.get_documents(
         [
             (LOANS, loan_id),
-            (PARTICIPATIONS, participation_id(loan_id, lender_id)),
-            (USERS, lender_id),
-            available,
+            *((PARTICIPATIONS, participation_id(loan_id, lender)) for lender in lenders),
+            *((USERS, lender) for lender in lenders),
+            *available.values(),
         ]
     )
-    user_doc = found[(USERS, lender_id)]
-    user = _registered_lender(UserRecord.model_validate(user_doc) if user_doc else None)
-    stakes = [
-        ParticipationRecord.model_validate(doc.data)
-        for doc in tx.query(
-            PARTICIPATIONS,
-            (_position_where(user), Where("state", "in", ["committed", "active"])),
-            limit=MAX_POSITION_STAKES,
-        )
-    ]
+    loan_doc = found[(LOANS, loan_id)]
+    if loan_doc is None:
+        raise NotFound(f"there is no loan {loan_id!r} open for funding")
+    users = {lender: _record(UserRecord, found[(USERS, lender)]) for lender in lenders}
+    positions: dict[str, list[ParticipationRecord]] = {}
+    for lender, user in users.items():
+        if user is not None and user.role == "lender":
+            positions[lender] = [
+                ParticipationRecord.model_validate(doc.data)
+                for doc in tx.query(
+                    PARTICIPATIONS,
+                    (_position_where(user), Where("state", "in", ["committed", "active"])),
+                    limit=MAX_POSITION_STAKES,
+                )
+            ]
     reconciled = tx.query(
         RECONCILIATIONS,
         (Where("kind", "==", "daily"), Where("state", "==", "passed")),
         (OrderBy("day", descending=True),),
         limit=1,
     )
-    outstanding = (
-        ReconciliationRecord.model_validate(reconciled[0].data).outstanding_funding
-        if reconciled
-        else 0
+    return _Reads(
+        loan=LoanRecord.model_validate(loan_doc),
+        stakes={
+            lender: _record(
+                ParticipationRecord, found[(PARTICIPATIONS, participation_id(loan_id, lender))]
+            )
+            for lender in lenders
+        },
+        users=users,
+        positions=positions,
+        balances=found,
+        outstanding=(
+            ReconciliationRecord.model_validate(reconciled[0].data).outstanding_funding
+            if reconciled
+            else 0
+        ),
     )
-    return found, stakes, outstanding
+
+
+def _record(model: type[M], data: JsonDict | None) -> M | None:
+    return None if data is None else model.model_validate(data)
+
+
+def commit_many_in(
+    tx: DocumentTransaction,
+    loan_id: str,
+    asks: Sequence[Ask],
+    *,
+    via: Via,
+    rules: FundingRules,
+    now: datetime,
+    origin: EventOrigin,
+    caps: CapTable = OJK_CAPS,
+    fit: Callable[[int, int], int | None] | None = None,
+) -> tuple[LoanRecord, dict[str, CommitmentView | DomainError]]:
+    """Commitments to one loan inside `tx` (which has read nothing yet), in order: each is
+    made or refused (its `DomainError`) as if alone, against the loan as the earlier ones
+    left it. `fit(asked, remaining)` may adjust an amount to what remains (auto-invest)."""
+    today = jakarta_date(now)
+    read = _read(tx, loan_id, [ask.lender_id for ask in asks])
+    loan = read.loan
+    outcomes: dict[str, CommitmentView | DomainError] = {}
+    stakes = Participations(tx)
+    with LedgerBook(tx) as book:
+        for ask in asks:
+            try:
+                made = _commit_one(
+                    read, loan, ask, book, via=via, rules=rules, now=now, today=today,
+                    caps=caps, fit=fit,
+                )  # fmt: skip
+            except DomainError as refused:
+                outcomes[ask.lender_id] = refused
+                continue
+            loan, stake = made
+            read.stakes[ask.lender_id] = stake
+            stakes.put(stake)
+            outcomes[ask.lender_id] = _view(loan, stake, ask.commitment_id, ask.amount)
+    if loan.funded_amount == loan.principal and loan.state is LoanState.FUNDING:
+        loan = loan.moved(LoanTransition.COMPLETE_FUNDING, at=now, by=None)
+        tx.emit(
+            origin.event(
+                EventType.LOAN_FUNDED,
+                LoanFunded(
+                    loan_id=loan_id, principal=loan.principal, lender_count=loan.lender_count
+                ),
+            )
+        )
+    if loan != read.loan:
+        Loans(tx).put(loan)
+    for lender, outcome in outcomes.items():
+        if isinstance(outcome, CommitmentView):
+            outcomes[lender] = outcome.model_copy(update={"loan_state": loan.state})
+    return loan, outcomes
+
+
+def _commit_one(
+    read: _Reads,
+    loan: LoanRecord,
+    ask: Ask,
+    book: LedgerBook,
+    *,
+    via: Via,
+    rules: FundingRules,
+    now: datetime,
+    today: date,
+    caps: CapTable,
+    fit: Callable[[int, int], int | None] | None,
+) -> tuple[LoanRecord, ParticipationRecord]:
+    lender_id = ask.lender_id
+    user = _registered_lender(read.users[lender_id])
+    stake = read.stakes[lender_id]
+    if stake is not None and any(c.id == ask.commitment_id for c in stake.commitments):
+        return loan, stake  # this commitment was made already
+    _loan_open(loan, today)
+    if loan.borrower_id == lender_id:
+        raise Forbidden("you cannot fund your own loan")
+    if not _agreed(user):
+        raise Conflict(
+            f"accept the lender agreement {LENDER_AGREEMENT_VERSION!r} and the risk disclosure "
+            f"{RISK_DISCLOSURE_VERSION!r} before your first commitment"
+        )
+    if stake is None and loan.lender_count >= rules.max_lenders_per_loan:
+        raise Conflict(f"loan {loan.id} already has the most lenders a loan may have")
+    position = read.positions.get(lender_id, [])
+    asked: int | None = ask.amount
+    if ask.max_total is not None:
+        available = book.balance(
+            lender_account(AccountType.LENDER_AVAILABLE, lender_id), read.balances
+        )
+        asked = min(ask.amount, ask.max_total - _live(position, lender_id=lender_id), available)
+    if fit is not None and asked is not None:
+        asked = fit(asked, loan.remaining)
+    if asked is None or asked <= 0:
+        raise Conflict(f"loan {loan.id} has no amount left that this commitment could take")
+    amount = commitment_amount(asked, loan.remaining, rules.min_commitment)
+    _refuse_breach(
+        _caps(user, amount, position, read.outstanding, rules=rules, today=today, caps=caps)
+    )
+    entry = commitment(ask.commitment_id, lender_id, loan.id, amount, now)
+    book.post(entry, read.balances, source=f"loan/{loan.id}")
+    made = Commitment(id=ask.commitment_id, amount=amount, at=now, via=via)
+    if stake is None:
+        stake = ParticipationRecord(
+            id=participation_id(loan.id, lender_id),
+            loan_id=loan.id,
+            lender_id=lender_id,
+            affiliate_group_id=user.affiliate_group_id,
+            professional=bool(user.lender_profile and user.lender_profile.professional),
+            committed=amount,
+            commitments=(made,),
+            created_at=now,
+            updated_at=now,
+        )
+        lenders = loan.lender_count + 1
+    else:
+        stake = stake.model_copy(
+            update={
+                "committed": stake.committed + amount,
+                "commitments": (*stake.commitments, made),
+                "updated_at": now,
+            }
+        )
+        lenders = loan.lender_count
+    # The position grows with this commitment, for the next ask by the same group.
+    for other in read.positions.values():
+        if other is position or (
+            user.affiliate_group_id is not None
+            and other
+            and other[0].affiliate_group_id == user.affiliate_group_id
+        ):
+            other.append(stake.model_copy(update={"committed": amount, "state": "committed"}))
+    loan = loan.model_copy(
+        update={
+            "funded_amount": loan.funded_amount + amount,
+            "lender_count": lenders,
+            "updated_at": now,
+        }
+    )
+    return loan, stake
 
 
 def commit_in(
@@ -305,75 +489,21 @@ def commit_in(
     origin: EventOrigin,
     caps: CapTable = OJK_CAPS,
 ) -> CommitmentView:
-    """One commitment inside `tx` (which has read nothing yet)."""
-    today = jakarta_date(now)
-    found, stakes, outstanding = commit_reads(tx, loan_id, lender_id)
-    loan_doc = found[(LOANS, loan_id)]
-    if loan_doc is None:
-        raise NotFound(f"there is no loan {loan_id!r} open for funding")
-    loan = LoanRecord.model_validate(loan_doc)
-    user_doc = found[(USERS, lender_id)]
-    assert user_doc is not None
-    user = UserRecord.model_validate(user_doc)
-    stake_doc = found[(PARTICIPATIONS, participation_id(loan_id, lender_id))]
-    stake = ParticipationRecord.model_validate(stake_doc) if stake_doc else None
-    if stake is not None and any(c.id == commitment_id for c in stake.commitments):
-        return _view(loan, stake, commitment_id, asked)  # this commitment was made already
-    _loan_open(loan, today)
-    if loan.borrower_id == lender_id:
-        raise Forbidden("you cannot fund your own loan")
-    if not _agreed(user):
-        raise Conflict(
-            f"accept the lender agreement {LENDER_AGREEMENT_VERSION!r} and the risk disclosure "
-            f"{RISK_DISCLOSURE_VERSION!r} before your first commitment"
-        )
-    if stake is None and loan.lender_count >= rules.max_lenders_per_loan:
-        raise Conflict(f"loan {loan_id} already has the most lenders a loan may have")
-    amount = commitment_amount(asked, loan.remaining, rules.min_commitment)
-    _refuse_breach(_caps(user, amount, stakes, outstanding, rules=rules, today=today, caps=caps))
-    entry: JournalEntry = commitment(commitment_id, lender_id, loan_id, amount, now)
-    post_entry(tx, entry, found, source=f"loan/{loan_id}")
-    made = Commitment(id=commitment_id, amount=amount, at=now, via=via)
-    if stake is None:
-        stake = ParticipationRecord(
-            id=participation_id(loan_id, lender_id),
-            loan_id=loan_id,
-            lender_id=lender_id,
-            affiliate_group_id=user.affiliate_group_id,
-            professional=bool(user.lender_profile and user.lender_profile.professional),
-            committed=amount,
-            commitments=(made,),
-            created_at=now,
-            updated_at=now,
-        )
-    else:
-        stake = stake.model_copy(
-            update={
-                "committed": stake.committed + amount,
-                "commitments": (*stake.commitments, made),
-                "updated_at": now,
-            }
-        )
-    Participations(tx).put(stake)
-    changes = {
-        "funded_amount": loan.funded_amount + amount,
-        "lender_count": loan.lender_count + (1 if len(stake.commitments) == 1 else 0),
-        "updated_at": now,
-    }
-    if changes["funded_amount"] == loan.principal:
-        loan = loan.moved(LoanTransition.COMPLETE_FUNDING, at=now, by=None, **changes)
-        tx.emit(
-            origin.event(
-                EventType.LOAN_FUNDED,
-                LoanFunded(
-                    loan_id=loan_id, principal=loan.principal, lender_count=loan.lender_count
-                ),
-            )
-        )
-    else:
-        loan = loan.model_copy(update=changes)
-    Loans(tx).put(loan)
-    return _view(loan, stake, commitment_id, asked)
+    """One commitment inside `tx`; a refusal raises."""
+    _, outcomes = commit_many_in(
+        tx,
+        loan_id,
+        [Ask(lender_id, asked, commitment_id)],
+        via=via,
+        rules=rules,
+        now=now,
+        origin=origin,
+        caps=caps,
+    )
+    outcome = outcomes[lender_id]
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
 
 
 def _view(

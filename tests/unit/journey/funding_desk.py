@@ -20,6 +20,7 @@ from shared.platform.store import Where
 from shared.records.loans import Listing, LoanPurpose, LoanRecord, Loans
 from shared.records.participations import ParticipationRecord, Participations
 from shared.records.users import USERS, BorrowerProfile, UserRecord
+from shared.services.auto_invest import AutoInvestPass, AutoInvestRules, invest, set_rules
 from shared.services.bank_accounts import BankAccountInput, sealed_bank_account
 from shared.services.catalogue import publish_catalogue, sample_catalogue
 from shared.services.disbursements import (
@@ -219,6 +220,22 @@ class FundingDesk(MoneyDesk):
             admin_id=admin,
             origin=self.origin,
         )
+
+    def auto_rules(
+        self, lender_id: str, *, max_per_loan: int, max_total: int, grades: tuple[str, ...] = ()
+    ) -> Any:
+        return set_rules(
+            self.uow,
+            Caller(lender_id, "lender"),
+            AutoInvestRules(
+                enabled=True, grades=grades, max_per_loan=max_per_loan, max_total=max_total
+            ),
+            funding=self.rules,
+            origin=self.origin,
+        )
+
+    def auto_invest(self, loan_id: str) -> AutoInvestPass:
+        return invest(self.uow, loan_id, funding=self.rules, origin=self.origin)
 
     def payout_returned(self, loan_id: str, line_id: str, admin: str = "fin-1") -> Any:
         return record_returned_payout(

@@ -95,6 +95,35 @@ def three_lenders_fund_and_the_loan_is_paid_out(desk: FundingDesk) -> None:
 
 
 @scenario
+def auto_invest_commits_by_the_rules_once_in_a_fair_order(desk: FundingDesk) -> None:
+    ani = desk.funded_lender("ani", "1110001111", 8_000_000)
+    budi = desk.funded_lender("budi", "2220002222", 5_000_000)
+    citra = desk.funded_lender("citra", "3330003333", 5_000_000)
+    dedi = desk.funded_lender("dedi", "4440004444", 5_000_000)
+    desk.auto_rules(ani, max_per_loan=6_000_000, max_total=10_000_000)
+    desk.auto_rules(budi, max_per_loan=3_000_000, max_total=3_500_000)
+    desk.auto_rules(citra, max_per_loan=2_000_000, max_total=5_000_000, grades=("A",))
+    desk.auto_rules(dedi, max_per_loan=1_000_000, max_total=1_000_000)
+    first = desk.loan(10_000_000)
+    done = desk.auto_invest(first)
+    assert done.matching == 3  # citra funds grade A only; the loan is B
+    assert done.committed == {ani: 6_000_000, budi: 3_000_000, dedi: 1_000_000}
+    assert done.loan_state is LoanState.FUNDED
+    again = desk.auto_invest(first)  # the event delivered again: nothing more
+    assert again.committed == {}
+    assert desk.loan_record(first).funded_amount == 10_000_000
+    assert money(desk, ani) == (2_000_000, 6_000_000)
+    assert_reconciles(desk)
+
+    # A second loan: each lender's max_total counts what they already have out.
+    second = desk.loan(10_000_000)
+    later = desk.auto_invest(second)
+    assert later.committed == {ani: 2_000_000, budi: 500_000}  # ani: all still available
+    assert later.loan_state is LoanState.FUNDING
+    assert_reconciles(desk)
+
+
+@scenario
 def commitments_respect_the_minimum_and_the_remainder(desk: FundingDesk) -> None:
     ani = desk.funded_lender("ani", "1110001111", 20_000_000)
     loan = desk.loan(10_000_000)
