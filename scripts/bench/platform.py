@@ -2,6 +2,8 @@
 
     python -m scripts.bench.platform [--applications 200] [--rate 10] [--import-runs 7]
                                      [--ramp 5:40:5] [--step-seconds 12]
+                                     [--confirmations 100] [--confirm-clients 10]
+                                     [--ledger-entries 100000] [--only money,...]
                                      [--output benchmarks/platform.md]
 
 (`nox -s bench_platform` runs it.) Measured against the targets of
@@ -24,6 +26,10 @@ free ports, a client, an observer of `loan.scored`, the CPU meter of every proce
 6. The sustainable rate: a ramp of offered rates (`--ramp START:MAX:STEP`), each step
    `--step-seconds` long with borrowers of its own, stopping at the first step whose p99
    is over 1 s or which cannot keep up (`scripts/bench/ramp.py`); every step's figures.
+7-9. Money (`scripts/bench/money.py`): a deposit confirmation's Firestore reads and writes,
+   `--confirmations` confirmations at once and through `--confirm-clients` clients, and
+   reconciliation of `--ledger-entries` entries. `--ledger-entries 10000 --confirmations 20`
+   is a quick run; `--only money` runs just these.
 
 A loan's latency runs from the instant its submission was due (so a client falling
 behind counts) to the publish time of its `loan.scored` event, pulled from a
@@ -52,9 +58,15 @@ from pathlib import Path
 
 import httpx
 
-from scripts.bench.cpu import THIS_PROCESS, CpuMeter, CpuSnapshot, CpuUse, cpu_use
+from scripts.bench.cpu import CpuMeter, CpuSnapshot, CpuUse, cpu_use
+from scripts.bench.money import (
+    MoneyBench,
+    concurrent_confirmations,
+    confirmation_cost,
+    reconciliation_at_scale,
+)
 from scripts.bench.ramp import StepResult, percentile, ramp_rates, run_ramp, step_failure
-from scripts.bench.report import Report, ms, table, verdict
+from scripts.bench.report import Report, cpu_table, log, ms, table, verdict
 from scripts.platform_client import Applicant, PlatformClient, SandboxRecord, sandbox_applicant
 from scripts.platform_runner import ROOT, LocalPlatform, PlatformConfig
 from shared.topology import FUNCTIONS
@@ -75,10 +87,6 @@ MIX: tuple[tuple[SandboxRecord, str, int], ...] = (
     ("late_payer", "grow", 1),
     ("defaulted", "shop", 1),
 )
-
-
-def log(message: str) -> None:
-    print(f"[bench platform] {message}", flush=True)
 
 
 # --- 1. cold imports ------------------------------------------------------------------------
@@ -474,31 +482,6 @@ def platform_at_rest(bench: PlatformBench, seconds: float) -> CpuUse:
 # --- 4. submit -> loan.scored at a steady rate -------------------------------------------------
 
 
-def cpu_table(columns: list[tuple[str, CpuUse]]) -> list[str]:
-    """CPU ms per operation of every part (rows) in each run (columns), busiest part first."""
-    parts = sorted(
-        {name for _, use in columns for name in use.cpu_s if name != THIS_PROCESS},
-        key=lambda name: -sum(use.cpu_s.get(name, 0.0) for _, use in columns),
-    )
-    rows = [
-        (f"`{name}`", *(f"{use.ms_per_operation(name):.1f}" for _, use in columns))
-        for name in parts
-    ]
-    rows.append(
-        ("**platform**", *(f"**{use.platform_ms_per_operation:.1f}**" for _, use in columns))
-    )
-    rows.append(
-        ("platform busy cores (average)", *(f"{use.platform_cores:.2f}" for _, use in columns))
-    )
-    rows.append(
-        (
-            f"{THIS_PROCESS} (not in the total)",
-            *(f"{use.ms_per_operation(THIS_PROCESS):.1f}" for _, use in columns),
-        )
-    )
-    return table(("process (CPU ms per operation)", *(label for label, _ in columns)), rows)
-
-
 def steady_journey(
     bench: PlatformBench, report: Report, applications: int, rate: float, at_rest: CpuUse
 ) -> None:
@@ -749,6 +732,17 @@ def parse_ramp(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+SCENARIOS = ("imports", "scoring", "journey", "compare", "ramp", "money")
+
+
+def parse_scenarios(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = sorted(set(names) - set(SCENARIOS))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"scenarios are {', '.join(SCENARIOS)}: not {unknown}")
+    return names
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.bench.platform", description=__doc__)
     parser.add_argument("--applications", type=int, default=200)
@@ -759,23 +753,41 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rest-seconds", type=float, default=5.0)
     parser.add_argument("--ramp", type=parse_ramp, default=parse_ramp("5:40:5"))
     parser.add_argument("--step-seconds", type=float, default=12.0)
+    parser.add_argument("--confirmations", type=int, default=100)
+    parser.add_argument("--confirm-clients", type=int, default=10)
+    parser.add_argument("--ledger-entries", type=int, default=100_000)
+    parser.add_argument(
+        "--only", type=parse_scenarios, default=SCENARIOS, help=f"of {', '.join(SCENARIOS)}"
+    )
     parser.add_argument("--seed", type=int, default=20261120)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
+    only = set(args.only)
 
     report = Report(
         "Local platform benchmark", "`python -m scripts.bench.platform` (`nox -s bench_platform`)"
     )
-    log("cold imports (fresh interpreters, before anything else runs)")
-    cold_imports(report, args.import_runs)
-    log("scoring computation alone")
-    scoring_alone(report, args.scoring_runs)
-    log("starting the platform")
-    with platform_bench(args.seed) as bench:
-        at_rest = platform_at_rest(bench, args.rest_seconds)
-        steady_journey(bench, report, args.applications, args.rate, at_rest)
-        submit_versus_read(bench, report, args.compare_requests)
-        sustainable_rate(bench, report, args.ramp, args.step_seconds)
+    if "imports" in only:
+        log("cold imports (fresh interpreters, before anything else runs)")
+        cold_imports(report, args.import_runs)
+    if "scoring" in only:
+        log("scoring computation alone")
+        scoring_alone(report, args.scoring_runs)
+    if only & {"journey", "compare", "ramp", "money"}:
+        log("starting the platform")
+        with platform_bench(args.seed) as bench:
+            if "journey" in only:
+                at_rest = platform_at_rest(bench, args.rest_seconds)
+                steady_journey(bench, report, args.applications, args.rate, at_rest)
+            if "compare" in only:
+                submit_versus_read(bench, report, args.compare_requests)
+            if "ramp" in only:
+                sustainable_rate(bench, report, args.ramp, args.step_seconds)
+            if "money" in only:
+                money = MoneyBench.on(bench)
+                confirmation_cost(money, report)
+                concurrent_confirmations(money, report, args.confirmations, args.confirm_clients)
+                reconciliation_at_scale(bench, report, args.ledger_entries)
     report.write(args.output)
     log(f"report written to {args.output}")
     return 0

@@ -14,7 +14,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scripts.bench.cpu import THIS_PROCESS, CpuUse
 from scripts.bench.pubsub_emulator import cpu_model, load_average
+
+
+def log(message: str) -> None:
+    print(f"[bench platform] {message}", flush=True)
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
@@ -33,6 +38,31 @@ def ms(seconds: float | None) -> str:
 
 def verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
+
+
+def cpu_table(columns: list[tuple[str, CpuUse]]) -> list[str]:
+    """CPU ms per operation of every part (rows) in each run (columns), busiest part first."""
+    parts = sorted(
+        {name for _, use in columns for name in use.cpu_s if name != THIS_PROCESS},
+        key=lambda name: -sum(use.cpu_s.get(name, 0.0) for _, use in columns),
+    )
+    rows = [
+        (f"`{name}`", *(f"{use.ms_per_operation(name):.1f}" for _, use in columns))
+        for name in parts
+    ]
+    rows.append(
+        ("**platform**", *(f"**{use.platform_ms_per_operation:.1f}**" for _, use in columns))
+    )
+    rows.append(
+        ("platform busy cores (average)", *(f"{use.platform_cores:.2f}" for _, use in columns))
+    )
+    rows.append(
+        (
+            f"{THIS_PROCESS} (not in the total)",
+            *(f"{use.ms_per_operation(THIS_PROCESS):.1f}" for _, use in columns),
+        )
+    )
+    return table(("process (CPU ms per operation)", *(label for label, _ in columns)), rows)
 
 
 @dataclass(frozen=True)
