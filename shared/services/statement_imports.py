@@ -224,10 +224,16 @@ def _register(
             previous = latest[0]
             if previous.state != "imported":
                 raise Conflict(f"statement {previous.id} is still importing: import it first")
-            if statement.opening_date <= previous.period_end:
+            # The opening balance may be dated the previous statement's cut-off (MT940 dates
+            # :60F: with the previous closing date), but no line may be booked on or before it.
+            first_booked = min((line.booking_date for line in statement.lines), default=None)
+            if statement.opening_date < previous.period_end or (
+                first_booked is not None and first_booked <= previous.period_end
+            ):
+                starts = min(statement.opening_date, first_booked or statement.opening_date)
                 raise Conflict(
-                    f"this statement starts {statement.opening_date}, within statement "
-                    f"{previous.id}, which ends {previous.period_end}: statements may not overlap"
+                    f"this statement starts {starts}, within statement {previous.id}, which "
+                    f"ends {previous.period_end}: statements may not overlap"
                 )
             if statement.opening_balance != previous.closing_balance:
                 raise Conflict(

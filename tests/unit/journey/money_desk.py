@@ -187,7 +187,9 @@ class MoneyDesk:
             description="PAYOUT",
         )
 
-    def statement_file(self, movements: list[Movement]) -> BankStatement:
+    def statement_file(
+        self, movements: list[Movement], *, opened_on: date | None = None
+    ) -> BankStatement:
         day = self.today()
         opening = self.balance_carried
         closing = opening + sum(
@@ -195,7 +197,7 @@ class MoneyDesk:
         )
         return BankStatement.create(
             account_number=ESCROW.account_number,
-            opening_date=day,
+            opening_date=opened_on or day,
             opening_balance=opening,
             closing_date=day,
             closing_balance=closing,
@@ -220,10 +222,13 @@ class MoneyDesk:
             origin=self.origin,
         )
 
-    def statement(self, movements: list[Movement]) -> StatementRecord:
+    def statement(
+        self, movements: list[Movement], *, opened_on: date | None = None
+    ) -> StatementRecord:
         """Today's statement of the escrow account with these movements, imported; the next
-        statement is for the next day."""
-        file = self.statement_file(movements)
+        statement is for the next day. `opened_on` dates its opening balance (today unless
+        given)."""
+        file = self.statement_file(movements, opened_on=opened_on)
         record = self.import_file(self.upload(statement_csv(file)))
         self.balance_carried = file.closing_balance
         self.next_day()

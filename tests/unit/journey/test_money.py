@@ -168,6 +168,24 @@ def test_statements_must_follow_one_another(desk: MoneyDesk) -> None:
         desk.statement([desk.transfer_in(ani, 1_000_000, "TOPUP-3")])
 
 
+def test_a_statement_may_open_on_the_previous_cut_off_but_not_book_on_it(
+    desk: MoneyDesk,
+) -> None:
+    """MT940 dates a daily statement's opening balance (:60F:) with the previous closing date."""
+    ani = desk.lender("ani", "1110001111")
+    desk.statement([desk.transfer_in(ani, 1_000_000, "TOPUP-1")])
+    yesterday = desk.today() - timedelta(days=1)
+    mt940_style = desk.statement([desk.transfer_in(ani, 500_000, "TOPUP-2")], opened_on=yesterday)
+    assert (mt940_style.period_start, mt940_style.period_end) == (
+        yesterday,
+        yesterday + timedelta(days=1),
+    )
+    cut_off = desk.today() - timedelta(days=1)
+    desk.clock.advance(days=-1)  # a line booked on the previous statement's cut-off
+    with pytest.raises(Conflict, match="may not overlap"):
+        desk.statement([desk.transfer_in(ani, 300_000, "TOPUP-3")], opened_on=cut_off)
+
+
 def test_a_payout_imported_before_it_is_confirmed_is_explained_when_it_is(
     desk: MoneyDesk,
 ) -> None:
