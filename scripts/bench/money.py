@@ -6,8 +6,9 @@ scripts/bench/platform.py), each figure beside its target:
    record, the Idempotency-Key's claim, the confirmation), in this process, over a unit of
    work that counts every document read and written (`CountingUnitOfWork`).
 8. Concurrent confirmations over HTTP, through the running `finance` function: a batch
-   of distinct lenders' deposits confirmed all at once (contention failures), then
-   another batch by a fixed number of concurrent clients (confirmations per second, p99).
+   of distinct lenders' deposits confirmed all at once (contention failures), up to 20
+   one at a time (the request alone), then another batch by a fixed number of concurrent
+   clients (confirmations per second, p99).
 9. Reconciliation at scale: ledger entries seeded with batched writes straight to the
    emulator (a project of their own, so nothing else is in the ledger), then `reconcile`
    timed as the scheduled function runs it.
