@@ -37,7 +37,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from shared.http.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX
-from shared.http.router import IDEMPOTENCY_KEY_HEADER, Route, Router
+from shared.http.router import IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN, Route, Router
 from shared.topology import FUNCTIONS, REGION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,7 +154,12 @@ def _operation(
                 "required": True,
                 "description": "A fresh UUID per intended operation; repeats return the "
                 "first response, reuse with another body is a 422.",
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                "schema": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 255,
+                    "pattern": IDEMPOTENCY_KEY_PATTERN,
+                },
             }
         )
     if parameters:
