@@ -167,6 +167,9 @@ class Route:
     permission: Permission | None  # None: public or signed_in
     signed_in: bool
     idempotent: bool
+    # Answers 404 for something the request names besides its path parameters (`/me` before
+    # registration, a lookup by NIK); documented with every route that has path parameters.
+    not_found: bool
     # Turns a replayed response into the one to send now (a fresh signed URL, say).
     on_replay: Callable[[Call[Any, Any], Any], Any] | None
     summary: str
@@ -232,6 +235,7 @@ class Router(Generic[S]):
         public: bool = False,
         signed_in: bool = False,
         idempotent: bool = False,
+        not_found: bool = False,
         on_replay: Callable[[Call[Any, S], Any], Any] | None = None,
         summary: str | None = None,
     ) -> Callable[[Callable[[Call[Any, S]], Any]], Callable[[Call[Any, S]], Any]]:
@@ -268,6 +272,7 @@ class Router(Generic[S]):
                     permission=permission,
                     signed_in=signed_in,
                     idempotent=idempotent,
+                    not_found=not_found,
                     on_replay=on_replay,
                     summary=summary or first.strip() or handler.__name__.replace("_", " "),
                     description=rest.strip(),
@@ -462,12 +467,8 @@ class Router(Generic[S]):
             raise MalformedRequest(
                 f"{IDEMPOTENCY_KEY_HEADER} must be 1 to 255 visible ASCII characters"
             )
-        scope = IdempotencyScope(
-            caller=caller.user_id,
-            endpoint=f"{self.function} {route.method} {request.path.rstrip('/') or '/'}",
-            key=key,
-        )
-        fingerprint = payload_hash({"body": raw_body, "query": request.args.to_dict(flat=False)})
+        scope = idempotency_scope(self.function, route.method, request.path, caller.user_id, key)
+        fingerprint = request_fingerprint(raw_body, request.args.to_dict(flat=False))
         outcome = claim_request(
             uow,
             scope,
@@ -543,6 +544,19 @@ class Router(Generic[S]):
                 extra={"route": route, "error_type": type(exc).__name__},
             )
         return problem_response(problem)
+
+
+def idempotency_scope(
+    function: str, method: str, path: str, caller: str, key: str
+) -> IdempotencyScope:
+    """What an Idempotency-Key is unique within: its caller, and the function, method and path
+    of the request (a trailing slash aside)."""
+    return IdempotencyScope(caller, f"{function} {method} {path.rstrip('/') or '/'}", key)
+
+
+def request_fingerprint(raw_body: Any, query: Mapping[str, list[str]]) -> str:
+    """The hash a repeated key's request must match: its parsed JSON body and its query."""
+    return payload_hash({"body": raw_body, "query": dict(query)})
 
 
 def _release_quietly(uow: UnitOfWork, claim: Claim) -> None:

@@ -39,3 +39,14 @@ def test_a_path_the_framework_itself_refuses_is_a_404_problem(sample: Any, path:
     assert response.status_code == 404
     assert response.content_type == PROBLEM_CONTENT_TYPE
     assert response.get_json()["type"] == "urn:patungan:problem:route-not-found"
+
+
+def test_404_is_documented_where_a_route_can_answer_it_and_503_everywhere(sample_app: Any):
+    _, module = sample_app
+    paths = build_openapi([module.router])["paths"]
+
+    assert "404" not in paths["/sample_loans/loans"]["get"]["responses"]  # a list
+    assert "404" in paths["/sample_loans/loans/{loan_id}"]["get"]["responses"]
+    for item in paths.values():
+        for operation in item.values():
+            assert "503" in operation["responses"]  # the store or the keys may be out of reach
