@@ -35,16 +35,20 @@ class FuzzAccounts:
     _tokens: dict[str, str] = field(default_factory=dict, repr=False)
 
     def headers(self, caller: str) -> dict[str, str]:
+        return self.identity(caller)[1]
+
+    def identity(self, caller: str) -> tuple[str | None, dict[str, str]]:
+        """(the account id the request speaks for, its bearer header) for one request."""
         if caller == ANONYMOUS:
-            return {}
+            return None, {}
         if caller == UNREGISTERED:
-            token = self.keys.issue(f"fuzz-unregistered-{uuid.uuid4().hex[:12]}", None)
-        else:
-            if caller not in self._tokens:
-                role = caller if caller in ROLES else "borrower"  # deactivated: a borrower
-                self._tokens[caller] = self.keys.issue(self.subs[caller], role)
-            token = self._tokens[caller]
-        return {"Authorization": f"Bearer {token}"}
+            sub = f"fuzz-unregistered-{uuid.uuid4().hex[:12]}"
+            return sub, {"Authorization": f"Bearer {self.keys.issue(sub, None)}"}
+        sub = self.subs[caller]
+        if caller not in self._tokens:
+            role = caller if caller in ROLES else "borrower"  # deactivated: a borrower
+            self._tokens[caller] = self.keys.issue(sub, role)
+        return sub, {"Authorization": f"Bearer {self._tokens[caller]}"}
 
 
 def lender_registration(applicant: Applicant) -> dict[str, Any]:

@@ -20,8 +20,8 @@ import schemathesis
 from scripts.platform_client import PlatformClient
 from scripts.platform_runner import LocalPlatform
 from tests.fuzz.accounts import FuzzAccounts, register_accounts
-from tests.fuzz.budget import BUDGET
 from tests.fuzz.gateway import gateway_session
+from tests.fuzz.schema import BUDGET
 from tests.fuzz.spec import load_document, operations
 from tests.fuzz.tally import RunSettings, Tally, render_report
 

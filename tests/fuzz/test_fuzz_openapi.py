@@ -31,31 +31,11 @@ import schemathesis
 from schemathesis.core.failures import FailureGroup
 
 from tests.fuzz.accounts import FuzzAccounts
-from tests.fuzz.budget import BUDGET
-from tests.fuzz.gateway import GATEWAY_URL
-from tests.fuzz.spec import CALLERS, OPENAPI, admitted_callers, load_document, operations
+from tests.fuzz.schema import SCHEMA
+from tests.fuzz.spec import CALLERS, admitted_callers, load_document, operations
 from tests.fuzz.tally import FUZZ, Tally
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
-
-# A request the document allows may still break a lending rule (422), meet a state (409),
-# name nothing that exists (404) or be another's (403).
-ACCEPTED_OR_REFUSED_BY_RULE = ["2xx", "403", "404", "409", "422"]
-
-CONFIG = schemathesis.Config.from_dict(
-    {
-        "seed": BUDGET.seed,
-        "base-url": GATEWAY_URL,
-        "suppress-health-check": ["too_slow", "filter_too_much", "data_too_large"],
-        "generation": {"max-examples": BUDGET.examples, "mode": "all"},
-        "phases": {"stateful": {"enabled": False}},
-        "checks": {
-            "ignored_auth": {"enabled": False},
-            "positive_data_acceptance": {"expected-statuses": ACCEPTED_OR_REFUSED_BY_RULE},
-        },
-    }
-)
-SCHEMA = schemathesis.openapi.from_path(OPENAPI, config=CONFIG)
 
 
 def _fuzz_as(caller: str) -> Any:
