@@ -38,7 +38,7 @@ from shared.domain.movements import (
     withdrawal_release,
     withdrawal_reserve,
 )
-from shared.fields import PlainStr, PositiveRupiah, ProseStr, sortable_instant
+from shared.fields import InstantText, PlainStr, PositiveRupiah, ProseStr, sortable_instant
 from shared.platform.callers import Caller
 from shared.platform.clock import jakarta_date
 from shared.platform.escrow import MoneyLimits
@@ -106,8 +106,8 @@ class WithdrawalQuery(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     state: WithdrawalState | None = None
-    requested_from: datetime | None = Field(default=None, alias="from")
-    requested_to: datetime | None = Field(default=None, alias="to")
+    requested_from: InstantText | None = Field(default=None, alias="from")
+    requested_to: InstantText | None = Field(default=None, alias="to")
     limit: Annotated[int, Field(ge=1, le=MAX_LISTED)] = 50
 
 
