@@ -30,6 +30,7 @@ import contextlib
 import itertools
 import json
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -195,9 +196,11 @@ def search(
     strategy = SCHEMA[operation.path][operation.method].as_strategy(generation_mode=mode)
     turns = itertools.cycle(callers)
     hits: list[Sent] = []
+    seen: Counter[int] = Counter()
 
     def answers(case: schemathesis.Case[Any]) -> bool:
         sent = send(case, next(turns))
+        seen[sent.response.status_code] += 1
         if sent.response.status_code == status:
             hits.append(sent)
         return bool(hits)
@@ -207,7 +210,7 @@ def search(
     if not hits:
         raise ProbeFailed(
             f"{SEARCH_ATTEMPTS} generated {mode.value} requests as {', '.join(callers)} "
-            f"never answered {status}"
+            f"never answered {status} (they got {dict(seen)})"
         )
     return hits[:1]
 
