@@ -5,21 +5,24 @@ the fuzzer acts as is a registered account: a borrower, a lender and a staff mem
 through `POST /users` for the run, and the admins the runner founds (`scripts.local_staff`).
 `unregistered` is a fresh token subject on every request, so that a registration the fuzzer
 happens to get accepted never turns it into a registered caller; `deactivated` is a borrower
-an `admin.super` deactivated through `POST /users/{id}/deactivate`.
+an `admin.super` deactivated through `POST /users/{id}/deactivate`; `scheduler` sends the
+token the local Cloud Scheduler's job for the function sends.
 """
 
 from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from scripts.local_scheduler import ScheduledJob, account_unique_id
 from scripts.local_staff import LOCAL_STAFF
 from scripts.platform_client import Applicant, PlatformClient, sandbox_applicant
 from scripts.token import DevKeys
 from shared.domain.permissions import ROLES
-from tests.fuzz.spec import ANONYMOUS, DEACTIVATED, UNREGISTERED
+from tests.fuzz.spec import ANONYMOUS, DEACTIVATED, SCHEDULER, UNREGISTERED
 
 
 class AccountSetupFailed(RuntimeError):
@@ -32,15 +35,22 @@ class FuzzAccounts:
 
     keys: DevKeys
     subs: dict[str, str]  # caller → account id, for every registered caller
+    jobs: dict[str, ScheduledJob]  # scheduled function → its local Cloud Scheduler job
     _tokens: dict[str, str] = field(default_factory=dict, repr=False)
 
-    def headers(self, caller: str) -> dict[str, str]:
-        return self.identity(caller)[1]
+    def headers(self, caller: str, function: str) -> dict[str, str]:
+        return self.identity(caller, function)[1]
 
-    def identity(self, caller: str) -> tuple[str | None, dict[str, str]]:
-        """(the account id the request speaks for, its bearer header) for one request."""
+    def identity(self, caller: str, function: str) -> tuple[str | None, dict[str, str]]:
+        """(the account id the request speaks for, its bearer header) for one request to
+        `function`."""
         if caller == ANONYMOUS:
             return None, {}
+        if caller == SCHEDULER:
+            job = self.jobs[function]
+            return account_unique_id(job.invoker), {
+                "Authorization": f"Bearer {job.token(self.keys)}"
+            }
         if caller == UNREGISTERED:
             sub = f"fuzz-unregistered-{uuid.uuid4().hex[:12]}"
             return sub, {"Authorization": f"Bearer {self.keys.issue(sub, None)}"}
@@ -63,8 +73,11 @@ def staff_registration(applicant: Applicant) -> dict[str, Any]:
     return {"role": "staff", **{k: applicant.registration[k] for k in keep}}
 
 
-def register_accounts(client: PlatformClient, rng: random.Random) -> FuzzAccounts:
-    """Register the run's borrower, lender, staff member and deactivated borrower."""
+def register_accounts(
+    client: PlatformClient, jobs: Sequence[ScheduledJob], rng: random.Random
+) -> FuzzAccounts:
+    """Register the run's borrower, lender, staff member and deactivated borrower; the
+    scheduler calls as the local Cloud Scheduler's `jobs` do."""
     run = uuid.uuid4().hex[:8]
     bodies = {
         "borrower": sandbox_applicant(rng).registration,
@@ -97,7 +110,7 @@ def register_accounts(client: PlatformClient, rng: random.Random) -> FuzzAccount
     missing = set(ROLES) - set(subs)
     if missing:
         raise AccountSetupFailed(f"no account for role(s) {sorted(missing)}")
-    return FuzzAccounts(client.keys, subs)
+    return FuzzAccounts(client.keys, subs, {job.name: job for job in jobs})
 
 
 def _expect(response: Any, status: int, what: str) -> None:

@@ -36,7 +36,7 @@ def fuzz_gateway(local_platform: LocalPlatform) -> Iterator[requests.Session]:
 @pytest.fixture(scope="session")
 def fuzz_accounts(local_platform: LocalPlatform) -> FuzzAccounts:
     with PlatformClient(local_platform.urls, local_platform.keys) as client:
-        return register_accounts(client, random.Random())
+        return register_accounts(client, local_platform.scheduled_jobs, random.Random())
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,8 @@ or an oversized request. For every documented 4xx (503 aside: the contention tes
 
 - 400: a body that is not JSON; without a body, the required `Idempotency-Key` left out;
 - 401: no `Authorization` header;
-- 403: a deactivated account; for a permission, also someone who never registered and every
-  registered role that lacks it;
+- 403: a deactivated account; for a permission or a scheduled function, also someone who
+  never registered and every registered role the operation does not admit;
 - 404: a valid request whose path parameters name nothing (generated; `/users/me` as someone
   unregistered);
 - 405: a method the document does not declare on the path;
@@ -107,7 +107,7 @@ class ProbeContext:
         """One raw request to `operation` (fresh ids for its path parameters, a fresh key
         when it takes one, `{}` as a body when it has one, unless told otherwise)."""
         params = dict(path_parameters or unknown_ids(operation))
-        _, auth = self.accounts.identity(caller)
+        _, auth = self.accounts.identity(caller, operation.function)
         merged = {**auth, **(headers or {})}
         if operation.idempotent and key is _UNSET:
             key = f"fuzz-probe-{uuid.uuid4()}"
@@ -136,7 +136,7 @@ class ProbeContext:
         key: str | None = None,
     ) -> Sent:
         """A generated case as `caller`, its path parameters and key replaced when given."""
-        _, auth = sub_and_auth or self.accounts.identity(caller)
+        _, auth = sub_and_auth or self.accounts.identity(caller, operation.function)
         if path_parameters is not None:
             case.path_parameters = dict(path_parameters)
         if key is not None:
@@ -237,7 +237,7 @@ def without_token(ctx: ProbeContext, operation: Operation) -> list[Sent]:
 
 def refused_callers(ctx: ProbeContext, operation: Operation) -> list[Sent]:
     refused = [DEACTIVATED]
-    if "x-permission" in operation.definition:
+    if operation.restricted:
         refused += [UNREGISTERED]
         refused += [c for c in ctx.accounts.subs if c not in (*operation.admitted, DEACTIVATED)]
     return [ctx.send(operation, caller) for caller in refused]
@@ -261,13 +261,13 @@ def key_in_flight(ctx: ProbeContext, operation: Operation) -> list[Sent]:
     valid_body = VALID_BODIES.get(operation.label)
     if valid_body is not None:
         caller = registered_callers(operation)[0]
-        sub, _ = ctx.accounts.identity(caller)
+        sub, _ = ctx.accounts.identity(caller, operation.function)
         params, key, body = unknown_ids(operation), f"fuzz-probe-{uuid.uuid4()}", valid_body()
         ctx.claim(operation, sub, params, key, body)
         return [ctx.send(operation, caller, path_parameters=params, body=body, key=key)]
 
     def send(case: schemathesis.Case[Any], caller: str) -> Sent:
-        sub, auth = ctx.accounts.identity(caller)
+        sub, auth = ctx.accounts.identity(caller, operation.function)
         params, key = unknown_ids(operation), f"fuzz-probe-{uuid.uuid4()}"
         ctx.claim(operation, sub, params, key, case.body if operation.has_body else None)
         return ctx.send_case(
@@ -300,7 +300,7 @@ def invalid(ctx: ProbeContext, operation: Operation) -> list[Sent]:
         negative = schemathesis.GenerationMode.NEGATIVE
         return search(ctx, operation, 422, negative, send, registered_callers(operation))
     # An idempotent route without a body: its key already claimed by another request.
-    sub, _ = ctx.accounts.identity(caller)
+    sub, _ = ctx.accounts.identity(caller, operation.function)
     params, key = unknown_ids(operation), f"fuzz-probe-{uuid.uuid4()}"
     ctx.claim(operation, sub, params, key, {"another": "request"})
     return [ctx.send(operation, caller, path_parameters=params, key=key)]

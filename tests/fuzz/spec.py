@@ -6,11 +6,14 @@ an operation comes from its security and extensions:
 
 - `security` holding `{}`: anyone, with or without a token (a quote);
 - `x-permission`: the roles in its `x-roles`, which hold that permission;
-- otherwise any signed-in user, registered or not (registration, `/users/me`).
+- otherwise any signed-in user, registered or not (registration, `/users/me`);
+- but a scheduled function's operations only its Cloud Scheduler job (`scheduler`): they
+  check the token's service account in code, which the document does not describe.
 
 Callers are the platform's roles plus three kinds of caller with no role the document names:
 `anonymous` (no `Authorization` header), `unregistered` (a valid token of someone who never
-registered) and `deactivated` (a valid token of an account an `admin.super` deactivated).
+registered), `deactivated` (a valid token of an account an `admin.super` deactivated) and
+`scheduler` (the OIDC token the local Cloud Scheduler sends a scheduled function).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.domain.permissions import ROLES
+from shared.topology import FUNCTIONS
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -31,8 +35,11 @@ IDEMPOTENCY_KEY = "Idempotency-Key"
 ANONYMOUS = "anonymous"
 UNREGISTERED = "unregistered"
 DEACTIVATED = "deactivated"
+SCHEDULER = "scheduler"
 # Every caller the fuzzer acts as; `deactivated` is only ever refused: probed, never fuzzed.
-CALLERS: tuple[str, ...] = (ANONYMOUS, UNREGISTERED, *ROLES)
+PEOPLE: tuple[str, ...] = (ANONYMOUS, UNREGISTERED, *ROLES)
+CALLERS: tuple[str, ...] = (*PEOPLE, SCHEDULER)
+SCHEDULED = frozenset(function.name for function in FUNCTIONS if function.schedule is not None)
 # Contention is produced by the contention tests (the emulator's commit faults), not by input.
 STATUSES_NOT_PROBED = frozenset({503})
 
@@ -42,10 +49,17 @@ def load_document(path: Path = OPENAPI) -> dict[str, Any]:
     return document
 
 
-def admitted_callers(definition: Mapping[str, Any]) -> tuple[str, ...]:
-    """The callers an operation's definition admits (see the module docstring)."""
+def function_of(path: str) -> str:
+    """The function that serves a path of the document: its first segment."""
+    return path.split("/")[1]
+
+
+def admitted_callers(path: str, definition: Mapping[str, Any]) -> tuple[str, ...]:
+    """The callers an operation admits (see the module docstring)."""
+    if function_of(path) in SCHEDULED:
+        return (SCHEDULER,)
     if {} in definition.get("security", []):
-        return CALLERS
+        return PEOPLE
     if "x-permission" in definition:
         return tuple(role for role in ROLES if role in definition.get("x-roles", ()))
     return (UNREGISTERED, *ROLES)
@@ -66,7 +80,7 @@ class Operation:
 
     @property
     def function(self) -> str:
-        return self.path.split("/")[1]
+        return function_of(self.path)
 
     @cached_property
     def documented(self) -> frozenset[int]:
@@ -83,7 +97,12 @@ class Operation:
 
     @property
     def admitted(self) -> tuple[str, ...]:
-        return admitted_callers(self.definition)
+        return admitted_callers(self.path, self.definition)
+
+    @property
+    def restricted(self) -> bool:
+        """Whether some signed-in callers are refused (a permission, or the scheduler only)."""
+        return "x-permission" in self.definition or self.function in SCHEDULED
 
     @property
     def public(self) -> bool:

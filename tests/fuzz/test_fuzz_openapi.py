@@ -32,7 +32,7 @@ from schemathesis.core.failures import FailureGroup
 
 from tests.fuzz.accounts import FuzzAccounts
 from tests.fuzz.schema import SCHEMA
-from tests.fuzz.spec import CALLERS, admitted_callers, load_document, operations
+from tests.fuzz.spec import CALLERS, admitted_callers, function_of, load_document, operations
 from tests.fuzz.tally import FUZZ, Tally
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
@@ -40,7 +40,8 @@ pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
 def _fuzz_as(caller: str) -> Any:
     def admits(context: Any) -> bool:
-        return caller in admitted_callers(context.operation.definition.raw)
+        operation = context.operation
+        return caller in admitted_callers(operation.path, operation.definition.raw)
 
     admits.__name__ = f"admits_{caller}"
 
@@ -51,7 +52,7 @@ def _fuzz_as(caller: str) -> Any:
         fuzz_accounts: FuzzAccounts,
         fuzz_tally: Tally,
     ) -> None:
-        headers = fuzz_accounts.headers(caller)
+        headers = fuzz_accounts.headers(caller, function_of(case.operation.path))
         response = case.call(session=fuzz_gateway, headers=headers)
         label = case.operation.label
         fuzz_tally.record(label, FUZZ, response.status_code, caller)
