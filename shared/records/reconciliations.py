@@ -1,4 +1,4 @@
-"""What the store keeps about reconciliations (docs/lending-rules.md#ledger).
+"""What the store keeps about reconciliations (docs/lending-rules.md#reconciliation).
 
 - `reconciliations/<run id>`: one run — queued on demand or run daily — and what it found.
 - `ledger_checkpoints/<day>` and `ledger_checkpoint_chunks/<day>-<n>`: every account's
@@ -109,6 +109,7 @@ class ReconciliationRecord(BaseModel):
     problem_count: int = 0
     escrow: EscrowFigures | None = None
     statement: StatementCheck | None = None
+    outstanding_funding: int = 0  # loan principal owed plus lenders' commitments
     duration_ms: int | None = None
 
 

@@ -22,6 +22,7 @@ from tests.unit.plumbing.support import (
     SAMPLE_FUNCTION,
     Issuer,
     new_private_key,
+    registered_cast,
 )
 
 pytestmark = pytest.mark.emulator
@@ -90,7 +91,7 @@ def test_submit_is_scored_once_though_the_event_is_delivered_three_times(
     issuer = Issuer(new_private_key(), new_private_key())
     app = functions_framework.create_app("sample_loans", str(SAMPLE_FUNCTION))
     loans = sys.modules["main"]
-    services = HttpServices(uow=uow, verifier=issuer.verifier())
+    services = HttpServices(uow=uow, verifier=issuer.verifier(), callers=registered_cast())
     headers = {**issuer.bearer("u-ani"), "Idempotency-Key": "journey-1"}
 
     with pubsub_emulator.faults(push, deliver_times=3), loans.services.override(services):
