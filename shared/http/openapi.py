@@ -122,6 +122,8 @@ def _responses(route: Route, refs: dict[tuple[Any, str], dict[str, Any]]) -> dic
         statuses |= {401, 403, 431}
     if route.idempotent:
         statuses |= {400, 409, 422}
+    if route.conflict:
+        statuses.add(409)
     responses: dict[str, Any] = {str(route.status): success}
     for status in sorted(statuses):
         responses[str(status)] = {"$ref": f"#/components/responses/Problem{status}"}

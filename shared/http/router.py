@@ -170,6 +170,8 @@ class Route:
     # Answers 404 for something the request names besides its path parameters (`/me` before
     # registration, a lookup by NIK); documented with every route that has path parameters.
     not_found: bool
+    # Answers 409 without an Idempotency-Key: the request met a state (a superseded version).
+    conflict: bool
     # Turns a replayed response into the one to send now (a fresh signed URL, say).
     on_replay: Callable[[Call[Any, Any], Any], Any] | None
     summary: str
@@ -236,6 +238,7 @@ class Router(Generic[S]):
         signed_in: bool = False,
         idempotent: bool = False,
         not_found: bool = False,
+        conflict: bool = False,
         on_replay: Callable[[Call[Any, S], Any], Any] | None = None,
         summary: str | None = None,
     ) -> Callable[[Callable[[Call[Any, S]], Any]], Callable[[Call[Any, S]], Any]]:
@@ -273,6 +276,7 @@ class Router(Generic[S]):
                     signed_in=signed_in,
                     idempotent=idempotent,
                     not_found=not_found,
+                    conflict=conflict,
                     on_replay=on_replay,
                     summary=summary or first.strip() or handler.__name__.replace("_", " "),
                     description=rest.strip(),

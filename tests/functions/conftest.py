@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.adapters.auth import JwtVerifier, StaticPublicKey
 from shared.http.lazy import Lazy
-from shared.platform.escrow import MoneyLimits
+from shared.platform.escrow import FundingRules, MoneyLimits
 from shared.records.users import UserDirectory
 from tests.unit.journey.money_desk import ESCROW
 from tests.unit.journey.world import ENTITY, SCORECARD, JourneyWorld
@@ -122,6 +122,8 @@ class Platform:
                 return module.FinanceServices(
                     **http, entity=ENTITY, vault=w.vault, escrow=ESCROW, documents=w.storage
                 )
+            case "loan_funding":
+                return module.FundingServices(**http, entity=ENTITY, rules=FundingRules())
             case "scoring":
                 return module.ScoringServices(
                     uow=w.uow,
