@@ -1,8 +1,9 @@
 """The operations of docs/openapi.json as the fuzzing harness reads them, and who may call each.
 
-Everything here is read from the document, so an operation a function adds is fuzzed and
-probed as soon as `python -m shared.http.openapi --write` has described it. Who may call
-an operation comes from its security and extensions:
+Everything here is read from the document (and, for which functions are scheduled, from
+shared/topology.py), so an operation a function adds is fuzzed and probed as soon as
+`python -m shared.http.openapi --write` has described it. Who may call an operation comes
+from its security and extensions:
 
 - `security` holding `{}`: anyone, with or without a token (a quote);
 - `x-permission`: the roles in its `x-roles`, which hold that permission;
@@ -10,7 +11,7 @@ an operation comes from its security and extensions:
 - but a scheduled function's operations only its Cloud Scheduler job (`scheduler`): they
   check the token's service account in code, which the document does not describe.
 
-Callers are the platform's roles plus three kinds of caller with no role the document names:
+Callers are the platform's roles plus four kinds of caller with no role the document names:
 `anonymous` (no `Authorization` header), `unregistered` (a valid token of someone who never
 registered), `deactivated` (a valid token of an account an `admin.super` deactivated) and
 `scheduler` (the OIDC token the local Cloud Scheduler sends a scheduled function).
