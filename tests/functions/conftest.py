@@ -33,6 +33,7 @@ from tests.unit.journey.world import ENTITY, SCORECARD, JourneyWorld
 ROOT = Path(__file__).resolve().parents[2]
 ISSUER = "https://issuer.test/patungan"
 AUDIENCE = "patungan-test"
+FUNDING_EXPIRY_SCHEDULER = "cron-funding-expiry@patungan-p2p-prod.iam.gserviceaccount.com"
 
 
 def load_function(name: str) -> tuple[Any, Any]:
@@ -124,6 +125,18 @@ class Platform:
                 )
             case "loan_funding":
                 return module.FundingServices(**http, entity=ENTITY, rules=FundingRules())
+            case "disbursements":
+                return module.DisbursementServices(**http, entity=ENTITY)
+            case "funding_expiry":
+                return module.ExpiryServices(
+                    **http, entity=ENTITY, scheduler_invoker=FUNDING_EXPIRY_SCHEDULER
+                )
+            case "funding_release":
+                return module.ReleaseServices(uow=w.uow, clock=w.clock, ids=w.ids, entity=ENTITY)
+            case "auto_invest":
+                return module.AutoInvestServices(
+                    uow=w.uow, clock=w.clock, ids=w.ids, entity=ENTITY, rules=FundingRules()
+                )
             case "scoring":
                 return module.ScoringServices(
                     uow=w.uow,
