@@ -224,12 +224,17 @@ class FundingDesk(MoneyDesk):
         return request_disbursement(self.uow, loan_id, admin_id=admin, origin=self.origin)
 
     def confirm_payout(
-        self, loan_id: str, reference: str = "PAYOUT-1", admin: str = "fin-2"
+        self,
+        loan_id: str,
+        reference: str = "PAYOUT-1",
+        admin: str = "fin-2",
+        *,
+        on: date | None = None,
     ) -> DisbursementView:
         return confirm_payout(
             self.uow,
             loan_id,
-            PayoutConfirmation(bank_reference=reference, value_date=self.today()),
+            PayoutConfirmation(bank_reference=reference, value_date=on or self.today()),
             admin_id=admin,
             origin=self.origin,
         )
