@@ -239,6 +239,7 @@ class RaceRound:
 @dataclass
 class Race:
     lenders: int
+    ask: int  # what each lender asks for
     max_attempts: int  # of each request's transaction before `TransactionContended`
     latencies_s: list[float] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
@@ -269,12 +270,14 @@ def measure_race(
     units: Sequence[FirestoreUnitOfWork | MemoryUnitOfWork],
     rounds: int,
     progress: Progress,
+    *,
+    ask: int = RACE_ASK,
 ) -> Race:
     """`rounds` loans, each raced for by one lender per unit of work, all at once."""
     lenders = [f"race-{n:02d}" for n in range(len(units))]
-    seed_funders(desk, lenders, RACE_ASK * rounds)
-    principal = race_principal(len(lenders), RACE_ASK, desk.rules.min_commitment)
-    race = Race(lenders=len(lenders), max_attempts=units[0].max_attempts)
+    seed_funders(desk, lenders, ask * rounds)
+    principal = race_principal(len(lenders), ask, desk.rules.min_commitment)
+    race = Race(lenders=len(lenders), ask=ask, max_attempts=units[0].max_attempts)
     for number in range(rounds):
         loan = desk.loan(principal)
         start = threading.Barrier(len(lenders))
@@ -289,7 +292,7 @@ def measure_race(
                     units[index],
                     Caller(lenders[index], "lender"),
                     loan,
-                    CommitmentRequest(amount=RACE_ASK),
+                    CommitmentRequest(amount=ask),
                     rules=desk.rules,
                     origin=desk.origin,
                 )
@@ -506,7 +509,7 @@ CPU of this process (client, use case, gRPC) per commitment: {cpu_per_commit_ms:
 {len(race.rounds)} rounds. Each round lists a loan of Rp {race_principal:,} and releases
 {race.lenders} threads together, each a lender with its own Firestore client and unit of
 work (as separate requests to separate function instances would be) asking for
-Rp {RACE_ASK:,}: all but the last commitment are made in full and the last is cut to what
+Rp {race.ask:,}: all but the last commitment are made in full and the last is cut to what
 remains. The unit of work retries a contended transaction up to {race.max_attempts} times,
 as in production, before it answers `TransactionContended` (a 503). Latency per request,
 p50 / p99: {racing}. Every commitment reads and writes the loan document, so the
