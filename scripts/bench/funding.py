@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import math
 import os
 import platform
@@ -108,21 +109,23 @@ class Spread:
 
 @dataclass(frozen=True)
 class TransactionCost:
-    """One committed transaction: its name, its wall time (retries included), and what its
-    committed attempt read, wrote and emitted."""
+    """One committed transaction: its name, its wall time and attempts (retries included),
+    and what its committed attempt read, wrote and emitted."""
 
     operation: str
     seconds: float
     reads: int
     writes: int
     events: int
+    attempts: int = 1
 
 
 class CountingUnitOfWork(UnitOfWork):
-    """Runs every transaction through `inner` and keeps the cost of each (`inner.last_attempt`,
-    the attempt that committed: a retried transaction counts its writes once). Read-only runs
-    write nothing and pass straight through. One thread at a time: `last_attempt` is the
-    inner unit of work's last commit, whoever made it."""
+    """Runs every transaction through `inner` and keeps the cost of each: its attempts (each
+    run of the work), and what the attempt that committed read and wrote
+    (`inner.last_attempt`: a retried transaction counts its writes once). Read-only runs write
+    nothing and pass straight through. Reads and writes are right when one thread at a time
+    uses `inner`, whose `last_attempt` is its last commit, whoever made it."""
 
     def __init__(self, inner: FirestoreUnitOfWork | MemoryUnitOfWork) -> None:
         self.inner = inner
@@ -131,14 +134,27 @@ class CountingUnitOfWork(UnitOfWork):
     def run(self, work: Callable[[DocumentTransaction], T], *, read_only: bool = False) -> T:
         if read_only:
             return self.inner.run(work, read_only=True)
+        attempts = 0
+
+        @functools.wraps(work)  # keeps the work's name, which names the transaction
+        def attempt(tx: DocumentTransaction) -> T:
+            nonlocal attempts
+            attempts += 1
+            return work(tx)
+
         started = time.perf_counter()
-        result = self.inner.run(work)
+        result = self.inner.run(attempt)
         seconds = time.perf_counter() - started
-        attempt = self.inner.last_attempt
-        assert attempt is not None  # set by every commit
+        committed = self.inner.last_attempt
+        assert committed is not None  # set by every commit
         self.transactions.append(
             TransactionCost(
-                operation_name(work), seconds, attempt.reads, attempt.writes, len(attempt.events)
+                operation=operation_name(work),
+                seconds=seconds,
+                reads=committed.reads,
+                writes=committed.writes,
+                events=len(committed.events),
+                attempts=attempts,
             )
         )
         return result
@@ -166,6 +182,7 @@ def by_operation(transactions: Sequence[TransactionCost]) -> list[tuple[int, Tra
                 sum(t.reads for t in same),
                 sum(t.writes for t in same),
                 sum(t.events for t in same),
+                sum(t.attempts for t in same),
             ),
         )
         for operation, same in runs.items()
@@ -242,6 +259,7 @@ class Race:
     ask: int  # what each lender asks for
     max_attempts: int  # of each request's transaction before `TransactionContended`
     latencies_s: list[float] = field(default_factory=list)
+    attempts: list[int] = field(default_factory=list)  # per request
     outcomes: Counter[str] = field(default_factory=Counter)
     rounds: list[RaceRound] = field(default_factory=list)
 
@@ -284,12 +302,13 @@ def measure_race(
 
         def request(
             index: int, loan: str = loan, start: threading.Barrier = start
-        ) -> tuple[str, float]:
+        ) -> tuple[str, float, int]:
+            counting = CountingUnitOfWork(units[index])
             start.wait()
             started = time.perf_counter()
             try:
                 made = commit_to_loan(
-                    units[index],
+                    counting,
                     Caller(lenders[index], "lender"),
                     loan,
                     CommitmentRequest(amount=ask),
@@ -301,12 +320,15 @@ def measure_race(
                 outcome = "contended"
             except DomainError as refused:
                 outcome = f"refused: {refused}"
-            return outcome, time.perf_counter() - started
+            seconds = time.perf_counter() - started
+            committed = counting.transactions
+            return outcome, seconds, committed[-1].attempts if committed else race.max_attempts
 
         with ThreadPoolExecutor(len(lenders)) as pool:
-            for outcome, seconds in pool.map(request, range(len(lenders))):
+            for outcome, seconds, attempts in pool.map(request, range(len(lenders))):
                 race.outcomes[outcome] += 1
                 race.latencies_s.append(seconds)
+                race.attempts.append(attempts)
         record = desk.loan_record(loan)
         race.rounds.append(
             RaceRound(
@@ -477,6 +499,11 @@ def render(results: Results, commit: str) -> str:
     cpu_per_commit_ms = results.completions.cpu_s / (2 * loans) * 1000
     racing = Spread.of(race.latencies_s).shown()
     one_after_another = _ms(race.lenders * completing.p50_s)
+    retried = sum(n > 1 for n in race.attempts)
+    attempts = (
+        f"{sum(race.attempts) / len(race.attempts):.2f} on average, at most {max(race.attempts)}; "
+        f"{retried} of {len(race.attempts)} requests were retried"
+    )
     race_principal = race.rounds[0].principal
     sizes = "`--quick` sizes" if results.quick else "full sizes"
     opening_share = COMPLETION_PRINCIPAL - COMPLETION_LAST_SHARE
@@ -514,7 +541,9 @@ remains. The unit of work retries a contended transaction up to {race.max_attemp
 as in production, before it answers `TransactionContended` (a 503). Latency per request,
 p50 / p99: {racing}. Every commitment reads and writes the loan document, so the
 {race.lenders} transactions take their turns on it: {race.lenders} commitments one after
-another at the single commitment's p50 above would take {one_after_another}.
+another at the single commitment's p50 above would take {one_after_another}. Attempts per
+request: {attempts} (a transaction that loses the loan document to an older one is aborted
+and runs again).
 
 {outcomes}
 

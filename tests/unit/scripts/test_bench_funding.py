@@ -84,9 +84,9 @@ def test_every_committed_transaction_is_counted_once_and_reads_alone_are_not() -
     assert counting.run(_write(2)) == 2
     assert counting.run(lambda tx: tx.get("things", "thing-3-0"), read_only=True) == {"n": 0}
     assert inner.attempts == 1 + 3
-    assert [(t.operation, t.writes) for t in counting.transactions] == [
-        ("_write.write", 3),
-        ("_write.write", 2),
+    assert [(t.operation, t.writes, t.attempts) for t in counting.transactions] == [
+        ("_write.write", 3, 1),
+        ("_write.write", 2, 3),
     ]
     assert counting.writes == 5
 
@@ -95,12 +95,12 @@ def test_transactions_add_up_per_operation_in_the_order_they_first_ran() -> None
     runs = [
         TransactionCost("plan", 0.5, 10, 8, 0),
         TransactionCost("chunk", 1.0, 200, 400, 0),
-        TransactionCost("chunk", 0.25, 100, 200, 0),
+        TransactionCost("chunk", 0.25, 100, 200, 0, attempts=2),
         TransactionCost("last", 0.125, 2, 10, 1),
     ]
     assert by_operation(runs) == [
         (1, TransactionCost("plan", 0.5, 10, 8, 0)),
-        (2, TransactionCost("chunk", 1.25, 300, 600, 0)),
+        (2, TransactionCost("chunk", 1.25, 300, 600, 0, attempts=3)),
         (1, TransactionCost("last", 0.125, 2, 10, 1)),
     ]
 
@@ -121,6 +121,7 @@ def test_the_benchmark_runs_on_the_memory_store_and_reports_each_figure_beside_i
     assert len(completions.completing_s) == len(completions.opening_s) == 3
     assert race.outcomes == {"made": 6, "cut": 2}
     assert race.failures == 0
+    assert len(race.attempts) == 8 and min(race.attempts) >= 1
     assert [(r.principal, r.funded_amount, r.stakes_total) for r in race.rounds] == [
         (10_600_000,) * 3
     ] * 2
