@@ -495,6 +495,7 @@ def render(results: Results, commit: str) -> str:
     reads = sum(t.reads for t in disbursed.transactions)
     writes = sum(t.writes for t in disbursed.transactions)
     in_transactions = sum(t.seconds for t in disbursed.transactions)
+    per_lender_ms = in_transactions / disbursed.lenders * 1000
     loans = len(results.completions.completing_s)
     cpu_per_commit_ms = results.completions.cpu_s / (2 * loans) * 1000
     racing = Spread.of(race.latencies_s).shown()
@@ -538,12 +539,14 @@ CPU of this process (client, use case, gRPC) per commitment: {cpu_per_commit_ms:
 work (as separate requests to separate function instances would be) asking for
 Rp {race.ask:,}: all but the last commitment are made in full and the last is cut to what
 remains. The unit of work retries a contended transaction up to {race.max_attempts} times,
-as in production, before it answers `TransactionContended` (a 503). Latency per request,
-p50 / p99: {racing}. Every commitment reads and writes the loan document, so the
-{race.lenders} transactions take their turns on it: {race.lenders} commitments one after
-another at the single commitment's p50 above would take {one_after_another}. Attempts per
-request: {attempts} (a transaction that loses the loan document to an older one is aborted
-and runs again).
+as in production, before it answers `TransactionContended` (a 503).
+
+- latency per request, p50 / p99: {racing};
+- attempts per request: {attempts} (a transaction that loses the loan document to an older
+  one is aborted and runs again);
+- every commitment reads and writes the loan document, so the {race.lenders} transactions
+  take their turns on it: {race.lenders} commitments one after another at the single
+  commitment's p50 above would take {one_after_another}.
 
 {outcomes}
 
@@ -566,8 +569,8 @@ the commit is one more write per event, outside the transactions):
 
 In all {reads:,} reads and {writes:,} writes: {disbursed.writes_per_lender:.2f} writes per
 lender. {in_transactions:,.1f} s of the {disbursed.seconds:,.1f} s were spent inside these
-transactions; the rest is the read-only lookups (the plan before its chunks, the
-disbursement after).
+transactions ({per_lender_ms:.1f} ms per lender), the rest in the read-only lookups (the plan
+before its chunks, the disbursement after).
 
 ## Conditions
 
