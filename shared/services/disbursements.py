@@ -174,16 +174,7 @@ def _make_plan(
     for line in priced.schedule.installments:
         installments.put(
             InstallmentRecord(
-                id=installment_id(loan_id, line.number),
-                loan_id=loan_id,
-                number=line.number,
-                due_date=line.due_date,
-                principal=line.principal,
-                interest=line.interest,
-                fees=line.fees,
-                fee_vat=line.fee_vat,
-                total=line.total,
-                balance_after=line.balance_after,
+                **line.model_dump(), id=installment_id(loan_id, line.number), loan_id=loan_id
             )
         )
     MoneyPlans(tx).add(
