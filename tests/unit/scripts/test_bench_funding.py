@@ -10,18 +10,19 @@ import random
 import pytest
 
 from scripts.bench.funding import (
-    CountingUnitOfWork,
+    RecordingUnitOfWork,
     Results,
     Spread,
     TransactionCost,
     by_operation,
     check,
+    describe,
     measure_completions,
     measure_disbursement,
     measure_race,
     race_principal,
-    render,
 )
+from scripts.bench.report import Report
 from shared.adapters.memory import MemoryUnitOfWork, RecordingPublisher
 from shared.domain.errors import Conflict
 from shared.domain.loan import LoanState
@@ -38,7 +39,7 @@ def test_a_spread_takes_p50_and_p99_whatever_the_order() -> None:
     spread = Spread.of(seconds)
     assert (spread.count, spread.p50_s, spread.p99_s, spread.max_s) == (101, 0.051, 0.100, 0.101)
     assert spread.shown() == "51 ms / 100 ms (max 101 ms, n = 101)"
-    assert Spread.of([0.0042]).shown() == "4.2 ms / 4.2 ms (max 4.2 ms, n = 1)"
+    assert Spread.of([0.0042]).shown() == "4 ms / 4 ms (max 4 ms, n = 1)"
 
 
 def test_a_spread_of_nothing_is_refused() -> None:
@@ -78,7 +79,7 @@ def _write(count: int):  # type: ignore[no-untyped-def]
 
 def test_every_committed_transaction_is_counted_once_and_reads_alone_are_not() -> None:
     inner = MemoryUnitOfWork()
-    counting = CountingUnitOfWork(inner)
+    counting = RecordingUnitOfWork(inner)
     assert counting.run(_write(3)) == 3
     inner.contend(2)  # the next transaction commits at its third attempt
     assert counting.run(_write(2)) == 2
@@ -145,15 +146,18 @@ def test_the_benchmark_runs_on_the_memory_store_and_reports_each_figure_beside_i
     assert disbursed.writes_per_lender == total / 250
     assert disbursed.transactions[-1].events == 1  # loan.disbursed
 
-    results = Results(completions, race, disbursed, quick=True)
+    results = Results(completions, race, disbursed)
     assert check(results) == []
-    report = render(results, "abc1234")
-    assert "| a disbursement to 250 lenders |" in report
-    assert f"| Firestore writes per lender per disbursement | {total / 250:.2f} | ≤ 4 | met |" in (
-        report
+    report = Report(title="Funding", command="`bench`")
+    describe(report, results)
+    shown = report.render(load_at_end="n/a")
+    assert "| a disbursement to 250 lenders |" in shown
+    assert (
+        f"| Firestore writes per lender per disbursement | **{total / 250:.2f}** | ≤ 4: met |"
+        in shown
     )
-    assert "| 4 lenders at once: requests failed (contention or refusal) | 0 of 8" in report
-    assert "`run_plan.chunk` × 2" in report
+    assert "| 4 lenders committing to one loan at once: requests failed | **0** of 8" in shown
+    assert "`run_plan.chunk` × 2" in shown
 
 
 def test_a_loan_not_funded_exactly_fails_the_benchmark() -> None:
@@ -165,5 +169,5 @@ def test_a_loan_not_funded_exactly_fails_the_benchmark() -> None:
     race.rounds[0] = broken
     disbursed = measure_disbursement(desk, 100, print)
     completions = measure_completions(desk, publisher, 1, print)
-    problems = check(Results(completions, race, disbursed, quick=True))
+    problems = check(Results(completions, race, disbursed))
     assert problems == [f"{broken.loan_id} not funded exactly: {broken}"]
