@@ -434,7 +434,10 @@ def describe(report: Report, results: Results) -> None:
             "The use cases run in the benchmark's process through `FirestoreUnitOfWork` and "
             "the real `google-cloud-firestore` client against the Firestore emulator, which "
             "runs in its own process. Lenders, loans and stakes are set up as the funding "
-            "tests set them up (`FundingDesk`, `seed_funders`)."
+            "tests set them up (`FundingDesk`, `seed_funders`). The racing lenders' clients "
+            "are threads of that one process and share its interpreter lock, so part of a "
+            "racing request's time is waiting for Python, not for Firestore; and the emulator "
+            "and the benchmark share the machine's cores with whatever else runs."
         ],
     )
     _describe_completions(report, results.completions, completing, opening)
