@@ -20,6 +20,7 @@ from shared.domain.movements import commitment, deposit_credit, line_in
 from shared.platform.callers import Caller
 from shared.platform.escrow import FundingRules
 from shared.platform.store import DocumentTransaction, Where
+from shared.records.installments import InstallmentRecord, Installments
 from shared.records.ledger import LedgerBook, balance_ref
 from shared.records.loans import LOANS, Listing, LoanPurpose, LoanRecord, Loans
 from shared.records.participations import (
@@ -210,6 +211,13 @@ class FundingDesk(MoneyDesk):
             read_only=True,
         )
         return {s.lender_id: s for s in found}
+
+    def installments(self, loan_id: str) -> list[InstallmentRecord]:
+        found = self.uow.run(
+            lambda tx: Installments(tx).find(Where("loan_id", "==", loan_id), limit=500),
+            read_only=True,
+        )
+        return sorted(found, key=lambda i: i.number)
 
     def live_position(self, lender_id: str) -> int:
         data = self.uow.run(lambda tx: tx.get(POSITIONS, f"lender~{lender_id}"), read_only=True)

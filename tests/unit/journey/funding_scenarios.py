@@ -78,6 +78,10 @@ def three_lenders_fund_and_the_loan_is_paid_out(desk: FundingDesk) -> None:
     assert desk.balance(f"loan_lenders_claim:{loan}") == 10_000_000
     assert desk.balance("platform_fee_income") == 200_000
     assert desk.balance("vat_payable") == 22_000
+    schedule = desk.installments(loan)
+    assert [i.number for i in schedule] == [1, 2, 3, 4, 5, 6]  # fixed at disbursement
+    assert sum(i.principal for i in schedule) == 10_000_000
+    assert schedule[-1].due_date == terms.maturity_date
     stakes = desk.stakes(loan)
     assert {lender: s.principal_funded for lender, s in stakes.items()} == {
         ani: 5_000_000,
