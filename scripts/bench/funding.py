@@ -1,6 +1,6 @@
 """Benchmark funding and disbursement on the Firestore emulator; writes benchmarks/funding.md.
 
-    python -m scripts.bench.funding [--quick] [--output PATH]
+    python -m scripts.bench.funding [--quick] [--loans N] [--rounds N] [--lenders N] [--output PATH]
 
 (`nox -s bench_funding` runs it.) It starts the Firestore emulator on free ports and drives
 the use cases through `FirestoreUnitOfWork` and the real client, set up as the funding tests
