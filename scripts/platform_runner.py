@@ -9,17 +9,21 @@ What runs and how it is wired is the platform plan of the entity's licence
 (`shared.deployment.platform_plan`, the plan the Pulumi program deploys): the
 runner only fills its sources with local values (`local_values`). `start()`
 brings up, in order, printing progress as it goes:
-1. the local cloud (`emulators.local_cloud.LocalCloud`: Firestore, Pub/Sub,
-   Storage) and the providers sandbox (`python -m emulators.sandboxes.providers`), together;
-2. the dev keys (`scripts.token.DevKeys`: token issuer, Storage signer, PII key),
-   and the dev issuer's JWKS on a local URL (`scripts.dev_issuer_keys.LocalJwks`),
-   where the functions fetch token keys as they fetch Identity Platform's in the cloud;
+1. the dev keys (`scripts.token.DevKeys`: token issuer, Storage signer, PII key);
+2. the local cloud (`emulators.local_cloud.LocalCloud`: Firestore, Pub/Sub,
+   Storage) and the providers sandbox (`python -m emulators.sandboxes.providers`),
+   together; the Pub/Sub emulator signs push tokens with the dev issuer's key
+   (`--push-auth-key`), as Google signs them in the cloud; then the dev issuer's JWKS
+   on a local URL (`scripts.dev_issuer_keys.LocalJwks`), where the functions fetch
+   token keys as they fetch Identity Platform's and Google's in the cloud;
 3. Pub/Sub as planned: every topic, and for each push subscription its dead-letter
    topic, the pull subscription holding the dead letters, and the subscription
    itself (ack deadline, retry backoff, maximum delivery attempts, retention)
    pushing to the function's local URL at the plan's path
    `/projects/<project>/topics/<topic>`, from which functions-framework names the
-   topic in the CloudEvent's source (emulators/README.md, "Push");
+   topic in the CloudEvent's source (emulators/README.md, "Push"), with an OIDC
+   token of the planned push account for the function's URL as audience, which the
+   function verifies as it does in the cloud;
 4. the documents bucket, and the entity's products (the sample catalogue,
    `shared/domain/data/products.json`, restricted to the products the entity's
    manifest `infra/entities/<entity>.json` sells), through `publish_catalogue`;
@@ -55,7 +59,7 @@ import shutil
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -75,7 +79,7 @@ from emulators.sandboxes.providers import DEFAULT_API_KEY as SANDBOX_API_KEY
 from emulators.supervisor import StartStop
 from scripts.dev_issuer_keys import LocalJwks
 from scripts.local_scheduler import LocalScheduler, ScheduledJob
-from scripts.token import DEFAULT_KEY_DIR, DEV_SIGNER_EMAIL, DevKeys
+from scripts.token import DEFAULT_KEY_DIR, DEV_KEY_ID, DEV_SIGNER_EMAIL, DevKeys
 from shared.deployment import (
     HOLD_ACK_DEADLINE_S,
     SUBSCRIPTION_RETENTION_S,
@@ -165,9 +169,11 @@ class LocalValues:
     jwks_url: str
     documents_bucket: str
     providers_url: str
+    function_urls: Mapping[str, str] = field(default_factory=dict)  # name → local URL
 
     def of(self, planned: FunctionPlan) -> Callable[[Source], str | None]:
         job = planned.job
+        pushed_by = planned.subscriptions[0].invoker_account if planned.subscriptions else None
         values: dict[Source, str | None] = {
             Source.ENVIRONMENT: "local",
             Source.ENTITY: self.entity,
@@ -177,10 +183,13 @@ class LocalValues:
             Source.USER_TOKEN_ISSUER: DEV_ISSUER,
             Source.USER_TOKEN_AUDIENCE: DEV_AUDIENCE,
             Source.USER_TOKEN_KEYS: self.jwks_url,
-            Source.SCHEDULER_TOKEN_ISSUER: DEV_ISSUER,
+            Source.SERVICE_TOKEN_ISSUER: DEV_ISSUER,
+            Source.SERVICE_TOKEN_KEYS: self.jwks_url,
             Source.SCHEDULER_TOKEN_AUDIENCE: DEV_AUDIENCE,
-            Source.SCHEDULER_TOKEN_KEYS: self.jwks_url,
             Source.SCHEDULER_ACCOUNT: self.account(job.invoker_account) if job else None,
+            # As in the cloud: the function's own URL, so a token for one function opens no other.
+            Source.PUSH_TOKEN_AUDIENCE: self.function_urls.get(planned.name),
+            Source.PUSH_ACCOUNT: self.account(pushed_by) if pushed_by else None,
             Source.DOCUMENTS_BUCKET: self.documents_bucket,
             Source.URL_SIGNER: DEV_SIGNER_EMAIL,
             Source.PROVIDERS_URL: self.providers_url,
@@ -360,9 +369,10 @@ class LocalPlatform(StartStop):
         )
         self._refuse_taken_ports()
         try:
-            self._start_cloud_and_sandbox()
             with self._step("dev keys"):
                 self.keys = DevKeys.ensure(config.keys_dir)
+            self._start_cloud_and_sandbox()
+            with self._step("dev issuer keys (JWKS)"):
                 self._jwks = LocalJwks(self.keys, config.host).start()
             self._wire_pubsub()
             self._create_documents_bucket()
@@ -548,6 +558,7 @@ class LocalPlatform(StartStop):
             jwks_url=self._jwks.url,
             documents_bucket=self.config.documents_bucket,
             providers_url=self.providers_url,
+            function_urls=self.urls,
         )
 
     def _start_cloud_and_sandbox(self) -> None:
@@ -560,7 +571,7 @@ class LocalPlatform(StartStop):
                 firestore_port=port,
                 pubsub_port=port,
                 storage_port=port,
-                pubsub_args=config.pubsub_args,
+                pubsub_args=(*config.pubsub_args, *self._push_signing()),
                 echo=config.echo,
                 ready_timeout_s=config.ready_timeout_s,
             )
@@ -607,6 +618,15 @@ class LocalPlatform(StartStop):
         self.providers_url = self._sandbox.ready_line.split()[2]
         config.progress(f"  providers {self.providers_url} … ready ({timings['sandbox']:.1f} s)")
 
+    def _push_signing(self) -> tuple[str, ...]:
+        """The Pub/Sub emulator's flags signing push tokens as the dev issuer: Google signs
+        them in the cloud, and the functions verify both through the same code."""
+        return (
+            "--push-auth-key", str(self.keys.issuer_private),
+            "--push-auth-issuer", DEV_ISSUER,
+            "--push-auth-key-id", DEV_KEY_ID,
+        )  # fmt: skip
+
     def _wire_pubsub(self) -> None:
         from google.api_core import exceptions
         from google.pubsub_v1 import types
@@ -620,6 +640,8 @@ class LocalPlatform(StartStop):
             url = f"http://{self.config.host}:{port}"
             self.functions[planned.name] = RunningFunction(planned, port, url)
         subscriptions = [s for planned in selected for s in planned.subscriptions]
+        # Whose token each push carries, for which audience: the plan's sources, filled locally.
+        pushers = {planned.name: self._values.of(planned) for planned in selected}
         # Topics keep no retention here: how long the cloud keeps messages (7 days, dead
         # letters 31) is a span no local run reaches.
         topics = [*self.plan.topics, *(s.dead_letter_topic for s in subscriptions)]
@@ -645,7 +667,15 @@ class LocalPlatform(StartStop):
                     name=self.subscription_path(subscription.name),
                     topic=self.topic_path(subscription.topic),
                     ack_deadline_seconds=subscription.ack_deadline_s,
-                    push_config=types.PushConfig(push_endpoint=self.push_endpoint(subscription)),
+                    push_config=types.PushConfig(
+                        push_endpoint=self.push_endpoint(subscription),
+                        oidc_token=types.PushConfig.OidcToken(
+                            service_account_email=pushers[subscription.function](
+                                Source.PUSH_ACCOUNT
+                            ),
+                            audience=pushers[subscription.function](Source.PUSH_TOKEN_AUDIENCE),
+                        ),
+                    ),
                     retry_policy=types.RetryPolicy(
                         minimum_backoff={"seconds": subscription.min_backoff_s},
                         maximum_backoff={"seconds": subscription.max_backoff_s},

@@ -24,6 +24,7 @@ Building blocks:
 - `ProviderSettings`: adds the external data providers (civil registry, bureau, ...).
 - `DocumentStorageSettings`: adds the borrower-documents bucket and URL signing.
 - `SchedulerSettings`: adds the account a scheduled function's Cloud Scheduler job calls as.
+- `PushSettings`: adds the account an event function's push subscriptions push as.
 
 Each function's own class combines them and is declared here, in plain view
 (`FUNCTION_SETTINGS` maps every function of `shared/topology.py` to its class), so what a
@@ -98,6 +99,15 @@ class PlatformSettings(BaseSettings):
         default=None, validation_alias="FIRESTORE_EMULATOR_HOST"
     )
     pubsub_emulator_host: str | None = Field(default=None, validation_alias="PUBSUB_EMULATOR_HOST")
+    pubsub_endpoint: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$",
+        description=(
+            "The Pub/Sub endpoint events are published through (host[:port]): the regional "
+            "asia-southeast2-pubsub.googleapis.com in the cloud; unset, the global one. "
+            "PUBSUB_EMULATOR_HOST, when set, wins."
+        ),
+    )
     storage_emulator_host: str | None = Field(
         default=None, validation_alias="STORAGE_EMULATOR_HOST"
     )
@@ -295,6 +305,16 @@ class SchedulerSettings(HttpSettings):
     )
 
 
+class PushSettings(HttpSettings):
+    """Adds who pushes to an event function: the service account its push subscriptions'
+    OIDC tokens name. The `auth_*` settings are those tokens' issuer (Google's OIDC issuer
+    in the cloud), audience (the function's URL) and keys."""
+
+    push_invoker: str = Field(
+        min_length=3, description="The push subscriptions' service account email."
+    )
+
+
 # --- each function's settings ------------------------------------------------------------------
 
 
@@ -310,8 +330,9 @@ class ApplicationsSettings(HttpSettings, DocumentStorageSettings):
     """`loan_applications`: auth, Firestore and Pub/Sub, and the borrower-documents bucket."""
 
 
-class ScoringSettings(PiiSettings, ProviderSettings):
-    """`scoring`: the PII key (the providers are asked about the NIK) and the providers."""
+class ScoringSettings(PushSettings, PiiSettings, ProviderSettings):
+    """`scoring`: its pushes' tokens, the PII key (the providers are asked about the NIK) and
+    the providers."""
 
     scorecard_version: str = Field(default="v1", pattern=r"^v\d+$")
 

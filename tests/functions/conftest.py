@@ -5,7 +5,8 @@
 with the module's `services` replaced by in-memory fakes wired from one
 `JourneyWorld` (tests/unit/journey/world.py), so every function of one test sees
 the same store, publisher, clock and providers. Tokens are signed by a test issuer
-the fakes trust: `platform.bearer("u-1", "borrower")`.
+the fakes trust: `platform.bearer("u-1", "borrower")`; event functions trust a test push
+token issuer: `platform.pushed()` are the headers of a push from their own subscription.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from shared.adapters.auth import JwtVerifier, StaticPublicKey
 from shared.http.lazy import Lazy
 from shared.records.users import UserDirectory
 from tests.unit.journey.world import ENTITY, SCORECARD, JourneyWorld
+from tests.unit.plumbing.support import push_issuer
 
 ROOT = Path(__file__).resolve().parents[2]
 ISSUER = "https://issuer.test/patungan"
@@ -90,6 +92,10 @@ class Platform:
     def bearer(self, sub: str, role: str | None = "borrower", **headers: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(sub, role)}", **headers}
 
+    def pushed(self) -> dict[str, str]:
+        """The headers of a push from an event function's own subscription."""
+        return push_issuer().headers()
+
     def services(self, name: str, module: Any) -> Any:
         w = self.world
         http = {
@@ -115,6 +121,7 @@ class Platform:
             case "scoring":
                 return module.ScoringServices(
                     uow=w.uow,
+                    push_auth=push_issuer().authenticator(),
                     clock=w.clock,
                     ids=w.ids,
                     entity=ENTITY,

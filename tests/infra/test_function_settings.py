@@ -44,6 +44,7 @@ from shared.settings import (
     HttpSettings,
     PiiSettings,
     PlatformSettings,
+    PushSettings,
     load_settings,
 )
 from shared.topology import FUNCTIONS, Function, secret
@@ -202,7 +203,8 @@ def test_the_probe_finds_the_settings_each_kind_of_function_loads(settings_of):
     assert loads("loan_applications", HttpSettings)
     assert loads("loan_applications", DocumentStorageSettings)
     assert loads("users", HttpSettings) and loads("users", PiiSettings)
-    assert loads("scoring", PiiSettings) and not loads("scoring", HttpSettings)
+    # An event function verifies its pushes' tokens through the same settings.
+    assert loads("scoring", PiiSettings) and loads("scoring", PushSettings)
     assert loads("loan_review", HttpSettings)
     # The calculator: the catalogue on a product quote, the verifier when a token is sent.
     assert PlatformSettings in settings_of["loan_quote"]
@@ -254,6 +256,7 @@ def test_each_function_runs_locally_with_its_plan_and_only_the_offline_extras(
         jwks_url="http://127.0.0.1:1/jwks.json",
         documents_bucket="patungan-local-documents",
         providers_url="http://127.0.0.1:8090",
+        function_urls={fn.name: "http://127.0.0.1:8201"},
     )
     keys = DevKeys.ensure(tmp_path_factory.mktemp("dev-keys"))
     emulators = {name: "127.0.0.1:1" for name in LOCAL_ONLY_VARIABLES if name.endswith("_HOST")}
@@ -302,8 +305,16 @@ def scoring_in_p2p(
             "PATUNGAN_PRODUCTS is set but no settings class of the function reads it",
         ),
         (
-            {"PATUNGAN_AUTH_JWKS_URL": "https://keys.example"},
-            "PATUNGAN_AUTH_JWKS_URL is set but no settings class of the function reads it",
+            {"PATUNGAN_PUSH_INVOKER": None},
+            "PATUNGAN_PUSH_INVOKER is required and not set",
+        ),
+        (
+            {"PATUNGAN_AUTH_ISSUER": "https://patungan.local/dev-issuer"},
+            "the local dev token issuer is configured while PATUNGAN_ENV=prod",
+        ),
+        (
+            {"PATUNGAN_AUTH_JWKS_URL": "http://keys.example"},
+            "PATUNGAN_AUTH_JWKS_URL must be https in the cloud",
         ),
     ],
 )

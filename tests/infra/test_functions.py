@@ -35,7 +35,6 @@ from tests.infra.queries import (
     grants,
     push_subscription,
     runtime_member,
-    service_uri,
     topic_by_id,
 )
 from tests.infra.sources import write_function_stubs
@@ -103,15 +102,25 @@ def test_every_consumed_topic_has_a_push_subscription_that_dead_letters(
     number = project_resource.outputs["number"]
     agent_member = f"serviceAccount:service-{number}@gcp-sa-pubsub.iam.gserviceaccount.com"
     for fn, consumed in ((event, topic) for event in EVENT_FUNCTIONS for topic in event.consumes):
-        uri = service_uri(simulation, fn)
+        # The deterministic run.app URL: known before the function exists, so the function
+        # is told the audience it verifies (Cloud Run accepts it as well as the one it reports).
+        uri = f"https://{service_name(fn)}-{number}.{REGION}.run.app"
         topic_name = f"projects/{project}/topics/{consumed}"
         push = push_subscription(simulation, fn, consumed)
         assert push.get("topic") == topic_name
         # Pushed to the function at the topic's path, as the local runner does, so that
         # functions-framework names the topic in the CloudEvent's source; the OIDC
-        # audience Cloud Run checks is the function's URL itself.
+        # audience Cloud Run checks, and the function checks again, is the URL itself.
         assert push.get("pushConfig.pushEndpoint") == f"{uri}/{topic_name}"
         assert push.get("pushConfig.oidcToken.audience") == uri
+        env = deployed_function(simulation, fn).get("serviceConfig.environmentVariables")
+        pusher = push.get("pushConfig.oidcToken.serviceAccountEmail")
+        assert pusher.startswith(f"push-{service_name(fn)}@")
+        assert (env["PATUNGAN_AUTH_AUDIENCE"], env["PATUNGAN_PUSH_INVOKER"]) == (uri, pusher)
+        assert (env["PATUNGAN_AUTH_ISSUER"], env["PATUNGAN_AUTH_JWKS_URL"]) == (
+            GOOGLE_OIDC_ISSUER,
+            GOOGLE_OIDC_KEYS_URL,
+        )
         assert push.get("retryPolicy.minimumBackoff") == f"{fn.min_backoff_s}s"
         assert push.get("retryPolicy.maximumBackoff") == f"{fn.max_backoff_s}s"
         assert push.get("deadLetterPolicy.maxDeliveryAttempts") == fn.max_delivery_attempts
