@@ -51,9 +51,6 @@ from shared.topology import FUNCTIONS, Function, secret
 from tests.infra.queries import deployed_function, functions_of
 
 SettingsClasses = tuple[type[PlatformSettings], ...]
-# Planned before the settings read it: the regional Pub/Sub endpoint the publisher is to use
-# (until it does, the functions ignore the variable and publish through the global endpoint).
-AWAITING_SETTINGS = frozenset({"PATUNGAN_PUBSUB_ENDPOINT"})
 
 
 # --- what a function reads ----------------------------------------------------------------------
@@ -155,7 +152,7 @@ def configuration_problems(
     problems = [
         f"{name} is set but no settings class of the function reads it"
         for name in sorted(environment)
-        if name.upper() not in readable and name not in AWAITING_SETTINGS
+        if name.upper() not in readable
     ]
     problems += [
         f"{f.names[0]} is required and not set"
@@ -218,7 +215,7 @@ def test_each_functions_plan_names_exactly_what_its_settings_read(
     planned = plan_function(fn)
     named = {v.name for v in planned.environment} | {m.variable for m in planned.secrets}
     readable = readable_by(settings_of[fn.name])
-    assert named - readable <= AWAITING_SETTINGS
+    assert named <= readable, f"{fn.name} is planned {sorted(named - readable)}, never read"
     required = {
         f.names[0]
         for c in settings_of[fn.name]
