@@ -11,7 +11,9 @@ runner only fills its sources with local values (`local_values`). `start()`
 brings up, in order, printing progress as it goes:
 1. the dev keys (`scripts.token.DevKeys`: token issuer, Storage signer, PII key);
 2. the local cloud (`emulators.local_cloud.LocalCloud`: Firestore, Pub/Sub,
-   Storage) and the providers sandbox (`python -m emulators.sandboxes.providers`),
+   Storage) and the sandboxes (`python -m emulators.sandboxes.providers`, the
+   credit-data providers; `python -m emulators.sandboxes.ops_notifications`, the ops
+   channel `ops_alerts` posts to, whose messages `ops_messages()` reads back),
    together; the Pub/Sub emulator signs push tokens with the dev issuer's key
    (`--push-auth-key`), as Google signs them in the cloud; then the dev issuer's JWKS
    on a local URL (`scripts.dev_issuer_keys.LocalJwks`), where the functions fetch
@@ -75,6 +77,7 @@ from emulators.local_cloud import (
     LocalCloud,
     LocalCloudConfig,
 )
+from emulators.sandboxes.ops_notifications import DEFAULT_PORT as OPS_NOTIFICATIONS_DEFAULT_PORT
 from emulators.sandboxes.providers import DEFAULT_API_KEY as SANDBOX_API_KEY
 from emulators.supervisor import StartStop
 from scripts.dev_issuer_keys import LocalJwks
@@ -99,6 +102,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCAL_ENTITY = "p2p-lending"
 PROVIDERS_DEFAULT_PORT = 8090
 LOCAL_PAYMENT_WEBHOOK_KEY = "local-payment-webhook-key"  # only ever signs local test webhooks
+OPS_WEBHOOK = "ops"  # the sandbox webhook ops_alerts posts to
 Progress = Callable[[str], None]
 # What a developer's shell may carry that would change what a function reads: each function
 # gets exactly the planned values of these (`EmulatorProcess(replaces=...)`).
@@ -170,6 +174,7 @@ class LocalValues:
     documents_bucket: str
     providers_url: str
     function_urls: Mapping[str, str] = field(default_factory=dict)  # name → local URL
+    ops_webhook_url: str = ""  # the ops-notifications sandbox's webhook (a secret deployed)
 
     def of(self, planned: FunctionPlan) -> Callable[[Source], str | None]:
         job = planned.job
@@ -201,14 +206,15 @@ class LocalValues:
         return account_email(account_id, self.project)
 
 
-def local_secret(mount: SecretMount, keys: DevKeys) -> str:
+def local_secret(mount: SecretMount, keys: DevKeys, values: LocalValues) -> str:
     """A secret's local value; no rotation happens locally, so the previous is the current."""
-    values = {
+    secrets = {
         "pii-encryption-key": keys.pii_key.read_text().strip(),
         "provider-api-key": SANDBOX_API_KEY,
+        "ops-webhook-url": values.ops_webhook_url,
         "payment-webhook-hmac-key": LOCAL_PAYMENT_WEBHOOK_KEY,
     }
-    return values[mount.secret]
+    return secrets[mount.secret]
 
 
 def local_environment(
@@ -217,7 +223,7 @@ def local_environment(
     """A function's whole environment: the planned variables and secrets with local values,
     plus what exists offline only (the emulator hosts, the dev signer's key file)."""
     env = planned.fill(values.of(planned))
-    env |= {mount.variable: local_secret(mount, keys) for mount in planned.secrets}
+    env |= {mount.variable: local_secret(mount, keys, values) for mount in planned.secrets}
     env |= {name: emulators[name] for name in _CLIENT_HOSTS if name in emulators}
     if "PATUNGAN_STORAGE_SIGNER_EMAIL" in env:
         env["PATUNGAN_STORAGE_SIGNING_KEY_FILE"] = str(keys.storage_signer)
@@ -264,6 +270,35 @@ def who_may_call(running: RunningFunction) -> str:
     roles = sorted({role for r in router.routes for role in (r.roles or ())})
     callers.extend(roles)
     return ", ".join(callers)
+
+
+def emulator_pubsub_clients(address: str) -> tuple[Any, Any]:
+    """(publisher, subscriber) GAPIC clients on the Pub/Sub emulator at `address`."""
+    import grpc
+    from google.pubsub_v1.services.publisher import PublisherClient
+    from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
+    from google.pubsub_v1.services.subscriber import SubscriberClient
+    from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
+
+    publisher = PublisherClient(
+        transport=PublisherGrpcTransport(channel=grpc.insecure_channel(address))
+    )
+    subscriber = SubscriberClient(
+        transport=SubscriberGrpcTransport(channel=grpc.insecure_channel(address))
+    )
+    return publisher, subscriber
+
+
+def ops_messages(ops_notifications_url: str) -> list[dict[str, Any]]:
+    """The messages the ops-notifications sandbox at that URL received, oldest first."""
+    import httpx
+
+    answer = httpx.get(
+        f"{ops_notifications_url}/messages", params={"webhook": OPS_WEBHOOK}, trust_env=False
+    )
+    answer.raise_for_status()
+    messages: list[dict[str, Any]] = answer.json()["messages"]
+    return messages
 
 
 def functions_framework_command() -> list[str]:
@@ -349,9 +384,10 @@ class LocalPlatform(StartStop):
     cloud: LocalCloud | None = field(default=None, init=False)
     keys: DevKeys = field(init=False)
     providers_url: str = field(default="", init=False)
+    ops_notifications_url: str = field(default="", init=False)
     products: tuple[str, ...] = field(default=(), init=False)
     functions: dict[str, RunningFunction] = field(default_factory=dict, init=False)
-    _sandbox: EmulatorProcess | None = field(default=None, init=False)
+    _sandboxes: dict[str, EmulatorProcess] = field(default_factory=dict, init=False)
     _jwks: LocalJwks | None = field(default=None, init=False)
     _processes: dict[str, EmulatorProcess] = field(default_factory=dict, init=False)
     _scheduler: LocalScheduler | None = field(default=None, init=False)
@@ -394,13 +430,14 @@ class LocalPlatform(StartStop):
         """
         scheduler, self._scheduler = self._scheduler, None
         processes, self._processes = self._processes, {}
-        sandbox, self._sandbox = self._sandbox, None
+        sandboxes, self._sandboxes = self._sandboxes, {}
         jwks, self._jwks = self._jwks, None
         cloud, self.cloud = self.cloud, None
         stops: list[Callable[[], object]] = [process.stop for process in processes.values()]
         if scheduler is not None:  # an attempt in flight ends when its function stops
             stops.insert(0, scheduler.stop)
-        stops += [part.stop for part in (sandbox, jwks, cloud) if part is not None]
+        stops += [sandbox.stop for sandbox in sandboxes.values()]
+        stops += [part.stop for part in (jwks, cloud) if part is not None]
         if stops:
             with ThreadPoolExecutor(max_workers=len(stops)) as pool:
                 for future in [pool.submit(stop) for stop in stops]:
@@ -458,8 +495,9 @@ class LocalPlatform(StartStop):
     def failed(self) -> dict[str, str]:
         """Parts that have exited since they started: name -> the tail of their output."""
         failed = dict(self.cloud.failed()) if self.cloud is not None else {}
-        if self._sandbox is not None and not self._sandbox.running:
-            failed["providers"] = self._sandbox.tail()
+        for name, sandbox in self._sandboxes.items():
+            if not sandbox.running:
+                failed[name] = sandbox.tail()
         for name, process in self._processes.items():
             if not process.running:
                 failed[name] = process.tail()
@@ -478,20 +516,11 @@ class LocalPlatform(StartStop):
 
     def pubsub_clients(self) -> tuple[Any, Any]:
         """(publisher, subscriber) GAPIC clients on the platform's Pub/Sub emulator."""
-        import grpc
-        from google.pubsub_v1.services.publisher import PublisherClient
-        from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
-        from google.pubsub_v1.services.subscriber import SubscriberClient
-        from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
+        return emulator_pubsub_clients(self.cloud_env["PUBSUB_EMULATOR_HOST"])
 
-        address = self.cloud_env["PUBSUB_EMULATOR_HOST"]
-        publisher = PublisherClient(
-            transport=PublisherGrpcTransport(channel=grpc.insecure_channel(address))
-        )
-        subscriber = SubscriberClient(
-            transport=SubscriberGrpcTransport(channel=grpc.insecure_channel(address))
-        )
-        return publisher, subscriber
+    def ops_messages(self) -> list[dict[str, Any]]:
+        """What the ops channel received (the ops-notifications sandbox), oldest first."""
+        return ops_messages(self.ops_notifications_url)
 
     # ------------------------------------------------------------------ steps
 
@@ -509,6 +538,7 @@ class LocalPlatform(StartStop):
             "pubsub admin": PUBSUB_DEFAULT_PORT + 1,
             "storage": STORAGE_DEFAULT_PORT,
             "providers sandbox": PROVIDERS_DEFAULT_PORT,
+            "ops-notifications sandbox": OPS_NOTIFICATIONS_DEFAULT_PORT,
         }
         for planned in self._selected_functions():
             ports[f"function {planned.name}"] = local_port(planned.function)
@@ -559,6 +589,7 @@ class LocalPlatform(StartStop):
             documents_bucket=self.config.documents_bucket,
             providers_url=self.providers_url,
             function_urls=self.urls,
+            ops_webhook_url=f"{self.ops_notifications_url}/webhooks/{OPS_WEBHOOK}",
         )
 
     def _start_cloud_and_sandbox(self) -> None:
@@ -576,33 +607,38 @@ class LocalPlatform(StartStop):
                 ready_timeout_s=config.ready_timeout_s,
             )
         )
-        sandbox_port = 0 if config.ports == "free" else PROVIDERS_DEFAULT_PORT
-        self._sandbox = EmulatorProcess.python_module(
-            "providers",
-            "emulators.sandboxes.providers",
-            "--host", config.host,
-            "--port", str(sandbox_port),
-            "--api-key", SANDBOX_API_KEY,
-            ready_timeout=config.ready_timeout_s,
-            echo=config.echo,
-        )  # fmt: skip
-        config.progress("  starting firestore, pubsub, storage and the providers sandbox …")
+        free = config.ports == "free"
+        self._sandboxes = {
+            "providers": EmulatorProcess.python_module(
+                "providers",
+                "emulators.sandboxes.providers",
+                "--host", config.host,
+                "--port", str(0 if free else PROVIDERS_DEFAULT_PORT),
+                "--api-key", SANDBOX_API_KEY,
+                ready_timeout=config.ready_timeout_s,
+                echo=config.echo,
+            ),
+            "ops-notifications": EmulatorProcess.python_module(
+                "ops-notifications",
+                "emulators.sandboxes.ops_notifications",
+                "--host", config.host,
+                "--port", str(0 if free else OPS_NOTIFICATIONS_DEFAULT_PORT),
+                ready_timeout=config.ready_timeout_s,
+                echo=config.echo,
+            ),
+        }  # fmt: skip
+        config.progress("  starting firestore, pubsub, storage and the sandboxes …")
         timings: dict[str, float] = {}
 
-        def start_cloud() -> None:
+        def start(name: str, part: LocalCloud | EmulatorProcess) -> None:
             started = time.perf_counter()
-            assert self.cloud is not None
-            self.cloud.start()
-            timings["emulators"] = time.perf_counter() - started
+            part.start()
+            timings[name] = time.perf_counter() - started
 
-        def start_sandbox() -> None:
-            started = time.perf_counter()
-            assert self._sandbox is not None
-            self._sandbox.start()
-            timings["sandbox"] = time.perf_counter() - started
-
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = [pool.submit(start_cloud), pool.submit(start_sandbox)]
+        parts: dict[str, LocalCloud | EmulatorProcess] = {"emulators": self.cloud}
+        parts |= self._sandboxes
+        with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+            futures = [pool.submit(start, *item) for item in parts.items()]
         errors = [str(f.exception()) for f in futures if f.exception() is not None]
         if errors:
             raise PlatformError("could not start the local cloud:\n" + "\n".join(errors))
@@ -614,9 +650,14 @@ class LocalPlatform(StartStop):
         for name, emulator in self.cloud.emulators.items():
             where = f"http://{emulator.address}" if name == "storage" else emulator.address
             config.progress(f"  {name:<9} {where} … ready ({timings['emulators']:.1f} s)")
-        # "READY providers http://HOST:PORT"
-        self.providers_url = self._sandbox.ready_line.split()[2]
-        config.progress(f"  providers {self.providers_url} … ready ({timings['sandbox']:.1f} s)")
+        # "READY <name> http://HOST:PORT"
+        urls = {name: sandbox.ready_line.split()[2] for name, sandbox in self._sandboxes.items()}
+        self.providers_url, self.ops_notifications_url = (
+            urls["providers"],
+            urls["ops-notifications"],
+        )
+        for name, url in urls.items():
+            config.progress(f"  {name} {url} … ready ({timings[name]:.1f} s)")
 
     def _push_signing(self) -> tuple[str, ...]:
         """The Pub/Sub emulator's flags signing push tokens as the dev issuer: Google signs
@@ -807,7 +848,9 @@ __all__ = [
     "PlatformConfig",
     "PlatformError",
     "RunningFunction",
+    "emulator_pubsub_clients",
     "local_environment",
     "local_job",
+    "ops_messages",
     "who_may_call",
 ]

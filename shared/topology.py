@@ -21,9 +21,9 @@ How each function is deployed and wired (its environment, push subscriptions,
 Scheduler job) is derived from this declaration once, in `shared/deployment.py`.
 
 Local ports: the emulators own 8080/8081 (Firestore gRPC/admin), 8085/8086
-(Pub/Sub gRPC/admin), 4443 (Storage) and 8090 (providers sandbox); functions
-run on `LOCAL_FUNCTION_PORT_BASE + index` (8200, 8201, ...), clear of all of
-them and of functions-framework's own default 8080.
+(Pub/Sub gRPC/admin), 4443 (Storage), 8090 (providers sandbox) and 8091 (ops-notifications
+sandbox); functions run on `LOCAL_FUNCTION_PORT_BASE + index` (8200, 8201, ...), clear of
+all of them and of functions-framework's own default 8080.
 """
 
 from __future__ import annotations
@@ -38,11 +38,22 @@ LOCAL_FUNCTION_PORT_BASE = 8200
 
 @dataclass(frozen=True)
 class Topic:
-    """A Pub/Sub topic carrying one event type; `outbound` topics are kept for audit/analytics."""
+    """A Pub/Sub topic carrying one event type; `outbound` topics are kept for audit/analytics.
+
+    `published_by` names who publishes a topic from outside the platform (Cloud Billing's
+    budget notifications): no function may publish it, its messages are not event
+    envelopes, and it is created where that publisher is configured (the entity project's
+    budget), not with the platform's own topics.
+    """
 
     name: str
     description: str
     outbound: bool = False
+    published_by: str | None = None
+
+
+# Cloud Billing publishes the entity budget's notifications here (infra: the entity project).
+BUDGET_ALERTS_TOPIC = "billing.budget-alerts"
 
 
 DataAccess = Literal["none", "read", "read_write"]
@@ -144,6 +155,11 @@ TOPICS: tuple[Topic, ...] = (
         "The borrower withdrew the application before funding completed.",
         outbound=True,
     ),
+    Topic(
+        BUDGET_ALERTS_TOPIC,
+        "Cloud Billing's notifications of the entity budget's spend against its thresholds.",
+        published_by="Cloud Billing",
+    ),
 )
 
 SECRETS: tuple[Secret, ...] = (
@@ -156,6 +172,11 @@ SECRETS: tuple[Secret, ...] = (
         "provider-api-key",
         "API key for the external credit-data providers that scoring calls.",
         "PATUNGAN_PROVIDER_API_KEY",
+    ),
+    Secret(
+        "ops-webhook-url",
+        "The ops channel's incoming-webhook URL (Google Chat or Slack; it embeds its key).",
+        "PATUNGAN_OPS_WEBHOOK_URL",
     ),
     Secret(
         "payment-webhook-hmac-key",
@@ -226,12 +247,23 @@ FUNCTIONS: tuple[Function, ...] = (
         "outbox_relay",
         "http",
         "Every minute: publish outbox events whose producer's own publish failed.",
-        # It may relay any event, so it may publish to every topic.
-        publishes=tuple(t.name for t in TOPICS),
+        # It may relay any event, so it may publish to every topic the platform publishes.
+        publishes=tuple(t.name for t in TOPICS if t.published_by is None),
         relays_outbox=True,
         serves="everyone",
         schedule="* * * * *",
         max_instances=1,  # one relay at a time; a second would only publish duplicates
+    ),
+    Function(
+        "ops_alerts",
+        "event",
+        "Budget notifications to the ops channel, once per threshold per budget period.",
+        consumes=(BUDGET_ALERTS_TOPIC,),
+        serves="everyone",
+        secrets=("ops-webhook-url",),
+        # One delivery at a time: two notifications of one threshold never race past the
+        # check that it was already sent (Cloud Billing sends several a day).
+        max_instances=1,
     ),
 )
 
@@ -288,8 +320,9 @@ def validate_topology(
     for dup in sorted({n for n in topic_names if topic_names.count(n) > 1}):
         errors.append(f"topic {dup!r} is declared more than once")
     known = set(topic_names)
+    external = {t.name: t.published_by for t in topics if t.published_by is not None}
     consumed = {t for fn in functions for t in fn.consumes}
-    published = _produced(functions)
+    published = _produced(functions) | set(external)
     for fn in functions:
         if not fn.name.isidentifier():
             errors.append(f"function name {fn.name!r} is not a Python identifier")
@@ -311,6 +344,9 @@ def validate_topology(
         for used in (*fn.consumes, *fn.publishes):
             if used not in known:
                 errors.append(f"{fn.name!r} uses undeclared topic {used!r}")
+        for used in fn.publishes:
+            if used in external:
+                errors.append(f"{fn.name!r} publishes {used!r}, which {external[used]} publishes")
         if fn.min_backoff_s > fn.max_backoff_s:
             errors.append(f"{fn.name!r}: min backoff exceeds max backoff")
         if not 5 <= fn.max_delivery_attempts <= 100:
@@ -342,7 +378,7 @@ def validate_topology(
             errors.append(f"topic {t.name!r} has no consumer and is not declared outbound")
     for licence in SERVED_UNDER:
         deployed = deployed_under(licence, functions)
-        produced_here = _produced(deployed)
+        produced_here = _produced(deployed) | set(external)
         for fn in deployed:
             for used in fn.consumes:
                 if used in published and used not in produced_here:

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.adapters.auth import JwtVerifier, StaticPublicKey
+from shared.adapters.memory import RecordingOpsChannel
 from shared.http.lazy import Lazy
 from shared.records.users import UserDirectory
 from tests.unit.journey.world import ENTITY, SCORECARD, JourneyWorld
@@ -68,6 +69,7 @@ class Platform:
     key: rsa.RSAPrivateKey
     functions: Callable[[str], tuple[Any, Any]]
     world: JourneyWorld = field(default_factory=JourneyWorld)
+    ops_channel: RecordingOpsChannel = field(default_factory=RecordingOpsChannel)
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     def verifier(self) -> JwtVerifier:
@@ -128,6 +130,16 @@ class Platform:
                     providers=w.providers,
                     vault=w.vault,
                     scorecard=SCORECARD,
+                )
+            case "ops_alerts":
+                return module.OpsAlertsServices(
+                    uow=w.uow,
+                    push_auth=push_issuer().authenticator(),
+                    clock=w.clock,
+                    ids=w.ids,
+                    entity=ENTITY,
+                    channel=self.ops_channel,
+                    entity_name=ENTITY,
                 )
         raise KeyError(name)
 

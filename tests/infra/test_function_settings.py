@@ -254,6 +254,7 @@ def test_each_function_runs_locally_with_its_plan_and_only_the_offline_extras(
         documents_bucket="patungan-local-documents",
         providers_url="http://127.0.0.1:8090",
         function_urls={fn.name: "http://127.0.0.1:8201"},
+        ops_webhook_url="http://127.0.0.1:8091/webhooks/ops",
     )
     keys = DevKeys.ensure(tmp_path_factory.mktemp("dev-keys"))
     emulators = {name: "127.0.0.1:1" for name in LOCAL_ONLY_VARIABLES if name.endswith("_HOST")}

@@ -19,6 +19,7 @@ from shared.deployment import (
     subscription_name,
 )
 from shared.topology import (
+    BUDGET_ALERTS_TOPIC,
     FUNCTIONS,
     REGION,
     SCHEDULER_TIME_ZONE,
@@ -370,9 +371,36 @@ def test_every_entity_relays_its_outbox_every_minute_in_jakarta(
     assert scheduler_job(simulation, relay).get("schedule") == "* * * * *"
     mine = [g for g in grants(simulation) if g.member == runtime_member(simulation, relay)]
     # It may publish whatever a producer left behind, and mark it published.
+    # (Not to a topic published from outside the platform: Cloud Billing's is its own.)
     assert {g.target for g in mine if g.role == "roles/pubsub.publisher"} == {
-        t.name for t in TOPICS
+        t.name for t in TOPICS if t.published_by is None
     }
     assert {g.role for g in mine if g.role.startswith("roles/datastore.")} == {
         "roles/datastore.user"
     }
+
+
+def test_cloud_billings_budget_notifications_reach_ops_alerts_in_every_entity(
+    simulations: Mapping[str, Simulation],
+):
+    ops_alerts = next(fn for fn in FUNCTIONS if fn.name == "ops_alerts")
+    for stack, simulation in simulations.items():
+        assert ops_alerts in functions_of(simulation), stack  # every licence deploys it
+        (budget,) = simulation.of_type("gcp:billing/budget:Budget")
+        budget_topic = topic_by_id(simulation, budget.get("allUpdatesRule.pubsubTopic"))
+        # The budget's own topic, the one the topology names, is fed to ops_alerts alone.
+        assert budget_topic.get("name") == BUDGET_ALERTS_TOPIC
+        feeds = [
+            s.get("name")
+            for s in simulation.of_type(SUBSCRIPTION)
+            if s.get("topic") == budget_topic.outputs["id"]
+        ]
+        assert feeds == [subscription_name(ops_alerts, BUDGET_ALERTS_TOPIC)], stack
+        push = push_subscription(simulation, ops_alerts, BUDGET_ALERTS_TOPIC)
+        assert push.get("pushConfig.pushEndpoint").startswith("https://ops-alerts-")
+        assert push.get("deadLetterPolicy.maxDeliveryAttempts") == ops_alerts.max_delivery_attempts
+        # It posts to the ops channel whose webhook URL (a credential) is a mounted secret.
+        mounts = deployed_function(simulation, ops_alerts).get(
+            "serviceConfig.secretEnvironmentVariables"
+        )
+        assert [m["key"] for m in mounts] == ["PATUNGAN_OPS_WEBHOOK_URL"]
