@@ -23,6 +23,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from shared.platform.escrow import EscrowAccount, MoneyLimits
+from shared.topology import SERVED_UNDER
+
 ENTITIES_DIR = Path(__file__).resolve().parent / "entities"
 
 # GCP project ids are 6-30 characters: lowercase letters, digits and hyphens,
@@ -161,6 +164,18 @@ class EntityManifest(_Frozen):
         ),
     )
 
+    escrow_account: EscrowAccount | None = Field(
+        default=None,
+        description=(
+            "The escrow bank account lenders' money is held in (required under a licence that "
+            "runs the lenders' side): lenders transfer to it, statements are of it."
+        ),
+    )
+    money_limits: MoneyLimits = Field(
+        default_factory=MoneyLimits,
+        description="The smallest deposit and withdrawal, in rupiah.",
+    )
+
     @model_validator(mode="after")
     def _consistent(self) -> EntityManifest:
         if self.budget.currency != self.billing.currency:
@@ -179,6 +194,10 @@ class EntityManifest(_Frozen):
             raise ValueError(f"product ids must be lowercase slugs: {bad}")
         if len(set(self.products)) != len(self.products):
             raise ValueError("a product is listed twice")
+        if "lenders" in SERVED_UNDER[self.ojk_licence.value] and self.escrow_account is None:
+            raise ValueError(
+                f"a {self.ojk_licence.value} entity holds lenders' money: name its escrow_account"
+            )
         return self
 
     @property

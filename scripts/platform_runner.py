@@ -94,6 +94,7 @@ from shared.deployment import (
     account_email,
     platform_plan,
 )
+from shared.platform.escrow import EscrowAccount, MoneyLimits
 from shared.platform.outbox import EventPublisher, OutboundMessage
 from shared.settings import DEV_AUDIENCE, DEV_ISSUER
 from shared.topology import local_port
@@ -103,6 +104,14 @@ LOCAL_ENTITY = "p2p-lending"
 PROVIDERS_DEFAULT_PORT = 8090
 LOCAL_PAYMENT_WEBHOOK_KEY = "local-payment-webhook-key"  # only ever signs local test webhooks
 OPS_WEBHOOK = "ops"  # the sandbox webhook ops_alerts posts to
+# The local entity's escrow account: what deposit instructions name and statements are of.
+LOCAL_ESCROW_ACCOUNT = EscrowAccount(
+    bank_code="014",
+    bank_name="Bank Central Asia",
+    account_number="8880012345",
+    account_name="PT Patungan Dana Bersama (escrow)",
+)
+LOCAL_MONEY_LIMITS = MoneyLimits()
 Progress = Callable[[str], None]
 # What a developer's shell may carry that would change what a function reads: each function
 # gets exactly the planned values of these (`EmulatorProcess(replaces=...)`).
@@ -198,6 +207,9 @@ class LocalValues:
             Source.DOCUMENTS_BUCKET: self.documents_bucket,
             Source.URL_SIGNER: DEV_SIGNER_EMAIL,
             Source.PROVIDERS_URL: self.providers_url,
+            Source.ESCROW_ACCOUNT: LOCAL_ESCROW_ACCOUNT.model_dump_json(),
+            Source.MIN_DEPOSIT: str(LOCAL_MONEY_LIMITS.min_deposit),
+            Source.MIN_WITHDRAWAL: str(LOCAL_MONEY_LIMITS.min_withdrawal),
         }
         return values.get
 

@@ -108,6 +108,9 @@ class Source(StrEnum):
     DOCUMENTS_BUCKET = auto()
     URL_SIGNER = auto()  # the email of the account signing document URLs
     PROVIDERS_URL = auto()
+    ESCROW_ACCOUNT = auto()  # JSON: the entity's escrow bank account
+    MIN_DEPOSIT = auto()  # the entity's smallest deposit (optional: the settings' default)
+    MIN_WITHDRAWAL = auto()
 
 
 @dataclass(frozen=True)
@@ -324,6 +327,12 @@ def environment(fn: Function) -> tuple[Variable, ...]:
         variables.append(Variable("PATUNGAN_DOCUMENTS_BUCKET", Source.DOCUMENTS_BUCKET))
     if fn.signs_document_urls:
         variables.append(Variable("PATUNGAN_STORAGE_SIGNER_EMAIL", Source.URL_SIGNER))
+    if fn.escrow_account:
+        variables += [
+            Variable("PATUNGAN_ESCROW_ACCOUNT", Source.ESCROW_ACCOUNT),
+            Variable("PATUNGAN_MIN_DEPOSIT", Source.MIN_DEPOSIT, True),
+            Variable("PATUNGAN_MIN_WITHDRAWAL", Source.MIN_WITHDRAWAL, True),
+        ]
     if PROVIDER_CREDENTIALS in fn.secrets:
         # Whoever holds the providers' API key calls them, so is told where they are.
         variables.append(Variable("PATUNGAN_PROVIDERS_URL", Source.PROVIDERS_URL))

@@ -131,10 +131,13 @@ FileName = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_s
 """An uploaded file's name, reduced to a safe base name."""
 
 
-def _sortable(instant: datetime) -> str:
+def sortable_instant(instant: datetime) -> str:
+    """An instant as `Instant` stores it: UTC text with microseconds, which sorts as time."""
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-Instant = Annotated[AwareDatetime, PlainSerializer(_sortable, return_type=str, when_used="json")]
+Instant = Annotated[
+    AwareDatetime, PlainSerializer(sortable_instant, return_type=str, when_used="json")
+]
 """An aware instant written as `2026-11-20T02:00:00.000000Z`: fixed width, so the stored
 text sorts exactly as the instants do (a whole second is not written shorter)."""

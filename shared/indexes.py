@@ -33,10 +33,16 @@ from typing import Literal
 from shared.platform.idempotency import IDEMPOTENCY_KEYS, PROCESSED_EVENTS
 from shared.platform.outbox import OUTBOX
 from shared.platform.store import Operator, OrderBy, Where
+from shared.records.deposits import DEPOSITS
+from shared.records.ledger import LEDGER_ENTRIES
 from shared.records.loans import LOANS
+from shared.records.manual_entries import MANUAL_ENTRIES
 from shared.records.products import PRODUCT_VERSIONS
+from shared.records.reconciliations import RECONCILIATIONS
+from shared.records.statements import STATEMENT_LINES
 from shared.records.tax_documents import TAX_DOCUMENTS
 from shared.records.users import ROLE_GRANTS
+from shared.records.withdrawals import WITHDRAWALS
 
 IndexMode = Literal["ASCENDING", "DESCENDING", "CONTAINS"]
 
@@ -142,6 +148,77 @@ COMPOSITE_INDEXES: tuple[CompositeIndex, ...] = (
         OUTBOX,
         (asc("published_at"), asc("created_at")),
         "relay_outbox: entries still unpublished past the grace period, oldest first",
+    ),
+    # --- money: deposits, withdrawals, statements, the ledger and its reconciliation ---
+    CompositeIndex(
+        DEPOSITS,
+        (asc("lender_id"), desc("declared_at"), desc("id")),
+        "deposits_of: a lender's deposits, newest first",
+    ),
+    CompositeIndex(
+        DEPOSITS,
+        (desc("declared_at"), desc("id")),
+        "find_deposits: every deposit in a period, newest first",
+    ),
+    CompositeIndex(
+        DEPOSITS,
+        (asc("state"), desc("declared_at"), desc("id")),
+        "find_deposits: deposits in one state, newest first",
+    ),
+    CompositeIndex(
+        WITHDRAWALS,
+        (asc("lender_id"), desc("requested_at"), desc("id")),
+        "withdrawals_of: a lender's withdrawals, newest first",
+    ),
+    CompositeIndex(
+        WITHDRAWALS,
+        (desc("requested_at"), desc("id")),
+        "find_withdrawals: every withdrawal in a period, newest first",
+    ),
+    CompositeIndex(
+        WITHDRAWALS,
+        (asc("state"), desc("requested_at"), desc("id")),
+        "find_withdrawals: withdrawals in one state, newest first",
+    ),
+    CompositeIndex(
+        LEDGER_ENTRIES,
+        (IndexedField("owners", "CONTAINS"), desc("occurred_at"), desc("entry_id")),
+        "entries_of: the entries that moved a lender's money, newest first",
+    ),
+    CompositeIndex(
+        STATEMENT_LINES,
+        (asc("statement_id"), asc("position")),
+        "statement_lines: one statement's lines in order",
+    ),
+    CompositeIndex(
+        STATEMENT_LINES,
+        (asc("statement_id"), asc("state"), asc("position")),
+        "statement_lines: one statement's lines in one state, in order",
+    ),
+    CompositeIndex(
+        STATEMENT_LINES,
+        (asc("imported_at"), asc("id")),
+        "open_lines: every line, oldest first",
+    ),
+    CompositeIndex(
+        STATEMENT_LINES,
+        (asc("state"), asc("imported_at"), asc("id")),
+        "open_lines and reconciliation: lines in suspense or unexplained, oldest first",
+    ),
+    CompositeIndex(
+        MANUAL_ENTRIES,
+        (desc("proposed_at"), desc("id")),
+        "list_manual_entries: every adjustment, newest first",
+    ),
+    CompositeIndex(
+        MANUAL_ENTRIES,
+        (asc("state"), desc("proposed_at"), desc("id")),
+        "list_manual_entries: adjustments in one state, newest first",
+    ),
+    CompositeIndex(
+        RECONCILIATIONS,
+        (asc("state"), asc("queued_at")),
+        "run_due: the queued reconciliations, oldest first",
     ),
 )
 

@@ -44,12 +44,17 @@ _STANDARD_RECORD_ATTRIBUTES = frozenset(
     vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None))
 ) | {"message", "asctime", "taskName"}
 
+# Cloud Logging's ALERT: a person must act now (ledger drift); above CRITICAL in Python.
+ALERT = logging.CRITICAL + 10
+logging.addLevelName(ALERT, "ALERT")
+
 _SEVERITY = {
     logging.DEBUG: "DEBUG",
     logging.INFO: "INFO",
     logging.WARNING: "WARNING",
     logging.ERROR: "ERROR",
     logging.CRITICAL: "CRITICAL",
+    ALERT: "ALERT",
 }
 
 

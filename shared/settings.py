@@ -23,6 +23,7 @@ Building blocks:
 - `PiiSettings`: adds the key that protects NIK and NPWP (mix in where needed).
 - `ProviderSettings`: adds the external data providers (civil registry, bureau, ...).
 - `DocumentStorageSettings`: adds the borrower-documents bucket and URL signing.
+- `EscrowSettings`: adds the entity's escrow account and its smallest deposit and withdrawal.
 - `SchedulerSettings`: adds the account a scheduled function's Cloud Scheduler job calls as.
 - `PushSettings`: adds the account an event function's push subscriptions push as.
 
@@ -48,6 +49,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.fields import MAX_RUPIAH
+from shared.platform.escrow import EscrowAccount, MoneyLimits
 
 Environment = Literal["local", "test", "dev", "staging", "prod"]
 
@@ -297,6 +301,22 @@ class DocumentStorageSettings(PlatformSettings):
         return self
 
 
+class EscrowSettings(PlatformSettings):
+    """Adds the entity's escrow account and its smallest deposit and withdrawal.
+
+    `PATUNGAN_ESCROW_ACCOUNT` is JSON (`{"bank_code": "014", "bank_name": "BCA",
+    "account_number": "...", "account_name": "..."}`), from the entity's manifest.
+    """
+
+    escrow_account: EscrowAccount
+    min_deposit: int = Field(default=MoneyLimits().min_deposit, gt=0, le=MAX_RUPIAH)
+    min_withdrawal: int = Field(default=MoneyLimits().min_withdrawal, gt=0, le=MAX_RUPIAH)
+
+    @property
+    def money_limits(self) -> MoneyLimits:
+        return MoneyLimits(min_deposit=self.min_deposit, min_withdrawal=self.min_withdrawal)
+
+
 class SchedulerSettings(HttpSettings):
     """Adds who the scheduler is: the service account its OIDC tokens name."""
 
@@ -353,6 +373,20 @@ class OutboxRelaySettings(SchedulerSettings):
     """`outbox_relay`: called only by its Cloud Scheduler job."""
 
 
+class WalletSettings(HttpSettings, PiiSettings, EscrowSettings):
+    """`lender_wallet`: auth, the PII key (a sender account is compared by its hash), and the
+    escrow account deposits go to."""
+
+
+class FinanceSettings(HttpSettings, PiiSettings, EscrowSettings, DocumentStorageSettings):
+    """`finance`: auth, the PII key (statement lines name accounts), the escrow account
+    statements are for, and the bucket manual entries' attachments go into."""
+
+
+class ReconciliationSettings(SchedulerSettings):
+    """`reconciliation`: called only by its Cloud Scheduler job."""
+
+
 class OpsAlertsSettings(PushSettings):
     """`ops_alerts`: its pushes' tokens, and the ops channel it notifies.
 
@@ -390,6 +424,9 @@ FUNCTION_SETTINGS: dict[str, type[PlatformSettings]] = {
     "outbox_relay": OutboxRelaySettings,
     "products": ProductsSettings,
     "lender_tax": LenderTaxSettings,
+    "lender_wallet": WalletSettings,
+    "finance": FinanceSettings,
+    "reconciliation": ReconciliationSettings,
     "ops_alerts": OpsAlertsSettings,
 }
 """The settings class each function of the topology loads (checked by tests)."""

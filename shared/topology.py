@@ -121,6 +121,8 @@ class Function:
     signs_document_urls: bool = False  # signs Storage URLs as itself (IAM signBlob)
     # Publishes other functions' events (the outbox relay): not a producer of its own.
     relays_outbox: bool = False
+    # Reads the entity's escrow account and money limits (from the entity's manifest).
+    escrow_account: bool = False
 
     @property
     def entry_point(self) -> str:
@@ -160,6 +162,16 @@ TOPICS: tuple[Topic, ...] = (
         "Cloud Billing's notifications of the entity budget's spend against its thresholds.",
         published_by="Cloud Billing",
     ),
+    Topic("deposit.declared", "A lender declared a transfer to the escrow account.", True),
+    Topic("deposit.confirmed", "A deposit was confirmed against the bank; money available.", True),
+    Topic("deposit.rejected", "admin.finance rejected a declared deposit.", True),
+    Topic("withdrawal.requested", "A lender asked to withdraw; the amount is reserved.", True),
+    Topic("withdrawal.confirmed", "The bank transfer of a withdrawal was made.", True),
+    Topic("withdrawal.rejected", "admin.finance rejected a withdrawal; money available.", True),
+    Topic("withdrawal.returned", "The bank returned a withdrawal; the money is available.", True),
+    Topic("statement.imported", "A bank statement of the escrow account was imported.", True),
+    Topic("ledger.adjusted", "A manual adjusting entry was approved and posted.", True),
+    Topic("ledger.reconciled", "A reconciliation of the ledger against the bank finished.", True),
 )
 
 SECRETS: tuple[Secret, ...] = (
@@ -242,6 +254,49 @@ FUNCTIONS: tuple[Function, ...] = (
         serves="lenders",
         documents="read_write",
         signs_document_urls=True,
+    ),
+    Function(
+        "lender_wallet",
+        "http",
+        "A lender's balances, deposits and withdrawals.",
+        serves="lenders",
+        publishes=("deposit.declared", "withdrawal.requested"),
+        # The PII key: a declared sender account is compared by its keyed hash.
+        secrets=("pii-encryption-key",),
+        escrow_account=True,
+    ),
+    Function(
+        "finance",
+        "http",
+        "admin.finance: deposits, withdrawals, bank statements, manual entries, the ledger.",
+        serves="lenders",
+        publishes=(
+            "deposit.confirmed",
+            "deposit.rejected",
+            "withdrawal.confirmed",
+            "withdrawal.rejected",
+            "withdrawal.returned",
+            "statement.imported",
+            "ledger.adjusted",
+        ),
+        # The PII key: statement lines name the sender's account, kept encrypted and hashed.
+        secrets=("pii-encryption-key",),
+        documents="read_write",  # statement files and manual entries' evidence
+        signs_document_urls=True,
+        escrow_account=True,
+        memory_mb=512,
+        timeout_s=300,  # a large statement is imported in chunks within one request
+    ),
+    Function(
+        "reconciliation",
+        "http",
+        "Daily and on demand: the ledger checked against itself and the bank statement.",
+        serves="lenders",
+        publishes=("ledger.reconciled",),
+        schedule="*/15 * * * *",  # each day once settled, and queued runs within 15 minutes
+        timeout_s=540,  # a day of entries; far inside Cloud Scheduler's 30 minutes
+        memory_mb=1024,  # a day's entries and every balance, held at once
+        max_instances=1,  # one run at a time
     ),
     Function(
         "outbox_relay",

@@ -5,6 +5,7 @@ shared/domain/permissions.py):
 - `POST /` — register the token's subject as a borrower, lender or staff member (any
   signed-in caller, `Idempotency-Key` required).
 - `GET /me`, `GET /me/permissions` — the caller's own record and what they may do.
+- `PUT /me/bank-account` — change one's bank account (shared/services/bank_accounts.py).
 - `GET /{user_id}`, `POST /lookup` (by NIK) — `user.read_any`.
 - `POST /{user_id}/deactivate`, `/reactivate`, `PUT /{user_id}/role` — `user.manage`.
 - `POST /{user_id}/identity/verify` — `identity.verify` (passports, institutions).
@@ -27,6 +28,7 @@ from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
 from shared.platform.personal_data import PersonalDataVault
 from shared.records.users import RoleGrantRecord, UserDirectory
+from shared.services.bank_accounts import BankAccountInput, change_bank_account
 from shared.services.users import (
     IdentityRegistry,
     IdentityVerification,
@@ -73,6 +75,21 @@ def register(call: Call[Registration, UserServices]) -> UserView:
 def me(call: Call[None, UserServices]) -> UserView:
     """Read my own record."""
     return my_profile(call.uow, call.caller.user_id)
+
+
+@router.put(
+    "/me/bank-account",
+    body=BankAccountInput,
+    response=UserView,
+    permission=Permission.BANK_ACCOUNT_CHANGE,
+)
+def bank_account(call: Call[BankAccountInput, UserServices]) -> UserView:
+    """Change my bank account: unverified until a deposit from it is confirmed, and no
+    withdrawals to it for 24 hours."""
+    user = change_bank_account(
+        call.uow, call.services.vault, call.caller.user_id, call.body, clock=call.services.clock
+    )
+    return UserView.of(user)
 
 
 @router.get("/me/permissions", response=MyPermissions, signed_in=True)

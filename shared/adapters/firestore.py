@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.domain.errors import Conflict, NotFound
@@ -65,6 +66,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _EXHAUSTED_PREFIX = "Failed to commit transaction in"
+SNAPSHOT_LAG = timedelta(seconds=1)
 _FIRESTORE_OPERATORS = {
     "==": "==",
     "!=": "!=",
@@ -99,15 +101,19 @@ def firestore_client(settings: PlatformSettings) -> firestore.Client:
 class _Reads:
     """Reads shared by the transactional scope and the read-only reader."""
 
-    def __init__(self, client: firestore.Client, transaction: Any = None) -> None:
+    def __init__(
+        self, client: firestore.Client, transaction: Any = None, read_time: Any = None
+    ) -> None:
         self._client = client
         self._transaction = transaction
+        # A point-in-time reader passes `read_time` to every read (never with a transaction).
+        self._at: dict[str, Any] = {"read_time": read_time} if read_time is not None else {}
 
     def _ref(self, collection: str, doc_id: str) -> Any:
         return self._client.collection(collection).document(doc_id)
 
     def _read_get(self, collection: str, doc_id: str) -> JsonDict | None:
-        snapshot = self._ref(collection, doc_id).get(transaction=self._transaction)
+        snapshot = self._ref(collection, doc_id).get(transaction=self._transaction, **self._at)
         return snapshot.to_dict() if snapshot.exists else None
 
     def _read_get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
@@ -120,7 +126,7 @@ class _Reads:
             return found
         by_path = {f"{collection}/{doc_id}": (collection, doc_id) for collection, doc_id in refs}
         documents = [self._ref(collection, doc_id) for collection, doc_id in refs]
-        for snapshot in self._client.get_all(documents, transaction=self._transaction):
+        for snapshot in self._client.get_all(documents, transaction=self._transaction, **self._at):
             found[by_path[snapshot.reference.path]] = (
                 snapshot.to_dict() if snapshot.exists else None
             )
@@ -152,7 +158,7 @@ class _Reads:
             query = query.limit(limit)
         return [
             Document(snapshot.id, snapshot.to_dict() or {})
-            for snapshot in query.stream(transaction=self._transaction)
+            for snapshot in query.stream(transaction=self._transaction, **self._at)
         ]
 
 
@@ -286,12 +292,14 @@ class FirestoreUnitOfWork(UnitOfWork):
         *,
         max_attempts: int = 5,
         retry_after_s: int = 1,
+        snapshot_lag: timedelta = SNAPSHOT_LAG,
     ) -> None:
         self.client = client
         self.publisher = publisher
         self.clock = clock or SystemClock()
         self.max_attempts = max_attempts
         self.retry_after_s = retry_after_s
+        self.snapshot_lag = snapshot_lag
         self.last_attempt: BufferedTransaction | None = None  # what the last commit cost
 
     def _contended(self, cause: BaseException) -> TransactionContended:
@@ -353,6 +361,17 @@ class FirestoreUnitOfWork(UnitOfWork):
         self.last_attempt = attempts[-1]
         self._publish(attempts[-1].events)
         return result
+
+    def read_snapshot(self, work: Callable[[DocumentTransaction], T]) -> tuple[T, datetime]:
+        from google.api_core import exceptions as google_errors
+
+        # A moment ago on the wall clock: never ahead of Firestore's own clock, and well
+        # inside the hour of versions it keeps.
+        read_time = datetime.now(UTC) - self.snapshot_lag
+        try:
+            return work(_FirestoreReader(self.client, read_time=read_time)), read_time
+        except _unavailable_errors(google_errors) as exc:
+            raise StoreUnavailable("Firestore is unavailable") from exc
 
     def publish_pending(self, event_ids: Sequence[str]) -> None:
         if not event_ids:

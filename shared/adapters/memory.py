@@ -387,6 +387,12 @@ class MemoryUnitOfWork(UnitOfWork):
             retry_after_s=self.retry_after_s,
         )
 
+    def read_snapshot(self, work: Callable[[DocumentTransaction], T]) -> tuple[T, datetime]:
+        # No history is kept: holding the store's lock while reading makes one snapshot.
+        with self._lock:
+            read = _MemoryTransaction(self, read_only=True, operation=operation_name(work))
+            return work(read), self.clock.now()
+
     def publish_pending(self, event_ids: Sequence[str]) -> None:
         pending = []
         with self._lock:
@@ -504,6 +510,12 @@ class MemoryDocumentStorage(DocumentStorage):
         if found is None:
             return None
         return StoredObject(object_name, len(found[0]), found[1])
+
+    def read(self, object_name: str, max_bytes: int) -> bytes | None:
+        found = self.objects.get(object_name)
+        if found is not None and len(found[0]) > max_bytes:
+            raise ValueError(f"{object_name} is larger than {max_bytes} bytes")
+        return None if found is None else found[0]
 
 
 # --- ops notifications ------------------------------------------------------------------------

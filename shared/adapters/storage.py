@@ -160,6 +160,17 @@ class CloudStorageDocuments(DocumentStorage):
             return None
         return StoredObject(object_name, int(blob.size or 0), blob.content_type)
 
+    def read(self, object_name: str, max_bytes: int) -> bytes | None:
+        blob = self._storage_client().bucket(self.bucket).get_blob(object_name)
+        if blob is None:
+            return None
+        if int(blob.size or 0) > max_bytes:
+            raise ValueError(f"{object_name} is larger than {max_bytes} bytes")
+        data: bytes = blob.download_as_bytes()
+        if len(data) > max_bytes:  # overwritten with a larger file since it was sized
+            raise ValueError(f"{object_name} is larger than {max_bytes} bytes")
+        return data
+
 
 def document_storage(
     settings: DocumentStorageSettings, clock: Clock | None = None

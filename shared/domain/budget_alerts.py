@@ -62,9 +62,7 @@ class BudgetNotification(BaseModel):
     )
     budget_amount_type: str = Field(alias="budgetAmountType", max_length=40)
     currency_code: str = Field(alias="currencyCode", pattern=r"^[A-Z]{3}$")
-    alert_threshold_exceeded: Fraction | None = Field(
-        default=None, alias="alertThresholdExceeded"
-    )
+    alert_threshold_exceeded: Fraction | None = Field(default=None, alias="alertThresholdExceeded")
     forecast_threshold_exceeded: Fraction | None = Field(
         default=None, alias="forecastThresholdExceeded"
     )

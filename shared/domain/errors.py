@@ -43,9 +43,17 @@ class IllegalTransition(DomainError):
 
 
 class InsufficientFunds(DomainError):
-    """A debit larger than the balance it draws on."""
+    """A debit larger than the balance it draws on; `available` is what the account holds
+    (when known), for the client to show."""
 
     code = "insufficient-funds"
+
+    def __init__(
+        self, detail: str, *, account: str | None = None, available: int | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.account = account
+        self.available = available
 
 
 class CapExceeded(DomainError):

@@ -67,6 +67,16 @@ class EventType(StrEnum):
     LOAN_DISBURSED = "loan.disbursed"
     LOAN_EXPIRED = "loan.expired"
     LOAN_REPAID = "loan.repaid"
+    DEPOSIT_DECLARED = "deposit.declared"
+    DEPOSIT_CONFIRMED = "deposit.confirmed"
+    DEPOSIT_REJECTED = "deposit.rejected"
+    WITHDRAWAL_REQUESTED = "withdrawal.requested"
+    WITHDRAWAL_CONFIRMED = "withdrawal.confirmed"
+    WITHDRAWAL_REJECTED = "withdrawal.rejected"
+    WITHDRAWAL_RETURNED = "withdrawal.returned"
+    STATEMENT_IMPORTED = "statement.imported"
+    LEDGER_ADJUSTED = "ledger.adjusted"
+    LEDGER_RECONCILED = "ledger.reconciled"
 
 
 class EventData(BaseModel):
@@ -191,6 +201,100 @@ class LoanRepaid(EventData):
     total_paid: PositiveAmount
 
 
+class DepositDeclared(EventData):
+    """A lender declared a bank transfer to the escrow account."""
+
+    deposit_id: Identifier
+    lender_id: Identifier
+    amount: PositiveAmount
+
+
+class DepositConfirmed(EventData):
+    """A deposit was confirmed against the bank statement; the lender's money is available."""
+
+    deposit_id: Identifier
+    lender_id: Identifier
+    amount: PositiveAmount
+    line_id: Identifier
+    entry_id: Identifier
+    confirmed_by: Identifier
+
+
+class DepositRejected(EventData):
+    deposit_id: Identifier
+    lender_id: Identifier
+    amount: PositiveAmount
+    reason: Reason
+    rejected_by: Identifier
+
+
+class WithdrawalRequested(EventData):
+    """A lender asked to be paid out; the amount is reserved."""
+
+    withdrawal_id: Identifier
+    lender_id: Identifier
+    amount: PositiveAmount
+
+
+class WithdrawalConfirmed(EventData):
+    """The bank transfer to the lender was made; the money left the escrow account."""
+
+    withdrawal_id: Identifier
+    lender_id: Identifier
+    amount: PositiveAmount
+    bank_reference: Annotated[str, Field(min_length=1, max_length=64)]
+    value_date: date
+    confirmed_by: Identifier
+
+
+class WithdrawalRejected(EventData):
+    withdrawal_id: Identifier
+    lender_id: Identifier
+    amount: PositiveAmount
+    reason: Reason
+    rejected_by: Identifier
+
+
+class WithdrawalReturned(EventData):
+    """The bank returned a transfer; the money is available to the lender again."""
+
+    withdrawal_id: Identifier
+    lender_id: Identifier
+    amount: PositiveAmount
+    returned_on: date
+    reason: Reason
+
+
+class StatementImported(EventData):
+    """A bank statement of the escrow account was imported, every line accounted for."""
+
+    statement_id: Identifier
+    period_end: date
+    lines: Amount
+    credits: Amount
+    debits: Amount
+    closing_balance: Annotated[int, pydantic.Strict()]
+
+
+class LedgerAdjusted(EventData):
+    """A manual adjusting entry was approved and posted."""
+
+    manual_entry_id: Identifier
+    entry_id: Identifier
+    proposed_by: Identifier
+    approved_by: Identifier
+
+
+class LedgerReconciled(EventData):
+    """A reconciliation run finished; `problems` is 0 when everything agreed."""
+
+    run_id: Identifier
+    kind: Literal["daily", "on_demand"]
+    day: date
+    passed: bool
+    problems: Amount
+
+
 EVENT_DATA_MODELS: Mapping[tuple[EventType, int], type[EventData]] = MappingProxyType(
     {
         (EventType.LOAN_SUBMITTED, 1): LoanSubmitted,
@@ -203,6 +307,16 @@ EVENT_DATA_MODELS: Mapping[tuple[EventType, int], type[EventData]] = MappingProx
         (EventType.LOAN_DISBURSED, 1): LoanDisbursed,
         (EventType.LOAN_EXPIRED, 1): LoanExpired,
         (EventType.LOAN_REPAID, 1): LoanRepaid,
+        (EventType.DEPOSIT_DECLARED, 1): DepositDeclared,
+        (EventType.DEPOSIT_CONFIRMED, 1): DepositConfirmed,
+        (EventType.DEPOSIT_REJECTED, 1): DepositRejected,
+        (EventType.WITHDRAWAL_REQUESTED, 1): WithdrawalRequested,
+        (EventType.WITHDRAWAL_CONFIRMED, 1): WithdrawalConfirmed,
+        (EventType.WITHDRAWAL_REJECTED, 1): WithdrawalRejected,
+        (EventType.WITHDRAWAL_RETURNED, 1): WithdrawalReturned,
+        (EventType.STATEMENT_IMPORTED, 1): StatementImported,
+        (EventType.LEDGER_ADJUSTED, 1): LedgerAdjusted,
+        (EventType.LEDGER_RECONCILED, 1): LedgerReconciled,
     }
 )
 """The payload model of each `(type, schema_version)`."""

@@ -44,6 +44,14 @@ class Permission(StrEnum):
     CERTIFICATE_VERIFY = "certificate.verify"  # verify lenders' tax certificates
     IDENTITY_VERIFY = "identity.verify"  # verify a passport or an institution's documents
     TAX_FILE = "tax.file"  # a lender files a certificate of domicile or an exemption letter
+    WALLET_USE = "wallet.use"  # a lender's own balances, deposits and withdrawals
+    BANK_ACCOUNT_CHANGE = "bank_account.change"  # one's own payout account
+    DEPOSIT_CONFIRM = "deposit.confirm"  # match, confirm or reject lenders' deposits
+    WITHDRAWAL_CONFIRM = "withdrawal.confirm"  # approve, confirm, reject, record returns
+    STATEMENT_IMPORT = "statement.import"  # import the escrow account's bank statements
+    LEDGER_READ = "ledger.read"  # any account's balance and entries, reconciliations
+    LEDGER_ADJUST = "ledger.adjust"  # propose and approve manual entries (never one's own)
+    RECONCILIATION_RUN = "reconciliation.run"  # queue a reconciliation on demand
 
 
 _P = Permission
@@ -51,11 +59,21 @@ _STAFF_READ = frozenset({_P.LOAN_READ, _P.LOAN_READ_ANY})
 
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
     {
-        "borrower": frozenset({_P.LOAN_APPLY, _P.LOAN_READ}),
-        "lender": frozenset({_P.TAX_FILE}),
+        "borrower": frozenset({_P.LOAN_APPLY, _P.LOAN_READ, _P.BANK_ACCOUNT_CHANGE}),
+        "lender": frozenset({_P.TAX_FILE, _P.WALLET_USE, _P.BANK_ACCOUNT_CHANGE}),
         "staff": frozenset(),
         "admin.credit": _STAFF_READ | {_P.LOAN_REVIEW, _P.FIGURE_VERIFY},
-        "admin.finance": _STAFF_READ | {_P.CERTIFICATE_VERIFY, _P.IDENTITY_VERIFY},
+        "admin.finance": _STAFF_READ
+        | {
+            _P.CERTIFICATE_VERIFY,
+            _P.IDENTITY_VERIFY,
+            _P.DEPOSIT_CONFIRM,
+            _P.WITHDRAWAL_CONFIRM,
+            _P.STATEMENT_IMPORT,
+            _P.LEDGER_READ,
+            _P.LEDGER_ADJUST,
+            _P.RECONCILIATION_RUN,
+        },
         "admin.super": _STAFF_READ
         | {_P.USER_READ_ANY, _P.USER_MANAGE, _P.ROLE_GRANT, _P.PRODUCT_MANAGE},
     }

@@ -173,6 +173,8 @@ def problem_for(exc: BaseException) -> Problem:
             "current_state": exc.current,
             "attempted": exc.attempted,
         }
+    if isinstance(exc, InsufficientFunds) and exc.available is not None:
+        extensions = {"account": exc.account, "available": exc.available}
     if isinstance(exc, MissingToken):
         headers["WWW-Authenticate"] = 'Bearer realm="patungan"'
     elif isinstance(exc, Unauthenticated):

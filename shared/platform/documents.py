@@ -41,3 +41,8 @@ class DocumentStorage(ABC):
     @abstractmethod
     def describe(self, object_name: str) -> StoredObject | None:
         """The stored object's size and type, or None if nothing was uploaded."""
+
+    @abstractmethod
+    def read(self, object_name: str, max_bytes: int) -> bytes | None:
+        """The object's content (an uploaded statement the platform parses), None if nothing
+        was uploaded; `ValueError` when it is larger than `max_bytes`."""

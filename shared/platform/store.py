@@ -31,7 +31,8 @@ from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
-from shared.domain.errors import Conflict, NotFound
+from shared.domain.errors import Conflict, NotFound, ValidationFailed
+from shared.fields import sortable_instant
 from shared.platform.limits import check_commit, check_document
 from shared.platform.outbox import OUTBOX, OutboundMessage, PublishableEvent, outbox_record
 
@@ -199,6 +200,26 @@ class UnitOfWork(ABC):
     @abstractmethod
     def publish_pending(self, event_ids: Sequence[str]) -> None:
         """Publish any of these outbox events that are not yet marked published."""
+
+    def read_snapshot(self, work: Callable[[DocumentTransaction], T]) -> tuple[T, datetime]:
+        """Run read-only `work` with every read at one point in time, a moment ago: one
+        consistent snapshot however long the reading takes (reconciliation). Returns the
+        result and that time (the database's wall-clock time, not business time)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot read a snapshot")
+
+
+def within(field: str, start: datetime | None, end: datetime | None) -> list[Where]:
+    """Filters for an `Instant` field in [start, end) (either bound may be open)."""
+    filters = []
+    bounds: tuple[tuple[datetime | None, Literal[">=", "<"]], ...] = ((start, ">="), (end, "<"))
+    for bound, op in bounds:
+        if bound is not None:
+            if bound.tzinfo is None:
+                raise ValidationFailed(
+                    "give times with a timezone", {field: "a bound without a timezone"}
+                )
+            filters.append(Where(field, op, sortable_instant(bound)))
+    return filters
 
 
 def operation_name(work: Callable[..., Any]) -> str:

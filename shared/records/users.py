@@ -118,7 +118,12 @@ class BankAccountRecord(BaseModel):
     bank_code: str
     account_number_encrypted: str
     account_number_masked: str
+    account_number_hash: str | None = None  # keyed hash, to compare with statement lines
     account_holder: str
+    changed_at: AwareDatetime | None = None  # None: registered with the account
+    # Verified when a deposit from it was confirmed against the bank statement.
+    verified_at: AwareDatetime | None = None
+    verified_by_deposit: str | None = None
 
 
 class SealedIdentifier(BaseModel):

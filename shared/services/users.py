@@ -44,7 +44,6 @@ from shared.domain.caps import check_age
 from shared.domain.errors import Conflict, NotFound, ValidationFailed
 from shared.domain.identity import (
     TaxpayerKind,
-    mask_account_number,
     mask_nik,
     mask_npwp,
     normalize_npwp,
@@ -62,7 +61,6 @@ from shared.platform.personal_data import PersonalDataVault, PiiKind
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
 from shared.records.users import (
     USER_IDENTITIES,
-    BankAccountRecord,
     BorrowerProfile,
     LenderProfile,
     RoleGrantRecord,
@@ -70,6 +68,11 @@ from shared.records.users import (
     SealedIdentifier,
     UserRecord,
     Users,
+)
+from shared.services.bank_accounts import (
+    BankAccountInput,
+    sealed_bank_account,
+    withdrawals_held_until,
 )
 
 if TYPE_CHECKING:  # the scoring engine is imported only where a registration needs it
@@ -99,16 +102,6 @@ class CivilRegistryUnavailable(TransientFailure):
 # --- requests -------------------------------------------------------------------------------
 
 Identifier = Annotated[PlainStr, Field(min_length=1, max_length=40)]
-
-
-class BankAccountInput(BaseModel):
-    """Where payouts go: the bank's three-digit code, the account number and its holder."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    bank_code: Annotated[str, Field(pattern=r"^\d{3}$", examples=["014"])]
-    account_number: Annotated[str, Field(pattern=r"^\d{6,20}$")]
-    account_holder: Name
 
 
 class PassportInput(BaseModel):
@@ -192,6 +185,8 @@ class BankAccountView(BaseModel):
     bank_code: str
     account_number_masked: str
     account_holder: str
+    verified: bool  # a deposit from it was confirmed against the bank statement
+    withdrawals_held_until: datetime | None  # a changed account holds withdrawals a while
 
 
 class UserView(BaseModel):
@@ -233,6 +228,8 @@ class UserView(BaseModel):
                 bank_code=account.bank_code,
                 account_number_masked=account.account_number_masked,
                 account_holder=account.account_holder,
+                verified=account.verified_at is not None,
+                withdrawals_held_until=withdrawals_held_until(account),
             ),
             borrower_profile=user.borrower_profile,
             lender_profile=user.lender_profile,
@@ -451,14 +448,7 @@ def register_user(
                 if foreign_tax_id
                 else None
             ),
-            bank_account=None
-            if account is None
-            else BankAccountRecord(
-                bank_code=account.bank_code,
-                account_number_encrypted=vault.encrypt("account_number", account.account_number),
-                account_number_masked=mask_account_number(account.account_number),
-                account_holder=account.account_holder,
-            ),
+            bank_account=None if account is None else sealed_bank_account(vault, account),
             borrower_profile=registration.borrower_profile,
             lender_profile=registration.lender_profile,
             # The civil registry confirmed a NIK; anyone else waits for admin.finance.

@@ -27,7 +27,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from shared.adapters.auth import JwtVerifier, StaticPublicKey
 from shared.adapters.memory import RecordingOpsChannel
 from shared.http.lazy import Lazy
+from shared.platform.escrow import MoneyLimits
 from shared.records.users import UserDirectory
+from tests.unit.journey.money_desk import ESCROW
 from tests.unit.journey.world import ENTITY, SCORECARD, JourneyWorld
 from tests.unit.plumbing.support import push_issuer
 
@@ -120,6 +122,14 @@ class Platform:
                 return module.ProductServices(**http)
             case "lender_tax":
                 return module.TaxServices(**http, documents=w.storage)
+            case "lender_wallet":
+                return module.WalletServices(
+                    **http, entity=ENTITY, vault=w.vault, escrow=ESCROW, limits=MoneyLimits()
+                )
+            case "finance":
+                return module.FinanceServices(
+                    **http, entity=ENTITY, vault=w.vault, escrow=ESCROW, documents=w.storage
+                )
             case "scoring":
                 return module.ScoringServices(
                     uow=w.uow,
@@ -156,6 +166,7 @@ def platform(signing_key: rsa.RSAPrivateKey, functions: Any) -> Iterator[Platfor
     # The staff behind the tests' admin tokens (a token's own role claim grants nothing).
     platform.world.staff("reviewer-1", "admin.credit")
     platform.world.staff("fin-1", "admin.finance")
+    platform.world.staff("fin-2", "admin.finance")
     with platform.stack:
         yield platform
 

@@ -159,14 +159,16 @@ def test_a_push_subscription_starts_once_its_pusher_may_invoke_and_the_agent_may
 def test_a_scheduler_job_starts_once_its_account_may_invoke(simulations):
     simulation = simulations["p2p-lending"]
     resources = by_urn(simulation)
-    (job,) = simulation.of_type("gcp:cloudscheduler/job:Job")
-    (wait,) = waits_for(simulation, job)
-    (grant,) = [resources[u] for u in wait.dependencies]
-    assert grant.type == RUN_INVOKER
-    assert grant.get("member") == (
-        f"serviceAccount:{job.get('httpTarget.oidcToken.serviceAccountEmail')}"
-    )
-    assert json.loads(base64.b64decode(job.get("httpTarget.body"))) == {}
+    jobs = simulation.of_type("gcp:cloudscheduler/job:Job")
+    assert len(jobs) == len([fn for fn in FUNCTIONS if fn.schedule])
+    for job in jobs:
+        (wait,) = waits_for(simulation, job)
+        (grant,) = [resources[u] for u in wait.dependencies]
+        assert grant.type == RUN_INVOKER
+        assert grant.get("member") == (
+            f"serviceAccount:{job.get('httpTarget.oidcToken.serviceAccountEmail')}"
+        )
+        assert json.loads(base64.b64decode(job.get("httpTarget.body"))) == {}
 
 
 # --- budget currency ------------------------------------------------------------------------

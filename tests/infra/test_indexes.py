@@ -59,16 +59,32 @@ from shared.services.catalogue import (
     propose_product_version,
     sample_catalogue,
 )
+from shared.services.deposits import DepositQuery, deposits_of, find_deposits
 from shared.services.lender_tax import tax_documents_of
 from shared.services.loan_applications import ApplicationQuery, list_applications
 from shared.services.loan_review import ReviewQueueQuery, review_queue
+from shared.services.manual_entries import ManualEntryQuery, list_manual_entries
 from shared.services.outbox_relay import relay_outbox
+from shared.services.reconciliation import (
+    list_reconciliations,
+    request_reconciliation,
+    run_due,
+)
+from shared.services.statement_imports import (
+    LineQuery,
+    list_statements,
+    open_lines,
+    statement_lines,
+)
 from shared.services.users import (
     RoleGrantQuery,
     StaffIdentity,
     bootstrap_admin_super,
     list_role_grants,
 )
+from shared.services.wallet import EntryQuery, entries_of
+from shared.services.withdrawals import WithdrawalQuery, find_withdrawals, withdrawals_of
+from tests.unit.journey.money_desk import MoneyDesk
 from tests.unit.journey.world import JourneyWorld
 
 T = TypeVar("T")
@@ -154,6 +170,9 @@ class RecordingUnitOfWork(UnitOfWork):
 
     def publish_pending(self, event_ids: Sequence[str]) -> None:
         self.inner.publish_pending(event_ids)
+
+    def read_snapshot(self, work: Callable[[DocumentTransaction], T]) -> tuple[T, datetime]:
+        return self.inner.read_snapshot(lambda tx: work(_RecordingTransaction(tx, self.queries)))
 
 
 def _call_site() -> str:
@@ -241,7 +260,40 @@ def journey_queries() -> list[RecordedQuery]:
     for state in (None, "pending"):
         list_role_grants(recorder, RoleGrantQuery(state=state))
     tax_documents_of(recorder, "u-lender")
+    exercise_the_money_desk(recorder)
     return recorder.queries
+
+
+def exercise_the_money_desk(recorder: RecordingUnitOfWork) -> None:
+    """Deposits, withdrawals, statements, adjustments and reconciliation, with every listing
+    in each variant a caller can ask."""
+    desk = MoneyDesk(recorder)  # type: ignore[arg-type]
+    ani = desk.lender("ani", "1110001111")
+    deposit = desk.declare(ani, 1_000_000, "TOPUP-1")
+    desk.statement([desk.transfer_in(ani, 1_000_000, "TOPUP-1")])
+    desk.match(deposit, desk.line("TOPUP-1"))
+    desk.confirm(deposit)
+    withdrawal = desk.withdraw(ani, 200_000)
+    desk.approve(withdrawal)
+    desk.transfer(withdrawal, "OUT-1")
+    desk.statement([desk.transfer_out(200_000, "OUT-1")])
+    since = desk.clock.now() - timedelta(days=7)
+    for state in (None, "confirmed"):
+        find_deposits(recorder, DepositQuery(state=state, declared_from=since))
+        find_withdrawals(recorder, WithdrawalQuery(state=state, requested_from=since))
+    deposits_of(recorder, ani)
+    withdrawals_of(recorder, ani)
+    entries_of(recorder, ani, EntryQuery())
+    [statement, *_] = list_statements(recorder).statements
+    for line_state in (None, "in_suspense"):
+        statement_lines(recorder, statement.id, LineQuery(state=line_state))
+        open_lines(recorder, LineQuery(state=line_state))
+    for entry_state in (None, "proposed"):
+        list_manual_entries(recorder, ManualEntryQuery(state=entry_state))
+    request_reconciliation(recorder, admin_id="fin-1", origin=desk.origin)
+    desk.clock.advance(days=1)
+    run_due(recorder, origin=desk.origin)  # the daily runs and the queued one
+    list_reconciliations(recorder)
 
 
 def test_every_query_the_journey_makes_has_its_composite_index(journey_queries):

@@ -58,6 +58,12 @@ def valid() -> dict[str, Any]:
         "documents_retention_days": 3650,
         "log_retention_days": 30,
         "providers_url": "https://credit-data.example.co.id/v1",
+        "escrow_account": {
+            "bank_code": "008",
+            "bank_name": "Bank Mandiri",
+            "account_number": "1230004567890",
+            "account_name": "PT Patungan Investasi Otomatis (escrow)",
+        },
     }
 
 
@@ -82,6 +88,10 @@ def test_a_valid_new_entity_loads(tmp_path):
         (
             lambda m: m["budget"].update(currency="USD"),
             "the budget is in USD but billing account 01A2B3-C4D5E6-F7A8B9 bills in IDR",
+        ),
+        (
+            lambda m: m.pop("escrow_account"),
+            "a lpbbti entity holds lenders' money: name its escrow_account",
         ),
         (
             lambda m: m.update(entity_id="a-very-long-entity-name"),

@@ -73,6 +73,11 @@ def cloud_values(owner: DeployedFunction) -> Callable[[Source], pulumi.Input[str
         Source.DOCUMENTS_BUCKET: platform.documents.name,
         Source.URL_SIGNER: identity.runtime.email,
         Source.PROVIDERS_URL: manifest.providers_url,
+        Source.ESCROW_ACCOUNT: (
+            manifest.escrow_account.model_dump_json() if manifest.escrow_account else None
+        ),
+        Source.MIN_DEPOSIT: str(manifest.money_limits.min_deposit),
+        Source.MIN_WITHDRAWAL: str(manifest.money_limits.min_withdrawal),
     }
     return values.get
 

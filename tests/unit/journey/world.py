@@ -40,6 +40,7 @@ from shared.platform.providers import ProviderQuery
 from shared.records.loans import BusinessCapital, Collateral, LoanPurpose, LoanRecord, Loans
 from shared.records.products import CatalogueEntry, Products, ProductVersionRecord, version_key
 from shared.records.users import USERS, BorrowerProfile, LenderProfile, UserRecord
+from shared.services.bank_accounts import BankAccountInput
 from shared.services.catalogue import publish_catalogue, sample_catalogue
 from shared.services.credit_scoring import ScoringResult, score_submitted_loan
 from shared.services.loan_applications import (
@@ -47,7 +48,7 @@ from shared.services.loan_applications import (
     SubmitApplication,
     submit_application,
 )
-from shared.services.users import BankAccountInput, Registration, UserView, register_user
+from shared.services.users import Registration, UserView, register_user
 
 ENTITY = "p2p"
 APPLICATION_DAY = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 09:00 in Jakarta

@@ -1,0 +1,34 @@
+"""The entity's escrow account and money limits: configuration the money services are given.
+
+Every lender's money sits in one escrow bank account of the entity (docs/lending-rules.md#ledger);
+lenders transfer to it and are paid from it. Its details come from the entity's manifest
+(`infra/entities/<entity>.json`, `escrow`) through `shared.settings.EscrowSettings`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.fields import MAX_RUPIAH, Name
+
+
+class EscrowAccount(BaseModel):
+    """Where lenders transfer their deposits: the bank, the account and its name."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bank_code: Annotated[str, Field(pattern=r"^\d{3}$")]
+    bank_name: Name
+    account_number: Annotated[str, Field(pattern=r"^\d{6,20}$")]
+    account_name: Name
+
+
+class MoneyLimits(BaseModel):
+    """The entity's smallest deposit and withdrawal, in rupiah."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_deposit: Annotated[int, Field(gt=0, le=MAX_RUPIAH)] = 100_000
+    min_withdrawal: Annotated[int, Field(gt=0, le=MAX_RUPIAH)] = 50_000
