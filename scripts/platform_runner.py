@@ -222,6 +222,8 @@ def local_secret(mount: SecretMount, keys: DevKeys, values: LocalValues) -> str:
     """A secret's local value; no rotation happens locally, so the previous is the current."""
     secrets = {
         "pii-encryption-key": keys.pii_key.read_text().strip(),
+        # The key every local hash was made with (the PII key's default offline).
+        "pii-lookup-key": keys.pii_key.read_text().strip(),
         "provider-api-key": SANDBOX_API_KEY,
         "ops-webhook-url": values.ops_webhook_url,
         "payment-webhook-hmac-key": LOCAL_PAYMENT_WEBHOOK_KEY,

@@ -52,6 +52,11 @@ class Topic:
     published_by: str | None = None
 
 
+# Every function holding personal data mounts both: the encryption key, and the lookup
+# hashes' key, which outlives the encryption key's rotations (shared/adapters/crypto.py).
+PII_LOOKUP_SECRET = "pii-lookup-key"
+PII_SECRETS = ("pii-encryption-key", PII_LOOKUP_SECRET)
+
 # Cloud Billing publishes the entity budget's notifications here (infra: the entity project).
 BUDGET_ALERTS_TOPIC = "billing.budget-alerts"
 
@@ -179,6 +184,13 @@ SECRETS: tuple[Secret, ...] = (
         "pii-encryption-key",
         "32 random bytes (base64) protecting NIK, NPWP and bank account numbers at rest.",
         "PATUNGAN_PII_KEY",
+        # What the previous key sealed stays readable until it is re-encrypted.
+        previous_env_var="PATUNGAN_PII_KEY_PREVIOUS",
+    ),
+    Secret(
+        PII_LOOKUP_SECRET,
+        "32 random bytes (base64) keying the lookup hashes of NIK, NPWP and account numbers.",
+        "PATUNGAN_PII_LOOKUP_KEY",
     ),
     Secret(
         "provider-api-key",
@@ -206,7 +218,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "Register borrowers and lenders; admins manage users and roles.",
         serves="everyone",
         # The provider key: registration checks identity with the civil registry.
-        secrets=("pii-encryption-key", "provider-api-key"),
+        secrets=(*PII_SECRETS, "provider-api-key"),
     ),
     Function(
         "loan_quote",
@@ -234,7 +246,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=120,
         ack_deadline_s=120,  # no second delivery while a slow scoring still runs
         # The PII key: the providers are asked about the borrower's NIK, stored encrypted.
-        secrets=("provider-api-key", "pii-encryption-key"),
+        secrets=("provider-api-key", *PII_SECRETS),
     ),
     Function(
         "loan_review",
@@ -262,7 +274,7 @@ FUNCTIONS: tuple[Function, ...] = (
         serves="lenders",
         publishes=("deposit.declared", "withdrawal.requested"),
         # The PII key: a declared sender account is compared by its keyed hash.
-        secrets=("pii-encryption-key",),
+        secrets=PII_SECRETS,
         escrow_account=True,
     ),
     Function(
@@ -280,7 +292,7 @@ FUNCTIONS: tuple[Function, ...] = (
             "ledger.adjusted",
         ),
         # The PII key: statement lines name the sender's account, kept encrypted and hashed.
-        secrets=("pii-encryption-key",),
+        secrets=PII_SECRETS,
         documents="read_write",  # statement files and manual entries' evidence
         signs_document_urls=True,
         escrow_account=True,
@@ -417,6 +429,11 @@ def validate_topology(
         for name in fn.secrets:
             if name not in secret_names:
                 errors.append(f"{fn.name!r} reads undeclared secret {name!r}")
+        if PII_SECRETS[0] in fn.secrets and PII_LOOKUP_SECRET not in fn.secrets:
+            errors.append(
+                f"{fn.name!r} reads {PII_SECRETS[0]!r} without {PII_LOOKUP_SECRET!r}: "
+                "its lookup hashes would change when the encryption key rotates"
+            )
         if fn.schedule and fn.kind != "http":
             errors.append(f"only http functions can be scheduled ({fn.name!r})")
         if fn.schedule and fn.public:

@@ -98,6 +98,8 @@ def test_secrets_are_mounted_at_their_current_version_and_overlapping_keys_at_th
     assert scoring.secrets == (
         SecretMount("PATUNGAN_PROVIDER_API_KEY", "provider-api-key", "current"),
         SecretMount("PATUNGAN_PII_KEY", "pii-encryption-key", "current"),
+        SecretMount("PATUNGAN_PII_KEY_PREVIOUS", "pii-encryption-key", "previous"),
+        SecretMount("PATUNGAN_PII_LOOKUP_KEY", "pii-lookup-key", "current"),
     )
     webhook = next(s for s in SECRETS if s.name == "payment-webhook-hmac-key")
     payments = Function("payments", "http", "x", secrets=(webhook.name,))
