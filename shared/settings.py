@@ -446,6 +446,11 @@ class BootstrapSettings(PiiSettings):
     """`scripts/bootstrap_admin.py`: Firestore and the PII key (ops, not a function)."""
 
 
+class PiiRotationSettings(PiiSettings):
+    """`scripts/reencrypt_pii.py`: Firestore and the PII keys, the previous one included
+    (ops, not a function)."""
+
+
 FUNCTION_SETTINGS: dict[str, type[PlatformSettings]] = {
     "users": UsersSettings,
     "loan_quote": QuoteSettings,

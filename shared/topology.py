@@ -54,8 +54,8 @@ class Topic:
 
 # Every function holding personal data mounts both: the encryption key, and the lookup
 # hashes' key, which outlives the encryption key's rotations (shared/adapters/crypto.py).
-PII_LOOKUP_SECRET = "pii-lookup-key"
-PII_SECRETS = ("pii-encryption-key", PII_LOOKUP_SECRET)
+PII_SECRETS = ("pii-encryption-key", "pii-lookup-key")
+PII_ENCRYPTION, PII_LOOKUP = PII_SECRETS
 
 # Cloud Billing publishes the entity budget's notifications here (infra: the entity project).
 BUDGET_ALERTS_TOPIC = "billing.budget-alerts"
@@ -181,14 +181,14 @@ TOPICS: tuple[Topic, ...] = (
 
 SECRETS: tuple[Secret, ...] = (
     Secret(
-        "pii-encryption-key",
+        PII_ENCRYPTION,
         "32 random bytes (base64) protecting NIK, NPWP and bank account numbers at rest.",
         "PATUNGAN_PII_KEY",
         # What the previous key sealed stays readable until it is re-encrypted.
         previous_env_var="PATUNGAN_PII_KEY_PREVIOUS",
     ),
     Secret(
-        PII_LOOKUP_SECRET,
+        PII_LOOKUP,
         "32 random bytes (base64) keying the lookup hashes of NIK, NPWP and account numbers.",
         "PATUNGAN_PII_LOOKUP_KEY",
     ),
@@ -429,9 +429,9 @@ def validate_topology(
         for name in fn.secrets:
             if name not in secret_names:
                 errors.append(f"{fn.name!r} reads undeclared secret {name!r}")
-        if PII_SECRETS[0] in fn.secrets and PII_LOOKUP_SECRET not in fn.secrets:
+        if PII_ENCRYPTION in fn.secrets and PII_LOOKUP not in fn.secrets:
             errors.append(
-                f"{fn.name!r} reads {PII_SECRETS[0]!r} without {PII_LOOKUP_SECRET!r}: "
+                f"{fn.name!r} reads {PII_ENCRYPTION!r} without {PII_LOOKUP!r}: "
                 "its lookup hashes would change when the encryption key rotates"
             )
         if fn.schedule and fn.kind != "http":

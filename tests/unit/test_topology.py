@@ -169,3 +169,14 @@ def test_the_budget_topic_is_cloud_billings_and_ops_alerts_consumes_it_everywher
     assert ops_alerts.serves == "everyone"  # every entity has a budget
     relay = topology.function("outbox_relay")
     assert topology.BUDGET_ALERTS_TOPIC not in relay.publishes  # not a platform event
+
+
+def test_a_function_holding_personal_data_mounts_the_lookup_key_with_the_encryption_key():
+    # Without it, its hashes would follow the encryption key, which rotates.
+    partial = Function("pii_reader", "http", "x", secrets=("pii-encryption-key",))
+    assert validate_topology((*FUNCTIONS, partial)) == [
+        "'pii_reader' reads 'pii-encryption-key' without 'pii-lookup-key': "
+        "its lookup hashes would change when the encryption key rotates"
+    ]
+    both = Function("pii_reader", "http", "x", secrets=("pii-encryption-key", "pii-lookup-key"))
+    assert validate_topology((*FUNCTIONS, both)) == []
