@@ -23,7 +23,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from shared.platform.escrow import EscrowAccount, MoneyLimits
+from shared.platform.escrow import EscrowAccount, FundingRules, MoneyLimits
 from shared.topology import SERVED_UNDER
 
 ENTITIES_DIR = Path(__file__).resolve().parent / "entities"
@@ -174,6 +174,13 @@ class EntityManifest(_Frozen):
     money_limits: MoneyLimits = Field(
         default_factory=MoneyLimits,
         description="The smallest deposit and withdrawal, in rupiah.",
+    )
+    funding_rules: FundingRules = Field(
+        default_factory=FundingRules,
+        description=(
+            "The smallest commitment, the most lenders per loan, and the platform outstanding "
+            "from which the lender concentration cap applies."
+        ),
     )
 
     @model_validator(mode="after")

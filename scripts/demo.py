@@ -12,12 +12,16 @@ checked with the civil registry), submits an application to `loan_applications`,
 and is scored by `scoring` through the real `loan.submitted` push subscription;
 the demo polls the application until it is decided and prints the decision and
 its reasons. The approved borrower accepts the priced offer (funding opens); the
-one in review is approved by an `admin.credit` reviewer with a narrative through
-`loan_review`, then accepts too.
+one in review is approved with a narrative through `loan_review` by the local
+platform's `admin.credit` staff member (`scripts.local_staff`, founded when the
+platform starts), then accepts too.
 
 The demo can run again against the same platform: each persona keeps the same user
 id (`demo-<persona>`), is registered only once (a NIK registers once per platform),
-and an application left open by an earlier run is cancelled first.
+and an application left open by an earlier run is cancelled first. A persona the
+platform does not take a new application from yet (a rejected borrower cools off
+for the product's `cooling_off_days`; so does one who cancelled too often) shows
+the decision of its latest application instead.
 
 Exits 0 when every decision is the persona's expected one, 1 when one differs, 2
 when the platform cannot be reached or answers something unexpected.
@@ -30,10 +34,13 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from scripts.local_staff import GRANTED
 from scripts.platform_client import (
     DECISION_OF_STATE,
     OPEN_STATES,
@@ -51,7 +58,9 @@ PERSONAS = (
     ("risky", "a risky borrower"),
 )
 USED_FUNCTIONS = ("users", "loan_applications", "loan_review")
-REVIEWER = "demo-credit-officer"
+# A staff member whose stored account holds admin.credit: a token's role claim grants nothing.
+REVIEWER = next(member.sub for member in GRANTED if member.role == "admin.credit")
+COOLING_OFF = "urn:patungan:problem:cooling-off"  # the platform's refusal of a new application
 REVIEW_NARRATIVE = (
     "New coffee cart with four months of steadily growing marketplace sales and no bureau "
     "history; small principal against monthly revenue. Approved at the grade's price."
@@ -101,21 +110,29 @@ def walk(client: PlatformClient, key: str, label: str, say: Say = _say) -> Outco
 
     app = applicant.application
     submitted_at = time.perf_counter()
-    loan_id = client.submit(sub, applicant)["loan_id"]
+    try:
+        loan_id = client.submit(sub, applicant)["loan_id"]
+    except PlatformCallFailed as refused:
+        standing = _standing_application(client, sub, refused)
+        if standing is None:
+            raise
+        say(f"  {'not submitted':<14} {refused.response.json()['detail']}")
+        decision = standing["decision"]
+        seconds = (
+            datetime.fromisoformat(decision["decided_at"])
+            - datetime.fromisoformat(standing["submitted_at"])
+        ).total_seconds()
+        verdict = decision["decision"]
+        _say_scored(decision, f"{seconds:.2f} s after submission, in {standing['id']}", say)
+        return _outcome(key, applicant, standing, verdict, seconds)
     say(
         f"  {'submitted':<14} {loan_id}: {rupiah(app['principal'])} over {app['tenor']} months "
         f"({app['product_id']}, {app['purpose']})"
     )
     loan = client.wait_for_decision(sub, loan_id)
     seconds = time.perf_counter() - submitted_at
-    decision = loan["decision"]
     verdict = DECISION_OF_STATE[loan["state"]]
-    say(
-        f"  {'scored':<14} {verdict.upper()}: grade {decision['grade']}, score "
-        f"{decision['score']} ({decision['model_version']}), {seconds:.2f} s after submission"
-    )
-    for reason in decision["reasons"][:4]:
-        say(f"  {'':<14} - {reason}")
+    _say_scored(loan["decision"], f"{seconds:.2f} s after submission", say)
 
     if loan["state"] == "in_review":
         queue = [case["id"] for case in client.review_queue(REVIEWER)]
@@ -136,12 +153,40 @@ def walk(client: PlatformClient, key: str, label: str, say: Say = _say) -> Outco
             f"  {'accepted':<14} agreement {offer['agreement_version']}; {loan['state']} until "
             f"{loan['funding_closes_on']}"
         )
+    return _outcome(key, applicant, loan, verdict, seconds)
+
+
+def _standing_application(
+    client: PlatformClient, sub: str, refused: PlatformCallFailed
+) -> dict[str, Any] | None:
+    """The persona's latest scored application when the platform refuses a new one for now
+    (cooling off after a rejection or after too many cancellations); None for any other
+    refusal."""
+    response = refused.response
+    if response.status_code != 409 or response.json().get("type") != COOLING_OFF:
+        return None
+    # Newest first: the application whose rejection (or cancellation) started the wait.
+    return next((loan for loan in client.applications(sub) if loan["decision"]), None)
+
+
+def _say_scored(decision: Mapping[str, Any], when: str, say: Say) -> None:
+    say(
+        f"  {'scored':<14} {decision['decision'].upper()}: grade {decision['grade']}, score "
+        f"{decision['score']} ({decision['model_version']}), {when}"
+    )
+    for reason in decision["reasons"][:4]:
+        say(f"  {'':<14} - {reason}")
+
+
+def _outcome(
+    key: str, applicant: Applicant, loan: Mapping[str, Any], verdict: str, seconds: float
+) -> Outcome:
     return Outcome(
         persona=key,
         name=applicant.full_name,
         expected=str(applicant.expected_decision),
         decision=verdict,
-        loan_id=loan_id,
+        loan_id=loan["id"],
         final_state=loan["state"],
         seconds_to_decision=seconds,
     )

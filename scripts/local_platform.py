@@ -38,6 +38,7 @@ from types import FrameType
 
 from emulators.local_cloud import DEFAULT_PROJECT, LocalCloudError
 from scripts.local_scheduler import run_job_now
+from scripts.money_check import deposit_round_trip
 from scripts.platform_client import PlatformClient, sandbox_applicant
 from scripts.platform_runner import (
     LOCAL_ENTITY,
@@ -202,7 +203,8 @@ def run_scheduled(args: argparse.Namespace) -> int:
 
 
 def smoke_check(platform: LocalPlatform, say: Callable[[str], None] = print) -> bool:
-    """Every function answers; a product quote; one borrower scored end to end."""
+    """Every function answers; a product quote; one borrower scored end to end; one lender's
+    deposit confirmed."""
     ok = True
 
     def check(what: str, run: Callable[[], str]) -> None:
@@ -259,6 +261,8 @@ def smoke_check(platform: LocalPlatform, say: Callable[[str], None] = print) -> 
             )
 
         check("register, submit, scored through the push subscription", journey)
+        check("a lender's deposit confirmed against the bank statement",
+              lambda: deposit_round_trip(client))  # fmt: skip
     return ok
 
 

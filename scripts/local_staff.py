@@ -5,7 +5,7 @@ platform founds its staff the way an entity does (`seed_staff`):
 
 1. two founding `admin.super` accounts, through the ops command
    (`python -m scripts.bootstrap_admin`), with the users function's environment;
-2. an `admin.credit` and an `admin.finance` staff member, each registering
+2. an `admin.credit` and two `admin.finance` staff members, each registering
    through the users function (`POST /users`, a NIK the providers sandbox
    confirms), proposed by one founder (`POST /users/{id}/role-grants`) and
    approved by the other (`POST /users/role-grants/{grant}/approve`).
@@ -68,6 +68,11 @@ GRANTED = (
     StaffMember(
         "local-admin-finance", "admin.finance", "Agus Bendahara", date(1988, 2, 14),
         "3174011402880004", "+6281100000004",
+    ),
+    # A second admin.finance: money movements are made by one and checked by another.
+    StaffMember(
+        "local-admin-finance-2", "admin.finance", "Rina Pemeriksa", date(1991, 6, 8),
+        "3174014806910005", "+6281100000005",
     ),
 )  # fmt: skip
 LOCAL_STAFF = (*FOUNDERS, *GRANTED)

@@ -94,7 +94,7 @@ from shared.deployment import (
     account_email,
     platform_plan,
 )
-from shared.platform.escrow import EscrowAccount, MoneyLimits
+from shared.platform.escrow import EscrowAccount, FundingRules, MoneyLimits
 from shared.platform.outbox import EventPublisher, OutboundMessage
 from shared.settings import DEV_AUDIENCE, DEV_ISSUER
 from shared.topology import local_port
@@ -112,6 +112,7 @@ LOCAL_ESCROW_ACCOUNT = EscrowAccount(
     account_name="PT Patungan Dana Bersama (escrow)",
 )
 LOCAL_MONEY_LIMITS = MoneyLimits()
+LOCAL_FUNDING_RULES = FundingRules()
 Progress = Callable[[str], None]
 # What a developer's shell may carry that would change what a function reads: each function
 # gets exactly the planned values of these (`EmulatorProcess(replaces=...)`).
@@ -210,6 +211,9 @@ class LocalValues:
             Source.ESCROW_ACCOUNT: LOCAL_ESCROW_ACCOUNT.model_dump_json(),
             Source.MIN_DEPOSIT: str(LOCAL_MONEY_LIMITS.min_deposit),
             Source.MIN_WITHDRAWAL: str(LOCAL_MONEY_LIMITS.min_withdrawal),
+            Source.MIN_COMMITMENT: str(LOCAL_FUNDING_RULES.min_commitment),
+            Source.MAX_LENDERS_PER_LOAN: str(LOCAL_FUNDING_RULES.max_lenders_per_loan),
+            Source.CONCENTRATION_FLOOR: str(LOCAL_FUNDING_RULES.concentration_floor),
         }
         return values.get
 

@@ -111,6 +111,9 @@ class Source(StrEnum):
     ESCROW_ACCOUNT = auto()  # JSON: the entity's escrow bank account
     MIN_DEPOSIT = auto()  # the entity's smallest deposit (optional: the settings' default)
     MIN_WITHDRAWAL = auto()
+    MIN_COMMITMENT = auto()  # the entity's funding rules (optional: the settings' defaults)
+    MAX_LENDERS_PER_LOAN = auto()
+    CONCENTRATION_FLOOR = auto()
 
 
 @dataclass(frozen=True)
@@ -332,6 +335,12 @@ def environment(fn: Function) -> tuple[Variable, ...]:
             Variable("PATUNGAN_ESCROW_ACCOUNT", Source.ESCROW_ACCOUNT),
             Variable("PATUNGAN_MIN_DEPOSIT", Source.MIN_DEPOSIT, True),
             Variable("PATUNGAN_MIN_WITHDRAWAL", Source.MIN_WITHDRAWAL, True),
+        ]
+    if fn.funding_rules:
+        variables += [
+            Variable("PATUNGAN_MIN_COMMITMENT", Source.MIN_COMMITMENT, True),
+            Variable("PATUNGAN_MAX_LENDERS_PER_LOAN", Source.MAX_LENDERS_PER_LOAN, True),
+            Variable("PATUNGAN_CONCENTRATION_FLOOR", Source.CONCENTRATION_FLOOR, True),
         ]
     if PROVIDER_CREDENTIALS in fn.secrets:
         # Whoever holds the providers' API key calls them, so is told where they are.

@@ -52,7 +52,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.fields import MAX_RUPIAH
-from shared.platform.escrow import EscrowAccount, MoneyLimits
+from shared.platform.escrow import EscrowAccount, FundingRules, MoneyLimits
 
 Environment = Literal["local", "test", "dev", "staging", "prod"]
 
@@ -348,6 +348,24 @@ class EscrowSettings(PlatformSettings):
         return MoneyLimits(min_deposit=self.min_deposit, min_withdrawal=self.min_withdrawal)
 
 
+class FundingRulesSettings(PlatformSettings):
+    """Adds the entity's funding rules (`shared.platform.escrow.FundingRules`)."""
+
+    min_commitment: int = Field(default=FundingRules().min_commitment, gt=0, le=MAX_RUPIAH)
+    max_lenders_per_loan: int = Field(default=FundingRules().max_lenders_per_loan, gt=0, le=10_000)
+    concentration_floor: int = Field(
+        default=FundingRules().concentration_floor, ge=0, le=MAX_RUPIAH
+    )
+
+    @property
+    def funding_rules(self) -> FundingRules:
+        return FundingRules(
+            min_commitment=self.min_commitment,
+            max_lenders_per_loan=self.max_lenders_per_loan,
+            concentration_floor=self.concentration_floor,
+        )
+
+
 class SchedulerSettings(HttpSettings):
     """Adds who the scheduler is: the service account its OIDC tokens name."""
 
@@ -418,6 +436,26 @@ class ReconciliationSettings(SchedulerSettings):
     """`reconciliation`: called only by its Cloud Scheduler job."""
 
 
+class FundingSettings(HttpSettings, FundingRulesSettings):
+    """`loan_funding`: auth and the entity's funding rules."""
+
+
+class AutoInvestSettings(FundingRulesSettings):
+    """`auto_invest`: the entity's funding rules (fed by its push subscription)."""
+
+
+class FundingReleaseSettings(PlatformSettings):
+    """`funding_release`: Firestore and Pub/Sub only (fed by its push subscriptions)."""
+
+
+class FundingExpirySettings(SchedulerSettings):
+    """`funding_expiry`: called only by its Cloud Scheduler job."""
+
+
+class DisbursementSettings(HttpSettings):
+    """`disbursements`: auth."""
+
+
 class OpsAlertsSettings(PushSettings):
     """`ops_alerts`: its pushes' tokens, and the ops channel it notifies.
 
@@ -463,6 +501,11 @@ FUNCTION_SETTINGS: dict[str, type[PlatformSettings]] = {
     "lender_wallet": WalletSettings,
     "finance": FinanceSettings,
     "reconciliation": ReconciliationSettings,
+    "loan_funding": FundingSettings,
+    "auto_invest": AutoInvestSettings,
+    "funding_release": FundingReleaseSettings,
+    "funding_expiry": FundingExpirySettings,
+    "disbursements": DisbursementSettings,
     "ops_alerts": OpsAlertsSettings,
 }
 """The settings class each function of the topology loads (checked by tests)."""

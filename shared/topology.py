@@ -128,6 +128,8 @@ class Function:
     relays_outbox: bool = False
     # Reads the entity's escrow account and money limits (from the entity's manifest).
     escrow_account: bool = False
+    # Reads the entity's funding rules (from the entity's manifest).
+    funding_rules: bool = False
 
     @property
     def entry_point(self) -> str:
@@ -152,14 +154,13 @@ TOPICS: tuple[Topic, ...] = (
         outbound=True,
     ),
     Topic("loan.rejected", "An application was rejected, with reasons.", outbound=True),
+    Topic("loan.offer_accepted", "The borrower accepted the priced offer; funding opens."),
+    Topic("loan.cancelled", "The borrower withdrew the application before funding completed."),
+    Topic("loan.funded", "Lenders committed the whole principal.", outbound=True),
+    Topic("loan.expired", "The funding window closed first; commitments are released."),
     Topic(
-        "loan.offer_accepted",
-        "The borrower accepted the priced offer; funding opens.",
-        outbound=True,
-    ),
-    Topic(
-        "loan.cancelled",
-        "The borrower withdrew the application before funding completed.",
+        "loan.disbursed",
+        "The disbursement is booked: the loan is active and its payout in transit.",
         outbound=True,
     ),
     Topic(
@@ -309,6 +310,53 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=540,  # a day of entries; far inside Cloud Scheduler's 30 minutes
         memory_mb=1024,  # a day's entries and every balance, held at once
         max_instances=1,  # one run at a time
+    ),
+    Function(
+        "loan_funding",
+        "http",
+        "Lenders: the marketplace, the agreements, commitments and their portfolio.",
+        serves="lenders",
+        publishes=("loan.funded",),
+        funding_rules=True,
+    ),
+    Function(
+        "auto_invest",
+        "event",
+        "Commits for lenders whose auto-invest rules match a loan that opened for funding.",
+        consumes=("loan.offer_accepted",),
+        publishes=("loan.funded",),
+        serves="lenders",
+        funding_rules=True,
+        timeout_s=300,  # chunks of lenders, far inside the push's ack deadline
+        ack_deadline_s=300,
+    ),
+    Function(
+        "funding_release",
+        "event",
+        "Returns every commitment of a loan that expired or was cancelled to its lenders.",
+        consumes=("loan.cancelled", "loan.expired"),
+        serves="lenders",
+        timeout_s=300,  # a plan over up to max_lenders_per_loan stakes, in chunks
+        ack_deadline_s=300,
+    ),
+    Function(
+        "funding_expiry",
+        "http",
+        "Daily: loans whose funding window closed become expired.",
+        serves="lenders",
+        publishes=("loan.expired",),
+        schedule="10 0 * * *",  # ten past midnight, Jakarta: yesterday's windows have closed
+        timeout_s=300,
+        max_instances=1,
+    ),
+    Function(
+        "disbursements",
+        "http",
+        "admin.finance pays funded loans out: requested by one, the transfer confirmed by another.",
+        serves="lenders",
+        publishes=("loan.disbursed",),
+        timeout_s=300,  # a plan over up to max_lenders_per_loan stakes, in chunks
+        memory_mb=512,
     ),
     Function(
         "outbox_relay",

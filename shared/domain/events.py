@@ -161,7 +161,9 @@ class LoanFunded(EventData):
 
 
 class LoanDisbursed(EventData):
-    """The payout left for the borrower's bank account; the schedule is now fixed."""
+    """The disbursement is booked: the loan is active, its schedule fixed, and the net payout
+    in transit to the borrower's bank account (`requested_by` the `admin.finance` who asked;
+    a second one confirms the transfer)."""
 
     loan_id: Identifier
     principal: PositiveAmount
@@ -170,7 +172,7 @@ class LoanDisbursed(EventData):
     net_disbursement: PositiveAmount
     disbursed_on: date
     maturity_date: date
-    confirmed_by: Identifier
+    requested_by: Identifier
 
     @model_validator(mode="after")
     def _payout_adds_up(self) -> Self:

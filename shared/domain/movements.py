@@ -105,3 +105,20 @@ def withdrawal_payout_returned(
 ) -> JournalEntry:
     paid = withdrawal_payout(withdrawal_id, lender_id, amount, at)
     return reverse(paid, f"withdrawal-{withdrawal_id}-returned", at)
+
+
+# --- funding and disbursement (docs/lending-rules.md#funding) ---------------------------------
+
+
+def commitment(
+    commitment_id: str, lender_id: str, loan_id: str, amount: int, at: datetime
+) -> JournalEntry:
+    """A lender's money pledged to a loan in funding: available to committed."""
+    return _transfer(
+        f"commitment-{commitment_id}",
+        at,
+        lender_account(AccountType.LENDER_AVAILABLE, lender_id),
+        lender_account(AccountType.LENDER_COMMITTED, lender_id),
+        amount,
+        f"commitment to loan {loan_id}",
+    )

@@ -52,6 +52,8 @@ class Permission(StrEnum):
     LEDGER_READ = "ledger.read"  # any account's balance and entries, reconciliations
     LEDGER_ADJUST = "ledger.adjust"  # propose and approve manual entries (never one's own)
     RECONCILIATION_RUN = "reconciliation.run"  # queue a reconciliation on demand
+    LOAN_FUND = "loan.fund"  # browse the marketplace, commit to loans, one's own portfolio
+    DISBURSEMENT_MAKE = "disbursement.make"  # request, confirm or record a returned payout
 
 
 _P = Permission
@@ -60,7 +62,7 @@ _STAFF_READ = frozenset({_P.LOAN_READ, _P.LOAN_READ_ANY})
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
     {
         "borrower": frozenset({_P.LOAN_APPLY, _P.LOAN_READ, _P.BANK_ACCOUNT_CHANGE}),
-        "lender": frozenset({_P.TAX_FILE, _P.WALLET_USE, _P.BANK_ACCOUNT_CHANGE}),
+        "lender": frozenset({_P.TAX_FILE, _P.WALLET_USE, _P.BANK_ACCOUNT_CHANGE, _P.LOAN_FUND}),
         "staff": frozenset(),
         "admin.credit": _STAFF_READ | {_P.LOAN_REVIEW, _P.FIGURE_VERIFY},
         "admin.finance": _STAFF_READ
@@ -73,6 +75,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             _P.LEDGER_READ,
             _P.LEDGER_ADJUST,
             _P.RECONCILIATION_RUN,
+            _P.DISBURSEMENT_MAKE,
         },
         "admin.super": _STAFF_READ
         | {_P.USER_READ_ANY, _P.USER_MANAGE, _P.ROLE_GRANT, _P.PRODUCT_MANAGE},

@@ -1,4 +1,5 @@
-"""The entity's escrow account and money limits: configuration the money services are given.
+"""The entity's escrow account, money limits and funding rules: configuration the money
+services are given.
 
 Every lender's money sits in one escrow bank account of the entity (docs/lending-rules.md#ledger);
 lenders transfer to it and are paid from it. Its details come from the entity's manifest
@@ -23,6 +24,18 @@ class EscrowAccount(BaseModel):
     bank_name: Name
     account_number: Annotated[str, Field(pattern=r"^\d{6,20}$")]
     account_name: Name
+
+
+class FundingRules(BaseModel):
+    """How the entity's loans are funded (docs/lending-rules.md#funding): the smallest
+    commitment, the most lenders one loan may have, and the platform outstanding below which
+    the 25% lender concentration cap is not yet enforced."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_commitment: Annotated[int, Field(gt=0, le=MAX_RUPIAH)] = 100_000
+    max_lenders_per_loan: Annotated[int, Field(gt=0, le=10_000)] = 1_000
+    concentration_floor: Annotated[int, Field(ge=0, le=MAX_RUPIAH)] = 10_000_000_000
 
 
 class MoneyLimits(BaseModel):

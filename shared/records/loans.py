@@ -24,9 +24,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.domain.loan import LoanState, LoanTransition, transition
+from shared.domain.maker_checker import Checked, Made
 from shared.domain.products import BorrowerSegment, Purpose, TenorUnit
 from shared.fields import Instant, PlainStr, Rupiah, SignedRupiah
 from shared.platform.store import Repository
+from shared.records.deposits import BankAccountRef
 from shared.records.quotes import CapCheckView, QuoteResponse
 
 LOANS = "loans"
@@ -147,6 +149,39 @@ class LoanDocument(BaseModel):
     requested_at: AwareDatetime
 
 
+class Listing(BaseModel):
+    """What the lenders' marketplace shows of the borrower and sorts by, set when funding
+    opens: nothing that identifies the borrower."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    sector: str
+    province_code: str
+    sort_key: str  # "<funding closes on>|<loan id>": the marketplace's order and page token
+
+
+class Disbursement(BaseModel):
+    """The loan's payout (docs/lending-rules.md#disbursement): requested by one
+    `admin.finance`, booked by the disbursement plan (the loan becomes `active`, the payout
+    in transit), its bank transfer confirmed by another; a returned transfer puts the payout
+    back in transit, to be sent again."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    state: Literal["booking", "in_transit", "paid"]
+    requested: Made
+    disbursed_on: date
+    maturity_date: date
+    origination_fee: int
+    origination_fee_vat: int
+    net_disbursement: int
+    to_account: BankAccountRef
+    payouts: int = 0  # transfers confirmed so far (a returned one is sent again)
+    confirmed: Checked | None = None
+    bank_reference: str | None = None
+    value_date: date | None = None
+
+
 class LoanRecord(BaseModel):
     """`loans/<id>`: one application and everything that happened to it."""
 
@@ -178,6 +213,16 @@ class LoanRecord(BaseModel):
     cancellation_reason: str | None = None
     offer_recheck: CapCheckView | None = None  # why an accepted offer went back to review
     documents: tuple[LoanDocument, ...] = ()
+    listing: Listing | None = None
+    funded_amount: int = 0  # committed by lenders so far (docs/lending-rules.md#funding)
+    lender_count: int = 0
+    money_plan: str | None = None  # a running money plan blocks every other money action
+    disbursement: Disbursement | None = None
+
+    @property
+    def remaining(self) -> int:
+        """What lenders may still commit."""
+        return self.principal - self.funded_amount
 
     def moved(
         self, action: LoanTransition, *, at: datetime, by: str | None, **changes: Any

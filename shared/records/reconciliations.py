@@ -109,6 +109,7 @@ class ReconciliationRecord(BaseModel):
     problem_count: int = 0
     escrow: EscrowFigures | None = None
     statement: StatementCheck | None = None
+    outstanding_funding: int = 0  # loan principal owed plus lenders' commitments
     duration_ms: int | None = None
 
 

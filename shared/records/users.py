@@ -136,6 +136,17 @@ class SealedIdentifier(BaseModel):
     masked: str
 
 
+class LenderAgreements(BaseModel):
+    """The lender agreement and risk disclosure versions a lender accepted, and when
+    (docs/lending-rules.md#funding)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lender_agreement: str
+    risk_disclosure: str
+    accepted_at: AwareDatetime
+
+
 class UserRecord(BaseModel):
     """`users/<user id>` (the token subject). Personal identifiers only encrypted + masked.
 
@@ -164,6 +175,8 @@ class UserRecord(BaseModel):
     bank_account: BankAccountRecord | None = None
     borrower_profile: BorrowerProfile | None = None
     lender_profile: LenderProfile | None = None
+    lender_agreements: LenderAgreements | None = None
+    affiliate_group_id: str | None = None  # lenders under common control (concentration cap)
     identity_verified_at: AwareDatetime | None = None
     identity_verified_by: str | None = None  # an admin; None when the civil registry confirmed
     registered_at: AwareDatetime

@@ -65,7 +65,7 @@ from shared.platform.clock import jakarta_date
 from shared.platform.documents import DocumentStorage
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
-from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
+from shared.platform.store import DocumentTransaction, JsonDict, OrderBy, UnitOfWork, Where
 from shared.records.borrowers import BORROWER_POSITIONS, BorrowerPosition, BorrowerPositions
 from shared.records.loans import (
     MAX_DOCUMENTS_PER_LOAN,
@@ -74,6 +74,7 @@ from shared.records.loans import (
     BusinessCapital,
     Collateral,
     DecisionSummary,
+    Listing,
     LoanDocument,
     LoanPurpose,
     LoanRecord,
@@ -512,6 +513,7 @@ def accept_offer(
         loans = Loans(tx)
         loan = _visible(loans.get(loan_id), caller, loan_id)
         product = product_of(tx, loan.product_id, loan.product_version)
+        borrower_doc = tx.get(USERS, loan.borrower_id)
         accepted = loan.moved(LoanTransition.ACCEPT_OFFER, at=now, by=caller.user_id)
         offer = loan.offer
         if offer is None:
@@ -541,6 +543,7 @@ def accept_offer(
             by=caller.user_id,
             offer_accepted_at=now,
             funding_closes_on=closes_on,
+            listing=_listing(loan_id, borrower_doc, closes_on),
         )
         loans.put(funding)
         tx.emit(
@@ -559,6 +562,18 @@ def accept_offer(
         return ApplicationView.of(funding, for_admin=caller.is_admin)
 
     return uow.run(accept)
+
+
+def _listing(loan_id: str, borrower_doc: JsonDict | None, closes_on: date) -> Listing:
+    """What the lenders' marketplace shows of the borrower: sector and province only."""
+    profile = UserRecord.model_validate(borrower_doc).borrower_profile if borrower_doc else None
+    if profile is None:
+        raise Conflict(f"loan {loan_id}'s borrower has no business profile to list")
+    return Listing(
+        sector=profile.sector,
+        province_code=profile.province_code,
+        sort_key=f"{closes_on.isoformat()}|{loan_id}",
+    )
 
 
 def cancel_application(

@@ -39,6 +39,7 @@ from shared.domain.events import EventType, LedgerReconciled
 from shared.domain.ledger import (
     ESCROW_CASH,
     AccountId,
+    AccountType,
     JournalEntry,
     LedgerCheck,
     LedgerError,
@@ -239,6 +240,7 @@ def reconcile(
             difference=escrow.difference,
         ),
         statement=statement,
+        outstanding_funding=outstanding_funding(expected),
         duration_ms=int((time.monotonic() - clock_start) * 1000),
     )
     if problems:
@@ -397,7 +399,41 @@ def _check(snapshot: _Snapshot) -> tuple[list[Problem], dict[AccountId, int]]:
             )
     problems += [_problem(e) for e in validate_non_negative(expected)]
     problems += [_problem(e) for e in validate_escrow_identity(expected)]
+    problems += _receivable_problems(expected)
     return problems, expected
+
+
+def _receivable_problems(balances: Mapping[AccountId, int]) -> list[Problem]:
+    """Each loan's receivables (principal and interest) equal what its lenders are owed:
+    receivables are assets outside the escrow identity, checked against the lenders' claim."""
+    loans: dict[str, list[int]] = {}
+    for account, balance in balances.items():
+        if account.type in _RECEIVABLES and account.owner is not None:
+            loans.setdefault(account.owner, [0, 0])[0] += balance
+        elif account.type is AccountType.LOAN_LENDERS_CLAIM and account.owner is not None:
+            loans.setdefault(account.owner, [0, 0])[1] += balance
+    return [
+        Problem(
+            check="receivables-mismatch",
+            message=f"loan {loan}: receivables {owed:,} != its lenders' claim {claim:,}",
+            account=str(AccountId(AccountType.LOAN_LENDERS_CLAIM, loan)),
+        )
+        for loan, (owed, claim) in sorted(loans.items())
+        if owed != claim
+    ]
+
+
+_RECEIVABLES = (AccountType.LOAN_PRINCIPAL, AccountType.INTEREST_RECEIVABLE)
+
+
+def outstanding_funding(balances: Mapping[AccountId, int]) -> int:
+    """The platform's outstanding funding: principal lent out and still owed, and money
+    lenders committed to loans still in funding (docs/lending-rules.md#funding)."""
+    return sum(
+        balance
+        for account, balance in balances.items()
+        if account.type in (AccountType.LOAN_PRINCIPAL, AccountType.LENDER_COMMITTED)
+    )
 
 
 def _added(base: Mapping[AccountId, int], changes: Mapping[AccountId, int]) -> dict[AccountId, int]:

@@ -78,6 +78,9 @@ def cloud_values(owner: DeployedFunction) -> Callable[[Source], pulumi.Input[str
         ),
         Source.MIN_DEPOSIT: str(manifest.money_limits.min_deposit),
         Source.MIN_WITHDRAWAL: str(manifest.money_limits.min_withdrawal),
+        Source.MIN_COMMITMENT: str(manifest.funding_rules.min_commitment),
+        Source.MAX_LENDERS_PER_LOAN: str(manifest.funding_rules.max_lenders_per_loan),
+        Source.CONCENTRATION_FLOOR: str(manifest.funding_rules.concentration_floor),
     }
     return values.get
 

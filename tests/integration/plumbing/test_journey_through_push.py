@@ -19,7 +19,6 @@ from werkzeug.serving import make_server
 
 from shared.adapters.auth import JwtVerifier, StaticPublicKey
 from shared.adapters.firestore import FirestoreUnitOfWork
-from shared.adapters.memory import MemoryCallerDirectory
 from shared.adapters.pubsub import PubSubPublisher
 from shared.domain.events import EventType, new_event
 from shared.http.events import PushAuthenticator
@@ -29,6 +28,7 @@ from tests.unit.plumbing.support import (
     SAMPLE_FUNCTION,
     Issuer,
     new_private_key,
+    registered_cast,
 )
 
 pytestmark = pytest.mark.emulator
@@ -111,9 +111,7 @@ def test_submit_is_scored_once_though_the_event_is_delivered_three_times(
     issuer = Issuer(new_private_key(), new_private_key())
     app = functions_framework.create_app("sample_loans", str(SAMPLE_FUNCTION))
     loans = sys.modules["main"]
-    callers = MemoryCallerDirectory()
-    callers.register("u-ani", "borrower")  # the stored record, not the token, gives the role
-    services = HttpServices(uow=uow, verifier=issuer.verifier(), callers=callers)
+    services = HttpServices(uow=uow, verifier=issuer.verifier(), callers=registered_cast())
     headers = {**issuer.bearer("u-ani"), "Idempotency-Key": "journey-1"}
 
     with pubsub_emulator.faults(push, deliver_times=3), loans.services.override(services):

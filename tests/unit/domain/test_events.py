@@ -79,7 +79,7 @@ SAMPLE_DATA: dict[EventType, dict[str, object]] = {
         "net_disbursement": 48_890_000,
         "disbursed_on": "2026-01-20",
         "maturity_date": "2027-01-20",
-        "confirmed_by": "admin-9",
+        "requested_by": "admin-9",
     },
     EventType.LOAN_EXPIRED: {"loan_id": "L-1", "committed_released": 12_500_000, "lender_count": 4},
     EventType.LOAN_REPAID: {"loan_id": "L-1", "repaid_on": "2027-01-20", "total_paid": 55_400_000},

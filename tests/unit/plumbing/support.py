@@ -144,6 +144,14 @@ CAST: dict[str, Role] = {
 """Registered users of the plumbing tests and the role their record gives them."""
 
 
+def registered_cast() -> MemoryCallerDirectory:
+    """The stored records behind the tests' tokens: a token's own role grants nothing."""
+    callers = MemoryCallerDirectory()
+    for user_id, role in CAST.items():
+        callers.register(user_id, role)
+    return callers
+
+
 @dataclass
 class Platform:
     """Every port faked in memory, wired as HttpServices."""
@@ -152,14 +160,11 @@ class Platform:
     clock: FixedClock = field(default_factory=FixedClock)
     ids: SequentialIds = field(default_factory=SequentialIds)
     publisher: RecordingPublisher = field(default_factory=RecordingPublisher)
-    callers: MemoryCallerDirectory = field(default_factory=MemoryCallerDirectory)
+    callers: MemoryCallerDirectory = field(default_factory=registered_cast)
     uow: MemoryUnitOfWork = field(init=False)
 
     def __post_init__(self) -> None:
         self.uow = MemoryUnitOfWork(self.publisher, self.clock, max_attempts=3, retry_after_s=2)
-        # The stored records behind the tests' tokens: a token's own role grants nothing.
-        for user_id, role in CAST.items():
-            self.callers.register(user_id, role)
 
     def services(self) -> HttpServices:
         return HttpServices(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,8 +29,14 @@ TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 @pytest.fixture
 def lines() -> Iterator[Any]:
+    """The lines this test logs. The handler sits on the root logger and so also hears other
+    threads (a local platform's scheduler and its HTTP client, left running by earlier tests
+    of the session); only the test's own thread counts."""
     stream = io.StringIO()
     configure_logging("DEBUG", project="patungan-p2p-prod", stream=stream)
+    [handler] = [h for h in logging.getLogger().handlers if getattr(h, "_patungan", False)]
+    test_thread = threading.get_ident()
+    handler.addFilter(lambda record: record.thread == test_thread)
 
     def read() -> list[dict[str, Any]]:
         return [json.loads(line) for line in stream.getvalue().splitlines()]

@@ -1,0 +1,132 @@
+"""A lender's top-up through the running platform, as the finance team confirms one.
+
+`python3 dev.py up --check` runs it after the borrower journey: a new lender registers
+(`users`) and declares a transfer (`lender_wallet`); the local `admin.finance` uploads
+today's escrow statement carrying that transfer to the Storage emulator through the
+signed URL `finance` hands out, imports it, and matches the line to the declaration; the
+second `admin.finance` confirms it (`scripts.local_staff`); the lender's available
+balance then shows the money. Every call goes over HTTP to the functions, exactly as a
+client app's would.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from scripts.local_staff import GRANTED
+from scripts.platform_client import PlatformCallFailed, PlatformClient, sandbox_applicant
+from shared.domain.bank_statements import BankStatement, Direction, Movement, statement_csv
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+MAKER, CHECKER = (member.sub for member in GRANTED if member.role == "admin.finance")
+AMOUNT = 2_500_000
+
+
+def _expect(response: httpx.Response, status: int, what: str) -> dict[str, Any]:
+    if response.status_code != status:
+        raise PlatformCallFailed(what, response)
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def deposit_round_trip(client: PlatformClient, rng: random.Random | None = None) -> str:
+    """One deposit from declaration to the lender's balance; a line saying what happened."""
+    applicant = sandbox_applicant(rng or random.SystemRandom())
+    registration = {
+        key: value for key, value in applicant.registration.items() if key != "borrower_profile"
+    }
+    registration.update(role="lender", lender_profile={"residency": "resident"})
+    sub = f"check-lender-{registration['nik']}"
+    _expect(
+        client.call(
+            "users",
+            "POST",
+            sub=sub,
+            role="lender",
+            json=registration,
+            idempotency_key=f"register-{sub}",
+        ),
+        201,
+        "register a lender",
+    )
+    sender = registration["bank_account"]
+    reference = f"TOPUP-{uuid.uuid4().hex[:10].upper()}"
+    declared = _expect(
+        client.call(
+            "lender_wallet",
+            "POST",
+            "/deposits",
+            sub=sub,
+            role="lender",
+            json={"amount": AMOUNT, "sender_account": sender, "transfer_reference": reference},
+            idempotency_key=f"declare-{reference}",
+        ),
+        201,
+        "declare a deposit",
+    )
+    deposit_id = declared["deposit"]["id"]
+
+    today = datetime.now(JAKARTA).date()
+    statement = BankStatement.create(
+        account_number=declared["pay_to"]["account_number"],
+        opening_date=today,
+        opening_balance=0,
+        closing_date=today,
+        closing_balance=AMOUNT,
+        movements=[
+            Movement(
+                booking_date=today,
+                value_date=today,
+                direction=Direction.CREDIT,
+                amount=AMOUNT,
+                bank_reference=f"IN-{reference}",
+                sender_reference=reference,
+                description=f"TRF {reference}",
+                counterparty_account=sender["account_number"],
+                counterparty_bank_code=sender["bank_code"],
+                counterparty_name=sender["account_holder"],
+            )
+        ],
+    )
+
+    def finance(
+        who: str, method: str, path: str, status: int, what: str, **kwargs: Any
+    ) -> dict[str, Any]:
+        response = client.call("finance", method, path, sub=who, role="admin.finance", **kwargs)
+        return _expect(response, status, what)
+
+    upload = finance(MAKER, "POST", "/statements/uploads", 201, "ask for an upload URL",
+                     json={"format": "csv"})  # fmt: skip
+    put = httpx.put(
+        upload["upload_url"],
+        content=statement_csv(statement),
+        headers=upload["upload_headers"],
+        trust_env=False,
+    )
+    if put.status_code not in (200, 201):
+        raise PlatformCallFailed("upload the statement", put)
+    finance(MAKER, "POST", "/statements", 200, "import the statement",
+            json={"upload_id": upload["upload_id"]})  # fmt: skip
+    lines = finance(MAKER, "GET", "/lines?state=in_suspense", 200, "list lines in suspense")
+    [line] = [line for line in lines["lines"] if line["sender_reference"] == reference]
+    finance(MAKER, "POST", f"/deposits/{deposit_id}/match", 200, "match the line",
+            json={"line_id": line["id"]}, idempotency_key=f"match-{deposit_id}")  # fmt: skip
+    finance(CHECKER, "POST", f"/deposits/{deposit_id}/confirm", 200, "confirm the deposit",
+            idempotency_key=f"confirm-{deposit_id}")  # fmt: skip
+    balance = _expect(
+        client.call("lender_wallet", "GET", "/balance", sub=sub, role="lender"),
+        200,
+        "read the lender's balance",
+    )
+    if balance["available"] != AMOUNT:
+        raise RuntimeError(f"the lender's available balance is Rp {balance['available']:,}")
+    return (
+        f"Rp {AMOUNT:,} declared, imported, matched by {MAKER}, confirmed by {CHECKER}; "
+        f"available Rp {balance['available']:,}"
+    )

@@ -1,0 +1,48 @@
+"""Funding and disbursement on the in-memory store: the shared scenarios
+(funding_scenarios.py), each operation's Firestore budget, and a plan over 1,000 lenders."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.adapters.memory import MemoryUnitOfWork
+from shared.services.auto_invest import turn
+from tests.unit.journey.funding_desk import FundingDesk
+from tests.unit.journey.funding_scenarios import SCENARIOS
+
+
+@pytest.fixture
+def desk() -> FundingDesk:
+    desk = FundingDesk(MemoryUnitOfWork(max_attempts=5))
+    desk.uow.clock = desk.clock  # type: ignore[attr-defined]
+    return desk
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_funding_scenario(name: str, desk: FundingDesk) -> None:
+    SCENARIOS[name](desk)
+
+
+def test_the_auto_invest_order_is_fixed_per_loan_and_rotates_between_loans() -> None:
+    lenders = [f"lender-{n}" for n in range(10)]
+
+    def order(loan: str) -> list[str]:
+        return sorted(lenders, key=lambda lender: turn(loan, lender))
+
+    assert order("loan-1") == order("loan-1")
+    firsts = {order(f"loan-{n}")[0] for n in range(50)}
+    assert len(firsts) >= 8  # over 50 loans, nearly every lender has gone first
+
+
+def test_a_commitment_and_a_disbursement_keep_their_firestore_budget(desk: FundingDesk) -> None:
+    ani = desk.funded_lender("ani", "1110001111", 10_000_000)
+    loan = desk.loan(10_000_000)
+    desk.commit(ani, loan, 4_000_000)
+    # The loan, the stake, the lender, the balance; the lender's live stakes (a query, one
+    # read per stake, at least one); the last reconciliation (a query).
+    reads, writes = desk.uow.last_attempt.reads, desk.uow.last_attempt.writes  # type: ignore[attr-defined]
+    assert reads <= 6
+    # The entry, two balances, the stake, the loan.
+    assert writes == 5
+    desk.commit(ani, loan, 6_000_000)
+    assert desk.uow.last_attempt.writes == 6  # type: ignore[attr-defined]  # + loan.funded
