@@ -37,6 +37,7 @@ from shared.records.deposits import DEPOSITS
 from shared.records.ledger import LEDGER_ENTRIES
 from shared.records.loans import LOANS
 from shared.records.manual_entries import MANUAL_ENTRIES
+from shared.records.participations import PARTICIPATIONS
 from shared.records.products import PRODUCT_VERSIONS
 from shared.records.reconciliations import RECONCILIATIONS
 from shared.records.statements import STATEMENT_LINES
@@ -219,6 +220,31 @@ COMPOSITE_INDEXES: tuple[CompositeIndex, ...] = (
         RECONCILIATIONS,
         (asc("state"), asc("queued_at")),
         "run_due: the queued reconciliations, oldest first",
+    ),
+    CompositeIndex(
+        RECONCILIATIONS,
+        (asc("kind"), asc("state"), desc("day")),
+        "commitments: the last passed daily run's outstanding funding (concentration cap)",
+    ),
+    CompositeIndex(
+        LOANS,
+        (asc("state"), asc("listing.sort_key")),
+        "the marketplace: loans in funding, soonest deadline first, paged",
+    ),
+    CompositeIndex(
+        LOANS,
+        (asc("state"), asc("funding_closes_on")),
+        "funding_expiry: loans in funding whose window closed",
+    ),
+    CompositeIndex(
+        PARTICIPATIONS,
+        (asc("lender_id"), desc("created_at")),
+        "a lender's portfolio, newest stake first",
+    ),
+    CompositeIndex(
+        PARTICIPATIONS,
+        (asc("loan_id"), asc("state"), asc("lender_id")),
+        "money plans: a loan's committed stakes, by lender",
     ),
 )
 

@@ -8,6 +8,8 @@ Routes (rules in shared/services/funding.py; all `loan.fund`):
   `POST /agreements` — accept the current versions (before the first commitment).
 - `POST /loans/{loan_id}/commitments` — commit money to a loan (with an `Idempotency-Key`);
   more than remains is cut to it.
+- `GET /auto-invest`, `PUT /auto-invest` — my auto-invest rules (`auto_invest` commits by
+  them when a loan opens for funding).
 - `GET /portfolio` — my balances and stakes.
 
 Configuration: `shared.settings.FundingSettings`, read on the first request.
@@ -20,12 +22,14 @@ from typing import Any
 
 import functions_framework
 
+from shared.domain.errors import NotFound
 from shared.domain.permissions import Permission
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
 from shared.platform.clock import jakarta_date
 from shared.platform.escrow import FundingRules
 from shared.platform.event_origin import EventProducer
+from shared.services.auto_invest import AutoInvestRecord, AutoInvestRules, rules_of, set_rules
 from shared.services.funding import (
     AgreementAcceptance,
     AgreementsView,
@@ -79,6 +83,22 @@ def commit(call: Call[CommitmentRequest, FundingServices]) -> CommitmentView:
     return commit_to_loan(
         call.uow, call.caller, call.path["loan_id"], call.body, rules=s.rules, origin=s.origin
     )
+
+
+@router.get("/auto-invest", response=AutoInvestRecord, permission=FUND)
+def my_rules(call: Call[None, FundingServices]) -> AutoInvestRecord:
+    """My auto-invest rules."""
+    rules = rules_of(call.uow, call.caller.user_id)
+    if rules is None:
+        raise NotFound("you have no auto-invest rules yet")
+    return rules
+
+
+@router.put("/auto-invest", body=AutoInvestRules, response=AutoInvestRecord, permission=FUND)
+def change_rules(call: Call[AutoInvestRules, FundingServices]) -> AutoInvestRecord:
+    """Set my auto-invest rules (grades, tenors, the most per loan and in total, on or off)."""
+    s = call.services
+    return set_rules(call.uow, call.caller, call.body, funding=s.rules, origin=s.origin)
 
 
 @router.get("/portfolio", response=Portfolio, permission=FUND)

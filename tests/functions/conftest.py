@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from shared.adapters.auth import JwtVerifier, StaticPublicKey
 from shared.adapters.memory import RecordingOpsChannel
 from shared.http.lazy import Lazy
-from shared.platform.escrow import MoneyLimits
+from shared.platform.escrow import FundingRules, MoneyLimits
 from shared.records.users import UserDirectory
 from tests.unit.journey.money_desk import ESCROW
 from tests.unit.journey.world import ENTITY, SCORECARD, JourneyWorld
@@ -36,6 +36,7 @@ from tests.unit.plumbing.support import push_issuer
 ROOT = Path(__file__).resolve().parents[2]
 ISSUER = "https://issuer.test/patungan"
 AUDIENCE = "patungan-test"
+FUNDING_EXPIRY_SCHEDULER = "cron-funding-expiry@patungan-p2p-prod.iam.gserviceaccount.com"
 
 
 def load_function(name: str) -> tuple[Any, Any]:
@@ -129,6 +130,20 @@ class Platform:
             case "finance":
                 return module.FinanceServices(
                     **http, entity=ENTITY, vault=w.vault, escrow=ESCROW, documents=w.storage
+                )
+            case "loan_funding":
+                return module.FundingServices(**http, entity=ENTITY, rules=FundingRules())
+            case "disbursements":
+                return module.DisbursementServices(**http, entity=ENTITY)
+            case "funding_expiry":
+                return module.ExpiryServices(
+                    **http, entity=ENTITY, scheduler_invoker=FUNDING_EXPIRY_SCHEDULER
+                )
+            case "funding_release":
+                return module.ReleaseServices(uow=w.uow, clock=w.clock, ids=w.ids, entity=ENTITY)
+            case "auto_invest":
+                return module.AutoInvestServices(
+                    uow=w.uow, clock=w.clock, ids=w.ids, entity=ENTITY, rules=FundingRules()
                 )
             case "scoring":
                 return module.ScoringServices(

@@ -133,10 +133,13 @@ def test_public_functions_are_tagged_for_the_one_sharing_exception_before_alluse
 def test_a_push_subscription_starts_once_its_pusher_may_invoke_and_the_agent_may_dead_letter(
     simulations,
 ):
-    simulation = simulations["msme-banking"]
+    simulation = simulations["p2p-lending"]  # a licence deploying every event function
     resources = by_urn(simulation)
     agent = only(simulation, "gcp:projects/serviceIdentity:ServiceIdentity")
     assert agent.get("service") == "pubsub.googleapis.com"
+    assert {fn for fn in functions_of(simulation) if fn.kind == "event"} == {
+        fn for fn in FUNCTIONS if fn.kind == "event"
+    }
     for fn in (fn for fn in FUNCTIONS if fn.kind == "event"):
         for topic in fn.consumes:
             (push,) = [

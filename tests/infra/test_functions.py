@@ -97,7 +97,7 @@ def test_every_consumed_topic_has_a_push_subscription_that_dead_letters(
     simulations: Mapping[str, Simulation],
 ):
     assert EVENT_FUNCTIONS
-    simulation = simulations["msme-banking"]
+    simulation = simulations["p2p-lending"]  # a licence deploying every event function
     project = simulation.deployment.manifest.project_id
     (project_resource,) = simulation.of_type("gcp:organizations/project:Project")
     number = project_resource.outputs["number"]

@@ -60,6 +60,7 @@ from shared.services.catalogue import (
     sample_catalogue,
 )
 from shared.services.deposits import DepositQuery, deposits_of, find_deposits
+from shared.services.funding import MarketplaceQuery, marketplace, portfolio
 from shared.services.lender_tax import tax_documents_of
 from shared.services.loan_applications import ApplicationQuery, list_applications
 from shared.services.loan_review import ReviewQueueQuery, review_queue
@@ -84,7 +85,7 @@ from shared.services.users import (
 )
 from shared.services.wallet import EntryQuery, entries_of
 from shared.services.withdrawals import WithdrawalQuery, find_withdrawals, withdrawals_of
-from tests.unit.journey.money_desk import MoneyDesk
+from tests.unit.journey.funding_desk import FundingDesk
 from tests.unit.journey.world import JourneyWorld
 
 T = TypeVar("T")
@@ -260,14 +261,14 @@ def journey_queries() -> list[RecordedQuery]:
     for state in (None, "pending"):
         list_role_grants(recorder, RoleGrantQuery(state=state))
     tax_documents_of(recorder, "u-lender")
-    exercise_the_money_desk(recorder)
+    exercise_the_funding_desk(recorder, exercise_the_money_desk(recorder))
     return recorder.queries
 
 
-def exercise_the_money_desk(recorder: RecordingUnitOfWork) -> None:
+def exercise_the_money_desk(recorder: RecordingUnitOfWork) -> FundingDesk:
     """Deposits, withdrawals, statements, adjustments and reconciliation, with every listing
     in each variant a caller can ask."""
-    desk = MoneyDesk(recorder)  # type: ignore[arg-type]
+    desk = FundingDesk(recorder)  # type: ignore[arg-type]
     ani = desk.lender("ani", "1110001111")
     deposit = desk.declare(ani, 1_000_000, "TOPUP-1")
     desk.statement([desk.transfer_in(ani, 1_000_000, "TOPUP-1")])
@@ -294,6 +295,29 @@ def exercise_the_money_desk(recorder: RecordingUnitOfWork) -> None:
     desk.clock.advance(days=1)
     run_due(recorder, origin=desk.origin)  # the daily runs and the queued one
     list_reconciliations(recorder)
+    return desk
+
+
+def exercise_the_funding_desk(recorder: RecordingUnitOfWork, desk: FundingDesk) -> None:
+    """The marketplace (filtered and paged), commitments under the caps, auto-invest, a
+    portfolio, expiry and release, and a disbursement."""
+    ani = desk.funded_lender("ani-f", "1110001112", 30_000_000)
+    budi = desk.funded_lender("budi-f", "2220002223", 5_000_000, group="grup-b")
+    desk.auto_rules(budi, max_per_loan=1_000_000, max_total=5_000_000)
+    first, second = desk.loan(10_000_000), desk.loan(10_000_000)
+    today = desk.today()
+    for query in (MarketplaceQuery(), MarketplaceQuery(grade="B", limit=1)):
+        page = marketplace(recorder, query, today=today)
+        marketplace(recorder, query.model_copy(update={"page_token": page.next_page_token}),
+                    today=today)  # fmt: skip
+    desk.auto_invest(first)
+    desk.commit(budi, second, 1_000_000)
+    desk.commit(ani, first, 9_000_000)
+    portfolio(recorder, ani)
+    desk.disburse(first)
+    desk.clock.advance(days=20)
+    desk.expire_due()
+    desk.release(second)
 
 
 def test_every_query_the_journey_makes_has_its_composite_index(journey_queries):

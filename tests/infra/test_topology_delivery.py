@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from infra.offline import Simulation
 from shared.topology import FUNCTIONS, TOPICS, Function, function, validate_topology
-from tests.infra.queries import deployed_function, push_subscription
+from tests.infra.queries import deployed_function, functions_of, push_subscription
 
 
 def consumer(**settings: int) -> Function:
@@ -60,10 +60,9 @@ def test_http_functions_have_no_ack_deadline_to_check():
 def test_every_deployed_push_subscription_outwaits_its_function(
     simulations: Mapping[str, Simulation],
 ):
-    events = [fn for fn in FUNCTIONS if fn.kind == "event"]
-    assert events
+    assert [fn for fn in FUNCTIONS if fn.kind == "event"]
     for simulation in simulations.values():
-        for fn in events:
+        for fn in (fn for fn in functions_of(simulation) if fn.kind == "event"):
             timeout = deployed_function(simulation, fn).get("serviceConfig.timeoutSeconds")
             for topic in fn.consumes:
                 push = push_subscription(simulation, fn, topic)

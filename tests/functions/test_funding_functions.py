@@ -1,0 +1,183 @@
+"""`loan_funding`, `auto_invest`, `funding_release`, `funding_expiry` and `disbursements`
+through functions-framework: what a lender sees, who may move the money, and the events
+that release it, each delivered more than once."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from shared.domain.events import EventType, LoanOfferAccepted
+from shared.domain.loan import LoanState
+from shared.platform.outbox import OutboundMessage
+from tests.functions.conftest import FUNDING_EXPIRY_SCHEDULER, Platform, idempotent, problem
+from tests.functions.test_outbox_relay import scheduler_token
+from tests.unit.journey.funding_desk import FundingDesk
+from tests.unit.journey.money_scenarios import assert_reconciles
+
+
+@pytest.fixture
+def desk(platform: Platform) -> FundingDesk:
+    w = platform.world
+    return FundingDesk(w.uow, clock=w.clock, ids=w.ids, vault=w.vault, storage=w.storage)
+
+
+def lender(platform: Platform, user: str, key: str | None = None) -> dict[str, str]:
+    headers = platform.bearer(user, "lender")
+    return idempotent(key, headers) if key else headers
+
+
+def admin(platform: Platform, user: str, key: str | None = None) -> dict[str, str]:
+    headers = platform.bearer(user, "admin.finance")
+    return idempotent(key, headers) if key else headers
+
+
+def push(platform: Platform, topic: str, loan_id: str) -> dict[str, Any]:
+    """The Pub/Sub push of the event published on `topic` for `loan_id`."""
+    [message] = [
+        m
+        for m in platform.world.publisher.messages
+        if m.topic == topic and loan_id.encode() in m.data
+    ]
+    return {
+        "message": {
+            "data": base64.b64encode(message.data).decode(),
+            "attributes": dict(message.attributes),
+            "messageId": f"m-{topic}-{loan_id}",
+        },
+        "subscription": f"projects/patungan-local/subscriptions/push.x.{topic}",
+    }
+
+
+def test_a_lender_funds_a_loan_and_sees_no_more_of_the_borrower_than_allowed(
+    platform: Platform, desk: FundingDesk
+) -> None:
+    funding = platform.client("loan_funding")
+    desk.funded_lender("ani", "1110001111", 5_000_000, agreed=False)
+    loan = desk.loan(10_000_000)
+
+    old = funding.post(
+        "/agreements",
+        json={"lender_agreement": "v0", "risk_disclosure": "v0"},
+        headers=lender(platform, "ani"),
+    )
+    current = problem(old, 409)["detail"]
+    assert "patungan-perjanjian-pendana" in current
+    shown = funding.get("/agreements", headers=lender(platform, "ani")).get_json()
+    accepted = funding.post(
+        "/agreements",
+        json={
+            "lender_agreement": shown["current_lender_agreement"],
+            "risk_disclosure": shown["current_risk_disclosure"],
+        },
+        headers=lender(platform, "ani"),
+    )
+    assert accepted.status_code == 200 and accepted.get_json()["accepted"] is not None
+
+    listed = funding.get("/loans?grade=B", headers=lender(platform, "ani")).get_json()
+    [offered] = listed["loans"]
+    assert offered["loan_id"] == loan and offered["remaining"] == 10_000_000
+    # Sector, province, grade and purpose; never who the borrower is.
+    assert not {"borrower_id", "full_name", "business_name", "nik"} & set(offered)
+    assert funding.get("/loans?grade=A", headers=lender(platform, "ani")).get_json()["loans"] == []
+
+    made = funding.post(
+        f"/loans/{loan}/commitments",
+        json={"amount": 3_000_000},
+        headers=lender(platform, "ani", "commit-1"),
+    )
+    assert made.status_code == 201 and made.get_json()["stake"] == 3_000_000
+    again = funding.post(
+        f"/loans/{loan}/commitments",
+        json={"amount": 3_000_000},
+        headers=lender(platform, "ani", "commit-1"),
+    )
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    mine = funding.get("/portfolio", headers=lender(platform, "ani")).get_json()
+    assert mine["balance"]["committed"] == 3_000_000
+    assert [(s["loan_id"], s["committed"]) for s in mine["stakes"]] == [(loan, 3_000_000)]
+    # Borrowers do not reach the lenders' side; nobody commits more than they hold.
+    problem(funding.get("/loans", headers=platform.bearer("bora", "borrower")), 403)
+    short = funding.post(
+        f"/loans/{loan}/commitments",
+        json={"amount": 5_000_000},
+        headers=lender(platform, "ani", "commit-2"),
+    )
+    assert problem(short, 409)["available"] == 2_000_000
+    assert_reconciles(desk)
+
+
+def test_a_disbursement_is_requested_by_one_admin_and_its_payout_confirmed_by_another(
+    platform: Platform, desk: FundingDesk
+) -> None:
+    disbursements = platform.client("disbursements")
+    desk.funded_lender("ani", "1110001111", 10_000_000)
+    loan = desk.loan(10_000_000)
+    desk.commit("ani", loan, 10_000_000)
+
+    problem(disbursements.post(f"/loans/{loan}", headers=lender(platform, "ani")), 403)
+    booked = disbursements.post(f"/loans/{loan}", headers=admin(platform, "fin-1"))
+    assert booked.status_code == 200, booked.get_data(as_text=True)
+    assert booked.get_json()["loan_state"] == "active"
+    assert booked.get_json()["disbursement"]["net_disbursement"] == 9_778_000
+    assert len(platform.world.publisher.envelopes("loan.disbursed")) == 1
+    payout = {"bank_reference": "PAYOUT-1", "value_date": desk.today().isoformat()}
+    refused = disbursements.post(
+        f"/loans/{loan}/confirm", json=payout, headers=admin(platform, "fin-1", "p-1")
+    )
+    assert "maker-checker" in problem(refused, 403)["detail"]
+    paid = disbursements.post(
+        f"/loans/{loan}/confirm", json=payout, headers=admin(platform, "fin-2", "p-2")
+    )
+    assert paid.get_json()["disbursement"]["state"] == "paid"
+    assert_reconciles(desk)
+
+
+def test_an_expired_loan_releases_its_commitments_once_however_often_the_event_arrives(
+    platform: Platform, desk: FundingDesk
+) -> None:
+    desk.funded_lender("ani", "1110001111", 3_000_000)
+    loan = desk.loan(10_000_000)
+    desk.commit("ani", loan, 2_000_000)
+    expiry = platform.client("funding_expiry")
+    release = platform.client("funding_release")
+    desk.clock.advance(days=15)
+
+    problem(expiry.post("/", json={}, headers=admin(platform, "fin-1")), 403)
+    ran = expiry.post("/", json={}, headers=scheduler_token(platform, FUNDING_EXPIRY_SCHEDULER))
+    assert ran.get_json() == {"expired": [loan]}
+    delivery = push(platform, "loan.expired", loan)
+    assert [release.post("/", json=delivery).status_code for _ in range(3)] == [200] * 3
+    assert desk.wallet("ani").available == 3_000_000
+    assert desk.wallet("ani").committed == 0
+    assert_reconciles(desk)
+
+
+def test_auto_invest_commits_once_for_an_offer_delivered_three_times(
+    platform: Platform, desk: FundingDesk
+) -> None:
+    desk.funded_lender("ani", "1110001111", 5_000_000)
+    desk.auto_rules("ani", max_per_loan=2_000_000, max_total=5_000_000)
+    loan = desk.loan(10_000_000)
+    record = desk.loan_record(loan)
+    assert record.offer is not None and record.funding_closes_on is not None
+    event = desk.origin.event(
+        EventType.LOAN_OFFER_ACCEPTED,
+        LoanOfferAccepted(
+            loan_id=loan,
+            borrower_id=record.borrower_id,
+            principal=record.principal,
+            tenor=record.tenor,
+            rate=record.offer.rate,
+            funding_closes_on=record.funding_closes_on,
+        ),
+    )
+    platform.world.publisher.publish([OutboundMessage.from_event(event)])
+    auto = platform.client("auto_invest")
+    delivery = push(platform, "loan.offer_accepted", loan)
+    assert [auto.post("/", json=delivery).status_code for _ in range(3)] == [200] * 3
+    assert desk.wallet("ani").committed == 2_000_000
+    assert desk.loan_record(loan).state is LoanState.FUNDING
+    assert_reconciles(desk)
