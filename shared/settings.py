@@ -440,12 +440,12 @@ class FundingSettings(HttpSettings, FundingRulesSettings):
     """`loan_funding`: auth and the entity's funding rules."""
 
 
-class AutoInvestSettings(FundingRulesSettings):
-    """`auto_invest`: the entity's funding rules (fed by its push subscription)."""
+class AutoInvestSettings(PushSettings, FundingRulesSettings):
+    """`auto_invest`: its pushes' tokens and the entity's funding rules."""
 
 
-class FundingReleaseSettings(PlatformSettings):
-    """`funding_release`: Firestore and Pub/Sub only (fed by its push subscriptions)."""
+class FundingReleaseSettings(PushSettings):
+    """`funding_release`: its pushes' tokens; Firestore and Pub/Sub."""
 
 
 class FundingExpirySettings(SchedulerSettings):

@@ -140,10 +140,21 @@ class Platform:
                     **http, entity=ENTITY, scheduler_invoker=FUNDING_EXPIRY_SCHEDULER
                 )
             case "funding_release":
-                return module.ReleaseServices(uow=w.uow, clock=w.clock, ids=w.ids, entity=ENTITY)
+                return module.ReleaseServices(
+                    uow=w.uow,
+                    push_auth=push_issuer().authenticator(),
+                    clock=w.clock,
+                    ids=w.ids,
+                    entity=ENTITY,
+                )
             case "auto_invest":
                 return module.AutoInvestServices(
-                    uow=w.uow, clock=w.clock, ids=w.ids, entity=ENTITY, rules=FundingRules()
+                    uow=w.uow,
+                    push_auth=push_issuer().authenticator(),
+                    clock=w.clock,
+                    ids=w.ids,
+                    entity=ENTITY,
+                    rules=FundingRules(),
                 )
             case "scoring":
                 return module.ScoringServices(
