@@ -4,20 +4,13 @@ runs in the cloud, and a push it cannot verify is refused and kept — never ack
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
 
+from tests.integration.journey.test_scoring_through_push import wait_until
+
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
-
-
-def wait_until(predicate, timeout_s: float = 15.0):
-    deadline = time.monotonic() + timeout_s
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-    return value
 
 
 @pytest.mark.parametrize(

@@ -12,25 +12,12 @@ import pytest
 
 from shared.settings import ConfigurationError, OpsAlertsSettings, load_settings
 from shared.topology import BUDGET_ALERTS_TOPIC
-
-ATTRIBUTES = {
-    "budgetId": "8c1b0a2e-5d3f-4f7a-9e21-0c6b7d8e9f10",
-    "billingAccountId": "01ABCD-23EF45-6789AB",
-    "schemaVersion": "1.0",
-}
+from tests.unit.ops.test_budget_alerts import ATTRIBUTES, SAMPLE_DATA
 
 
 def budget_push(message_id: str = "m-1", **changes: Any) -> dict[str, Any]:
     """The push of a notification on `billing.budget-alerts`, as Pub/Sub sends it."""
-    data = {
-        "budgetDisplayName": "patungan-p2p-lending-prod monthly",
-        "costAmount": 27_345_678,
-        "costIntervalStart": "2026-12-01T08:00:00Z",
-        "budgetAmount": 30_000_000,
-        "budgetAmountType": "SPECIFIED_AMOUNT",
-        "currencyCode": "IDR",
-        **changes,
-    }
+    data = {**SAMPLE_DATA, **changes}
     return {
         "message": {
             "data": base64.b64encode(json.dumps(data).encode()).decode(),

@@ -25,16 +25,19 @@ ATTRIBUTES = {
 }
 
 
+# A notification of the entity's budget, as Cloud Billing sends it (before any threshold).
+SAMPLE_DATA: dict[str, Any] = {
+    "budgetDisplayName": "patungan-p2p-lending-prod monthly",
+    "costAmount": 27_345_678,
+    "costIntervalStart": "2026-12-01T08:00:00Z",
+    "budgetAmount": 30_000_000,
+    "budgetAmountType": "SPECIFIED_AMOUNT",
+    "currencyCode": "IDR",
+}
+
+
 def notification(**changes: Any) -> BudgetNotification:
-    data = {
-        "budgetDisplayName": "patungan-p2p-lending-prod monthly",
-        "costAmount": 27_345_678,
-        "costIntervalStart": "2026-12-01T08:00:00Z",
-        "budgetAmount": 30_000_000,
-        "budgetAmountType": "SPECIFIED_AMOUNT",
-        "currencyCode": "IDR",
-        **changes,
-    }
+    data = {**SAMPLE_DATA, **changes}
     return BudgetNotification.from_message(json.dumps(data).encode(), ATTRIBUTES)
 
 
