@@ -143,7 +143,8 @@ def plan(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench_platform(session: nox.Session) -> None:
-    """Benchmark the borrower journey on the local platform; writes benchmarks/platform.md."""
+    """Benchmark the borrower journey and the money desk on the local platform; writes
+    benchmarks/platform.md (`-- --only money --ledger-entries 10000` for a short run)."""
     session.run(PY, "-m", "scripts.bench.platform", *session.posargs, env={"PYTHONPATH": str(ROOT)})
 
 

@@ -146,6 +146,11 @@ class LocalCloud(StartStop):
             name: process.tail() for name, process in self._processes.items() if not process.running
         }
 
+    def process_ids(self) -> dict[str, int]:
+        """Each running emulator's process id (the root of its process tree)."""
+        pids = {name: process.pid for name, process in self._processes.items()}
+        return {name: pid for name, pid in pids.items() if pid is not None}
+
     @property
     def env(self) -> dict[str, str]:
         """The environment variables the Google clients read to find the emulators."""

@@ -38,7 +38,7 @@ from types import FrameType
 
 from emulators.local_cloud import DEFAULT_PROJECT, LocalCloudError
 from scripts.local_scheduler import run_job_now
-from scripts.money_check import deposit_round_trip
+from scripts.money_check import deposit_round_trip, funding_round_trip
 from scripts.platform_client import PlatformClient, sandbox_applicant
 from scripts.platform_runner import (
     LOCAL_ENTITY,
@@ -204,7 +204,7 @@ def run_scheduled(args: argparse.Namespace) -> int:
 
 def smoke_check(platform: LocalPlatform, say: Callable[[str], None] = print) -> bool:
     """Every function answers; a product quote; one borrower scored end to end; one lender's
-    deposit confirmed."""
+    deposit confirmed; the borrower's loan funded by that lender."""
     ok = True
 
     def check(what: str, run: Callable[[], str]) -> None:
@@ -247,6 +247,8 @@ def smoke_check(platform: LocalPlatform, say: Callable[[str], None] = print) -> 
 
         check("quote of a seeded product", quote)
 
+        approved: dict[str, str] = {}  # the borrower and the loan the funding check funds
+
         def journey() -> str:
             applicant = sandbox_applicant(random.SystemRandom())
             sub = f"check-{applicant.registration['nik']}"
@@ -254,6 +256,8 @@ def smoke_check(platform: LocalPlatform, say: Callable[[str], None] = print) -> 
             submitted = time.perf_counter()
             loan_id = client.submit(sub, applicant)["loan_id"]
             loan = client.wait_for_decision(sub, loan_id)
+            if loan["state"] == "approved":
+                approved.update(borrower=sub, loan_id=loan_id)
             decision = loan["decision"]
             return (
                 f"{loan_id} {loan['state']} (grade {decision['grade']}) "
@@ -261,8 +265,20 @@ def smoke_check(platform: LocalPlatform, say: Callable[[str], None] = print) -> 
             )
 
         check("register, submit, scored through the push subscription", journey)
-        check("a lender's deposit confirmed against the bank statement",
-              lambda: deposit_round_trip(client))  # fmt: skip
+        lender: list[str] = []
+
+        def deposit() -> str:
+            sub, said = deposit_round_trip(client)
+            lender.append(sub)
+            return said
+
+        def fund() -> str:
+            if not lender or not approved:
+                raise RuntimeError("needs the approved loan and the lender checked above")
+            return funding_round_trip(client, lender[0], approved["borrower"], approved["loan_id"])
+
+        check("a lender's deposit confirmed against the bank statement", deposit)
+        check("the loan funded through auto-invest and by hand", fund)
     return ok
 
 

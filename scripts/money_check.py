@@ -1,17 +1,22 @@
-"""A lender's top-up through the running platform, as the finance team confirms one.
+"""A lender's top-up and a loan funded through the running platform.
 
 `python3 dev.py up --check` runs it after the borrower journey: a new lender registers
 (`users`) and declares a transfer (`lender_wallet`); the local `admin.finance` uploads
 today's escrow statement carrying that transfer to the Storage emulator through the
 signed URL `finance` hands out, imports it, and matches the line to the declaration; the
 second `admin.finance` confirms it (`scripts.local_staff`); the lender's available
-balance then shows the money. Every call goes over HTTP to the functions, exactly as a
-client app's would.
+balance then shows the money (`deposit_round_trip`).
+
+Then (`funding_round_trip`) the lender accepts the lender agreements and sets auto-invest
+rules, the borrower of an approved application accepts the offer, `loan.offer_accepted` is
+pushed to `auto_invest`, which commits for the lender; the lender adds a commitment by hand.
+Every call goes over HTTP to the functions, exactly as a client app's would.
 """
 
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -26,6 +31,9 @@ from shared.domain.bank_statements import BankStatement, Direction, Movement, st
 JAKARTA = ZoneInfo("Asia/Jakarta")
 MAKER, CHECKER = (member.sub for member in GRANTED if member.role == "admin.finance")
 AMOUNT = 2_500_000
+ANNUAL_INCOME = 600_000_000  # a placement limit far above these amounts
+AUTO_PER_LOAN = 1_000_000
+BY_HAND = 500_000
 
 
 def _expect(response: httpx.Response, status: int, what: str) -> dict[str, Any]:
@@ -35,13 +43,16 @@ def _expect(response: httpx.Response, status: int, what: str) -> dict[str, Any]:
     return body
 
 
-def deposit_round_trip(client: PlatformClient, rng: random.Random | None = None) -> str:
-    """One deposit from declaration to the lender's balance; a line saying what happened."""
+def deposit_round_trip(client: PlatformClient, rng: random.Random | None = None) -> tuple[str, str]:
+    """One deposit from declaration to the lender's balance: the lender, and a line saying
+    what happened."""
     applicant = sandbox_applicant(rng or random.SystemRandom())
     registration = {
         key: value for key, value in applicant.registration.items() if key != "borrower_profile"
     }
-    registration.update(role="lender", lender_profile={"residency": "resident"})
+    registration.update(
+        role="lender", lender_profile={"residency": "resident", "annual_income": ANNUAL_INCOME}
+    )
     sub = f"check-lender-{registration['nik']}"
     _expect(
         client.call(
@@ -126,7 +137,43 @@ def deposit_round_trip(client: PlatformClient, rng: random.Random | None = None)
     )
     if balance["available"] != AMOUNT:
         raise RuntimeError(f"the lender's available balance is Rp {balance['available']:,}")
-    return (
+    return sub, (
         f"Rp {AMOUNT:,} declared, imported, matched by {MAKER}, confirmed by {CHECKER}; "
         f"available Rp {balance['available']:,}"
+    )
+
+
+def funding_round_trip(
+    client: PlatformClient, lender: str, borrower: str, loan_id: str, *, timeout_s: float = 20.0
+) -> str:
+    """`lender` (with money available) funds the approved `loan_id` of `borrower`: through
+    auto-invest when the borrower accepts the offer, then by hand."""
+
+    def funding(method: str, path: str, status: int, what: str, **kwargs: Any) -> dict[str, Any]:
+        response = client.call("loan_funding", method, path, sub=lender, role="lender", **kwargs)
+        return _expect(response, status, what)
+
+    current = funding("GET", "/agreements", 200, "read the lender agreements")
+    funding("POST", "/agreements", 200, "accept the lender agreements",
+            json={"lender_agreement": current["current_lender_agreement"],
+                  "risk_disclosure": current["current_risk_disclosure"]})  # fmt: skip
+    funding("PUT", "/auto-invest", 200, "set auto-invest rules",
+            json={"enabled": True, "max_per_loan": AUTO_PER_LOAN, "max_total": AMOUNT})  # fmt: skip
+    offer = client.application(borrower, loan_id)["offer"]
+    client.accept(borrower, loan_id, offer["agreement_version"])
+    deadline = time.monotonic() + timeout_s
+    while True:  # auto_invest runs on the loan.offer_accepted push
+        stakes = funding("GET", "/portfolio", 200, "read the portfolio")["stakes"]
+        if any(stake["loan_id"] == loan_id for stake in stakes):
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"auto-invest did not fund {loan_id} within {timeout_s:.0f} s")
+        time.sleep(0.05)
+    made = funding("POST", f"/loans/{loan_id}/commitments", 201, "commit by hand",
+                   json={"amount": BY_HAND}, idempotency_key=f"commit-{loan_id}")  # fmt: skip
+    if made["stake"] != AUTO_PER_LOAN + BY_HAND:
+        raise RuntimeError(f"the lender's stake is Rp {made['stake']:,}")
+    return (
+        f"auto-invest committed Rp {AUTO_PER_LOAN:,} on the loan.offer_accepted push, "
+        f"Rp {BY_HAND:,} more by hand; Rp {made['remaining']:,} remains"
     )

@@ -521,6 +521,14 @@ class LocalPlatform(StartStop):
                 failed[name] = process.tail()
         return failed
 
+    def process_ids(self) -> dict[str, int]:
+        """Each running part's process id, the root of its process tree (a function's
+        functions-framework and gunicorn worker run under it): emulators, sandbox, functions."""
+        ids = self.cloud.process_ids() if self.cloud is not None else {}
+        parts = {"providers": self._sandbox, **self._processes}
+        ids |= {name: pid for name, part in parts.items() if part and (pid := part.pid) is not None}
+        return ids
+
     def function_output(self, function_name: str) -> str:
         """The recent output (structured log lines) of a function."""
         return self._processes[function_name].tail(400)

@@ -1,43 +1,47 @@
 """Benchmark the borrower journey on the local platform; writes benchmarks/platform.md.
 
     python -m scripts.bench.platform [--applications 200] [--rate 10] [--import-runs 7]
+                                     [--ramp 5:40:5] [--step-seconds 12]
+                                     [--confirmations 100] [--confirm-clients 10]
+                                     [--ledger-entries 100000] [--only money,...]
                                      [--output benchmarks/platform.md]
 
-(`nox -s bench_platform` runs it.) Three measurements, against the targets of
-docs/architecture.md#performance (submit → scored p99 under 1 s; each function imports in under
-300 ms):
+(`nox -s bench_platform` runs it.) Measured against the targets of
+docs/architecture.md#performance (submit → scored p99 under 1 s; each function imports in
+under 300 ms). Each scenario is a function that adds its headline rows and its section
+to one `Report`; the ones on the platform share one `PlatformBench` (the platform on
+free ports, a client, an observer of `loan.scored`, the CPU meter of every process):
 
-1. Cold import of each function, first and on a quiet platform: `--import-runs`
-   fresh interpreters per function, each timing `import functions.<name>.main`
-   (median and worst). Reported twice: the whole import in a bare interpreter, and
-   the function's own share — with `functions_framework` (which the Cloud Functions
-   runtime has loaded before it imports `main.py`) imported first. `python -X
-   importtime` names the heaviest modules of the slowest function.
-2. The scoring computation alone: `shared.domain.scoring.score` on the three
-   reference personas, in this process, and the `scoring_ms` the scoring function
-   logs for every decision it made during step 3.
-3. Submit → `loan.scored`: the whole platform on free ports (`LocalPlatform`), then
-   `--applications` applications from as many distinct borrowers (registered first,
-   a mix of sandbox records so every decision occurs), submitted through the
-   `loan_applications` function at a steady `--rate` per second so the figure is
-   latency, not queueing. `loan.scored` is observed on a pull subscription the
-   benchmark creates on the `loan.scored` topic; the latency of a loan is the
-   event's Pub/Sub publish time minus the wall-clock instant just before its
-   submit request was sent (the emulator and this process share the clock). A few
-   warm-up submissions go first and are reported apart: the first delivery builds
-   the scoring function's clients.
+1. Cold import of each function: `--import-runs` fresh interpreters per function, each
+   timing `import functions.<name>.main`, whole and after `functions_framework` (the
+   function's own share); `python -X importtime` names the slowest one's heaviest modules.
+2. The scoring computation alone: `score` on the three reference personas, in process.
+3. The platform at rest: CPU each process spends per second with nothing to do.
+4. Submit → `loan.scored` at a steady `--rate` (`--applications` borrowers, a mix of
+   sandbox records so every decision occurs): latency percentiles, the submit request
+   alone, the scoring function's own `scoring_ms`, and CPU milliseconds per application
+   of every process (`scripts/bench/cpu.py`).
+5. Submit versus read in `loan_applications`: the function's CPU per request for each,
+   one request at a time, side by side in the same run.
+6. The sustainable rate: a ramp of offered rates (`--ramp START:MAX:STEP`), each step
+   `--step-seconds` long with borrowers of its own, stopping at the first step whose p99
+   is over 1 s or which cannot keep up (`scripts/bench/ramp.py`); every step's figures.
+7-9. Money (`scripts/bench/money.py`): a deposit confirmation's Firestore reads and writes,
+   `--confirmations` confirmations at once and through `--confirm-clients` clients, and
+   reconciliation of `--ledger-entries` entries. `--ledger-entries 10000 --confirmations 20`
+   is a quick run; `--only money` runs just these.
 
-Progress goes to stdout; the report records the machine and its load, since this
-machine is shared.
+A loan's latency runs from the instant its submission was due (so a client falling
+behind counts) to the publish time of its `loan.scored` event, pulled from a
+subscription the benchmark creates (the emulator and the benchmark share the clock).
+Progress goes to stdout.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+import contextlib
 import json
-import os
-import platform as host_platform
 import random
 import statistics
 import subprocess
@@ -45,12 +49,24 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scripts.bench.pubsub_emulator import cpu_model, load_average, percentile
+import httpx
+
+from scripts.bench.cpu import CpuMeter, CpuSnapshot, CpuUse, cpu_use
+from scripts.bench.money import (
+    MoneyBench,
+    concurrent_confirmations,
+    confirmation_cost,
+    reconciliation_at_scale,
+)
+from scripts.bench.ramp import StepResult, percentile, ramp_rates, run_ramp, step_failure
+from scripts.bench.report import Report, cpu_table, log, ms, table, verdict
 from scripts.platform_client import Applicant, PlatformClient, SandboxRecord, sandbox_applicant
 from scripts.platform_runner import ROOT, LocalPlatform, PlatformConfig
 from shared.topology import FUNCTIONS
@@ -59,6 +75,8 @@ DEFAULT_OUTPUT = ROOT / "benchmarks" / "platform.md"
 SCORED_TARGET_P99_S = 1.0
 IMPORT_TARGET_MS = 300.0
 WARM_UP = 5
+DRAIN_S = 10.0  # after the last submission, how long the last loans may take to be scored
+SENDERS = 64  # concurrent submissions at most: enough that the client is never the limit
 # The borrowers: mostly clean bureau records, some thin files, late payers and defaulters,
 # with growing, new, declining or ordinary stores (emulators/sandboxes/providers/README.md).
 MIX: tuple[tuple[SandboxRecord, str, int], ...] = (
@@ -69,10 +87,6 @@ MIX: tuple[tuple[SandboxRecord, str, int], ...] = (
     ("late_payer", "grow", 1),
     ("defaulted", "shop", 1),
 )
-
-
-def log(message: str) -> None:
-    print(f"[bench platform] {message}", flush=True)
 
 
 # --- 1. cold imports ------------------------------------------------------------------------
@@ -97,8 +111,8 @@ def _timed_import(name: str, preload: str | None) -> float:
     return float(result.stdout.strip()) * 1000
 
 
-def heaviest_imports(name: str, top: int = 8) -> list[tuple[str, float]]:
-    """The modules whose own import time (`-X importtime` "self") is largest, in ms."""
+def heaviest_imports(name: str) -> list[tuple[str, float]]:
+    """Every module's own import time (`-X importtime` "self"), in ms, largest first."""
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", f"import functions.{name}.main"],
         cwd=ROOT,
@@ -113,48 +127,79 @@ def heaviest_imports(name: str, top: int = 8) -> list[tuple[str, float]]:
             continue
         self_us, _cumulative, module = line.removeprefix("import time:").split("|")
         rows.append((module.strip(), int(self_us) / 1000))
-    return sorted(rows, key=lambda row: -row[1])[:top]
+    return sorted(rows, key=lambda row: -row[1])
 
 
 def group_by_package(rows: list[tuple[str, float]]) -> dict[str, float]:
     groups: dict[str, float] = {}
-    for module, ms in rows:
+    for module, spent in rows:
         top = module.split(".")[0]
         key = ".".join(module.split(".")[:2]) if top == "shared" else top
-        groups[key] = groups.get(key, 0.0) + ms
+        groups[key] = groups.get(key, 0.0) + spent
     return dict(sorted(groups.items(), key=lambda item: -item[1]))
 
 
-@dataclass
-class ImportTimes:
-    total_ms: dict[str, list[float]] = field(default_factory=dict)
-    own_ms: dict[str, list[float]] = field(default_factory=dict)
-    heaviest: list[tuple[str, float]] = field(default_factory=list)
-    packages: dict[str, float] = field(default_factory=dict)
-    slowest: str = ""
-
-
-def measure_imports(runs: int) -> ImportTimes:
-    times = ImportTimes()
+def cold_imports(report: Report, runs: int) -> None:
+    whole: dict[str, list[float]] = {}
+    own: dict[str, list[float]] = {}
     for fn in FUNCTIONS:
-        times.total_ms[fn.name] = [_timed_import(fn.name, None) for _ in range(runs)]
-        times.own_ms[fn.name] = [_timed_import(fn.name, "functions_framework") for _ in range(runs)]
+        whole[fn.name] = [_timed_import(fn.name, None) for _ in range(runs)]
+        own[fn.name] = [_timed_import(fn.name, "functions_framework") for _ in range(runs)]
         log(
-            f"import functions.{fn.name}.main: median "
-            f"{statistics.median(times.total_ms[fn.name]):.0f} ms "
-            f"(own share {statistics.median(times.own_ms[fn.name]):.0f} ms)"
+            f"import functions.{fn.name}.main: median {statistics.median(whole[fn.name]):.0f} ms "
+            f"(own share {statistics.median(own[fn.name]):.0f} ms)"
         )
-    times.slowest = max(times.total_ms, key=lambda n: statistics.median(times.total_ms[n]))
-    everything = heaviest_imports(times.slowest, top=10_000)
-    times.heaviest = everything[:10]
-    times.packages = group_by_package(everything)
-    return times
+    slowest = max(whole, key=lambda name: statistics.median(whole[name]))
+    modules = heaviest_imports(slowest)
+    worst = statistics.median(whole[slowest])
+    report.headline(
+        f"slowest function import, fresh interpreter (median of {runs})",
+        f"**{worst:.0f} ms** (`{slowest}`)",
+        f"< 300 ms: {verdict(worst < IMPORT_TARGET_MS)}",
+    )
+    report.headline(
+        "slowest function's own import share (after `functions_framework`)",
+        f"**{max(statistics.median(v) for v in own.values()):.0f} ms**",
+    )
+    lines = [
+        f"Each figure is the median (and worst) of {runs} fresh interpreters timing "
+        "`import functions.<name>.main`. *Whole* starts from a bare interpreter; *own share* "
+        "imports `functions_framework` first, as the Cloud Functions runtime does before it "
+        "loads `main.py`, so it is what the function's code adds.",
+        "",
+        *table(
+            ("function", "whole: median", "whole: worst", "own share: median", "< 300 ms"),
+            (
+                (
+                    f"`{name}`",
+                    f"{statistics.median(samples):.0f} ms",
+                    f"{max(samples):.0f} ms",
+                    f"{statistics.median(own[name]):.0f} ms",
+                    verdict(statistics.median(samples) < IMPORT_TARGET_MS),
+                )
+                for name, samples in whole.items()
+            ),
+        ),
+        "",
+        f"Where `{slowest}`'s import time goes (`python -X importtime`, self time summed by "
+        "package):",
+        "",
+        *table(
+            ("package", "self time"),
+            ((f"`{p}`", f"{t:.1f} ms") for p, t in list(group_by_package(modules).items())[:10]),
+        ),
+        "",
+        "Heaviest single modules (self time): "
+        + ", ".join(f"`{module}` {t:.1f} ms" for module, t in modules[:6])
+        + ".",
+    ]
+    report.section("Cold import of each function", lines)
 
 
 # --- 2. the scoring computation ---------------------------------------------------------------
 
 
-def measure_scoring(runs: int) -> dict[str, list[float]]:
+def scoring_alone(report: Report, runs: int) -> None:
     from shared.domain.scorecards.personas import load_personas
     from shared.domain.scoring.engine import score
     from shared.domain.scoring.scorecard import load_scorecard
@@ -169,10 +214,30 @@ def measure_scoring(runs: int) -> dict[str, list[float]]:
             score(application, data, scorecard)
             samples.append((time.perf_counter() - started) * 1000)
         timings[key] = samples
-    return timings
+    every = [v for samples in timings.values() for v in samples]
+    report.headline(
+        f"scoring computation (`score`, in process, {len(every):,} runs)",
+        f"p50 **{percentile(every, 0.5):.2f} ms**, p99 **{percentile(every, 0.99):.2f} ms**",
+        "milliseconds",
+    )
+    report.section(
+        "Scoring computation alone",
+        [
+            "`shared.domain.scoring.score` on each reference persona "
+            f"({runs:,} runs each, this process, scorecard v1 loaded once):",
+            "",
+            *table(
+                ("persona", "p50", "p99"),
+                (
+                    (key, f"{percentile(s, 0.5):.3f} ms", f"{percentile(s, 0.99):.3f} ms")
+                    for key, s in timings.items()
+                ),
+            ),
+        ],
+    )
 
 
-# --- 3. submit -> loan.scored -------------------------------------------------------------------
+# --- the platform every scenario below runs on -----------------------------------------------
 
 
 @dataclass
@@ -217,12 +282,13 @@ class ScoredObserver:
                 self.received_at[loan_id] = now
                 self.decisions[loan_id] = event["data"]["decision"]
 
-    def wait_for(self, loan_ids: list[str], timeout_s: float) -> None:
+    def wait_for(self, loan_ids: list[str], timeout_s: float) -> int:
+        """Wait until every loan is scored or `timeout_s` passes; how many are still missing."""
         deadline = time.monotonic() + timeout_s
-        while any(loan_id not in self.published_at for loan_id in loan_ids):
-            if time.monotonic() > deadline:
-                missing = [i for i in loan_ids if i not in self.published_at]
-                raise TimeoutError(f"{len(missing)} loans were not scored in {timeout_s:.0f} s")
+        while True:
+            missing = sum(1 for loan_id in loan_ids if loan_id not in self.published_at)
+            if not missing or time.monotonic() > deadline:
+                return missing
             time.sleep(0.05)
 
     def stop(self) -> None:
@@ -231,67 +297,81 @@ class ScoredObserver:
             self._thread.join(timeout=10)
 
 
-@dataclass
+@dataclass(frozen=True)
+class Borrower:
+    sub: str
+    applicant: Applicant
+    token: str  # issued once, so the client signs no token while it measures
+
+
+@dataclass(frozen=True)
 class Submission:
-    loan_id: str
-    sent_at: float  # wall clock, just before the request
+    due_at: float  # wall clock: when the submission was due
+    sent_at: float  # wall clock: just before the request
     request_s: float  # the submit request itself (answered 202)
-
-
-def applicants(count: int, seed: int) -> list[Applicant]:
-    rng = random.Random(seed)  # noqa: S311 - sample borrowers, not secrets
-    plan = [(record, store) for record, store, weight in MIX for _ in range(weight)]
-    return [
-        sandbox_applicant(rng, record=record, store_prefix=store)
-        for record, store in (plan[i % len(plan)] for i in range(count))
-    ]
-
-
-def register_all(client: PlatformClient, people: list[Applicant]) -> list[tuple[str, Applicant]]:
-    borrowers = [(f"bench-{i:04d}", applicant) for i, applicant in enumerate(people)]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(lambda pair: client.register(*pair), borrowers))
-    return borrowers
-
-
-def submit(client: PlatformClient, sub: str, applicant: Applicant) -> Submission:
-    sent_at = time.time()
-    started = time.perf_counter()
-    loan_id = client.submit(sub, applicant)["loan_id"]
-    return Submission(loan_id, sent_at, time.perf_counter() - started)
-
-
-def submit_at_rate(
-    client: PlatformClient, borrowers: list[tuple[str, Applicant]], rate: float
-) -> list[Submission]:
-    """One submission every 1/rate s (from a pool, so a slow answer delays no other)."""
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        start = time.monotonic()
-        futures = []
-        for i, (sub, applicant) in enumerate(borrowers):
-            delay = start + i / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            futures.append(pool.submit(submit, client, sub, applicant))
-            if (i + 1) % 50 == 0:
-                log(f"submitted {i + 1}/{len(borrowers)}")
-        return [future.result() for future in futures]
+    loan_id: str | None  # None: the request failed (an error, or not a 202)
 
 
 @dataclass
-class JourneyFigures:
-    applications: int
-    rate: float
-    latencies_s: list[float]
-    observed_s: list[float]
-    request_s: list[float]
-    warm_up_s: list[float]
-    decisions: Counter[str]
-    function_scoring_ms: list[float]
-    startup_s: float
+class PlatformBench:
+    """The platform, its client, the `loan.scored` observer and the CPU meter, started once."""
+
+    platform: LocalPlatform
+    client: PlatformClient
+    observer: ScoredObserver
+    meter: CpuMeter
+    seed: int
+    scoring_ms: list[float] = field(default_factory=list)  # what `scoring` logs per decision
+    startup_s: float = 0.0
+    _registered: int = 0
+
+    def snapshot(self) -> CpuSnapshot:
+        return self.meter.snapshot()
+
+    def new_borrowers(self, count: int) -> list[Borrower]:
+        """`count` borrowers registered through `users`, never seen before (one open
+        application per borrower), each with a borrower token."""
+        rng = random.Random(self.seed + self._registered)  # noqa: S311 - sample borrowers
+        plan = [(record, store) for record, store, weight in MIX for _ in range(weight)]
+        first = self._registered
+        self._registered += count
+        people = [
+            sandbox_applicant(rng, record=record, store_prefix=store)
+            for record, store in (plan[(first + i) % len(plan)] for i in range(count))
+        ]
+        subs = [f"bench-{first + i:05d}" for i in range(count)]
+        borrowers = [
+            Borrower(sub, applicant, self.client.keys.issue(sub, "borrower"))
+            for sub, applicant in zip(subs, people, strict=True)
+        ]
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda b: self.client.register(b.sub, b.applicant), borrowers))
+        log(f"registered {count} borrowers in {time.perf_counter() - started:.1f} s")
+        return borrowers
+
+    def submit(self, borrower: Borrower, due_at: float) -> Submission:
+        sent_at = time.time()
+        started = time.perf_counter()
+        try:
+            response = self.client.call(
+                "loan_applications",
+                "POST",
+                sub=None,
+                json=borrower.applicant.application,
+                idempotency_key=f"submit-{uuid.uuid4()}",
+                headers={"Authorization": f"Bearer {borrower.token}"},
+            )
+            loan_id = response.json()["loan_id"] if response.status_code == 202 else None
+        except httpx.HTTPError as exc:  # a failed submission is a figure, not a crash
+            log(f"submit failed: {exc!r}")
+            loan_id = None
+        return Submission(due_at, sent_at, time.perf_counter() - started, loan_id)
 
 
-def measure_journey(applications: int, rate: float, seed: int) -> JourneyFigures:
+@contextlib.contextmanager
+def platform_bench(seed: int) -> Iterator[PlatformBench]:
+    """Start the whole platform on free ports, with everything the scenarios share."""
     scoring_ms: list[float] = []
 
     def collect_scoring_ms(function_name: str, line: str) -> None:
@@ -309,188 +389,358 @@ def measure_journey(applications: int, rate: float, seed: int) -> JourneyFigures
             observer.start()
             try:
                 with PlatformClient(platform.urls, platform.keys) as client:
-                    people = applicants(WARM_UP + applications, seed)
-                    log(f"registering {len(people)} borrowers")
-                    borrowers = register_all(client, people)
-                    log(f"{WARM_UP} warm-up submissions (the first builds scoring's clients)")
-                    warm = [submit(client, sub, a) for sub, a in borrowers[:WARM_UP]]
-                    observer.wait_for([w.loan_id for w in warm], timeout_s=60)
-                    warm_up_s = [observer.published_at[w.loan_id] - w.sent_at for w in warm]
-                    scoring_ms.clear()
-                    log(f"submitting {applications} applications at {rate:g}/s")
-                    runs = submit_at_rate(client, borrowers[WARM_UP:], rate)
-                    observer.wait_for([r.loan_id for r in runs], timeout_s=120)
+                    yield PlatformBench(
+                        platform,
+                        client,
+                        observer,
+                        CpuMeter(platform.process_ids()),
+                        seed,
+                        scoring_ms,
+                        startup_s,
+                    )
             finally:
                 observer.stop()
-    return JourneyFigures(
-        applications=applications,
+
+
+@dataclass(frozen=True)
+class RateRun:
+    """Applications submitted at a steady rate, and what became of them."""
+
+    rate: float
+    submissions: list[Submission]
+    started_at: float  # wall clock: the first submission's due instant
+    published_at: dict[str, float]  # loan id -> `loan.scored` publish time
+    received_at: dict[str, float]  # loan id -> when the benchmark pulled it
+    cpu: CpuUse | None  # None when nothing was scored
+
+    @property
+    def scored(self) -> list[Submission]:
+        return [s for s in self.submissions if s.loan_id in self.published_at]
+
+    @property
+    def latencies_s(self) -> list[float]:
+        return [self.published_at[str(s.loan_id)] - s.due_at for s in self.scored]
+
+    def as_step(self, duration_s: float) -> StepResult:
+        last_sent = max(s.sent_at for s in self.submissions)
+        return StepResult(
+            offered_rate=self.rate,
+            duration_s=duration_s,
+            offered=len(self.submissions),
+            send_span_s=last_sent - self.started_at,
+            latencies_s=tuple(self.latencies_s),
+            failed=sum(1 for s in self.submissions if s.loan_id is None),
+            cpu=self.cpu,
+        )
+
+
+def submit_at_rate(bench: PlatformBench, borrowers: list[Borrower], rate: float) -> RateRun:
+    """One submission due every 1/rate s (from a pool, so a slow answer delays no other);
+    then waits up to `DRAIN_S` for the last to be scored. CPU is metered from the first
+    submission until the last is scored."""
+    before = bench.snapshot()
+    with ThreadPoolExecutor(max_workers=SENDERS) as pool:
+        start, wall_start = time.monotonic(), time.time()
+        futures = []
+        for i, borrower in enumerate(borrowers):
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            futures.append(pool.submit(bench.submit, borrower, wall_start + i / rate))
+        submissions = [future.result() for future in futures]
+    loan_ids = [s.loan_id for s in submissions if s.loan_id is not None]
+    missing = bench.observer.wait_for(loan_ids, DRAIN_S)
+    if missing:
+        log(f"{missing} of {len(loan_ids)} loans were not scored {DRAIN_S:.0f} s after the last")
+    after = bench.snapshot()
+    scored = len(loan_ids) - missing
+    return RateRun(
         rate=rate,
-        latencies_s=[observer.published_at[r.loan_id] - r.sent_at for r in runs],
-        observed_s=[observer.received_at[r.loan_id] - r.sent_at for r in runs],
-        request_s=[r.request_s for r in runs],
-        warm_up_s=warm_up_s,
-        decisions=Counter(observer.decisions[r.loan_id] for r in runs),
-        function_scoring_ms=list(scoring_ms),
-        startup_s=startup_s,
+        submissions=submissions,
+        started_at=wall_start,
+        published_at={
+            i: bench.observer.published_at[i] for i in loan_ids if i in bench.observer.published_at
+        },
+        received_at={
+            i: bench.observer.received_at[i] for i in loan_ids if i in bench.observer.received_at
+        },
+        cpu=cpu_use(before, after, scored) if scored else None,
     )
 
 
-# --- the report -------------------------------------------------------------------------------
+# --- 3. the platform at rest ------------------------------------------------------------------
 
 
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:,.0f} ms"
+def platform_at_rest(bench: PlatformBench, seconds: float) -> CpuUse:
+    """CPU the platform spends doing nothing, per second (counted as one "operation" a second)."""
+    log(f"the platform at rest for {seconds:g} s")
+    before = bench.snapshot()
+    time.sleep(seconds)
+    return cpu_use(before, bench.snapshot(), operations=max(1, round(seconds)))
 
 
-def _verdict(ok: bool) -> str:
-    return "met" if ok else "**missed**"
+# --- 4. submit -> loan.scored at a steady rate -------------------------------------------------
 
 
-def render(
-    imports: ImportTimes,
-    scoring: dict[str, list[float]],
-    journey: JourneyFigures,
-    *,
-    import_runs: int,
-    scoring_runs: int,
-    load_before: str,
-    load_after: str,
-) -> str:
-    lat = journey.latencies_s
+def steady_journey(
+    bench: PlatformBench, report: Report, applications: int, rate: float, at_rest: CpuUse
+) -> None:
+    borrowers = bench.new_borrowers(WARM_UP + applications)
+    log(f"{WARM_UP} warm-up submissions (the first builds scoring's clients)")
+    warm = [bench.submit(b, time.time()) for b in borrowers[:WARM_UP]]
+    bench.observer.wait_for([str(w.loan_id) for w in warm], timeout_s=60)
+    warm_up_s = [bench.observer.published_at[str(w.loan_id)] - w.sent_at for w in warm]
+    bench.scoring_ms.clear()
+    log(f"submitting {applications} applications at {rate:g}/s")
+    run = submit_at_rate(bench, borrowers[WARM_UP:], rate)
+    if run.cpu is None or len(run.scored) < applications:
+        raise RuntimeError(f"only {len(run.scored)} of {applications} applications were scored")
+    lat = run.latencies_s
     p50, p99 = percentile(lat, 0.50), percentile(lat, 0.99)
-    all_scoring = [v for samples in scoring.values() for v in samples]
-    fn_scoring = journey.function_scoring_ms
-    worst_import = max(statistics.median(v) for v in imports.total_ms.values())
-    worst_own = max(statistics.median(v) for v in imports.own_ms.values())
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [
-        "# Local platform benchmark",
-        "",
-        f"Written by `python -m scripts.bench.platform` (`nox -s bench_platform`) on {now}.",
-        "",
-        "| measurement | result | target |",
-        "|---|---|---|",
-        f"| submit → `loan.scored`, {journey.applications} applications at "
-        f"{journey.rate:g}/s | p50 **{_ms(p50)}**, p99 **{_ms(p99)}** "
-        f"(max {_ms(max(lat))}) | p99 < 1 s: {_verdict(p99 < SCORED_TARGET_P99_S)} |",
-        f"| scoring computation (`score`, in process, {len(all_scoring):,} runs) | p50 "
-        f"**{percentile(all_scoring, 0.5):.2f} ms**, p99 **{percentile(all_scoring, 0.99):.2f} "
-        "ms** | milliseconds |",
-    ]
+    request_s = [s.request_s for s in run.submissions]
+    observed = [run.received_at[str(s.loan_id)] - s.due_at for s in run.scored]
+    report.headline(
+        f"submit → `loan.scored`, {applications} applications at {rate:g}/s",
+        f"p50 **{ms(p50)}**, p99 **{ms(p99)}** (max {ms(max(lat))})",
+        f"p99 < 1 s: {verdict(p99 < SCORED_TARGET_P99_S)}",
+    )
+    report.headline(
+        f"CPU per application at {rate:g}/s, every process of the platform",
+        f"**{run.cpu.platform_ms_per_operation:.0f} ms** "
+        f"(`loan_applications` {run.cpu.ms_per_operation('loan_applications'):.0f} ms, "
+        f"`scoring` {run.cpu.ms_per_operation('scoring'):.0f} ms)",
+    )
+    fn_scoring = list(bench.scoring_ms)
     if fn_scoring:
-        lines.append(
-            f"| scoring computation inside the function (`scoring_ms`, {len(fn_scoring)} "
-            f"decisions) | p50 **{percentile(fn_scoring, 0.5):.2f} ms**, p99 "
-            f"**{percentile(fn_scoring, 0.99):.2f} ms** | milliseconds |"
+        report.headline(
+            f"scoring computation inside the function (`scoring_ms`, {len(fn_scoring)} decisions)",
+            f"p50 **{percentile(fn_scoring, 0.5):.2f} ms**, p99 "
+            f"**{percentile(fn_scoring, 0.99):.2f} ms**",
+            "milliseconds",
         )
-    lines += [
-        f"| slowest function import, fresh interpreter (median of {import_runs}) | "
-        f"**{worst_import:.0f} ms** (`{imports.slowest}`) | < 300 ms: "
-        f"{_verdict(worst_import < IMPORT_TARGET_MS)} |",
-        f"| slowest function's own import share (after `functions_framework`) | "
-        f"**{worst_own:.0f} ms** | — |",
+    decisions = Counter(bench.observer.decisions[str(s.loan_id)] for s in run.scored)
+    request_p50 = percentile(request_s, 0.5)
+    lines = [
+        f"{applications} applications from {applications} distinct borrowers (registered "
+        "beforehand through `users`), submitted through `loan_applications` one every "
+        f"{1000 / rate:.0f} ms; each was scored by the `scoring` function through the real "
+        "`push.scoring` subscription (four provider calls to the sandbox, the five-C "
+        "scorecard, one Firestore transaction, `loan.scored` published from the outbox).",
         "",
-        "## Submit → `loan.scored`",
+        *table(
+            ("", "p50", "p90", "p99", "max"),
+            (
+                (
+                    label,
+                    ms(percentile(values, 0.5)),
+                    ms(percentile(values, 0.9)),
+                    ms(percentile(values, 0.99)),
+                    ms(max(values)),
+                )
+                for label, values in (
+                    ("submit → `loan.scored` published (the figure above)", lat),
+                    ("submit → `loan.scored` pulled by the benchmark", observed),
+                    ("the submit request alone (answered 202)", request_s),
+                )
+            ),
+        ),
         "",
-        f"{journey.applications} applications from {journey.applications} distinct borrowers "
-        f"(registered beforehand through `users`), submitted through `loan_applications` one "
-        f"every {1000 / journey.rate:.0f} ms; each was scored by the `scoring` function "
-        "through the real `push.scoring` subscription (four provider calls to the sandbox, "
-        "the five-C scorecard, one Firestore transaction, `loan.scored` published from the "
-        "outbox).",
-        "",
-        "| | p50 | p90 | p99 | max |",
-        "|---|---|---|---|---|",
-    ]
-    for label, values in (
-        ("submit → `loan.scored` published (the figure above)", lat),
-        ("submit → `loan.scored` pulled by the benchmark", journey.observed_s),
-        ("the submit request alone (answered 202)", journey.request_s),
-    ):
-        lines.append(
-            f"| {label} | {_ms(percentile(values, 0.5))} | {_ms(percentile(values, 0.9))} | "
-            f"{_ms(percentile(values, 0.99))} | {_ms(max(values))} |"
-        )
-    decisions = ", ".join(f"{n} {d}" for d, n in sorted(journey.decisions.items()))
-    request_p50 = percentile(journey.request_s, 0.5)
-    lines += [
-        "",
-        f"Of the p50, the submit request takes {_ms(request_p50)} (its transaction and the "
+        f"Of the p50, the submit request takes {ms(request_p50)} (its transaction and the "
         "outbox publish, answered 202 once Pub/Sub has the event); the other "
-        f"{_ms(max(0.0, p50 - request_p50))} are the push delivery, the four provider calls, "
+        f"{ms(max(0.0, p50 - request_p50))} are the push delivery, the four provider calls, "
         "the scorecard, the decision's transaction and the `loan.scored` publish.",
         "",
-        f"Decisions: {decisions}. Not counted above: {WARM_UP} warm-up applications "
-        "submitted back to back right after the start, "
-        f"{', '.join(_ms(s) for s in journey.warm_up_s)}: the first delivery builds the "
+        f"Decisions: {', '.join(f'{n} {d}' for d, n in sorted(decisions.items()))}. Not "
+        f"counted above: {WARM_UP} warm-up applications submitted back to back right after "
+        f"the start, {', '.join(ms(s) for s in warm_up_s)}: the first delivery builds the "
         "scoring instance's Firestore, Pub/Sub and provider clients (once per instance, "
         "lazily) and the others wait for it, so they finish together. The platform started "
-        f"in {journey.startup_s:.1f} s.",
+        f"in {bench.startup_s:.1f} s.",
         "",
-        "`loan.scored` is observed on a pull subscription the benchmark creates on the "
-        "`loan.scored` topic; a loan's latency is the event's Pub/Sub publish time minus the "
-        "wall-clock instant just before its submit request was sent (the emulator and the "
-        "benchmark read the same clock, to the millisecond). The pulled figure adds the "
-        "benchmark's own pull loop.",
+        "### CPU per application",
         "",
-        "## Scoring computation alone",
+        "Each process's own CPU accounting (user + system time of its process tree: a "
+        "function is the supervisor, functions-framework's gunicorn arbiter and its worker), "
+        f"from the first submission until the last loan was scored ({run.cpu.wall_s:.1f} s), "
+        f"divided by the {run.cpu.operations} applications scored. The first column is the "
+        f"platform at rest, per second ({at_rest.wall_s:.0f} s with nothing to do): part of "
+        "every other column is this background.",
         "",
-        "`shared.domain.scoring.score` on each reference persona "
-        f"({scoring_runs:,} runs each, this process, scorecard v1 loaded once):",
+        *cpu_table(
+            [("at rest (ms per s)", at_rest), (f"{rate:g}/s (ms per application)", run.cpu)]
+        ),
         "",
-        "| persona | p50 | p99 |",
-        "|---|---|---|",
+        f"At {run.cpu.platform_ms_per_operation:.0f} ms of CPU per application, the two cores "
+        f"of this machine could at best carry about {2000 / run.cpu.platform_ms_per_operation:.0f} "
+        "applications per second if nothing else ran on it.",
     ]
-    for key, samples in scoring.items():
-        lines.append(
-            f"| {key} | {percentile(samples, 0.5):.3f} ms | {percentile(samples, 0.99):.3f} ms |"
+    report.section("Submit → `loan.scored`", lines)
+
+
+# --- 5. submit versus read in loan_applications -------------------------------------------------
+
+
+def submit_versus_read(bench: PlatformBench, report: Report, requests: int) -> None:
+    """The function's CPU for a submit and for a read, one request at a time."""
+    log(f"submit versus read: {requests} of each through loan_applications, one at a time")
+    borrowers = bench.new_borrowers(requests)
+    meter = CpuMeter({"loan_applications": bench.meter.pids["loan_applications"]})
+    figures: dict[str, tuple[CpuUse, list[float]]] = {}
+    loan_ids: list[str] = []
+    for what in ("submit", "read"):
+        before, latencies = meter.snapshot(), []
+        for borrower in borrowers:
+            started = time.perf_counter()
+            if what == "submit":
+                submission = bench.submit(borrower, time.time())
+                if submission.loan_id is None:
+                    raise RuntimeError(f"a submission of {borrower.sub} failed")
+                loan_ids.append(submission.loan_id)
+            else:
+                response = bench.client.call(
+                    "loan_applications",
+                    "GET",
+                    headers={"Authorization": f"Bearer {borrower.token}"},
+                    sub=None,
+                )
+                response.raise_for_status()
+            latencies.append(time.perf_counter() - started)
+        figures[what] = (cpu_use(before, meter.snapshot(), requests), latencies)
+        # Scoring follows the submits: let it finish, so the reads do not share the cores.
+        bench.observer.wait_for(loan_ids, DRAIN_S)
+    submit_ms = figures["submit"][0].ms_per_operation("loan_applications")
+    read_ms = figures["read"][0].ms_per_operation("loan_applications")
+    report.headline(
+        "`loan_applications` CPU per submit vs per read (one at a time)",
+        f"**{submit_ms:.1f} ms** vs **{read_ms:.1f} ms** ({submit_ms / read_ms:.1f}×)",
+    )
+    rows = [
+        (
+            label,
+            f"{figures[what][0].ms_per_operation('loan_applications'):.1f} ms",
+            ms(statistics.median(figures[what][1])),
         )
-    lines += [
-        "",
-        "## Cold import of each function",
-        "",
-        f"Each figure is the median (and worst) of {import_runs} fresh interpreters timing "
-        "`import functions.<name>.main`. *Whole* starts from a bare interpreter; *own share* "
-        "imports `functions_framework` first, as the Cloud Functions runtime does before it "
-        "loads `main.py`, so it is what the function's code adds.",
-        "",
-        "| function | whole: median | whole: worst | own share: median | target < 300 ms |",
-        "|---|---|---|---|---|",
-    ]
-    for name, samples in imports.total_ms.items():
-        median = statistics.median(samples)
-        lines.append(
-            f"| `{name}` | {median:.0f} ms | {max(samples):.0f} ms | "
-            f"{statistics.median(imports.own_ms[name]):.0f} ms | "
-            f"{_verdict(median < IMPORT_TARGET_MS)} |"
+        for what, label in (
+            ("submit", "`POST /` submit (answered 202)"),
+            ("read", "`GET /` the borrower's applications (one)"),
         )
-    lines += [
-        "",
-        f"Where `{imports.slowest}`'s import time goes (`python -X importtime`, self time "
-        "summed by package):",
-        "",
-        "| package | self time |",
-        "|---|---|",
     ]
-    for package, ms in list(imports.packages.items())[:10]:
-        lines.append(f"| `{package}` | {ms:.1f} ms |")
-    lines += [
+    report.section(
+        "Submit versus read in `loan_applications`",
+        [
+            f"{requests} borrowers each submit an application, one request at a time, then "
+            "each lists their applications. CPU is the function's own process tree; latency "
+            "is the client's round trip.",
+            "",
+            *table(("request", "function CPU per request", "latency p50"), rows),
+        ],
+    )
+
+
+# --- 6. the sustainable rate --------------------------------------------------------------------
+
+
+def sustainable_rate(
+    bench: PlatformBench, report: Report, rates: list[float], step_s: float
+) -> None:
+    def run_step(rate: float) -> StepResult:
+        count = max(2, round(rate * step_s))
+        borrowers = bench.new_borrowers(count)
+        log(f"ramp: {count} applications at {rate:g}/s ({step_s:g} s)")
+        return submit_at_rate(bench, borrowers, rate).as_step(step_s)
+
+    def progress(step: StepResult, failure: str | None) -> None:
+        cpu = (
+            f", platform CPU {step.cpu.platform_ms_per_operation:.0f} ms/application"
+            if step.cpu
+            else ""
+        )
+        log(
+            f"ramp: {step.offered_rate:g}/s: p50 {ms(step.p(0.5))}, p99 {ms(step.p(0.99))}"
+            f"{cpu}: {failure or 'sustained'}"
+        )
+
+    ramp = run_ramp(rates, run_step, SCORED_TARGET_P99_S, progress)
+    sustained = ramp.sustained_rate
+    result = f"**{sustained:g} applications/s**" if sustained else "**none of the steps**"
+    stop = (
+        f"stopped at {ramp.steps[-1].offered_rate:g}/s: {ramp.stopped_by}"
+        if ramp.stopped_by
+        else f"every step up to {rates[-1]:g}/s passed"
+    )
+    report.headline(
+        "highest sustained rate with submit → `loan.scored` p99 < 1 s", f"{result} ({stop})"
+    )
+    rows = []
+    for step in ramp.steps:
+        rows.append(
+            (
+                f"{step.offered_rate:g}/s",
+                f"{step.sent_rate:.1f}/s",
+                f"{step.completed}/{step.offered}",
+                ms(step.p(0.5)),
+                ms(step.p(0.9)),
+                ms(step.p(0.99)),
+                ms(max(step.latencies_s)) if step.latencies_s else "—",
+                f"{step.cpu.platform_ms_per_operation:.0f} ms" if step.cpu else "—",
+                f"{step.cpu.platform_cores:.2f}" if step.cpu else "—",
+                step_failure(step, SCORED_TARGET_P99_S) or "sustained",
+            )
+        )
+    lines = [
+        f"Steps of rising offered rate, each {step_s:g} s long with borrowers of its own, run "
+        "one after another on the same platform; the ramp stops at the first step whose p99 "
+        "(submit due → `loan.scored` published) is over 1 s, or which cannot keep up (a "
+        f"submission failed, a loan not scored {DRAIN_S:.0f} s after the last submission, or "
+        "the client sending below 95% of the offered rate).",
         "",
-        "Heaviest single modules (self time): "
-        + ", ".join(f"`{module}` {ms:.1f} ms" for module, ms in imports.heaviest[:6])
-        + ".",
+        *table(
+            (
+                "offered",
+                "sent",
+                "scored",
+                "p50",
+                "p90",
+                "p99",
+                "max",
+                "platform CPU per application",
+                "busy cores",
+                "verdict",
+            ),
+            rows,
+        ),
         "",
-        f"Machine: {os.cpu_count()} CPU(s), {cpu_model()}, Python "
-        f"{host_platform.python_version()}, {host_platform.system()} "
-        f"{host_platform.release()}. Load average (1/5/15 min) before the run: {load_before}; "
-        f"after: {load_after}.",
+        "CPU per application and process at each step:",
         "",
-        "The machine was shared with other engineers' builds and test runs while this ran, so "
-        "read the figures as a floor rather than a ceiling, and rerun on a quiet machine before "
-        "comparing two versions.",
-        "",
+        *cpu_table([(f"{s.offered_rate:g}/s", s.cpu) for s in ramp.steps if s.cpu is not None]),
     ]
-    return "\n".join(lines)
+    report.section("Sustainable rate", lines)
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def parse_ramp(text: str) -> list[float]:
+    """`START:MAX:STEP` (applications per second) as the ramp's rates."""
+    try:
+        start, maximum, step = (float(part) for part in text.split(":"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected START:MAX:STEP, got {text!r}") from exc
+    try:
+        return ramp_rates(start, step, maximum)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+SCENARIOS = ("imports", "scoring", "journey", "compare", "ramp", "money")
+
+
+def parse_scenarios(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = sorted(set(names) - set(SCENARIOS))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"scenarios are {', '.join(SCENARIOS)}: not {unknown}")
+    return names
 
 
 def main(argv: list[str]) -> int:
@@ -499,32 +749,47 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rate", type=float, default=10.0, help="submissions per second")
     parser.add_argument("--import-runs", type=int, default=7)
     parser.add_argument("--scoring-runs", type=int, default=2000)
+    parser.add_argument("--compare-requests", type=int, default=40)
+    parser.add_argument("--rest-seconds", type=float, default=5.0)
+    parser.add_argument("--ramp", type=parse_ramp, default=parse_ramp("5:40:5"))
+    parser.add_argument("--step-seconds", type=float, default=12.0)
+    parser.add_argument("--confirmations", type=int, default=100)
+    parser.add_argument("--confirm-clients", type=int, default=10)
+    parser.add_argument("--ledger-entries", type=int, default=100_000)
+    parser.add_argument(
+        "--only", type=parse_scenarios, default=SCENARIOS, help=f"of {', '.join(SCENARIOS)}"
+    )
     parser.add_argument("--seed", type=int, default=20261120)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
+    only = set(args.only)
 
-    load_before = load_average()
-    log("cold imports (fresh interpreters, before anything else runs)")
-    imports = measure_imports(args.import_runs)
-    log("scoring computation alone")
-    scoring = measure_scoring(args.scoring_runs)
-    log("submit -> loan.scored on the whole platform")
-    journey = measure_journey(args.applications, args.rate, args.seed)
-    report = render(
-        imports,
-        scoring,
-        journey,
-        import_runs=args.import_runs,
-        scoring_runs=args.scoring_runs,
-        load_before=load_before,
-        load_after=load_average(),
+    report = Report(
+        "Local platform benchmark", "`python -m scripts.bench.platform` (`nox -s bench_platform`)"
     )
-    args.output.write_text(report, encoding="utf-8")
-    lat = journey.latencies_s
-    log(
-        f"submit -> loan.scored p50 {_ms(percentile(lat, 0.5))}, p99 {_ms(percentile(lat, 0.99))}; "
-        f"report written to {args.output}"
-    )
+    if "imports" in only:
+        log("cold imports (fresh interpreters, before anything else runs)")
+        cold_imports(report, args.import_runs)
+    if "scoring" in only:
+        log("scoring computation alone")
+        scoring_alone(report, args.scoring_runs)
+    if only & {"journey", "compare", "ramp", "money"}:
+        log("starting the platform")
+        with platform_bench(args.seed) as bench:
+            if "journey" in only:
+                at_rest = platform_at_rest(bench, args.rest_seconds)
+                steady_journey(bench, report, args.applications, args.rate, at_rest)
+            if "compare" in only:
+                submit_versus_read(bench, report, args.compare_requests)
+            if "ramp" in only:
+                sustainable_rate(bench, report, args.ramp, args.step_seconds)
+            if "money" in only:
+                money = MoneyBench.on(bench)
+                confirmation_cost(money, report)
+                concurrent_confirmations(money, report, args.confirmations, args.confirm_clients)
+                reconciliation_at_scale(bench, report, args.ledger_entries)
+    report.write(args.output)
+    log(f"report written to {args.output}")
     return 0
 
 

@@ -72,6 +72,7 @@ balance check and the debit are one read and one write inside the same transacti
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -277,17 +278,23 @@ class AccountId:
     def __str__(self) -> str:
         return self.type.value if self.owner is None else f"{self.type.value}:{self.owner}"
 
-    @classmethod
-    def parse(cls, text: str) -> AccountId:
-        """The inverse of `str(account)`."""
-        type_name, _, owner = text.partition(":")
-        try:
-            account_type = AccountType(type_name)
-        except ValueError:
-            raise ValidationFailed(
-                f"unknown account {text!r}", {"account": "not in the chart of accounts"}
-            ) from None
-        return cls(account_type, owner or None)
+    @staticmethod
+    def parse(text: str) -> AccountId:
+        """The inverse of `str(account)`. Accounts repeat across a day's entries, so parsed
+        ones are remembered (an `AccountId` is immutable)."""
+        return _parse_account(text)
+
+
+@functools.lru_cache(maxsize=100_000)
+def _parse_account(text: str) -> AccountId:
+    type_name, _, owner = text.partition(":")
+    try:
+        account_type = AccountType(type_name)
+    except ValueError:
+        raise ValidationFailed(
+            f"unknown account {text!r}", {"account": "not in the chart of accounts"}
+        ) from None
+    return AccountId(account_type, owner or None)
 
 
 ESCROW_CASH = AccountId(AccountType.ESCROW_CASH)

@@ -125,10 +125,13 @@ class EntryRecord(BaseModel):
         return str(ESCROW_CASH) in self.accounts
 
 
+_SIDES = {side.value: side for side in Side}  # a dict lookup: an Enum call costs far more
+
+
 def _restored_posting(account: str, side: str, amount: int) -> Posting:
     posting = object.__new__(Posting)
     object.__setattr__(posting, "account", AccountId.parse(account))
-    object.__setattr__(posting, "side", Side(side))
+    object.__setattr__(posting, "side", _SIDES.get(side) or Side(side))
     object.__setattr__(posting, "amount", amount)
     return posting
 

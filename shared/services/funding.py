@@ -62,6 +62,7 @@ from shared.records.participations import (
     Participations,
     participation_id,
 )
+from shared.records.positions import add_to_positions, position_refs
 from shared.records.reconciliations import RECONCILIATIONS, ReconciliationRecord
 from shared.records.users import USERS, LenderAgreements, UserRecord, Users
 from shared.services.wallet import WalletBalance, wallet_of
@@ -69,7 +70,7 @@ from shared.services.wallet import WalletBalance, wallet_of
 LENDER_AGREEMENT_VERSION = "patungan-perjanjian-pendana-2026-01"
 RISK_DISCLOSURE_VERSION = "patungan-pernyataan-risiko-2026-01"
 MARKETPLACE_SCAN = 300  # loans read per marketplace page before filtering
-MAX_POSITION_STAKES = 2_000  # a lender's (or group's) live stakes read for the caps
+MAX_LISTED_STAKES = 2_000  # the stakes a portfolio lists
 Via = Literal["manual", "auto_invest"]
 M = TypeVar("M", bound=BaseModel)
 
@@ -194,32 +195,18 @@ def _loan_open(loan: LoanRecord, today: date) -> None:
         raise Conflict(f"loan {loan.id} is busy ({loan.money_plan}); try again shortly")
 
 
-def _position_where(user: UserRecord) -> Where:
-    if user.affiliate_group_id is not None:
-        return Where("affiliate_group_id", "==", user.affiliate_group_id)
-    return Where("lender_id", "==", user.id)
-
-
-def _live(stakes: Sequence[ParticipationRecord], *, lender_id: str | None = None) -> int:
-    """What the stakes have out: committed to loans in funding, or lent and not yet repaid."""
-    return sum(
-        s.committed if s.state == "committed" else s.principal_funded
-        for s in stakes
-        if s.state != "released" and (lender_id is None or s.lender_id == lender_id)
-    )
-
-
 def _caps(
     user: UserRecord,
     amount: int,
-    stakes: Sequence[ParticipationRecord],
+    lender_live: int,
+    group_live: int,
     reconciled_outstanding: int,
     *,
     rules: FundingRules,
     today: date,
     caps: CapTable,
 ) -> CapCheck:
-    group_live = _live(stakes) + amount
+    group_live += amount
     platform = max(reconciled_outstanding + amount, group_live)
     checks = [
         check_lender_concentration(
@@ -240,7 +227,7 @@ def _caps(
             )
         checks.append(
             check_lender_placement(
-                placement=_live(stakes, lender_id=user.id) + amount,
+                placement=lender_live + amount,
                 annual_income=profile.annual_income,
                 on=today,
                 table=caps,
@@ -273,7 +260,7 @@ class _Reads:
     loan: LoanRecord
     stakes: dict[str, ParticipationRecord | None]  # the lenders' stakes in this loan
     users: dict[str, UserRecord | None]
-    positions: dict[str, list[ParticipationRecord]]  # each lender's (or group's) live stakes
+    positions: dict[DocRef, int]  # live positions of the lenders and their groups
     balances: Mapping[DocRef, JsonDict | None]
     outstanding: int  # the previous day's reconciled outstanding funding
 
@@ -298,17 +285,14 @@ def _read(tx: DocumentTransaction, loan_id: str, lenders: Sequence[str]) -> _Rea
     if loan_doc is None:
         raise NotFound(f"there is no loan {loan_id!r} open for funding")
     users = {lender: _record(UserRecord, found[(USERS, lender)]) for lender in lenders}
-    positions: dict[str, list[ParticipationRecord]] = {}
-    for lender, user in users.items():
-        if user is not None and user.role == "lender":
-            positions[lender] = [
-                ParticipationRecord.model_validate(doc.data)
-                for doc in tx.query(
-                    PARTICIPATIONS,
-                    (_position_where(user), Where("state", "in", ["committed", "active"])),
-                    limit=MAX_POSITION_STAKES,
-                )
-            ]
+    refs = {
+        ref
+        for user in users.values()
+        if user is not None
+        for ref in position_refs(user.id, user.affiliate_group_id)
+    }
+    found_positions = tx.get_documents(sorted(refs)) if refs else {}
+    positions = {ref: int((data or {}).get("live", 0)) for ref, data in found_positions.items()}
     reconciled = tx.query(
         RECONCILIATIONS,
         (Where("kind", "==", "daily"), Where("state", "==", "passed")),
@@ -418,20 +402,31 @@ def _commit_one(
         )
     if stake is None and loan.lender_count >= rules.max_lenders_per_loan:
         raise Conflict(f"loan {loan.id} already has the most lenders a loan may have")
-    position = read.positions.get(lender_id, [])
+    lender_ref, *group_ref = position_refs(lender_id, user.affiliate_group_id)
+    lender_live = read.positions.get(lender_ref, 0)
+    group_live = read.positions.get(group_ref[0], 0) if group_ref else lender_live
     asked: int | None = ask.amount
     if ask.max_total is not None:
         available = book.balance(
             lender_account(AccountType.LENDER_AVAILABLE, lender_id), read.balances
         )
-        asked = min(ask.amount, ask.max_total - _live(position, lender_id=lender_id), available)
+        asked = min(ask.amount, ask.max_total - lender_live, available)
     if fit is not None and asked is not None:
         asked = fit(asked, loan.remaining)
     if asked is None or asked <= 0:
         raise Conflict(f"loan {loan.id} has no amount left that this commitment could take")
     amount = commitment_amount(asked, loan.remaining, rules.min_commitment)
     _refuse_breach(
-        _caps(user, amount, position, read.outstanding, rules=rules, today=today, caps=caps)
+        _caps(
+            user,
+            amount,
+            lender_live,
+            group_live,
+            read.outstanding,
+            rules=rules,
+            today=today,
+            caps=caps,
+        )
     )
     entry = commitment(ask.commitment_id, lender_id, loan.id, amount, now)
     book.post(entry, read.balances, source=f"loan/{loan.id}")
@@ -458,14 +453,10 @@ def _commit_one(
             }
         )
         lenders = loan.lender_count
-    # The position grows with this commitment, for the next ask by the same group.
-    for other in read.positions.values():
-        if other is position or (
-            user.affiliate_group_id is not None
-            and other
-            and other[0].affiliate_group_id == user.affiliate_group_id
-        ):
-            other.append(stake.model_copy(update={"committed": amount, "state": "committed"}))
+    # The positions grow with this commitment: for the next ask of this batch, and stored.
+    for ref in position_refs(lender_id, user.affiliate_group_id):
+        read.positions[ref] = read.positions.get(ref, 0) + amount
+    add_to_positions(book.tx, lender_id, user.affiliate_group_id, amount)
     loan = loan.model_copy(
         update={
             "funded_amount": loan.funded_amount + amount,
@@ -684,7 +675,7 @@ def portfolio(uow: UnitOfWork, lender_id: str) -> Portfolio:
         return Participations(tx).find(
             Where("lender_id", "==", lender_id),
             order_by=(OrderBy("created_at", descending=True),),
-            limit=MAX_POSITION_STAKES,
+            limit=MAX_LISTED_STAKES,
         )
 
     stakes = uow.run(read, read_only=True)

@@ -129,6 +129,7 @@ def release_commitments(uow: UnitOfWork, loan_id: str, *, origin: EventOrigin) -
         change=_released,
         finish=lambda tx, plan: None,
         now=now,
+        releases=True,
     )
 
 

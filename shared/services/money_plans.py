@@ -29,6 +29,7 @@ from shared.records.participations import (
     Participations,
     participation_id,
 )
+from shared.records.positions import add_to_positions
 
 CHUNK_LENDERS = 200
 
@@ -70,13 +71,15 @@ def run_plan(
     change: StakeChange,
     finish: Finish,
     now: Callable[[], datetime],
+    releases: bool = False,
 ) -> MoneyPlanRecord:
-    """Run the plan from its cursor to the end, then its last step; the plan as it ends."""
+    """Run the plan from its cursor to the end, then its last step; the plan as it ends.
+    A plan that `releases` stakes takes them out of the lenders' live positions."""
     plan = uow.run(lambda tx: _plan(tx, plan_id), read_only=True)
     for index in range(plan.cursor, plan.chunk_count):
 
         def chunk(tx: DocumentTransaction, index: int = index) -> None:
-            _chunk(tx, plan_id, index, entry, change, now())
+            _chunk(tx, plan_id, index, entry, change, now(), releases=releases)
 
         uow.run(chunk)
 
@@ -108,6 +111,8 @@ def _chunk(
     entry: ChunkEntry,
     change: StakeChange,
     at: datetime,
+    *,
+    releases: bool,
 ) -> None:
     plan = _plan(tx, plan_id)
     if plan.cursor != index:
@@ -127,6 +132,8 @@ def _chunk(
     participations = Participations(tx)
     for stake in stakes.values():
         participations.put(change(stake, at))
+        if releases:
+            add_to_positions(tx, stake.lender_id, stake.affiliate_group_id, -stake.committed)
     MoneyPlans(tx).put(plan.model_copy(update={"cursor": index + 1, "updated_at": at}))
 
 

@@ -19,6 +19,7 @@ from shared.platform.escrow import FundingRules
 from shared.platform.store import Where
 from shared.records.loans import Listing, LoanPurpose, LoanRecord, Loans
 from shared.records.participations import ParticipationRecord, Participations
+from shared.records.positions import POSITIONS
 from shared.records.users import USERS, BorrowerProfile, UserRecord
 from shared.services.auto_invest import AutoInvestPass, AutoInvestRules, invest, set_rules
 from shared.services.bank_accounts import BankAccountInput, sealed_bank_account
@@ -200,6 +201,10 @@ class FundingDesk(MoneyDesk):
             read_only=True,
         )
         return {s.lender_id: s for s in found}
+
+    def live_position(self, lender_id: str) -> int:
+        data = self.uow.run(lambda tx: tx.get(POSITIONS, f"lender~{lender_id}"), read_only=True)
+        return int((data or {}).get("live", 0))
 
     def expire_due(self) -> tuple[str, ...]:
         return expire_due_loans(self.uow, origin=self.origin).expired

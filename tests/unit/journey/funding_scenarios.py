@@ -202,6 +202,7 @@ def an_expired_loan_returns_every_commitment(desk: FundingDesk) -> None:
     assert money(desk, ani) == (3_000_000, 0)
     assert money(desk, budi) == (2_000_000, 0)
     assert {s.state for s in desk.stakes(loan).values()} == {"released"}
+    assert desk.live_position(ani) == desk.live_position(budi) == 0
     assert_reconciles(desk)
 
 
