@@ -523,9 +523,9 @@ class LocalPlatform(StartStop):
 
     def process_ids(self) -> dict[str, int]:
         """Each running part's process id, the root of its process tree (a function's
-        functions-framework and gunicorn worker run under it): emulators, sandbox, functions."""
+        functions-framework and gunicorn worker run under it): emulators, sandboxes, functions."""
         ids = self.cloud.process_ids() if self.cloud is not None else {}
-        parts = {"providers": self._sandbox, **self._processes}
+        parts = {**self._sandboxes, **self._processes}
         ids |= {name: pid for name, part in parts.items() if part and (pid := part.pid) is not None}
         return ids
 
