@@ -139,6 +139,19 @@ class _Reads:
         order_by: Sequence[OrderBy],
         limit: int | None,
     ) -> list[Document]:
+        query = self._query(collection, where, order_by, limit)
+        return [
+            Document(snapshot.id, _data_of(snapshot) or {})
+            for snapshot in query.stream(transaction=self._transaction, **self._at)
+        ]
+
+    def _query(
+        self,
+        collection: str,
+        where: Sequence[Where],
+        order_by: Sequence[OrderBy],
+        limit: int | None,
+    ) -> Any:
         from google.cloud import firestore
         from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -156,10 +169,67 @@ class _Reads:
             query = query.order_by(order.field, direction=direction)
         if limit is not None:
             query = query.limit(limit)
-        return [
-            Document(snapshot.id, snapshot.to_dict() or {})
-            for snapshot in query.stream(transaction=self._transaction, **self._at)
-        ]
+        return query
+
+
+def _bulk_query(client: Any, query: Any, read_time: datetime) -> list[Document] | None:
+    """The query's documents at `read_time`, decoded from the raw RunQuery responses; None
+    when this client version lacks the pieces used (the caller then streams snapshots)."""
+    try:
+        request, _, _ = query._prep_stream(read_time=read_time)
+        run_query = client._firestore_api.run_query
+        metadata = client._rpc_metadata
+    except AttributeError:
+        return None
+    documents: list[Document] = []
+    for response in run_query(request=request, metadata=metadata):
+        raw = response._pb
+        if raw.HasField("document"):
+            fields = raw.document.fields
+            documents.append(
+                Document(
+                    raw.document.name.rpartition("/")[2],
+                    {name: _decoded(value, client) for name, value in fields.items()},
+                )
+            )
+    return documents
+
+
+def _decoded(value: Any, client: Any) -> Any:
+    """A raw `google.firestore.v1.Value` as `DocumentSnapshot.to_dict()` gives it; the kinds
+    the platform does not store (bytes, references, geo points, vectors) go through the
+    client's own decoder."""
+    kind = value.WhichOneof("value_type")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "integer_value":
+        return value.integer_value
+    if kind == "map_value":
+        fields = value.map_value.fields
+        if "__type__" not in fields:
+            return {name: _decoded(item, client) for name, item in fields.items()}
+    elif kind == "array_value":
+        return [_decoded(item, client) for item in value.array_value.values]
+    elif kind == "null_value":
+        return None
+    elif kind == "boolean_value":
+        return value.boolean_value
+    elif kind == "double_value":
+        return value.double_value
+    from google.cloud.firestore_v1 import _helpers
+    from google.cloud.firestore_v1.types import Value
+
+    return _helpers.decode_value(Value.wrap(value), client)
+
+
+def _data_of(snapshot: Any) -> JsonDict | None:
+    """The snapshot's data without `to_dict()`'s deep copy: each snapshot is made for this one
+    read and dropped, so nothing else can see the dict we hand out, and the copy was a fifth
+    of the CPU of reading a day of ledger entries."""
+    if not snapshot.exists:
+        return None
+    data = getattr(snapshot, "_data", None)
+    return data if isinstance(data, dict) else snapshot.to_dict()
 
 
 class _FirestoreTransaction(_Reads, BufferedTransaction):
@@ -229,7 +299,25 @@ class _FirestoreTransaction(_Reads, BufferedTransaction):
 
 
 class _FirestoreReader(_Reads, DocumentTransaction):
-    """Non-transactional reads for `run(..., read_only=True)`; every write is refused."""
+    """Non-transactional reads for `run(..., read_only=True)`; every write is refused.
+
+    A point-in-time reader (`read_snapshot`) reads a query's documents straight from the
+    RunQuery responses (`_bulk_query`): reconciliation reads a day of ledger entries at once,
+    and the client's own snapshots cost twice the wire time to build."""
+
+    def query(
+        self,
+        collection: str,
+        where: Sequence[Where] = (),
+        order_by: Sequence[OrderBy] = (),
+        limit: int | None = None,
+    ) -> list[Document]:
+        if self._at:
+            bulk = _bulk_query(self._client, self._query(collection, where, order_by, limit),
+                               self._at["read_time"])  # fmt: skip
+            if bulk is not None:
+                return bulk
+        return self._read_query(collection, where, order_by, limit)
 
     def get(self, collection: str, doc_id: str) -> JsonDict | None:
         return self._read_get(collection, doc_id)
@@ -239,15 +327,6 @@ class _FirestoreReader(_Reads, DocumentTransaction):
 
     def get_documents(self, refs: Sequence[DocRef]) -> dict[DocRef, JsonDict | None]:
         return self._read_documents(refs)
-
-    def query(
-        self,
-        collection: str,
-        where: Sequence[Where] = (),
-        order_by: Sequence[OrderBy] = (),
-        limit: int | None = None,
-    ) -> list[Document]:
-        return self._read_query(collection, where, order_by, limit)
 
     def _refuse(self, *_: Any) -> None:
         raise RuntimeError("this unit of work was opened read-only")

@@ -299,7 +299,7 @@ def confirm_withdrawal(
         same_reference = Withdrawals(tx).find(Where("bank_reference", "==", reference), limit=2)
         if any(other.id != withdrawal.id for other in same_reference):
             raise Conflict(f"bank reference {reference} already confirms another withdrawal")
-        line = _unexplained_line(tx, reference, withdrawal.amount)
+        line = unexplained_line(tx, reference, withdrawal.amount)
         post_entry(
             tx,
             entry,
@@ -343,7 +343,7 @@ def confirm_withdrawal(
     return uow.run(confirm)
 
 
-def _unexplained_line(
+def unexplained_line(
     tx: DocumentTransaction, bank_reference: str, amount: int
 ) -> StatementLineRecord | None:
     """An imported outgoing line with this bank reference and amount, not yet explained."""

@@ -80,3 +80,37 @@ def test_the_client_factory_refuses_settings_that_disagree_with_the_environment(
     mismatched = settings.model_copy(update={"firestore_emulator_host": "127.0.0.1:1"})
     with pytest.raises(ConfigurationError, match="FIRESTORE_EMULATOR_HOST"):
         firestore_client(mismatched)
+
+
+def test_a_snapshot_read_decodes_every_value_as_the_client_does(firestore_client):
+    """Point-in-time queries decode the raw RunQuery responses themselves (for speed): each
+    kind of value must come back exactly as `DocumentSnapshot.to_dict()` gives it."""
+    from datetime import UTC, datetime, timedelta
+
+    from google.cloud.firestore_v1 import GeoPoint
+    from google.cloud.firestore_v1.vector import Vector
+
+    data = {
+        "text": "Rp 1.000",
+        "whole": 9_007_199_254_740_993,
+        "fraction": 0.25,
+        "yes": True,
+        "nothing": None,
+        "when": datetime(2026, 12, 3, 1, 2, 3, 456789, tzinfo=UTC),
+        "raw": b"\x00\xff",
+        "where": GeoPoint(-6.2, 106.8),
+        "other": firestore_client.document("loans/l-1"),
+        "embedding": Vector([0.5, 1.5]),
+        "postings": [{"account": "escrow_cash", "side": "debit", "amount": 100}],
+        "nested": {"a": {"b": [1, "two", None, {"c": False}]}, "empty": {}},
+        "empty": [],
+    }
+    firestore_client.document("things/t-1").set(data)
+    expected = firestore_client.document("things/t-1").get().to_dict()
+    uow = FirestoreUnitOfWork(firestore_client, RecordingPublisher(), snapshot_lag=timedelta(0))
+    [read], _ = uow.read_snapshot(lambda tx: tx.query("things", limit=10))
+    assert read.id == "t-1"
+    assert read.data == expected
+    assert {name: type(value) for name, value in read.data.items()} == {
+        name: type(value) for name, value in expected.items()
+    }

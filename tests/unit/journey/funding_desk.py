@@ -17,6 +17,7 @@ from shared.domain.loan import LoanState
 from shared.platform.callers import Caller
 from shared.platform.escrow import FundingRules
 from shared.platform.store import Where
+from shared.records.installments import InstallmentRecord, Installments
 from shared.records.loans import Listing, LoanPurpose, LoanRecord, Loans
 from shared.records.participations import ParticipationRecord, Participations
 from shared.records.positions import POSITIONS
@@ -202,6 +203,13 @@ class FundingDesk(MoneyDesk):
         )
         return {s.lender_id: s for s in found}
 
+    def installments(self, loan_id: str) -> list[InstallmentRecord]:
+        found = self.uow.run(
+            lambda tx: Installments(tx).find(Where("loan_id", "==", loan_id), limit=500),
+            read_only=True,
+        )
+        return sorted(found, key=lambda i: i.number)
+
     def live_position(self, lender_id: str) -> int:
         data = self.uow.run(lambda tx: tx.get(POSITIONS, f"lender~{lender_id}"), read_only=True)
         return int((data or {}).get("live", 0))
@@ -216,12 +224,17 @@ class FundingDesk(MoneyDesk):
         return request_disbursement(self.uow, loan_id, admin_id=admin, origin=self.origin)
 
     def confirm_payout(
-        self, loan_id: str, reference: str = "PAYOUT-1", admin: str = "fin-2"
+        self,
+        loan_id: str,
+        reference: str = "PAYOUT-1",
+        admin: str = "fin-2",
+        *,
+        on: date | None = None,
     ) -> DisbursementView:
         return confirm_payout(
             self.uow,
             loan_id,
-            PayoutConfirmation(bank_reference=reference, value_date=self.today()),
+            PayoutConfirmation(bank_reference=reference, value_date=on or self.today()),
             admin_id=admin,
             origin=self.origin,
         )
