@@ -151,6 +151,13 @@ def bench_platform(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def bench_funding(session: nox.Session) -> None:
+    """Benchmark commitments, 20 lenders at once and a disbursement to 1,000 lenders on the
+    Firestore emulator; writes benchmarks/funding.md (`-- --quick` for small sizes)."""
+    session.run(PY, "-m", "scripts.bench.funding", *session.posargs, env={"PYTHONPATH": str(ROOT)})
+
+
+@nox.session(default=False)
 def bench_cold_start(session: nox.Session) -> None:
     """Cold first response of each HTTP function against a naive baseline; writes
     benchmarks/cold-start.md."""

@@ -150,7 +150,9 @@ def test_an_expired_loan_releases_its_commitments_once_however_often_the_event_a
     ran = expiry.post("/", json={}, headers=scheduler_token(platform, FUNDING_EXPIRY_SCHEDULER))
     assert ran.get_json() == {"expired": [loan]}
     delivery = push(platform, "loan.expired", loan)
-    assert [release.post("/", json=delivery).status_code for _ in range(3)] == [200] * 3
+    assert [
+        release.post("/", json=delivery, headers=platform.pushed()).status_code for _ in range(3)
+    ] == [200] * 3
     assert desk.wallet("ani").available == 3_000_000
     assert desk.wallet("ani").committed == 0
     assert_reconciles(desk)
@@ -178,7 +180,9 @@ def test_auto_invest_commits_once_for_an_offer_delivered_three_times(
     platform.world.publisher.publish([OutboundMessage.from_event(event)])
     auto = platform.client("auto_invest")
     delivery = push(platform, "loan.offer_accepted", loan)
-    assert [auto.post("/", json=delivery).status_code for _ in range(3)] == [200] * 3
+    assert [
+        auto.post("/", json=delivery, headers=platform.pushed()).status_code for _ in range(3)
+    ] == [200] * 3
     assert desk.wallet("ani").committed == 2_000_000
     assert desk.loan_record(loan).state is LoanState.FUNDING
     assert_reconciles(desk)

@@ -12,7 +12,13 @@ from collections.abc import Callable
 
 import pytest
 
-from shared.domain.errors import CapExceeded, Conflict, Forbidden, InsufficientFunds
+from shared.domain.errors import (
+    CapExceeded,
+    Conflict,
+    Forbidden,
+    InsufficientFunds,
+    ValidationFailed,
+)
 from shared.domain.loan import LoanState
 from shared.platform.errors import TransactionContended
 from tests.unit.journey.funding_desk import FundingDesk
@@ -131,7 +137,7 @@ def auto_invest_commits_by_the_rules_once_in_a_fair_order(desk: FundingDesk) -> 
 def commitments_respect_the_minimum_and_the_remainder(desk: FundingDesk) -> None:
     ani = desk.funded_lender("ani", "1110001111", 20_000_000)
     loan = desk.loan(10_000_000)
-    with pytest.raises(Conflict, match="smallest commitment"):
+    with pytest.raises(ValidationFailed, match="smallest commitment"):
         desk.commit(ani, loan, 99_999)
     with pytest.raises(Conflict, match="at most Rp 9,900,000, or all that remains"):
         desk.commit(ani, loan, 9_950_000)  # would leave 50,000
