@@ -7,6 +7,8 @@ is the usual way in). Sessions forward `*session.posargs` to the tool they run.
 
 from __future__ import annotations
 
+import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -149,6 +151,13 @@ def bench_platform(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def bench_funding(session: nox.Session) -> None:
+    """Benchmark commitments, 20 lenders at once and a disbursement to 1,000 lenders on the
+    Firestore emulator; writes benchmarks/funding.md (`-- --quick` for small sizes)."""
+    session.run(PY, "-m", "scripts.bench.funding", *session.posargs, env={"PYTHONPATH": str(ROOT)})
+
+
+@nox.session(default=False)
 def bench_cold_start(session: nox.Session) -> None:
     """Cold first response of each HTTP function against a naive baseline; writes
     benchmarks/cold-start.md."""
@@ -167,3 +176,22 @@ def openapi(session: nox.Session) -> None:
     """Regenerate docs/openapi.json from the functions' routers (`-- --check` only checks)."""
     args = session.posargs or ["--write"]
     session.run(PY, "-m", "shared.http.openapi", *args, env={"PYTHONPATH": str(ROOT)})
+
+
+@nox.session(default=False)
+def fuzz(session: nox.Session) -> None:
+    """Schemathesis over every operation of docs/openapi.json on the local platform, with a
+    generous example count and a fresh seed; writes benchmarks/fuzz.md.
+
+    `PATUNGAN_FUZZ_EXAMPLES` and `PATUNGAN_FUZZ_SEED` override the count and the seed (the
+    report names the seed, to replay a run); posargs go to pytest (`-- -x`).
+    """
+    env = {
+        "PYTHONPATH": str(ROOT),
+        "PATUNGAN_FUZZ_EXAMPLES": os.environ.get("PATUNGAN_FUZZ_EXAMPLES", "30"),
+        "PATUNGAN_FUZZ_SEED": os.environ.get("PATUNGAN_FUZZ_SEED", str(secrets.randbelow(2**31))),
+        "PATUNGAN_FUZZ_REPORT": str(ROOT / "benchmarks" / "fuzz.md"),
+    }
+    session.run(
+        PY, "-m", "pytest", "tests/fuzz", "-p", "no:cacheprovider", *session.posargs, env=env
+    )

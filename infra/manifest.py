@@ -213,6 +213,11 @@ class EntityManifest(_Frozen):
         return f"patungan-{self.entity_id}-{self.env}"
 
     @property
+    def budget_name(self) -> str:
+        """The budget's display name, as its notifications name it (`budgetDisplayName`)."""
+        return f"{self.project_id} monthly"
+
+    @property
     def labels(self) -> dict[str, str]:
         """Labels on the project and every labelled resource: costs split by them."""
         return {"entity": self.entity_id, "env": self.env, "cost-center": self.cost_center}

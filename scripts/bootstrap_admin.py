@@ -12,8 +12,9 @@ check the person's KTP themselves (`--verified-by` is recorded on the account) b
 running it.
 
 It reads the entity's settings like a function does (`shared.settings.BootstrapSettings`):
-`PATUNGAN_ENV`, `PATUNGAN_ENTITY`, `PATUNGAN_GCP_PROJECT`, `PATUNGAN_PII_KEY` (the entity's
-`pii-encryption-key` secret) and, locally, `FIRESTORE_EMULATOR_HOST`. In a deployed
+`PATUNGAN_ENV`, `PATUNGAN_ENTITY`, `PATUNGAN_GCP_PROJECT`, `PATUNGAN_PII_KEY` and
+`PATUNGAN_PII_LOOKUP_KEY` (the entity's `pii-encryption-key` and `pii-lookup-key` secrets)
+and, locally, `FIRESTORE_EMULATOR_HOST`. In a deployed
 project it runs with the ops engineer's application-default credentials, which need
 Firestore write access (`roles/datastore.user`) on the entity's project.
 """

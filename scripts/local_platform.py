@@ -4,8 +4,8 @@
     python -m scripts.local_platform --check [--ports default|free]
     python -m scripts.local_platform --run-scheduled outbox_relay [--url URL]
 
-Starts the emulators, the providers sandbox, Pub/Sub topics and push subscriptions
-(with dead-letter topics) from the topology, the entity's products, and every
+Starts the emulators, the sandboxes (providers, ops channel), Pub/Sub topics and push
+subscriptions (with dead-letter topics) from the topology, the entity's products, and every
 function on its own functions-framework port (`scripts.platform_runner.LocalPlatform`),
 then prints the function URLs and who may call them, the scheduled jobs the local
 Cloud Scheduler runs (`scripts.local_scheduler`), ready-to-use dev-issuer tokens
@@ -137,6 +137,7 @@ def describe(platform: LocalPlatform) -> str:
         """"disbursement_date": "2027-01-04"}'""",
         f'  curl -s {platform.url("users")}/me -H "Authorization: Bearer $TOKEN_BORROWER"',
         "  python -m scripts.demo      # three borrowers from registration to decision",
+        *_budget_alert_lines(platform),
         "",
         "Environment for the Google clients and local tools:",
     ]
@@ -154,6 +155,25 @@ def describe(platform: LocalPlatform) -> str:
         "Ctrl-C stops everything.",
     ]
     return "\n".join(lines)
+
+
+def _budget_alert_lines(platform: LocalPlatform) -> list[str]:
+    """How to play Cloud Billing on this platform, and where ops messages show."""
+    if "ops_alerts" not in platform.functions:
+        return []
+    config, options = platform.config, ""
+    if config.ports == "free":
+        pubsub = platform.cloud_env["PUBSUB_EMULATOR_HOST"]
+        options += f" --pubsub {pubsub} --ops {platform.ops_notifications_url}"
+    if config.project != DEFAULT_PROJECT:
+        options += f" --project {config.project}"
+    if config.entity != LOCAL_ENTITY:
+        options += f" --entity {config.entity}"
+    return [
+        f"  python -m scripts.budget_alert --threshold 0.9{options}"
+        "   # Cloud Billing → ops_alerts → ops",
+        f"  curl -s {platform.ops_notifications_url}/messages   # what the ops channel received",
+    ]
 
 
 def _run_scheduled_options(platform: LocalPlatform, url: str) -> str:

@@ -9,17 +9,23 @@ What runs and how it is wired is the platform plan of the entity's licence
 (`shared.deployment.platform_plan`, the plan the Pulumi program deploys): the
 runner only fills its sources with local values (`local_values`). `start()`
 brings up, in order, printing progress as it goes:
-1. the local cloud (`emulators.local_cloud.LocalCloud`: Firestore, Pub/Sub,
-   Storage) and the providers sandbox (`python -m emulators.sandboxes.providers`), together;
-2. the dev keys (`scripts.token.DevKeys`: token issuer, Storage signer, PII key),
-   and the dev issuer's JWKS on a local URL (`scripts.dev_issuer_keys.LocalJwks`),
-   where the functions fetch token keys as they fetch Identity Platform's in the cloud;
+1. the dev keys (`scripts.token.DevKeys`: token issuer, Storage signer, PII key);
+2. the local cloud (`emulators.local_cloud.LocalCloud`: Firestore, Pub/Sub,
+   Storage) and the sandboxes (`python -m emulators.sandboxes.providers`, the
+   credit-data providers; `python -m emulators.sandboxes.ops_notifications`, the ops
+   channel `ops_alerts` posts to, whose messages `ops_messages()` reads back),
+   together; the Pub/Sub emulator signs push tokens with the dev issuer's key
+   (`--push-auth-key`), as Google signs them in the cloud; then the dev issuer's JWKS
+   on a local URL (`scripts.dev_issuer_keys.LocalJwks`), where the functions fetch
+   token keys as they fetch Identity Platform's and Google's in the cloud;
 3. Pub/Sub as planned: every topic, and for each push subscription its dead-letter
    topic, the pull subscription holding the dead letters, and the subscription
    itself (ack deadline, retry backoff, maximum delivery attempts, retention)
    pushing to the function's local URL at the plan's path
    `/projects/<project>/topics/<topic>`, from which functions-framework names the
-   topic in the CloudEvent's source (emulators/README.md, "Push");
+   topic in the CloudEvent's source (emulators/README.md, "Push"), with an OIDC
+   token of the planned push account for the function's URL as audience, which the
+   function verifies as it does in the cloud;
 4. the documents bucket, and the entity's products (the sample catalogue,
    `shared/domain/data/products.json`, restricted to the products the entity's
    manifest `infra/entities/<entity>.json` sells), through `publish_catalogue`;
@@ -55,7 +61,7 @@ import shutil
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -71,11 +77,12 @@ from emulators.local_cloud import (
     LocalCloud,
     LocalCloudConfig,
 )
+from emulators.sandboxes.ops_notifications import DEFAULT_PORT as OPS_NOTIFICATIONS_DEFAULT_PORT
 from emulators.sandboxes.providers import DEFAULT_API_KEY as SANDBOX_API_KEY
 from emulators.supervisor import StartStop
 from scripts.dev_issuer_keys import LocalJwks
 from scripts.local_scheduler import LocalScheduler, ScheduledJob
-from scripts.token import DEFAULT_KEY_DIR, DEV_SIGNER_EMAIL, DevKeys
+from scripts.token import DEFAULT_KEY_DIR, DEV_KEY_ID, DEV_SIGNER_EMAIL, DevKeys
 from shared.deployment import (
     HOLD_ACK_DEADLINE_S,
     SUBSCRIPTION_RETENTION_S,
@@ -96,6 +103,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCAL_ENTITY = "p2p-lending"
 PROVIDERS_DEFAULT_PORT = 8090
 LOCAL_PAYMENT_WEBHOOK_KEY = "local-payment-webhook-key"  # only ever signs local test webhooks
+OPS_WEBHOOK = "ops"  # the sandbox webhook ops_alerts posts to
 # The local entity's escrow account: what deposit instructions name and statements are of.
 LOCAL_ESCROW_ACCOUNT = EscrowAccount(
     bank_code="014",
@@ -175,9 +183,12 @@ class LocalValues:
     jwks_url: str
     documents_bucket: str
     providers_url: str
+    function_urls: Mapping[str, str] = field(default_factory=dict)  # name → local URL
+    ops_webhook_url: str = ""  # the ops-notifications sandbox's webhook (a secret deployed)
 
     def of(self, planned: FunctionPlan) -> Callable[[Source], str | None]:
         job = planned.job
+        pushed_by = planned.subscriptions[0].invoker_account if planned.subscriptions else None
         values: dict[Source, str | None] = {
             Source.ENVIRONMENT: "local",
             Source.ENTITY: self.entity,
@@ -187,10 +198,13 @@ class LocalValues:
             Source.USER_TOKEN_ISSUER: DEV_ISSUER,
             Source.USER_TOKEN_AUDIENCE: DEV_AUDIENCE,
             Source.USER_TOKEN_KEYS: self.jwks_url,
-            Source.SCHEDULER_TOKEN_ISSUER: DEV_ISSUER,
+            Source.SERVICE_TOKEN_ISSUER: DEV_ISSUER,
+            Source.SERVICE_TOKEN_KEYS: self.jwks_url,
             Source.SCHEDULER_TOKEN_AUDIENCE: DEV_AUDIENCE,
-            Source.SCHEDULER_TOKEN_KEYS: self.jwks_url,
             Source.SCHEDULER_ACCOUNT: self.account(job.invoker_account) if job else None,
+            # As in the cloud: the function's own URL, so a token for one function opens no other.
+            Source.PUSH_TOKEN_AUDIENCE: self.function_urls.get(planned.name),
+            Source.PUSH_ACCOUNT: self.account(pushed_by) if pushed_by else None,
             Source.DOCUMENTS_BUCKET: self.documents_bucket,
             Source.URL_SIGNER: DEV_SIGNER_EMAIL,
             Source.PROVIDERS_URL: self.providers_url,
@@ -208,14 +222,17 @@ class LocalValues:
         return account_email(account_id, self.project)
 
 
-def local_secret(mount: SecretMount, keys: DevKeys) -> str:
+def local_secret(mount: SecretMount, keys: DevKeys, values: LocalValues) -> str:
     """A secret's local value; no rotation happens locally, so the previous is the current."""
-    values = {
+    secrets = {
         "pii-encryption-key": keys.pii_key.read_text().strip(),
+        # The key every local hash was made with (the PII key's default offline).
+        "pii-lookup-key": keys.pii_key.read_text().strip(),
         "provider-api-key": SANDBOX_API_KEY,
+        "ops-webhook-url": values.ops_webhook_url,
         "payment-webhook-hmac-key": LOCAL_PAYMENT_WEBHOOK_KEY,
     }
-    return values[mount.secret]
+    return secrets[mount.secret]
 
 
 def local_environment(
@@ -224,7 +241,7 @@ def local_environment(
     """A function's whole environment: the planned variables and secrets with local values,
     plus what exists offline only (the emulator hosts, the dev signer's key file)."""
     env = planned.fill(values.of(planned))
-    env |= {mount.variable: local_secret(mount, keys) for mount in planned.secrets}
+    env |= {mount.variable: local_secret(mount, keys, values) for mount in planned.secrets}
     env |= {name: emulators[name] for name in _CLIENT_HOSTS if name in emulators}
     if "PATUNGAN_STORAGE_SIGNER_EMAIL" in env:
         env["PATUNGAN_STORAGE_SIGNING_KEY_FILE"] = str(keys.storage_signer)
@@ -271,6 +288,35 @@ def who_may_call(running: RunningFunction) -> str:
     roles = sorted({role for r in router.routes for role in (r.roles or ())})
     callers.extend(roles)
     return ", ".join(callers)
+
+
+def emulator_pubsub_clients(address: str) -> tuple[Any, Any]:
+    """(publisher, subscriber) GAPIC clients on the Pub/Sub emulator at `address`."""
+    import grpc
+    from google.pubsub_v1.services.publisher import PublisherClient
+    from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
+    from google.pubsub_v1.services.subscriber import SubscriberClient
+    from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
+
+    publisher = PublisherClient(
+        transport=PublisherGrpcTransport(channel=grpc.insecure_channel(address))
+    )
+    subscriber = SubscriberClient(
+        transport=SubscriberGrpcTransport(channel=grpc.insecure_channel(address))
+    )
+    return publisher, subscriber
+
+
+def ops_messages(ops_notifications_url: str) -> list[dict[str, Any]]:
+    """The messages the ops-notifications sandbox at that URL received, oldest first."""
+    import httpx
+
+    answer = httpx.get(
+        f"{ops_notifications_url}/messages", params={"webhook": OPS_WEBHOOK}, trust_env=False
+    )
+    answer.raise_for_status()
+    messages: list[dict[str, Any]] = answer.json()["messages"]
+    return messages
 
 
 def functions_framework_command() -> list[str]:
@@ -356,9 +402,10 @@ class LocalPlatform(StartStop):
     cloud: LocalCloud | None = field(default=None, init=False)
     keys: DevKeys = field(init=False)
     providers_url: str = field(default="", init=False)
+    ops_notifications_url: str = field(default="", init=False)
     products: tuple[str, ...] = field(default=(), init=False)
     functions: dict[str, RunningFunction] = field(default_factory=dict, init=False)
-    _sandbox: EmulatorProcess | None = field(default=None, init=False)
+    _sandboxes: dict[str, EmulatorProcess] = field(default_factory=dict, init=False)
     _jwks: LocalJwks | None = field(default=None, init=False)
     _processes: dict[str, EmulatorProcess] = field(default_factory=dict, init=False)
     _scheduler: LocalScheduler | None = field(default=None, init=False)
@@ -376,9 +423,10 @@ class LocalPlatform(StartStop):
         )
         self._refuse_taken_ports()
         try:
-            self._start_cloud_and_sandbox()
             with self._step("dev keys"):
                 self.keys = DevKeys.ensure(config.keys_dir)
+            self._start_cloud_and_sandbox()
+            with self._step("dev issuer keys (JWKS)"):
                 self._jwks = LocalJwks(self.keys, config.host).start()
             self._wire_pubsub()
             self._create_documents_bucket()
@@ -400,13 +448,14 @@ class LocalPlatform(StartStop):
         """
         scheduler, self._scheduler = self._scheduler, None
         processes, self._processes = self._processes, {}
-        sandbox, self._sandbox = self._sandbox, None
+        sandboxes, self._sandboxes = self._sandboxes, {}
         jwks, self._jwks = self._jwks, None
         cloud, self.cloud = self.cloud, None
         stops: list[Callable[[], object]] = [process.stop for process in processes.values()]
         if scheduler is not None:  # an attempt in flight ends when its function stops
             stops.insert(0, scheduler.stop)
-        stops += [part.stop for part in (sandbox, jwks, cloud) if part is not None]
+        stops += [sandbox.stop for sandbox in sandboxes.values()]
+        stops += [part.stop for part in (jwks, cloud) if part is not None]
         if stops:
             with ThreadPoolExecutor(max_workers=len(stops)) as pool:
                 for future in [pool.submit(stop) for stop in stops]:
@@ -464,8 +513,9 @@ class LocalPlatform(StartStop):
     def failed(self) -> dict[str, str]:
         """Parts that have exited since they started: name -> the tail of their output."""
         failed = dict(self.cloud.failed()) if self.cloud is not None else {}
-        if self._sandbox is not None and not self._sandbox.running:
-            failed["providers"] = self._sandbox.tail()
+        for name, sandbox in self._sandboxes.items():
+            if not sandbox.running:
+                failed[name] = sandbox.tail()
         for name, process in self._processes.items():
             if not process.running:
                 failed[name] = process.tail()
@@ -473,9 +523,9 @@ class LocalPlatform(StartStop):
 
     def process_ids(self) -> dict[str, int]:
         """Each running part's process id, the root of its process tree (a function's
-        functions-framework and gunicorn worker run under it): emulators, sandbox, functions."""
+        functions-framework and gunicorn worker run under it): emulators, sandboxes, functions."""
         ids = self.cloud.process_ids() if self.cloud is not None else {}
-        parts = {"providers": self._sandbox, **self._processes}
+        parts = {**self._sandboxes, **self._processes}
         ids |= {name: pid for name, part in parts.items() if part and (pid := part.pid) is not None}
         return ids
 
@@ -492,20 +542,11 @@ class LocalPlatform(StartStop):
 
     def pubsub_clients(self) -> tuple[Any, Any]:
         """(publisher, subscriber) GAPIC clients on the platform's Pub/Sub emulator."""
-        import grpc
-        from google.pubsub_v1.services.publisher import PublisherClient
-        from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
-        from google.pubsub_v1.services.subscriber import SubscriberClient
-        from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
+        return emulator_pubsub_clients(self.cloud_env["PUBSUB_EMULATOR_HOST"])
 
-        address = self.cloud_env["PUBSUB_EMULATOR_HOST"]
-        publisher = PublisherClient(
-            transport=PublisherGrpcTransport(channel=grpc.insecure_channel(address))
-        )
-        subscriber = SubscriberClient(
-            transport=SubscriberGrpcTransport(channel=grpc.insecure_channel(address))
-        )
-        return publisher, subscriber
+    def ops_messages(self) -> list[dict[str, Any]]:
+        """What the ops channel received (the ops-notifications sandbox), oldest first."""
+        return ops_messages(self.ops_notifications_url)
 
     # ------------------------------------------------------------------ steps
 
@@ -523,6 +564,7 @@ class LocalPlatform(StartStop):
             "pubsub admin": PUBSUB_DEFAULT_PORT + 1,
             "storage": STORAGE_DEFAULT_PORT,
             "providers sandbox": PROVIDERS_DEFAULT_PORT,
+            "ops-notifications sandbox": OPS_NOTIFICATIONS_DEFAULT_PORT,
         }
         for planned in self._selected_functions():
             ports[f"function {planned.name}"] = local_port(planned.function)
@@ -572,6 +614,8 @@ class LocalPlatform(StartStop):
             jwks_url=self._jwks.url,
             documents_bucket=self.config.documents_bucket,
             providers_url=self.providers_url,
+            function_urls=self.urls,
+            ops_webhook_url=f"{self.ops_notifications_url}/webhooks/{OPS_WEBHOOK}",
         )
 
     def _start_cloud_and_sandbox(self) -> None:
@@ -584,38 +628,43 @@ class LocalPlatform(StartStop):
                 firestore_port=port,
                 pubsub_port=port,
                 storage_port=port,
-                pubsub_args=config.pubsub_args,
+                pubsub_args=(*config.pubsub_args, *self._push_signing()),
                 echo=config.echo,
                 ready_timeout_s=config.ready_timeout_s,
             )
         )
-        sandbox_port = 0 if config.ports == "free" else PROVIDERS_DEFAULT_PORT
-        self._sandbox = EmulatorProcess.python_module(
-            "providers",
-            "emulators.sandboxes.providers",
-            "--host", config.host,
-            "--port", str(sandbox_port),
-            "--api-key", SANDBOX_API_KEY,
-            ready_timeout=config.ready_timeout_s,
-            echo=config.echo,
-        )  # fmt: skip
-        config.progress("  starting firestore, pubsub, storage and the providers sandbox …")
+        free = config.ports == "free"
+        self._sandboxes = {
+            "providers": EmulatorProcess.python_module(
+                "providers",
+                "emulators.sandboxes.providers",
+                "--host", config.host,
+                "--port", str(0 if free else PROVIDERS_DEFAULT_PORT),
+                "--api-key", SANDBOX_API_KEY,
+                ready_timeout=config.ready_timeout_s,
+                echo=config.echo,
+            ),
+            "ops-notifications": EmulatorProcess.python_module(
+                "ops-notifications",
+                "emulators.sandboxes.ops_notifications",
+                "--host", config.host,
+                "--port", str(0 if free else OPS_NOTIFICATIONS_DEFAULT_PORT),
+                ready_timeout=config.ready_timeout_s,
+                echo=config.echo,
+            ),
+        }  # fmt: skip
+        config.progress("  starting firestore, pubsub, storage and the sandboxes …")
         timings: dict[str, float] = {}
 
-        def start_cloud() -> None:
+        def start(name: str, part: LocalCloud | EmulatorProcess) -> None:
             started = time.perf_counter()
-            assert self.cloud is not None
-            self.cloud.start()
-            timings["emulators"] = time.perf_counter() - started
+            part.start()
+            timings[name] = time.perf_counter() - started
 
-        def start_sandbox() -> None:
-            started = time.perf_counter()
-            assert self._sandbox is not None
-            self._sandbox.start()
-            timings["sandbox"] = time.perf_counter() - started
-
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = [pool.submit(start_cloud), pool.submit(start_sandbox)]
+        parts: dict[str, LocalCloud | EmulatorProcess] = {"emulators": self.cloud}
+        parts |= self._sandboxes
+        with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+            futures = [pool.submit(start, *item) for item in parts.items()]
         errors = [str(f.exception()) for f in futures if f.exception() is not None]
         if errors:
             raise PlatformError("could not start the local cloud:\n" + "\n".join(errors))
@@ -627,9 +676,23 @@ class LocalPlatform(StartStop):
         for name, emulator in self.cloud.emulators.items():
             where = f"http://{emulator.address}" if name == "storage" else emulator.address
             config.progress(f"  {name:<9} {where} … ready ({timings['emulators']:.1f} s)")
-        # "READY providers http://HOST:PORT"
-        self.providers_url = self._sandbox.ready_line.split()[2]
-        config.progress(f"  providers {self.providers_url} … ready ({timings['sandbox']:.1f} s)")
+        # "READY <name> http://HOST:PORT"
+        urls = {name: sandbox.ready_line.split()[2] for name, sandbox in self._sandboxes.items()}
+        self.providers_url, self.ops_notifications_url = (
+            urls["providers"],
+            urls["ops-notifications"],
+        )
+        for name, url in urls.items():
+            config.progress(f"  {name} {url} … ready ({timings[name]:.1f} s)")
+
+    def _push_signing(self) -> tuple[str, ...]:
+        """The Pub/Sub emulator's flags signing push tokens as the dev issuer: Google signs
+        them in the cloud, and the functions verify both through the same code."""
+        return (
+            "--push-auth-key", str(self.keys.issuer_private),
+            "--push-auth-issuer", DEV_ISSUER,
+            "--push-auth-key-id", DEV_KEY_ID,
+        )  # fmt: skip
 
     def _wire_pubsub(self) -> None:
         from google.api_core import exceptions
@@ -644,6 +707,8 @@ class LocalPlatform(StartStop):
             url = f"http://{self.config.host}:{port}"
             self.functions[planned.name] = RunningFunction(planned, port, url)
         subscriptions = [s for planned in selected for s in planned.subscriptions]
+        # Whose token each push carries, for which audience: the plan's sources, filled locally.
+        pushers = {planned.name: self._values.of(planned) for planned in selected}
         # Topics keep no retention here: how long the cloud keeps messages (7 days, dead
         # letters 31) is a span no local run reaches.
         topics = [*self.plan.topics, *(s.dead_letter_topic for s in subscriptions)]
@@ -669,7 +734,15 @@ class LocalPlatform(StartStop):
                     name=self.subscription_path(subscription.name),
                     topic=self.topic_path(subscription.topic),
                     ack_deadline_seconds=subscription.ack_deadline_s,
-                    push_config=types.PushConfig(push_endpoint=self.push_endpoint(subscription)),
+                    push_config=types.PushConfig(
+                        push_endpoint=self.push_endpoint(subscription),
+                        oidc_token=types.PushConfig.OidcToken(
+                            service_account_email=pushers[subscription.function](
+                                Source.PUSH_ACCOUNT
+                            ),
+                            audience=pushers[subscription.function](Source.PUSH_TOKEN_AUDIENCE),
+                        ),
+                    ),
                     retry_policy=types.RetryPolicy(
                         minimum_backoff={"seconds": subscription.min_backoff_s},
                         maximum_backoff={"seconds": subscription.max_backoff_s},
@@ -801,7 +874,9 @@ __all__ = [
     "PlatformConfig",
     "PlatformError",
     "RunningFunction",
+    "emulator_pubsub_clients",
     "local_environment",
     "local_job",
+    "ops_messages",
     "who_may_call",
 ]

@@ -11,7 +11,8 @@ per function, under the OJK licence of the entity that deploys it,
 - one push subscription per consumed topic (event functions): its name, the path
   it pushes to, its ack deadline, retry backoff, dead-letter topic and the
   subscription holding the dead letters, and the account whose OIDC token it sends
-  (the audience is the function's URL);
+  (the audience is the function's URL, `Source.PUSH_TOKEN_AUDIENCE`, which the
+  function verifies with that account, `Source.PUSH_ACCOUNT`);
 - its Cloud Scheduler job (scheduled functions): schedule, time zone, retries,
   attempt deadline and the account it calls as (the audience is the URL the
   function verifies, `Source.SCHEDULER_TOKEN_AUDIENCE`);
@@ -96,10 +97,14 @@ class Source(StrEnum):
     USER_TOKEN_ISSUER = auto()  # Identity Platform, or the dev issuer
     USER_TOKEN_AUDIENCE = auto()
     USER_TOKEN_KEYS = auto()  # the issuer's JWKS URL
-    SCHEDULER_TOKEN_ISSUER = auto()  # Google's OIDC issuer, or the dev issuer
+    # The OIDC tokens of the platform's own service accounts (Scheduler jobs, push
+    # subscriptions): Google's issuer and keys, or the dev issuer's.
+    SERVICE_TOKEN_ISSUER = auto()
+    SERVICE_TOKEN_KEYS = auto()
     SCHEDULER_TOKEN_AUDIENCE = auto()  # the URL its job calls
-    SCHEDULER_TOKEN_KEYS = auto()
     SCHEDULER_ACCOUNT = auto()  # the email of the job's account
+    PUSH_TOKEN_AUDIENCE = auto()  # the URL the push subscriptions name as audience
+    PUSH_ACCOUNT = auto()  # the email of the push subscriptions' account
     DOCUMENTS_BUCKET = auto()
     URL_SIGNER = auto()  # the email of the account signing document URLs
     PROVIDERS_URL = auto()
@@ -142,7 +147,7 @@ class PushSubscription:
     max_delivery_attempts: int
     dead_letter_topic: str
     hold_subscription: str  # a pull subscription keeping the dead letters for replay
-    invoker_account: str  # the account id whose OIDC token it sends; audience: the function URL
+    invoker_account: str  # the account id whose OIDC token it sends (Source.PUSH_ACCOUNT)
 
     def path(self, project: str) -> str:
         """What it appends to the function's URL: functions-framework reads the topic from it."""
@@ -302,10 +307,18 @@ def environment(fn: Function) -> tuple[Variable, ...]:
     if fn.schedule:
         # Called by its Scheduler job alone, with an OIDC token naming the job's account.
         variables += [
-            Variable("PATUNGAN_AUTH_ISSUER", Source.SCHEDULER_TOKEN_ISSUER),
+            Variable("PATUNGAN_AUTH_ISSUER", Source.SERVICE_TOKEN_ISSUER),
             Variable("PATUNGAN_AUTH_AUDIENCE", Source.SCHEDULER_TOKEN_AUDIENCE),
-            Variable("PATUNGAN_AUTH_JWKS_URL", Source.SCHEDULER_TOKEN_KEYS),
+            Variable("PATUNGAN_AUTH_JWKS_URL", Source.SERVICE_TOKEN_KEYS),
             Variable("PATUNGAN_SCHEDULER_INVOKER", Source.SCHEDULER_ACCOUNT),
+        ]
+    elif fn.kind == "event":
+        # Pushed to by its subscriptions alone, with an OIDC token naming their account.
+        variables += [
+            Variable("PATUNGAN_AUTH_ISSUER", Source.SERVICE_TOKEN_ISSUER),
+            Variable("PATUNGAN_AUTH_AUDIENCE", Source.PUSH_TOKEN_AUDIENCE),
+            Variable("PATUNGAN_AUTH_JWKS_URL", Source.SERVICE_TOKEN_KEYS),
+            Variable("PATUNGAN_PUSH_INVOKER", Source.PUSH_ACCOUNT),
         ]
     elif fn.kind == "http":
         variables += [

@@ -16,7 +16,8 @@ use case:
 - a file name is reduced to a safe base name (`FileName`: `../../etc/passwd` becomes
   `passwd`);
 - an instant that lists sort by (`Instant`) is stored as UTC text with microseconds
-  always written out, so the text sorts as the time does.
+  always written out, so the text sorts as the time does; an instant a request names
+  (`InstantText`) is RFC 3339 text with an offset, never a bare number.
 """
 
 from __future__ import annotations
@@ -141,3 +142,14 @@ Instant = Annotated[
 ]
 """An aware instant written as `2026-11-20T02:00:00.000000Z`: fixed width, so the stored
 text sorts exactly as the instants do (a whole second is not written shorter)."""
+
+
+def _instant_text(value: object) -> object:
+    # pydantic reads a number, or text such as "0.5", as seconds since 1970.
+    if isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}[Tt ]", value):
+        return value
+    raise ValueError("an instant is RFC 3339 text with an offset: 2026-11-20T09:00:00+07:00")
+
+
+InstantText = Annotated[AwareDatetime, BeforeValidator(_instant_text)]
+"""An aware instant as a request gives it: RFC 3339 text with an offset."""

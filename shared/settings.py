@@ -20,11 +20,13 @@ Building blocks:
 - `PlatformSettings`: what every process needs (environment, entity, project,
   emulators, logging, transactions, idempotency).
 - `HttpSettings`: adds the token verification every HTTP function performs.
-- `PiiSettings`: adds the key that protects NIK and NPWP (mix in where needed).
+- `PiiSettings`: adds the keys that protect NIK, NPWP and account numbers (mix in where
+  needed).
 - `ProviderSettings`: adds the external data providers (civil registry, bureau, ...).
 - `DocumentStorageSettings`: adds the borrower-documents bucket and URL signing.
 - `EscrowSettings`: adds the entity's escrow account and its smallest deposit and withdrawal.
 - `SchedulerSettings`: adds the account a scheduled function's Cloud Scheduler job calls as.
+- `PushSettings`: adds the account an event function's push subscriptions push as.
 
 Each function's own class combines them and is declared here, in plain view
 (`FUNCTION_SETTINGS` maps every function of `shared/topology.py` to its class), so what a
@@ -102,6 +104,15 @@ class PlatformSettings(BaseSettings):
         default=None, validation_alias="FIRESTORE_EMULATOR_HOST"
     )
     pubsub_emulator_host: str | None = Field(default=None, validation_alias="PUBSUB_EMULATOR_HOST")
+    pubsub_endpoint: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$",
+        description=(
+            "The Pub/Sub endpoint events are published through (host[:port]): the regional "
+            "asia-southeast2-pubsub.googleapis.com in the cloud; unset, the global one. "
+            "PUBSUB_EMULATOR_HOST, when set, wins."
+        ),
+    )
     storage_emulator_host: str | None = Field(
         default=None, validation_alias="STORAGE_EMULATOR_HOST"
     )
@@ -221,21 +232,51 @@ class HttpSettings(PlatformSettings):
 
 
 class PiiSettings(PlatformSettings):
-    """Adds the master key protecting NIK and NPWP (AES-GCM + keyed lookup hash).
+    """Adds the master keys protecting NIK, NPWP and account numbers (AES-GCM + keyed
+    lookup hash; shared/adapters/crypto.py says which key does what).
 
-    `PATUNGAN_PII_KEY` is 32 random bytes, base64 (standard or URL-safe). In the
-    cloud it is the `pii-encryption-key` secret mounted by the deployment.
+    Each is 32 random bytes, base64 (standard or URL-safe). In the cloud:
+    `PATUNGAN_PII_KEY` is the `pii-encryption-key` secret's current version and
+    `PATUNGAN_PII_KEY_PREVIOUS` its previous one (the current one again when no rotation
+    is under way), so what the previous key sealed stays readable while it is
+    re-encrypted; `PATUNGAN_PII_LOOKUP_KEY` is the `pii-lookup-key` secret, which a
+    rotation of the encryption key leaves alone. Offline the lookup key defaults to
+    `PATUNGAN_PII_KEY`, the key every local hash was made with.
     """
 
     pii_key: SecretStr
+    pii_key_previous: SecretStr | None = None
+    pii_lookup_key: SecretStr | None = None
 
     @model_validator(mode="after")
-    def _pii_key_is_32_bytes(self) -> PiiSettings:
-        decode_pii_key(self.pii_key)
+    def _pii_keys_are_32_bytes(self) -> PiiSettings:
+        current = decode_pii_key(self.pii_key)
+        previous = self.pii_key_previous_bytes()
+        self.pii_lookup_key_bytes()
+        if self.pii_lookup_key is None and not self.offline:
+            raise ValueError(
+                f"PATUNGAN_PII_LOOKUP_KEY is required when PATUNGAN_ENV={self.env}: "
+                "the lookup hashes must outlive a rotation of PATUNGAN_PII_KEY"
+            )
+        if self.pii_lookup_key is None and previous not in (None, current):
+            raise ValueError(
+                "PATUNGAN_PII_LOOKUP_KEY is required while PATUNGAN_PII_KEY_PREVIOUS differs "
+                "from PATUNGAN_PII_KEY: hashing with the new key would change every stored hash"
+            )
         return self
 
     def pii_key_bytes(self) -> bytes:
         return decode_pii_key(self.pii_key)
+
+    def pii_key_previous_bytes(self) -> bytes | None:
+        if self.pii_key_previous is None:
+            return None
+        return decode_pii_key(self.pii_key_previous, "PATUNGAN_PII_KEY_PREVIOUS")
+
+    def pii_lookup_key_bytes(self) -> bytes:
+        if self.pii_lookup_key is None:
+            return self.pii_key_bytes()
+        return decode_pii_key(self.pii_lookup_key, "PATUNGAN_PII_LOOKUP_KEY")
 
 
 class ProviderSettings(PlatformSettings):
@@ -333,6 +374,16 @@ class SchedulerSettings(HttpSettings):
     )
 
 
+class PushSettings(HttpSettings):
+    """Adds who pushes to an event function: the service account its push subscriptions'
+    OIDC tokens name. The `auth_*` settings are those tokens' issuer (Google's OIDC issuer
+    in the cloud), audience (the function's URL) and keys."""
+
+    push_invoker: str = Field(
+        min_length=3, description="The push subscriptions' service account email."
+    )
+
+
 # --- each function's settings ------------------------------------------------------------------
 
 
@@ -348,8 +399,9 @@ class ApplicationsSettings(HttpSettings, DocumentStorageSettings):
     """`loan_applications`: auth, Firestore and Pub/Sub, and the borrower-documents bucket."""
 
 
-class ScoringSettings(PiiSettings, ProviderSettings):
-    """`scoring`: the PII key (the providers are asked about the NIK) and the providers."""
+class ScoringSettings(PushSettings, PiiSettings, ProviderSettings):
+    """`scoring`: its pushes' tokens, the PII key (the providers are asked about the NIK) and
+    the providers."""
 
     scorecard_version: str = Field(default="v1", pattern=r"^v\d+$")
 
@@ -388,12 +440,12 @@ class FundingSettings(HttpSettings, FundingRulesSettings):
     """`loan_funding`: auth and the entity's funding rules."""
 
 
-class AutoInvestSettings(FundingRulesSettings):
-    """`auto_invest`: the entity's funding rules (fed by its push subscription)."""
+class AutoInvestSettings(PushSettings, FundingRulesSettings):
+    """`auto_invest`: its pushes' tokens and the entity's funding rules."""
 
 
-class FundingReleaseSettings(PlatformSettings):
-    """`funding_release`: Firestore and Pub/Sub only (fed by its push subscriptions)."""
+class FundingReleaseSettings(PushSettings):
+    """`funding_release`: its pushes' tokens; Firestore and Pub/Sub."""
 
 
 class FundingExpirySettings(SchedulerSettings):
@@ -404,8 +456,37 @@ class DisbursementSettings(HttpSettings):
     """`disbursements`: auth."""
 
 
+class OpsAlertsSettings(PushSettings):
+    """`ops_alerts`: its pushes' tokens, and the ops channel it notifies.
+
+    `PATUNGAN_OPS_WEBHOOK_URL` is an incoming-webhook URL (a Google Chat space's or a
+    Slack channel's); it embeds its own key, so it is the `ops-webhook-url` secret in the
+    cloud, https only, and the ops-notifications sandbox locally.
+    """
+
+    ops_webhook_url: SecretStr
+    ops_webhook_timeout_s: float = Field(default=5.0, gt=0, le=30)
+
+    @model_validator(mode="after")
+    def _webhook_fits_the_environment(self) -> OpsAlertsSettings:
+        url = self.ops_webhook_url.get_secret_value()
+        schemes = ("http://", "https://") if self.offline else ("https://",)
+        if not url.startswith(schemes) or len(url) > 2048 or any(c.isspace() for c in url):
+            # Never the URL itself: it is a credential.
+            raise ValueError(
+                f"PATUNGAN_OPS_WEBHOOK_URL must be an {' or '.join(s[:-3] for s in schemes)} "
+                f"URL when PATUNGAN_ENV={self.env}"
+            )
+        return self
+
+
 class BootstrapSettings(PiiSettings):
     """`scripts/bootstrap_admin.py`: Firestore and the PII key (ops, not a function)."""
+
+
+class PiiRotationSettings(PiiSettings):
+    """`scripts/reencrypt_pii.py`: Firestore and the PII keys, the previous one included
+    (ops, not a function)."""
 
 
 FUNCTION_SETTINGS: dict[str, type[PlatformSettings]] = {
@@ -425,12 +506,13 @@ FUNCTION_SETTINGS: dict[str, type[PlatformSettings]] = {
     "funding_release": FundingReleaseSettings,
     "funding_expiry": FundingExpirySettings,
     "disbursements": DisbursementSettings,
+    "ops_alerts": OpsAlertsSettings,
 }
 """The settings class each function of the topology loads (checked by tests)."""
 
 
-def decode_pii_key(secret: SecretStr) -> bytes:
-    """The PII master key as bytes; raises ValueError (never echoing it) when malformed."""
+def decode_pii_key(secret: SecretStr, variable: str = "PATUNGAN_PII_KEY") -> bytes:
+    """A PII master key as bytes; raises ValueError (never echoing it) when malformed."""
     raw = secret.get_secret_value().strip()
     try:
         key = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_", validate=True)
@@ -438,9 +520,9 @@ def decode_pii_key(secret: SecretStr) -> bytes:
         try:
             key = base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError):
-            raise ValueError("PATUNGAN_PII_KEY is not valid base64") from None
+            raise ValueError(f"{variable} is not valid base64") from None
     if len(key) != PII_KEY_BYTES:
-        raise ValueError(f"PATUNGAN_PII_KEY must decode to {PII_KEY_BYTES} bytes, got {len(key)}")
+        raise ValueError(f"{variable} must decode to {PII_KEY_BYTES} bytes, got {len(key)}")
     return key
 
 

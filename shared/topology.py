@@ -21,9 +21,9 @@ How each function is deployed and wired (its environment, push subscriptions,
 Scheduler job) is derived from this declaration once, in `shared/deployment.py`.
 
 Local ports: the emulators own 8080/8081 (Firestore gRPC/admin), 8085/8086
-(Pub/Sub gRPC/admin), 4443 (Storage) and 8090 (providers sandbox); functions
-run on `LOCAL_FUNCTION_PORT_BASE + index` (8200, 8201, ...), clear of all of
-them and of functions-framework's own default 8080.
+(Pub/Sub gRPC/admin), 4443 (Storage), 8090 (providers sandbox) and 8091 (ops-notifications
+sandbox); functions run on `LOCAL_FUNCTION_PORT_BASE + index` (8200, 8201, ...), clear of
+all of them and of functions-framework's own default 8080.
 """
 
 from __future__ import annotations
@@ -38,11 +38,27 @@ LOCAL_FUNCTION_PORT_BASE = 8200
 
 @dataclass(frozen=True)
 class Topic:
-    """A Pub/Sub topic carrying one event type; `outbound` topics are kept for audit/analytics."""
+    """A Pub/Sub topic carrying one event type; `outbound` topics are kept for audit/analytics.
+
+    `published_by` names who publishes a topic from outside the platform (Cloud Billing's
+    budget notifications): no function may publish it, its messages are not event
+    envelopes, and it is created where that publisher is configured (the entity project's
+    budget), not with the platform's own topics.
+    """
 
     name: str
     description: str
     outbound: bool = False
+    published_by: str | None = None
+
+
+# Every function holding personal data mounts both: the encryption key, and the lookup
+# hashes' key, which outlives the encryption key's rotations (shared/adapters/crypto.py).
+PII_SECRETS = ("pii-encryption-key", "pii-lookup-key")
+PII_ENCRYPTION, PII_LOOKUP = PII_SECRETS
+
+# Cloud Billing publishes the entity budget's notifications here (infra: the entity project).
+BUDGET_ALERTS_TOPIC = "billing.budget-alerts"
 
 
 DataAccess = Literal["none", "read", "read_write"]
@@ -147,6 +163,11 @@ TOPICS: tuple[Topic, ...] = (
         "The disbursement is booked: the loan is active and its payout in transit.",
         outbound=True,
     ),
+    Topic(
+        BUDGET_ALERTS_TOPIC,
+        "Cloud Billing's notifications of the entity budget's spend against its thresholds.",
+        published_by="Cloud Billing",
+    ),
     Topic("deposit.declared", "A lender declared a transfer to the escrow account.", True),
     Topic("deposit.confirmed", "A deposit was confirmed against the bank; money available.", True),
     Topic("deposit.rejected", "admin.finance rejected a declared deposit.", True),
@@ -161,14 +182,26 @@ TOPICS: tuple[Topic, ...] = (
 
 SECRETS: tuple[Secret, ...] = (
     Secret(
-        "pii-encryption-key",
+        PII_ENCRYPTION,
         "32 random bytes (base64) protecting NIK, NPWP and bank account numbers at rest.",
         "PATUNGAN_PII_KEY",
+        # What the previous key sealed stays readable until it is re-encrypted.
+        previous_env_var="PATUNGAN_PII_KEY_PREVIOUS",
+    ),
+    Secret(
+        PII_LOOKUP,
+        "32 random bytes (base64) keying the lookup hashes of NIK, NPWP and account numbers.",
+        "PATUNGAN_PII_LOOKUP_KEY",
     ),
     Secret(
         "provider-api-key",
         "API key for the external credit-data providers that scoring calls.",
         "PATUNGAN_PROVIDER_API_KEY",
+    ),
+    Secret(
+        "ops-webhook-url",
+        "The ops channel's incoming-webhook URL (Google Chat or Slack; it embeds its key).",
+        "PATUNGAN_OPS_WEBHOOK_URL",
     ),
     Secret(
         "payment-webhook-hmac-key",
@@ -186,7 +219,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "Register borrowers and lenders; admins manage users and roles.",
         serves="everyone",
         # The provider key: registration checks identity with the civil registry.
-        secrets=("pii-encryption-key", "provider-api-key"),
+        secrets=(*PII_SECRETS, "provider-api-key"),
     ),
     Function(
         "loan_quote",
@@ -214,7 +247,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=120,
         ack_deadline_s=120,  # no second delivery while a slow scoring still runs
         # The PII key: the providers are asked about the borrower's NIK, stored encrypted.
-        secrets=("provider-api-key", "pii-encryption-key"),
+        secrets=("provider-api-key", *PII_SECRETS),
     ),
     Function(
         "loan_review",
@@ -242,7 +275,7 @@ FUNCTIONS: tuple[Function, ...] = (
         serves="lenders",
         publishes=("deposit.declared", "withdrawal.requested"),
         # The PII key: a declared sender account is compared by its keyed hash.
-        secrets=("pii-encryption-key",),
+        secrets=PII_SECRETS,
         escrow_account=True,
     ),
     Function(
@@ -260,7 +293,7 @@ FUNCTIONS: tuple[Function, ...] = (
             "ledger.adjusted",
         ),
         # The PII key: statement lines name the sender's account, kept encrypted and hashed.
-        secrets=("pii-encryption-key",),
+        secrets=PII_SECRETS,
         documents="read_write",  # statement files and manual entries' evidence
         signs_document_urls=True,
         escrow_account=True,
@@ -329,12 +362,23 @@ FUNCTIONS: tuple[Function, ...] = (
         "outbox_relay",
         "http",
         "Every minute: publish outbox events whose producer's own publish failed.",
-        # It may relay any event, so it may publish to every topic.
-        publishes=tuple(t.name for t in TOPICS),
+        # It may relay any event, so it may publish to every topic the platform publishes.
+        publishes=tuple(t.name for t in TOPICS if t.published_by is None),
         relays_outbox=True,
         serves="everyone",
         schedule="* * * * *",
         max_instances=1,  # one relay at a time; a second would only publish duplicates
+    ),
+    Function(
+        "ops_alerts",
+        "event",
+        "Budget notifications to the ops channel, once per threshold per budget period.",
+        consumes=(BUDGET_ALERTS_TOPIC,),
+        serves="everyone",
+        secrets=("ops-webhook-url",),
+        # One delivery at a time: two notifications of one threshold never race past the
+        # check that it was already sent (Cloud Billing sends several a day).
+        max_instances=1,
     ),
 )
 
@@ -391,8 +435,9 @@ def validate_topology(
     for dup in sorted({n for n in topic_names if topic_names.count(n) > 1}):
         errors.append(f"topic {dup!r} is declared more than once")
     known = set(topic_names)
+    external = {t.name: t.published_by for t in topics if t.published_by is not None}
     consumed = {t for fn in functions for t in fn.consumes}
-    published = _produced(functions)
+    published = _produced(functions) | set(external)
     for fn in functions:
         if not fn.name.isidentifier():
             errors.append(f"function name {fn.name!r} is not a Python identifier")
@@ -414,6 +459,9 @@ def validate_topology(
         for used in (*fn.consumes, *fn.publishes):
             if used not in known:
                 errors.append(f"{fn.name!r} uses undeclared topic {used!r}")
+        for used in fn.publishes:
+            if used in external:
+                errors.append(f"{fn.name!r} publishes {used!r}, which {external[used]} publishes")
         if fn.min_backoff_s > fn.max_backoff_s:
             errors.append(f"{fn.name!r}: min backoff exceeds max backoff")
         if not 5 <= fn.max_delivery_attempts <= 100:
@@ -429,6 +477,11 @@ def validate_topology(
         for name in fn.secrets:
             if name not in secret_names:
                 errors.append(f"{fn.name!r} reads undeclared secret {name!r}")
+        if PII_ENCRYPTION in fn.secrets and PII_LOOKUP not in fn.secrets:
+            errors.append(
+                f"{fn.name!r} reads {PII_ENCRYPTION!r} without {PII_LOOKUP!r}: "
+                "its lookup hashes would change when the encryption key rotates"
+            )
         if fn.schedule and fn.kind != "http":
             errors.append(f"only http functions can be scheduled ({fn.name!r})")
         if fn.schedule and fn.public:
@@ -445,7 +498,7 @@ def validate_topology(
             errors.append(f"topic {t.name!r} has no consumer and is not declared outbound")
     for licence in SERVED_UNDER:
         deployed = deployed_under(licence, functions)
-        produced_here = _produced(deployed)
+        produced_here = _produced(deployed) | set(external)
         for fn in deployed:
             for used in fn.consumes:
                 if used in published and used not in produced_here:

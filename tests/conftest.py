@@ -11,3 +11,14 @@ pytest_plugins = sorted(
     for path in (Path(__file__).parent / "fixtures").glob("*.py")
     if path.stem != "__init__"
 )
+
+# Property tests check behaviour, not speed: CI's machine is shared and slow at times, so no
+# example has a deadline and slow data generation is no failure (speed has its benchmarks).
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile(
+    "patungan",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("patungan")

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import re
 import threading
@@ -96,6 +97,13 @@ def push_body(subscription: str, received: Any) -> bytes:
     return json.dumps(body).encode()
 
 
+def unique_account_id(email: str) -> str:
+    """A stable 21-digit number standing for the service account, as Google's tokens name it
+    in `sub` and `azp` (the email goes in `email`)."""
+    digest = int.from_bytes(hashlib.sha256(email.encode()).digest()[:9], "big")
+    return f"1{digest % 10**20:020d}"
+
+
 @dataclass(frozen=True)
 class PushTokenSigner:
     """Signs push tokens with a local RSA key (PEM) in place of Google's."""
@@ -106,13 +114,14 @@ class PushTokenSigner:
 
     def token(self, target: PushTarget, now: float) -> str:
         issued = int(now)
+        account_id = unique_account_id(target.service_account_email)
         claims = {
             "iss": self.issuer,
             "aud": target.audience,
-            "azp": target.service_account_email,
+            "azp": account_id,
             "email": target.service_account_email,
             "email_verified": True,
-            "sub": target.service_account_email,
+            "sub": account_id,
             "iat": issued,
             "exp": issued + _TOKEN_LIFETIME_S,
         }

@@ -274,7 +274,13 @@ def upload_statement(call: Call[StatementUploadRequest, FinanceServices]) -> Sta
     return statement_upload(call.services.documents, call.body, origin=call.services.origin)
 
 
-@router.post("/statements", body=StatementImport, response=StatementRecord, permission=STATEMENTS)
+@router.post(
+    "/statements",
+    body=StatementImport,
+    response=StatementRecord,
+    permission=STATEMENTS,
+    not_found=True,  # nothing uploaded under the upload id
+)
 def import_uploaded_statement(call: Call[StatementImport, FinanceServices]) -> StatementRecord:
     """Import an uploaded statement: money in to suspense, money out explained; again is a no-op."""
     s = call.services

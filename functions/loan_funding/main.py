@@ -63,7 +63,13 @@ def agreements(call: Call[None, FundingServices]) -> AgreementsView:
     return lender_agreements(call.uow, call.caller.user_id)
 
 
-@router.post("/agreements", body=AgreementAcceptance, response=AgreementsView, permission=FUND)
+@router.post(
+    "/agreements",
+    body=AgreementAcceptance,
+    response=AgreementsView,
+    permission=FUND,
+    conflict=True,  # versions other than the current ones
+)
 def accept(call: Call[AgreementAcceptance, FundingServices]) -> AgreementsView:
     """Accept the current lender agreement and risk disclosure."""
     return accept_lender_agreements(call.uow, call.caller, call.body, origin=call.services.origin)
@@ -85,7 +91,7 @@ def commit(call: Call[CommitmentRequest, FundingServices]) -> CommitmentView:
     )
 
 
-@router.get("/auto-invest", response=AutoInvestRecord, permission=FUND)
+@router.get("/auto-invest", response=AutoInvestRecord, permission=FUND, not_found=True)
 def my_rules(call: Call[None, FundingServices]) -> AutoInvestRecord:
     """My auto-invest rules."""
     rules = rules_of(call.uow, call.caller.user_id)

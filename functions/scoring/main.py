@@ -8,7 +8,8 @@ provider outage sends the loan to review; a store outage raises, so Pub/Sub
 redelivers and finally dead-letters.
 
 Configuration: `shared.settings.ScoringSettings`, read on the first delivery. It is fed
-by the push subscription `push.scoring`.
+by the push subscription `push.scoring.loan.submitted`, and accepts that subscription's
+OIDC token alone (a push without it is refused, not acknowledged).
 """
 
 from __future__ import annotations

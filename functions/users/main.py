@@ -71,7 +71,7 @@ def register(call: Call[Registration, UserServices]) -> UserView:
     )
 
 
-@router.get("/me", response=UserView, signed_in=True)
+@router.get("/me", response=UserView, signed_in=True, not_found=True)
 def me(call: Call[None, UserServices]) -> UserView:
     """Read my own record."""
     return my_profile(call.uow, call.caller.user_id)
@@ -104,7 +104,13 @@ def read(call: Call[None, UserServices]) -> UserView:
     return read_user(call.uow, call.path["user_id"])
 
 
-@router.post("/lookup", body=NikLookup, response=UserView, permission=Permission.USER_READ_ANY)
+@router.post(
+    "/lookup",
+    body=NikLookup,
+    response=UserView,
+    permission=Permission.USER_READ_ANY,
+    not_found=True,
+)
 def lookup(call: Call[NikLookup, UserServices]) -> UserView:
     """Find a user by NIK (through its keyed hash; nothing is decrypted)."""
     return find_user_by_nik(call.uow, call.services.vault, call.body)

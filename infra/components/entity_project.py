@@ -8,8 +8,10 @@ automatic Editor grant to default service accounts, domain-restricted sharing)
 and its logging settings (every log bucket in asia-southeast2). It enables the
 APIs the platform needs in dependency order (never disabling them on destroy),
 sets a monthly budget filtered to this project alone, in the billing account's
-currency, whose actual and forecast threshold alerts are published to a Pub/Sub
-topic, and routes the `_Default` log sink into a regional log bucket whose
+currency, whose notifications (actual and forecast thresholds) Cloud Billing
+publishes to the topology's `billing.budget-alerts` topic, created here (the
+`ops_alerts` function consumes it; `Platform` subscribes it like the platform's own
+topics), and routes the `_Default` log sink into a regional log bucket whose
 retention ops may lock (`lock_retention`).
 
 Resources in the project depend on `fence(<apis they use>)`: the enabled APIs,
@@ -25,10 +27,9 @@ import pulumi_gcp as gcp
 
 from infra.manifest import EntityManifest
 from infra.naming import resource_name
-from shared.topology import REGION
+from shared.topology import BUDGET_ALERTS_TOPIC, REGION
 
 LOG_BUCKET_ID = "platform-logs"
-BUDGET_TOPIC = "billing.budget-alerts"
 # Cloud Billing publishes budget notifications as this Google-managed account.
 BILLING_BUDGET_PUBLISHER = "serviceAccount:billing-budget-alert@system.gserviceaccount.com"
 # What the `_Default` sink routes (everything but the audit logs `_Required` keeps).
@@ -161,9 +162,9 @@ class EntityProject(pulumi.ComponentResource):
     def _budget(self, currency: pulumi.Input[str]) -> tuple[gcp.pubsub.Topic, gcp.billing.Budget]:
         manifest = self.manifest
         topic = gcp.pubsub.Topic(
-            resource_name(self._name, "topic", BUDGET_TOPIC),
+            resource_name(self._name, "topic", BUDGET_ALERTS_TOPIC),
             project=self.project_id,
-            name=BUDGET_TOPIC,
+            name=BUDGET_ALERTS_TOPIC,
             # Storage stays in Jakarta; transit is not enforced because Cloud Billing
             # publishes from outside the region.
             message_storage_policy=gcp.pubsub.TopicMessageStoragePolicyArgs(
@@ -184,7 +185,7 @@ class EntityProject(pulumi.ComponentResource):
         budget = gcp.billing.Budget(
             resource_name(self._name, "budget"),
             billing_account=manifest.billing.account_id,
-            display_name=f"{manifest.project_id} monthly",
+            display_name=manifest.budget_name,
             budget_filter=gcp.billing.BudgetBudgetFilterArgs(
                 # This project and nothing else: the entity pays for what it runs.
                 projects=[self.project_number.apply(lambda n: f"projects/{n}")],

@@ -16,7 +16,9 @@ Everything here sits in asia-southeast2:
   otherwise), which dead-letters as itself;
 - Identity Platform, the issuer of the end users' tokens (infra/README.md says
   what it keeps, and where);
-- every topology topic, its messages stored only in Jakarta;
+- every topology topic the platform publishes, its messages stored only in Jakarta
+  (a topic published from outside, Cloud Billing's budget notifications, is the entity
+  project's own budget topic, subscribed to here like the others);
 - every declared secret, replicated only to asia-southeast2 (user-managed,
   never automatic), with its current value from the stack's secret config
   when the stack sets one (every secret a function mounts has one: the
@@ -45,7 +47,7 @@ from infra.manifest import EntityManifest
 from infra.naming import BUILD_ACCOUNT_ID, resource_name
 from shared.deployment import TOPIC_RETENTION_S, PlatformPlan
 from shared.indexes import COMPOSITE_INDEXES, TTL_FIELD, TTL_POLICIES, CompositeIndex, TtlPolicy
-from shared.topology import REGION, Secret, Topic
+from shared.topology import BUDGET_ALERTS_TOPIC, REGION, Secret, Topic
 
 DATABASE_ID = "(default)"
 FUNCTIONS_REPOSITORY = "functions"
@@ -117,8 +119,10 @@ class Platform(pulumi.ComponentResource):
         self.repository = self._repository()
         self.builder, self.build_grants = self._build_identity()
         self.topics = {
-            t.name: self.topic(t.name, retention=f"{TOPIC_RETENTION_S}s") for t in topics
-        }
+            t.name: self.topic(t.name, retention=f"{TOPIC_RETENTION_S}s")
+            for t in topics
+            if t.published_by is None
+        } | self._external_topics(topics)
         self.secrets, self.secret_versions = self._secrets(secrets, secret_values)
         self.previous_secret_versions = self._previous_versions(
             secrets, previous_secret_values or {}
@@ -173,6 +177,16 @@ class Platform(pulumi.ComponentResource):
                 parent=parent or self, depends_on=self.entity.fence("pubsub.googleapis.com")
             ),
         )
+
+    def _external_topics(self, topics: Sequence[Topic]) -> dict[str, gcp.pubsub.Topic]:
+        """Topics published from outside the platform exist where their publisher is set up:
+        Cloud Billing's is the entity project's budget topic."""
+        made_elsewhere = {BUDGET_ALERTS_TOPIC: self.entity.budget_topic}
+        external = [t for t in topics if t.published_by is not None]
+        unknown = [t.name for t in external if t.name not in made_elsewhere]
+        if unknown:
+            raise ValueError(f"no resource of the entity project is the topic {unknown}")
+        return {t.name: made_elsewhere[t.name] for t in external}
 
     def _firestore(self) -> gcp.firestore.Database:
         return gcp.firestore.Database(

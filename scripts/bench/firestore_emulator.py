@@ -224,7 +224,7 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def _git_commit() -> str:
+def git_commit() -> str:
     try:
         return subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
@@ -292,7 +292,7 @@ def render(results: Results, load_before: tuple[float, ...], load_after: tuple[f
     return f"""# Firestore emulator benchmark
 
 Produced by `nox -s bench_emulators` (`python -m scripts.bench.firestore_emulator`)
-on {now}, commit `{_git_commit()}`. The emulator runs in its own process; the
+on {now}, commit `{git_commit()}`. The emulator runs in its own process; the
 `google-cloud-firestore` clients run as threads of the benchmark process.
 
 | measure | result |

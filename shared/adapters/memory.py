@@ -19,6 +19,8 @@ unit test fails where production would:
   `n` publish calls raise `PublishFailed`.
 - `MemoryDocumentStorage` hands out `memory://` URLs and lets a test `put` the
   object a client would upload.
+- `RecordingOpsChannel` keeps every ops message; `fail_next(n)` makes the next `n`
+  sends raise `OpsChannelUnavailable`.
 - `FixedClock`, `SequentialIds`, `MemoryCallerDirectory` are what they say.
 - `fixed_key_vault()` is the real AES-GCM vault with a fixed, public test key.
 """
@@ -41,6 +43,7 @@ from shared.platform.clock import Clock, SystemClock
 from shared.platform.documents import DocumentStorage, SignedUrl, StoredObject
 from shared.platform.errors import PublishFailed, TransactionContended
 from shared.platform.ids import IdGenerator
+from shared.platform.ops_notifications import OpsChannel, OpsChannelUnavailable, OpsMessage
 from shared.platform.outbox import (
     OUTBOX,
     EventPublisher,
@@ -513,6 +516,26 @@ class MemoryDocumentStorage(DocumentStorage):
         if found is not None and len(found[0]) > max_bytes:
             raise ValueError(f"{object_name} is larger than {max_bytes} bytes")
         return None if found is None else found[0]
+
+
+# --- ops notifications ------------------------------------------------------------------------
+
+
+class RecordingOpsChannel(OpsChannel):
+    """Keeps every message it is given; `fail_next(n)` makes the next `n` sends fail."""
+
+    def __init__(self) -> None:
+        self.messages: list[OpsMessage] = []
+        self._failures = 0
+
+    def fail_next(self, sends: int = 1) -> None:
+        self._failures = sends
+
+    def notify(self, message: OpsMessage) -> None:
+        if self._failures:
+            self._failures -= 1
+            raise OpsChannelUnavailable("the ops channel is unavailable (test)")
+        self.messages.append(message)
 
 
 # --- callers and personal data ----------------------------------------------------------------

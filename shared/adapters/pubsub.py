@@ -9,7 +9,11 @@ acknowledged by the service (up to `timeout_s`) and raises `PublishFailed` if
 any was not — the unit of work then leaves those events pending in the outbox.
 
 The `google.cloud.pubsub_v1` client is created on the first publish (never at
-import) and reused; with `PUBSUB_EMULATOR_HOST` set it talks to the emulator.
+import) and reused. It publishes through `endpoint` when one is configured
+(`PATUNGAN_PUBSUB_ENDPOINT`: the deployment sets the regional
+`asia-southeast2-pubsub.googleapis.com`, so messages stay in Jakarta in transit as
+the topics' storage policy demands), else through the global endpoint; with
+`PUBSUB_EMULATOR_HOST` set it talks to the emulator whatever the endpoint.
 Batching is tuned for latency: a use case publishes a handful of events and
 waits for them, so messages leave at once instead of waiting for a batch.
 """
@@ -32,11 +36,24 @@ logger = logging.getLogger(__name__)
 
 
 class PubSubPublisher(EventPublisher):
-    def __init__(self, project: str, *, timeout_s: float = 10.0, client: Any = None) -> None:
+    def __init__(
+        self,
+        project: str,
+        *,
+        timeout_s: float = 10.0,
+        endpoint: str | None = None,
+        client: Any = None,
+    ) -> None:
         self.project = project
         self.timeout_s = timeout_s
+        self.endpoint = endpoint
         self._client = client
         self._lock = threading.Lock()
+
+    @property
+    def client_options(self) -> dict[str, str] | None:
+        """The client's options: the configured endpoint, if any (the emulator host wins)."""
+        return {"api_endpoint": self.endpoint} if self.endpoint else None
 
     def _publisher(self) -> Any:
         if self._client is None:
@@ -45,7 +62,8 @@ class PubSubPublisher(EventPublisher):
                     from google.cloud.pubsub_v1 import PublisherClient, types
 
                     self._client = PublisherClient(
-                        batch_settings=types.BatchSettings(max_messages=100, max_latency=0.001)
+                        batch_settings=types.BatchSettings(max_messages=100, max_latency=0.001),
+                        client_options=self.client_options,
                     )
         return self._client
 
@@ -87,7 +105,8 @@ class PubSubPublisher(EventPublisher):
 
 
 def pubsub_publisher(settings: PlatformSettings) -> PubSubPublisher:
-    """The publisher `settings` describe (the emulator when PUBSUB_EMULATOR_HOST is set)."""
+    """The publisher `settings` describe: the emulator when PUBSUB_EMULATOR_HOST is set, else
+    the configured endpoint (`PATUNGAN_PUBSUB_ENDPOINT`), else Pub/Sub's global one."""
     from shared.settings import ConfigurationError
 
     if os.environ.get("PUBSUB_EMULATOR_HOST") != settings.pubsub_emulator_host:
@@ -95,4 +114,8 @@ def pubsub_publisher(settings: PlatformSettings) -> PubSubPublisher:
             "PUBSUB_EMULATOR_HOST in the environment differs from the settings; "
             "set it in the environment the process starts with"
         )
-    return PubSubPublisher(settings.gcp_project, timeout_s=settings.publish_timeout_s)
+    return PubSubPublisher(
+        settings.gcp_project,
+        timeout_s=settings.publish_timeout_s,
+        endpoint=None if settings.pubsub_emulator_host else settings.pubsub_endpoint,
+    )

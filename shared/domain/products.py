@@ -47,6 +47,7 @@ from pydantic import (
     Field,
     Strict,
     ValidationInfo,
+    WithJsonSchema,
     computed_field,
     field_validator,
     model_validator,
@@ -59,12 +60,17 @@ from shared.domain.tax import vat_on
 
 
 def _refuse_float(value: object) -> object:
-    if isinstance(value, float):
-        raise ValueError("rates are exact decimals: send a string such as '0.02', not a float")
-    return value
+    if isinstance(value, str | Decimal):
+        return value
+    raise ValueError("rates are exact decimals: send a string such as '0.02', not a float")
 
 
-Rate = Annotated[Decimal, BeforeValidator(_refuse_float), Field(ge=0, lt=1, allow_inf_nan=False)]
+Rate = Annotated[
+    Decimal,
+    BeforeValidator(_refuse_float),
+    Field(ge=0, lt=1, allow_inf_nan=False),
+    WithJsonSchema({"type": "string", "description": 'a fraction below 1, e.g. "0.02"'}),
+]
 """A non-negative fraction below 1 (0.02 = 2%), never built from a float."""
 
 Amount = Annotated[int, Strict(), Field(ge=0)]

@@ -14,11 +14,14 @@ role — see shared/adapters/auth.py), then consults the `CallerDirectory`:
 (`shared/domain/permissions.py`), and a caller without any role (signed in, never
 registered) everywhere except on routes declared `signed_in=True` (registration).
 
-`require_scheduler` guards a scheduled function (declared `signed_in=True`, as
-its caller is a service account with no role): only the token its Cloud
-Scheduler job sends passes — the OIDC token's `email` is the job's configured
-service account and `email_verified` is true. Cloud Run's invoker binding
-already admits no one else; this is the same check made again in code.
+`require_account` admits only a Google-signed OIDC token of one of the platform's own
+service accounts: its `email` is the configured account and `email_verified` is true.
+Cloud Run's invoker binding already admits no one else; this is the same check made
+again in code, by two callers:
+- `require_scheduler` guards a scheduled function (declared `signed_in=True`, as its
+  caller is a service account with no role): only its Cloud Scheduler job's token passes;
+- an event function's push authentication (`shared.http.events.PushAuthenticator`):
+  only its push subscriptions' token passes.
 """
 
 from __future__ import annotations
@@ -72,8 +75,14 @@ def authorize(caller: Caller, permission: Permission) -> None:
         )
 
 
+def require_account(caller: Caller, account: str, refusal: str) -> None:
+    """Forbidden (saying `refusal`) unless the verified token is `account`'s own, email
+    verified."""
+    # `is not True`: an unverified email, or one sent as the string "true", is anyone's claim.
+    if caller.claims.get("email") != account or caller.claims.get("email_verified") is not True:
+        raise Forbidden(refusal)
+
+
 def require_scheduler(caller: Caller, invoker: str) -> None:
     """Forbidden unless the verified token is the scheduler account's own, email verified."""
-    # `is not True`: an unverified email, or one sent as the string "true", is anyone's claim.
-    if caller.claims.get("email") != invoker or caller.claims.get("email_verified") is not True:
-        raise Forbidden("only this function's Cloud Scheduler job may call it")
+    require_account(caller, invoker, "only this function's Cloud Scheduler job may call it")

@@ -37,7 +37,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from shared.http.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX
-from shared.http.router import IDEMPOTENCY_KEY_HEADER, Route, Router
+from shared.http.router import IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN, Route, Router
 from shared.topology import FUNCTIONS, REGION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,8 @@ _STATUS_TEXT = {
     415: "Request body is not application/json.",
     422: "Validation failed (see `errors`), a rule or cap refused it, or a reused key.",
     431: "The Authorization header is longer than any token the platform issues.",
-    503: "Temporarily unavailable (contention); retry after Retry-After seconds.",
+    503: "Temporarily unavailable (contention, or the store or the token issuer's keys out of "
+    "reach); retry after Retry-After seconds.",
 }
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -110,7 +111,9 @@ def _responses(route: Route, refs: dict[tuple[Any, str], dict[str, Any]]) -> dic
                 mode="serialization", ref_template=_REF
             )
         success["content"] = {"application/json": {"schema": schema}}
-    statuses = {404, 405}
+    statuses = {405, 503}
+    if route.path_params or route.not_found:
+        statuses.add(404)
     if route.body is not None:
         statuses |= {400, 413, 415, 422}
     if route.query is not None:
@@ -118,7 +121,9 @@ def _responses(route: Route, refs: dict[tuple[Any, str], dict[str, Any]]) -> dic
     if route.permission is not None or route.signed_in:
         statuses |= {401, 403, 431}
     if route.idempotent:
-        statuses |= {400, 409, 422, 503}
+        statuses |= {400, 409, 422}
+    if route.conflict:
+        statuses.add(409)
     responses: dict[str, Any] = {str(route.status): success}
     for status in sorted(statuses):
         responses[str(status)] = {"$ref": f"#/components/responses/Problem{status}"}
@@ -154,7 +159,12 @@ def _operation(
                 "required": True,
                 "description": "A fresh UUID per intended operation; repeats return the "
                 "first response, reuse with another body is a 422.",
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                "schema": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 255,
+                    "pattern": IDEMPOTENCY_KEY_PATTERN,
+                },
             }
         )
     if parameters:

@@ -5,7 +5,10 @@ method and path template to small handlers (werkzeug's routing: the most specifi
 template wins, whatever the order of declaration, so `/me` is never taken for
 `/{user_id}`), and owns everything every handler would otherwise repeat:
 
-- 404 for an unknown path, 405 (with `Allow`) for a known path and wrong method;
+- 404 for an unknown path, 405 (with `Allow`) for a known path and wrong method — the
+  path matched first, the method second, as OpenAPI matches a request; what
+  functions-framework refuses itself before the function runs (a path with a line break,
+  `/favicon.ico`) is a problem document too;
 - authentication and permissions (shared/http/guard.py) — a route declares exactly
   one of `public=True` (token optional), `signed_in=True` (any verified token, even
   one without a role: registration) or `permission=...` (shared/domain/permissions.py);
@@ -96,7 +99,8 @@ _ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key"
 _EXPOSED_HEADERS = "Retry-After, Idempotent-Replayed, Allow, WWW-Authenticate"
 _TOO_DEEP = f"the request body nests deeper than {MAX_JSON_DEPTH} levels"
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the IETF draft asks
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"  # visible ASCII, as the IETF draft asks
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -163,6 +167,11 @@ class Route:
     permission: Permission | None  # None: public or signed_in
     signed_in: bool
     idempotent: bool
+    # Answers 404 for something the request names besides its path parameters (`/me` before
+    # registration, a lookup by NIK); documented with every route that has path parameters.
+    not_found: bool
+    # Answers 409 without an Idempotency-Key: the request met a state (a superseded version).
+    conflict: bool
     # Turns a replayed response into the one to send now (a fresh signed URL, say).
     on_replay: Callable[[Call[Any, Any], Any], Any] | None
     summary: str
@@ -204,6 +213,12 @@ class Router(Generic[S]):
         self.description = description
         self._routes: list[Route] = []
         self._map: Map | None = None  # werkzeug's rules, built on the first request
+        if flask.has_app_context():
+            # functions-framework runs main.py inside its app's context: what that app refuses
+            # before the function runs becomes a problem document too.
+            flask.current_app.register_error_handler(
+                werkzeug_errors.HTTPException, self._framework_refusal
+            )
 
     @property
     def routes(self) -> tuple[Route, ...]:
@@ -222,6 +237,8 @@ class Router(Generic[S]):
         public: bool = False,
         signed_in: bool = False,
         idempotent: bool = False,
+        not_found: bool = False,
+        conflict: bool = False,
         on_replay: Callable[[Call[Any, S], Any], Any] | None = None,
         summary: str | None = None,
     ) -> Callable[[Callable[[Call[Any, S]], Any]], Callable[[Call[Any, S]], Any]]:
@@ -258,6 +275,8 @@ class Router(Generic[S]):
                     permission=permission,
                     signed_in=signed_in,
                     idempotent=idempotent,
+                    not_found=not_found,
+                    conflict=conflict,
                     on_replay=on_replay,
                     summary=summary or first.strip() or handler.__name__.replace("_", " "),
                     description=rest.strip(),
@@ -288,34 +307,41 @@ class Router(Generic[S]):
 
     def _rules(self) -> Map:
         if self._map is None:
-            # werkzeug orders rules by specificity: `/me` is tried before `/{user_id}`.
+            # One rule per path template, whatever its methods: werkzeug orders them by
+            # specificity, so `/me` is tried before `/{user_id}`.
+            templates = dict.fromkeys(route.path for route in self._routes)
             self._map = Map(
-                [
-                    Rule(_rule_path(route.path)[0], endpoint=index, methods=[route.method])
-                    for index, route in enumerate(self._routes)
-                ],
+                [Rule(_rule_path(path)[0], endpoint=path) for path in templates],
                 strict_slashes=False,
                 merge_slashes=False,
             )
         return self._map
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
-        """The route for a request, or RouteNotFound / MethodNotAllowed."""
+        """The route for a request, or RouteNotFound / MethodNotAllowed.
+
+        The path is matched first and the method second, as OpenAPI matches a request:
+        `GET /lookup` on a router with `POST /lookup` and `GET /{user_id}` is a 405 naming
+        POST, never a read of the user called "lookup"."""
         adapter = self._rules().bind("function.local")
-        normalized = path.rstrip("/") or "/"
-        method = method.upper()
         try:
-            if method not in METHODS:  # HEAD, OPTIONS...: never matched to a GET route
-                raise werkzeug_errors.MethodNotAllowed(adapter.allowed_methods(normalized))
-            index, params = adapter.match(normalized, method=method)
-        except werkzeug_errors.MethodNotAllowed as refused:
-            allowed = tuple(sorted(set(refused.valid_methods or ()) & set(METHODS)))
-            if not allowed:
-                raise RouteNotFound(f"{self.function} has no route {path}") from None
-            raise MethodNotAllowed(f"{method} is not allowed on {path}", allowed) from None
+            template, params = adapter.match(path.rstrip("/") or "/")
         except werkzeug_errors.NotFound:
             raise RouteNotFound(f"{self.function} has no route {path}") from None
-        return self._routes[index], {name: str(value) for name, value in params.items()}
+        routes = {route.method: route for route in self._routes if route.path == template}
+        route = routes.get(method.upper())  # HEAD, OPTIONS...: never matched to a GET route
+        if route is None:
+            raise MethodNotAllowed(f"{method} is not allowed on {path}", tuple(sorted(routes)))
+        return route, {name: str(value) for name, value in params.items()}
+
+    def _framework_refusal(self, error: werkzeug_errors.HTTPException) -> flask.Response:
+        """A request functions-framework answered before the function ran, as a problem."""
+        if error.code == 404:
+            return problem_response(problem_for(RouteNotFound(f"{self.function} has no route")))
+        status = error.code or 500
+        return problem_response(
+            Problem(status, "http-error", error.name, error.description or error.name)
+        )
 
     def handle(self, request: flask.Request, services: S) -> flask.Response:
         """Serve one functions-framework request; never raises."""
@@ -445,12 +471,8 @@ class Router(Generic[S]):
             raise MalformedRequest(
                 f"{IDEMPOTENCY_KEY_HEADER} must be 1 to 255 visible ASCII characters"
             )
-        scope = IdempotencyScope(
-            caller=caller.user_id,
-            endpoint=f"{self.function} {route.method} {request.path.rstrip('/') or '/'}",
-            key=key,
-        )
-        fingerprint = payload_hash({"body": raw_body, "query": request.args.to_dict(flat=False)})
+        scope = idempotency_scope(self.function, route.method, request.path, caller.user_id, key)
+        fingerprint = request_fingerprint(raw_body, request.args.to_dict(flat=False))
         outcome = claim_request(
             uow,
             scope,
@@ -526,6 +548,19 @@ class Router(Generic[S]):
                 extra={"route": route, "error_type": type(exc).__name__},
             )
         return problem_response(problem)
+
+
+def idempotency_scope(
+    function: str, method: str, path: str, caller: str, key: str
+) -> IdempotencyScope:
+    """What an Idempotency-Key is unique within: its caller, and the function, method and path
+    of the request (a trailing slash aside)."""
+    return IdempotencyScope(caller, f"{function} {method} {path.rstrip('/') or '/'}", key)
+
+
+def request_fingerprint(raw_body: Any, query: Mapping[str, list[str]]) -> str:
+    """The hash a repeated key's request must match: its parsed JSON body and its query."""
+    return payload_hash({"body": raw_body, "query": dict(query)})
 
 
 def _release_quietly(uow: UnitOfWork, claim: Claim) -> None:

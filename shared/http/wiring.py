@@ -6,7 +6,8 @@
 of work (publishing through Pub/Sub), the token verifier and the idempotency
 timings from `settings`, and returns an instance of your `HttpServices`
 subclass with your own fields (`**extra`) filled in. `event_services` does the
-same for event functions. Everything Google is imported inside these calls, so
+same for event functions, whose token verifier checks the push subscriptions' tokens
+through the same code (`PushAuthenticator`). Everything Google is imported inside these calls, so
 importing a function's `main.py` stays cheap.
 
 Pass `uow=` to reuse a unit of work you built first (e.g. for a
@@ -18,14 +19,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from shared.http.events import EventServices
+from shared.http.events import EventServices, PushAuthenticator
 from shared.http.router import HttpServices
 from shared.log import configure_logging
 from shared.platform.clock import Clock, SystemClock
 from shared.platform.store import UnitOfWork
 
 if TYPE_CHECKING:  # pydantic-settings costs ~90 ms to import: not at cold start
-    from shared.settings import HttpSettings, PlatformSettings
+    from shared.settings import HttpSettings, PlatformSettings, PushSettings
 
 H = TypeVar("H", bound=HttpServices)
 E = TypeVar("E", bound=EventServices)
@@ -64,7 +65,7 @@ def http_services(
 
 
 def event_services(
-    settings: PlatformSettings,
+    settings: PushSettings,
     services_class: type[E] = EventServices,  # type: ignore[assignment]
     *,
     uow: UnitOfWork | None = None,
@@ -72,10 +73,13 @@ def event_services(
     **extra: Any,
 ) -> E:
     """The dependencies of an event function (see the module docstring)."""
+    from shared.adapters.auth import token_verifier
+
     configure_logging(settings.log_level, project=settings.gcp_project)
     clock = clock or SystemClock()
     return services_class(
         uow=uow or unit_of_work(settings, clock),
+        push_auth=PushAuthenticator(token_verifier(settings), settings.push_invoker),
         clock=clock,
         entity=settings.entity,
         processed_event_retention=timedelta(days=settings.processed_event_retention_days),

@@ -21,5 +21,10 @@ class PersonalDataVault(ABC):
         """The value back; raises ValueError if tampered with or of another kind."""
 
     @abstractmethod
+    def reseal(self, kind: PiiKind, ciphertext: str) -> str | None:
+        """The value encrypted under the current key, or None when `ciphertext` already
+        is; raises ValueError as `decrypt` does (a key rotation re-encrypts with it)."""
+
+    @abstractmethod
     def lookup_hash(self, kind: PiiKind, value: str) -> str:
         """A stable keyed hash: equal values give equal hashes (uniqueness, lookup)."""

@@ -8,10 +8,9 @@ the disbursement date. Payments and the overdue sweep add what was paid and accr
 
 from __future__ import annotations
 
-from datetime import date
+from pydantic import ConfigDict
 
-from pydantic import BaseModel, ConfigDict
-
+from shared.domain.schedule import Installment
 from shared.platform.store import Repository
 
 INSTALLMENTS = "installments"
@@ -21,19 +20,13 @@ def installment_id(loan_id: str, number: int) -> str:
     return f"{loan_id}~{number:03d}"
 
 
-class InstallmentRecord(BaseModel):
+class InstallmentRecord(Installment):
+    """One installment as the schedule fixed it, with its loan and what was paid."""
+
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str
     loan_id: str
-    number: int
-    due_date: date
-    principal: int
-    interest: int
-    fees: int
-    fee_vat: int
-    total: int
-    balance_after: int
     paid: int = 0
 
 

@@ -180,6 +180,7 @@ class Disbursement(BaseModel):
     confirmed: Checked | None = None
     bank_reference: str | None = None
     value_date: date | None = None
+    line_id: str | None = None  # the statement line showing the payout leave
 
 
 class LoanRecord(BaseModel):

@@ -85,6 +85,7 @@ class StatementLineRecord(BaseModel):
     entry_id: str | None = None  # the suspense entry of money in
     deposit_id: str | None = None
     withdrawal_id: str | None = None
+    loan_id: str | None = None  # an outgoing line: the payout of this loan
     manual_entry_id: str | None = None
     imported_at: Instant
     updated_at: Instant

@@ -21,7 +21,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.domain.errors import Conflict
+from shared.domain.errors import ValidationFailed
 from shared.domain.loan import LoanState
 from shared.fields import Instant, PositiveRupiah
 from shared.platform.callers import Caller
@@ -92,8 +92,10 @@ def set_rules(
     origin: EventOrigin,
 ) -> AutoInvestRecord:
     if rules.max_per_loan < funding.min_commitment:
-        raise Conflict(
-            f"max_per_loan is below the smallest commitment, Rp {funding.min_commitment:,}"
+        smallest = f"at least the smallest commitment, Rp {funding.min_commitment:,}"
+        raise ValidationFailed(
+            f"max_per_loan is below the smallest commitment, Rp {funding.min_commitment:,}",
+            {"max_per_loan": smallest},
         )
     record = AutoInvestRecord(
         **rules.model_dump(), lender_id=caller.user_id, updated_at=origin.clock.now()

@@ -28,7 +28,7 @@ from shared.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.domain.events import DepositConfirmed, DepositDeclared, DepositRejected, EventType
 from shared.domain.maker_checker import Checked, Made, checked, refuse_own_case
 from shared.domain.movements import deposit_credit
-from shared.fields import PlainStr, PositiveRupiah, ProseStr
+from shared.fields import InstantText, PlainStr, PositiveRupiah, ProseStr
 from shared.platform.callers import Caller
 from shared.platform.escrow import EscrowAccount, MoneyLimits
 from shared.platform.event_origin import EventOrigin
@@ -141,8 +141,8 @@ class DepositQuery(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     state: DepositState | None = None
-    declared_from: datetime | None = Field(default=None, alias="from")
-    declared_to: datetime | None = Field(default=None, alias="to")
+    declared_from: InstantText | None = Field(default=None, alias="from")
+    declared_to: InstantText | None = Field(default=None, alias="to")
     limit: Annotated[int, Field(ge=1, le=MAX_LISTED)] = 50
 
 

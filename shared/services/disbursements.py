@@ -56,7 +56,7 @@ from shared.records.users import Users
 from shared.services.bank_accounts import account_ref
 from shared.services.money_plans import CHUNK_LENDERS, run_plan, stakes_moved
 from shared.services.offers import recheck_offer
-from shared.services.withdrawals import BankReference
+from shared.services.withdrawals import BankReference, unexplained_line
 
 
 class DisbursementView(BaseModel):
@@ -174,16 +174,7 @@ def _make_plan(
     for line in priced.schedule.installments:
         installments.put(
             InstallmentRecord(
-                id=installment_id(loan_id, line.number),
-                loan_id=loan_id,
-                number=line.number,
-                due_date=line.due_date,
-                principal=line.principal,
-                interest=line.interest,
-                fees=line.fees,
-                fee_vat=line.fee_vat,
-                total=line.total,
-                balance_after=line.balance_after,
+                **line.model_dump(), id=installment_id(loan_id, line.number), loan_id=loan_id
             )
         )
     MoneyPlans(tx).add(
@@ -302,10 +293,16 @@ def confirm_payout(
     """The bank made the payout (a different `admin.finance` than the one who requested it)."""
     require_document_id(loan_id, "loan")
     now = origin.clock.now()
+    reference = confirmation.bank_reference
+    if confirmation.value_date > jakarta_date(now):
+        raise ValidationFailed(
+            "a payout is confirmed once the bank made it", {"value_date": "is in the future"}
+        )
 
     def confirm(tx: DocumentTransaction) -> DisbursementView:
         loans = Loans(tx)
         loan = loans.require(loan_id)
+        same_reference = loans.find(Where("disbursement.bank_reference", "==", reference), limit=2)
         terms = loan.disbursement
         if terms is None:
             raise Conflict(f"loan {loan_id} has no disbursement to confirm")
@@ -313,6 +310,14 @@ def confirm_payout(
             return DisbursementView.of(loan)
         if terms.state != "in_transit":
             raise Conflict(f"loan {loan_id}'s payout is {terms.state}, not waiting for the bank")
+        if any(other.id != loan_id for other in same_reference):
+            raise Conflict(f"bank reference {reference} already confirms another payout")
+        if confirmation.value_date < terms.disbursed_on:
+            raise ValidationFailed(
+                "the payout cannot predate the disbursement",
+                {"value_date": f"is before {terms.disbursed_on}"},
+            )
+        line = unexplained_line(tx, reference, terms.net_disbursement)
         made = checked(
             admin_id, terms.requested, now, action="confirm the payout", subject=loan.borrower_id
         )
@@ -333,13 +338,20 @@ def confirm_payout(
                         "state": "paid",
                         "payouts": number,
                         "confirmed": made,
-                        "bank_reference": confirmation.bank_reference,
+                        "bank_reference": reference,
                         "value_date": confirmation.value_date,
+                        "line_id": line.id if line else None,
                     }
                 ),
             }
         )
         loans.put(paid)
+        if line is not None:
+            StatementLines(tx).put(
+                line.model_copy(
+                    update={"state": "explained", "loan_id": loan_id, "updated_at": now}
+                )
+            )
         return DisbursementView.of(paid)
 
     return uow.run(confirm)
@@ -391,7 +403,12 @@ def record_returned_payout(
             update={
                 "updated_at": now,
                 "disbursement": terms.model_copy(
-                    update={"state": "in_transit", "confirmed": None, "bank_reference": None}
+                    update={
+                        "state": "in_transit",
+                        "confirmed": None,
+                        "bank_reference": None,
+                        "line_id": None,
+                    }
                 ),
             }
         )

@@ -34,7 +34,14 @@ from shared.domain.caps import (
     check_lender_placement,
     combine_checks,
 )
-from shared.domain.errors import CapExceeded, Conflict, DomainError, Forbidden, NotFound
+from shared.domain.errors import (
+    CapExceeded,
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+)
 from shared.domain.events import EventType, LoanFunded
 from shared.domain.ledger import AccountType
 from shared.domain.loan import LoanState, LoanTransition
@@ -174,7 +181,9 @@ def commitment_amount(asked: int, remaining: int, minimum: int) -> int:
         raise Conflict("the loan is fully funded")
     take = min(asked, remaining)
     if take < min(minimum, remaining):
-        raise Conflict(f"the smallest commitment is Rp {minimum:,}")
+        raise ValidationFailed(
+            f"the smallest commitment is Rp {minimum:,}", {"amount": f"must be at least {minimum}"}
+        )
     left = remaining - take
     if 0 < left < minimum:
         most = remaining - minimum

@@ -186,15 +186,18 @@ def decide_tax_document(
 
 
 def tax_documents_of(uow: UnitOfWork, user_id: str) -> TaxDocumentList:
-    documents = uow.run(
-        lambda tx: TaxDocuments(tx).find(
+    """A user's tax documents, newest first (`NotFound` when no such user is registered)."""
+
+    def read(tx: DocumentTransaction) -> list[TaxDocumentRecord]:
+        if Users(tx).get(user_id) is None:
+            raise NotFound(f"there is no user {user_id!r}")
+        return TaxDocuments(tx).find(
             Where("user_id", "==", user_id),
             order_by=(OrderBy("filed_at", descending=True),),
             limit=MAX_DOCUMENTS_READ,
-        ),
-        read_only=True,
-    )
-    return TaxDocumentList(documents=tuple(documents))
+        )
+
+    return TaxDocumentList(documents=tuple(uow.run(read, read_only=True)))
 
 
 def tax_profile_on(

@@ -44,6 +44,7 @@ from shared.platform.event_origin import EventOrigin
 from shared.platform.personal_data import PersonalDataVault
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
 from shared.records.ledger import LedgerBook
+from shared.records.loans import LoanRecord, Loans
 from shared.records.statements import (
     BANK_STATEMENTS,
     Counterparty,
@@ -131,6 +132,7 @@ def _line_record(
     now: datetime,
     state: Literal["in_suspense", "explained", "unexplained"],
     withdrawal_id: str | None,
+    loan_id: str | None = None,
 ) -> StatementLineRecord:
     number = line.counterparty_account
     return StatementLineRecord(
@@ -153,6 +155,7 @@ def _line_record(
         state=state,
         entry_id=f"line-{line.line_id}" if line.direction is Direction.CREDIT else None,
         withdrawal_id=withdrawal_id,
+        loan_id=loan_id,
         imported_at=now,
         updated_at=now,
     )
@@ -263,17 +266,36 @@ def _register(
     return uow.run(register)
 
 
-def _confirmed_withdrawals(
-    tx: DocumentTransaction, lines: Sequence[StatementLine]
-) -> dict[str, WithdrawalRecord]:
-    """Confirmed withdrawals by bank reference, for the outgoing lines among `lines`."""
-    references = sorted(
+def _outgoing_references(lines: Sequence[StatementLine]) -> list[str]:
+    return sorted(
         {
             line.bank_reference
             for line in lines
             if line.direction is Direction.DEBIT and line.bank_reference is not None
         }
     )
+
+
+def _paid_loans(tx: DocumentTransaction, lines: Sequence[StatementLine]) -> dict[str, LoanRecord]:
+    """Loans whose confirmed payout carries the bank reference of an outgoing line."""
+    references = _outgoing_references(lines)
+    found: dict[str, LoanRecord] = {}
+    for start in range(0, len(references), IN_QUERY_VALUES):
+        batch = references[start : start + IN_QUERY_VALUES]
+        for loan in Loans(tx).find(
+            Where("disbursement.bank_reference", "in", batch), limit=len(batch) * 2
+        ):
+            paid = loan.disbursement
+            if paid is not None and paid.state == "paid" and paid.bank_reference:
+                found[paid.bank_reference] = loan
+    return found
+
+
+def _confirmed_withdrawals(
+    tx: DocumentTransaction, lines: Sequence[StatementLine]
+) -> dict[str, WithdrawalRecord]:
+    """Confirmed withdrawals by bank reference, for the outgoing lines among `lines`."""
+    references = _outgoing_references(lines)
     found: dict[str, WithdrawalRecord] = {}
     for start in range(0, len(references), IN_QUERY_VALUES):
         batch = references[start : start + IN_QUERY_VALUES]
@@ -283,6 +305,15 @@ def _confirmed_withdrawals(
             if withdrawal.state == "confirmed" and withdrawal.bank_reference:
                 found[withdrawal.bank_reference] = withdrawal
     return found
+
+
+def _payout_shown(loan: LoanRecord | None, line: StatementLine) -> LoanRecord | None:
+    """`loan`, when its confirmed payout is what the outgoing `line` shows and no line
+    showed it yet."""
+    paid = None if loan is None else loan.disbursement
+    if paid is None or paid.line_id is not None or paid.net_disbursement != line.amount:
+        return None
+    return loan
 
 
 def _import_chunk(
@@ -304,6 +335,7 @@ def _import_chunk(
         if not new:
             return
         withdrawals = _confirmed_withdrawals(tx, new)
+        payouts = _paid_loans(tx, new)
         explained: set[str] = set()
         to_suspense = unexplained = 0
         with LedgerBook(tx) as book:
@@ -311,6 +343,7 @@ def _import_chunk(
                 if existing[line.line_id] is not None:
                     continue
                 withdrawal = None
+                payout: LoanRecord | None = None
                 if line.direction is Direction.CREDIT:
                     state: Literal["in_suspense", "explained", "unexplained"] = "in_suspense"
                     book.post(
@@ -330,7 +363,10 @@ def _import_chunk(
                     )
                     if not fits:
                         withdrawal = None
-                    state = "explained" if withdrawal else "unexplained"
+                        payout = _payout_shown(payouts.get(line.bank_reference or ""), line)
+                        if payout is not None and payout.id in explained:
+                            payout = None
+                    state = "explained" if withdrawal or payout else "unexplained"
                 to_suspense += state == "in_suspense"
                 unexplained += state == "unexplained"
                 if withdrawal is not None:
@@ -338,6 +374,10 @@ def _import_chunk(
                     Withdrawals(tx).put(
                         withdrawal.model_copy(update={"line_id": line.line_id, "updated_at": now})
                     )
+                if payout is not None and payout.disbursement is not None:
+                    explained.add(payout.id)
+                    shown = payout.disbursement.model_copy(update={"line_id": line.line_id})
+                    Loans(tx).put(payout.model_copy(update={"disbursement": shown}))
                 StatementLines(tx).add(
                     _line_record(
                         line,
@@ -347,6 +387,7 @@ def _import_chunk(
                         now,
                         state,
                         withdrawal.id if withdrawal else None,
+                        payout.id if payout else None,
                     )
                 )
         Statements(tx).put(

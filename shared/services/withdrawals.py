@@ -38,7 +38,7 @@ from shared.domain.movements import (
     withdrawal_release,
     withdrawal_reserve,
 )
-from shared.fields import PlainStr, PositiveRupiah, ProseStr, sortable_instant
+from shared.fields import InstantText, PlainStr, PositiveRupiah, ProseStr, sortable_instant
 from shared.platform.callers import Caller
 from shared.platform.clock import jakarta_date
 from shared.platform.escrow import MoneyLimits
@@ -106,8 +106,8 @@ class WithdrawalQuery(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     state: WithdrawalState | None = None
-    requested_from: datetime | None = Field(default=None, alias="from")
-    requested_to: datetime | None = Field(default=None, alias="to")
+    requested_from: InstantText | None = Field(default=None, alias="from")
+    requested_to: InstantText | None = Field(default=None, alias="to")
     limit: Annotated[int, Field(ge=1, le=MAX_LISTED)] = 50
 
 
@@ -299,7 +299,7 @@ def confirm_withdrawal(
         same_reference = Withdrawals(tx).find(Where("bank_reference", "==", reference), limit=2)
         if any(other.id != withdrawal.id for other in same_reference):
             raise Conflict(f"bank reference {reference} already confirms another withdrawal")
-        line = _unexplained_line(tx, reference, withdrawal.amount)
+        line = unexplained_line(tx, reference, withdrawal.amount)
         post_entry(
             tx,
             entry,
@@ -343,7 +343,7 @@ def confirm_withdrawal(
     return uow.run(confirm)
 
 
-def _unexplained_line(
+def unexplained_line(
     tx: DocumentTransaction, bank_reference: str, amount: int
 ) -> StatementLineRecord | None:
     """An imported outgoing line with this bank reference and amount, not yet explained."""

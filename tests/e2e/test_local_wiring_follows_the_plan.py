@@ -1,5 +1,6 @@
 """The local platform is wired by the platform plan (shared/deployment.py), the one the Pulumi
-program deploys: every planned push subscription exists on the emulator as planned, every
+program deploys: every planned push subscription exists on the emulator as planned (pushing
+with the planned account's OIDC token, for the audience its function verifies), every
 planned Scheduler job runs locally as planned, and every function gets the planned
 variables with local values plus only the offline extras."""
 
@@ -35,6 +36,14 @@ def test_every_planned_push_subscription_is_wired_as_planned(local_platform):
         # source (emulators/README.md, "Push"); the cloud pushes to the same path.
         assert local.push_config.push_endpoint == (
             local_platform.url(planned.function) + planned.path(local_platform.config.project)
+        )
+        # Signed as the planned push account, for the audience the function verifies.
+        env = local_platform.environment_of(planned.function)
+        token = local.push_config.oidc_token
+        assert token.service_account_email == env["PATUNGAN_PUSH_INVOKER"]
+        assert token.service_account_email.split("@")[0] == planned.invoker_account
+        assert (
+            token.audience == env["PATUNGAN_AUTH_AUDIENCE"] == local_platform.url(planned.function)
         )
         hold = subscriber.get_subscription(
             subscription=local_platform.subscription_path(planned.hold_subscription), timeout=10

@@ -5,7 +5,8 @@
 with the module's `services` replaced by in-memory fakes wired from one
 `JourneyWorld` (tests/unit/journey/world.py), so every function of one test sees
 the same store, publisher, clock and providers. Tokens are signed by a test issuer
-the fakes trust: `platform.bearer("u-1", "borrower")`.
+the fakes trust: `platform.bearer("u-1", "borrower")`; event functions trust a test push
+token issuer: `platform.pushed()` are the headers of a push from their own subscription.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.adapters.auth import JwtVerifier, StaticPublicKey
+from shared.adapters.memory import RecordingOpsChannel
 from shared.http.lazy import Lazy
 from shared.platform.escrow import FundingRules, MoneyLimits
 from shared.records.users import UserDirectory
 from tests.unit.journey.money_desk import ESCROW
 from tests.unit.journey.world import ENTITY, SCORECARD, JourneyWorld
+from tests.unit.plumbing.support import push_issuer
 
 ROOT = Path(__file__).resolve().parents[2]
 ISSUER = "https://issuer.test/patungan"
@@ -69,6 +72,7 @@ class Platform:
     key: rsa.RSAPrivateKey
     functions: Callable[[str], tuple[Any, Any]]
     world: JourneyWorld = field(default_factory=JourneyWorld)
+    ops_channel: RecordingOpsChannel = field(default_factory=RecordingOpsChannel)
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     def verifier(self) -> JwtVerifier:
@@ -92,6 +96,10 @@ class Platform:
 
     def bearer(self, sub: str, role: str | None = "borrower", **headers: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(sub, role)}", **headers}
+
+    def pushed(self) -> dict[str, str]:
+        """The headers of a push from an event function's own subscription."""
+        return push_issuer().headers()
 
     def services(self, name: str, module: Any) -> Any:
         w = self.world
@@ -132,20 +140,42 @@ class Platform:
                     **http, entity=ENTITY, scheduler_invoker=FUNDING_EXPIRY_SCHEDULER
                 )
             case "funding_release":
-                return module.ReleaseServices(uow=w.uow, clock=w.clock, ids=w.ids, entity=ENTITY)
+                return module.ReleaseServices(
+                    uow=w.uow,
+                    push_auth=push_issuer().authenticator(),
+                    clock=w.clock,
+                    ids=w.ids,
+                    entity=ENTITY,
+                )
             case "auto_invest":
                 return module.AutoInvestServices(
-                    uow=w.uow, clock=w.clock, ids=w.ids, entity=ENTITY, rules=FundingRules()
+                    uow=w.uow,
+                    push_auth=push_issuer().authenticator(),
+                    clock=w.clock,
+                    ids=w.ids,
+                    entity=ENTITY,
+                    rules=FundingRules(),
                 )
             case "scoring":
                 return module.ScoringServices(
                     uow=w.uow,
+                    push_auth=push_issuer().authenticator(),
                     clock=w.clock,
                     ids=w.ids,
                     entity=ENTITY,
                     providers=w.providers,
                     vault=w.vault,
                     scorecard=SCORECARD,
+                )
+            case "ops_alerts":
+                return module.OpsAlertsServices(
+                    uow=w.uow,
+                    push_auth=push_issuer().authenticator(),
+                    clock=w.clock,
+                    ids=w.ids,
+                    entity=ENTITY,
+                    channel=self.ops_channel,
+                    entity_name=ENTITY,
                 )
         raise KeyError(name)
 

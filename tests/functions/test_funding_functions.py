@@ -11,6 +11,7 @@ import pytest
 
 from shared.domain.events import EventType, LoanOfferAccepted
 from shared.domain.loan import LoanState
+from shared.http.openapi import build_openapi, load_routers
 from shared.platform.outbox import OutboundMessage
 from tests.functions.conftest import FUNDING_EXPIRY_SCHEDULER, Platform, idempotent, problem
 from tests.functions.test_outbox_relay import scheduler_token
@@ -149,7 +150,9 @@ def test_an_expired_loan_releases_its_commitments_once_however_often_the_event_a
     ran = expiry.post("/", json={}, headers=scheduler_token(platform, FUNDING_EXPIRY_SCHEDULER))
     assert ran.get_json() == {"expired": [loan]}
     delivery = push(platform, "loan.expired", loan)
-    assert [release.post("/", json=delivery).status_code for _ in range(3)] == [200] * 3
+    assert [
+        release.post("/", json=delivery, headers=platform.pushed()).status_code for _ in range(3)
+    ] == [200] * 3
     assert desk.wallet("ani").available == 3_000_000
     assert desk.wallet("ani").committed == 0
     assert_reconciles(desk)
@@ -177,7 +180,31 @@ def test_auto_invest_commits_once_for_an_offer_delivered_three_times(
     platform.world.publisher.publish([OutboundMessage.from_event(event)])
     auto = platform.client("auto_invest")
     delivery = push(platform, "loan.offer_accepted", loan)
-    assert [auto.post("/", json=delivery).status_code for _ in range(3)] == [200] * 3
+    assert [
+        auto.post("/", json=delivery, headers=platform.pushed()).status_code for _ in range(3)
+    ] == [200] * 3
     assert desk.wallet("ani").committed == 2_000_000
     assert desk.loan_record(loan).state is LoanState.FUNDING
     assert_reconciles(desk)
+
+
+def test_auto_invest_rules_under_the_smallest_commitment_are_refused_naming_the_field(
+    platform: Platform, desk: FundingDesk
+) -> None:
+    funding = platform.client("loan_funding")
+    desk.funded_lender("ani", "1110001111", 5_000_000)
+    ani = lender(platform, "ani")
+    assert (
+        "no auto-invest rules" in problem(funding.get("/auto-invest", headers=ani), 404)["detail"]
+    )
+    rules = {"enabled": True, "grades": ["A"], "tenors": [6], "max_total": 5_000_000}
+    refused = funding.put("/auto-invest", json={**rules, "max_per_loan": 1}, headers=ani)
+    assert "Rp 100,000" in problem(refused, 422)["errors"]["max_per_loan"]
+    accepted = funding.put("/auto-invest", json={**rules, "max_per_loan": 100_000}, headers=ani)
+    assert accepted.status_code == 200, accepted.get_data(as_text=True)
+
+
+def test_the_document_describes_the_refusals_a_lender_meets() -> None:
+    paths = build_openapi(load_routers())["paths"]
+    assert "409" in paths["/loan_funding/agreements"]["post"]["responses"]  # superseded versions
+    assert "404" in paths["/loan_funding/auto-invest"]["get"]["responses"]  # no rules yet

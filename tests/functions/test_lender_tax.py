@@ -152,3 +152,13 @@ def test_a_resident_institution_is_exempt_once_its_letter_is_verified(platform):
     )
     exempt = withholding_rule_for(profile(platform, "u-bank", date(2026, 6, 1)))
     assert (exempt.article, exempt.rate) == (WithholdingArticle.EXEMPT, Decimal(0))
+
+
+def test_admin_finance_reads_a_lenders_documents_and_hears_404_for_nobody(platform):
+    register_non_resident(platform)
+    file(platform, CERTIFICATE)
+    tax = platform.client("lender_tax")
+    finance = platform.bearer("fin-1", "admin.finance")
+    listed = tax.get("/lenders/u-sg", headers=finance)
+    assert [d["kind"] for d in listed.get_json()["documents"]] == ["certificate_of_domicile"]
+    assert "no user" in problem(tax.get("/lenders/u-nobody", headers=finance), 404)["detail"]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from shared.domain.bank_statements import statement_csv
+from shared.http.openapi import build_openapi, load_routers
 from tests.functions.conftest import Platform, idempotent, problem
 from tests.functions.test_outbox_relay import scheduler_token
 from tests.unit.journey.money_desk import MoneyDesk
@@ -208,3 +209,29 @@ def test_a_lender_sees_only_their_own_money(
     assert (budi["lender_id"], budi["available"]) == ("budi", 1_000_000)
     assert wallet.get("/deposits", headers=lender(platform, "ani")).get_json()["deposits"] == []
     assert wallet.get("/entries", headers=lender(platform, "ani")).get_json()["entries"] == []
+
+
+@pytest.mark.parametrize("listing", ["/deposits", "/withdrawals"])
+@pytest.mark.parametrize("instant", ["0.5", "1700000000", "2026-11-20T09:00:00"])
+def test_a_period_bound_is_rfc3339_text_with_an_offset(
+    platform: Platform, finance: Any, listing: str, instant: str
+) -> None:
+    refused = problem(
+        finance.get(listing, query_string={"to": instant}, headers=admin(platform, "fin-1")), 422
+    )
+    assert "query.to" in refused["errors"]
+    accepted = finance.get(
+        listing, query_string={"to": "2026-11-20T09:00:00+07:00"}, headers=admin(platform, "fin-1")
+    )
+    assert accepted.status_code == 200, accepted.get_data(as_text=True)
+
+
+def test_importing_an_upload_that_never_arrived_is_a_documented_404(
+    platform: Platform, finance: Any
+) -> None:
+    missing = finance.post(
+        "/statements", json={"upload_id": "stmtfile-never"}, headers=admin(platform, "fin-1")
+    )
+    assert "nothing was uploaded" in problem(missing, 404)["detail"]
+    documented = build_openapi(load_routers())["paths"]["/finance/statements"]["post"]
+    assert "404" in documented["responses"]

@@ -21,3 +21,10 @@ def test_every_journey_route_is_documented_with_its_roles_and_idempotency():
     assert {"installments", "totals", "daily_cost_rate", "cap_check"} <= set(
         schemas["QuoteResponse"]["properties"]
     )
+
+
+def test_a_products_rates_are_documented_as_the_decimal_strings_it_takes():
+    product = build_openapi(load_routers())["components"]["schemas"]["LoanProduct"]["properties"]
+    rates = [name for name in product if name.endswith("_rate") or "_rate_" in name]
+    assert {"min_rate", "max_rate", "late_fee_rate_per_day"} <= set(rates)
+    assert {product[name]["type"] for name in rates} == {"string"}

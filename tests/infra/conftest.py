@@ -79,6 +79,9 @@ def stack_secrets() -> dict[str, str]:
     values = {s.name: f"value-of-{s.name}" for s in SECRETS}
     # The PII key is 32 random bytes, base64 (infra/README.md): the functions check its shape.
     values["pii-encryption-key"] = base64.b64encode(bytes(range(32))).decode()
+    values["pii-lookup-key"] = base64.b64encode(bytes(range(32, 64))).decode()
+    # An incoming webhook's URL, https, with its key in it (infra/README.md, "Secrets").
+    values["ops-webhook-url"] = "https://chat.googleapis.com/v1/spaces/X/messages?key=k&token=t"
     return {f"patungan:{secret_config_key(s)}": values[s.name] for s in SECRETS}
 
 

@@ -233,14 +233,22 @@ def test_buckets_are_private_uniform_and_documents_are_retained(
         assert documents.protect
 
 
-def test_every_topology_topic_exists_with_messages_kept_in_jakarta(
+def test_every_topology_topic_exists_once_with_messages_kept_in_jakarta(
     simulations: Mapping[str, Simulation],
 ):
     for simulation in simulations.values():
+        names = [t.get("name") for t in simulation.of_type("gcp:pubsub/topic:Topic")]
         topics = {t.get("name"): t for t in simulation.of_type("gcp:pubsub/topic:Topic")}
         for declared in TOPICS:
+            assert names.count(declared.name) == 1, declared.name
             storage = topics[declared.name].get("messageStoragePolicy")
-            assert storage == {"allowedPersistenceRegions": [REGION], "enforceInTransit": True}
+            if declared.published_by is None:
+                assert storage == {
+                    "allowedPersistenceRegions": [REGION],
+                    "enforceInTransit": True,
+                }
+            else:  # Cloud Billing publishes from outside the region: stored in Jakarta only
+                assert storage == {"allowedPersistenceRegions": [REGION]}
 
 
 def test_secrets_are_replicated_only_to_jakarta_and_protected(

@@ -44,15 +44,13 @@ from shared.settings import (
     HttpSettings,
     PiiSettings,
     PlatformSettings,
+    PushSettings,
     load_settings,
 )
 from shared.topology import FUNCTIONS, Function, secret
 from tests.infra.queries import deployed_function, functions_of
 
 SettingsClasses = tuple[type[PlatformSettings], ...]
-# Planned before the settings read it: the regional Pub/Sub endpoint the publisher is to use
-# (until it does, the functions ignore the variable and publish through the global endpoint).
-AWAITING_SETTINGS = frozenset({"PATUNGAN_PUBSUB_ENDPOINT"})
 
 
 # --- what a function reads ----------------------------------------------------------------------
@@ -154,7 +152,7 @@ def configuration_problems(
     problems = [
         f"{name} is set but no settings class of the function reads it"
         for name in sorted(environment)
-        if name.upper() not in readable and name not in AWAITING_SETTINGS
+        if name.upper() not in readable
     ]
     problems += [
         f"{f.names[0]} is required and not set"
@@ -202,7 +200,8 @@ def test_the_probe_finds_the_settings_each_kind_of_function_loads(settings_of):
     assert loads("loan_applications", HttpSettings)
     assert loads("loan_applications", DocumentStorageSettings)
     assert loads("users", HttpSettings) and loads("users", PiiSettings)
-    assert loads("scoring", PiiSettings) and not loads("scoring", HttpSettings)
+    # An event function verifies its pushes' tokens through the same settings.
+    assert loads("scoring", PiiSettings) and loads("scoring", PushSettings)
     assert loads("loan_review", HttpSettings)
     # The calculator: the catalogue on a product quote, the verifier when a token is sent.
     assert PlatformSettings in settings_of["loan_quote"]
@@ -216,7 +215,7 @@ def test_each_functions_plan_names_exactly_what_its_settings_read(
     planned = plan_function(fn)
     named = {v.name for v in planned.environment} | {m.variable for m in planned.secrets}
     readable = readable_by(settings_of[fn.name])
-    assert named - readable <= AWAITING_SETTINGS
+    assert named <= readable, f"{fn.name} is planned {sorted(named - readable)}, never read"
     required = {
         f.names[0]
         for c in settings_of[fn.name]
@@ -254,6 +253,8 @@ def test_each_function_runs_locally_with_its_plan_and_only_the_offline_extras(
         jwks_url="http://127.0.0.1:1/jwks.json",
         documents_bucket="patungan-local-documents",
         providers_url="http://127.0.0.1:8090",
+        function_urls={fn.name: "http://127.0.0.1:8201"},
+        ops_webhook_url="http://127.0.0.1:8091/webhooks/ops",
     )
     keys = DevKeys.ensure(tmp_path_factory.mktemp("dev-keys"))
     emulators = {name: "127.0.0.1:1" for name in LOCAL_ONLY_VARIABLES if name.endswith("_HOST")}
@@ -302,8 +303,16 @@ def scoring_in_p2p(
             "PATUNGAN_PRODUCTS is set but no settings class of the function reads it",
         ),
         (
-            {"PATUNGAN_AUTH_JWKS_URL": "https://keys.example"},
-            "PATUNGAN_AUTH_JWKS_URL is set but no settings class of the function reads it",
+            {"PATUNGAN_PUSH_INVOKER": None},
+            "PATUNGAN_PUSH_INVOKER is required and not set",
+        ),
+        (
+            {"PATUNGAN_AUTH_ISSUER": "https://patungan.local/dev-issuer"},
+            "the local dev token issuer is configured while PATUNGAN_ENV=prod",
+        ),
+        (
+            {"PATUNGAN_AUTH_JWKS_URL": "http://keys.example"},
+            "PATUNGAN_AUTH_JWKS_URL must be https in the cloud",
         ),
     ],
 )

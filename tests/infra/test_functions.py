@@ -19,6 +19,7 @@ from shared.deployment import (
     subscription_name,
 )
 from shared.topology import (
+    BUDGET_ALERTS_TOPIC,
     FUNCTIONS,
     REGION,
     SCHEDULER_TIME_ZONE,
@@ -35,7 +36,6 @@ from tests.infra.queries import (
     grants,
     push_subscription,
     runtime_member,
-    service_uri,
     topic_by_id,
 )
 from tests.infra.sources import write_function_stubs
@@ -103,15 +103,25 @@ def test_every_consumed_topic_has_a_push_subscription_that_dead_letters(
     number = project_resource.outputs["number"]
     agent_member = f"serviceAccount:service-{number}@gcp-sa-pubsub.iam.gserviceaccount.com"
     for fn, consumed in ((event, topic) for event in EVENT_FUNCTIONS for topic in event.consumes):
-        uri = service_uri(simulation, fn)
+        # The deterministic run.app URL: known before the function exists, so the function
+        # is told the audience it verifies (Cloud Run accepts it as well as the one it reports).
+        uri = f"https://{service_name(fn)}-{number}.{REGION}.run.app"
         topic_name = f"projects/{project}/topics/{consumed}"
         push = push_subscription(simulation, fn, consumed)
         assert push.get("topic") == topic_name
         # Pushed to the function at the topic's path, as the local runner does, so that
         # functions-framework names the topic in the CloudEvent's source; the OIDC
-        # audience Cloud Run checks is the function's URL itself.
+        # audience Cloud Run checks, and the function checks again, is the URL itself.
         assert push.get("pushConfig.pushEndpoint") == f"{uri}/{topic_name}"
         assert push.get("pushConfig.oidcToken.audience") == uri
+        env = deployed_function(simulation, fn).get("serviceConfig.environmentVariables")
+        pusher = push.get("pushConfig.oidcToken.serviceAccountEmail")
+        assert pusher.startswith(f"push-{service_name(fn)}@")
+        assert (env["PATUNGAN_AUTH_AUDIENCE"], env["PATUNGAN_PUSH_INVOKER"]) == (uri, pusher)
+        assert (env["PATUNGAN_AUTH_ISSUER"], env["PATUNGAN_AUTH_JWKS_URL"]) == (
+            GOOGLE_OIDC_ISSUER,
+            GOOGLE_OIDC_KEYS_URL,
+        )
         assert push.get("retryPolicy.minimumBackoff") == f"{fn.min_backoff_s}s"
         assert push.get("retryPolicy.maximumBackoff") == f"{fn.max_backoff_s}s"
         assert push.get("deadLetterPolicy.maxDeliveryAttempts") == fn.max_delivery_attempts
@@ -220,8 +230,13 @@ def test_a_function_reads_only_its_declared_secrets_mounted_at_a_pinned_version(
         mounted = deployed_function(simulation, fn).get("serviceConfig.secretEnvironmentVariables")
         # Pinned, never "latest": a rotation changes the function, which rolls a new revision,
         # instead of old and new instances holding different keys.
+        # With no previous value in the stack, an overlapping key's previous mount is the
+        # current version.
         assert {(m["key"], m["secret"], m["version"]) for m in mounted or []} == {
-            (secret(name).env_var, name, versions[name]) for name in fn.secrets
+            (variable, name, versions[name])
+            for name in fn.secrets
+            for variable in (secret(name).env_var, secret(name).previous_env_var)
+            if variable
         }
 
 
@@ -361,9 +376,36 @@ def test_every_entity_relays_its_outbox_every_minute_in_jakarta(
     assert scheduler_job(simulation, relay).get("schedule") == "* * * * *"
     mine = [g for g in grants(simulation) if g.member == runtime_member(simulation, relay)]
     # It may publish whatever a producer left behind, and mark it published.
+    # (Not to a topic published from outside the platform: Cloud Billing's is its own.)
     assert {g.target for g in mine if g.role == "roles/pubsub.publisher"} == {
-        t.name for t in TOPICS
+        t.name for t in TOPICS if t.published_by is None
     }
     assert {g.role for g in mine if g.role.startswith("roles/datastore.")} == {
         "roles/datastore.user"
     }
+
+
+def test_cloud_billings_budget_notifications_reach_ops_alerts_in_every_entity(
+    simulations: Mapping[str, Simulation],
+):
+    ops_alerts = next(fn for fn in FUNCTIONS if fn.name == "ops_alerts")
+    for stack, simulation in simulations.items():
+        assert ops_alerts in functions_of(simulation), stack  # every licence deploys it
+        (budget,) = simulation.of_type("gcp:billing/budget:Budget")
+        budget_topic = topic_by_id(simulation, budget.get("allUpdatesRule.pubsubTopic"))
+        # The budget's own topic, the one the topology names, is fed to ops_alerts alone.
+        assert budget_topic.get("name") == BUDGET_ALERTS_TOPIC
+        feeds = [
+            s.get("name")
+            for s in simulation.of_type(SUBSCRIPTION)
+            if s.get("topic") == budget_topic.outputs["id"]
+        ]
+        assert feeds == [subscription_name(ops_alerts, BUDGET_ALERTS_TOPIC)], stack
+        push = push_subscription(simulation, ops_alerts, BUDGET_ALERTS_TOPIC)
+        assert push.get("pushConfig.pushEndpoint").startswith("https://ops-alerts-")
+        assert push.get("deadLetterPolicy.maxDeliveryAttempts") == ops_alerts.max_delivery_attempts
+        # It posts to the ops channel whose webhook URL (a credential) is a mounted secret.
+        mounts = deployed_function(simulation, ops_alerts).get(
+            "serviceConfig.secretEnvironmentVariables"
+        )
+        assert [m["key"] for m in mounts] == ["PATUNGAN_OPS_WEBHOOK_URL"]

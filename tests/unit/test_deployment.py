@@ -41,7 +41,7 @@ def test_every_function_knows_where_it_runs_and_who_it_is():
         ]
 
 
-def test_a_client_facing_function_verifies_user_tokens_and_a_scheduled_one_its_jobs_token():
+def test_client_facing_functions_verify_user_tokens_scheduled_and_event_ones_google_tokens():
     quote = plan_function(function("loan_quote"))
     assert {v.name: v.source for v in quote.environment[4:]} == {
         "PATUNGAN_AUTH_ISSUER": Source.USER_TOKEN_ISSUER,
@@ -51,13 +51,21 @@ def test_a_client_facing_function_verifies_user_tokens_and_a_scheduled_one_its_j
     relay = plan_function(function("outbox_relay"))
     assert {v.name: v.source for v in relay.environment[4:]} == {
         "PATUNGAN_PUBSUB_ENDPOINT": Source.PUBSUB_ENDPOINT,
-        "PATUNGAN_AUTH_ISSUER": Source.SCHEDULER_TOKEN_ISSUER,
+        "PATUNGAN_AUTH_ISSUER": Source.SERVICE_TOKEN_ISSUER,
         "PATUNGAN_AUTH_AUDIENCE": Source.SCHEDULER_TOKEN_AUDIENCE,
-        "PATUNGAN_AUTH_JWKS_URL": Source.SCHEDULER_TOKEN_KEYS,
+        "PATUNGAN_AUTH_JWKS_URL": Source.SERVICE_TOKEN_KEYS,
         "PATUNGAN_SCHEDULER_INVOKER": Source.SCHEDULER_ACCOUNT,
     }
+    # An event function accepts its push subscriptions' tokens alone: the same issuer and
+    # keys as a Scheduler job's, its own URL as audience, the push account as invoker.
     scoring = plan_function(function("scoring"))
-    assert not any(v.name.startswith("PATUNGAN_AUTH_") for v in scoring.environment)
+    auth = {v.name: v.source for v in scoring.environment if "AUTH" in v.name or "PUSH" in v.name}
+    assert auth == {
+        "PATUNGAN_AUTH_ISSUER": Source.SERVICE_TOKEN_ISSUER,
+        "PATUNGAN_AUTH_AUDIENCE": Source.PUSH_TOKEN_AUDIENCE,
+        "PATUNGAN_AUTH_JWKS_URL": Source.SERVICE_TOKEN_KEYS,
+        "PATUNGAN_PUSH_INVOKER": Source.PUSH_ACCOUNT,
+    }
 
 
 def test_documents_providers_and_publishing_follow_what_the_function_touches():
@@ -90,6 +98,8 @@ def test_secrets_are_mounted_at_their_current_version_and_overlapping_keys_at_th
     assert scoring.secrets == (
         SecretMount("PATUNGAN_PROVIDER_API_KEY", "provider-api-key", "current"),
         SecretMount("PATUNGAN_PII_KEY", "pii-encryption-key", "current"),
+        SecretMount("PATUNGAN_PII_KEY_PREVIOUS", "pii-encryption-key", "previous"),
+        SecretMount("PATUNGAN_PII_LOOKUP_KEY", "pii-lookup-key", "current"),
     )
     webhook = next(s for s in SECRETS if s.name == "payment-webhook-hmac-key")
     payments = Function("payments", "http", "x", secrets=(webhook.name,))

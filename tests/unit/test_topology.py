@@ -19,7 +19,7 @@ def test_every_function_has_a_folder_name_that_is_its_entry_point():
 def test_local_ports_are_unique_and_clear_of_the_emulators():
     ports = [topology.local_port(fn) for fn in FUNCTIONS]
     assert len(set(ports)) == len(ports)
-    assert not set(ports) & {8080, 8081, 8085, 8086, 4443, 8090}
+    assert not set(ports) & {8080, 8081, 8085, 8086, 4443, 8090, 8091}
 
 
 def test_a_published_topic_without_consumer_must_be_declared_outbound():
@@ -82,13 +82,16 @@ def test_lookups_name_what_is_missing():
 
 def test_the_outbox_relay_may_publish_every_topic_every_minute_but_produces_none():
     relay = topology.function("outbox_relay")
-    assert relay.relays_outbox and set(relay.publishes) == {t.name for t in TOPICS}
+    platform_topics = {t.name for t in TOPICS if t.published_by is None}
+    assert relay.relays_outbox and set(relay.publishes) == platform_topics
     assert relay.schedule == "* * * * *" and not relay.client_facing
     assert relay.firestore == "read_write"  # it marks what it published
     # Relaying what others emitted makes no topic produced: a consumer without a real
     # producer is still reported, although the relay may publish to its topic.
     topics = (*TOPICS, Topic("loan.ghost", "nobody publishes"))
-    relay_everything = replace(relay, publishes=tuple(t.name for t in topics))
+    relay_everything = replace(
+        relay, publishes=tuple(t.name for t in topics if t.published_by is None)
+    )
     functions = (
         *(fn for fn in FUNCTIONS if fn is not relay),
         relay_everything,
@@ -138,3 +141,35 @@ def test_a_consumer_a_licence_deploys_without_its_producer_is_reported():
         "function that licence deploys publishes"
         for licence in ("bank_umum", "bpr", "lkm")
     ]
+
+
+def test_a_topic_published_from_outside_counts_as_produced_and_no_function_may_publish_it():
+    outside = Topic("billing.other-alerts", "from afar", published_by="Cloud Billing")
+    listener = Function("listener", "event", "x", consumes=("billing.other-alerts",))
+    # Consumed and published by someone else: sound, under every licence.
+    assert validate_topology((*FUNCTIONS, listener), (*TOPICS, outside)) == []
+    impostor = Function("impostor", "http", "x", publishes=("billing.other-alerts",))
+    assert validate_topology((*FUNCTIONS, listener, impostor), (*TOPICS, outside)) == [
+        "'impostor' publishes 'billing.other-alerts', which Cloud Billing publishes"
+    ]
+
+
+def test_the_budget_topic_is_cloud_billings_and_ops_alerts_consumes_it_everywhere():
+    budget = topology.topic(topology.BUDGET_ALERTS_TOPIC)
+    assert budget.published_by == "Cloud Billing"
+    ops_alerts = topology.function("ops_alerts")
+    assert ops_alerts.consumes == (topology.BUDGET_ALERTS_TOPIC,)
+    assert ops_alerts.serves == "everyone"  # every entity has a budget
+    relay = topology.function("outbox_relay")
+    assert topology.BUDGET_ALERTS_TOPIC not in relay.publishes  # not a platform event
+
+
+def test_a_function_holding_personal_data_mounts_the_lookup_key_with_the_encryption_key():
+    # Without it, its hashes would follow the encryption key, which rotates.
+    partial = Function("pii_reader", "http", "x", secrets=("pii-encryption-key",))
+    assert validate_topology((*FUNCTIONS, partial)) == [
+        "'pii_reader' reads 'pii-encryption-key' without 'pii-lookup-key': "
+        "its lookup hashes would change when the encryption key rotates"
+    ]
+    both = Function("pii_reader", "http", "x", secrets=("pii-encryption-key", "pii-lookup-key"))
+    assert validate_topology((*FUNCTIONS, both)) == []

@@ -12,7 +12,9 @@ invoked through Cloud Run):
   ingress. One push subscription per consumed topic pushes to
   `<url>/projects/<p>/topics/<t>` (the path names the topic for
   functions-framework; the token's audience is the bare URL, which Cloud Run
-  checks), retries with backoff and dead-letters to its own dead-letter topic,
+  checks and the function verifies again in code), where `<url>` is the function's
+  deterministic run.app URL (`run_app_url`: the function is told it before it
+  exists), retries with backoff and dead-letters to its own dead-letter topic,
   whose messages a pull subscription holds for replay. The Pub/Sub service agent
   may publish there and pull from the subscription, which dead-lettering requires.
 """
@@ -40,6 +42,19 @@ if TYPE_CHECKING:
 
 INVOKER_ROLE = "roles/run.invoker"  # 2nd gen functions are invoked through Cloud Run
 NEVER_EXPIRE = ""  # an idle subscription must not be deleted by Pub/Sub
+
+
+def run_app_url(owner: DeployedFunction) -> pulumi.Output[str]:
+    """The function's deterministic Cloud Run URL, `https://<service>-<project number>.<region>
+    .run.app`: known before the function exists (unlike the URL it reports), so its push
+    subscriptions' audience can be in its own environment. Cloud Run accepts it as audience."""
+    return pulumi.Output.concat(
+        "https://",
+        owner.plan.service_name,
+        "-",
+        owner.platform.entity.project_number,
+        f".{REGION}.run.app",
+    )
 
 
 def invoker(
@@ -107,6 +122,7 @@ def _push(
         opts=owner.child(),
     )
     consumed = platform.topics[planned.topic]
+    url = run_app_url(owner)
     publisher = gcp.pubsub.TopicIAMMember(
         resource_name(prefix, "grant", "dead-letter-publisher", planned.topic),
         project=platform.project_id,
@@ -125,11 +141,10 @@ def _push(
             # The path is the topic's name, `projects/<p>/topics/<t>`: functions-framework
             # reads it to name the topic in the CloudEvent's source (a bare URL leaves the
             # source's topic empty). The local runner pushes to the same path.
-            push_endpoint=pulumi.Output.concat(
-                owner.url, planned.path(platform.manifest.project_id)
-            ),
+            push_endpoint=pulumi.Output.concat(url, planned.path(platform.manifest.project_id)),
+            # The audience the function verifies (PATUNGAN_AUTH_AUDIENCE), as Cloud Run does.
             oidc_token=gcp.pubsub.SubscriptionPushConfigOidcTokenArgs(
-                service_account_email=pusher.email, audience=owner.url
+                service_account_email=pusher.email, audience=url
             ),
         ),
         retry_policy=gcp.pubsub.SubscriptionRetryPolicyArgs(

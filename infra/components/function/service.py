@@ -7,6 +7,9 @@ and the plan's environment filled with the cloud's values:
 - user tokens: Identity Platform of the entity's project (issuer, audience, JWKS);
 - scheduler tokens (scheduled functions): Google's OIDC issuer and keys, the
   function's `cloudfunctions.net` URL as audience, its job's account as invoker;
+- push tokens (event functions): Google's OIDC issuer and keys, the function's
+  deterministic `run.app` URL as audience (the one its push subscriptions name and
+  push to), their account as invoker;
 - documents: the bucket, and the function's own account as URL signer (IAM
   signBlob, never a key file);
 - Pub/Sub: the regional endpoint, so messages are published inside Jakarta too;
@@ -24,6 +27,7 @@ import pulumi_gcp as gcp
 
 from infra.archives import FunctionArchive
 from infra.components.function.identity import settled
+from infra.components.function.invokers import run_app_url
 from infra.components.function.schedule import scheduled_function_url
 from infra.naming import resource_name
 from shared.deployment import Source
@@ -38,7 +42,7 @@ IDENTITY_PLATFORM_ISSUER = "https://securetoken.google.com/"
 IDENTITY_PLATFORM_KEYS_URL = (
     "https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com"
 )
-# Google-signed OIDC ID tokens (what Cloud Scheduler sends): issuer and signing keys.
+# Google-signed OIDC ID tokens (what Cloud Scheduler and Pub/Sub push send): issuer and keys.
 GOOGLE_OIDC_ISSUER = "https://accounts.google.com"
 GOOGLE_OIDC_KEYS_URL = "https://www.googleapis.com/oauth2/v3/certs"
 # Topics enforce in-transit residency: publish through Jakarta's own endpoint.
@@ -59,11 +63,13 @@ def cloud_values(owner: DeployedFunction) -> Callable[[Source], pulumi.Input[str
         Source.USER_TOKEN_ISSUER: f"{IDENTITY_PLATFORM_ISSUER}{project}",
         Source.USER_TOKEN_AUDIENCE: project,
         Source.USER_TOKEN_KEYS: IDENTITY_PLATFORM_KEYS_URL,
-        Source.SCHEDULER_TOKEN_ISSUER: GOOGLE_OIDC_ISSUER,
-        # Known before the function exists, unlike its run.app URL.
+        Source.SERVICE_TOKEN_ISSUER: GOOGLE_OIDC_ISSUER,
+        Source.SERVICE_TOKEN_KEYS: GOOGLE_OIDC_KEYS_URL,
+        # Known before the function exists, unlike the URL it reports.
         Source.SCHEDULER_TOKEN_AUDIENCE: scheduled_function_url(project, plan),
-        Source.SCHEDULER_TOKEN_KEYS: GOOGLE_OIDC_KEYS_URL,
         Source.SCHEDULER_ACCOUNT: identity.scheduler.email if identity.scheduler else None,
+        Source.PUSH_TOKEN_AUDIENCE: run_app_url(owner),
+        Source.PUSH_ACCOUNT: identity.pusher.email if identity.pusher else None,
         Source.DOCUMENTS_BUCKET: platform.documents.name,
         Source.URL_SIGNER: identity.runtime.email,
         Source.PROVIDERS_URL: manifest.providers_url,

@@ -11,21 +11,9 @@ import pytest
 
 from shared.adapters.firestore import FirestoreUnitOfWork
 from shared.adapters.memory import RecordingPublisher
-from shared.domain.ledger import AccountId, AccountType
 from shared.domain.loan import LoanState
-from shared.domain.movements import commitment, deposit_credit, line_in
 from shared.platform.errors import StoreUnavailable
-from shared.platform.store import DocumentTransaction
-from shared.records.ledger import LedgerBook, balance_ref
-from shared.records.loans import LOANS
-from shared.records.participations import (
-    Commitment,
-    ParticipationRecord,
-    Participations,
-    participation_id,
-)
-from shared.records.users import USERS
-from tests.unit.journey.funding_desk import FundingDesk
+from tests.unit.journey.funding_desk import FundingDesk, seed_funders
 from tests.unit.journey.funding_scenarios import SCENARIOS
 from tests.unit.journey.money_scenarios import assert_reconciles
 
@@ -93,51 +81,3 @@ def test_a_disbursement_to_1000_lenders_interrupted_after_a_chunk_resumes_and_en
         desk.balance(f"borrower_payout_in_transit:{loan}") == booked.disbursement.net_disbursement
     )
     assert_reconciles(desk)
-
-
-def seed_funders(desk: FundingDesk, lenders: list[str], amount: int, *, loan: str) -> None:
-    """Lenders with the agreements accepted, each with `amount` deposited and (all but the
-    first) committed to `loan`: the records, entries and balances those steps leave, written
-    100 lenders a transaction (the steps themselves are tested one by one elsewhere)."""
-    desk.funder(lenders[0], "1230001230")  # a complete lender record to copy
-    template = desk.uow.run(lambda tx: tx.get(USERS, lenders[0]), read_only=True)
-    assert template is not None
-    at = desk.clock.now()
-    for start in range(0, len(lenders), 100):
-
-        def seed(tx: DocumentTransaction, chunk: list[str] = lenders[start : start + 100]) -> None:
-            available = [
-                balance_ref(AccountId(AccountType.LENDER_AVAILABLE, lender)) for lender in chunk
-            ]
-            read = tx.get_documents(available)
-            with LedgerBook(tx) as book:
-                for lender in chunk:
-                    tx.set(USERS, lender, {**template, "id": lender})
-                    moves = [
-                        line_in(f"seed-{lender}", amount, at),
-                        deposit_credit(f"seed-{lender}", lender, amount, at),
-                    ]
-                    if lender != lenders[0]:
-                        moves.append(commitment(f"seed-{lender}", lender, loan, amount, at))
-                        stake = ParticipationRecord(
-                            id=participation_id(loan, lender),
-                            loan_id=loan,
-                            lender_id=lender,
-                            committed=amount,
-                            commitments=(
-                                Commitment(id=f"seed-{lender}", amount=amount, at=at, via="manual"),
-                            ),
-                            created_at=at,
-                            updated_at=at,
-                        )
-                        Participations(tx).put(stake)
-                    for entry in moves:
-                        book.post(entry, read, source="seed", value_date=desk.today())
-
-        desk.uow.run(seed)
-    committed = amount * (len(lenders) - 1)
-    desk.uow.run(
-        lambda tx: tx.update(
-            LOANS, loan, {"funded_amount": committed, "lender_count": len(lenders) - 1}
-        )
-    )

@@ -196,6 +196,8 @@ def test_push_tokens_carry_the_subscription_identity(
     assert scheme == "Bearer"
     assert claims["email"] == "pubsub-invoker@patungan-test.iam.gserviceaccount.com"
     assert claims["email_verified"] is True
+    # As Google's: the account's numeric unique id, never its email, is the subject.
+    assert claims["sub"] == claims["azp"] and claims["sub"].isdigit() and len(claims["sub"]) == 21
 
 
 def test_a_push_into_a_cloud_event_function_arrives_as_message_published(

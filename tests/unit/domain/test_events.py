@@ -175,7 +175,8 @@ def test_every_event_type_has_a_payload_model():
 
 def test_topic_names_are_event_types():
     for topic in TOPICS:
-        assert EventType(topic.name).value == topic.name
+        if topic.published_by is None:  # the platform's own: its events' types
+            assert EventType(topic.name).value == topic.name
 
 
 def test_the_lifecycle_events_the_first_functions_need_exist():

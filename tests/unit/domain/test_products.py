@@ -93,6 +93,7 @@ def test_products_are_immutable():
         ({"min_principal": True}, "min_principal", "valid integer"),
         ({"min_principal": "10000000"}, "min_principal", "valid integer"),
         ({"max_rate": 0.016}, "max_rate", "not a float"),
+        ({"origination_fee_rate": 0}, "origination_fee_rate", "send a string"),
         ({"max_rate": "1.2"}, "max_rate", "less than 1"),
         ({"min_rate": "-0.01"}, "min_rate", "greater than or equal to 0"),
         ({"min_rate": "0.02"}, "max_rate", "at least min_rate"),

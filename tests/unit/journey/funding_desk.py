@@ -1,6 +1,7 @@
 """The funding and disbursement use cases driven as lenders and finance drive them, over any
 unit of work: a `MoneyDesk` (deposits, statements, reconciliation) with borrowers, loans in
-funding, commitments, expiry, release and disbursement.
+funding, commitments, expiry, release and disbursement; `seed_funders` writes many funded
+lenders straight into the store.
 
 The same scenarios run on the in-memory store (tests/unit/journey/test_funding.py) and on
 the Firestore emulator (tests/integration/journey/test_funding_on_the_emulator.py).
@@ -13,12 +14,21 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from shared.domain.ledger import AccountId, AccountType
 from shared.domain.loan import LoanState
+from shared.domain.movements import commitment, deposit_credit, line_in
 from shared.platform.callers import Caller
 from shared.platform.escrow import FundingRules
-from shared.platform.store import Where
-from shared.records.loans import Listing, LoanPurpose, LoanRecord, Loans
-from shared.records.participations import ParticipationRecord, Participations
+from shared.platform.store import DocumentTransaction, Where
+from shared.records.installments import InstallmentRecord, Installments
+from shared.records.ledger import LedgerBook, balance_ref
+from shared.records.loans import LOANS, Listing, LoanPurpose, LoanRecord, Loans
+from shared.records.participations import (
+    Commitment,
+    ParticipationRecord,
+    Participations,
+    participation_id,
+)
 from shared.records.positions import POSITIONS
 from shared.records.users import USERS, BorrowerProfile, UserRecord
 from shared.services.auto_invest import AutoInvestPass, AutoInvestRules, invest, set_rules
@@ -202,6 +212,13 @@ class FundingDesk(MoneyDesk):
         )
         return {s.lender_id: s for s in found}
 
+    def installments(self, loan_id: str) -> list[InstallmentRecord]:
+        found = self.uow.run(
+            lambda tx: Installments(tx).find(Where("loan_id", "==", loan_id), limit=500),
+            read_only=True,
+        )
+        return sorted(found, key=lambda i: i.number)
+
     def live_position(self, lender_id: str) -> int:
         data = self.uow.run(lambda tx: tx.get(POSITIONS, f"lender~{lender_id}"), read_only=True)
         return int((data or {}).get("live", 0))
@@ -216,12 +233,17 @@ class FundingDesk(MoneyDesk):
         return request_disbursement(self.uow, loan_id, admin_id=admin, origin=self.origin)
 
     def confirm_payout(
-        self, loan_id: str, reference: str = "PAYOUT-1", admin: str = "fin-2"
+        self,
+        loan_id: str,
+        reference: str = "PAYOUT-1",
+        admin: str = "fin-2",
+        *,
+        on: date | None = None,
     ) -> DisbursementView:
         return confirm_payout(
             self.uow,
             loan_id,
-            PayoutConfirmation(bank_reference=reference, value_date=self.today()),
+            PayoutConfirmation(bank_reference=reference, value_date=on or self.today()),
             admin_id=admin,
             origin=self.origin,
         )
@@ -245,4 +267,55 @@ class FundingDesk(MoneyDesk):
     def payout_returned(self, loan_id: str, line_id: str, admin: str = "fin-1") -> Any:
         return record_returned_payout(
             self.uow, loan_id, PayoutReturn(line_id=line_id), admin_id=admin, origin=self.origin
+        )
+
+
+def seed_funders(
+    desk: FundingDesk, lenders: list[str], amount: int, *, loan: str | None = None
+) -> None:
+    """Lenders with the agreements accepted, each with `amount` deposited and, given a `loan`,
+    all but the first committed to it: the records, entries and balances those steps leave,
+    written 100 lenders a transaction (the steps themselves are tested one by one elsewhere)."""
+    desk.funder(lenders[0], "1230001230")  # a complete lender record to copy
+    template = desk.uow.run(lambda tx: tx.get(USERS, lenders[0]), read_only=True)
+    assert template is not None
+    at = desk.clock.now()
+    for start in range(0, len(lenders), 100):
+
+        def seed(tx: DocumentTransaction, chunk: list[str] = lenders[start : start + 100]) -> None:
+            available = [
+                balance_ref(AccountId(AccountType.LENDER_AVAILABLE, lender)) for lender in chunk
+            ]
+            read = tx.get_documents(available)
+            with LedgerBook(tx) as book:
+                for lender in chunk:
+                    tx.set(USERS, lender, {**template, "id": lender})
+                    moves = [
+                        line_in(f"seed-{lender}", amount, at),
+                        deposit_credit(f"seed-{lender}", lender, amount, at),
+                    ]
+                    if loan is not None and lender != lenders[0]:
+                        moves.append(commitment(f"seed-{lender}", lender, loan, amount, at))
+                        stake = ParticipationRecord(
+                            id=participation_id(loan, lender),
+                            loan_id=loan,
+                            lender_id=lender,
+                            committed=amount,
+                            commitments=(
+                                Commitment(id=f"seed-{lender}", amount=amount, at=at, via="manual"),
+                            ),
+                            created_at=at,
+                            updated_at=at,
+                        )
+                        Participations(tx).put(stake)
+                    for entry in moves:
+                        book.post(entry, read, source="seed", value_date=desk.today())
+
+        desk.uow.run(seed)
+    if loan is not None:
+        committed = amount * (len(lenders) - 1)
+        desk.uow.run(
+            lambda tx: tx.update(
+                LOANS, loan, {"funded_amount": committed, "lender_count": len(lenders) - 1}
+            )
         )

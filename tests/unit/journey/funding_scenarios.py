@@ -12,7 +12,13 @@ from collections.abc import Callable
 
 import pytest
 
-from shared.domain.errors import CapExceeded, Conflict, Forbidden, InsufficientFunds
+from shared.domain.errors import (
+    CapExceeded,
+    Conflict,
+    Forbidden,
+    InsufficientFunds,
+    ValidationFailed,
+)
 from shared.domain.loan import LoanState
 from shared.platform.errors import TransactionContended
 from tests.unit.journey.funding_desk import FundingDesk
@@ -78,6 +84,10 @@ def three_lenders_fund_and_the_loan_is_paid_out(desk: FundingDesk) -> None:
     assert desk.balance(f"loan_lenders_claim:{loan}") == 10_000_000
     assert desk.balance("platform_fee_income") == 200_000
     assert desk.balance("vat_payable") == 22_000
+    schedule = desk.installments(loan)
+    assert [i.number for i in schedule] == [1, 2, 3, 4, 5, 6]  # fixed at disbursement
+    assert sum(i.principal for i in schedule) == 10_000_000
+    assert schedule[-1].due_date == terms.maturity_date
     stakes = desk.stakes(loan)
     assert {lender: s.principal_funded for lender, s in stakes.items()} == {
         ani: 5_000_000,
@@ -127,7 +137,7 @@ def auto_invest_commits_by_the_rules_once_in_a_fair_order(desk: FundingDesk) -> 
 def commitments_respect_the_minimum_and_the_remainder(desk: FundingDesk) -> None:
     ani = desk.funded_lender("ani", "1110001111", 20_000_000)
     loan = desk.loan(10_000_000)
-    with pytest.raises(Conflict, match="smallest commitment"):
+    with pytest.raises(ValidationFailed, match="smallest commitment"):
         desk.commit(ani, loan, 99_999)
     with pytest.raises(Conflict, match="at most Rp 9,900,000, or all that remains"):
         desk.commit(ani, loan, 9_950_000)  # would leave 50,000
@@ -246,6 +256,9 @@ def a_payout_is_confirmed_by_another_admin_and_a_returned_one_goes_again(
     desk.confirm_payout(loan, "PAYOUT-1", admin="fin-2")
     desk.confirm_payout(loan, "PAYOUT-1", admin="fin-2")  # a retry: paid once
     desk.statement([desk.transfer_out(9_778_000, "PAYOUT-1")])
+    [shown] = [line for line in desk.lines() if line.direction == "debit"]
+    assert (shown.state, shown.loan_id) == ("explained", loan)  # the bank shows the payout
+    assert desk.loan_record(loan).disbursement.line_id == shown.id  # type: ignore[union-attr]
     assert_reconciles(desk)
 
     # The borrower's bank refuses the transfer; the money comes back the next day.
@@ -255,6 +268,17 @@ def a_payout_is_confirmed_by_another_admin_and_a_returned_one_goes_again(
     assert again.disbursement.state == "in_transit"
     assert desk.balance(f"borrower_payout_in_transit:{loan}") == 9_778_000
     assert_reconciles(desk)
-    desk.confirm_payout(loan, "PAYOUT-2", admin="fin-2")
+    # The second transfer shows on a statement before it is confirmed: confirming explains it.
+    sent_on = desk.today()
+    desk.statement([desk.transfer_out(9_778_000, "PAYOUT-2")])
+    desk.confirm_payout(loan, "PAYOUT-2", admin="fin-2", on=sent_on)
     assert desk.balance(f"borrower_payout_in_transit:{loan}") == 0
+    assert {line.bank_reference: line.state for line in desk.lines()}["PAYOUT-2"] == "explained"
     assert_reconciles(desk)
+
+    other = desk.loan(10_000_000, borrower="bora-2")
+    desk.funded_lender("budi", "2220002222", 10_000_000)
+    desk.commit("budi", other, 10_000_000)
+    desk.disburse(other)
+    with pytest.raises(Conflict, match="already confirms another payout"):
+        desk.confirm_payout(other, "PAYOUT-2", admin="fin-2")

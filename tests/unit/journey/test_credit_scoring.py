@@ -16,6 +16,7 @@ from shared.services.credit_scoring import ScoringOutcome, score_submitted_loan
 from shared.services.loan_applications import CancelApplication, cancel_application
 from shared.services.offers import AGREEMENT_VERSION
 from tests.unit.journey.world import SCORECARD, JourneyWorld
+from tests.unit.plumbing.support import push_issuer
 
 
 @pytest.fixture
@@ -155,14 +156,17 @@ def _consumer(world: JourneyWorld) -> tuple[EventConsumer, EventServices]:
         )
 
     consumer = EventConsumer("scoring", handle, parse=parse_event, accepts={"loan.submitted"})
-    return consumer, EventServices(uow=world.uow, clock=world.clock, entity="p2p")
+    services = EventServices(
+        uow=world.uow, push_auth=push_issuer().authenticator(), clock=world.clock, entity="p2p"
+    )
+    return consumer, services
 
 
 def test_the_same_event_delivered_three_times_yields_one_decision(world):
     loan_id = world.submit("strong_msme")
     consumer, services = _consumer(world)
     push = world.push_body(loan_id)
-    outcomes = [consumer.deliver(push, services) for _ in range(3)]
+    outcomes = [consumer.deliver(push, services, headers=push_issuer().headers()) for _ in range(3)]
     assert outcomes == [Outcome.APPLIED, Outcome.DUPLICATE, Outcome.DUPLICATE]
     assert list(world.uow.documents("credit_decisions")) == [loan_id]
     assert len(world.events("loan.scored")) == len(world.events("loan.approved")) == 1
@@ -175,9 +179,9 @@ def test_a_store_conflict_is_raised_for_redelivery_and_the_retry_decides_once(wo
     push = world.push_body(loan_id)
     world.uow.contend(world.uow.max_attempts)
     with pytest.raises(Exception, match="conflicted"):
-        consumer.deliver(push, services)
+        consumer.deliver(push, services, headers=push_issuer().headers())
     assert world.loan(loan_id).state is LoanState.SUBMITTED
-    assert consumer.deliver(push, services) is Outcome.APPLIED
+    assert consumer.deliver(push, services, headers=push_issuer().headers()) is Outcome.APPLIED
     assert world.loan(loan_id).state is LoanState.APPROVED
 
 
@@ -187,5 +191,5 @@ def test_an_event_for_a_loan_that_does_not_exist_is_acknowledged_without_effect(
     forged = event.model_copy(update={"data": event.data.model_copy(update={"loan_id": "loan-x"})})
     consumer, services = _consumer(world)
     push = {"message": {"data": base64.b64encode(forged.to_json_bytes()).decode()}}
-    assert consumer.deliver(push, services) is Outcome.REJECTED
+    assert consumer.deliver(push, services, headers=push_issuer().headers()) is Outcome.REJECTED
     assert world.uow.documents("credit_decisions") == {}

@@ -1,8 +1,9 @@
-"""Test helpers shared by the unit and integration plumbing tests: a token issuer and an
-in-memory platform."""
+"""Test helpers shared by the unit and integration plumbing tests: a token issuer, a push
+token issuer (Google's, for event functions) and an in-memory platform."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from shared.adapters.memory import (
     SequentialIds,
 )
 from shared.domain.permissions import Role
+from shared.http.events import PushAuthenticator
 from shared.http.router import HttpServices
 
 ISSUER = "https://issuer.test/patungan"
@@ -83,6 +85,52 @@ class Issuer:
         self, subject: str = "u-borrower", role: str | None = "borrower", **overrides: Any
     ) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(subject, role, **overrides)}"}
+
+
+PUSH_ISSUER = "https://accounts.google.com"
+PUSH_ACCOUNT = "push-scoring@patungan-test.iam.gserviceaccount.com"
+PUSH_AUDIENCE = "https://scoring-123456789012.asia-southeast2.run.app"
+
+
+@dataclass(frozen=True)
+class PushIssuer:
+    """Signs push tokens as Google signs a push subscription's: `headers()` is valid unless
+    told otherwise, and `authenticator()` is what an event function trusts."""
+
+    key: rsa.RSAPrivateKey
+    account: str = PUSH_ACCOUNT
+    audience: str = PUSH_AUDIENCE
+
+    def authenticator(self) -> PushAuthenticator:
+        verifier = JwtVerifier(
+            issuer=PUSH_ISSUER, audience=self.audience, keys=StaticPublicKey(_public_pem(self.key))
+        )
+        return PushAuthenticator(verifier, self.account)
+
+    def token(self, *, key: Any = None, **overrides: Any) -> str:
+        now = datetime.now(UTC)
+        claims: dict[str, Any] = {
+            "iss": PUSH_ISSUER,
+            "aud": self.audience,
+            "azp": self.account,
+            "email": self.account,
+            "email_verified": True,
+            "sub": "112233445566778899001",
+            "iat": int(now.timestamp()),
+            "exp": int((now + timedelta(hours=1)).timestamp()),
+            **overrides,
+        }
+        claims = {k: v for k, v in claims.items() if v is not None}
+        return jwt.encode(claims, key or self.key, algorithm="RS256")
+
+    def headers(self, **overrides: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(**overrides)}"}
+
+
+@functools.cache
+def push_issuer() -> PushIssuer:
+    """One push issuer for the whole test session (an RSA key takes a while to make)."""
+    return PushIssuer(new_private_key())
 
 
 CAST: dict[str, Role] = {

@@ -105,3 +105,66 @@ def test_the_vault_comes_from_settings_and_never_shows_its_key():
 def test_a_key_of_the_wrong_length_is_refused():
     with pytest.raises(ValueError, match="32 bytes"):
         AesGcmVault(b"short")
+
+
+# --- rotation: the current key seals, the previous still opens, the lookup key stays ---------
+
+NEW_KEY = bytes(range(100, 132))
+LOOKUP_KEY = bytes(range(32, 64))
+
+
+def rotated() -> AesGcmVault:
+    return AesGcmVault(NEW_KEY, previous=TEST_PII_KEY, lookup_key=TEST_PII_KEY)
+
+
+def test_during_a_rotation_old_ciphertexts_open_and_new_ones_use_the_new_key():
+    old = fixed_key_vault().encrypt("nik", NIK)
+    vault = rotated()
+    assert vault.decrypt("nik", old) == NIK
+    fresh = vault.encrypt("nik", NIK)
+    assert fresh.split(".")[1] == AesGcmVault(NEW_KEY).key_id != old.split(".")[1]
+    # Once the previous key is gone, only what the new key sealed opens.
+    assert AesGcmVault(NEW_KEY).decrypt("nik", fresh) == NIK
+    with pytest.raises(ValueError, match="encrypted under key"):
+        AesGcmVault(NEW_KEY).decrypt("nik", old)
+
+
+def test_reseal_moves_a_value_to_the_current_key_once():
+    old = fixed_key_vault().encrypt("npwp", NPWP)
+    vault = rotated()
+    resealed = vault.reseal("npwp", old)
+    assert resealed is not None and AesGcmVault(NEW_KEY).decrypt("npwp", resealed) == NPWP
+    assert vault.reseal("npwp", resealed) is None  # already current: nothing to do
+
+
+def test_reseal_refuses_what_no_configured_key_opens_and_a_value_of_another_kind():
+    vault = rotated()
+    with pytest.raises(ValueError, match="encrypted under key"):
+        vault.reseal("nik", AesGcmVault(bytes(32)).encrypt("nik", NIK))
+    with pytest.raises(ValueError, match="not a npwp"):
+        vault.reseal("npwp", fixed_key_vault().encrypt("nik", NIK))
+
+
+def test_the_lookup_hash_follows_the_lookup_key_not_the_encryption_key():
+    before = fixed_key_vault().lookup_hash("nik", NIK)
+    assert rotated().lookup_hash("nik", NIK) == before
+    assert AesGcmVault(NEW_KEY, lookup_key=TEST_PII_KEY).lookup_hash("nik", NIK) == before
+    assert AesGcmVault(TEST_PII_KEY, lookup_key=LOOKUP_KEY).lookup_hash("nik", NIK) != before
+
+
+def test_the_vault_reads_all_three_keys_from_settings():
+    def b64(key: bytes) -> SecretStr:
+        return SecretStr(base64.b64encode(key).decode())
+
+    settings = PiiSettings(
+        env="test",
+        entity="p2p",
+        gcp_project="p",
+        pii_key=b64(NEW_KEY),
+        pii_key_previous=b64(TEST_PII_KEY),
+        pii_lookup_key=b64(TEST_PII_KEY),
+    )
+    vault = pii_vault(settings)
+    assert vault.key_ids == (AesGcmVault(NEW_KEY).key_id, fixed_key_vault().key_id)
+    assert vault.decrypt("nik", fixed_key_vault().encrypt("nik", NIK)) == NIK
+    assert vault.lookup_hash("nik", NIK) == fixed_key_vault().lookup_hash("nik", NIK)

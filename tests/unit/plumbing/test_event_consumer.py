@@ -27,9 +27,14 @@ from shared.http.events import (
 )
 from shared.platform.errors import TransactionContended
 from tests.unit.plumbing.sample_function.consumer import ScoringServices, consumer, score
-from tests.unit.plumbing.support import SAMPLE_CONSUMER
+from tests.unit.plumbing.support import SAMPLE_CONSUMER, push_issuer
 
 NIK = "3174051204900001"
+
+
+def pushed() -> dict[str, str]:
+    """The headers of a push from the consumer's own subscription."""
+    return push_issuer().headers()
 
 
 @pytest.fixture
@@ -37,7 +42,13 @@ def world() -> Any:
     clock = FixedClock()
     publisher = RecordingPublisher()
     uow = MemoryUnitOfWork(publisher, clock, max_attempts=2)
-    services = ScoringServices(uow=uow, clock=clock, entity="p2p", ids=SequentialIds())
+    services = ScoringServices(
+        uow=uow,
+        push_auth=push_issuer().authenticator(),
+        clock=clock,
+        entity="p2p",
+        ids=SequentialIds(),
+    )
     uow.seed("loans", "loan-1", {"state": "submitted"})
     return services
 
@@ -93,7 +104,7 @@ def event_push(event: Any, **attributes: str) -> CloudEvent:
 
 
 def test_an_event_is_applied_and_its_consequences_published(world):
-    assert consumer.deliver(event_push(submitted()), world) is Outcome.APPLIED
+    assert consumer.deliver(event_push(submitted()), world, headers=pushed()) is Outcome.APPLIED
 
     assert world.uow.documents("loans")["loan-1"]["state"] == "scored"
     [scored] = world.uow.publisher.envelopes("loan.scored")
@@ -102,7 +113,9 @@ def test_an_event_is_applied_and_its_consequences_published(world):
 
 
 def test_the_same_event_delivered_three_times_is_applied_once(world):
-    outcomes = [consumer.deliver(event_push(submitted()), world) for _ in range(3)]
+    outcomes = [
+        consumer.deliver(event_push(submitted()), world, headers=pushed()) for _ in range(3)
+    ]
 
     assert outcomes == [Outcome.APPLIED, Outcome.DUPLICATE, Outcome.DUPLICATE]
     assert len(world.uow.publisher.envelopes("loan.scored")) == 1
@@ -118,14 +131,14 @@ def test_two_deliveries_racing_past_the_pre_check_are_applied_once(world):
     def score_while_a_duplicate_races(delivery: Delivery[Any, ScoringServices]) -> None:
         deliveries.append(delivery.message_id)
         if len(deliveries) == 1:  # the first delivery is still busy when the second arrives
-            raced.append(racing.deliver(event_push(submitted()), world))
+            raced.append(racing.deliver(event_push(submitted()), world, headers=pushed()))
         score(delivery)
 
     racing = EventConsumer(
         "scoring", score_while_a_duplicate_races, parse=parse_event, accepts={"loan.submitted"}
     )
 
-    assert racing.deliver(event_push(submitted()), world) is Outcome.DUPLICATE
+    assert racing.deliver(event_push(submitted()), world, headers=pushed()) is Outcome.DUPLICATE
     assert raced == [Outcome.APPLIED]
     assert world.uow.documents("loans")["loan-1"]["state"] == "scored"
     assert len(world.uow.publisher.envelopes("loan.scored")) == 1
@@ -142,7 +155,7 @@ def test_two_deliveries_racing_past_the_pre_check_are_applied_once(world):
 )
 def test_malformed_messages_are_logged_and_acknowledged(world, caplog, message, reason):
     with caplog.at_level(logging.ERROR):
-        assert consumer.deliver(message, world) is Outcome.REJECTED
+        assert consumer.deliver(message, world, headers=pushed()) is Outcome.REJECTED
     assert reason in caplog.text
     assert world.uow.documents("loans")["loan-1"]["state"] == "submitted"
 
@@ -151,7 +164,8 @@ def test_a_rejected_event_is_logged_by_field_never_by_value(world, caplog):
     bad = submitted().model_dump(mode="json")
     bad["data"]["borrower_id"] = NIK + " !"  # invalid identifier, carrying personal data
     with caplog.at_level(logging.ERROR):
-        assert consumer.deliver(push(json.dumps(bad).encode()), world) is Outcome.REJECTED
+        message = push(json.dumps(bad).encode())
+        assert consumer.deliver(message, world, headers=pushed()) is Outcome.REJECTED
     record = next(r for r in caplog.records if "rejected" in r.getMessage())
     assert "data.borrower_id" in json.dumps(record.errors)
     assert NIK not in caplog.text
@@ -159,7 +173,7 @@ def test_a_rejected_event_is_logged_by_field_never_by_value(world, caplog):
 
 def test_attributes_that_contradict_the_payload_are_rejected(world):
     message = event_push(submitted(), type="loan.approved")
-    assert consumer.deliver(message, world) is Outcome.REJECTED
+    assert consumer.deliver(message, world, headers=pushed()) is Outcome.REJECTED
 
 
 def test_an_event_type_the_consumer_does_not_apply_is_rejected(world):
@@ -170,18 +184,23 @@ def test_an_event_type_the_consumer_does_not_apply_is_rejected(world):
         occurred_at=FixedClock().now(),
         event_id=uuid.uuid4(),
     )
-    assert consumer.deliver(event_push(other), world) is Outcome.REJECTED
+    assert consumer.deliver(event_push(other), world, headers=pushed()) is Outcome.REJECTED
 
 
 def test_an_event_of_another_business_entity_is_rejected(world):
-    assert consumer.deliver(event_push(submitted(entity="koperasi")), world) is Outcome.REJECTED
+    assert (
+        consumer.deliver(event_push(submitted(entity="koperasi")), world, headers=pushed())
+        is Outcome.REJECTED
+    )
     assert world.uow.documents("loans")["loan-1"]["state"] == "submitted"
 
 
 def test_an_impossible_state_is_a_permanent_error_acknowledged(world, caplog):
     world.uow.seed("loans", "loan-1", {"state": "cancelled"})
     with caplog.at_level(logging.ERROR):
-        assert consumer.deliver(event_push(submitted()), world) is Outcome.REJECTED
+        assert (
+            consumer.deliver(event_push(submitted()), world, headers=pushed()) is Outcome.REJECTED
+        )
     assert "IllegalTransition" in caplog.text
     assert world.uow.documents("processed_events") == {}
 
@@ -191,7 +210,7 @@ def test_a_handler_may_declare_an_error_permanent(world):
         raise PermanentEventError("this event can never apply")
 
     refusing = EventConsumer("scoring", refuse, parse=parse_event, accepts={"loan.submitted"})
-    assert refusing.deliver(event_push(submitted()), world) is Outcome.REJECTED
+    assert refusing.deliver(event_push(submitted()), world, headers=pushed()) is Outcome.REJECTED
 
 
 @pytest.mark.parametrize(
@@ -208,7 +227,7 @@ def test_only_the_named_permanent_errors_are_acknowledged(world, error):
 
     refusing = EventConsumer("scoring", failing, parse=parse_event, accepts={"loan.submitted"})
     with pytest.raises(type(error)):
-        refusing.deliver(event_push(submitted()), world)
+        refusing.deliver(event_push(submitted()), world, headers=pushed())
     assert Unauthenticated not in PERMANENT_ERRORS and DomainError not in PERMANENT_ERRORS
 
 
@@ -223,16 +242,16 @@ def test_a_consumer_may_name_more_permanent_errors(world):
         accepts={"loan.submitted"},
         permanent=(*PERMANENT_ERRORS, DomainError),
     )
-    assert refusing.deliver(event_push(submitted()), world) is Outcome.REJECTED
+    assert refusing.deliver(event_push(submitted()), world, headers=pushed()) is Outcome.REJECTED
 
 
 def test_contention_is_transient_and_raised_so_pub_sub_redelivers(world):
     world.uow.contend(2)
     with pytest.raises(TransactionContended):
-        consumer.deliver(event_push(submitted()), world)
+        consumer.deliver(event_push(submitted()), world, headers=pushed())
     assert world.uow.documents("processed_events") == {}
 
-    assert consumer.deliver(event_push(submitted()), world) is Outcome.APPLIED
+    assert consumer.deliver(event_push(submitted()), world, headers=pushed()) is Outcome.APPLIED
 
 
 def test_an_unexpected_error_is_raised_so_the_event_is_never_lost(world, caplog):
@@ -241,18 +260,18 @@ def test_an_unexpected_error_is_raised_so_the_event_is_never_lost(world, caplog)
 
     failing = EventConsumer("scoring", broken, parse=parse_event, accepts={"loan.submitted"})
     with caplog.at_level(logging.WARNING), pytest.raises(TimeoutError):
-        failing.deliver(event_push(submitted()), world)
+        failing.deliver(event_push(submitted()), world, headers=pushed())
     assert "redelivers" in caplog.text
 
 
 def test_consequences_that_could_not_be_published_go_out_on_redelivery(world):
     world.uow.publisher.fail_next(1)
     with pytest.raises(Exception, match="unavailable"):
-        consumer.deliver(event_push(submitted()), world)
+        consumer.deliver(event_push(submitted()), world, headers=pushed())
     assert world.uow.documents("loans")["loan-1"]["state"] == "scored"  # committed
     assert world.uow.publisher.messages == []
 
-    assert consumer.deliver(event_push(submitted()), world) is Outcome.DUPLICATE
+    assert consumer.deliver(event_push(submitted()), world, headers=pushed()) is Outcome.DUPLICATE
     assert len(world.uow.publisher.envelopes("loan.scored")) == 1
 
 
@@ -273,8 +292,9 @@ def test_through_functions_framework_applied_is_200_and_transient_is_500(world):
     client = app.test_client()
     with module.services.override(world):
         world.uow.contend(2)
-        assert client.post("/", json=body).status_code == 500  # Pub/Sub will redeliver
-        assert client.post("/", json=body).status_code == 200
-        assert client.post("/", json=body).status_code == 200  # duplicate, acknowledged
+        post = lambda: client.post("/", json=body, headers=pushed())  # noqa: E731
+        assert post().status_code == 500  # Pub/Sub will redeliver
+        assert post().status_code == 200
+        assert post().status_code == 200  # duplicate, acknowledged
     assert world.uow.documents("loans")["loan-1"]["state"] == "scored"
     assert len(world.uow.publisher.envelopes("loan.scored")) == 1

@@ -12,6 +12,7 @@ from shared.domain.events import EventType
 from shared.http.events import EventServices
 from shared.http.router import HttpServices
 from shared.platform.event_origin import EventProducer
+from tests.unit.plumbing.support import push_issuer
 
 SUBMISSION = {
     "loan_id": "loan-1",
@@ -46,7 +47,13 @@ def test_an_http_function_stamps_its_events_with_its_entity_clock_and_ids():
 def test_an_event_function_stamps_its_events_from_its_own_settings():
     clock = FixedClock()
     uow = MemoryUnitOfWork(RecordingPublisher(), clock)
-    services = ConsumerServices(uow=uow, clock=clock, entity="p2p", ids=SequentialIds())
+    services = ConsumerServices(
+        uow=uow,
+        push_auth=push_issuer().authenticator(),
+        clock=clock,
+        entity="p2p",
+        ids=SequentialIds(),
+    )
     event = services.origin.event(EventType.LOAN_SUBMITTED, SUBMISSION)
     assert event.entity == "p2p"
     assert event.occurred_at == clock.now()
@@ -55,4 +62,4 @@ def test_an_event_function_stamps_its_events_from_its_own_settings():
 def test_a_function_without_an_entity_produces_no_event():
     uow = MemoryUnitOfWork(RecordingPublisher(), FixedClock())
     with pytest.raises(ValueError, match="PATUNGAN_ENTITY"):
-        ConsumerServices(uow=uow).origin  # noqa: B018 (the property is what is tested)
+        ConsumerServices(uow=uow, push_auth=push_issuer().authenticator()).origin  # noqa: B018

@@ -65,3 +65,10 @@ def test_a_route_declared_after_the_first_request_is_routed_too():
     router.get("/{user_id}/loans", permission=READ)(lambda call: "loans")
 
     assert router.match("GET", "/u-1/loans")[0].path == "/{user_id}/loans"
+
+
+def test_a_literal_path_is_never_taken_for_a_parameter_with_another_method():
+    # As OpenAPI matches: the path first, then the method (found by the fuzzing harness).
+    with pytest.raises(MethodNotAllowed) as refused:
+        users_router().match("GET", "/lookup")
+    assert refused.value.allowed == ("POST",)

@@ -20,6 +20,8 @@ from shared.settings import (
 )
 
 PII_KEY = base64.b64encode(bytes(range(32))).decode()
+NEW_PII_KEY = base64.b64encode(bytes(range(100, 132))).decode()
+LOOKUP_KEY = base64.b64encode(bytes(range(32, 64))).decode()
 JWKS_URL = (
     "https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com"
 )
@@ -68,6 +70,8 @@ def cloud(monkeypatch: pytest.MonkeyPatch, **extra: str) -> None:
         "PATUNGAN_AUTH_ISSUER": "https://securetoken.google.com/patungan-p2p-prod",
         "PATUNGAN_AUTH_AUDIENCE": "patungan-p2p-prod",
         "PATUNGAN_AUTH_JWKS_URL": JWKS_URL,
+        "PATUNGAN_PII_KEY_PREVIOUS": PII_KEY,
+        "PATUNGAN_PII_LOOKUP_KEY": LOOKUP_KEY,
         **extra,
     }
     local(monkeypatch, **values)
@@ -164,6 +168,48 @@ def test_a_secret_never_appears_in_the_error(monkeypatch):
         load_settings(UsersSettings)
     assert SECRET_LOOKING not in str(error.value)
     assert "PATUNGAN_ENV" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "variable", ["PATUNGAN_PII_KEY", "PATUNGAN_PII_KEY_PREVIOUS", "PATUNGAN_PII_LOOKUP_KEY"]
+)
+def test_each_malformed_pii_key_is_named_without_echoing_it(monkeypatch, variable):
+    malformed = base64.b64encode(b"a-secret-that-is-short").decode()
+    local(monkeypatch, **{variable: malformed})
+    with pytest.raises(ConfigurationError) as error:
+        load_settings(PiiSettings)
+    assert f"{variable} must decode to 32 bytes" in str(error.value)
+    assert malformed not in str(error.value)
+
+
+def test_a_cloud_function_without_the_lookup_key_is_refused(monkeypatch):
+    cloud(monkeypatch)
+    monkeypatch.delenv("PATUNGAN_PII_LOOKUP_KEY")
+    with pytest.raises(ConfigurationError, match="PATUNGAN_PII_LOOKUP_KEY is required"):
+        load_settings(PiiSettings)
+
+
+def test_a_rotation_without_the_lookup_key_is_refused_even_offline(monkeypatch):
+    # Hashing with the new key would make every stored hash unfindable.
+    local(monkeypatch, PATUNGAN_PII_KEY=NEW_PII_KEY, PATUNGAN_PII_KEY_PREVIOUS=PII_KEY)
+    with pytest.raises(ConfigurationError, match="differs from PATUNGAN_PII_KEY"):
+        load_settings(PiiSettings)
+
+
+def test_during_a_rotation_the_keys_are_read_for_what_each_does(monkeypatch):
+    cloud(monkeypatch, PATUNGAN_PII_KEY=NEW_PII_KEY, PATUNGAN_PII_KEY_PREVIOUS=PII_KEY)
+    settings = load_settings(PiiSettings)
+    assert settings.pii_key_bytes() == bytes(range(100, 132))
+    assert settings.pii_key_previous_bytes() == bytes(range(32))
+    assert settings.pii_lookup_key_bytes() == bytes(range(32, 64))
+    assert NEW_PII_KEY not in repr(settings) and LOOKUP_KEY not in repr(settings)
+
+
+def test_offline_the_lookup_key_is_the_pii_key(monkeypatch):
+    local(monkeypatch)
+    settings = load_settings(PiiSettings)
+    assert settings.pii_key_previous_bytes() is None
+    assert settings.pii_lookup_key_bytes() == settings.pii_key_bytes()
 
 
 def test_the_pii_key_is_hidden_in_the_settings_repr(monkeypatch):

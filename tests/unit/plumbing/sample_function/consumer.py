@@ -20,7 +20,7 @@ from shared.http.events import Delivery, EventConsumer, EventServices
 from shared.http.lazy import Lazy
 from shared.http.wiring import event_services
 from shared.platform.store import DocumentTransaction
-from shared.settings import PlatformSettings, load_settings
+from shared.settings import PushSettings, load_settings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,7 +66,7 @@ consumer: EventConsumer[Any, ScoringServices] = EventConsumer(
 
 
 services: Lazy[ScoringServices] = Lazy(
-    lambda: event_services(load_settings(PlatformSettings), ScoringServices)
+    lambda: event_services(load_settings(PushSettings), ScoringServices)
 )
 
 

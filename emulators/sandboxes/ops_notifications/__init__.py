@@ -1,0 +1,12 @@
+"""A local sandbox standing in for the ops team's chat channel (Google Chat, Slack).
+
+``python -m emulators.sandboxes.ops_notifications --host 127.0.0.1 --port 8091`` accepts
+messages as an incoming webhook does (``POST /webhooks/<name>`` with a JSON body such as
+``{"text": "..."}``), keeps every one it was sent, and shows them over HTTP
+(``GET /messages``), so a developer sees what ops would have read. Failures can be
+injected to see a sender retry (see README.md in this folder).
+"""
+
+from __future__ import annotations
+
+DEFAULT_PORT = 8091
