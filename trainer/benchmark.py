@@ -244,8 +244,10 @@ def render_report(
         "attributes only.",
         "",
         "optbinning `BinningProcess` (numeric: monotonic bad rate, ascending or descending, "
-        "at most 6 bins; categorical: grouped by bad rate, at most 6 groups plus one for "
-        "pooled rare categories), characteristics kept by information value (≥ 0.02, at most "
+        f"at most 6 bins merged from up to {settings.max_prebins} quantile pre-bins of at least "
+        f"{settings.min_prebin_share:.0%} of the loans; categorical: grouped by bad rate, at "
+        "most 6 groups plus one for pooled rare categories), characteristics kept by "
+        "information value (≥ 0.02, at most "
         "12), cut points rounded to the shortest decimal that keeps every training row in its "
         "bin and refitted fixed, L2 logistic regression on the WOE values, scaled to integer "
         "points (600 at 50:1, 20 points to double the odds). Two settings are chosen per "

@@ -12,7 +12,8 @@ module only chooses the settings and reads the results):
    rows; the setting with the best mean wins.
 1. Each candidate characteristic is binned on the training rows with
    optbinning's `BinningProcess`: numeric ones with a monotonic bad-rate trend
-   (the one the caller declares, or the better of ascending and descending),
+   (the one the caller declares, or the better of ascending and descending)
+   merged from quantile pre-bins (`max_prebins`, each at least `min_prebin_share`),
    categorical ones by grouping categories of similar bad rate (at most
    `max_bins` groups, plus the pooled rare categories).
 2. Characteristics are dropped when their binning cannot separate anything
@@ -85,6 +86,10 @@ class TrainingSettings:
     max_characteristics: int = 12
     min_iv: float = 0.02
     max_bins: int = 6
+    # Numeric pre-binning (optbinning's quantile pre-bins, before the monotonic merge): finer
+    # than its defaults (20 bins, 5% each), which raised the cross-validated Gini on German Credit.
+    max_prebins: int = 40
+    min_prebin_share: float = 0.02
     # The cross-validation on the training rows picks one of each:
     # categories rarer than this share of the loans are pooled into one bin (None: never);
     rare_category_shares: tuple[float | None, ...] = (None, 0.05)
@@ -296,6 +301,9 @@ def _binning_process(
         options: dict[str, Any] = {"max_n_bins": settings.max_bins}
         if candidate.kind == "numeric":
             options["monotonic_trend"] = candidate.trend or "auto_asc_desc"
+            if fixed_splits is None:
+                options["max_n_prebins"] = settings.max_prebins
+                options["min_prebin_size"] = settings.min_prebin_share
         elif rare_category_share is not None and fixed_splits is None:
             options["cat_cutoff"] = rare_category_share
         if fixed_splits is not None:

@@ -192,7 +192,9 @@ def _method(settings: TrainingSettings, model: TrainedScorecard) -> list[str]:
     pooled = model.chosen.rare_category_share
     lines = [
         "optbinning: WOE bins with a monotonic bad rate for numeric characteristics "
-        f"(at most {settings.max_bins} bins), categories grouped by bad rate"
+        f"(at most {settings.max_bins} bins, merged from up to {settings.max_prebins} quantile "
+        f"pre-bins of at least {settings.min_prebin_share:.0%} of the loans), categories "
+        "grouped by bad rate"
         + (f" after pooling those under {pooled:.0%} of the loans" if pooled else "")
         + f"; characteristics kept by information value (at least {settings.min_iv}, at most "
         f"{settings.max_characteristics}), a characteristic whose coefficient turns against "
