@@ -176,6 +176,8 @@ def _bulk_query(client: Any, query: Any, read_time: datetime) -> list[Document] 
     """The query's documents at `read_time`, decoded from the raw RunQuery responses; None
     when this client version lacks the pieces used (the caller then streams snapshots)."""
     try:
+        if not hasattr(query, "_prep_stream"):  # a whole collection: its query
+            query = query._query()
         request, _, _ = query._prep_stream(read_time=read_time)
         run_query = client._firestore_api.run_query
         metadata = client._rpc_metadata

@@ -108,7 +108,10 @@ def test_a_snapshot_read_decodes_every_value_as_the_client_does(firestore_client
     firestore_client.document("things/t-1").set(data)
     expected = firestore_client.document("things/t-1").get().to_dict()
     uow = FirestoreUnitOfWork(firestore_client, RecordingPublisher(), snapshot_lag=timedelta(0))
+    # A whole collection, and a query of it.
+    [whole], _ = uow.read_snapshot(lambda tx: tx.query("things"))
     [read], _ = uow.read_snapshot(lambda tx: tx.query("things", limit=10))
+    assert whole == read
     assert read.id == "t-1"
     assert read.data == expected
     assert {name: type(value) for name, value in read.data.items()} == {
