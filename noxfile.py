@@ -33,21 +33,28 @@ SOURCES = [
 ]
 
 
+# The suite in two halves that share nothing (each starts the emulators and platforms it
+# needs on free ports), run side by side on CI's two cores.
+TEST_GROUPS = {
+    "offline": ("tests/unit", "tests/functions", "tests/infra", "tests/trainer"),
+    "emulated": ("tests/integration", "tests/e2e", "tests/fuzz"),
+}
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """Every test that runs offline: unit, emulator-backed integration, infra (Pulumi mocks), e2e.
 
-    Fails when coverage of the pure domain (shared/domain) drops under 90%.
+    With no arguments the two `TEST_GROUPS` run in parallel, each with its own coverage data
+    and log (printed whole as each ends); arguments run one pytest with them. Fails when
+    coverage of the pure domain (shared/domain) drops under 90%.
     """
-    session.run(
-        PY,
-        "-m",
-        "pytest",
-        "--cov=shared",
-        "--cov-report=",
-        *session.posargs,
-        env={"PYTHONPATH": str(ROOT)},
-    )
+    env = {"PYTHONPATH": str(ROOT)}
+    pytest = [PY, "-m", "pytest", "--cov=shared", "--cov-report="]
+    if session.posargs:
+        session.run(*pytest, *session.posargs, env=env)
+    else:
+        _run_groups(session, pytest, env)
     session.run(
         PY,
         "-m",
@@ -58,6 +65,55 @@ def tests(session: nox.Session) -> None:
         "--skip-covered",
         "--sort=cover",
     )
+
+
+def _run_groups(session: nox.Session, pytest: list[str], env: dict[str, str]) -> None:
+    import subprocess
+    import time
+
+    grouped = {path for paths in TEST_GROUPS.values() for path in paths}
+    left_out = sorted(
+        f"tests/{folder.name}"
+        for folder in (ROOT / "tests").iterdir()
+        if folder.is_dir()
+        and any(folder.rglob("test_*.py"))
+        and f"tests/{folder.name}" not in grouped
+    )
+    if left_out:
+        session.error(f"add {', '.join(left_out)} to a group of TEST_GROUPS in noxfile.py")
+    logs = ROOT / ".nox" / "test-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    running = {}
+    for name, paths in TEST_GROUPS.items():
+        log = (logs / f"{name}.log").open("w")
+        group_env = {**os.environ, **env, "COVERAGE_FILE": str(ROOT / f".coverage.{name}")}
+        running[name] = (
+            # Our own interpreter and fixed paths: nothing here comes from outside.
+            subprocess.Popen(  # noqa: S603
+                [*pytest, "-p", "no:cacheprovider", *paths],
+                cwd=ROOT,
+                env=group_env,
+                stdout=log,
+                stderr=log,
+            ),
+            log,
+        )
+        session.log(f"tests: {name} ({' '.join(paths)}) started; log in {log.name}")
+    failed = []
+    while running:
+        for name, (process, log) in list(running.items()):
+            if process.poll() is None:
+                continue
+            log.close()
+            print((logs / f"{name}.log").read_text(), flush=True)
+            session.log(f"tests: {name} ended with exit code {process.returncode}")
+            if process.returncode != 0:
+                failed.append(name)
+            del running[name]
+        time.sleep(1)
+    session.run(PY, "-m", "coverage", "combine", *(f".coverage.{name}" for name in TEST_GROUPS))
+    if failed:
+        session.error(f"tests failed in: {', '.join(failed)}")
 
 
 @nox.session
