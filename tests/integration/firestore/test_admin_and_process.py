@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import grpc
 import httpx
 import pytest
@@ -45,7 +47,11 @@ def test_data_dir_survives_a_restart_and_post_shutdown_exits_cleanly(tmp_path):
         client.close()
     httpx.post(handle.admin_url + "/shutdown").raise_for_status()
     handle.close()
-    assert process.stop(timeout=20) == 0
+    # It exits on its own (a SIGTERM now could land in its own clean exit on a busy machine).
+    deadline = time.monotonic() + 60
+    while process.running and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert process.returncode == 0
 
     process, handle = _start("--data-dir", str(tmp_path))
     client = handle.client("persisted")
