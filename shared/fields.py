@@ -145,11 +145,15 @@ text sorts exactly as the instants do (a whole second is not written shorter).""
 
 
 def _instant_text(value: object) -> object:
-    # pydantic reads a number, or text such as "0.5", as seconds since 1970.
+    # pydantic reads a number, or text such as "0.5", as seconds since 1970. A datetime
+    # comes from code, not from a request, and is checked for its offset as it is.
+    if isinstance(value, datetime):
+        return value
     if isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}[Tt ]", value):
         return value
     raise ValueError("an instant is RFC 3339 text with an offset: 2026-11-20T09:00:00+07:00")
 
 
 InstantText = Annotated[AwareDatetime, BeforeValidator(_instant_text)]
-"""An aware instant as a request gives it: RFC 3339 text with an offset."""
+"""An aware instant as a request gives it: RFC 3339 text with an offset (or, from code, an
+aware datetime)."""

@@ -260,8 +260,9 @@ def journey_queries() -> list[RecordedQuery]:
     )
     for state in (None, "pending"):
         list_role_grants(recorder, RoleGrantQuery(state=state))
-    tax_documents_of(recorder, "u-lender")
-    exercise_the_funding_desk(recorder, exercise_the_money_desk(recorder))
+    desk = exercise_the_money_desk(recorder)
+    tax_documents_of(recorder, "ani")  # a lender the money desk registered
+    exercise_the_funding_desk(recorder, desk)
     return recorder.queries
 
 
