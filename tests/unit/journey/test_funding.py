@@ -13,7 +13,7 @@ from tests.unit.journey.funding_scenarios import SCENARIOS
 
 @pytest.fixture
 def desk() -> FundingDesk:
-    desk = FundingDesk(MemoryUnitOfWork(max_attempts=5))
+    desk = FundingDesk(MemoryUnitOfWork(max_attempts=10))  # as the emulator runs use
     desk.uow.clock = desk.clock  # type: ignore[attr-defined]
     return desk
 
