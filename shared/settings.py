@@ -480,6 +480,55 @@ class OpsAlertsSettings(PushSettings):
         return self
 
 
+class PaymentWebhookSettings(PlatformSettings):
+    """`payment_webhook`: the keys the payment gateway signs its callbacks with.
+
+    No bearer token reaches it: the gateway signs each callback instead
+    (shared/http/gateway_signature.py). `PATUNGAN_PAYMENT_WEBHOOK_HMAC_KEY` is the
+    `payment-webhook-hmac-key` secret's current version, `..._PREVIOUS` its previous one
+    (the current one again when no rotation is under way): both verify, so ops rotate the
+    key without refusing what the gateway signed just before it switched.
+    """
+
+    payment_webhook_hmac_key: SecretStr
+    payment_webhook_hmac_key_previous: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _keys_are_long_enough(self) -> PaymentWebhookSettings:
+        for name, key in (
+            ("PATUNGAN_PAYMENT_WEBHOOK_HMAC_KEY", self.payment_webhook_hmac_key),
+            ("PATUNGAN_PAYMENT_WEBHOOK_HMAC_KEY_PREVIOUS", self.payment_webhook_hmac_key_previous),
+        ):
+            if key is not None and len(key.get_secret_value()) < 16:
+                raise ValueError(f"{name} must be at least 16 characters")
+        return self
+
+    def signing_keys(self) -> tuple[str, ...]:
+        keys = [self.payment_webhook_hmac_key, self.payment_webhook_hmac_key_previous]
+        return tuple(dict.fromkeys(k.get_secret_value() for k in keys if k is not None))
+
+
+class PaymentGatewaySettings(PlatformSettings):
+    """Adds the payment gateway's API (issuing virtual accounts): where, and its key (the
+    `payment-gateway-api-key` secret in the cloud; the gateway sandbox locally)."""
+
+    payment_gateway_url: str = Field(min_length=1)
+    payment_gateway_api_key: SecretStr
+    payment_gateway_timeout_s: float = Field(default=5.0, gt=0, le=30)
+
+
+class VirtualAccountSettings(HttpSettings, PaymentGatewaySettings):
+    """`virtual_accounts`: auth and the payment gateway."""
+
+
+class RepaymentSettings(PushSettings):
+    """`repayments`: its pushes' tokens; Firestore and Pub/Sub."""
+
+
+class BillingSplitSettings(PushSettings):
+    """`billing_split`: its pushes' tokens; Firestore and Pub/Sub."""
+
+
 class BootstrapSettings(PiiSettings):
     """`scripts/bootstrap_admin.py`: Firestore and the PII key (ops, not a function)."""
 
@@ -507,6 +556,10 @@ FUNCTION_SETTINGS: dict[str, type[PlatformSettings]] = {
     "funding_expiry": FundingExpirySettings,
     "disbursements": DisbursementSettings,
     "ops_alerts": OpsAlertsSettings,
+    "payment_webhook": PaymentWebhookSettings,
+    "virtual_accounts": VirtualAccountSettings,
+    "repayments": RepaymentSettings,
+    "billing_split": BillingSplitSettings,
 }
 """The settings class each function of the topology loads (checked by tests)."""
 

@@ -178,6 +178,9 @@ TOPICS: tuple[Topic, ...] = (
     Topic("statement.imported", "A bank statement of the escrow account was imported.", True),
     Topic("ledger.adjusted", "A manual adjusting entry was approved and posted.", True),
     Topic("ledger.reconciled", "A reconciliation of the ledger against the bank finished.", True),
+    Topic("payment.received", "A borrower paid into their loan's virtual account."),
+    Topic("installment.paid", "A payment was allocated to a loan's installments."),
+    Topic("loan.repaid", "Everything owed on a loan has been paid.", outbound=True),
 )
 
 SECRETS: tuple[Secret, ...] = (
@@ -209,6 +212,11 @@ SECRETS: tuple[Secret, ...] = (
         "PATUNGAN_PAYMENT_WEBHOOK_HMAC_KEY",
         # The gateway switches keys on its own schedule: both verify until it has.
         previous_env_var="PATUNGAN_PAYMENT_WEBHOOK_HMAC_KEY_PREVIOUS",
+    ),
+    Secret(
+        "payment-gateway-api-key",
+        "API key for the payment gateway's API (issuing virtual accounts).",
+        "PATUNGAN_PAYMENT_GATEWAY_API_KEY",
     ),
 )
 
@@ -379,6 +387,38 @@ FUNCTIONS: tuple[Function, ...] = (
         # One delivery at a time: two notifications of one threshold never race past the
         # check that it was already sent (Cloud Billing sends several a day).
         max_instances=1,
+    ),
+    Function(
+        "virtual_accounts",
+        "http",
+        "Borrowers' and lenders' virtual accounts at the payment gateway.",
+        secrets=("payment-gateway-api-key",),
+    ),
+    Function(
+        "payment_webhook",
+        "http",
+        "The payment gateway's signed notices of payments into virtual accounts.",
+        public=True,  # no bearer token: the gateway signs every callback (verified in code)
+        publishes=("payment.received",),
+        secrets=("payment-webhook-hmac-key",),
+        max_instances=20,
+    ),
+    Function(
+        "repayments",
+        "event",
+        "Applies a loan's payment to its installments, oldest first.",
+        consumes=("payment.received",),
+        publishes=("installment.paid", "loan.repaid"),
+    ),
+    Function(
+        "billing_split",
+        "event",
+        "Splits each allocated repayment to the loan's lenders, with fees, VAT and tax.",
+        consumes=("installment.paid",),
+        serves="lenders",
+        timeout_s=300,  # a plan over up to max_lenders_per_loan lenders, in chunks
+        ack_deadline_s=300,
+        memory_mb=512,
     ),
 )
 

@@ -12,6 +12,8 @@ confirms it, and nobody acts on their own money):
 - statements (shared/services/statement_imports.py, `statement.import`): `POST
   /statements/uploads` (where to upload the file), `POST /statements` (import it); `GET
   /statements`, `/statements/{id}/lines`, `/lines?state=in_suspense` (`ledger.read`).
+- the payment gateway (shared/services/payments.py, `statement.import`): `POST
+  /gateway-settlements` imports a day's settlement report with the statement line of its net.
 - the ledger (`ledger.read`, `ledger.adjust`): `GET /accounts/{account}`; manual entries
   (shared/services/manual_entries.py) `POST /manual-entries`, `/{id}/approve` (another
   admin), `/{id}/reject`, `GET /manual-entries`.
@@ -64,6 +66,7 @@ from shared.services.manual_entries import (
     propose_manual_entry,
     reject_manual_entry,
 )
+from shared.services.payments import SettlementImport, SettlementView, import_settlement
 from shared.services.reconciliation import (
     list_reconciliations,
     reconciliation,
@@ -292,6 +295,21 @@ def import_uploaded_statement(call: Call[StatementImport, FinanceServices]) -> S
         escrow=s.escrow,
         admin_id=call.caller.user_id,
         origin=s.origin,
+    )
+
+
+@router.post(
+    "/gateway-settlements",
+    body=SettlementImport,
+    response=SettlementView,
+    permission=STATEMENTS,
+    idempotent=True,
+)
+def import_gateway_settlement(call: Call[SettlementImport, FinanceServices]) -> SettlementView:
+    """Import the payment gateway's settlement report of a day, with the statement line of
+    its net: the payments leave clearing, the gateway's fees are booked; again is a no-op."""
+    return import_settlement(
+        call.uow, call.body, admin_id=call.caller.user_id, origin=call.services.origin
     )
 
 

@@ -77,6 +77,8 @@ class EventType(StrEnum):
     STATEMENT_IMPORTED = "statement.imported"
     LEDGER_ADJUSTED = "ledger.adjusted"
     LEDGER_RECONCILED = "ledger.reconciled"
+    PAYMENT_RECEIVED = "payment.received"
+    INSTALLMENT_PAID = "installment.paid"
 
 
 class EventData(BaseModel):
@@ -297,6 +299,38 @@ class LedgerReconciled(EventData):
     problems: Amount
 
 
+class PaymentReceived(EventData):
+    """A borrower paid into their loan's virtual account; the money waits, unapplied."""
+
+    payment_id: Identifier
+    loan_id: Identifier
+    amount: PositiveAmount
+    paid_at: AwareDatetime
+
+
+class PaidParts(EventData):
+    late_fee: Amount = 0
+    fee: Amount = 0
+    fee_vat: Amount = 0
+    interest: Amount = 0
+    principal: Amount = 0
+
+
+class InstallmentPaid(EventData):
+    """A payment was allocated to a loan's installments (oldest first): what it collected
+    of each part, the installments it settled, and the borrower's credit from it."""
+
+    payment_id: Identifier
+    loan_id: Identifier
+    amount: PositiveAmount
+    collected: PaidParts
+    installments: tuple[Annotated[int, pydantic.Strict(), Field(ge=1)], ...]
+    settled: tuple[Annotated[int, pydantic.Strict(), Field(ge=1)], ...]
+    borrower_credit: Amount
+    outstanding_principal: Amount
+    loan_repaid: bool
+
+
 EVENT_DATA_MODELS: Mapping[tuple[EventType, int], type[EventData]] = MappingProxyType(
     {
         (EventType.LOAN_SUBMITTED, 1): LoanSubmitted,
@@ -319,6 +353,8 @@ EVENT_DATA_MODELS: Mapping[tuple[EventType, int], type[EventData]] = MappingProx
         (EventType.STATEMENT_IMPORTED, 1): StatementImported,
         (EventType.LEDGER_ADJUSTED, 1): LedgerAdjusted,
         (EventType.LEDGER_RECONCILED, 1): LedgerReconciled,
+        (EventType.PAYMENT_RECEIVED, 1): PaymentReceived,
+        (EventType.INSTALLMENT_PAID, 1): InstallmentPaid,
     }
 )
 """The payload model of each `(type, schema_version)`."""

@@ -25,16 +25,20 @@ Chart of accounts (per entity; per-owner accounts carry the owner's id,
 | borrower_credit | liability | borrower | yes |
 | borrower_payout_in_transit | liability | loan | yes |
 | suspense | liability | - | yes |
+| unapplied_receipts / pending_split | liability | loan | yes |
+| gateway_clearing | asset | - | yes, beside escrow cash |
 | platform_fee_income | income | - | yes (not yet swept) |
 | vat_payable / withholding_tax_payable | liability | - | yes (not yet remitted) |
+| payment_fees_expense | expense | - | yes, against the unswept side |
 | loan_principal / interest_receivable | asset | loan | no |
 | loan_lenders_claim | liability | loan | no |
 
 `loan_lenders_claim:<loan_id>` is what the loan's lenders are owed out of its
 collections (principal funded plus interest accrued). It mirrors the two
 receivables, so a loan's receivables never enter the escrow identity:
-escrow cash = lender available + reserved + committed + borrower credit +
-suspense + payouts in transit + fee income + VAT + withholding not yet swept.
+escrow cash + gateway clearing = lender available + reserved + committed + borrower
+credit + suspense + unapplied receipts + pending splits + payouts in transit + fee income
++ VAT + withholding not yet swept − the gateway's fees.
 
 The canonical entries (debit / credit):
 
@@ -47,12 +51,17 @@ The canonical entries (debit / credit):
   loan_lenders_claim; the bank confirms the payout: borrower_payout_in_transit /
   escrow_cash
 - interest accrual: interest_receivable / loan_lenders_claim
-- repayment (after `allocation` and `split`): escrow_cash / lender_available
-  (each lender's net) + platform_fee_income + vat_payable +
-  withholding_tax_payable + borrower_credit (overpayment); and loan_lenders_claim
-  / loan_principal (+ interest_receivable for interest accrued earlier) for what
-  was collected
-- unmatched payment: escrow_cash / suspense
+- payment into a virtual account (the gateway's notice): gateway_clearing /
+  unapplied_receipts (a loan's), lender_available (a lender's top-up) or suspense
+- repayment allocated (`allocation`): unapplied_receipts / pending_split (the
+  lenders' part) + platform_fee_income + vat_payable (borrower fees) +
+  borrower_credit (overpayment); and loan_lenders_claim / loan_principal (+
+  interest_receivable for interest accrued earlier) for the principal collected
+- repayment split (`split`, per chunk of lenders): pending_split / lender_available
+  (each lender's net) + platform_fee_income + vat_payable + withholding_tax_payable
+- gateway settlement: suspense (the statement line of the money settled) +
+  payment_fees_expense / gateway_clearing
+- unmatched bank credit: escrow_cash / suspense
 - fee sweep and tax remittance: platform_fee_income, vat_payable or
   withholding_tax_payable / escrow_cash (so each of those accounts holds what
   is not yet swept or remitted; fees earned in a period are its credits)
@@ -131,6 +140,7 @@ class OwnerKind(Enum):
 class EscrowRole(Enum):
     """Why money in an account sits in the escrow bank account."""
 
+    CLEARING = "clearing"  # received by the payment gateway, not yet settled into escrow
     HELD_FOR_OTHERS = "held_for_others"  # lenders', borrowers', unmatched or in transit
     PLATFORM_UNSWEPT = "platform_unswept"  # fees and taxes not yet swept or remitted
 
@@ -163,6 +173,10 @@ class AccountType(Enum):
     BORROWER_PAYOUT_IN_TRANSIT = "borrower_payout_in_transit"
     BORROWER_CREDIT = "borrower_credit"
     SUSPENSE = "suspense"
+    GATEWAY_CLEARING = "gateway_clearing"
+    UNAPPLIED_RECEIPTS = "unapplied_receipts"
+    PENDING_SPLIT = "pending_split"
+    PAYMENT_FEES_EXPENSE = "payment_fees_expense"
 
     @property
     def spec(self) -> AccountSpec:
@@ -193,7 +207,7 @@ def _spec(
     return AccountSpec(kind, owner, escrow, hot, never_negative, description)
 
 
-_A, _L, _I = AccountKind.ASSET, AccountKind.LIABILITY, AccountKind.INCOME
+_A, _L, _I, _E = AccountKind.ASSET, AccountKind.LIABILITY, AccountKind.INCOME, AccountKind.EXPENSE
 _LENDER, _LOAN, _BORROWER = OwnerKind.LENDER, OwnerKind.LOAN, OwnerKind.BORROWER
 _HELD, _UNSWEPT = EscrowRole.HELD_FOR_OTHERS, EscrowRole.PLATFORM_UNSWEPT
 
@@ -238,6 +252,22 @@ CHART_OF_ACCOUNTS: Mapping[AccountType, AccountSpec] = MappingProxyType(
         ),
         AccountType.SUSPENSE: _spec(
             _L, None, "payments received that match no virtual account yet", escrow=_HELD
+        ),
+        AccountType.GATEWAY_CLEARING: _spec(
+            _A, None, "paid into virtual accounts, not yet settled by the payment gateway",
+            escrow=EscrowRole.CLEARING, hot=True,
+        ),
+        AccountType.UNAPPLIED_RECEIPTS: _spec(
+            _L, _LOAN, "a borrower's payment received, not yet allocated to the loan",
+            escrow=_HELD, never_negative=True,
+        ),
+        AccountType.PENDING_SPLIT: _spec(
+            _L, _LOAN, "the lenders' part of an allocated payment, not yet split to them",
+            escrow=_HELD, never_negative=True,
+        ),
+        AccountType.PAYMENT_FEES_EXPENSE: _spec(
+            _E, None, "the payment gateway's fees, paid out of what it settles",
+            escrow=_UNSWEPT,
         ),
     }
 )  # fmt: skip
@@ -302,6 +332,8 @@ PLATFORM_FEE_INCOME = AccountId(AccountType.PLATFORM_FEE_INCOME)
 VAT_PAYABLE = AccountId(AccountType.VAT_PAYABLE)
 WITHHOLDING_TAX_PAYABLE = AccountId(AccountType.WITHHOLDING_TAX_PAYABLE)
 SUSPENSE = AccountId(AccountType.SUSPENSE)
+GATEWAY_CLEARING = AccountId(AccountType.GATEWAY_CLEARING)
+PAYMENT_FEES_EXPENSE = AccountId(AccountType.PAYMENT_FEES_EXPENSE)
 
 
 # --- postings and entries ----------------------------------------------------------
@@ -728,36 +760,43 @@ class EscrowPosition:
     """Both sides of the escrow identity."""
 
     escrow_cash: int
-    held_for_others: int  # lender, borrower, suspense and in-transit balances
-    platform_unswept: int  # fee income, VAT and withholding not yet swept or remitted
+    held_for_others: int  # lender, borrower, suspense, unapplied, pending split, in transit
+    platform_unswept: int  # fees, VAT and withholding not yet swept or remitted, less costs
+    in_clearing: int = 0  # paid into virtual accounts, not yet settled by the gateway
 
     @property
     def difference(self) -> int:
-        return self.escrow_cash - self.held_for_others - self.platform_unswept
+        return self.escrow_cash + self.in_clearing - self.held_for_others - self.platform_unswept
 
 
 def escrow_position(balances: Mapping[AccountId, int]) -> EscrowPosition:
-    """Escrow cash against everything the escrow account is holding money for."""
-    held = unswept = 0
+    """Escrow cash (and what the gateway holds for it) against everything it holds money for.
+    An expense on the platform's side (the gateway's fees) is money the platform already
+    spent out of what it had not swept, so it counts against the unswept side."""
+    held = unswept = clearing = 0
     for account, balance in balances.items():
         role = account.type.spec.escrow_role
         if role is EscrowRole.HELD_FOR_OTHERS:
             held += balance
         elif role is EscrowRole.PLATFORM_UNSWEPT:
-            unswept += balance
-    return EscrowPosition(balances.get(ESCROW_CASH, 0), held, unswept)
+            unswept += -balance if account.type.kind is AccountKind.EXPENSE else balance
+        elif role is EscrowRole.CLEARING:
+            clearing += balance
+    return EscrowPosition(balances.get(ESCROW_CASH, 0), held, unswept, clearing)
 
 
 def validate_escrow_identity(balances: Mapping[AccountId, int]) -> list[LedgerError]:
-    """escrow cash = lender available + reserved + committed + borrower credit + suspense +
-    payouts in transit + fee income + VAT + withholding not yet swept."""
+    """escrow cash + gateway clearing = lender available + reserved + committed + borrower
+    credit + suspense + unapplied receipts + pending splits + payouts in transit + fee income
+    + VAT + withholding not yet swept, less the gateway's fees."""
     position = escrow_position(balances)
     if position.difference == 0:
         return []
     return [
         LedgerError(
             LedgerCheck.ESCROW_IDENTITY,
-            f"escrow cash {position.escrow_cash} != held for others {position.held_for_others}"
+            f"escrow cash {position.escrow_cash} + gateway clearing {position.in_clearing}"
+            f" != held for others {position.held_for_others}"
             f" + platform unswept {position.platform_unswept}"
             f" (difference {position.difference})",
             account=ESCROW_CASH,

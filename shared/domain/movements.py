@@ -14,18 +14,33 @@ built from the same constructor's entry, so it mirrors exactly what was posted.
 | withdrawal rejected | the reservation reversed | |
 | withdrawal returned | the payout, the returned line's suspense posting and the reservation, each
 reversed | |
+| payment notified (`payment_received`) | gateway clearing | unapplied receipts, lender available
+or suspense |
+| repayment allocated | unapplied receipts; lenders' claim | pending split, fee income, VAT,
+borrower credit; loan principal |
+| repayment split (`split_chunk`) | pending split | lender available (nets), fee income, VAT,
+withholding |
+| gateway settled | suspense (the line), payment fees | gateway clearing |
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from shared.domain.allocation import InstallmentParts
 from shared.domain.ledger import (
     ESCROW_CASH,
+    GATEWAY_CLEARING,
+    PAYMENT_FEES_EXPENSE,
+    PLATFORM_FEE_INCOME,
     SUSPENSE,
+    VAT_PAYABLE,
+    WITHHOLDING_TAX_PAYABLE,
     AccountId,
     AccountType,
     JournalEntry,
+    LenderReceipt,
     Posting,
     reverse,
 )
@@ -121,4 +136,88 @@ def commitment(
         lender_account(AccountType.LENDER_COMMITTED, lender_id),
         amount,
         f"commitment to loan {loan_id}",
+    )
+
+
+# --- payments through the gateway (docs/lending-rules.md#payments) ----------------------------
+
+
+def payment_received(payment_id: str, to: AccountId, amount: int, at: datetime) -> JournalEntry:
+    """The gateway says a payment arrived: it holds the money (clearing) until it settles."""
+    return _transfer(
+        f"payment-{payment_id}",
+        at,
+        GATEWAY_CLEARING,
+        to,
+        amount,
+        f"gateway payment {payment_id}",
+    )
+
+
+def repayment_allocated(
+    payment_id: str,
+    loan_id: str,
+    borrower_id: str,
+    collected: InstallmentParts,
+    borrower_credit: int,
+    at: datetime,
+) -> JournalEntry:
+    """A loan's unapplied payment allocated: the lenders' part waits to be split, the
+    borrower's fees and their VAT are the platform's, an overpayment is the borrower's
+    credit; the principal collected leaves the receivable and the lenders' claim alike."""
+    paid = collected.total + borrower_credit
+    postings = [Posting.debit(AccountId(AccountType.UNAPPLIED_RECEIPTS, loan_id), paid)]
+    credits = (
+        (AccountId(AccountType.PENDING_SPLIT, loan_id), collected.lenders_part),
+        (PLATFORM_FEE_INCOME, collected.fee),
+        (VAT_PAYABLE, collected.fee_vat),
+        (AccountId(AccountType.BORROWER_CREDIT, borrower_id), borrower_credit),
+    )
+    postings += [Posting.credit(account, amount) for account, amount in credits if amount]
+    if collected.principal:
+        postings += [
+            Posting.debit(AccountId(AccountType.LOAN_LENDERS_CLAIM, loan_id), collected.principal),
+            Posting.credit(AccountId(AccountType.LOAN_PRINCIPAL, loan_id), collected.principal),
+        ]
+    return JournalEntry(
+        f"allocation-{payment_id}", at, tuple(postings), f"payment {payment_id} to loan {loan_id}"
+    )
+
+
+def split_chunk(
+    entry_id: str, loan_id: str, lines: Sequence[LenderReceipt], at: datetime
+) -> JournalEntry:
+    """Some lenders' part of a repayment paid out of the loan's pending split: each lender's
+    net to their available balance, the platform's fee, its VAT and the tax withheld."""
+    gross = sum(line.principal + line.interest + line.late_fee for line in lines)
+    postings = [Posting.debit(AccountId(AccountType.PENDING_SPLIT, loan_id), gross)]
+    postings += [
+        Posting.credit(lender_account(AccountType.LENDER_AVAILABLE, line.lender_id), line.net)
+        for line in lines
+        if line.net
+    ]
+    for account, amount in (
+        (PLATFORM_FEE_INCOME, sum(line.platform_fee for line in lines)),
+        (VAT_PAYABLE, sum(line.vat for line in lines)),
+        (WITHHOLDING_TAX_PAYABLE, sum(line.withholding for line in lines)),
+    ):
+        if amount:
+            postings.append(Posting.credit(account, amount))
+    return JournalEntry(entry_id, at, tuple(postings), f"repayment of loan {loan_id} split")
+
+
+def gateway_settled(
+    settlement_id: str, line_id: str, gross: int, fee: int, at: datetime
+) -> JournalEntry:
+    """The gateway settled what it held: the net arrived in escrow (the statement line,
+    posted to suspense at import, is explained by it) and the gateway kept its fee."""
+    postings = [Posting.debit(SUSPENSE, gross - fee)]
+    if fee:
+        postings.append(Posting.debit(PAYMENT_FEES_EXPENSE, fee))
+    postings.append(Posting.credit(GATEWAY_CLEARING, gross))
+    return JournalEntry(
+        f"settlement-{settlement_id}",
+        at,
+        tuple(postings),
+        f"gateway settlement {settlement_id} (statement line {line_id})",
     )

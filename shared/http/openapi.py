@@ -120,6 +120,8 @@ def _responses(route: Route, refs: dict[tuple[Any, str], dict[str, Any]]) -> dic
         statuses.add(422)
     if route.permission is not None or route.signed_in:
         statuses |= {401, 403, 431}
+    if route.signed:
+        statuses.add(401)
     if route.idempotent:
         statuses |= {400, 409, 422}
     if route.conflict:
@@ -182,6 +184,9 @@ def _operation(
     elif route.signed_in:
         operation["security"] = [{"bearer": []}]
         operation["x-roles"] = ["any signed-in user, registered or not"]
+    elif route.signed:
+        operation["security"] = [{}]  # no token: the partner's signature headers instead
+        operation["x-signed"] = "X-TIMESTAMP and X-SIGNATURE over the request as sent"
     else:
         operation["security"] = [{}, {"bearer": []}]  # a token is optional
     return operation

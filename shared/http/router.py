@@ -11,7 +11,10 @@ template wins, whatever the order of declaration, so `/me` is never taken for
   `/favicon.ico`) is a problem document too;
 - authentication and permissions (shared/http/guard.py) — a route declares exactly
   one of `public=True` (token optional), `signed_in=True` (any verified token, even
-  one without a role: registration) or `permission=...` (shared/domain/permissions.py);
+  one without a role: registration), `permission=...` (shared/domain/permissions.py) or
+  `signed=True` (no token: a partner signs the request itself, and
+  `HttpServices.request_signature` verifies the raw body before it is parsed: the
+  payment gateway's callbacks);
 - the JSON body parsed once into the route's pydantic `body` model and the
   query string into its `query` model (400 unparseable, 415 not JSON, 413 too
   large, 422 with field errors when invalid);
@@ -50,8 +53,8 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from datetime import datetime, timedelta
+from typing import Any, Generic, Protocol, TypeVar
 
 import flask
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -121,6 +124,15 @@ class HttpServices:
     idempotency_lease: timedelta = timedelta(seconds=120)
     idempotency_retention: timedelta = timedelta(hours=24)
     cors_origins: frozenset[str] = frozenset()  # browser origins allowed to call (an admin web)
+    request_signature: RequestSignature | None = None  # for `signed=True` routes
+
+
+class RequestSignature(Protocol):
+    """Checks a partner's signature over the request as it arrived; raises `Unauthenticated`."""
+
+    def verify(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes, now: datetime
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -166,6 +178,7 @@ class Route:
     status: int
     permission: Permission | None  # None: public or signed_in
     signed_in: bool
+    signed: bool  # no token: the request carries a partner's signature instead
     idempotent: bool
     # Answers 404 for something the request names besides its path parameters (`/me` before
     # registration, a lookup by NIK); documented with every route that has path parameters.
@@ -236,21 +249,24 @@ class Router(Generic[S]):
         permission: Permission | None = None,
         public: bool = False,
         signed_in: bool = False,
+        signed: bool = False,
         idempotent: bool = False,
         not_found: bool = False,
         conflict: bool = False,
         on_replay: Callable[[Call[Any, S], Any], Any] | None = None,
         summary: str | None = None,
     ) -> Callable[[Callable[[Call[Any, S]], Any]], Callable[[Call[Any, S]], Any]]:
-        """Register a handler. Exactly one of `public=True`, `signed_in=True`, `permission=`."""
+        """Register a handler. Exactly one of `public=True`, `signed_in=True`, `permission=`,
+        `signed=True`."""
         method = method.upper()
         if method not in METHODS:
             raise ValueError(f"unsupported method {method!r}")
-        if [public, signed_in, permission is not None].count(True) != 1:
+        if [public, signed_in, permission is not None, signed].count(True) != 1:
             raise ValueError(
-                f"{method} {path}: declare exactly one of public=True, signed_in=True, permission="
+                f"{method} {path}: declare exactly one of public=True, signed_in=True, "
+                "permission=, signed=True"
             )
-        if idempotent and public:
+        if idempotent and (public or signed):
             raise ValueError(f"{method} {path}: idempotency keys are scoped to a caller")
         if on_replay is not None and not idempotent:
             raise ValueError(f"{method} {path}: on_replay is for idempotent routes")
@@ -274,6 +290,7 @@ class Router(Generic[S]):
                     status=204 if response is None and status == 200 else status,
                     permission=permission,
                     signed_in=signed_in,
+                    signed=signed,
                     idempotent=idempotent,
                     not_found=not_found,
                     conflict=conflict,
@@ -414,7 +431,11 @@ class Router(Generic[S]):
         headers: Mapping[str, str],
         services: S,
     ) -> tuple[int, Any, dict[str, str], str | None]:
-        caller = self._authenticate(route, headers, services)
+        if route.signed:
+            caller = None
+            _verify_signature(request, headers, services)
+        else:
+            caller = self._authenticate(route, headers, services)
         raw_body, body = _parse_body(route, request)
         query = _parse_query(route, request)
         if route.idempotent:
@@ -569,6 +590,20 @@ def _release_quietly(uow: UnitOfWork, claim: Claim) -> None:
         release_claim(uow, claim)
     except Exception:
         logger.warning("could not release an idempotency claim", exc_info=True)
+
+
+def _verify_signature(request: flask.Request, headers: Mapping[str, str], services: Any) -> None:
+    signature = services.request_signature
+    if signature is None:
+        raise RuntimeError("HttpServices.request_signature is not configured")
+    length = request.content_length
+    if length is not None and length > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+    query = request.query_string.decode("latin-1")
+    path = f"{request.path}?{query}" if query else request.path
+    signature.verify(
+        request.method, path, headers, request.get_data(cache=True), services.clock.now()
+    )
 
 
 def _parse_body(route: Route, request: flask.Request) -> tuple[Any, Any]:

@@ -219,6 +219,8 @@ class LoanRecord(BaseModel):
     lender_count: int = 0
     money_plan: str | None = None  # a running money plan blocks every other money action
     disbursement: Disbursement | None = None
+    virtual_account: str | None = None  # where the borrower repays (the payment gateway's)
+    outstanding_principal: int | None = None  # set at disbursement, kept by repayments
 
     @property
     def remaining(self) -> int:

@@ -3,7 +3,8 @@
 A release of a loan's commitments or a disbursement touches every participation of the
 loan: up to `max_lenders_per_loan` of them. Such an operation runs as a plan stored at
 `money_plans/<plan id>`, where the plan id is the operation's name (`release-<loan id>`,
-`disburse-<loan id>`), so the same request or event always finds the same plan:
+`disburse-<loan id>`, `split-<payment id>`), so the same request or event always finds the
+same plan:
 
 - the lenders, in order, and so the chunks and their entry ids (`<plan id>-<chunk>`), are
   fixed when the plan is made;
@@ -26,7 +27,23 @@ from shared.platform.store import Repository
 
 MONEY_PLANS = "money_plans"
 
-PlanKind = Literal["release", "disburse", "auto_invest"]
+PlanKind = Literal["release", "disburse", "auto_invest", "split"]
+
+
+class SplitLine(BaseModel):
+    """One lender's part of a repayment, fixed when the split's plan is made."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lender_id: str
+    principal: int
+    interest: int
+    late_fee: int
+    platform_fee: int
+    vat: int
+    withholding: int
+    withholding_article: str
+    net: int
 
 
 class MoneyPlanRecord(BaseModel):
@@ -41,6 +58,9 @@ class MoneyPlanRecord(BaseModel):
     state: Literal["running", "done"] = "running"
     created_at: Instant
     updated_at: Instant
+    # A split: the payment it splits, and every lender's line (in `lenders` order).
+    payment_id: str | None = None
+    lines: tuple[SplitLine, ...] = ()
 
     @property
     def chunk_count(self) -> int:

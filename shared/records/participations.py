@@ -52,6 +52,19 @@ class ParticipationRecord(BaseModel):
     committed: int
     commitments: tuple[Commitment, ...] = ()
     principal_funded: int = 0  # set at disbursement
+    # What repayments paid the lender so far (docs/lending-rules.md#billing-split).
+    principal_received: int = 0
+    interest_received: int = 0
+    late_fee_received: int = 0
+    platform_fee_paid: int = 0
+    vat_paid: int = 0
+    withholding_paid: int = 0
+    net_received: int = 0
+
+    @property
+    def outstanding_principal(self) -> int:
+        return self.principal_funded - self.principal_received if self.state == "active" else 0
+
     created_at: Instant
     updated_at: Instant
 

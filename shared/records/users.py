@@ -183,6 +183,7 @@ class UserRecord(BaseModel):
     updated_at: AwareDatetime
     deactivated_at: AwareDatetime | None = None
     deactivated_by: str | None = None
+    virtual_account: str | None = None  # a lender's top-up account at the payment gateway
 
 
 class Users(Repository[UserRecord]):

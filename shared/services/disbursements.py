@@ -254,6 +254,7 @@ def _booked(
         by=terms.requested.by,
         money_plan=None,
         disbursement=terms.model_copy(update={"state": "in_transit"}),
+        outstanding_principal=loan.principal,
     )
     Loans(tx).put(active)
     tx.emit(

@@ -695,7 +695,7 @@ def portfolio(uow: UnitOfWork, lender_id: str) -> Portfolio:
                 loan_id=s.loan_id,
                 state=s.state,
                 committed=s.committed if s.state == "committed" else 0,
-                outstanding_principal=s.principal_funded if s.state == "active" else 0,
+                outstanding_principal=s.outstanding_principal,
             )
             for s in stakes
         ),

@@ -292,9 +292,8 @@ class ApplicationList(BaseModel):
 
 
 def _outstanding_principal(loan: LoanRecord) -> int:
-    extra = loan.model_extra or {}
-    value = extra.get("outstanding_principal")
-    return int(value) if isinstance(value, int) else loan.principal
+    """What the borrower still owes of a loan's principal (repayments keep it)."""
+    return loan.principal if loan.outstanding_principal is None else loan.outstanding_principal
 
 
 class CoolingOff(Conflict):

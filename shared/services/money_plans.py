@@ -38,6 +38,8 @@ Stakes = Mapping[str, ParticipationRecord]
 ChunkEntry = Callable[[MoneyPlanRecord, str, Stakes, datetime], JournalEntry]
 StakeChange = Callable[[ParticipationRecord, datetime], ParticipationRecord]
 Finish = Callable[[DocumentTransaction, MoneyPlanRecord], None]
+# What else a chunk writes for its lenders (a split's per-lender receipts).
+ChunkRecord = Callable[[DocumentTransaction, MoneyPlanRecord, Stakes, datetime], None]
 
 
 def stakes_moved(
@@ -72,6 +74,7 @@ def run_plan(
     finish: Finish,
     now: Callable[[], datetime],
     releases: bool = False,
+    record: ChunkRecord | None = None,
 ) -> MoneyPlanRecord:
     """Run the plan from its cursor to the end, then its last step; the plan as it ends.
     A plan that `releases` stakes takes them out of the lenders' live positions."""
@@ -79,7 +82,7 @@ def run_plan(
     for index in range(plan.cursor, plan.chunk_count):
 
         def chunk(tx: DocumentTransaction, index: int = index) -> None:
-            _chunk(tx, plan_id, index, entry, change, now(), releases=releases)
+            _chunk(tx, plan_id, index, entry, change, now(), releases=releases, record=record)
 
         uow.run(chunk)
 
@@ -113,6 +116,7 @@ def _chunk(
     at: datetime,
     *,
     releases: bool,
+    record: ChunkRecord | None,
 ) -> None:
     plan = _plan(tx, plan_id)
     if plan.cursor != index:
@@ -134,6 +138,8 @@ def _chunk(
         participations.put(change(stake, at))
         if releases:
             add_to_positions(tx, stake.lender_id, stake.affiliate_group_id, -stake.committed)
+    if record is not None:
+        record(tx, plan, stakes, at)
     MoneyPlans(tx).put(plan.model_copy(update={"cursor": index + 1, "updated_at": at}))
 
 

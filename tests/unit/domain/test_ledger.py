@@ -113,6 +113,7 @@ def test_an_account_that_must_never_go_negative_is_never_a_hot_account() -> None
         AccountType.PLATFORM_FEE_INCOME,
         AccountType.VAT_PAYABLE,
         AccountType.WITHHOLDING_TAX_PAYABLE,
+        AccountType.GATEWAY_CLEARING,
     }
 
 

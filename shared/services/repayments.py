@@ -1,0 +1,162 @@
+"""A borrower's payment applied to their loan (docs/lending-rules.md#repayments).
+
+`allocate_payment` (`repayments`, on `payment.received`) runs one transaction per payment:
+it reads the payment, the loan and its installments, applies the payment oldest installment
+first in the order penalties → fees → interest → principal (`allocation.allocate_repayment`),
+and writes every consequence together:
+
+- each installment's paid parts (paid, or partly paid);
+- the loan's outstanding principal, and the loan `repaid` once nothing is owed
+  (`loan.repaid`);
+- the allocation on the payment, which makes a redelivered event a no-op;
+- one journal entry: the unapplied receipt to the lenders' pending split, the borrower's
+  fees and their VAT to the platform, an overpayment to the borrower's credit, and the
+  principal collected out of the receivable and the lenders' claim;
+- `installment.paid` with the allocation, which `billing_split` splits to the lenders.
+
+Payments of one loan are applied in the order their transactions commit; a payment to a
+loan already repaid is all borrower credit.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.domain.allocation import allocate_repayment
+from shared.domain.errors import Conflict
+from shared.domain.events import EventType, InstallmentPaid, LoanRepaid, PaidParts
+from shared.domain.loan import LoanState, LoanTransition
+from shared.domain.movements import repayment_allocated
+from shared.domain.products import TenorUnit
+from shared.platform.clock import jakarta_date
+from shared.platform.event_origin import EventOrigin
+from shared.platform.store import DocumentTransaction, UnitOfWork
+from shared.records.installments import Installments, installment_id
+from shared.records.ledger import LedgerBook
+from shared.records.loans import LoanRecord, Loans
+from shared.records.payments import AllocationRecord, AppliedRecord, Parts, Payments
+
+MAX_INSTALLMENTS = 400  # the longest schedule a product allows is far shorter
+
+
+class AllocationView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    payment_id: str
+    loan_id: str
+    installments: tuple[int, ...]
+    borrower_credit: int
+    outstanding_principal: int
+    loan_state: str
+
+
+def allocate_payment(uow: UnitOfWork, payment_id: str, *, origin: EventOrigin) -> AllocationView:
+    """Apply an unapplied loan payment; a payment already applied is answered as it was."""
+
+    def allocate(tx: DocumentTransaction) -> AllocationView:
+        payments = Payments(tx)
+        payment = payments.require(payment_id)
+        if payment.kind != "loan" or payment.owner_id is None:
+            raise Conflict(f"payment {payment_id} is not a loan's: nothing to allocate")
+        loans = Loans(tx)
+        loan = loans.require(payment.owner_id)
+        if loan.borrower_id != payment.borrower_id:
+            raise Conflict(f"payment {payment_id}'s account belongs to another borrower")
+        if payment.allocation is not None:
+            outstanding = loan.outstanding_principal or 0
+            return _view(payment_id, loan.id, payment.allocation, outstanding, loan.state.value)
+        ids = [installment_id(loan.id, n) for n in range(1, _installment_count(loan) + 1)]
+        found = Installments(tx).get_many(ids)
+        schedule = [i for i in found.values() if i is not None]
+        now = origin.clock.now()
+        allocation = allocate_repayment(payment.amount, [i.due for i in schedule if not i.settled])
+        entry = repayment_allocated(
+            payment_id,
+            loan.id,
+            loan.borrower_id,
+            allocation.collected,
+            allocation.borrower_credit,
+            now,
+        )
+        balances = tx.get_documents(LedgerBook.refs_to_read([entry]))
+        by_number = {i.number: i for i in schedule}
+        for applied in allocation.installments:
+            updated = by_number[applied.number].with_payment(applied.applied)
+            by_number[applied.number] = updated
+            Installments(tx).put(updated)
+        with LedgerBook(tx) as book:
+            book.post(entry, balances, source=f"payments/{payment_id}")
+        before = (
+            loan.principal if loan.outstanding_principal is None else loan.outstanding_principal
+        )
+        outstanding = before - allocation.collected.principal
+        owed = sum(i.outstanding.total for i in by_number.values())
+        repaid = loan.state is LoanState.ACTIVE and owed == 0
+        if repaid:
+            updated_loan = loan.moved(
+                LoanTransition.REPAY, at=now, by=None, outstanding_principal=outstanding
+            )
+        else:
+            updated_loan = loan.model_copy(
+                update={"outstanding_principal": outstanding, "updated_at": now}
+            )
+        loans.put(updated_loan)
+        record = AllocationRecord(
+            installments=tuple(
+                AppliedRecord(number=a.number, applied=Parts.of(a.applied), settled=a.settled)
+                for a in allocation.installments
+            ),
+            collected=Parts.of(allocation.collected),
+            borrower_credit=allocation.borrower_credit,
+            entry_id=entry.entry_id,
+            allocated_at=now,
+        )
+        payments.put(payment.model_copy(update={"state": "allocated", "allocation": record}))
+        tx.emit(
+            origin.event(
+                EventType.INSTALLMENT_PAID,
+                InstallmentPaid(
+                    payment_id=payment_id,
+                    loan_id=loan.id,
+                    amount=payment.amount,
+                    collected=PaidParts(**Parts.of(allocation.collected).model_dump()),
+                    installments=tuple(a.number for a in allocation.installments),
+                    settled=tuple(a.number for a in allocation.installments if a.settled),
+                    borrower_credit=allocation.borrower_credit,
+                    outstanding_principal=outstanding,
+                    loan_repaid=repaid,
+                ),
+            )
+        )
+        if repaid:
+            tx.emit(
+                origin.event(
+                    EventType.LOAN_REPAID,
+                    LoanRepaid(
+                        loan_id=loan.id,
+                        repaid_on=jakarta_date(now),
+                        total_paid=sum(i.paid for i in by_number.values()),
+                    ),
+                )
+            )
+        return _view(payment_id, loan.id, record, outstanding, updated_loan.state.value)
+
+    return uow.run(allocate)
+
+
+def _installment_count(loan: LoanRecord) -> int:
+    """How many installments the loan's schedule has: one a month, or one at maturity."""
+    return 1 if loan.tenor_unit is TenorUnit.DAY else min(loan.tenor, MAX_INSTALLMENTS)
+
+
+def _view(
+    payment_id: str, loan_id: str, record: AllocationRecord, outstanding: int, state: str
+) -> AllocationView:
+    return AllocationView(
+        payment_id=payment_id,
+        loan_id=loan_id,
+        installments=tuple(a.number for a in record.installments),
+        borrower_credit=record.borrower_credit,
+        outstanding_principal=outstanding,
+        loan_state=state,
+    )
