@@ -1,4 +1,4 @@
-"""The payment gateway sandbox over HTTP, with a small local receiver playing the platform.
+"""The payment gateway sandbox over HTTP, with a small local payment_callbacks playing the platform.
 
 A VA is issued once per loan or lender (the same number again); a payment is notified
 at once with a callback whose signature a re-computation here verifies (the recipe the
@@ -14,79 +14,22 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
 from emulators.launcher import EmulatorProcess
 from tests.fixtures.payment_gateway_sandbox import (
+    CALLBACK_PATH,
     PAYMENT_GATEWAY_API_KEY,
     PAYMENT_GATEWAY_MAX_ATTEMPTS,
     PAYMENT_GATEWAY_SIGNING_KEY,
 )
 
 pytestmark = pytest.mark.emulator
-
-CALLBACK_PATH = "/payments/notify?source=gateway"
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    """Records every callback and answers each with the next scripted status (then 200)."""
-
-    statuses: list[int] = field(default_factory=list)
-    received: list[Received] = field(default_factory=list)
-    url: str = ""
-    arrived: threading.Condition = field(default_factory=threading.Condition)
-
-    def wait_for(self, count: int) -> list[Received]:
-        with self.arrived:
-            self.arrived.wait_for(lambda: len(self.received) >= count, timeout=20)
-            return list(self.received)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    recorded = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            with recorded.arrived:
-                status = recorded.statuses.pop(0) if recorded.statuses else 200
-                recorded.received.append(Received(self.path, dict(self.headers), body))
-                recorded.arrived.notify_all()
-            answer = json.dumps({"responseCode": str(status)}).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True).start()
-    recorded.url = f"http://127.0.0.1:{server.server_address[1]}{CALLBACK_PATH}"
-    try:
-        yield recorded
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
@@ -183,9 +126,9 @@ def test_a_malformed_virtual_account_request_is_a_400(payment_gateway, api, body
 
 
 def test_a_payment_is_notified_at_once_with_a_signature_the_platform_can_verify(
-    payment_gateway, api, receiver
+    payment_gateway, api, payment_callbacks
 ):
-    payment_gateway.set_callback_url(receiver.url)
+    payment_gateway.set_callback_url(payment_callbacks.url)
     number = issue(api, "loan", "loan-3", name="Siti Rahmawati")
 
     payment = payment_gateway.pay(number, 150_000, paid_at="2026-12-04T02:30:00Z")
@@ -200,7 +143,7 @@ def test_a_payment_is_notified_at_once_with_a_signature_the_platform_can_verify(
         "externalId": payment["delivery"]["externalId"],
     }
     assert payment["paidAt"] == "2026-12-04T09:30:00+07:00"
-    [callback] = receiver.received
+    [callback] = payment_callbacks.received
     assert callback.path == CALLBACK_PATH
     assert json.loads(callback.body) == {
         "partnerServiceId": "8808",
@@ -223,23 +166,25 @@ def test_a_payment_is_notified_at_once_with_a_signature_the_platform_can_verify(
     )
 
 
-def test_every_payment_has_its_own_reference_and_external_id(payment_gateway, api, receiver):
-    payment_gateway.set_callback_url(receiver.url)
+def test_every_payment_has_its_own_reference_and_external_id(
+    payment_gateway, api, payment_callbacks
+):
+    payment_gateway.set_callback_url(payment_callbacks.url)
     number = issue(api, "lender", "lender-1")
 
     first = payment_gateway.pay(number, 1_000_000)
     second = payment_gateway.pay(number, 1_000_000)
 
     assert first["paymentRequestId"] != second["paymentRequestId"]
-    [one, two] = receiver.received
+    [one, two] = payment_callbacks.received
     assert one.headers["X-EXTERNAL-ID"] != two.headers["X-EXTERNAL-ID"]
 
 
 def test_a_callback_the_platform_did_not_take_is_retried_until_it_is(
-    payment_gateway, api, receiver
+    payment_gateway, api, payment_callbacks
 ):
-    payment_gateway.set_callback_url(receiver.url)
-    receiver.statuses = [503, 500]
+    payment_gateway.set_callback_url(payment_callbacks.url)
+    payment_callbacks.statuses = [503, 500]
     number = issue(api, "loan", "loan-4")
 
     payment = payment_gateway.pay(number, 200_000)
@@ -248,23 +193,23 @@ def test_a_callback_the_platform_did_not_take_is_retried_until_it_is(
     assert payment["delivery"]["lastStatus"] == 503
     delivered = wait_for_delivery(payment_gateway, payment["paymentRequestId"], "delivered")
     assert delivered["delivery"]["attempts"] == 3
-    first, second, third = receiver.wait_for(3)
+    first, second, third = payment_callbacks.wait_for(3)
     assert first.body == second.body == third.body
     assert len({r.headers["X-EXTERNAL-ID"] for r in (first, second, third)}) == 1
 
 
 def test_a_callback_refused_every_time_ends_failed_after_the_last_attempt(
-    payment_gateway, api, receiver
+    payment_gateway, api, payment_callbacks
 ):
-    payment_gateway.set_callback_url(receiver.url)
-    receiver.statuses = [500] * PAYMENT_GATEWAY_MAX_ATTEMPTS
+    payment_gateway.set_callback_url(payment_callbacks.url)
+    payment_callbacks.statuses = [500] * PAYMENT_GATEWAY_MAX_ATTEMPTS
     number = issue(api, "loan", "loan-5")
 
     payment = payment_gateway.pay(number, 200_000)
 
     failed = wait_for_delivery(payment_gateway, payment["paymentRequestId"], "failed")
     assert failed["delivery"]["attempts"] == PAYMENT_GATEWAY_MAX_ATTEMPTS
-    assert len(receiver.received) == PAYMENT_GATEWAY_MAX_ATTEMPTS
+    assert len(payment_callbacks.received) == PAYMENT_GATEWAY_MAX_ATTEMPTS
 
 
 def test_an_unreachable_platform_is_a_pending_delivery_with_the_reason(payment_gateway, api):
@@ -279,23 +224,23 @@ def test_an_unreachable_platform_is_a_pending_delivery_with_the_reason(payment_g
 
 
 def test_payments_made_before_a_callback_url_is_set_are_delivered_once_it_is(
-    payment_gateway, api, receiver
+    payment_gateway, api, payment_callbacks
 ):
     number = issue(api, "lender", "lender-2")
     payment = payment_gateway.pay(number, 500_000)
     assert payment["delivery"] == {**payment["delivery"], "status": "pending", "attempts": 0}
 
-    assert payment_gateway.set_callback_url(receiver.url)["waitingPayments"] == 1
+    assert payment_gateway.set_callback_url(payment_callbacks.url)["waitingPayments"] == 1
 
     wait_for_delivery(payment_gateway, payment["paymentRequestId"], "delivered")
-    [callback] = receiver.wait_for(1)
+    [callback] = payment_callbacks.wait_for(1)
     assert json.loads(callback.body)["paymentRequestId"] == payment["paymentRequestId"]
 
 
 def test_a_redelivery_sends_the_same_body_and_external_id_freshly_signed(
-    payment_gateway, api, receiver
+    payment_gateway, api, payment_callbacks
 ):
-    payment_gateway.set_callback_url(receiver.url)
+    payment_gateway.set_callback_url(payment_callbacks.url)
     number = issue(api, "loan", "loan-7")
     payment = payment_gateway.pay(number, 150_000)
 
@@ -303,7 +248,7 @@ def test_a_redelivery_sends_the_same_body_and_external_id_freshly_signed(
 
     assert again["delivery"]["status"] == "delivered"
     assert again["delivery"]["attempts"] == 2
-    first, duplicate = receiver.received
+    first, duplicate = payment_callbacks.received
     assert duplicate.body == first.body
     assert duplicate.headers["X-EXTERNAL-ID"] == first.headers["X-EXTERNAL-ID"]
     assert duplicate.headers["X-SIGNATURE"] == expected_signature(
@@ -311,15 +256,15 @@ def test_a_redelivery_sends_the_same_body_and_external_id_freshly_signed(
     )
 
 
-def test_a_rotated_signing_key_signs_the_next_callbacks(payment_gateway, api, receiver):
-    payment_gateway.set_callback_url(receiver.url)
+def test_a_rotated_signing_key_signs_the_next_callbacks(payment_gateway, api, payment_callbacks):
+    payment_gateway.set_callback_url(payment_callbacks.url)
     number = issue(api, "loan", "loan-8")
     payment_gateway.pay(number, 150_000)
 
     payment_gateway.rotate_signing_key("rotated-signing-key")
     payment_gateway.pay(number, 150_000)
 
-    before, after = receiver.received
+    before, after = payment_callbacks.received
     for callback, key in ((before, PAYMENT_GATEWAY_SIGNING_KEY), (after, "rotated-signing-key")):
         assert callback.headers["X-SIGNATURE"] == expected_signature(
             key, CALLBACK_PATH, callback.body, callback.headers["X-TIMESTAMP"]
@@ -390,14 +335,14 @@ def test_an_injected_fault_makes_the_platform_api_answer_503_once(payment_gatewa
     assert api.get("/v1/settlements/2026-12-04").status_code == 200
 
 
-def test_the_sandbox_starts_from_its_flags_and_stops_cleanly_on_sigterm(receiver):
+def test_the_sandbox_starts_from_its_flags_and_stops_cleanly_on_sigterm(payment_callbacks):
     with EmulatorProcess.python_module(
         "payment_gateway-flags",
         "emulators.sandboxes.payment_gateway",
         "--port", "0",
         "--api-key", "other-key",
         "--signing-key", "other-signing-key",
-        "--callback-url", receiver.url,
+        "--callback-url", payment_callbacks.url,
         "--partner-id", "PARTNER-2",
         "--fee", "2500",
     ) as process:  # fmt: skip
@@ -414,11 +359,11 @@ def test_the_sandbox_starts_from_its_flags_and_stops_cleanly_on_sigterm(receiver
             json={"virtualAccountNo": number, "amount": 10_000},
             trust_env=False,
         ).raise_for_status()
-        day = receiver.received[0].headers["X-TIMESTAMP"][:10]
+        day = payment_callbacks.received[0].headers["X-TIMESTAMP"][:10]
         report = httpx.get(f"{url}/v1/settlements/{day}", headers=headers, trust_env=False).json()
         returncode = process.stop()
 
-    [callback] = receiver.received
+    [callback] = payment_callbacks.received
     assert callback.headers["X-PARTNER-ID"] == "PARTNER-2"
     assert callback.headers["X-SIGNATURE"] == expected_signature(
         "other-signing-key", CALLBACK_PATH, callback.body, callback.headers["X-TIMESTAMP"]
