@@ -4,12 +4,13 @@
     python -m scripts.local_platform --check [--ports default|free]
     python -m scripts.local_platform --run-scheduled outbox_relay [--url URL]
 
-Starts the emulators, the sandboxes (providers, ops channel), Pub/Sub topics and push
-subscriptions (with dead-letter topics) from the topology, the entity's products, and every
-function on its own functions-framework port (`scripts.platform_runner.LocalPlatform`),
-then prints the function URLs and who may call them, the scheduled jobs the local
-Cloud Scheduler runs (`scripts.local_scheduler`), ready-to-use dev-issuer tokens
-for each role, and the environment exports, and waits. Ctrl-C (or SIGTERM) stops
+Starts the emulators, the sandboxes (providers, ops channel, payment gateway), Pub/Sub
+topics and push subscriptions (with dead-letter topics) from the topology, the entity's
+products, and every function on its own functions-framework port
+(`scripts.platform_runner.LocalPlatform`), then prints the function URLs and who may call
+them, the scheduled jobs the local Cloud Scheduler runs (`scripts.local_scheduler`),
+ready-to-use dev-issuer tokens for each role, and the environment exports (the payment
+gateway's URL and API key among them), and waits. Ctrl-C (or SIGTERM) stops
 everything and exits 0; if any part dies on its own the rest is stopped and the exit
 code is 1. A port already taken stops the start before anything runs, naming it.
 
@@ -71,7 +72,7 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         "--ports",
         choices=("default", "free"),
         default=None,
-        help="default: emulator ports 8080/8085/4443, sandbox 8090, functions 8200+; "
+        help="default: emulator ports 8080/8085/4443, sandboxes 8090-8092, functions 8200+; "
         "free: any free ports (the default with --check)",
     )
     parser.add_argument("--host", default="127.0.0.1")
@@ -138,6 +139,7 @@ def describe(platform: LocalPlatform) -> str:
         f'  curl -s {platform.url("users")}/me -H "Authorization: Bearer $TOKEN_BORROWER"',
         "  python -m scripts.demo      # three borrowers from registration to decision",
         *_budget_alert_lines(platform),
+        *_payment_lines(platform),
         "",
         "Environment for the Google clients and local tools:",
     ]
@@ -147,6 +149,7 @@ def describe(platform: LocalPlatform) -> str:
         "PATUNGAN_ENTITY": platform.config.entity,
         "PATUNGAN_GCP_PROJECT": platform.config.project,
         "PATUNGAN_PROVIDERS_URL": platform.providers_url,
+        **platform.payment_gateway_environment,
     }
     lines += [f"export {name}={value}" for name, value in sorted(exports.items())]
     lines += [
@@ -173,6 +176,17 @@ def _budget_alert_lines(platform: LocalPlatform) -> list[str]:
         f"  python -m scripts.budget_alert --threshold 0.9{options}"
         "   # Cloud Billing → ops_alerts → ops",
         f"  curl -s {platform.ops_notifications_url}/messages   # what the ops channel received",
+    ]
+
+
+def _payment_lines(platform: LocalPlatform) -> list[str]:
+    """How to play a payer into a virtual account of the payment gateway sandbox."""
+    url = platform.payment_gateway_url
+    gateway = "" if platform.config.ports == "default" else f" --gateway {url}"
+    return [
+        f"  python -m scripts.pay --va <virtual account> --amount 150000{gateway}"
+        "   # a payer pays into a VA",
+        f"  curl -s {url}/admin/payments   # every payment and its callback's delivery",
     ]
 
 

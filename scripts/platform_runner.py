@@ -13,7 +13,9 @@ brings up, in order, printing progress as it goes:
 2. the local cloud (`emulators.local_cloud.LocalCloud`: Firestore, Pub/Sub,
    Storage) and the sandboxes (`python -m emulators.sandboxes.providers`, the
    credit-data providers; `python -m emulators.sandboxes.ops_notifications`, the ops
-   channel `ops_alerts` posts to, whose messages `ops_messages()` reads back),
+   channel `ops_alerts` posts to, whose messages `ops_messages()` reads back;
+   `python -m emulators.sandboxes.payment_gateway`, the payment gateway, at
+   `payment_gateway_url`, with no callback URL until the platform sets one),
    together; the Pub/Sub emulator signs push tokens with the dev issuer's key
    (`--push-auth-key`), as Google signs them in the cloud; then the dev issuer's JWKS
    on a local URL (`scripts.dev_issuer_keys.LocalJwks`), where the functions fetch
@@ -48,7 +50,7 @@ after a grace period) and waits for them; the context manager does both, and a
 failed start stops whatever had started before raising `PlatformError`.
 
 Ports: `PlatformConfig(ports="default")` uses the emulators' official ports (Firestore
-8080/8081, Pub/Sub 8085/8086, Storage 4443), the sandbox's 8090 and the topology's
+8080/8081, Pub/Sub 8085/8086, Storage 4443), the sandboxes' 8090-8092 and the topology's
 function ports (8200 + index) and refuses to start, naming them, when any is taken;
 `ports="free"` lets the OS pick, for tests and benchmarks.
 """
@@ -78,6 +80,8 @@ from emulators.local_cloud import (
     LocalCloudConfig,
 )
 from emulators.sandboxes.ops_notifications import DEFAULT_PORT as OPS_NOTIFICATIONS_DEFAULT_PORT
+from emulators.sandboxes.payment_gateway import DEFAULT_API_KEY as PAYMENT_GATEWAY_API_KEY
+from emulators.sandboxes.payment_gateway import DEFAULT_PORT as PAYMENT_GATEWAY_DEFAULT_PORT
 from emulators.sandboxes.providers import DEFAULT_API_KEY as SANDBOX_API_KEY
 from emulators.supervisor import StartStop
 from scripts.dev_issuer_keys import LocalJwks
@@ -319,6 +323,14 @@ def ops_messages(ops_notifications_url: str) -> list[dict[str, Any]]:
     return messages
 
 
+def payment_gateway_environment(url: str) -> dict[str, str]:
+    """`PATUNGAN_PAYMENT_GATEWAY_URL` and `_API_KEY` for the payment gateway sandbox at `url`."""
+    return {
+        "PATUNGAN_PAYMENT_GATEWAY_URL": url,
+        "PATUNGAN_PAYMENT_GATEWAY_API_KEY": PAYMENT_GATEWAY_API_KEY,
+    }
+
+
 def functions_framework_command() -> list[str]:
     """The venv's `functions-framework` script, else `python -m functions_framework`."""
     script = Path(sys.executable).with_name("functions-framework")
@@ -403,6 +415,7 @@ class LocalPlatform(StartStop):
     keys: DevKeys = field(init=False)
     providers_url: str = field(default="", init=False)
     ops_notifications_url: str = field(default="", init=False)
+    payment_gateway_url: str = field(default="", init=False)
     products: tuple[str, ...] = field(default=(), init=False)
     functions: dict[str, RunningFunction] = field(default_factory=dict, init=False)
     _sandboxes: dict[str, EmulatorProcess] = field(default_factory=dict, init=False)
@@ -548,6 +561,11 @@ class LocalPlatform(StartStop):
         """What the ops channel received (the ops-notifications sandbox), oldest first."""
         return ops_messages(self.ops_notifications_url)
 
+    @property
+    def payment_gateway_environment(self) -> dict[str, str]:
+        """The variables a function reads to reach the payment gateway (the sandbox here)."""
+        return payment_gateway_environment(self.payment_gateway_url)
+
     # ------------------------------------------------------------------ steps
 
     @contextlib.contextmanager
@@ -565,6 +583,7 @@ class LocalPlatform(StartStop):
             "storage": STORAGE_DEFAULT_PORT,
             "providers sandbox": PROVIDERS_DEFAULT_PORT,
             "ops-notifications sandbox": OPS_NOTIFICATIONS_DEFAULT_PORT,
+            "payment gateway sandbox": PAYMENT_GATEWAY_DEFAULT_PORT,
         }
         for planned in self._selected_functions():
             ports[f"function {planned.name}"] = local_port(planned.function)
@@ -652,6 +671,18 @@ class LocalPlatform(StartStop):
                 ready_timeout=config.ready_timeout_s,
                 echo=config.echo,
             ),
+            # No callback URL: the platform sets it (PUT /admin/callback-url) once its
+            # webhook function runs; payments made before are kept and sent then.
+            "payment_gateway": EmulatorProcess.python_module(
+                "payment_gateway",
+                "emulators.sandboxes.payment_gateway",
+                "--host", config.host,
+                "--port", str(0 if free else PAYMENT_GATEWAY_DEFAULT_PORT),
+                "--api-key", PAYMENT_GATEWAY_API_KEY,
+                "--callback-url", "",
+                ready_timeout=config.ready_timeout_s,
+                echo=config.echo,
+            ),
         }  # fmt: skip
         config.progress("  starting firestore, pubsub, storage and the sandboxes …")
         timings: dict[str, float] = {}
@@ -678,9 +709,10 @@ class LocalPlatform(StartStop):
             config.progress(f"  {name:<9} {where} … ready ({timings['emulators']:.1f} s)")
         # "READY <name> http://HOST:PORT"
         urls = {name: sandbox.ready_line.split()[2] for name, sandbox in self._sandboxes.items()}
-        self.providers_url, self.ops_notifications_url = (
+        self.providers_url, self.ops_notifications_url, self.payment_gateway_url = (
             urls["providers"],
             urls["ops-notifications"],
+            urls["payment_gateway"],
         )
         for name, url in urls.items():
             config.progress(f"  {name} {url} … ready ({timings[name]:.1f} s)")
@@ -878,5 +910,6 @@ __all__ = [
     "local_environment",
     "local_job",
     "ops_messages",
+    "payment_gateway_environment",
     "who_may_call",
 ]

@@ -21,9 +21,10 @@ How each function is deployed and wired (its environment, push subscriptions,
 Scheduler job) is derived from this declaration once, in `shared/deployment.py`.
 
 Local ports: the emulators own 8080/8081 (Firestore gRPC/admin), 8085/8086
-(Pub/Sub gRPC/admin), 4443 (Storage), 8090 (providers sandbox) and 8091 (ops-notifications
-sandbox); functions run on `LOCAL_FUNCTION_PORT_BASE + index` (8200, 8201, ...), clear of
-all of them and of functions-framework's own default 8080.
+(Pub/Sub gRPC/admin), 4443 (Storage), 8090 (providers sandbox), 8091 (ops-notifications
+sandbox) and 8092 (payment gateway sandbox); functions run on
+`LOCAL_FUNCTION_PORT_BASE + index` (8200, 8201, ...), clear of all of them and of
+functions-framework's own default 8080.
 """
 
 from __future__ import annotations

@@ -28,7 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 COMMAND = [sys.executable, "-m", "scripts.local_platform"]
 FUNCTION_ROW = re.compile(r"^\s+(\w+)\s+(http|event)\s+(http://\S+)\s+(.+)$")
 # "  firestore 127.0.0.1:57847 … ready (0.7 s)", "  providers http://127.0.0.1:34117 … ready"
-SERVICE_ROW = re.compile(r"^\s+(firestore|pubsub|storage|providers)\s+(?:http://)?([\d.]+):(\d+) ")
+SERVICE_ROW = re.compile(
+    r"^\s+(firestore|pubsub|storage|providers|payment_gateway)\s+(?:http://)?([\d.]+):(\d+) "
+)
 WITH_ADMIN_PORT = {"firestore", "pubsub"}  # gRPC on P, admin HTTP on P + 1
 PLANNED = {p.name for p in platform_plan(load_manifest(LOCAL_ENTITY).ojk_licence.value).functions}
 
@@ -182,6 +184,7 @@ def test_a_runner_killed_with_sigkill_leaves_no_function_or_emulator_serving(tmp
         "pubsub",
         "storage",
         "providers",
+        "payment_gateway",
     }
 
     # The orphans notice within a second or so; the deadline only bounds a failing run.

@@ -1,6 +1,6 @@
 """Every local HTTP endpoint answers a malformed request with a 400 JSON error, never a dropped
 connection, and obeys no state-changing request a web page could send: the Firestore and
-Pub/Sub admin endpoints and the providers sandbox share one handler (emulators/json_http.py),
+Pub/Sub admin endpoints and the sandboxes share one handler (emulators/json_http.py),
 and a request that breaks it must not break the endpoint."""
 
 from __future__ import annotations
@@ -24,6 +24,11 @@ ENDPOINTS = {
         lambda r: r.getfixturevalue("providers_sandbox"),
         "PUT",
         "/admin/faults/credit_bureau",
+    ),
+    "payment_gateway": (
+        lambda r: r.getfixturevalue("payment_gateway_sandbox"),
+        "PUT",
+        "/admin/faults",
     ),
 }
 

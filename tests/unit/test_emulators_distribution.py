@@ -81,6 +81,8 @@ def test_the_wheel_holds_the_emulators_and_sandboxes_and_no_lending_code(wheel):
         "emulators/storage/__main__.py",
         "emulators/sandboxes/providers/server.py",
         "emulators/sandboxes/providers/personas.json",
+        "emulators/sandboxes/payment_gateway/server.py",
+        "emulators/sandboxes/payment_gateway/README.md",
         "emulators/README.md",
     ):
         assert expected in names

@@ -19,7 +19,7 @@ def test_every_function_has_a_folder_name_that_is_its_entry_point():
 def test_local_ports_are_unique_and_clear_of_the_emulators():
     ports = [topology.local_port(fn) for fn in FUNCTIONS]
     assert len(set(ports)) == len(ports)
-    assert not set(ports) & {8080, 8081, 8085, 8086, 4443, 8090, 8091}
+    assert not set(ports) & {8080, 8081, 8085, 8086, 4443, 8090, 8091, 8092}
 
 
 def test_a_published_topic_without_consumer_must_be_declared_outbound():
