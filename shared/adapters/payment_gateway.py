@@ -25,12 +25,17 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import date
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from shared.platform.errors import TransientFailure
+
+if TYPE_CHECKING:  # pydantic-settings is not imported at cold start
+    from shared.settings import PaymentGatewaySettings
 
 VirtualAccountKind = Literal["loan", "lender"]
 API_KEY_HEADER = "X-API-Key"
@@ -245,3 +250,28 @@ __all__ = [
     "SettlementReport",
     "VirtualAccount",
 ]
+
+
+class GatewayIssuer:
+    """`shared.services.payments.VirtualAccountIssuer` over the gateway's API: a gateway that
+    cannot be reached (or answers 5xx after the retries) is a `TransientFailure` (503 with
+    `Retry-After`), so the client asks again later."""
+
+    def __init__(self, client: PaymentGatewayClient) -> None:
+        self._client = client
+
+    @classmethod
+    def from_settings(cls, settings: PaymentGatewaySettings) -> GatewayIssuer:
+        return cls(
+            PaymentGatewayClient(
+                settings.payment_gateway_url,
+                settings.payment_gateway_api_key.get_secret_value(),
+                timeout_s=settings.payment_gateway_timeout_s,
+            )
+        )
+
+    def issue(self, kind: VirtualAccountKind, reference: str, name: str) -> str:
+        try:
+            return self._client.issue_virtual_account(kind, reference, name).number
+        except PaymentGatewayUnavailable as exc:
+            raise TransientFailure(f"the payment gateway is unavailable: {exc}", 5) from exc

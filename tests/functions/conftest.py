@@ -26,16 +26,20 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.adapters.auth import JwtVerifier, StaticPublicKey
 from shared.adapters.memory import RecordingOpsChannel
+from shared.http.gateway_signature import GatewaySignature
 from shared.http.lazy import Lazy
 from shared.platform.escrow import FundingRules, MoneyLimits
 from shared.records.users import UserDirectory
 from tests.unit.journey.money_desk import ESCROW
+from tests.unit.journey.payment_desk import FakeIssuer
 from tests.unit.journey.world import ENTITY, SCORECARD, JourneyWorld
 from tests.unit.plumbing.support import push_issuer
 
 ROOT = Path(__file__).resolve().parents[2]
 ISSUER = "https://issuer.test/patungan"
 AUDIENCE = "patungan-test"
+# The payment gateway's signing keys: the current one, and the previous one a rotation keeps.
+GATEWAY_KEYS = ("gateway-key-2026-12-current", "gateway-key-2026-06-previous")
 FUNDING_EXPIRY_SCHEDULER = "cron-funding-expiry@patungan-p2p-prod.iam.gserviceaccount.com"
 
 
@@ -74,6 +78,7 @@ class Platform:
     world: JourneyWorld = field(default_factory=JourneyWorld)
     ops_channel: RecordingOpsChannel = field(default_factory=RecordingOpsChannel)
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    issuer: FakeIssuer = field(default_factory=FakeIssuer)
 
     def verifier(self) -> JwtVerifier:
         pem = self.key.public_key().public_bytes(
@@ -176,6 +181,27 @@ class Platform:
                     entity=ENTITY,
                     channel=self.ops_channel,
                     entity_name=ENTITY,
+                )
+            case "payment_webhook":
+                return module.WebhookServices(
+                    clock=w.clock,
+                    ids=w.ids,
+                    uow=w.uow,
+                    entity=ENTITY,
+                    request_signature=GatewaySignature(GATEWAY_KEYS),
+                )
+            case "virtual_accounts":
+                return module.AccountServices(**http, entity=ENTITY, issuer=self.issuer)
+            case "repayments" | "billing_split":
+                services_class = (
+                    module.RepaymentServices if name == "repayments" else module.SplitServices
+                )
+                return services_class(
+                    uow=w.uow,
+                    push_auth=push_issuer().authenticator(),
+                    clock=w.clock,
+                    ids=w.ids,
+                    entity=ENTITY,
                 )
         raise KeyError(name)
 
