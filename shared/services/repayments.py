@@ -1,4 +1,4 @@
-"""A borrower's payment applied to their loan (docs/lending-rules.md#repayments).
+"""A borrower's payment applied to their loan (docs/lending-rules.md#repayment).
 
 `allocate_payment` (`repayments`, on `payment.received`) runs one transaction per payment:
 it reads the payment, the loan and its installments, applies the payment oldest installment
