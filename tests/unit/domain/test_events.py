@@ -147,6 +147,23 @@ SAMPLE_DATA: dict[EventType, dict[str, object]] = {
         "passed": True,
         "problems": 0,
     },
+    EventType.PAYMENT_RECEIVED: {
+        "payment_id": "PAY000001",
+        "loan_id": "L-1",
+        "amount": 1_772_000,
+        "paid_at": "2026-01-20T10:00:00+07:00",
+    },
+    EventType.INSTALLMENT_PAID: {
+        "payment_id": "PAY000001",
+        "loan_id": "L-1",
+        "amount": 1_772_000,
+        "collected": {"fee": 50_000, "fee_vat": 5_500, "interest": 150_000, "principal": 1_566_500},
+        "installments": [1],
+        "settled": [1],
+        "borrower_credit": 0,
+        "outstanding_principal": 8_433_500,
+        "loan_repaid": False,
+    },
 }
 
 
