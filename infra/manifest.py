@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shared.platform.escrow import EscrowAccount, FundingRules, MoneyLimits
-from shared.topology import SERVED_UNDER
+from shared.topology import COOPERATIVE_LICENCE, SERVED_UNDER
 
 ENTITIES_DIR = Path(__file__).resolve().parent / "entities"
 
@@ -178,8 +178,10 @@ class EntityManifest(_Frozen):
     funding_rules: FundingRules = Field(
         default_factory=FundingRules,
         description=(
-            "The smallest commitment, the most lenders per loan, and the platform outstanding "
-            "from which the lender concentration cap applies."
+            "The smallest commitment, the most lenders per loan, the platform outstanding "
+            "from which the lender concentration cap applies, whether only members fund and "
+            "borrow, and the cap table the lenders' limits come from (a cooperative: members "
+            "only, the `koperasi` table)."
         ),
     )
 
@@ -204,6 +206,14 @@ class EntityManifest(_Frozen):
         if "lenders" in SERVED_UNDER[self.ojk_licence.value] and self.escrow_account is None:
             raise ValueError(
                 f"a {self.ojk_licence.value} entity holds lenders' money: name its escrow_account"
+            )
+        cooperative = self.ojk_licence.value == COOPERATIVE_LICENCE
+        rules = self.funding_rules
+        if cooperative != (rules.members_only and rules.cap_table == "koperasi"):
+            raise ValueError(
+                "a koperasi_sektor_jasa_keuangan entity, and only one, funds members only "
+                'under the cooperative caps: funding_rules {"members_only": true, '
+                '"cap_table": "koperasi"} (docs/lending-rules.md#cooperative)'
             )
         return self
 

@@ -218,6 +218,8 @@ class LocalValues:
             Source.MIN_COMMITMENT: str(LOCAL_FUNDING_RULES.min_commitment),
             Source.MAX_LENDERS_PER_LOAN: str(LOCAL_FUNDING_RULES.max_lenders_per_loan),
             Source.CONCENTRATION_FLOOR: str(LOCAL_FUNDING_RULES.concentration_floor),
+            Source.MEMBERS_ONLY: str(LOCAL_FUNDING_RULES.members_only).lower(),
+            Source.CAP_TABLE: LOCAL_FUNDING_RULES.cap_table,
         }
         return values.get
 

@@ -114,6 +114,8 @@ class Source(StrEnum):
     MIN_COMMITMENT = auto()  # the entity's funding rules (optional: the settings' defaults)
     MAX_LENDERS_PER_LOAN = auto()
     CONCENTRATION_FLOOR = auto()
+    MEMBERS_ONLY = auto()
+    CAP_TABLE = auto()
 
 
 @dataclass(frozen=True)
@@ -341,6 +343,8 @@ def environment(fn: Function) -> tuple[Variable, ...]:
             Variable("PATUNGAN_MIN_COMMITMENT", Source.MIN_COMMITMENT, True),
             Variable("PATUNGAN_MAX_LENDERS_PER_LOAN", Source.MAX_LENDERS_PER_LOAN, True),
             Variable("PATUNGAN_CONCENTRATION_FLOOR", Source.CONCENTRATION_FLOOR, True),
+            Variable("PATUNGAN_MEMBERS_ONLY", Source.MEMBERS_ONLY, True),
+            Variable("PATUNGAN_CAP_TABLE", Source.CAP_TABLE, True),
         ]
     if PROVIDER_CREDENTIALS in fn.secrets:
         # Whoever holds the providers' API key calls them, so is told where they are.

@@ -51,6 +51,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.domain.caps import CapTableName
 from shared.fields import MAX_RUPIAH
 from shared.platform.escrow import EscrowAccount, FundingRules, MoneyLimits
 
@@ -356,6 +357,8 @@ class FundingRulesSettings(PlatformSettings):
     concentration_floor: int = Field(
         default=FundingRules().concentration_floor, ge=0, le=MAX_RUPIAH
     )
+    members_only: bool = FundingRules().members_only
+    cap_table: CapTableName = FundingRules().cap_table
 
     @property
     def funding_rules(self) -> FundingRules:
@@ -363,6 +366,8 @@ class FundingRulesSettings(PlatformSettings):
             min_commitment=self.min_commitment,
             max_lenders_per_loan=self.max_lenders_per_loan,
             concentration_floor=self.concentration_floor,
+            members_only=self.members_only,
+            cap_table=self.cap_table,
         )
 
 

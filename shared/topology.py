@@ -67,13 +67,17 @@ DataAccess = Literal["none", "read", "read_write"]
 Serves = Literal["borrowers", "lenders", "everyone"]
 SERVES: tuple[Serves, ...] = ("borrowers", "lenders", "everyone")
 
+# The licence of a savings-and-loan cooperative: its funding is for members only
+# (docs/lending-rules.md#cooperative).
+COOPERATIVE_LICENCE = "koperasi_sektor_jasa_keuangan"
+
 # The OJK licences an entity may hold (its manifest's `ojk_licence`) and the sides of the
 # marketplace each runs; a function serving "everyone" is deployed under every licence.
 SERVED_UNDER: dict[str, frozenset[Serves]] = {
     # LPBBTI (P2P lending, POJK 10/POJK.05/2022): many lenders pool money into one loan.
     "lpbbti": frozenset({"borrowers", "lenders"}),
     # A savings-and-loan cooperative: members lend to members, under the same flows.
-    "koperasi_sektor_jasa_keuangan": frozenset({"borrowers", "lenders"}),
+    COOPERATIVE_LICENCE: frozenset({"borrowers", "lenders"}),
     # Banks (Bank Umum, BPR) and microfinance institutions (LKM) lend their own funds.
     "bank_umum": frozenset({"borrowers"}),
     "bpr": frozenset({"borrowers"}),

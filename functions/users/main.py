@@ -9,6 +9,8 @@ shared/domain/permissions.py):
 - `GET /{user_id}`, `POST /lookup` (by NIK) — `user.read_any`.
 - `POST /{user_id}/deactivate`, `/reactivate`, `PUT /{user_id}/role` — `user.manage`.
 - `POST /{user_id}/identity/verify` — `identity.verify` (passports, institutions).
+- `PUT /{user_id}/membership`, `POST /{user_id}/membership/approve` — `user.manage`: a
+  cooperative member's number recorded by one admin.super and approved by another.
 - `POST /{user_id}/role-grants`, `GET /role-grants`, `POST /role-grants/{grant_id}/approve`
   and `/reject` — `role.grant`, one admin.super proposing and another deciding.
 
@@ -32,6 +34,8 @@ from shared.services.bank_accounts import BankAccountInput, change_bank_account
 from shared.services.users import (
     IdentityRegistry,
     IdentityVerification,
+    MembershipRequest,
+    MembershipView,
     MyPermissions,
     NikLookup,
     Registration,
@@ -40,6 +44,7 @@ from shared.services.users import (
     RoleGrantQuery,
     RoleGrantRequest,
     UserView,
+    approve_membership,
     change_role,
     decide_role_grant,
     find_user_by_nik,
@@ -48,6 +53,7 @@ from shared.services.users import (
     my_profile,
     propose_role_grant,
     read_user,
+    record_membership,
     register_user,
     set_user_active,
     verify_identity,
@@ -160,6 +166,39 @@ def verify(call: Call[IdentityVerification, UserServices]) -> UserView:
         call.body,
         admin_id=call.caller.user_id,
         clock=call.services.clock,
+    )
+
+
+@router.put(
+    "/{user_id}/membership",
+    body=MembershipRequest,
+    response=MembershipView,
+    permission=Permission.USER_MANAGE,
+    idempotent=True,
+    conflict=True,  # another number over an approved membership; not a borrower or lender
+)
+def membership(call: Call[MembershipRequest, UserServices]) -> MembershipView:
+    """Record a borrower's or lender's number in the cooperative's member register."""
+    return record_membership(
+        call.uow,
+        call.path["user_id"],
+        call.body,
+        admin_id=call.caller.user_id,
+        clock=call.services.clock,
+    )
+
+
+@router.post(
+    "/{user_id}/membership/approve",
+    response=MembershipView,
+    permission=Permission.USER_MANAGE,
+    idempotent=True,
+    conflict=True,  # no membership recorded
+)
+def approve_member(call: Call[None, UserServices]) -> MembershipView:
+    """Approve a recorded membership (not the admin who recorded it, nor the member)."""
+    return approve_membership(
+        call.uow, call.path["user_id"], admin_id=call.caller.user_id, clock=call.services.clock
     )
 
 

@@ -32,23 +32,32 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, computed_field, model_validator
 
-from shared.domain.caps_table import OJK_CAP_ROWS, CapRow, CapRule, LenderClass
+from shared.domain.caps_table import (
+    KOPERASI_CAP_ROWS,
+    OJK_CAP_ROWS,
+    CapRow,
+    CapRule,
+    LenderClass,
+)
 from shared.domain.errors import CapExceeded, ValidationFailed
 from shared.domain.money import format_idr
 from shared.domain.products import BorrowerSegment, LoanProduct, Purpose, Quote, quote
 from shared.domain.schedule import add_months
 
 __all__ = [
+    "CAP_TABLES",
+    "KOPERASI_CAPS",
     "OJK_CAPS",
     "AppliedRow",
     "CapCheck",
     "CapRow",
     "CapRule",
     "CapTable",
+    "CapTableName",
     "LenderClass",
     "Violation",
     "age_on",
@@ -196,6 +205,13 @@ def _most_specific(rows: Iterable[CapRow]) -> CapRow:
 
 OJK_CAPS = CapTable(rows=OJK_CAP_ROWS)
 """The caps Patungan enforces (see `caps_table.py`)."""
+
+KOPERASI_CAPS = CapTable(rows=KOPERASI_CAP_ROWS)
+"""The caps a cooperative entity's funding is checked against (see `caps_table.py`)."""
+
+CapTableName = Literal["lpbbti", "koperasi"]
+CAP_TABLES: dict[CapTableName, CapTable] = {"lpbbti": OJK_CAPS, "koperasi": KOPERASI_CAPS}
+"""The tables by name: an entity's funding rules name the one its licence is held to."""
 
 
 def _percent(rate: Decimal | Fraction) -> str:
@@ -608,21 +624,33 @@ def check_non_professional_share(
     non_professional_outstanding: int,
     platform_outstanding: int,
     on: date,
+    concentration_floor: int = 0,
     table: CapTable = OJK_CAPS,
 ) -> CapCheck:
     """Non-professional lenders' share of the platform's outstanding funding vs the cap.
 
     Both figures are the position being tested: a month-end position, or one that
-    includes a proposed commitment by a non-professional lender.
+    includes a proposed commitment by a non-professional lender. Like the lender
+    concentration cap, a share is not enforced while the platform's outstanding is below
+    the entity's `concentration_floor` (a new platform's first lenders hold all of it).
     """
-    if not 0 <= non_professional_outstanding <= platform_outstanding:
+    if not 0 <= non_professional_outstanding <= platform_outstanding or concentration_floor < 0:
         raise ValidationFailed(
             "a non-professional share check needs 0 ≤ non-professional outstanding ≤ "
-            "platform outstanding",
+            "platform outstanding and a floor of at least 0",
             {
                 "non_professional_outstanding": str(non_professional_outstanding),
                 "platform_outstanding": str(platform_outstanding),
+                "concentration_floor": str(concentration_floor),
             },
+        )
+    if platform_outstanding < concentration_floor:
+        return CapCheck(
+            notes=(
+                f"non-professional share not enforced: platform outstanding "
+                f"{format_idr(platform_outstanding)} is below the concentration floor "
+                f"{format_idr(concentration_floor)}",
+            )
         )
     applied = table.applicable(CapRule.NON_PROFESSIONAL_SHARE, on)
     if applied is None:

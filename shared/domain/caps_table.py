@@ -366,3 +366,71 @@ OJK_CAP_ROWS: tuple[CapRow, ...] = (
         ),
     ),
 )
+
+
+# --- the cooperative -------------------------------------------------------------------------
+#
+# An entity licensed as `koperasi_sektor_jasa_keuangan` funds members' loans from members
+# (docs/lending-rules.md#cooperative). The LPBBTI lender rules above (POJK 10/2022, SEOJK
+# 19/SEOJK.06/2025) bind P2P platforms, not a savings-and-loan cooperative; its limits come
+# from Permenkop UKM 8/2023 (usaha simpan pinjam oleh koperasi), whose BMPP is a share of
+# the cooperative's own capital (modal sendiri), a figure this platform does not hold. The
+# rows below therefore record, with their source, that the lender-side limits do not bind a
+# cooperative's members; a figure compliance confirms later is a new row.
+
+_PERMENKOP_8_2023 = "Permenkop UKM 8/2023 (usaha simpan pinjam oleh koperasi)"
+_NOT_VERIFIED = (
+    "no member-lender limit of this kind was found; not verified against the regulation's "
+    "own text, compliance to confirm"
+)
+_COOPERATIVE_RULES = frozenset(
+    {
+        CapRule.LENDER_CONCENTRATION,
+        CapRule.LENDER_PLACEMENT,
+        CapRule.PROFESSIONAL_LENDER_INCOME,
+        CapRule.NON_PROFESSIONAL_SHARE,
+    }
+)
+
+KOPERASI_CAP_ROWS: tuple[CapRow, ...] = (
+    # The offer caps (daily cost, late fee, total cost), the borrower limit and the minimum
+    # age are kept as the P2P rows: the cooperative's products are priced within them.
+    *(row for row in OJK_CAP_ROWS if row.rule not in _COOPERATIVE_RULES),
+    CapRow(
+        rule=CapRule.LENDER_CONCENTRATION,
+        effective_from=_JAN_2024,
+        limit=Decimal(1),
+        source=(
+            f"{_PERMENKOP_8_2023}: the LPBBTI 25% cap on one lender's share does not bind a "
+            f"cooperative's members; {_NOT_VERIFIED}"
+        ),
+    ),
+    CapRow(
+        rule=CapRule.PROFESSIONAL_LENDER_INCOME,
+        effective_from=_JAN_2024,
+        limit=Decimal(0),
+        source=(
+            f"{_PERMENKOP_8_2023}: OJK's professional and non-professional lender classes are "
+            "LPBBTI's; every member with a stated income is one class"
+        ),
+    ),
+    CapRow(
+        rule=CapRule.LENDER_PLACEMENT,
+        effective_from=_JAN_2024,
+        limit=Decimal(1),
+        source=(
+            f"{_PERMENKOP_8_2023}: the LPBBTI placement limits (10% or 20% of annual income) do "
+            "not bind a member; a member places at most their stated annual income, the "
+            f"platform's own prudential ceiling and not a regulatory figure; {_NOT_VERIFIED}"
+        ),
+    ),
+    CapRow(
+        rule=CapRule.NON_PROFESSIONAL_SHARE,
+        effective_from=_JAN_2024,
+        limit=Decimal(1),
+        source=(
+            f"{_PERMENKOP_8_2023}: the LPBBTI cap on non-professional lenders' share does not "
+            "bind a cooperative, whose lenders are all members"
+        ),
+    ),
+)

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.domain.caps import CAP_TABLES, CapTable, CapTableName
 from shared.fields import MAX_RUPIAH, Name
 
 
@@ -28,14 +29,23 @@ class EscrowAccount(BaseModel):
 
 class FundingRules(BaseModel):
     """How the entity's loans are funded (docs/lending-rules.md#funding): the smallest
-    commitment, the most lenders one loan may have, and the platform outstanding below which
-    the 25% lender concentration cap is not yet enforced."""
+    commitment, the most lenders one loan may have, the platform outstanding below which
+    the lender concentration and non-professional share caps are not yet enforced, whether
+    only members lend and borrow (a cooperative, docs/lending-rules.md#cooperative), and
+    which cap table the lenders' limits come from (`shared.domain.caps.CAP_TABLES`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     min_commitment: Annotated[int, Field(gt=0, le=MAX_RUPIAH)] = 100_000
     max_lenders_per_loan: Annotated[int, Field(gt=0, le=10_000)] = 1_000
     concentration_floor: Annotated[int, Field(ge=0, le=MAX_RUPIAH)] = 10_000_000_000
+    members_only: bool = False
+    cap_table: CapTableName = "lpbbti"
+
+    @property
+    def caps(self) -> CapTable:
+        """The cap table the entity's funding is checked against."""
+        return CAP_TABLES[self.cap_table]
 
 
 class MoneyLimits(BaseModel):

@@ -110,6 +110,8 @@ class ReconciliationRecord(BaseModel):
     escrow: EscrowFigures | None = None
     statement: StatementCheck | None = None
     outstanding_funding: int = 0  # loan principal owed plus lenders' commitments
+    # The part of it non-professional lenders hold, from their stakes (participations).
+    non_professional_funding: int = 0
     duration_ms: int | None = None
 
 

@@ -126,6 +126,23 @@ class BankAccountRecord(BaseModel):
     verified_by_deposit: str | None = None
 
 
+class Membership(BaseModel):
+    """Membership of the cooperative (docs/lending-rules.md#cooperative): the number the
+    cooperative's member register gives the user, recorded by one `admin.super` and approved
+    by another. Only an approved membership (`checked`) lets a user fund or borrow at a
+    cooperative entity."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    member_number: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9./-]{0,39}$")]
+    made: Made
+    checked: Checked | None = None
+
+    @property
+    def approved(self) -> bool:
+        return self.checked is not None
+
+
 class SealedIdentifier(BaseModel):
     """A personal identifier as stored: encrypted, its keyed lookup hash, and masked."""
 
@@ -177,6 +194,7 @@ class UserRecord(BaseModel):
     lender_profile: LenderProfile | None = None
     lender_agreements: LenderAgreements | None = None
     affiliate_group_id: str | None = None  # lenders under common control (concentration cap)
+    membership: Membership | None = None  # of the cooperative, where funding is members only
     identity_verified_at: AwareDatetime | None = None
     identity_verified_by: str | None = None  # an admin; None when the civil registry confirmed
     registered_at: AwareDatetime

@@ -7,8 +7,10 @@
 - `accept_lender_agreements`: a lender accepts the current lender agreement and risk
   disclosure; no commitment before that.
 - `commit_to_loan`: one commitment, one transaction. It reads the loan, the lender's stake,
-  the lender's record and available balance, the previous day's reconciled outstanding and
-  the lender's (or their affiliate group's) live position, and then moves the amount from
+  the lender's record and available balance, the previous day's reconciled outstanding (and
+  the non-professional lenders' part of it) and the lender's (or their affiliate group's)
+  live position, checks the caps (concentration, placement, the non-professional share),
+  and then moves the amount from
   available to committed. A commitment larger than what remains is cut to it; one that
   would leave less than the minimum behind is refused with the two amounts that would not.
   When the last rupiah is committed the loan is `funded` and `loan.funded` goes out.
@@ -30,9 +32,12 @@ from shared.domain.caps import (
     OJK_CAPS,
     CapCheck,
     CapTable,
+    LenderClass,
     check_lender_concentration,
     check_lender_placement,
+    check_non_professional_share,
     combine_checks,
+    lender_class_of,
 )
 from shared.domain.errors import (
     CapExceeded,
@@ -71,7 +76,7 @@ from shared.records.participations import (
 )
 from shared.records.positions import add_to_positions, position_refs
 from shared.records.reconciliations import RECONCILIATIONS, ReconciliationRecord
-from shared.records.users import USERS, LenderAgreements, UserRecord, Users
+from shared.records.users import USERS, LenderAgreements, LenderProfile, UserRecord, Users
 from shared.services.wallet import WalletBalance, wallet_of
 
 LENDER_AGREEMENT_VERSION = "patungan-perjanjian-pendana-2026-01"
@@ -204,19 +209,38 @@ def _loan_open(loan: LoanRecord, today: date) -> None:
         raise Conflict(f"loan {loan.id} is busy ({loan.money_plan}); try again shortly")
 
 
+def lender_class(profile: LenderProfile, *, on: date, caps: CapTable = OJK_CAPS) -> LenderClass:
+    """OJK's class of a lender on `on` (docs/lending-rules.md#regulatory-caps): institutions
+    and non-residents are professional by kind, a resident individual by annual income (one
+    with no income stated counts as non-professional, the stricter class)."""
+    if profile.kind == "institution" or profile.residency == "non_resident":
+        return LenderClass.PROFESSIONAL
+    if profile.annual_income is None:
+        return LenderClass.NON_PROFESSIONAL
+    return lender_class_of(profile.annual_income, on=on, table=caps)
+
+
 def _caps(
     user: UserRecord,
     amount: int,
     lender_live: int,
     group_live: int,
-    reconciled_outstanding: int,
+    reconciled: Reconciled,
     *,
     rules: FundingRules,
     today: date,
     caps: CapTable,
 ) -> CapCheck:
     group_live += amount
-    platform = max(reconciled_outstanding + amount, group_live)
+    platform = max(reconciled.outstanding + amount, group_live)
+    profile = user.lender_profile
+    assert profile is not None
+    non_professional: int | None = None
+    if lender_class(profile, on=today, caps=caps) is LenderClass.NON_PROFESSIONAL:
+        # The class's reconciled holding plus this commitment, and never less than what this
+        # lender alone has out live.
+        non_professional = max(reconciled.non_professional + amount, lender_live + amount)
+        platform = max(platform, non_professional)
     checks = [
         check_lender_concentration(
             lender_outstanding=group_live,
@@ -226,8 +250,16 @@ def _caps(
             table=caps,
         )
     ]
-    profile = user.lender_profile
-    assert profile is not None
+    if non_professional is not None:
+        checks.append(
+            check_non_professional_share(
+                non_professional_outstanding=non_professional,
+                platform_outstanding=platform,
+                concentration_floor=rules.concentration_floor,
+                on=today,
+                table=caps,
+            )
+        )
     if profile.kind == "individual" and profile.residency == "resident":
         if profile.annual_income is None:
             raise Conflict(
@@ -243,6 +275,24 @@ def _caps(
             )
         )
     return combine_checks(*checks)
+
+
+MEMBERS_ONLY_RULE = "cooperative members only (Permenkop UKM 8/2023)"
+
+
+def _members(lender: UserRecord, borrower: UserRecord | None, loan: LoanRecord) -> None:
+    """At a cooperative both the lender and the loan's borrower are approved members
+    (docs/lending-rules.md#cooperative)."""
+    if lender.membership is None or not lender.membership.approved:
+        raise Forbidden(
+            f"{MEMBERS_ONLY_RULE}: only the cooperative's members fund its loans, and your "
+            "membership is not recorded and approved"
+        )
+    if borrower is None or borrower.membership is None or not borrower.membership.approved:
+        raise Conflict(
+            f"{MEMBERS_ONLY_RULE}: the borrower of loan {loan.id} is not an approved member, "
+            "so the loan cannot be funded"
+        )
 
 
 def _refuse_breach(check: CapCheck) -> None:
@@ -264,20 +314,33 @@ class Ask:
     max_total: int | None = None
 
 
+@dataclass(frozen=True)
+class Reconciled:
+    """The previous day's reconciled outstanding funding (loan principal owed plus
+    commitments), and the part of it non-professional lenders hold."""
+
+    outstanding: int = 0
+    non_professional: int = 0
+
+
 @dataclass
 class _Reads:
     loan: LoanRecord
     stakes: dict[str, ParticipationRecord | None]  # the lenders' stakes in this loan
     users: dict[str, UserRecord | None]
+    borrower: UserRecord | None  # read only where only members fund
     positions: dict[DocRef, int]  # live positions of the lenders and their groups
     balances: Mapping[DocRef, JsonDict | None]
-    outstanding: int  # the previous day's reconciled outstanding funding
+    reconciled: Reconciled  # the previous day's reconciled outstanding funding
 
 
-def _read(tx: DocumentTransaction, loan_id: str, lenders: Sequence[str]) -> _Reads:
+def _read(
+    tx: DocumentTransaction, loan_id: str, lenders: Sequence[str], *, members_only: bool
+) -> _Reads:
     """Everything a batch of commitments reads, every read before any write: the loan, the
     lenders' stakes, records and available balances in one round trip; each lender's (or
-    group's) live stakes; the previous day's reconciled outstanding."""
+    group's) live stakes; the previous day's reconciled outstanding; where only members
+    fund, the borrower's record."""
     available = {
         lender: balance_ref(lender_account(AccountType.LENDER_AVAILABLE, lender))
         for lender in lenders
@@ -300,7 +363,11 @@ def _read(tx: DocumentTransaction, loan_id: str, lenders: Sequence[str]) -> _Rea
         if user is not None
         for ref in position_refs(user.id, user.affiliate_group_id)
     }
+    borrower_id = str(loan_doc.get("borrower_id"))
+    if members_only and borrower_id not in users:
+        refs.add((USERS, borrower_id))
     found_positions = tx.get_documents(sorted(refs)) if refs else {}
+    borrower_doc = found_positions.pop((USERS, borrower_id), None)
     positions = {ref: int((data or {}).get("live", 0)) for ref, data in found_positions.items()}
     reconciled = tx.query(
         RECONCILIATIONS,
@@ -317,14 +384,16 @@ def _read(tx: DocumentTransaction, loan_id: str, lenders: Sequence[str]) -> _Rea
             for lender in lenders
         },
         users=users,
+        borrower=users[borrower_id] if borrower_id in users else _record(UserRecord, borrower_doc),
         positions=positions,
         balances=found,
-        outstanding=(
-            ReconciliationRecord.model_validate(reconciled[0].data).outstanding_funding
-            if reconciled
-            else 0
-        ),
+        reconciled=_reconciled(reconciled[0].data) if reconciled else Reconciled(),
     )
+
+
+def _reconciled(data: JsonDict) -> Reconciled:
+    record = ReconciliationRecord.model_validate(data)
+    return Reconciled(record.outstanding_funding, record.non_professional_funding)
 
 
 def _record(model: type[M], data: JsonDict | None) -> M | None:
@@ -340,14 +409,16 @@ def commit_many_in(
     rules: FundingRules,
     now: datetime,
     origin: EventOrigin,
-    caps: CapTable = OJK_CAPS,
+    caps: CapTable | None = None,
     fit: Callable[[int, int], int | None] | None = None,
 ) -> tuple[LoanRecord, dict[str, CommitmentView | DomainError]]:
     """Commitments to one loan inside `tx` (which has read nothing yet), in order: each is
     made or refused (its `DomainError`) as if alone, against the loan as the earlier ones
-    left it. `fit(asked, remaining)` may adjust an amount to what remains (auto-invest)."""
+    left it. `fit(asked, remaining)` may adjust an amount to what remains (auto-invest).
+    `caps` replaces the table the entity's rules name (a test's own rows)."""
     today = jakarta_date(now)
-    read = _read(tx, loan_id, [ask.lender_id for ask in asks])
+    caps = caps or rules.caps
+    read = _read(tx, loan_id, [ask.lender_id for ask in asks], members_only=rules.members_only)
     loan = read.loan
     outcomes: dict[str, CommitmentView | DomainError] = {}
     stakes = Participations(tx)
@@ -398,12 +469,16 @@ def _commit_one(
 ) -> tuple[LoanRecord, ParticipationRecord]:
     lender_id = ask.lender_id
     user = _registered_lender(read.users[lender_id])
+    profile = user.lender_profile
+    assert profile is not None
     stake = read.stakes[lender_id]
     if stake is not None and any(c.id == ask.commitment_id for c in stake.commitments):
         return loan, stake  # this commitment was made already
     _loan_open(loan, today)
     if loan.borrower_id == lender_id:
         raise Forbidden("you cannot fund your own loan")
+    if rules.members_only:
+        _members(user, read.borrower, loan)
     if not _agreed(user):
         raise Conflict(
             f"accept the lender agreement {LENDER_AGREEMENT_VERSION!r} and the risk disclosure "
@@ -431,7 +506,7 @@ def _commit_one(
             amount,
             lender_live,
             group_live,
-            read.outstanding,
+            read.reconciled,
             rules=rules,
             today=today,
             caps=caps,
@@ -446,7 +521,7 @@ def _commit_one(
             loan_id=loan.id,
             lender_id=lender_id,
             affiliate_group_id=user.affiliate_group_id,
-            professional=bool(user.lender_profile and user.lender_profile.professional),
+            professional=lender_class(profile, on=today, caps=caps) is LenderClass.PROFESSIONAL,
             committed=amount,
             commitments=(made,),
             created_at=now,
@@ -487,7 +562,7 @@ def commit_in(
     rules: FundingRules,
     now: datetime,
     origin: EventOrigin,
-    caps: CapTable = OJK_CAPS,
+    caps: CapTable | None = None,
 ) -> CommitmentView:
     """One commitment inside `tx`; a refusal raises."""
     _, outcomes = commit_many_in(
@@ -529,7 +604,7 @@ def commit_to_loan(
     *,
     rules: FundingRules,
     origin: EventOrigin,
-    caps: CapTable = OJK_CAPS,
+    caps: CapTable | None = None,
 ) -> CommitmentView:
     """A lender's commitment to a loan in funding (see the module docstring)."""
     require_document_id(loan_id, "loan")

@@ -63,6 +63,7 @@ from shared.platform.store import (
     Where,
 )
 from shared.records.ledger import LEDGER_BALANCES, LEDGER_ENTRIES, EntryRecord
+from shared.records.participations import PARTICIPATIONS, ParticipationRecord
 from shared.records.reconciliations import (
     CHECKPOINT_CHUNK_ACCOUNTS,
     CHECKPOINT_CHUNKS,
@@ -95,6 +96,7 @@ SETTLE = timedelta(minutes=10)
 MAX_DAYS_PER_RUN = 7  # a long outage is caught up over several runs
 MAX_QUEUED_PER_RUN = 5
 OPEN_LINE_STATES = ["in_suspense", "matched", "unexplained"]
+OUTSTANDING_STAKE_STATES = ["committed", "active"]
 
 assert SETTLE.total_seconds() > MAX_TRANSACTION_SECONDS
 
@@ -112,6 +114,7 @@ class _Snapshot:
     statement: StatementRecord | None
     valued_after_cut_off: list[EntryRecord]
     open_lines: list[StatementLineRecord]
+    non_professional_funding: int  # non-professional lenders' committed and lent principal
 
 
 # --- queueing ----------------------------------------------------------------------------------
@@ -241,6 +244,7 @@ def reconcile(
         ),
         statement=statement,
         outstanding_funding=outstanding_funding(expected),
+        non_professional_funding=snapshot.non_professional_funding,
         duration_ms=int((time.monotonic() - clock_start) * 1000),
     )
     if problems:
@@ -318,6 +322,16 @@ def _read(tx: DocumentTransaction, *, before: date) -> _Snapshot:
         )
     ]
     return _Snapshot(
+        non_professional_funding=sum(
+            _stake_outstanding(ParticipationRecord.model_validate(doc.data))
+            for doc in tx.query(
+                PARTICIPATIONS,
+                [
+                    Where("professional", "==", False),
+                    Where("state", "in", OUTSTANDING_STAKE_STATES),
+                ],
+            )
+        ),
         checkpoint=checkpoint,
         base=base,
         entries=entries,
@@ -328,6 +342,12 @@ def _read(tx: DocumentTransaction, *, before: date) -> _Snapshot:
         valued_after_cut_off=valued_after,
         open_lines=open_lines,
     )
+
+
+def _stake_outstanding(stake: ParticipationRecord) -> int:
+    """What a stake adds to the platform's outstanding funding: its commitment while the loan
+    is in funding, the principal it funded once disbursed (repayments are not booked yet)."""
+    return stake.committed if stake.state == "committed" else stake.principal_funded
 
 
 def _entries(docs: Iterable[Document]) -> tuple[list[EntryRecord], list[Problem]]:

@@ -63,6 +63,7 @@ from shared.records.users import (
     USER_IDENTITIES,
     BorrowerProfile,
     LenderProfile,
+    Membership,
     RoleGrantRecord,
     RoleGrants,
     SealedIdentifier,
@@ -270,6 +271,35 @@ class IdentityVerification(BaseModel):
 
     narrative: Annotated[ProseStr, Field(min_length=10, max_length=2000)]
     document_reference: Annotated[PlainStr, Field(min_length=1, max_length=200)]
+
+
+class MembershipRequest(BaseModel):
+    """`PUT /users/{user_id}/membership`: the user's number in the cooperative's member
+    register."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    member_number: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9./-]{0,39}$")]
+
+
+class MembershipView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    member_number: str
+    recorded_by: str
+    approved_by: str | None
+    approved: bool
+
+    @classmethod
+    def of(cls, user_id: str, membership: Membership) -> MembershipView:
+        return cls(
+            user_id=user_id,
+            member_number=membership.member_number,
+            recorded_by=membership.made.by,
+            approved_by=membership.checked.by if membership.checked else None,
+            approved=membership.approved,
+        )
 
 
 class RoleGrantRequest(BaseModel):
@@ -587,6 +617,73 @@ def verify_identity(
         return UserView.of(updated)
 
     return uow.run(apply)
+
+
+# --- cooperative membership: recorded by one admin.super, approved by another ----------------
+
+
+def record_membership(
+    uow: UnitOfWork,
+    user_id: str,
+    command: MembershipRequest,
+    *,
+    admin_id: str,
+    clock: Clock,
+) -> MembershipView:
+    """An `admin.super` records a borrower's or lender's number in the cooperative's member
+    register (docs/lending-rules.md#cooperative); it counts once another approves it. The
+    same number again changes nothing; a different one replaces a pending record and is
+    refused over an approved one."""
+    require_document_id(user_id, "user")
+    refuse_own_case(admin_id, user_id, "record a membership")
+    now = clock.now()
+
+    def record(tx: DocumentTransaction) -> MembershipView:
+        users = Users(tx)
+        user = users.require(user_id)
+        if user.role not in ("borrower", "lender"):
+            raise Conflict(f"members borrow or lend; {user_id} is {user.role!r}")
+        current = user.membership
+        if current is not None and current.member_number == command.member_number:
+            return MembershipView.of(user_id, current)
+        if current is not None and current.approved:
+            raise Conflict(
+                f"{user_id} is already member {current.member_number} of the cooperative"
+            )
+        membership = Membership(member_number=command.member_number, made=Made(by=admin_id, at=now))
+        users.put(user.model_copy(update={"membership": membership, "updated_at": now}))
+        return MembershipView.of(user_id, membership)
+
+    return uow.run(record)
+
+
+def approve_membership(
+    uow: UnitOfWork, user_id: str, *, admin_id: str, clock: Clock
+) -> MembershipView:
+    """A second `admin.super` approves a recorded membership: from now on the user funds and
+    borrows at the cooperative. The one who recorded it, and the member, cannot."""
+    require_document_id(user_id, "user")
+    now = clock.now()
+
+    def approve(tx: DocumentTransaction) -> MembershipView:
+        users = Users(tx)
+        user = users.require(user_id)
+        membership = user.membership
+        if membership is None:
+            raise Conflict(f"no membership of {user_id} is recorded")
+        if membership.approved:
+            return MembershipView.of(user_id, membership)
+        approved = membership.model_copy(
+            update={
+                "checked": checked(
+                    admin_id, membership.made, now, action="approve a membership", subject=user_id
+                )
+            }
+        )
+        users.put(user.model_copy(update={"membership": approved, "updated_at": now}))
+        return MembershipView.of(user_id, approved)
+
+    return uow.run(approve)
 
 
 # --- admin roles: proposed by one admin.super, approved by another ----------------------------

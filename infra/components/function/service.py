@@ -81,6 +81,8 @@ def cloud_values(owner: DeployedFunction) -> Callable[[Source], pulumi.Input[str
         Source.MIN_COMMITMENT: str(manifest.funding_rules.min_commitment),
         Source.MAX_LENDERS_PER_LOAN: str(manifest.funding_rules.max_lenders_per_loan),
         Source.CONCENTRATION_FLOOR: str(manifest.funding_rules.concentration_floor),
+        Source.MEMBERS_ONLY: str(manifest.funding_rules.members_only).lower(),
+        Source.CAP_TABLE: manifest.funding_rules.cap_table,
     }
     return values.get
 

@@ -326,6 +326,22 @@ def test_the_non_professional_share_is_free_until_2028_then_at_most_a_fifth():
     assert "over the 20% cap" in violation.detail
 
 
+def test_the_non_professional_share_is_not_enforced_below_the_concentration_floor():
+    """A new platform's first lenders hold all of it: like concentration, the share binds
+    once the platform's outstanding reaches the entity's floor."""
+    terms = {"non_professional_outstanding": 900_000_000, "on": date(2028, 1, 1)}
+    below = check_non_professional_share(
+        platform_outstanding=999_999_999, concentration_floor=1_000_000_000, **terms
+    )
+    assert below.compliant
+    assert "not enforced" in below.notes[0]
+    at_floor = check_non_professional_share(
+        platform_outstanding=1_000_000_000, concentration_floor=1_000_000_000, **terms
+    )
+    (violation,) = at_floor.violations
+    assert violation.rule is CapRule.NON_PROFESSIONAL_SHARE
+
+
 def test_an_empty_platform_has_no_non_professional_share():
     assert check_non_professional_share(
         non_professional_outstanding=0, platform_outstanding=0, on=date(2028, 1, 1)

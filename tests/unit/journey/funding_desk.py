@@ -53,6 +53,7 @@ from shared.services.funding import (
 )
 from shared.services.funding_release import expire_due_loans, release_commitments
 from shared.services.offers import price_offer
+from shared.services.users import MembershipRequest, approve_membership, record_membership
 from tests.unit.journey.money_desk import MoneyDesk
 
 PRODUCT_ID = "working-capital-annuity"
@@ -136,6 +137,14 @@ class FundingDesk(MoneyDesk):
         data = record.model_dump(mode="json")
         self.uow.run(lambda tx: tx.set(USERS, borrower_id, data))
         return borrower_id
+
+    def member(self, user_id: str, member_number: str) -> str:
+        """The user becomes a member of the cooperative: recorded by one admin.super,
+        approved by another."""
+        request = MembershipRequest(member_number=member_number)
+        record_membership(self.uow, user_id, request, admin_id="sup-1", clock=self.clock)
+        approve_membership(self.uow, user_id, admin_id="sup-2", clock=self.clock)
+        return user_id
 
     def _user(self, user_id: str) -> UserRecord:
         data = self.uow.run(lambda tx: tx.get(USERS, user_id), read_only=True)

@@ -21,6 +21,8 @@ from shared.domain.errors import (
 )
 from shared.domain.loan import LoanState
 from shared.platform.errors import TransactionContended
+from shared.platform.escrow import FundingRules
+from shared.services.users import MembershipRequest, approve_membership, record_membership
 from tests.unit.journey.funding_desk import FundingDesk
 from tests.unit.journey.money_desk import lender_account
 from tests.unit.journey.money_scenarios import assert_reconciles
@@ -191,6 +193,73 @@ def the_placement_limit_and_concentration_cap_refuse_with_their_source(
     budi = desk.funded_lender("budi", "2220002222", 20_000_000, group="grup-a")
     with pytest.raises(CapExceeded, match=r"lender_concentration \("):
         desk.commit(budi, loan, 5_000_000)  # 5 of 15 outstanding: a third
+    assert_reconciles(desk)
+
+
+@scenario
+def non_professional_lenders_hold_at_most_their_share_of_the_platform(desk: FundingDesk) -> None:
+    """From 2028 non-professional lenders hold at most 20% of the platform's outstanding
+    funding: the last daily reconciliation's figure of theirs plus the live commitment."""
+    desk.clock.advance(days=406)  # Monday 3 January 2028
+    # Rp 100,000,000 outstanding from professional lenders; Rp 20,000,000 from a
+    # non-professional one (income Rp 300,000,000: at most 10% of it placed).
+    pros = [desk.funded_lender(f"pro{n}", f"44400{n:05d}", 25_000_000) for n in range(4)]
+    big = desk.loan(100_000_000)
+    for pro in pros:
+        desk.commit(pro, big, 25_000_000)
+    ani = desk.funded_lender("ani", "1110001111", 30_000_000, income=300_000_000)
+    loan = desk.loan(50_000_000)
+    desk.commit(ani, loan, 20_000_000)
+    daily = desk.reconcile("daily")
+    assert (daily.outstanding_funding, daily.non_professional_funding) == (
+        120_000_000,
+        20_000_000,
+    )
+    desk.next_day()
+    desk.rules = desk.rules.model_copy(update={"concentration_floor": 0})
+
+    budi = desk.funded_lender("budi", "2220002222", 30_000_000, income=300_000_000)
+    desk.commit(budi, loan, 5_000_000)  # the reconciled 20 plus 5, of 125: exactly 20%
+    # The class's figure is the reconciled one plus this commitment (and never less than
+    # the lender's own live position): 20 + 6 of 126.
+    with pytest.raises(
+        CapExceeded, match=r"non_professional_share \(SEOJK 19/SEOJK.06/2025.*over the 20% cap"
+    ):
+        desk.commit(budi, loan, 6_000_000)
+    assert money(desk, budi) == (25_000_000, 5_000_000)
+    # A professional lender is not held to the class's share.
+    citra = desk.funded_lender("citra", "3330003333", 10_000_000)
+    desk.commit(citra, loan, 10_000_000)
+    assert_reconciles(desk)
+
+
+@scenario
+def a_cooperative_funds_members_loans_from_members_only(desk: FundingDesk) -> None:
+    """At a cooperative entity the lender and the loan's borrower are approved members, and
+    the lenders' limits are the cooperative's rows, not the LPBBTI ones."""
+    desk.rules = FundingRules(members_only=True, cap_table="koperasi", concentration_floor=0)
+    ani = desk.funded_lender("ani", "1110001111", 30_000_000, income=100_000_000)
+    loan = desk.loan(50_000_000)
+    with pytest.raises(Forbidden, match=r"cooperative members only \(Permenkop UKM 8/2023\)"):
+        desk.commit(ani, loan, 1_000_000)
+    desk.member(ani, "KSP-0001")
+    with pytest.raises(Conflict, match=r"the borrower of loan .* is not an approved member"):
+        desk.commit(ani, loan, 1_000_000)
+    # Recorded is not yet a member: a second admin.super approves.
+    record_membership(
+        desk.uow, "bora", MembershipRequest(member_number="KSP-0002"), admin_id="sup-1",
+        clock=desk.clock,
+    )  # fmt: skip
+    with pytest.raises(Conflict, match="not an approved member"):
+        desk.commit(ani, loan, 1_000_000)
+    with pytest.raises(Forbidden):  # the admin who recorded it does not approve it
+        approve_membership(desk.uow, "bora", admin_id="sup-1", clock=desk.clock)
+    approve_membership(desk.uow, "bora", admin_id="sup-2", clock=desk.clock)
+    # An income of Rp 100,000,000 would place at most 10% at a P2P platform, and one lender
+    # of a platform past its floor at most 25%: neither binds a cooperative's member.
+    made = desk.commit(ani, loan, 20_000_000)
+    assert (made.amount, made.stake) == (20_000_000, 20_000_000)
+    assert money(desk, ani) == (10_000_000, 20_000_000)
     assert_reconciles(desk)
 
 
