@@ -164,6 +164,15 @@ class EntityManifest(_Frozen):
         ),
     )
 
+    payment_gateway_url: str = Field(
+        pattern=r"^https://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$",
+        max_length=2048,
+        description=(
+            "Root URL of the payment gateway's API this entity contracts with (it issues the "
+            "virtual accounts borrowers repay into and lenders top up through), https only."
+        ),
+    )
+
     escrow_account: EscrowAccount | None = Field(
         default=None,
         description=(

@@ -139,6 +139,11 @@ def readiness_problems(
             f"{manifest.entity_id}: providers_url {manifest.providers_url} is a placeholder; "
             "put the credit-data providers' real URL in the manifest"
         )
+    if (urlsplit(manifest.payment_gateway_url).hostname or "").endswith(PLACEHOLDER_DOMAIN):
+        problems.append(
+            f"{manifest.entity_id}: payment_gateway_url {manifest.payment_gateway_url} is a "
+            "placeholder; put the payment gateway's real API URL in the manifest"
+        )
     try:
         deployed = [
             planned.function

@@ -187,6 +187,7 @@ class LocalValues:
     jwks_url: str
     documents_bucket: str
     providers_url: str
+    payment_gateway_url: str = ""
     function_urls: Mapping[str, str] = field(default_factory=dict)  # name → local URL
     ops_webhook_url: str = ""  # the ops-notifications sandbox's webhook (a secret deployed)
 
@@ -212,6 +213,7 @@ class LocalValues:
             Source.DOCUMENTS_BUCKET: self.documents_bucket,
             Source.URL_SIGNER: DEV_SIGNER_EMAIL,
             Source.PROVIDERS_URL: self.providers_url,
+            Source.PAYMENT_GATEWAY_URL: self.payment_gateway_url,
             Source.ESCROW_ACCOUNT: LOCAL_ESCROW_ACCOUNT.model_dump_json(),
             Source.MIN_DEPOSIT: str(LOCAL_MONEY_LIMITS.min_deposit),
             Source.MIN_WITHDRAWAL: str(LOCAL_MONEY_LIMITS.min_withdrawal),
@@ -237,6 +239,7 @@ def local_secret(mount: SecretMount, keys: DevKeys, values: LocalValues) -> str:
         "provider-api-key": SANDBOX_API_KEY,
         "ops-webhook-url": values.ops_webhook_url,
         "payment-webhook-hmac-key": LOCAL_PAYMENT_WEBHOOK_KEY,
+        "payment-gateway-api-key": PAYMENT_GATEWAY_API_KEY,
     }
     return secrets[mount.secret]
 
@@ -447,6 +450,7 @@ class LocalPlatform(StartStop):
             self._create_documents_bucket()
             self._seed_products()
             self._start_functions()
+            self._point_the_gateway_at_the_webhook()
             self._seed_staff()
             self._start_scheduler()
         except BaseException:
@@ -635,6 +639,7 @@ class LocalPlatform(StartStop):
             jwks_url=self._jwks.url,
             documents_bucket=self.config.documents_bucket,
             providers_url=self.providers_url,
+            payment_gateway_url=self.payment_gateway_url,
             function_urls=self.urls,
             ops_webhook_url=f"{self.ops_notifications_url}/webhooks/{OPS_WEBHOOK}",
         )
@@ -681,6 +686,7 @@ class LocalPlatform(StartStop):
                 "--host", config.host,
                 "--port", str(0 if free else PAYMENT_GATEWAY_DEFAULT_PORT),
                 "--api-key", PAYMENT_GATEWAY_API_KEY,
+                "--signing-key", LOCAL_PAYMENT_WEBHOOK_KEY,  # what payment_webhook verifies
                 "--callback-url", "",
                 ready_timeout=config.ready_timeout_s,
                 echo=config.echo,
@@ -836,6 +842,22 @@ class LocalPlatform(StartStop):
             f"  products: {', '.join(self.products)} … seeded "
             f"({time.perf_counter() - started:.1f} s)"
         )
+
+    def _point_the_gateway_at_the_webhook(self) -> None:
+        """The gateway sandbox calls the local `payment_webhook` (as ops configure the real
+        gateway's callback URL at onboarding), signing with the key the webhook verifies."""
+        import httpx
+
+        webhook = self.functions.get("payment_webhook")
+        if webhook is None:
+            return  # not selected in this run
+        answer = httpx.put(
+            f"{self.payment_gateway_url}/admin/callback-url",
+            json={"url": f"{webhook.url}/notifications"},
+            timeout=10,
+            trust_env=False,
+        )
+        answer.raise_for_status()
 
     def _start_functions(self) -> None:
         config = self.config

@@ -74,6 +74,7 @@ SCHEDULER_MAX_DOUBLINGS = 5
 SCHEDULER_DEADLINE_RANGE_S = (15, 1800)
 SCHEDULER_DEADLINE_MARGIN_S = 30
 PROVIDER_CREDENTIALS = "provider-api-key"  # the secret's name
+PAYMENT_GATEWAY_CREDENTIALS = "payment-gateway-api-key"
 # Variables only an offline run sets; the settings refuse them in any cloud environment.
 LOCAL_ONLY_VARIABLES = frozenset(
     {
@@ -108,6 +109,7 @@ class Source(StrEnum):
     DOCUMENTS_BUCKET = auto()
     URL_SIGNER = auto()  # the email of the account signing document URLs
     PROVIDERS_URL = auto()
+    PAYMENT_GATEWAY_URL = auto()
     ESCROW_ACCOUNT = auto()  # JSON: the entity's escrow bank account
     MIN_DEPOSIT = auto()  # the entity's smallest deposit (optional: the settings' default)
     MIN_WITHDRAWAL = auto()
@@ -322,7 +324,7 @@ def environment(fn: Function) -> tuple[Variable, ...]:
             Variable("PATUNGAN_AUTH_JWKS_URL", Source.SERVICE_TOKEN_KEYS),
             Variable("PATUNGAN_PUSH_INVOKER", Source.PUSH_ACCOUNT),
         ]
-    elif fn.kind == "http":
+    elif fn.kind == "http" and fn.verifies_tokens:
         variables += [
             Variable("PATUNGAN_AUTH_ISSUER", Source.USER_TOKEN_ISSUER),
             Variable("PATUNGAN_AUTH_AUDIENCE", Source.USER_TOKEN_AUDIENCE),
@@ -349,6 +351,8 @@ def environment(fn: Function) -> tuple[Variable, ...]:
     if PROVIDER_CREDENTIALS in fn.secrets:
         # Whoever holds the providers' API key calls them, so is told where they are.
         variables.append(Variable("PATUNGAN_PROVIDERS_URL", Source.PROVIDERS_URL))
+    if PAYMENT_GATEWAY_CREDENTIALS in fn.secrets:
+        variables.append(Variable("PATUNGAN_PAYMENT_GATEWAY_URL", Source.PAYMENT_GATEWAY_URL))
     return tuple(variables)
 
 

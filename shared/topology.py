@@ -110,6 +110,9 @@ class Function:
     publishes: tuple[str, ...] = ()
     serves: Serves = "borrowers"
     public: bool = False  # callable without a bearer token (still validated)
+    # Reads bearer tokens at all (an optional one on a public function); False for a partner's
+    # callback that carries its own signature instead (the payment gateway's).
+    verifies_tokens: bool = True
     memory_mb: int = 256
     timeout_s: int = 60
     max_instances: int = 10
@@ -404,6 +407,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "http",
         "The payment gateway's signed notices of payments into virtual accounts.",
         public=True,  # no bearer token: the gateway signs every callback (verified in code)
+        verifies_tokens=False,
         publishes=("payment.received",),
         secrets=("payment-webhook-hmac-key",),
         max_instances=20,

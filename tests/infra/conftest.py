@@ -66,6 +66,7 @@ def deployable_entities(tmp_path_factory: pytest.TempPathFactory) -> Path:
         manifest = json.loads((ENTITIES_DIR / f"{entity}.json").read_text(encoding="utf-8"))
         manifest["billing"]["account_id"] = f"01A2B3-C4D5E6-F7A8B{number}"
         manifest["providers_url"] = f"https://credit-data.{entity}.example/v1"
+        manifest["payment_gateway_url"] = f"https://payment-gateway.{entity}.example/v1"
         manifest["contacts"] = {
             "ops": [f"ops@{entity}.example", f"oncall@{entity}.example"],
             "billing": [f"finance@{entity}.example"],

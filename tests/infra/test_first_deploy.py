@@ -266,7 +266,7 @@ def test_identity_platform_issues_the_tokens_client_facing_functions_verify(simu
         assert config.get("project") == project
         assert config.get("signIn.email.enabled") is True
         assert config.get("smsRegionConfig.allowlistOnly.allowedRegions") == ["ID"]
-        for fn in (fn for fn in functions_of(simulation) if fn.client_facing):
+        for fn in (f for f in functions_of(simulation) if f.client_facing and f.verifies_tokens):
             env = deployed_function(simulation, fn).get("serviceConfig.environmentVariables")
             assert env["PATUNGAN_AUTH_ISSUER"] == f"https://securetoken.google.com/{project}"
 

@@ -253,6 +253,7 @@ def test_each_function_runs_locally_with_its_plan_and_only_the_offline_extras(
         jwks_url="http://127.0.0.1:1/jwks.json",
         documents_bucket="patungan-local-documents",
         providers_url="http://127.0.0.1:8090",
+        payment_gateway_url="http://127.0.0.1:8092",
         function_urls={fn.name: "http://127.0.0.1:8201"},
         ops_webhook_url="http://127.0.0.1:8091/webhooks/ops",
     )

@@ -81,8 +81,10 @@ def test_functions_are_configured_for_their_own_entity(simulations: Mapping[str,
             assert env["PATUNGAN_ENV"] == manifest.env
             assert env["PATUNGAN_GCP_PROJECT"] == manifest.project_id
             assert env["PATUNGAN_FUNCTION_NAME"] == fn.name
-            if fn.client_facing:
+            if fn.client_facing and fn.verifies_tokens:
                 assert env["PATUNGAN_AUTH_AUDIENCE"] == manifest.project_id
+            elif fn.client_facing:  # a partner's signed callbacks: no token is ever read
+                assert "PATUNGAN_AUTH_AUDIENCE" not in env
             elif fn.schedule:  # the Scheduler job's OIDC token names the function's URL
                 assert env["PATUNGAN_AUTH_AUDIENCE"] == scheduled_function_url(
                     manifest.project_id, plan_function(fn)
@@ -90,6 +92,9 @@ def test_functions_are_configured_for_their_own_entity(simulations: Mapping[str,
             # The entity's own providers, for the functions that hold their API key.
             assert env.get("PATUNGAN_PROVIDERS_URL") == (
                 manifest.providers_url if "provider-api-key" in fn.secrets else None
+            )
+            assert env.get("PATUNGAN_PAYMENT_GATEWAY_URL") == (
+                manifest.payment_gateway_url if "payment-gateway-api-key" in fn.secrets else None
             )
 
 

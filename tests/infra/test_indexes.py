@@ -85,7 +85,7 @@ from shared.services.users import (
 )
 from shared.services.wallet import EntryQuery, entries_of
 from shared.services.withdrawals import WithdrawalQuery, find_withdrawals, withdrawals_of
-from tests.unit.journey.funding_desk import FundingDesk
+from tests.unit.journey.payment_desk import PaymentDesk
 from tests.unit.journey.world import JourneyWorld
 
 T = TypeVar("T")
@@ -266,10 +266,10 @@ def journey_queries() -> list[RecordedQuery]:
     return recorder.queries
 
 
-def exercise_the_money_desk(recorder: RecordingUnitOfWork) -> FundingDesk:
+def exercise_the_money_desk(recorder: RecordingUnitOfWork) -> PaymentDesk:
     """Deposits, withdrawals, statements, adjustments and reconciliation, with every listing
     in each variant a caller can ask."""
-    desk = FundingDesk(recorder)  # type: ignore[arg-type]
+    desk = PaymentDesk(recorder)  # type: ignore[arg-type]
     ani = desk.lender("ani", "1110001111")
     deposit = desk.declare(ani, 1_000_000, "TOPUP-1")
     desk.statement([desk.transfer_in(ani, 1_000_000, "TOPUP-1")])
@@ -299,9 +299,9 @@ def exercise_the_money_desk(recorder: RecordingUnitOfWork) -> FundingDesk:
     return desk
 
 
-def exercise_the_funding_desk(recorder: RecordingUnitOfWork, desk: FundingDesk) -> None:
+def exercise_the_funding_desk(recorder: RecordingUnitOfWork, desk: PaymentDesk) -> None:
     """The marketplace (filtered and paged), commitments under the caps, auto-invest, a
-    portfolio, expiry and release, and a disbursement."""
+    portfolio, expiry and release, a disbursement, and a repayment split to the lenders."""
     ani = desk.funded_lender("ani-f", "1110001112", 30_000_000)
     budi = desk.funded_lender("budi-f", "2220002223", 5_000_000, group="grup-b")
     desk.auto_rules(budi, max_per_loan=1_000_000, max_total=5_000_000)
@@ -318,6 +318,7 @@ def exercise_the_funding_desk(recorder: RecordingUnitOfWork, desk: FundingDesk) 
     desk.disburse(first)
     desk.confirm_payout(first, "PAYOUT-IDX-1")
     desk.statement([desk.transfer_out(9_778_000, "PAYOUT-IDX-1")])
+    desk.pay(first, desk.installments(first)[0].total)
     desk.clock.advance(days=20)
     desk.expire_due()
     desk.release(second)

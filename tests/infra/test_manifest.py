@@ -58,6 +58,7 @@ def valid() -> dict[str, Any]:
         "documents_retention_days": 3650,
         "log_retention_days": 30,
         "providers_url": "https://credit-data.example.co.id/v1",
+        "payment_gateway_url": "https://payment-gateway.example.co.id/snap",
         "escrow_account": {
             "bank_code": "008",
             "bank_name": "Bank Mandiri",

@@ -16,7 +16,7 @@ from infra.archives import SourceTree
 from infra.manifest import ENTITIES_DIR, ResourceParent, known_entities, load_manifest
 from infra.offline import REPOSITORY, bootstrap_reference, read_stack_file, start_mock_engine
 from infra.preflight import PreflightRefused, StackRequest, identity_problems, readiness_problems
-from shared.topology import FUNCTIONS, SECRETS, TOPICS, Function
+from shared.topology import FUNCTIONS, SECRETS, TOPICS, Function, Secret
 
 BOOTSTRAP = bootstrap_reference()
 
@@ -118,19 +118,24 @@ def test_a_deploy_needs_a_value_for_every_secret_a_function_mounts(simulate_stac
     ]
 
 
-WEBHOOK_KEY = "payment-webhook-hmac-key"
+# A secret declared ahead of the function that will mount it (no function mounts it yet).
+UNMOUNTED = Secret("future-partner-key", "A partner key no function reads yet.", "PATUNGAN_FUTURE")
+WEBHOOK_KEY = UNMOUNTED.name
+WITH_UNMOUNTED = (*SECRETS, UNMOUNTED)
 
 
 def test_a_secret_no_function_mounts_needs_no_value_and_waits_empty(simulate_stack):
     assert not any(WEBHOOK_KEY in fn.secrets for fn in FUNCTIONS)
     deployed = simulate_stack(
-        "cooperative", config_overrides={f"patungan:secret-{WEBHOOK_KEY}": None}
+        "cooperative",
+        config_overrides={f"patungan:secret-{WEBHOOK_KEY}": None},
+        secrets=WITH_UNMOUNTED,
     )
     secrets = {s.get("secretId") for s in deployed.of_type("gcp:secretmanager/secret:Secret")}
-    assert secrets == {s.name for s in SECRETS}
+    assert secrets == {s.name for s in WITH_UNMOUNTED}
     versions = deployed.of_type("gcp:secretmanager/secretVersion:SecretVersion")
     assert sorted(str(v.get("secret")).rsplit("/", 1)[-1] for v in versions) == sorted(
-        s.name for s in SECRETS if s.name != WEBHOOK_KEY
+        s.name for s in SECRETS
     )
 
 
@@ -138,7 +143,7 @@ def test_once_a_function_mounts_a_secret_the_deploy_needs_its_value(
     source_tree, deployable_entities
 ):
     manifest = load_manifest("cooperative", deployable_entities)
-    payments = Function("payments", "http", "Payment gateway webhooks.", secrets=(WEBHOOK_KEY,))
+    payments = Function("payments", "http", "A partner's webhooks.", secrets=(WEBHOOK_KEY,))
     request = StackRequest(
         "cooperative",
         "cooperative",
@@ -146,9 +151,11 @@ def test_once_a_function_mounts_a_secret_the_deploy_needs_its_value(
         secrets_with_values=frozenset(s.name for s in SECRETS if s.name != WEBHOOK_KEY),
         bootstrap_stack=BOOTSTRAP,
     )
-    assert readiness_problems(request, manifest, source_tree, FUNCTIONS, TOPICS, SECRETS) == []
+    assert (
+        readiness_problems(request, manifest, source_tree, FUNCTIONS, TOPICS, WITH_UNMOUNTED) == []
+    )
     assert readiness_problems(
-        request, manifest, source_tree, (*FUNCTIONS, payments), TOPICS, SECRETS
+        request, manifest, source_tree, (*FUNCTIONS, payments), TOPICS, WITH_UNMOUNTED
     ) == [
         f"function source missing: {source_tree.functions_dir / 'payments' / 'main.py'}",
         f"secret {WEBHOOK_KEY!r} has no value: pulumi config set --secret --stack cooperative "
@@ -209,6 +216,7 @@ def test_the_committed_manifests_wait_for_their_real_ids_and_providers_url():
             f"{entity}: billing account 000000-000000-000000",
             f"{entity}: contacts ops@{entity}.invalid, billing@{entity}.invalid",
             f"{entity}: providers_url https://credit-data.{entity}.invalid",
+            f"{entity}: payment_gateway_url https://payment-gateway.{entity}.invalid",
         ]
 
 

@@ -48,6 +48,12 @@ def test_client_facing_functions_verify_user_tokens_scheduled_and_event_ones_goo
         "PATUNGAN_AUTH_AUDIENCE": Source.USER_TOKEN_AUDIENCE,
         "PATUNGAN_AUTH_JWKS_URL": Source.USER_TOKEN_KEYS,
     }
+    # The gateway's callbacks carry its signature, not a token: no issuer is configured.
+    webhook = plan_function(function("payment_webhook"))
+    assert not {v.name for v in webhook.environment} & {
+        "PATUNGAN_AUTH_ISSUER",
+        "PATUNGAN_AUTH_JWKS_URL",
+    }
     relay = plan_function(function("outbox_relay"))
     assert {v.name: v.source for v in relay.environment[4:]} == {
         "PATUNGAN_PUBSUB_ENDPOINT": Source.PUBSUB_ENDPOINT,

@@ -73,6 +73,7 @@ def cloud_values(owner: DeployedFunction) -> Callable[[Source], pulumi.Input[str
         Source.DOCUMENTS_BUCKET: platform.documents.name,
         Source.URL_SIGNER: identity.runtime.email,
         Source.PROVIDERS_URL: manifest.providers_url,
+        Source.PAYMENT_GATEWAY_URL: manifest.payment_gateway_url,
         Source.ESCROW_ACCOUNT: (
             manifest.escrow_account.model_dump_json() if manifest.escrow_account else None
         ),
