@@ -457,8 +457,9 @@ class FundingExpirySettings(SchedulerSettings):
     """`funding_expiry`: called only by its Cloud Scheduler job."""
 
 
-class DisbursementSettings(HttpSettings):
-    """`disbursements`: auth."""
+class DisbursementSettings(HttpSettings, PiiSettings, ProviderSettings):
+    """`disbursements`: auth, the PII key (to read the borrower's account number) and the
+    bank's account inquiry the payout account is verified with."""
 
 
 class OpsAlertsSettings(PushSettings):

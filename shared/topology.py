@@ -373,6 +373,8 @@ FUNCTIONS: tuple[Function, ...] = (
         publishes=("loan.disbursed",),
         timeout_s=300,  # a plan over up to max_lenders_per_loan stakes, in chunks
         memory_mb=512,
+        # The borrower's account number is decrypted for the bank's account inquiry.
+        secrets=(*PII_SECRETS, "provider-api-key"),
     ),
     Function(
         "outbox_relay",

@@ -1,7 +1,9 @@
 """`disbursements`: `admin.finance` pays funded loans out (rules in
 shared/services/disbursements.py; all `disbursement.make`).
 
-- `POST /loans/{loan_id}` — book the disbursement: caps checked again, the schedule fixed,
+- `POST /loans/{loan_id}` — book the disbursement: the borrower's bank account verified with
+  the bank's account inquiry (409 when the bank does not know it or names another holder),
+  caps checked again, the schedule fixed,
   the committed stakes become the loan, fee and VAT booked, the payout in transit. Asking
   again resumes or answers the booked disbursement.
 - `GET /loans/{loan_id}` — the disbursement and its payout's state.
@@ -24,6 +26,8 @@ from shared.domain.permissions import Permission
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
 from shared.platform.event_origin import EventProducer
+from shared.platform.personal_data import PersonalDataVault
+from shared.platform.providers import BankAccountInquiry
 from shared.services.disbursements import (
     DisbursementView,
     PayoutConfirmation,
@@ -40,11 +44,22 @@ router: Router[DisbursementServices] = Router(
 DISBURSE = Permission.DISBURSEMENT_MAKE
 
 
-@router.post("/loans/{loan_id}", response=DisbursementView, permission=DISBURSE)
+@router.post(
+    "/loans/{loan_id}",
+    response=DisbursementView,
+    permission=DISBURSE,
+    conflict=True,  # not funded, busy, or a bank account the bank does not confirm
+)
 def request(call: Call[None, DisbursementServices]) -> DisbursementView:
     """Book the disbursement of a funded loan; asking again resumes or answers it."""
+    s = call.services
     return request_disbursement(
-        call.uow, call.path["loan_id"], admin_id=call.caller.user_id, origin=call.services.origin
+        call.uow,
+        call.path["loan_id"],
+        admin_id=call.caller.user_id,
+        origin=s.origin,
+        vault=s.vault,
+        bank=s.bank,
     )
 
 
@@ -93,9 +108,13 @@ def returned(call: Call[PayoutReturn, DisbursementServices]) -> DisbursementView
 @dataclass(frozen=True, kw_only=True)
 class DisbursementServices(EventProducer, HttpServices):
     entity: str
+    vault: PersonalDataVault
+    bank: BankAccountInquiry  # the bank's account inquiry, before a payout
 
 
 def _services() -> DisbursementServices:
+    from shared.adapters.crypto import pii_vault
+    from shared.adapters.providers import providers_client
     from shared.http.wiring import http_services, unit_of_work
     from shared.records.users import UserDirectory
     from shared.settings import DisbursementSettings, load_settings
@@ -108,6 +127,8 @@ def _services() -> DisbursementServices:
         uow=uow,
         callers=UserDirectory(uow),
         entity=settings.entity,
+        vault=pii_vault(settings),
+        bank=providers_client(settings),
     )
 
 

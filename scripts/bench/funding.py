@@ -373,7 +373,9 @@ def measure_disbursement(desk: FundingDesk, lenders: int, progress: Progress) ->
         raise BenchmarkFailed(f"{loan} is not funded by its {lenders} lenders")
     counting = RecordingUnitOfWork(desk.uow)
     started = time.perf_counter()
-    view = request_disbursement(counting, loan, admin_id="fin-1", origin=desk.origin)
+    view = request_disbursement(
+        counting, loan, admin_id="fin-1", origin=desk.origin, vault=desk.vault, bank=desk.bank
+    )
     seconds = time.perf_counter() - started
     stakes = desk.stakes(loan).values()
     return Disbursed(

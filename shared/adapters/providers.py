@@ -1,10 +1,13 @@
-"""HTTP clients for the external data providers the five-C scorer reads.
+"""HTTP clients for the external data providers the five-C scorer reads, and the bank's
+account inquiry.
 
-Four providers, each behind its own base URL and API key (configuration passed
+Four credit-data providers, each behind its own base URL and API key (configuration passed
 in, never read here): the civil registry (Dukcapil), the credit bureau (SLIK),
-marketplace sales, and business profiles. Locally they are all served by the
-providers sandbox (`emulators/sandboxes/providers`); `ProvidersConfig.sandbox(url, key)`
-points every client at it, and the same code talks to real providers.
+marketplace sales, and business profiles; and the bank's account inquiry, which names the
+holder of an account before a payout goes to it (docs/lending-rules.md#disbursement).
+Locally they are all served by the providers sandbox (`emulators/sandboxes/providers`);
+`ProvidersConfig.sandbox(url, key)` points every client at it, and the same code talks to
+real providers.
 
 Contract: no method raises into the caller for a provider's failure. Each
 returns the typed data `shared.domain.scoring` consumes, or a
@@ -28,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -54,7 +57,7 @@ from shared.domain.scoring.providers import (
     month_key,
     shift_month,
 )
-from shared.platform.providers import ProviderQuery
+from shared.platform.providers import AccountHolder, InquiryUnavailable, ProviderQuery
 
 if TYPE_CHECKING:  # pydantic-settings is imported by the function's settings, not here
     from shared.settings import ProviderSettings
@@ -65,13 +68,17 @@ SALES_MONTHS = 12
 _Model = TypeVar("_Model", bound=BaseModel)
 _T = TypeVar("_T")
 
+# Every endpoint a client calls: the scorer's four providers and the bank's account inquiry.
+Endpoint = ProviderName | Literal["bank_account_inquiry"]
+
 # Where each provider lives under the sandbox's single URL.
-SANDBOX_PATHS: Mapping[ProviderName, str] = MappingProxyType(
+SANDBOX_PATHS: Mapping[Endpoint, str] = MappingProxyType(
     {
         "civil_registry": "/dukcapil",
         "credit_bureau": "/slik",
         "ecommerce_sales": "/ecommerce",
         "business_profile": "/business-profile",
+        "bank_account_inquiry": "/bank-accounts",
     }
 )
 
@@ -102,6 +109,7 @@ class ProvidersConfig:
     credit_bureau: ProviderEndpoint
     ecommerce_sales: ProviderEndpoint
     business_profile: ProviderEndpoint
+    bank_account_inquiry: ProviderEndpoint
 
     @classmethod
     def sandbox(cls, root_url: str, api_key: str, **options: Any) -> ProvidersConfig:
@@ -113,7 +121,7 @@ class ProvidersConfig:
         }
         return cls(**endpoints)
 
-    def endpoint(self, provider: ProviderName) -> ProviderEndpoint:
+    def endpoint(self, provider: Endpoint) -> ProviderEndpoint:
         endpoint: ProviderEndpoint = getattr(self, provider)
         return endpoint
 
@@ -160,10 +168,12 @@ def _pick(model: type[_Model], body: object) -> _Model:
 
 
 class ProvidersClient:
-    """Synchronous clients for the four providers over one pooled `httpx.Client`.
+    """Synchronous clients for the four providers and the account inquiry over one pooled
+    `httpx.Client`.
 
-    Implements the scorer's `ProviderDataSource` port (`gather`) and the users
-    service's `IdentityRegistry` (`verify_identity`).
+    Implements the scorer's `ProviderDataSource` port (`gather`), the users
+    service's `IdentityRegistry` (`verify_identity`) and the disbursements'
+    `BankAccountInquiry` (`inquire_bank_account`).
     """
 
     def __init__(
@@ -197,7 +207,7 @@ class ProvidersClient:
 
     def _request(
         self,
-        provider: ProviderName,
+        provider: Endpoint,
         method: str,
         path: str,
         *,
@@ -364,6 +374,45 @@ class ProvidersClient:
 
         return self._guarded("business_profile", call)
 
+    # --- the bank's account inquiry ------------------------------------------------------
+
+    def inquire_bank_account(
+        self, bank_code: str, account_number: str
+    ) -> AccountHolder | InquiryUnavailable | None:
+        """The bank's account inquiry: the name account `account_number` at bank `bank_code`
+        is held in; None when the bank has no such account (404)."""
+        started = self._clock()
+        try:
+            body = self._request(
+                "bank_account_inquiry",
+                "POST",
+                "/v1/inquiries",
+                json={"bank_code": bank_code, "account_number": account_number},
+                not_found_ok=True,
+            )
+            if body is None:
+                return None
+            holder = body.get("account_holder") if isinstance(body, dict) else None
+            if not isinstance(holder, str) or not holder.strip():
+                raise _Unavailable("malformed response: bad or missing account_holder")
+            return AccountHolder(account_holder=holder)
+        except _Unavailable as exc:
+            reason = exc.reason
+        except Exception as exc:  # a client bug must not become a 500 either
+            logger.exception(
+                "provider call failed unexpectedly", extra={"provider": "bank_account_inquiry"}
+            )
+            reason = f"unexpected error: {type(exc).__name__}"
+        logger.warning(
+            "provider unavailable",
+            extra={
+                "provider": "bank_account_inquiry",
+                "reason": reason,
+                "elapsed_ms": round(1000 * (self._clock() - started)),
+            },
+        )
+        return InquiryUnavailable(reason=reason)
+
     def gather(self, query: ProviderQuery) -> ProviderData:
         """Ask all four providers at once; the slowest one sets the time taken."""
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="provider") as pool:
@@ -415,3 +464,25 @@ class InMemoryProviders:
             ecommerce_sales=ProviderUnavailable(provider="ecommerce_sales", reason=reason),
             business_profile=ProviderUnavailable(provider="business_profile", reason=reason),
         )
+
+
+class InMemoryBankAccounts:
+    """A `BankAccountInquiry` for unit tests: the accounts a test opened, by bank and number,
+    and the inquiries it saw; `down` makes every inquiry unavailable."""
+
+    def __init__(self) -> None:
+        self.holders: dict[tuple[str, str], str] = {}
+        self.down = False
+        self.inquiries: list[tuple[str, str]] = []
+
+    def open(self, bank_code: str, account_number: str, account_holder: str) -> None:
+        self.holders[(bank_code, account_number)] = account_holder
+
+    def inquire_bank_account(
+        self, bank_code: str, account_number: str
+    ) -> AccountHolder | InquiryUnavailable | None:
+        self.inquiries.append((bank_code, account_number))
+        if self.down:
+            return InquiryUnavailable(reason="timed out (simulated)")
+        holder = self.holders.get((bank_code, account_number))
+        return None if holder is None else AccountHolder(account_holder=holder)

@@ -331,3 +331,14 @@ def mask_account_number(account_number: str) -> str:
     """A bank account number with everything but its last four digits hidden."""
     compact = _SEPARATORS.sub("", account_number)
     return _mask_middle(compact, 0, 4 if len(compact) >= 8 else 0)
+
+
+def same_name(one: str, other: str) -> bool:
+    """Whether two spellings name the same person, as the civil registry's check compares
+    them: case and spacing ignored (`"SITI  rahmawati"` is `"Siti Rahmawati"`). A bank's
+    account inquiry answers in capitals, so an account holder is compared the same way."""
+    return _name_key(one) == _name_key(other)
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.casefold().split())

@@ -121,9 +121,11 @@ class BankAccountRecord(BaseModel):
     account_number_hash: str | None = None  # keyed hash, to compare with statement lines
     account_holder: str
     changed_at: AwareDatetime | None = None  # None: registered with the account
-    # Verified when a deposit from it was confirmed against the bank statement.
+    # Verified when a deposit from it was confirmed against the bank statement (a lender's),
+    # or when the bank's account inquiry named its holder (a borrower's, before a payout).
     verified_at: AwareDatetime | None = None
     verified_by_deposit: str | None = None
+    verified_by_inquiry: str | None = None  # the admin whose disbursement request asked
 
 
 class Membership(BaseModel):

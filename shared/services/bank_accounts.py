@@ -9,6 +9,12 @@
 - A lender's account is *verified* when a deposit from it is confirmed against the bank
   statement (`shared/services/deposits.py`): the bank itself then named the account as the
   sender, so the lender controls it. Withdrawals go only to a verified account.
+- A borrower's account is *verified* by the bank's account inquiry (`verify_by_inquiry`,
+  asked by the disbursement request before anything is booked): the bank names the account's
+  holder, and it must be the name registered with the account (case and spacing ignored, as
+  the civil registry compares names). Payouts go only to a verified account
+  (docs/lending-rules.md#disbursement).
+- A changed account is a new, unverified one: it is verified again before money goes to it.
 """
 
 from __future__ import annotations
@@ -19,10 +25,12 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.errors import Conflict, Forbidden
-from shared.domain.identity import mask_account_number
+from shared.domain.identity import mask_account_number, same_name
 from shared.fields import Name
 from shared.platform.clock import Clock
+from shared.platform.errors import TransientFailure
 from shared.platform.personal_data import PersonalDataVault
+from shared.platform.providers import BankAccountInquiry, InquiryUnavailable
 from shared.platform.store import DocumentTransaction, UnitOfWork
 from shared.records.deposits import BankAccountRef
 from shared.records.users import BankAccountRecord, UserRecord, Users
@@ -109,3 +117,58 @@ def change_bank_account(
         return changed
 
     return uow.run(change)
+
+
+class AccountInquiryUnavailable(TransientFailure):
+    """The bank's account inquiry did not answer; the account cannot be verified right now."""
+
+
+def verify_by_inquiry(
+    uow: UnitOfWork,
+    vault: PersonalDataVault,
+    bank: BankAccountInquiry,
+    user_id: str,
+    *,
+    admin_id: str,
+    clock: Clock,
+) -> BankAccountRecord:
+    """Verify the user's bank account with the bank's account inquiry: the holder the bank
+    names must be the registered holder. An account verified already is left as it is; an
+    account the bank does not know, or holds in another name, is refused (409) and stays
+    unverified. The bank is asked outside any transaction; the verification is stored only
+    if the account did not change meanwhile."""
+    user = uow.run(lambda tx: Users(tx).get(user_id), read_only=True)
+    if user is None or user.bank_account is None:
+        raise Conflict(f"user {user_id} has no bank account to pay out to")
+    account = user.bank_account
+    if account.verified_at is not None:
+        return account
+    number = vault.decrypt("account_number", account.account_number_encrypted)
+    answer = bank.inquire_bank_account(account.bank_code, number)
+    where = f"account {account.account_number_masked} at bank {account.bank_code}"
+    if isinstance(answer, InquiryUnavailable):
+        raise AccountInquiryUnavailable(
+            f"the bank's account inquiry could not check {where} right now", retry_after_s=5
+        )
+    if answer is None:
+        raise Conflict(
+            f"the bank has no {where}: the account is not verified and nothing is paid to it; "
+            "the user registers their correct account"
+        )
+    if not same_name(answer.account_holder, account.account_holder):
+        raise Conflict(
+            f"the bank names another holder of {where} than the registered "
+            f"{account.account_holder!r}: the account is not verified and nothing is paid to it"
+        )
+    now = clock.now()
+
+    def verify(tx: DocumentTransaction) -> BankAccountRecord:
+        users = Users(tx)
+        current = users.require(user_id)
+        if current.bank_account != account:
+            raise Conflict(f"the bank account of {user_id} changed while it was checked: ask again")
+        verified = account.model_copy(update={"verified_at": now, "verified_by_inquiry": admin_id})
+        users.put(current.model_copy(update={"bank_account": verified, "updated_at": now}))
+        return verified
+
+    return uow.run(verify)

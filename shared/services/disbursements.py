@@ -1,8 +1,11 @@
 """Paying a funded loan out to its borrower (docs/lending-rules.md#disbursement).
 
-- `request_disbursement` (`admin.finance`, the maker): the accepted offer's terms are checked
-  again against the caps in force today, the schedule is fixed as of today and stored per
-  installment, and a stored plan (`disburse-<loan id>`) is made and run:
+- `request_disbursement` (`admin.finance`, the maker): the borrower's bank account is
+  verified with the bank's account inquiry if it is not yet (`bank_accounts.verify_by_inquiry`:
+  the holder the bank names must be the registered one; otherwise 409 and nothing is booked),
+  the accepted offer's terms are checked again against the caps in force today, the schedule
+  is fixed as of today and stored per installment, and a stored plan (`disburse-<loan id>`)
+  is made and run:
   - each chunk of lenders: their committed stakes become the payout in transit
     (lender committed → borrower payout in transit), and each participation is `active`
     with its principal funded;
@@ -45,6 +48,8 @@ from shared.domain.products import quote
 from shared.platform.clock import jakarta_date
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
+from shared.platform.personal_data import PersonalDataVault
+from shared.platform.providers import BankAccountInquiry
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
 from shared.records.installments import InstallmentRecord, Installments, installment_id
 from shared.records.ledger import LedgerBook, post_entry
@@ -53,7 +58,7 @@ from shared.records.money_plans import MoneyPlanRecord, MoneyPlans
 from shared.records.participations import ParticipationRecord, Participations
 from shared.records.statements import STATEMENT_LINES, StatementLineRecord, StatementLines
 from shared.records.users import Users
-from shared.services.bank_accounts import account_ref
+from shared.services.bank_accounts import account_ref, verify_by_inquiry
 from shared.services.money_plans import CHUNK_LENDERS, run_plan, stakes_moved
 from shared.services.offers import recheck_offer
 from shared.services.withdrawals import BankReference, unexplained_line
@@ -99,12 +104,19 @@ def request_disbursement(
     *,
     admin_id: str,
     origin: EventOrigin,
+    vault: PersonalDataVault,
+    bank: BankAccountInquiry,
     caps: CapTable = OJK_CAPS,
 ) -> DisbursementView:
     """Book the disbursement of a funded loan (see the module docstring); resumes a plan a
     crash left unfinished."""
     require_document_id(loan_id, "loan")
     now = origin.clock.now
+    loan = uow.run(lambda tx: Loans(tx).get(loan_id), read_only=True)
+    if loan is not None and loan.state is LoanState.FUNDED and loan.disbursement is None:
+        # Not booked yet: the payout goes only to an account the bank named the holder of.
+        refuse_own_case(admin_id, loan.borrower_id, "disburse a loan")
+        verify_by_inquiry(uow, vault, bank, loan.borrower_id, admin_id=admin_id, clock=origin.clock)
     uow.run(lambda tx: _make_plan(tx, loan_id, admin_id, now(), caps))
     run_plan(
         uow,
@@ -157,6 +169,12 @@ def _make_plan(
     )
     if borrower is None or borrower.bank_account is None:
         raise Conflict(f"the borrower of loan {loan_id} has no bank account to pay out to")
+    if borrower.bank_account.verified_at is None:
+        raise Conflict(
+            f"the borrower's bank account {borrower.bank_account.account_number_masked} is not "
+            "verified (it changed since the bank named its holder): ask for the disbursement "
+            "again"
+        )
     if sum(s.committed for s in stakes) != loan.principal:
         raise Conflict(
             f"loan {loan_id}'s stakes add up to Rp {sum(s.committed for s in stakes):,}, not "

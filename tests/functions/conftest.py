@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.adapters.auth import JwtVerifier, StaticPublicKey
 from shared.adapters.memory import RecordingOpsChannel
+from shared.adapters.providers import InMemoryBankAccounts
 from shared.http.gateway_signature import GatewaySignature
 from shared.http.lazy import Lazy
 from shared.platform.escrow import FundingRules, MoneyLimits
@@ -77,6 +78,10 @@ class Platform:
     functions: Callable[[str], tuple[Any, Any]]
     world: JourneyWorld = field(default_factory=JourneyWorld)
     ops_channel: RecordingOpsChannel = field(default_factory=RecordingOpsChannel)
+    bank: InMemoryBankAccounts = field(default_factory=InMemoryBankAccounts)
+    # The funding rules `loan_funding` and `auto_invest` are served with (a test may set its
+    # entity's before it asks for the client).
+    funding_rules: FundingRules = field(default_factory=FundingRules)
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     issuer: FakeIssuer = field(default_factory=FakeIssuer)
 
@@ -137,9 +142,11 @@ class Platform:
                     **http, entity=ENTITY, vault=w.vault, escrow=ESCROW, documents=w.storage
                 )
             case "loan_funding":
-                return module.FundingServices(**http, entity=ENTITY, rules=FundingRules())
+                return module.FundingServices(**http, entity=ENTITY, rules=self.funding_rules)
             case "disbursements":
-                return module.DisbursementServices(**http, entity=ENTITY)
+                return module.DisbursementServices(
+                    **http, entity=ENTITY, vault=w.vault, bank=self.bank
+                )
             case "funding_expiry":
                 return module.ExpiryServices(
                     **http, entity=ENTITY, scheduler_invoker=FUNDING_EXPIRY_SCHEDULER
@@ -159,7 +166,7 @@ class Platform:
                     clock=w.clock,
                     ids=w.ids,
                     entity=ENTITY,
-                    rules=FundingRules(),
+                    rules=self.funding_rules,
                 )
             case "scoring":
                 return module.ScoringServices(

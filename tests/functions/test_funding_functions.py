@@ -5,6 +5,7 @@ that release it, each delivered more than once."""
 from __future__ import annotations
 
 import base64
+from datetime import date
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from shared.domain.events import EventType, LoanOfferAccepted
 from shared.domain.loan import LoanState
 from shared.http.openapi import build_openapi, load_routers
+from shared.platform.escrow import FundingRules
 from shared.platform.outbox import OutboundMessage
 from tests.functions.conftest import FUNDING_EXPIRY_SCHEDULER, Platform, idempotent, problem
 from tests.functions.test_outbox_relay import scheduler_token
@@ -22,7 +24,9 @@ from tests.unit.journey.money_scenarios import assert_reconciles
 @pytest.fixture
 def desk(platform: Platform) -> FundingDesk:
     w = platform.world
-    return FundingDesk(w.uow, clock=w.clock, ids=w.ids, vault=w.vault, storage=w.storage)
+    return FundingDesk(
+        w.uow, clock=w.clock, ids=w.ids, vault=w.vault, storage=w.storage, bank=platform.bank
+    )
 
 
 def lender(platform: Platform, user: str, key: str | None = None) -> dict[str, str]:
@@ -133,6 +137,105 @@ def test_a_disbursement_is_requested_by_one_admin_and_its_payout_confirmed_by_an
         f"/loans/{loan}/confirm", json=payout, headers=admin(platform, "fin-2", "p-2")
     )
     assert paid.get_json()["disbursement"]["state"] == "paid"
+    assert_reconciles(desk)
+
+
+def test_a_payout_account_the_bank_names_another_holder_of_is_refused_and_nothing_booked(
+    platform: Platform, desk: FundingDesk
+) -> None:
+    disbursements = platform.client("disbursements")
+    desk.funded_lender("ani", "1110001111", 10_000_000)
+    loan = desk.loan(10_000_000)
+    desk.commit("ani", loan, 10_000_000)
+    platform.bank.open("008", "5550005555", "SOMEONE ELSE")
+
+    refused = disbursements.post(f"/loans/{loan}", headers=admin(platform, "fin-1"))
+    assert "the bank names another holder" in problem(refused, 409)["detail"]
+    assert problem(disbursements.get(f"/loans/{loan}", headers=admin(platform, "fin-1")), 404)
+    assert not platform.world.publisher.envelopes("loan.disbursed")
+    platform.bank.down = True
+    problem(disbursements.post(f"/loans/{loan}", headers=admin(platform, "fin-1")), 503)
+
+    platform.bank.down = False
+    platform.bank.open("008", "5550005555", "BORA")
+    booked = disbursements.post(f"/loans/{loan}", headers=admin(platform, "fin-1"))
+    assert booked.status_code == 200 and booked.get_json()["loan_state"] == "active"
+    assert_reconciles(desk)
+
+
+def test_the_non_professional_share_refuses_a_commitment_naming_the_rule_and_its_source(
+    platform: Platform, desk: FundingDesk
+) -> None:
+    desk.clock.advance(days=(date(2028, 1, 3) - desk.today()).days)
+    pros = [desk.funded_lender(f"pro{n}", f"44400{n:05d}", 26_000_000) for n in range(4)]
+    big = desk.loan(100_000_000)
+    for pro in pros:  # professional lenders (no placement limit binds their income)
+        desk.commit(pro, big, 25_000_000)
+    loan = desk.loan(50_000_000, borrower="bori")
+    desk.funded_lender("ani", "1110001111", 30_000_000, income=300_000_000)
+    desk.commit("ani", loan, 25_000_000)  # non-professional: 25 of 125 outstanding
+    assert desk.reconcile("daily").state == "passed"
+    desk.next_day()
+    platform.funding_rules = FundingRules(concentration_floor=0)
+    funding = platform.client("loan_funding")
+    desk.funded_lender("budi", "2220002222", 30_000_000, income=300_000_000)
+
+    refused = funding.post(
+        f"/loans/{loan}/commitments",
+        json={"amount": 1_000_000},
+        headers=lender(platform, "budi", "commit-1"),
+    )
+    detail = problem(refused, 422)["detail"]
+    assert detail.startswith("non_professional_share (SEOJK 19/SEOJK.06/2025")
+    assert "over the 20% cap" in detail
+    pro = funding.post(
+        f"/loans/{loan}/commitments",
+        json={"amount": 1_000_000},
+        headers=lender(platform, "pro0", "commit-2"),
+    )
+    assert pro.status_code == 201, pro.get_json()
+
+
+def test_a_cooperative_takes_commitments_from_members_to_members_loans_only(
+    platform: Platform, desk: FundingDesk
+) -> None:
+    platform.funding_rules = FundingRules(members_only=True, cap_table="koperasi")
+    funding, users = platform.client("loan_funding"), platform.client("users")
+    platform.world.staff("super-1", "admin.super")
+    platform.world.staff("super-2", "admin.super")
+    desk.funded_lender("ani", "1110001111", 5_000_000)
+    loan = desk.loan(10_000_000)
+
+    def commit(key: str) -> Any:
+        return funding.post(
+            f"/loans/{loan}/commitments",
+            json={"amount": 1_000_000},
+            headers=lender(platform, "ani", key),
+        )
+
+    def member(user: str, number: str) -> None:
+        recorded = users.put(
+            f"/{user}/membership",
+            json={"member_number": number},
+            headers=idempotent(f"m-{user}", platform.bearer("super-1")),
+        )
+        assert recorded.get_json()["approved"] is False
+        own = users.post(
+            f"/{user}/membership/approve",
+            headers=idempotent(f"a1-{user}", platform.bearer("super-1")),
+        )
+        assert "maker-checker" in problem(own, 403)["detail"]
+        approved = users.post(
+            f"/{user}/membership/approve",
+            headers=idempotent(f"a2-{user}", platform.bearer("super-2")),
+        )
+        assert approved.get_json()["approved"] is True
+
+    assert "cooperative members only" in problem(commit("c-1"), 403)["detail"]
+    member("ani", "KSP-0001")
+    assert "is not an approved member" in problem(commit("c-2"), 409)["detail"]
+    member("bora", "KSP-0002")
+    assert commit("c-3").status_code == 201
     assert_reconciles(desk)
 
 

@@ -13,10 +13,12 @@ import pytest
 
 from emulators.launcher import EmulatorProcess
 from shared.adapters.providers import ProviderQuery, ProvidersClient, ProvidersConfig
+from shared.domain.identity import same_name
 from shared.domain.scorecards.personas import load_personas
 from shared.domain.scoring.engine import score
 from shared.domain.scoring.providers import CreditBureauReport, ProviderUnavailable
 from shared.domain.scoring.scorecard import load_scorecard
+from shared.platform.providers import AccountHolder, InquiryUnavailable
 from tests.fixtures.providers_sandbox import PROVIDERS_SANDBOX_API_KEY
 
 pytestmark = pytest.mark.emulator
@@ -145,6 +147,35 @@ def test_store_prefixes_choose_the_sales_shape(clients):
     assert profiles["grow-a"].rating > profiles["decline-c"].rating
     # Deterministic: the same store answers the same way every time.
     assert c.store_sales(["grow-a"], "2026-10")[0] == sales["grow-a"]
+
+
+# --- The bank's account inquiry ---------------------------------------------------
+
+
+def test_a_personas_account_is_held_in_their_name_in_capitals(clients):
+    answer = clients().inquire_bank_account("014", "1740545001")
+    assert answer == AccountHolder(account_holder="SITI RAHMAWATI")
+    assert same_name(answer.account_holder, PERSONAS["strong_msme"].applicant.full_name)
+
+
+def test_any_other_account_is_held_by_its_last_four_digits_or_missing_from_a_9(clients):
+    answer = clients().inquire_bank_account("008", "5550005555")
+    assert answer == AccountHolder(account_holder="PEMILIK REKENING 5555")
+    assert clients().inquire_bank_account("008", "9990005555") is None
+
+
+def test_a_malformed_inquiry_is_refused_and_an_injected_failure_is_unavailable(
+    providers_sandbox, clients, providers_faults
+):
+    refused = httpx.post(
+        f"{providers_sandbox}/bank-accounts/v1/inquiries",
+        json={"bank_code": "14", "account_number": "1740545001"},
+        headers={"X-API-Key": PROVIDERS_SANDBOX_API_KEY},
+    )
+    assert refused.status_code == 400
+    providers_faults.set("bank_account_inquiry", fail_rate=1.0)
+    answer = clients().inquire_bank_account("014", "1740545001")
+    assert answer == InquiryUnavailable(reason="HTTP 503 Service Unavailable after 3 attempts")
 
 
 # --- Authentication ------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The sandbox's deterministic answers: the reference personas first, then rules.
 
 Every answer is a pure function of the request (NIK, name, date of birth, store
-id, month), so a test or a demo can choose a borrower by choosing a NIK or a
+id, month, bank account), so a test or a demo can choose a borrower by choosing a NIK or a
 store id. The rules are documented in README.md; the personas are the sandbox's
 own test data (`personas.json` beside this file), served exactly.
 """
@@ -19,6 +19,8 @@ from typing import Any
 
 STORE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+BANK_CODE = re.compile(r"^\d{3}$")
+ACCOUNT_NUMBER = re.compile(r"^\d{6,20}$")
 
 
 def _unit(*parts: str) -> float:
@@ -72,6 +74,7 @@ class Persona:
     birth_date: date
     credit_bureau: dict[str, Any]  # the bureau's answer, as served
     stores: tuple[PersonaStore, ...]
+    bank_account: tuple[str, str] | None = None  # (bank code, account number)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Persona:
@@ -89,6 +92,11 @@ class Persona:
                     years_listed=store["years_listed"],
                 )
                 for store in raw["stores"]
+            ),
+            bank_account=(
+                (raw["bank_account"]["bank_code"], raw["bank_account"]["account_number"])
+                if "bank_account" in raw
+                else None
             ),
         )
 
@@ -109,12 +117,31 @@ class SandboxRecords:
 
     personas: dict[str, Persona]
     stores: dict[str, PersonaStore]
+    accounts: dict[tuple[str, str], Persona]  # by (bank code, account number)
 
     @classmethod
     def load(cls) -> SandboxRecords:
         personas = {persona.nik: persona for persona in load_personas()}
         stores = {s.store_id: s for p in personas.values() for s in p.stores}
-        return cls(personas=personas, stores=stores)
+        accounts = {p.bank_account: p for p in personas.values() if p.bank_account}
+        return cls(personas=personas, stores=stores, accounts=accounts)
+
+    # --- the bank's account inquiry -------------------------------------------
+
+    def bank_account(self, bank_code: str, account_number: str) -> dict[str, str] | None:
+        """The account's holder, in capitals as banks answer; None: no such account."""
+        persona = self.accounts.get((bank_code, account_number))
+        if persona is not None:
+            holder = persona.full_name
+        elif account_number.startswith("9"):
+            return None
+        else:
+            holder = f"Pemilik Rekening {account_number[-4:]}"
+        return {
+            "bank_code": bank_code,
+            "account_number": account_number,
+            "account_holder": holder.upper(),
+        }
 
     # --- Dukcapil ----------------------------------------------------------
 

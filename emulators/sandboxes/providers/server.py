@@ -17,7 +17,14 @@ from zoneinfo import ZoneInfo
 
 from emulators.json_http import BadRequest, JsonHandler, JsonServer
 from emulators.sandboxes.providers import PROVIDER_NAMES
-from emulators.sandboxes.providers.records import MONTH, STORE_ID, SandboxRecords, shift_month
+from emulators.sandboxes.providers.records import (
+    ACCOUNT_NUMBER,
+    BANK_CODE,
+    MONTH,
+    STORE_ID,
+    SandboxRecords,
+    shift_month,
+)
 
 FailMode = Literal["5xx", "timeout"]
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -135,6 +142,8 @@ class SandboxHandler(JsonHandler):
                 self._provider("ecommerce_sales", lambda: self._sales(store_id, query))
             case "GET", ["business-profile", "v1", "stores", store_id]:
                 self._provider("business_profile", lambda: self._profile(store_id))
+            case "POST", ["bank-accounts", "v1", "inquiries"]:
+                self._provider("bank_account_inquiry", self._account_inquiry)
             case _:
                 self.no_route()
 
@@ -191,6 +200,17 @@ class SandboxHandler(JsonHandler):
         if not isinstance(nik, str) or len(nik) != 16 or not nik.isdigit():
             raise BadRequest("nik must be a string of 16 digits")
         return HTTPStatus.OK, self.server.records.credit_bureau(nik)
+
+    def _account_inquiry(self) -> tuple[int, Any]:
+        bank_code, number = self.body.get("bank_code"), self.body.get("account_number")
+        if not isinstance(bank_code, str) or not BANK_CODE.match(bank_code):
+            raise BadRequest("bank_code must be a string of 3 digits")
+        if not isinstance(number, str) or not ACCOUNT_NUMBER.match(number):
+            raise BadRequest("account_number must be a string of 6-20 digits")
+        account = self.server.records.bank_account(bank_code, number)
+        if account is None:
+            return HTTPStatus.NOT_FOUND, {"error": "no such account at this bank"}
+        return HTTPStatus.OK, account
 
     def _sales(self, store_id: str, query: dict[str, str]) -> tuple[int, Any]:
         if not STORE_ID.match(store_id):

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from shared.adapters.providers import (
+    InMemoryBankAccounts,
     InMemoryProviders,
     ProviderEndpoint,
     ProviderQuery,
@@ -29,6 +30,7 @@ from shared.domain.scoring.providers import (
     ProviderData,
     ProviderUnavailable,
 )
+from shared.platform.providers import AccountHolder, InquiryUnavailable
 
 NIK = "3174054507850001"
 QUERY = ProviderQuery(
@@ -122,6 +124,42 @@ def test_identity_is_verified_with_name_nik_and_birth_date():
         "full_name": "Siti Rahmawati",
         "birth_date": "1985-07-05",
     }
+
+
+def test_the_account_inquiry_names_the_holder_or_says_there_is_no_such_account():
+    script = Script({"bank_code": "014", "account_number": "1740545001", "account_holder": "SITI"})
+
+    answer = client(script).inquire_bank_account("014", "1740545001")
+
+    assert answer == AccountHolder(account_holder="SITI")
+    request = script.requests[0]
+    assert str(request.url) == "http://providers.test/bank-accounts/v1/inquiries"
+    # The account number travels in the body, never in the URL.
+    assert json.loads(request.content) == {"bank_code": "014", "account_number": "1740545001"}
+    assert client(Script(404)).inquire_bank_account("014", "9990001111") is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (503, "HTTP 503 Service Unavailable after 3 attempts"),
+        ({"account_holder": " "}, "malformed response: bad or missing account_holder"),
+        (401, "HTTP 401 Unauthorized (check the API key), not retried"),
+    ],
+)
+def test_an_account_inquiry_that_cannot_be_answered_is_unavailable_with_the_reason(answer, reason):
+    assert client(Script(answer)).inquire_bank_account("014", "1740545001") == (
+        InquiryUnavailable(reason=reason)
+    )
+
+
+def test_the_in_memory_bank_names_the_accounts_a_test_opened():
+    bank = InMemoryBankAccounts()
+    bank.open("014", "1740545001", "Siti Rahmawati")
+    assert bank.inquire_bank_account("014", "1740545001") == AccountHolder("Siti Rahmawati")
+    assert bank.inquire_bank_account("008", "1740545001") is None
+    bank.down = True
+    assert isinstance(bank.inquire_bank_account("014", "1740545001"), InquiryUnavailable)
 
 
 def test_sales_and_profiles_come_per_store_and_unknown_stores_are_left_out():

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from shared.adapters.providers import InMemoryBankAccounts
 from shared.domain.ledger import AccountId, AccountType
 from shared.domain.loan import LoanState
 from shared.domain.movements import commitment, deposit_credit, line_in
@@ -64,6 +65,8 @@ RICH = 10_000_000_000  # an annual income no placement limit binds in these scen
 class FundingDesk(MoneyDesk):
     rules: FundingRules = field(default_factory=FundingRules)
     loans_made: int = 0
+    # The bank's account inquiry: it knows every borrower's account the desk registers.
+    bank: InMemoryBankAccounts = field(default_factory=InMemoryBankAccounts)
 
     def __post_init__(self) -> None:
         publish_catalogue(self.uow, sample_catalogue(), self.clock.now())
@@ -82,7 +85,7 @@ class FundingDesk(MoneyDesk):
         """A lender (as `MoneyDesk.lender`) with an annual income, an affiliate group, and
         the current agreements accepted."""
         self.lender(lender_id, account_number)
-        user = self._user(lender_id)
+        user = self.user(lender_id)
         assert user.lender_profile is not None
         profile = user.lender_profile.model_copy(update={"annual_income": income})
         data = user.model_copy(
@@ -109,8 +112,11 @@ class FundingDesk(MoneyDesk):
         self.deposit(lender_id, amount, f"TOPUP-{lender_id.upper()}")
         return lender_id
 
-    def borrower(self, borrower_id: str) -> str:
+    def borrower(self, borrower_id: str, *, account_number: str = "5550005555") -> str:
+        """A borrower with a bank account the bank holds in their name (verified by the
+        account inquiry when their loan is first disbursed)."""
         now = self.clock.now()
+        self.bank.open("008", account_number, borrower_id)
         record = UserRecord(
             id=borrower_id,
             role="borrower",
@@ -121,7 +127,7 @@ class FundingDesk(MoneyDesk):
             bank_account=sealed_bank_account(
                 self.vault,
                 BankAccountInput(
-                    bank_code="008", account_number="5550005555", account_holder=borrower_id
+                    bank_code="008", account_number=account_number, account_holder=borrower_id
                 ),
             ),
             borrower_profile=BorrowerProfile(
@@ -146,7 +152,7 @@ class FundingDesk(MoneyDesk):
         approve_membership(self.uow, user_id, admin_id="sup-2", clock=self.clock)
         return user_id
 
-    def _user(self, user_id: str) -> UserRecord:
+    def user(self, user_id: str) -> UserRecord:
         data = self.uow.run(lambda tx: tx.get(USERS, user_id), read_only=True)
         assert data is not None
         return UserRecord.model_validate(data)
@@ -239,7 +245,9 @@ class FundingDesk(MoneyDesk):
         return release_commitments(self.uow, loan_id, origin=self.origin)
 
     def disburse(self, loan_id: str, admin: str = "fin-1") -> DisbursementView:
-        return request_disbursement(self.uow, loan_id, admin_id=admin, origin=self.origin)
+        return request_disbursement(
+            self.uow, loan_id, admin_id=admin, origin=self.origin, vault=self.vault, bank=self.bank
+        )
 
     def confirm_payout(
         self,

@@ -22,6 +22,7 @@ from shared.domain.errors import (
 from shared.domain.loan import LoanState
 from shared.platform.errors import TransactionContended
 from shared.platform.escrow import FundingRules
+from shared.services.bank_accounts import AccountInquiryUnavailable
 from shared.services.users import MembershipRequest, approve_membership, record_membership
 from tests.unit.journey.funding_desk import FundingDesk
 from tests.unit.journey.money_desk import lender_account
@@ -260,6 +261,41 @@ def a_cooperative_funds_members_loans_from_members_only(desk: FundingDesk) -> No
     made = desk.commit(ani, loan, 20_000_000)
     assert (made.amount, made.stake) == (20_000_000, 20_000_000)
     assert money(desk, ani) == (10_000_000, 20_000_000)
+    assert_reconciles(desk)
+
+
+@scenario
+def a_payout_goes_only_to_an_account_the_bank_names_the_borrower_as_holder_of(
+    desk: FundingDesk,
+) -> None:
+    """The disbursement request asks the bank's account inquiry first: an account the bank
+    does not know, or holds in another name, is refused and nothing is booked."""
+    ani = desk.funded_lender("ani", "1110001111", 10_000_000)
+    desk.borrower("bora", account_number="5550005555")
+    loan = desk.loan(10_000_000, borrower="bora")
+    desk.commit(ani, loan, 10_000_000)
+
+    desk.bank.open("008", "5550005555", "Someone Else")
+    with pytest.raises(Conflict, match=r"the bank names another holder of account .*5555"):
+        desk.disburse(loan)
+    desk.bank.holders.clear()
+    with pytest.raises(Conflict, match="the bank has no account"):
+        desk.disburse(loan)
+    desk.bank.down = True
+    with pytest.raises(AccountInquiryUnavailable):
+        desk.disburse(loan)
+    # Refused each time: nothing booked, the stakes still committed, the account unverified.
+    assert desk.loan_record(loan).state is LoanState.FUNDED
+    assert desk.loan_record(loan).disbursement is None
+    assert money(desk, ani) == (0, 10_000_000)
+    assert desk.user("bora").bank_account.verified_at is None
+
+    # The bank answers in capitals with other spacing: the same name.
+    desk.bank.down = False
+    desk.bank.open("008", "5550005555", "BORA ")
+    assert desk.disburse(loan).loan_state is LoanState.ACTIVE
+    account = desk.user("bora").bank_account
+    assert (account.verified_at, account.verified_by_inquiry) == (desk.clock.now(), "fin-1")
     assert_reconciles(desk)
 
 

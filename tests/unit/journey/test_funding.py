@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 
 from shared.adapters.memory import MemoryUnitOfWork
+from shared.domain.errors import Conflict
+from shared.domain.loan import LoanState
 from shared.services.auto_invest import turn
+from shared.services.bank_accounts import BankAccountInput, change_bank_account, verify_by_inquiry
 from tests.unit.journey.funding_desk import FundingDesk
 from tests.unit.journey.funding_scenarios import SCENARIOS
 
@@ -46,3 +49,22 @@ def test_a_commitment_and_a_disbursement_keep_their_firestore_budget(desk: Fundi
     assert writes == 6
     desk.commit(ani, loan, 6_000_000)
     assert desk.uow.last_attempt.writes == 7  # type: ignore[attr-defined]  # + loan.funded
+
+
+def test_a_changed_borrower_account_is_verified_again_before_a_payout(desk: FundingDesk) -> None:
+    ani = desk.funded_lender("ani", "1110001111", 10_000_000)
+    loan = desk.loan(10_000_000)  # bora's account 5550005555 is held in her name
+    desk.commit(ani, loan, 10_000_000)
+    verify_by_inquiry(desk.uow, desk.vault, desk.bank, "bora", admin_id="fin-1", clock=desk.clock)
+    assert desk.user("bora").bank_account.verified_at is not None  # type: ignore[union-attr]
+
+    new_account = BankAccountInput(
+        bank_code="008", account_number="6660006666", account_holder="bora"
+    )
+    change_bank_account(desk.uow, desk.vault, "bora", new_account, clock=desk.clock)
+    assert desk.user("bora").bank_account.verified_at is None  # type: ignore[union-attr]
+    with pytest.raises(Conflict, match="the bank has no account"):
+        desk.disburse(loan)
+    desk.bank.open("008", "6660006666", "Bora")
+    assert desk.disburse(loan).loan_state is LoanState.ACTIVE
+    assert desk.bank.inquiries == [("008", "5550005555"), *[("008", "6660006666")] * 2]

@@ -131,6 +131,7 @@ def test_the_benchmark_runs_on_the_memory_store_and_reports_each_figure_beside_i
     assert (disbursed.state, disbursed.principal_funded) == (LoanState.ACTIVE, 25_000_000)
     operations = [t.operation for t in disbursed.transactions]
     assert operations == [
+        "verify_by_inquiry.verify",  # the borrower's payout account, named by the bank
         "request_disbursement.<lambda>",
         "run_plan.chunk",
         "run_plan.chunk",
