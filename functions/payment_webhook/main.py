@@ -28,7 +28,13 @@ router: Router[WebhookServices] = Router(
 )
 
 
-@router.post("/notifications", body=PaymentNotification, response=NotificationAnswer, signed=True)
+@router.post(
+    "/notifications",
+    body=PaymentNotification,
+    response=NotificationAnswer,
+    signed=True,
+    conflict=True,  # the same gateway reference notified with another account or amount
+)
 def notify(call: Call[PaymentNotification, WebhookServices]) -> NotificationAnswer:
     """A payment into a virtual account (signed by the gateway; recorded once)."""
     external_id = call.headers.get(EXTERNAL_ID_HEADER, "")[:64]

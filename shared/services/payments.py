@@ -48,7 +48,7 @@ from shared.records.users import Users
 
 MAX_SETTLEMENT_ITEMS = 2_000  # one report, one transaction: far inside Firestore's limits
 
-GatewayReference = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+GatewayReference = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 VirtualAccountNumber = Annotated[str, Field(pattern=r"^\d{8,20}$")]
 
 

@@ -22,7 +22,8 @@ from scripts.local_staff import LOCAL_STAFF
 from scripts.platform_client import Applicant, PlatformClient, sandbox_applicant
 from scripts.token import DevKeys
 from shared.domain.permissions import ROLES
-from tests.fuzz.spec import ANONYMOUS, DEACTIVATED, SCHEDULER, UNREGISTERED
+from tests.fuzz.gateway import SIGN_AS_PARTNER
+from tests.fuzz.spec import ANONYMOUS, DEACTIVATED, PARTNER, SCHEDULER, UNREGISTERED
 
 
 class AccountSetupFailed(RuntimeError):
@@ -46,6 +47,8 @@ class FuzzAccounts:
         `function`."""
         if caller == ANONYMOUS:
             return None, {}
+        if caller == PARTNER:  # no token: the gateway session signs the request as it goes
+            return None, {SIGN_AS_PARTNER: "payment-gateway"}
         if caller == SCHEDULER:
             job = self.jobs[function]
             return account_unique_id(job.invoker), {

@@ -18,7 +18,7 @@ import requests
 import schemathesis
 
 from scripts.platform_client import PlatformClient
-from scripts.platform_runner import LocalPlatform
+from scripts.platform_runner import LOCAL_PAYMENT_WEBHOOK_KEY, LocalPlatform
 from tests.fuzz.accounts import FuzzAccounts, register_accounts
 from tests.fuzz.gateway import gateway_session
 from tests.fuzz.schema import BUDGET
@@ -28,7 +28,7 @@ from tests.fuzz.tally import RunSettings, Tally, render_report
 
 @pytest.fixture(scope="session")
 def fuzz_gateway(local_platform: LocalPlatform) -> Iterator[requests.Session]:
-    session = gateway_session(local_platform.urls)
+    session = gateway_session(local_platform.urls, LOCAL_PAYMENT_WEBHOOK_KEY)
     yield session
     session.close()
 

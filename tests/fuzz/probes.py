@@ -13,7 +13,8 @@ or an oversized request. For every documented 4xx (503 aside: the contention tes
 - 405: a method the document does not declare on the path;
 - 409: a valid request whose `Idempotency-Key` a first, identical request still holds (claimed
   in the store as that request would have: `claim_request`); generated, or from
-  `VALID_BODIES` where the schema cannot describe a valid body in full;
+  `VALID_BODIES` where the schema cannot describe a valid body in full; for an operation whose
+  409 is a state rather than a key, the request `STATE_CONFLICTS` builds for it;
 - 413: a JSON body over the router's 1 MiB;
 - 415: a `text/plain` body;
 - 422: a JSON array where the body is an object; invalid queries (generated); without a body,
@@ -52,11 +53,19 @@ from shared.http.router import MAX_BODY_BYTES, idempotency_scope, request_finger
 from shared.platform.clock import SystemClock
 from shared.platform.idempotency import claim_request
 from shared.platform.store import UnitOfWork
+from shared.records.loans import LoanRecord, Loans
 from shared.services.catalogue import sample_catalogue
 from tests.fuzz.accounts import FuzzAccounts
 from tests.fuzz.gateway import GATEWAY_URL
 from tests.fuzz.schema import SCHEMA
-from tests.fuzz.spec import ANONYMOUS, DEACTIVATED, IDEMPOTENCY_KEY, UNREGISTERED, Operation
+from tests.fuzz.spec import (
+    ANONYMOUS,
+    DEACTIVATED,
+    IDEMPOTENCY_KEY,
+    PARTNER,
+    UNREGISTERED,
+    Operation,
+)
 from tests.fuzz.tally import PROBE, Tally
 
 # Generated requests tried before a searching probe gives up.
@@ -258,6 +267,9 @@ def undeclared_method(ctx: ProbeContext, operation: Operation) -> list[Sent]:
 
 
 def key_in_flight(ctx: ProbeContext, operation: Operation) -> list[Sent]:
+    in_conflict = STATE_CONFLICTS.get(operation.label)
+    if in_conflict is not None:
+        return in_conflict(ctx, operation)
     valid_body = VALID_BODIES.get(operation.label)
     if valid_body is not None:
         caller = registered_callers(operation)[0]
@@ -319,6 +331,55 @@ _JSON = {"Content-Type": "application/json"}
 VALID_BODIES: dict[str, Callable[[], Any]] = {
     "POST /users": lambda: sandbox_applicant(random.Random()).registration,
     "POST /products": lambda: {"product": sample_catalogue().products[0].model_dump(mode="json")},
+}
+
+
+def _loan_not_funded(ctx: ProbeContext, operation: Operation) -> list[Sent]:
+    """A disbursement asked of a loan still in review: only a funded loan is paid out."""
+    loan_id = f"fuzz-loan-{uuid.uuid4().hex[:12]}"
+    now = SystemClock().now()
+    loan = LoanRecord(
+        id=loan_id,
+        entity="fuzz",
+        borrower_id="fuzz-borrower",
+        product_id="working-capital-annuity",
+        product_purpose="working_capital",
+        principal=10_000_000,
+        tenor=6,
+        tenor_unit="month",
+        purpose="working_capital",
+        state="in_review",
+        submitted_at=now,
+        updated_at=now,
+    )
+    ctx.store.run(lambda tx: Loans(tx).put(loan))
+    caller = registered_callers(operation)[0]
+    return [ctx.send(operation, caller, path_parameters={"loan_id": loan_id})]
+
+
+def _payment_notified_otherwise(ctx: ProbeContext, operation: Operation) -> list[Sent]:
+    """A gateway reference notified again with another amount."""
+    reference = f"FUZZ{uuid.uuid4().hex[:16]}"
+
+    def notice(amount: int) -> dict[str, Any]:
+        return {
+            "partnerServiceId": "8808",
+            "customerNo": "999999999999",
+            "virtualAccountNo": "8808999999999999",
+            "paymentRequestId": reference,
+            "paidAmount": {"value": f"{amount}.00", "currency": "IDR"},
+            "trxDateTime": SystemClock().now().isoformat(),
+        }
+
+    first = ctx.send(operation, PARTNER, body=notice(100_000))
+    assert first.response.status_code == 200, first.response.text[:300]
+    return [ctx.send(operation, PARTNER, body=notice(200_000))]
+
+
+# Operations whose 409 is a state of what they name, not an `Idempotency-Key` in flight.
+STATE_CONFLICTS: dict[str, Callable[[ProbeContext, Operation], list[Sent]]] = {
+    "POST /disbursements/loans/{loan_id}": _loan_not_funded,
+    "POST /payment_webhook/notifications": _payment_notified_otherwise,
 }
 
 PROBES: dict[int, Callable[[ProbeContext, Operation], list[Sent]]] = {

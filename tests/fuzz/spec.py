@@ -9,12 +9,15 @@ from its security and extensions:
 - `x-permission`: the roles in its `x-roles`, which hold that permission;
 - otherwise any signed-in user, registered or not (registration, `/users/me`);
 - but a scheduled function's operations only its Cloud Scheduler job (`scheduler`): they
-  check the token's service account in code, which the document does not describe.
+  check the token's service account in code, which the document does not describe;
+- and an operation marked `x-signed` only the partner who signs it (`partner`: the payment
+  gateway's callbacks, signed by tests/fuzz/gateway.py with the local platform's key).
 
 Callers are the platform's roles plus four kinds of caller with no role the document names:
 `anonymous` (no `Authorization` header), `unregistered` (a valid token of someone who never
 registered), `deactivated` (a valid token of an account an `admin.super` deactivated) and
-`scheduler` (the OIDC token the local Cloud Scheduler sends a scheduled function).
+`scheduler` (the OIDC token the local Cloud Scheduler sends a scheduled function) and
+`partner` (no token: the request signed as the payment gateway signs its callbacks).
 """
 
 from __future__ import annotations
@@ -37,9 +40,10 @@ ANONYMOUS = "anonymous"
 UNREGISTERED = "unregistered"
 DEACTIVATED = "deactivated"
 SCHEDULER = "scheduler"
+PARTNER = "partner"
 # Every caller the fuzzer acts as; `deactivated` is only ever refused: probed, never fuzzed.
 PEOPLE: tuple[str, ...] = (ANONYMOUS, UNREGISTERED, *ROLES)
-CALLERS: tuple[str, ...] = (*PEOPLE, SCHEDULER)
+CALLERS: tuple[str, ...] = (*PEOPLE, SCHEDULER, PARTNER)
 SCHEDULED = frozenset(function.name for function in FUNCTIONS if function.schedule is not None)
 # Contention is produced by the contention tests (the emulator's commit faults), not by input.
 STATUSES_NOT_PROBED = frozenset({503})
@@ -59,6 +63,8 @@ def admitted_callers(path: str, definition: Mapping[str, Any]) -> tuple[str, ...
     """The callers an operation admits (see the module docstring)."""
     if function_of(path) in SCHEDULED:
         return (SCHEDULER,)
+    if "x-signed" in definition:
+        return (PARTNER,)
     if {} in definition.get("security", []):
         return PEOPLE
     if "x-permission" in definition:
