@@ -1,9 +1,11 @@
 """A borrower's payment applied to their loan (docs/lending-rules.md#repayment).
 
 `allocate_payment` (`repayments`, on `payment.received`) runs one transaction per payment:
-it reads the payment, the loan and its installments, applies the payment oldest installment
-first in the order penalties → fees → interest → principal (`allocation.allocate_repayment`),
-and writes every consequence together:
+it reads the payment, the loan and its installments, applies the payment to what is billed on
+the day it was paid (every unpaid installment due by then, and the coming one), oldest
+installment first in the order penalties → fees → interest → principal
+(`allocation.allocate_repayment`), keeps the rest as the borrower's credit, and writes every
+consequence together:
 
 - each installment's paid parts (paid, or partly paid);
 - the loan's outstanding principal, and the loan `repaid` once nothing is owed
@@ -20,6 +22,8 @@ loan already repaid is all borrower credit.
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, ConfigDict
 
 from shared.domain.allocation import allocate_repayment
@@ -31,7 +35,7 @@ from shared.domain.products import TenorUnit
 from shared.platform.clock import jakarta_date
 from shared.platform.event_origin import EventOrigin
 from shared.platform.store import DocumentTransaction, UnitOfWork
-from shared.records.installments import Installments, installment_id
+from shared.records.installments import InstallmentRecord, Installments, installment_id
 from shared.records.ledger import LedgerBook
 from shared.records.loans import LoanRecord, Loans
 from shared.records.payments import AllocationRecord, AppliedRecord, Parts, Payments
@@ -69,7 +73,8 @@ def allocate_payment(uow: UnitOfWork, payment_id: str, *, origin: EventOrigin) -
         found = Installments(tx).get_many(ids)
         schedule = [i for i in found.values() if i is not None]
         now = origin.clock.now()
-        allocation = allocate_repayment(payment.amount, [i.due for i in schedule if not i.settled])
+        billed = _billed(schedule, jakarta_date(payment.paid_at))
+        allocation = allocate_repayment(payment.amount, [i.due for i in billed])
         entry = repayment_allocated(
             payment_id,
             loan.id,
@@ -142,6 +147,16 @@ def allocate_payment(uow: UnitOfWork, payment_id: str, *, origin: EventOrigin) -
         return _view(payment_id, loan.id, record, outstanding, updated_loan.state.value)
 
     return uow.run(allocate)
+
+
+def _billed(schedule: list[InstallmentRecord], paid_on: date) -> list[InstallmentRecord]:
+    """What a payment made on `paid_on` pays: every unpaid installment due by then, and the
+    next one (a borrower may pay the coming installment before its due date). Anything beyond
+    stays as the borrower's credit (docs/lending-rules.md#repayment)."""
+    unpaid = sorted((i for i in schedule if not i.settled), key=lambda i: (i.due_date, i.number))
+    due = [i for i in unpaid if i.due_date <= paid_on]
+    coming = [i for i in unpaid if i.due_date > paid_on][:1]
+    return due + coming
 
 
 def _installment_count(loan: LoanRecord) -> int:

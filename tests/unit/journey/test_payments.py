@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
+
 import pytest
 
 from shared.adapters.memory import MemoryUnitOfWork
@@ -119,18 +121,23 @@ def test_allocation_and_split_delivered_again_change_nothing(desk: PaymentDesk) 
 def test_an_overpayment_is_the_borrowers_credit(desk: PaymentDesk) -> None:
     loan = desk.active_loan(SHARES)
     schedule = desk.installments(loan)
-    payment = desk.pay(loan, schedule[0].total + 1_000)
+    payment = desk.pay(loan, schedule[0].total + 1_000)  # the coming installment, and more
     allocation = desk.payment(payment).allocation
     assert allocation is not None
-    # The extra 1,000 goes to the next installment's fees, interest and principal.
-    assert [a.number for a in allocation.installments] == [1, 2]
+    # The first installment is billed (it comes next); the extra 1,000 is not due: credit.
+    assert [a.number for a in allocation.installments] == [1]
+    assert allocation.borrower_credit == 1_000
+    # On the third installment's due date the second and third are due, the fourth comes
+    # next: a payment of the whole schedule pays those three, and the rest is credit.
+    desk.clock.set(datetime.combine(schedule[2].due_date, time(3), tzinfo=UTC))
     everything = sum(i.total for i in schedule)
-    last = desk.pay(loan, everything)  # far more than is left
+    last = desk.pay(loan, everything)
+    billed = schedule[1].total + schedule[2].total + schedule[3].total
     credit = desk.payment(last).allocation.borrower_credit  # type: ignore[union-attr]
-    # Paid: the first installment + 1,000, then everything the schedule owed in full.
-    assert credit == schedule[0].total + 1_000
-    assert desk.balance("borrower_credit:bora") == credit
-    assert desk.loan_record(loan).state is LoanState.REPAID
+    assert credit == everything - billed
+    assert desk.balance("borrower_credit:bora") == 1_000 + credit
+    assert [i.settled for i in desk.installments(loan)] == [True, True, True, True, False, False]
+    assert desk.loan_record(loan).state is LoanState.ACTIVE
     assert_reconciles(desk)
 
 
