@@ -107,7 +107,8 @@ def issue_virtual_account(
     def record(tx: DocumentTransaction) -> VirtualAccountView:
         accounts = VirtualAccounts(tx)
         existing = accounts.get(number)
-        owner_doc = Users(tx).require(owner_id) if kind == "lender" else Loans(tx).require(owner_id)
+        lender = Users(tx).require(owner_id) if kind == "lender" else None
+        loan = Loans(tx).require(owner_id) if kind == "loan" else None
         if existing is not None and (existing.kind, existing.owner_id) != (kind, owner_id):
             raise Conflict(f"the gateway issued {number} to another owner: ask ops to check")
         if existing is None:
@@ -121,12 +122,11 @@ def issue_virtual_account(
                     issued_at=now,
                 )
             )
-        if owner_doc.virtual_account != number:
-            updated = owner_doc.model_copy(update={"virtual_account": number, "updated_at": now})
-            if kind == "lender":
-                Users(tx).put(updated)  # type: ignore[arg-type]
-            else:
-                Loans(tx).put(updated)  # type: ignore[arg-type]
+        noted = {"virtual_account": number, "updated_at": now}
+        if lender is not None and lender.virtual_account != number:
+            Users(tx).put(lender.model_copy(update=noted))
+        if loan is not None and loan.virtual_account != number:
+            Loans(tx).put(loan.model_copy(update=noted))
         return VirtualAccountView(virtual_account=number, kind=kind, owner_id=owner_id, name=name)
 
     return uow.run(record)

@@ -120,6 +120,14 @@ class Platform:
             "verifier": self.verifier(),
             "callers": UserDirectory(w.uow),
         }
+        # What every event function is built with: its pushes' tokens checked.
+        pushed = {
+            "uow": w.uow,
+            "push_auth": push_issuer().authenticator(),
+            "clock": w.clock,
+            "ids": w.ids,
+            "entity": ENTITY,
+        }
         match name:
             case "users":
                 return module.UserServices(**http, vault=w.vault, registry=w.registry)
@@ -152,40 +160,22 @@ class Platform:
                     **http, entity=ENTITY, scheduler_invoker=FUNDING_EXPIRY_SCHEDULER
                 )
             case "funding_release":
-                return module.ReleaseServices(
-                    uow=w.uow,
-                    push_auth=push_issuer().authenticator(),
-                    clock=w.clock,
-                    ids=w.ids,
-                    entity=ENTITY,
-                )
+                return module.ReleaseServices(**pushed)
             case "auto_invest":
                 return module.AutoInvestServices(
-                    uow=w.uow,
-                    push_auth=push_issuer().authenticator(),
-                    clock=w.clock,
-                    ids=w.ids,
-                    entity=ENTITY,
+                    **pushed,
                     rules=self.funding_rules,
                 )
             case "scoring":
                 return module.ScoringServices(
-                    uow=w.uow,
-                    push_auth=push_issuer().authenticator(),
-                    clock=w.clock,
-                    ids=w.ids,
-                    entity=ENTITY,
+                    **pushed,
                     providers=w.providers,
                     vault=w.vault,
                     scorecard=SCORECARD,
                 )
             case "ops_alerts":
                 return module.OpsAlertsServices(
-                    uow=w.uow,
-                    push_auth=push_issuer().authenticator(),
-                    clock=w.clock,
-                    ids=w.ids,
-                    entity=ENTITY,
+                    **pushed,
                     channel=self.ops_channel,
                     entity_name=ENTITY,
                 )
@@ -199,17 +189,10 @@ class Platform:
                 )
             case "virtual_accounts":
                 return module.AccountServices(**http, entity=ENTITY, issuer=self.issuer)
-            case "repayments" | "billing_split":
-                services_class = (
-                    module.RepaymentServices if name == "repayments" else module.SplitServices
-                )
-                return services_class(
-                    uow=w.uow,
-                    push_auth=push_issuer().authenticator(),
-                    clock=w.clock,
-                    ids=w.ids,
-                    entity=ENTITY,
-                )
+            case "repayments":
+                return module.RepaymentServices(**pushed)
+            case "billing_split":
+                return module.SplitServices(**pushed)
         raise KeyError(name)
 
     def client(self, name: str) -> Any:
