@@ -21,7 +21,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal, Protocol
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.domain.events import EventType, PaymentReceived
@@ -29,6 +29,7 @@ from shared.domain.ledger import SUSPENSE, AccountId, AccountType
 from shared.domain.loan import LoanState
 from shared.domain.maker_checker import Made
 from shared.domain.movements import gateway_settled, payment_received
+from shared.fields import InstantText
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
 from shared.platform.store import DocumentTransaction, UnitOfWork
@@ -153,7 +154,7 @@ class PaymentNotification(BaseModel):
     virtual_account_name: str = Field(default="", alias="virtualAccountName", max_length=255)
     payment_id: GatewayReference = Field(alias="paymentRequestId")
     paid_amount: PaidAmount = Field(alias="paidAmount")
-    paid_at: AwareDatetime = Field(alias="trxDateTime")
+    paid_at: InstantText = Field(alias="trxDateTime")
 
     @field_validator("paid_amount")
     @classmethod

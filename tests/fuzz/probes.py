@@ -343,7 +343,7 @@ def _loan_not_funded(ctx: ProbeContext, operation: Operation) -> list[Sent]:
         entity="fuzz",
         borrower_id="fuzz-borrower",
         product_id="working-capital-annuity",
-        product_purpose="working_capital",
+        product_purpose="productive",
         principal=10_000_000,
         tenor=6,
         tenor_unit="month",
