@@ -1,158 +1,22 @@
-"""Payments, allocation and the billing split on the in-memory store
-(docs/lending-rules.md#payments)."""
+"""Payments, allocation and the billing split on the in-memory store: the shared scenarios
+(payment_scenarios.py)."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime, time
 
 import pytest
 
 from shared.adapters.memory import MemoryUnitOfWork
-from shared.domain.errors import Conflict
-from shared.domain.loan import LoanState
-from tests.unit.journey.money_scenarios import assert_reconciles
-from tests.unit.journey.payment_desk import GATEWAY_FEE, PaymentDesk
-
-SHARES = {"ani": 5_000_000, "budi": 3_000_000, "citra": 2_000_000}
+from tests.unit.journey.payment_desk import PaymentDesk
+from tests.unit.journey.payment_scenarios import SCENARIOS
 
 
 @pytest.fixture
 def desk() -> PaymentDesk:
-    desk = PaymentDesk(MemoryUnitOfWork(max_attempts=10))
+    desk = PaymentDesk(MemoryUnitOfWork(max_attempts=10))  # as the emulator runs use
     desk.uow.clock = desk.clock  # type: ignore[attr-defined]
     return desk
 
 
-def test_a_loan_repaid_in_full_returns_every_lenders_principal_and_splits_exactly(
-    desk: PaymentDesk,
-) -> None:
-    loan = desk.active_loan(SHARES)
-    schedule = desk.installments(loan)
-    assert_reconciles(desk)
-    payments = []
-    for installment in schedule:
-        payments.append(desk.pay(loan, installment.total))
-        assert_reconciles(desk)
-        desk.next_day()
-    record = desk.loan_record(loan)
-    assert record.state is LoanState.REPAID
-    assert record.outstanding_principal == 0
-    assert all(i.settled for i in desk.installments(loan))
-    stakes = desk.stakes(loan)
-    for lender, funded in SHARES.items():
-        assert stakes[lender].principal_received == funded
-        assert desk.live_position(lender) == 0
-    for payment_id in payments:
-        payment = desk.payment(payment_id)
-        assert payment.state == "split"
-    interest = sum(i.interest for i in schedule)
-    fees = sum(i.fees + i.fee_vat for i in schedule)
-    assert sum(s.interest_received for s in stakes.values()) == interest
-    lender_side = sum(
-        s.net_received + s.platform_fee_paid + s.vat_paid + s.withholding_paid
-        for s in stakes.values()
-    )
-    assert lender_side + fees == sum(i.total for i in schedule)  # the split invariant, summed
-    assert desk.balance(f"loan_principal:{loan}") == 0
-    assert desk.balance(f"unapplied_receipts:{loan}") == 0
-    assert desk.balance(f"pending_split:{loan}") == 0
-    total = sum(i.total for i in schedule)
-    assert desk.balance("gateway_clearing") == total  # notified, not yet settled
-
-    settled = desk.settle(payments)
-    assert (settled.payments, settled.total_amount) == (len(payments), total)
-    assert desk.balance("gateway_clearing") == 0
-    assert desk.balance("payment_fees_expense") == GATEWAY_FEE * len(payments)
-    assert_reconciles(desk)
-
-
-def test_each_lender_is_credited_their_net_and_the_receipt_says_how(desk: PaymentDesk) -> None:
-    loan = desk.active_loan(SHARES)
-    first = desk.installments(loan)[0]
-    before = {lender: desk.wallet(lender).available for lender in SHARES}
-    payment = desk.pay(loan, first.total)
-    receipts = {lender: desk.receipts(lender) for lender in SHARES}
-    for lender in SHARES:
-        (receipt,) = receipts[lender]
-        assert receipt.payment_id == payment
-        assert receipt.net == (
-            receipt.principal
-            + receipt.interest
-            + receipt.late_fee
-            - receipt.platform_fee
-            - receipt.vat
-            - receipt.withholding
-        )
-        assert desk.wallet(lender).available - before[lender] == receipt.net
-    assert sum(r[0].principal for r in receipts.values()) == first.principal
-    assert sum(r[0].interest for r in receipts.values()) == first.interest
-    # Shares of 50/30/20%: the principal split by the weights, exactly.
-    principals = [receipts[lender][0].principal for lender in SHARES]
-    assert principals[0] * 2 == pytest.approx(first.principal, abs=2)
-
-
-def test_the_same_notification_five_times_records_one_payment(desk: PaymentDesk) -> None:
-    loan = desk.active_loan(SHARES)
-    account = desk.virtual_account(loan)
-    answers = [desk.notify(account, 500_000, "PAY-DUP") for _ in range(5)]
-    assert [a.duplicate for a in answers] == [False, True, True, True, True]
-    assert desk.balance(f"unapplied_receipts:{loan}") == 500_000
-    assert desk.balance("gateway_clearing") == 500_000
-    with pytest.raises(Conflict):
-        desk.notify(account, 600_000, "PAY-DUP")  # the same reference, another amount
-    assert_reconciles(desk)
-
-
-def test_allocation_and_split_delivered_again_change_nothing(desk: PaymentDesk) -> None:
-    from shared.services.billing_split import split_payment
-    from shared.services.repayments import allocate_payment
-
-    loan = desk.active_loan(SHARES)
-    payment = desk.pay(loan, desk.installments(loan)[0].total)
-    wallets = {lender: desk.wallet(lender).available for lender in SHARES}
-    for _ in range(2):
-        allocate_payment(desk.uow, payment, origin=desk.origin)
-        split_payment(desk.uow, payment, origin=desk.origin)
-    assert {lender: desk.wallet(lender).available for lender in SHARES} == wallets
-    assert desk.installments(loan)[1].paid == 0
-    assert_reconciles(desk)
-
-
-def test_an_overpayment_is_the_borrowers_credit(desk: PaymentDesk) -> None:
-    loan = desk.active_loan(SHARES)
-    schedule = desk.installments(loan)
-    payment = desk.pay(loan, schedule[0].total + 1_000)  # the coming installment, and more
-    allocation = desk.payment(payment).allocation
-    assert allocation is not None
-    # The first installment is billed (it comes next); the extra 1,000 is not due: credit.
-    assert [a.number for a in allocation.installments] == [1]
-    assert allocation.borrower_credit == 1_000
-    # On the third installment's due date the second and third are due, the fourth comes
-    # next: a payment of the whole schedule pays those three, and the rest is credit.
-    desk.clock.set(datetime.combine(schedule[2].due_date, time(3), tzinfo=UTC))
-    everything = sum(i.total for i in schedule)
-    last = desk.pay(loan, everything)
-    billed = schedule[1].total + schedule[2].total + schedule[3].total
-    credit = desk.payment(last).allocation.borrower_credit  # type: ignore[union-attr]
-    assert credit == everything - billed
-    assert desk.balance("borrower_credit:bora") == 1_000 + credit
-    assert [i.settled for i in desk.installments(loan)] == [True, True, True, True, False, False]
-    assert desk.loan_record(loan).state is LoanState.ACTIVE
-    assert_reconciles(desk)
-
-
-def test_a_lenders_virtual_account_tops_up_their_balance(desk: PaymentDesk) -> None:
-    desk.funded_lender("dewi", "4440004444", 1_000_000)
-    account = desk.lender_virtual_account("dewi")
-    assert desk.lender_virtual_account("dewi") == account  # asked again: the same number
-    answer = desk.notify(account, 2_500_000)
-    assert answer.state == "deposited"
-    assert desk.wallet("dewi").available == 3_500_000
-    assert_reconciles(desk)
-
-
-def test_a_payment_to_an_account_not_ours_waits_in_suspense(desk: PaymentDesk) -> None:
-    answer = desk.notify("8808999999999999", 750_000)
-    assert answer.state == "in_suspense"
-    assert desk.balance("suspense") == 750_000
-    assert_reconciles(desk)
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_payment_scenario(name: str, desk: PaymentDesk) -> None:
+    SCENARIOS[name](desk)
