@@ -5,9 +5,14 @@
 
 - Borrower fees and their VAT go to the platform as they are.
 - The lenders' part, principal, interest and late fee, is split among the
-  loan's lenders in proportion to the principal each funded, each component on
-  its own with `money.allocate` (largest remainder, ties to the earlier lender
-  in `stakes` order), so every component adds up exactly to the rupiah.
+  loan's lenders, each component on its own with `money.allocate` (largest
+  remainder, ties to the earlier lender in `stakes` order), so every component
+  adds up exactly to the rupiah: interest and late fee in proportion to the
+  principal each funded, principal in proportion to what each is still owed of
+  it (`LenderStake.principal_outstanding`). Rounding each payment by the funded
+  shares would drift a rupiah here and there over the life of a loan; by the
+  outstanding shares, each lender's principal received never passes what they
+  funded and equals it once the loan is repaid.
 - Per lender, each rounded half-up:
   platform fee = platform fee rate × the lender's gross interest;
   VAT on it = fee × 11/12 × 12% (the rule in force `on` that day, `tax.vat_on`);
@@ -44,11 +49,14 @@ MAX_PLATFORM_FEE_RATE = Decimal("0.5")
 
 @dataclass(frozen=True)
 class LenderStake:
-    """A lender in a loan: the principal they funded (their weight) and their tax profile."""
+    """A lender in a loan: the principal they funded (the weight of interest and late fees),
+    what of it is still outstanding (the weight of principal; all of it unless given), and
+    their tax profile."""
 
     lender_id: str
     principal_funded: Rupiah
     tax_profile: LenderTaxProfile
+    principal_outstanding: Rupiah | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.lender_id, str) or not self.lender_id:
@@ -57,6 +65,17 @@ class LenderStake:
             raise ValidationFailed(
                 f"{self.lender_id!r} funded nothing", {"principal_funded": "must be > 0"}
             )
+        if not 0 <= self.outstanding <= self.principal_funded:
+            raise ValidationFailed(
+                f"{self.lender_id!r} cannot have Rp {self.outstanding:,} outstanding of the "
+                f"Rp {self.principal_funded:,} funded",
+                {"principal_outstanding": "must be within 0 and principal_funded"},
+            )
+
+    @property
+    def outstanding(self) -> Rupiah:
+        funded, left = self.principal_funded, self.principal_outstanding
+        return funded if left is None else rupiah(left)
 
 
 @dataclass(frozen=True)
@@ -155,7 +174,19 @@ def split_to_lenders(
             {"platform_fee_rate": f"got {platform_fee_rate}"},
         )
     weights = [stake.principal_funded for stake in stakes]
-    principals = allocate(collected.principal, weights)
+    outstanding = [stake.outstanding for stake in stakes]
+    if collected.principal > sum(outstanding):
+        raise ValidationFailed(
+            f"Rp {collected.principal:,} of principal collected, Rp {sum(outstanding):,} owed",
+            {"collected.principal": "exceeds the lenders' outstanding principal"},
+        )
+    # Principal by what each lender is still owed: no lender is ever paid more principal than
+    # they are owed, and the payment that clears the loan pays each exactly the rest.
+    principals = (
+        allocate(collected.principal, outstanding)
+        if collected.principal
+        else [Rupiah(0)] * len(stakes)
+    )
     interests = allocate(collected.interest, weights)
     late_fees = allocate(collected.late_fee, weights)
     lines = []

@@ -25,5 +25,10 @@ class StoreUnavailable(TransientFailure):
     """The document store could not be reached or timed out."""
 
 
+class Busy(TransientFailure):
+    """What the work needs is held by another operation that is still running (a loan's money
+    plan); asked again after it finishes, the work proceeds."""
+
+
 class PublishFailed(TransientFailure):
     """State was committed but its events could not be published yet (they stay pending)."""

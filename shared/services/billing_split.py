@@ -5,8 +5,11 @@
 `split-<payment id>`, in one transaction: it reads the loan's active participations, each
 lender's tax profile on the day (verified treaty certificates and exemption letters), and
 the product's platform fee rate, and fixes every lender's line with `split.split_to_lenders`
-(principal, interest and late fee in proportion to the principal funded; the platform fee on
-gross interest, its VAT, PPh 23/26 withheld; the net). The plan then runs in chunks of
+(interest and late fee in proportion to the principal funded, principal in proportion to what
+each is still owed; the platform fee on gross interest, its VAT, PPh 23/26 withheld; the net).
+While it runs, the loan names the plan (`money_plan`): a second split of the same loan waits
+(`Busy`, redelivered) until the first has paid every lender, since its weights read what the
+first pays. The plan then runs in chunks of
 lenders (`money_plans.run_plan`), each one transaction that posts the chunk's entry out of
 the loan's pending split, adds each lender's receipt to their participation, writes their
 receipt (`lender_receipts`, the lines of their statements) and lowers their live position by
@@ -23,9 +26,11 @@ from datetime import datetime
 
 from shared.domain.errors import Conflict
 from shared.domain.ledger import JournalEntry
+from shared.domain.money import Rupiah
 from shared.domain.movements import split_chunk
 from shared.domain.split import LenderStake, split_to_lenders
 from shared.platform.clock import jakarta_date
+from shared.platform.errors import Busy
 from shared.platform.event_origin import EventOrigin
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
 from shared.records.loans import Loans
@@ -61,7 +66,12 @@ def split_payment(uow: UnitOfWork, payment_id: str, *, origin: EventOrigin) -> M
             return existing
         if payment.allocation is None or payment.owner_id is None:
             raise Conflict(f"payment {payment_id} is not allocated yet: nothing to split")
-        loan = Loans(tx).require(payment.owner_id)
+        loans = Loans(tx)
+        loan = loans.require(payment.owner_id)
+        if loan.money_plan is not None:
+            # Another split (or plan) of this loan is still running: its lenders' principal
+            # received, which this split's weights read, is not final until it finishes.
+            raise Busy(f"loan {loan.id} is busy with {loan.money_plan}", retry_after_s=5)
         stakes = Participations(tx).find(
             Where("loan_id", "==", loan.id),
             Where("state", "==", "active"),
@@ -82,7 +92,14 @@ def split_payment(uow: UnitOfWork, payment_id: str, *, origin: EventOrigin) -> M
             if user is None:
                 raise Conflict(f"lender {stake.lender_id} of loan {loan.id} has no record")
             profile = tax_profile_on(user, documents.get(stake.lender_id, []), on)
-            weights.append(LenderStake(stake.lender_id, stake.principal_funded, profile))  # type: ignore[arg-type]
+            weights.append(
+                LenderStake(
+                    stake.lender_id,
+                    Rupiah(stake.principal_funded),
+                    profile,
+                    Rupiah(stake.principal_funded - stake.principal_received),
+                )
+            )
         split = split_to_lenders(
             payment.allocation.collected.parts(),
             weights,
@@ -114,6 +131,7 @@ def split_payment(uow: UnitOfWork, payment_id: str, *, origin: EventOrigin) -> M
             ),
         )
         plans.add(plan)
+        loans.put(loan.model_copy(update={"money_plan": plan_id, "updated_at": at}))
         return plan
 
     uow.run(make)
@@ -122,7 +140,7 @@ def split_payment(uow: UnitOfWork, payment_id: str, *, origin: EventOrigin) -> M
         plan_id,
         entry=_chunk_entry,
         change=lambda stake, at: stake,  # the receipt is added by `_receipts`
-        finish=lambda tx, plan: _finish(tx, plan),
+        finish=lambda tx, plan: _finish(tx, plan, now()),
         now=now,
         record=_receipts,
     )
@@ -182,11 +200,15 @@ def _receipts(
             add_to_positions(tx, line.lender_id, stake.affiliate_group_id, -line.principal)
 
 
-def _finish(tx: DocumentTransaction, plan: MoneyPlanRecord) -> None:
+def _finish(tx: DocumentTransaction, plan: MoneyPlanRecord, at: datetime) -> None:
     assert plan.payment_id is not None
     payments = Payments(tx)
     payment = payments.require(plan.payment_id)
+    loans = Loans(tx)
+    loan = loans.require(plan.loan_id)
     payments.put(payment.model_copy(update={"state": "split"}))
+    if loan.money_plan == plan.id:
+        loans.put(loan.model_copy(update={"money_plan": None, "updated_at": at}))
 
 
 def _tax_documents(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from shared.domain.allocation import InstallmentDue, InstallmentParts, allocate_repayment
@@ -228,6 +229,7 @@ days = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
 def test_the_split_always_adds_up_to_the_allocated_payment(
     collected: InstallmentParts, stakes: list[LenderStake], rate: Decimal, on: date
 ) -> None:
+    assume(collected.principal <= sum(stake.principal_funded for stake in stakes))
     split = split_to_lenders(collected, stakes, rate, on)
     assert (
         split.net_to_lenders
@@ -248,3 +250,35 @@ def test_the_split_always_adds_up_to_the_allocated_payment(
         assert abs(line.principal - exact_principal) < 1
         assert line.net >= 0
         assert line.platform_fee + line.vat + line.withholding <= line.interest + line.late_fee
+
+
+@given(
+    stakes=stakes_lists,
+    repaid=st.lists(st.integers(min_value=0, max_value=100), min_size=12, max_size=12),
+    share=st.integers(min_value=0, max_value=100),
+)
+def test_principal_goes_by_what_each_lender_is_still_owed(
+    stakes: list[LenderStake], repaid: list[int], share: int
+) -> None:
+    owed = [
+        replace(stake, principal_outstanding=Rupiah(stake.principal_funded * pct // 100))
+        for stake, pct in zip(stakes, repaid, strict=False)
+    ]
+    total = sum(stake.outstanding for stake in owed)
+    some = InstallmentParts(principal=Rupiah(total * share // 100))
+    for stake, line in zip(
+        owed, split_to_lenders(some, owed, Decimal("0.1"), date(2026, 12, 1)).lines, strict=True
+    ):
+        assert 0 <= line.principal <= stake.outstanding
+    if total:
+        everything = InstallmentParts(principal=Rupiah(total))
+        split = split_to_lenders(everything, owed, Decimal("0.1"), date(2026, 12, 1))
+        assert [line.principal for line in split.lines] == [stake.outstanding for stake in owed]
+
+
+def test_more_principal_than_the_lenders_are_owed_is_refused() -> None:
+    stakes = [LenderStake("A", Rupiah(1_000_000), RESIDENT, Rupiah(400_000))]
+    with pytest.raises(ValidationFailed):
+        split_to_lenders(
+            InstallmentParts(principal=Rupiah(400_001)), stakes, Decimal("0.1"), date(2026, 12, 1)
+        )

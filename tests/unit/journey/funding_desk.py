@@ -9,6 +9,7 @@ the Firestore emulator (tests/integration/journey/test_funding_on_the_emulator.p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -288,11 +289,17 @@ class FundingDesk(MoneyDesk):
 
 
 def seed_funders(
-    desk: FundingDesk, lenders: list[str], amount: int, *, loan: str | None = None
+    desk: FundingDesk,
+    lenders: list[str],
+    amount: int | Mapping[str, int],
+    *,
+    loan: str | None = None,
 ) -> None:
-    """Lenders with the agreements accepted, each with `amount` deposited and, given a `loan`,
-    all but the first committed to it: the records, entries and balances those steps leave,
-    written 100 lenders a transaction (the steps themselves are tested one by one elsewhere)."""
+    """Lenders with the agreements accepted, each with `amount` (one for all, or each their
+    own) deposited and, given a `loan`, all but the first committed to it: the records,
+    entries and balances those steps leave, written 100 lenders a transaction (the steps
+    themselves are tested one by one elsewhere)."""
+    amounts = amount if isinstance(amount, Mapping) else dict.fromkeys(lenders, amount)
     desk.funder(lenders[0], "1230001230")  # a complete lender record to copy
     template = desk.uow.run(lambda tx: tx.get(USERS, lenders[0]), read_only=True)
     assert template is not None
@@ -306,6 +313,7 @@ def seed_funders(
             read = tx.get_documents(available)
             with LedgerBook(tx) as book:
                 for lender in chunk:
+                    amount = amounts[lender]
                     tx.set(USERS, lender, {**template, "id": lender})
                     moves = [
                         line_in(f"seed-{lender}", amount, at),
@@ -330,7 +338,7 @@ def seed_funders(
 
         desk.uow.run(seed)
     if loan is not None:
-        committed = amount * (len(lenders) - 1)
+        committed = sum(amounts[lender] for lender in lenders[1:])
         desk.uow.run(
             lambda tx: tx.update(
                 LOANS, loan, {"funded_amount": committed, "lender_count": len(lenders) - 1}
