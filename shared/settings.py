@@ -527,6 +527,10 @@ class VirtualAccountSettings(HttpSettings, PaymentGatewaySettings):
     """`virtual_accounts`: auth and the payment gateway."""
 
 
+class PayoffSettings(HttpSettings):
+    """`payoffs`: auth."""
+
+
 class RepaymentSettings(PushSettings):
     """`repayments`: its pushes' tokens; Firestore and Pub/Sub."""
 
@@ -566,6 +570,7 @@ FUNCTION_SETTINGS: dict[str, type[PlatformSettings]] = {
     "virtual_accounts": VirtualAccountSettings,
     "repayments": RepaymentSettings,
     "billing_split": BillingSplitSettings,
+    "payoffs": PayoffSettings,
 }
 """The settings class each function of the topology loads (checked by tests)."""
 

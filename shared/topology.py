@@ -431,6 +431,11 @@ FUNCTIONS: tuple[Function, ...] = (
         ack_deadline_s=300,
         memory_mb=512,
     ),
+    Function(
+        "payoffs",
+        "http",
+        "Borrowers' early settlement: a payoff quote for their active loan.",
+    ),
 )
 
 

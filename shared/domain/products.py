@@ -55,6 +55,7 @@ from pydantic import (
 
 from shared.domain.errors import ValidationFailed
 from shared.domain.money import Rounding, apply_rate
+from shared.domain.payoff import SettlementInterest
 from shared.domain.schedule import DayCount, InterestMethod, Schedule, build_schedule
 from shared.domain.tax import vat_on
 
@@ -126,6 +127,8 @@ class LoanProduct(BaseModel):
     grace_days: Annotated[int, Strict(), Field(ge=0, le=90)] = 0
     rounding_unit: Literal[1, 100, 1000] = 1
     day_count: DayCount = DayCount.ACTUAL_365
+    # Interest for the running period when the loan is settled early (shared/domain/payoff.py).
+    settlement_interest: SettlementInterest = SettlementInterest.ACCRUED_DAILY
     funding_window_days: Annotated[int, Strict(), Field(ge=1, le=90)]
     offer_validity_days: Annotated[int, Strict(), Field(ge=1, le=30)] = 7
     cooling_off_days: Annotated[int, Strict(), Field(ge=0, le=365)] = 30

@@ -38,6 +38,7 @@ class InstallmentRecord(Installment):
     paid_fee_vat: int = 0
     paid_interest: int = 0
     paid_principal: int = 0
+    replaced_by_payoff: str | None = None  # the early-settlement quote that rewrote it
 
     @property
     def outstanding(self) -> InstallmentParts:

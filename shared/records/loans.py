@@ -183,6 +183,24 @@ class Disbursement(BaseModel):
     line_id: str | None = None  # the statement line showing the payout leave
 
 
+class PayoffRecord(BaseModel):
+    """The borrower's latest early-settlement quote (docs/lending-rules.md#early-settlement):
+    its parts, the last day a payment settles by it, and what the loan owed when it was
+    made (a payment since then makes it stale)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    quote_id: str
+    settle_on: date  # the payment must be made by this Jakarta date
+    overdue: int
+    principal: int
+    interest: int
+    total: int
+    owed_when_quoted: int
+    quoted_at: AwareDatetime
+    settled_by: str | None = None  # the payment that settled the loan by it
+
+
 class LoanRecord(BaseModel):
     """`loans/<id>`: one application and everything that happened to it."""
 
@@ -221,6 +239,7 @@ class LoanRecord(BaseModel):
     disbursement: Disbursement | None = None
     virtual_account: str | None = None  # where the borrower repays (the payment gateway's)
     outstanding_principal: int | None = None  # set at disbursement, kept by repayments
+    payoff: PayoffRecord | None = None  # the latest early-settlement quote
 
     @property
     def remaining(self) -> int:

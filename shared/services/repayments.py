@@ -16,6 +16,10 @@ consequence together:
   principal collected out of the receivable and the lenders' claim;
 - `installment.paid` with the allocation, which `billing_split` splits to the lenders.
 
+A payment of at least the loan's payoff quote, made by its day while the loan owes what it
+owed when quoted, first replaces the remaining schedule with the quote's final installment
+(shared/services/early_settlement.py), all in the same transaction, and pays all of it.
+
 Payments of one loan are applied in the order their transactions commit; a payment to a
 loan already repaid is all borrower credit.
 """
@@ -31,16 +35,14 @@ from shared.domain.errors import Conflict
 from shared.domain.events import EventType, InstallmentPaid, LoanRepaid, PaidParts
 from shared.domain.loan import LoanState, LoanTransition
 from shared.domain.movements import repayment_allocated
-from shared.domain.products import TenorUnit
 from shared.platform.clock import jakarta_date
 from shared.platform.event_origin import EventOrigin
 from shared.platform.store import DocumentTransaction, UnitOfWork
-from shared.records.installments import InstallmentRecord, Installments, installment_id
+from shared.records.installments import InstallmentRecord, Installments
 from shared.records.ledger import LedgerBook
-from shared.records.loans import LoanRecord, Loans
+from shared.records.loans import Loans
 from shared.records.payments import AllocationRecord, AppliedRecord, Parts, Payments
-
-MAX_INSTALLMENTS = 400  # the longest schedule a product allows is far shorter
+from shared.services.early_settlement import replace_schedule, schedule_of, settles_by_payoff
 
 
 class AllocationView(BaseModel):
@@ -69,11 +71,15 @@ def allocate_payment(uow: UnitOfWork, payment_id: str, *, origin: EventOrigin) -
         if payment.allocation is not None:
             outstanding = loan.outstanding_principal or 0
             return _view(payment_id, loan.id, payment.allocation, outstanding, loan.state.value)
-        ids = [installment_id(loan.id, n) for n in range(1, _installment_count(loan) + 1)]
-        found = Installments(tx).get_many(ids)
-        schedule = [i for i in found.values() if i is not None]
+        schedule = schedule_of(tx, loan)
         now = origin.clock.now()
-        billed = _billed(schedule, jakarta_date(payment.paid_at))
+        payoff = loan.payoff if settles_by_payoff(loan, payment, schedule) else None
+        if payoff is not None:
+            replaced = {i.number: i for i in replace_schedule(payoff, schedule)}
+            schedule = [replaced.get(i.number, i) for i in schedule]
+            billed = [i for i in schedule if not i.settled]  # the quote owes all of it now
+        else:
+            billed = _billed(schedule, jakarta_date(payment.paid_at))
         allocation = allocate_repayment(payment.amount, [i.due for i in billed])
         entry = repayment_allocated(
             payment_id,
@@ -85,10 +91,12 @@ def allocate_payment(uow: UnitOfWork, payment_id: str, *, origin: EventOrigin) -
         )
         balances = tx.get_documents(LedgerBook.refs_to_read([entry]))
         by_number = {i.number: i for i in schedule}
+        changed = set(replaced) if payoff is not None else set()
         for applied in allocation.installments:
-            updated = by_number[applied.number].with_payment(applied.applied)
-            by_number[applied.number] = updated
-            Installments(tx).put(updated)
+            by_number[applied.number] = by_number[applied.number].with_payment(applied.applied)
+            changed.add(applied.number)
+        for number in sorted(changed):
+            Installments(tx).put(by_number[number])
         with LedgerBook(tx) as book:
             book.post(entry, balances, source=f"payments/{payment_id}")
         before = (
@@ -97,13 +105,20 @@ def allocate_payment(uow: UnitOfWork, payment_id: str, *, origin: EventOrigin) -
         outstanding = before - allocation.collected.principal
         owed = sum(i.outstanding.total for i in by_number.values())
         repaid = loan.state is LoanState.ACTIVE and owed == 0
+        settled_payoff = (
+            {"payoff": payoff.model_copy(update={"settled_by": payment_id})} if payoff else {}
+        )
         if repaid:
             updated_loan = loan.moved(
-                LoanTransition.REPAY, at=now, by=None, outstanding_principal=outstanding
+                LoanTransition.REPAY,
+                at=now,
+                by=None,
+                outstanding_principal=outstanding,
+                **settled_payoff,
             )
         else:
             updated_loan = loan.model_copy(
-                update={"outstanding_principal": outstanding, "updated_at": now}
+                update={"outstanding_principal": outstanding, "updated_at": now, **settled_payoff}
             )
         loans.put(updated_loan)
         record = AllocationRecord(
@@ -157,11 +172,6 @@ def _billed(schedule: list[InstallmentRecord], paid_on: date) -> list[Installmen
     due = [i for i in unpaid if i.due_date <= paid_on]
     coming = [i for i in unpaid if i.due_date > paid_on][:1]
     return due + coming
-
-
-def _installment_count(loan: LoanRecord) -> int:
-    """How many installments the loan's schedule has: one a month, or one at maturity."""
-    return 1 if loan.tenor_unit is TenorUnit.DAY else min(loan.tenor, MAX_INSTALLMENTS)
 
 
 def _view(

@@ -187,6 +187,8 @@ class Platform:
                     entity=ENTITY,
                     request_signature=GatewaySignature(GATEWAY_KEYS),
                 )
+            case "payoffs":
+                return module.PayoffServices(**http, entity=ENTITY)
             case "virtual_accounts":
                 return module.AccountServices(**http, entity=ENTITY, issuer=self.issuer)
             case "repayments":

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import date
 
 from shared.domain.bank_statements import Direction, Movement
 from shared.platform.store import Where
 from shared.records.payments import LenderReceipts, PaymentRecord, Payments, VirtualAccountKind
 from shared.services.billing_split import split_payment
+from shared.services.early_settlement import PayoffRequest, PayoffView, quote_payoff
 from shared.services.payments import (
     NotificationAnswer,
     PaymentNotification,
@@ -101,6 +103,17 @@ class PaymentDesk(FundingDesk):
         allocate_payment(self.uow, answer.payment_id, origin=self.origin)
         split_payment(self.uow, answer.payment_id, origin=self.origin)
         return answer.payment_id
+
+    def payoff(
+        self, loan_id: str, *, settle_on: date | None = None, borrower: str = "bora"
+    ) -> PayoffView:
+        return quote_payoff(
+            self.uow,
+            loan_id,
+            PayoffRequest(settle_on=settle_on),
+            borrower_id=borrower,
+            origin=self.origin,
+        )
 
     def payment(self, payment_id: str) -> PaymentRecord:
         return self.uow.run(lambda tx: Payments(tx).require(payment_id), read_only=True)

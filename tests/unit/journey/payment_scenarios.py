@@ -9,11 +9,12 @@ Every scenario reconciles after its steps: nothing it does may create or lose a 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from shared.domain.errors import Conflict
+from shared.domain.errors import Conflict, NotFound, ValidationFailed
 from shared.domain.loan import LoanState
 from tests.unit.journey.money_scenarios import assert_reconciles
 from tests.unit.journey.payment_desk import GATEWAY_FEE, PaymentDesk
@@ -169,4 +170,52 @@ def a_payment_to_an_account_not_ours_waits_in_suspense(desk: PaymentDesk) -> Non
     answer = desk.notify("8808999999999999", 750_000)
     assert answer.state == "in_suspense"
     assert desk.balance("suspense") == 750_000
+    assert_reconciles(desk)
+
+
+@scenario
+def a_loan_settled_early_by_its_payoff_quote(desk: PaymentDesk) -> None:
+    loan = desk.active_loan(SHARES)
+    schedule = desk.installments(loan)
+    desk.pay(loan, schedule[0].total)
+    desk.clock.set(datetime.combine(schedule[0].due_date + timedelta(days=10), time(3), tzinfo=UTC))
+    quote = desk.payoff(loan)
+    record = desk.loan_record(loan)
+    assert record.offer is not None
+    # Worked by hand: no installment overdue; the principal of installments 2-6; interest on
+    # it for the 10 days since the first due date at 12 × the monthly rate, actual/365.
+    principal = sum(i.principal for i in schedule[1:])
+    yearly = record.offer.rate * 12
+    interest = int((Decimal(principal) * yearly * 10 / 365).quantize(Decimal(1), ROUND_HALF_UP))
+    assert (quote.overdue, quote.principal, quote.interest) == (0, principal, interest)
+    assert interest < schedule[1].interest  # never more than the schedule would charge
+    assert quote.total == principal + interest
+
+    paid = desk.pay(loan, quote.total + 5_000)
+    assert desk.payment(paid).allocation.borrower_credit == 5_000  # type: ignore[union-attr]
+    record = desk.loan_record(loan)
+    assert record.state is LoanState.REPAID
+    assert record.payoff is not None and record.payoff.settled_by == paid
+    after = desk.installments(loan)
+    assert after[1].interest == interest and after[1].fees == 0  # the final installment
+    assert all(i.settled for i in after)
+    assert sum(i.paid for i in after) == schedule[0].total + quote.total
+    stakes = desk.stakes(loan)
+    assert {lender: s.principal_received for lender, s in stakes.items()} == SHARES
+    assert desk.balance(f"loan_principal:{loan}") == 0
+    assert_reconciles(desk)
+
+
+@scenario
+def a_payoff_quote_made_stale_by_a_payment_settles_nothing(desk: PaymentDesk) -> None:
+    loan = desk.active_loan(SHARES)
+    quote = desk.payoff(loan)
+    desk.pay(loan, 100_000)  # the loan now owes less than when it was quoted
+    paid = desk.pay(loan, quote.total)
+    assert desk.loan_record(loan).state is LoanState.ACTIVE  # an ordinary repayment
+    assert desk.payment(paid).allocation.borrower_credit > 0  # type: ignore[union-attr]
+    with pytest.raises(ValidationFailed):
+        desk.payoff(loan, settle_on=desk.today() - timedelta(days=1))
+    with pytest.raises(NotFound):
+        desk.payoff(loan, borrower="somebody-else")
     assert_reconciles(desk)

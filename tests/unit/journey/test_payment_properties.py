@@ -78,7 +78,7 @@ def test_every_split_adds_up_and_a_repaid_loan_returns_every_lenders_principal(
         allocation = desk.payment(payment_id).allocation
         assert allocation is not None
         receipts = desk.uow.run(
-            lambda tx, p=payment_id: LenderReceipts(tx).find(
+            lambda tx, p=payment_id: LenderReceipts(tx).find(  # type: ignore[misc]
                 Where("payment_id", "==", p), limit=2000
             ),
             read_only=True,
