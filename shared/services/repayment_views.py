@@ -32,6 +32,7 @@ from shared.domain.allocation import InstallmentParts
 from shared.domain.delinquency import days_past_due
 from shared.domain.errors import NotFound, ValidationFailed
 from shared.domain.loan import LoanState
+from shared.domain.money import Rupiah
 from shared.domain.permissions import Permission
 from shared.platform.callers import Caller
 from shared.platform.ids import require_document_id
@@ -115,11 +116,11 @@ def installment_state(installment: InstallmentRecord, today: date) -> Installmen
 
 def _installment_view(installment: InstallmentRecord, today: date) -> InstallmentView:
     due = InstallmentParts(
-        late_fee=installment.late_fee,
-        fee=installment.fees,
-        fee_vat=installment.fee_vat,
-        interest=installment.interest,
-        principal=installment.principal,
+        late_fee=Rupiah(installment.late_fee),
+        fee=Rupiah(installment.fees),
+        fee_vat=Rupiah(installment.fee_vat),
+        interest=Rupiah(installment.interest),
+        principal=Rupiah(installment.principal),
     )
     outstanding = installment.outstanding
     return InstallmentView(

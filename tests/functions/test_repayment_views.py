@@ -4,8 +4,10 @@ receipts' to the rupiah (docs/lending-rules.md#payments, docs/lending-rules.md#b
 
 from __future__ import annotations
 
+import jsonschema
 import pytest
 
+from shared.http.openapi import build_openapi
 from tests.functions.conftest import Platform, problem
 from tests.unit.journey.payment_desk import PaymentDesk
 
@@ -115,6 +117,21 @@ def test_a_malformed_month_is_a_422(platform: Platform, desk: PaymentDesk, month
         wallet.get(f"/statements/{month}", headers=platform.bearer("ani", "lender")), 422
     )
     assert "month" in refused["errors"]
+
+
+@pytest.mark.parametrize("month", ["2026-01", "1999-12", "2026-10", "2026-00", "26-01", "2026-1x"])
+def test_a_month_is_accepted_exactly_when_the_document_allows_it(
+    platform: Platform, desk: PaymentDesk, month: str
+) -> None:
+    desk.lender("ani", "1110001111")
+    wallet = platform.client("lender_wallet")
+    _, module = platform.functions("lender_wallet")
+    operation = build_openapi([module.router])["paths"]["/lender_wallet/statements/{month}"]["get"]
+    (parameter,) = operation["parameters"]
+    documented = jsonschema.Draft202012Validator(parameter["schema"]).is_valid(month)
+    answer = wallet.get(f"/statements/{month}", headers=platform.bearer("ani", "lender"))
+    assert answer.status_code == (200 if documented else 422), answer.get_json()
+    assert "404" not in operation["responses"]  # every well-formed month has a statement
 
 
 def test_a_lenders_receipts_from_one_loan(
