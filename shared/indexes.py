@@ -38,6 +38,7 @@ from shared.records.ledger import LEDGER_ENTRIES
 from shared.records.loans import LOANS
 from shared.records.manual_entries import MANUAL_ENTRIES
 from shared.records.participations import PARTICIPATIONS
+from shared.records.payments import LENDER_RECEIPTS
 from shared.records.products import PRODUCT_VERSIONS
 from shared.records.reconciliations import RECONCILIATIONS
 from shared.records.statements import STATEMENT_LINES
@@ -245,6 +246,17 @@ COMPOSITE_INDEXES: tuple[CompositeIndex, ...] = (
         PARTICIPATIONS,
         (asc("loan_id"), asc("state"), asc("lender_id")),
         "money plans: a loan's committed stakes, by lender",
+    ),
+    # --- repayments: what lenders see of them ---
+    CompositeIndex(
+        LENDER_RECEIPTS,
+        (asc("lender_id"), asc("month"), asc("on"), asc("id")),
+        "statement_of: a lender's receipts of one month, oldest first",
+    ),
+    CompositeIndex(
+        LENDER_RECEIPTS,
+        (asc("lender_id"), asc("loan_id"), asc("on"), asc("id")),
+        "receipts_for_loan: a lender's receipts from one loan, oldest first",
     ),
 )
 

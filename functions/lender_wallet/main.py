@@ -7,6 +7,9 @@ Routes (rules in shared/services/deposits.py, withdrawals.py and wallet.py; all 
   to transfer. `GET /deposits` — my deposits.
 - `POST /withdrawals` — withdraw to my verified bank account (409 with the available balance
   when it is short). `GET /withdrawals` — my withdrawals.
+- `GET /statements/{month}` — my statement of a month (`YYYY-MM`) from my repayment receipts;
+  `GET /loans/{loan_id}/receipts` — my receipts from one loan (rules in
+  shared/services/repayment_views.py).
 Moves take an `Idempotency-Key`.
 
 Configuration: `shared.settings.WalletSettings`, read on the first request.
@@ -32,6 +35,13 @@ from shared.services.deposits import (
     declare_deposit,
     deposits_of,
 )
+from shared.services.repayment_views import (
+    MONTH_PATTERN,
+    LoanReceipts,
+    MonthlyStatement,
+    receipts_for_loan,
+    statement_of,
+)
 from shared.services.wallet import EntryList, EntryQuery, WalletBalance, entries_of, wallet_of
 from shared.services.withdrawals import (
     WithdrawalList,
@@ -42,7 +52,8 @@ from shared.services.withdrawals import (
 )
 
 router: Router[WalletServices] = Router(
-    "lender_wallet", description="A lender's balances, deposits and withdrawals."
+    "lender_wallet",
+    description="A lender's balances, deposits, withdrawals and repayment statements.",
 )
 WALLET = Permission.WALLET_USE
 
@@ -99,6 +110,26 @@ def withdraw(call: Call[WithdrawalRequest, WalletServices]) -> WithdrawalView:
 def my_withdrawals(call: Call[None, WalletServices]) -> WithdrawalList:
     """My withdrawals, newest first."""
     return withdrawals_of(call.uow, call.caller.user_id)
+
+
+@router.get(
+    "/statements/{month}",
+    response=MonthlyStatement,
+    permission=WALLET,
+    path_patterns={"month": MONTH_PATTERN},
+)
+def statement(call: Call[None, WalletServices]) -> MonthlyStatement:
+    """My statement of a month: one line per repayment received, and the totals.
+
+    A month without receipts is an empty statement; a month not written `YYYY-MM` is a 422.
+    """
+    return statement_of(call.uow, call.caller.user_id, call.path["month"])
+
+
+@router.get("/loans/{loan_id}/receipts", response=LoanReceipts, permission=WALLET)
+def loan_receipts(call: Call[None, WalletServices]) -> LoanReceipts:
+    """My receipts from one loan, and the totals (a loan I have no stake in is a 404)."""
+    return receipts_for_loan(call.uow, call.caller.user_id, call.path["loan_id"])
 
 
 # --- dependencies, built on the first request ---------------------------------------------------

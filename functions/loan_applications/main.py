@@ -7,6 +7,9 @@ requests take an `Idempotency-Key`):
 - `POST /{loan_id}/accept` — accept the priced offer; funding opens (`loan.offer_accepted`).
 - `POST /{loan_id}/cancel` — withdraw before funding (`loan.cancelled`).
 - `POST /{loan_id}/documents` — a signed upload URL for a KTP, invoice or collateral photo.
+- `GET /loans/{loan_id}/repayment` — a disbursed loan as its borrower repays it: each
+  installment due, paid and outstanding, what remains, and the virtual account to pay into
+  (rules in shared/services/repayment_views.py).
 
 Configuration: `shared.settings.ApplicationsSettings`, read on the first request.
 """
@@ -21,6 +24,7 @@ import functions_framework
 from shared.domain.permissions import Permission
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
+from shared.platform.clock import jakarta_date
 from shared.platform.documents import DocumentStorage
 from shared.platform.event_origin import EventProducer
 from shared.records.users import UserDirectory
@@ -42,6 +46,7 @@ from shared.services.loan_applications import (
     request_document_upload,
     submit_application,
 )
+from shared.services.repayment_views import RepaymentView, repayment_of
 
 router: Router[ApplicationServices] = Router(
     "loan_applications",
@@ -105,6 +110,14 @@ def cancel(call: Call[CancelApplication, ApplicationServices]) -> ApplicationVie
     return cancel_application(
         call.uow, call.caller, loan_id, call.body, origin=call.services.origin
     )
+
+
+@router.get("/loans/{loan_id}/repayment", response=RepaymentView, permission=Permission.LOAN_READ)
+def repayment(call: Call[None, ApplicationServices]) -> RepaymentView:
+    """My loan's installments as paid so far, what remains and where to pay (another
+    borrower's loan is a 404)."""
+    today = jakarta_date(call.services.clock.now())
+    return repayment_of(call.uow, call.caller, call.path["loan_id"], today=today)
 
 
 def fresh_upload_url(call: Call[DocumentUploadRequest, ApplicationServices], first: Any) -> Any:

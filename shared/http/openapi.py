@@ -112,8 +112,10 @@ def _responses(route: Route, refs: dict[tuple[Any, str], dict[str, Any]]) -> dic
             )
         success["content"] = {"application/json": {"schema": schema}}
     statuses = {405, 503}
-    if route.path_params or route.not_found:
-        statuses.add(404)
+    if set(route.path_params) - set(route.path_patterns) or route.not_found:
+        statuses.add(404)  # a path parameter names something that may not exist
+    if route.path_patterns:
+        statuses.add(422)
     if route.body is not None:
         statuses |= {400, 413, 415, 422}
     if route.query is not None:
@@ -132,6 +134,11 @@ def _responses(route: Route, refs: dict[tuple[Any, str], dict[str, Any]]) -> dic
     return responses
 
 
+def _path_schema(route: Route, name: str) -> dict[str, Any]:
+    pattern = route.path_patterns.get(name)
+    return {"type": "string"} if pattern is None else {"type": "string", "pattern": pattern}
+
+
 def _operation(
     router: Router[Any], route: Route, refs: dict[tuple[Any, str], dict[str, Any]]
 ) -> dict[str, Any]:
@@ -143,7 +150,7 @@ def _operation(
     if route.description:
         operation["description"] = route.description
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {"name": name, "in": "path", "required": True, "schema": _path_schema(route, name)}
         for name in route.path_params
     ]
     if route.query is not None:

@@ -17,7 +17,9 @@ template wins, whatever the order of declaration, so `/me` is never taken for
   payment gateway's callbacks);
 - the JSON body parsed once into the route's pydantic `body` model and the
   query string into its `query` model (400 unparseable, 415 not JSON, 413 too
-  large, 422 with field errors when invalid);
+  large, 422 with field errors when invalid); a path parameter that is a value of a
+  form rather than a name (`path_patterns`: a month `YYYY-MM`) is checked against its
+  pattern (422 naming it), and the route answers no 404 for it;
 - `Idempotency-Key` for `idempotent=True` routes (shared/platform/idempotency.py):
   the first response is stored in the handler's own transaction and replayed (through
   `on_replay(call, stored)` when a route must refresh part of it: a signed URL);
@@ -185,6 +187,8 @@ class Route:
     not_found: bool
     # Answers 409 without an Idempotency-Key: the request met a state (a superseded version).
     conflict: bool
+    # Path parameters that are values of a form, not names: their patterns (422 otherwise).
+    path_patterns: Mapping[str, str]
     # Turns a replayed response into the one to send now (a fresh signed URL, say).
     on_replay: Callable[[Call[Any, Any], Any], Any] | None
     summary: str
@@ -253,6 +257,7 @@ class Router(Generic[S]):
         idempotent: bool = False,
         not_found: bool = False,
         conflict: bool = False,
+        path_patterns: Mapping[str, str] | None = None,
         on_replay: Callable[[Call[Any, S], Any], Any] | None = None,
         summary: str | None = None,
     ) -> Callable[[Callable[[Call[Any, S]], Any]], Callable[[Call[Any, S]], Any]]:
@@ -275,6 +280,8 @@ class Router(Generic[S]):
         if any(r.method == method and r.path == path for r in self._routes):
             raise ValueError(f"{method} {path} is declared twice")
         _, params = _rule_path(path)
+        if not set(path_patterns or {}) <= set(params):
+            raise ValueError(f"{method} {path}: path_patterns names no parameter of the path")
 
         def register(handler: Callable[[Call[Any, S]], Any]) -> Callable[[Call[Any, S]], Any]:
             doc = (handler.__doc__ or "").strip()
@@ -294,6 +301,7 @@ class Router(Generic[S]):
                     idempotent=idempotent,
                     not_found=not_found,
                     conflict=conflict,
+                    path_patterns=dict(path_patterns or {}),
                     on_replay=on_replay,
                     summary=summary or first.strip() or handler.__name__.replace("_", " "),
                     description=rest.strip(),
@@ -436,6 +444,7 @@ class Router(Generic[S]):
             _verify_signature(request, headers, services)
         else:
             caller = self._authenticate(route, headers, services)
+        _check_path(route, params)
         raw_body, body = _parse_body(route, request)
         query = _parse_query(route, request)
         if route.idempotent:
@@ -604,6 +613,17 @@ def _verify_signature(request: flask.Request, headers: Mapping[str, str], servic
     signature.verify(
         request.method, path, headers, request.get_data(cache=True), services.clock.now()
     )
+
+
+def _check_path(route: Route, params: Mapping[str, str]) -> None:
+    """422 naming each path parameter that does not have its declared form."""
+    wrong = {
+        name: f"must match {pattern}"
+        for name, pattern in route.path_patterns.items()
+        if not re.fullmatch(pattern, params[name])
+    }
+    if wrong:
+        raise ValidationFailed("a path parameter is malformed", wrong)
 
 
 def _parse_body(route: Route, request: flask.Request) -> tuple[Any, Any]:

@@ -17,8 +17,9 @@ or an oversized request. For every documented 4xx (503 aside: the contention tes
   409 is a state rather than a key, the request `STATE_CONFLICTS` builds for it;
 - 413: a JSON body over the router's 1 MiB;
 - 415: a `text/plain` body;
-- 422: a JSON array where the body is an object; invalid queries (generated); without a body,
-  an `Idempotency-Key` that a different request claimed;
+- 422: a JSON array where the body is an object; invalid queries (generated); a path
+  parameter out of its documented pattern (a fresh id is no month); without a body, an
+  `Idempotency-Key` that a different request claimed;
 - 431: an `Authorization` header longer than any token.
 
 Every probe answers the requests it sent; tests/fuzz/test_documented_statuses.py checks that
@@ -304,6 +305,9 @@ def invalid(ctx: ProbeContext, operation: Operation) -> list[Sent]:
     caller = registered_callers(operation)[0]
     if operation.has_body:
         return [ctx.send(operation, caller, body=[])]
+    path_parameters = [p for p in operation.definition.get("parameters", ()) if p["in"] == "path"]
+    if any("pattern" in p["schema"] for p in path_parameters):
+        return [ctx.send(operation, caller, path_parameters=unknown_ids(operation))]
     if operation.parameters("query"):
 
         def send(case: schemathesis.Case[Any], caller: str) -> Sent:

@@ -71,6 +71,7 @@ from shared.services.reconciliation import (
     request_reconciliation,
     run_due,
 )
+from shared.services.repayment_views import receipts_for_loan, repayment_of, statement_of
 from shared.services.statement_imports import (
     LineQuery,
     list_statements,
@@ -301,7 +302,8 @@ def exercise_the_money_desk(recorder: RecordingUnitOfWork) -> PaymentDesk:
 
 def exercise_the_funding_desk(recorder: RecordingUnitOfWork, desk: PaymentDesk) -> None:
     """The marketplace (filtered and paged), commitments under the caps, auto-invest, a
-    portfolio, expiry and release, a disbursement, and a repayment split to the lenders."""
+    portfolio, expiry and release, a disbursement, a repayment split to the lenders, and what
+    the borrower and the lenders see of it."""
     ani = desk.funded_lender("ani-f", "1110001112", 30_000_000)
     budi = desk.funded_lender("budi-f", "2220002223", 5_000_000, group="grup-b")
     desk.auto_rules(budi, max_per_loan=1_000_000, max_total=5_000_000)
@@ -319,6 +321,9 @@ def exercise_the_funding_desk(recorder: RecordingUnitOfWork, desk: PaymentDesk) 
     desk.confirm_payout(first, "PAYOUT-IDX-1")
     desk.statement([desk.transfer_out(9_778_000, "PAYOUT-IDX-1")])
     desk.pay(first, desk.installments(first)[0].total)
+    repayment_of(recorder, Caller("bora", "borrower"), first, today=desk.today())
+    statement_of(recorder, ani, desk.today().strftime("%Y-%m"))
+    receipts_for_loan(recorder, ani, first)
     desk.clock.advance(days=20)
     desk.expire_due()
     desk.release(second)

@@ -133,6 +133,8 @@ def test_route_declarations_are_checked_when_the_module_is_imported():
     router.get("/x", public=True)(lambda call: None)
     with pytest.raises(ValueError, match="declared twice"):
         router.get("/x", public=True)(lambda call: None)
+    with pytest.raises(ValueError, match="names no parameter"):
+        router.get("/y/{month}", public=True, path_patterns={"day": "^[0-9]+$"})
 
 
 def test_lazy_builds_once_even_when_first_requests_race_and_can_be_overridden():
