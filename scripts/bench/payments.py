@@ -560,13 +560,14 @@ def describe(report: Report, results: Results) -> None:
 
 
 def _describe_credited(report: Report, credited: Credited) -> None:
-    amounts = [s.amount for s in credited.splits]
+    low, high = min(s.amount for s in credited.splits), max(s.amount for s in credited.splits)
+    amounts = f"Rp {low:,}" if low == high else f"Rp {low:,} to Rp {high:,}"
     report.section(
         "Webhook → every lender credited",
         [
             f"{len(credited.paid)} payments over {credited.loans} loans of "
             f"{credited.lenders_per_loan} lenders each, the loans taking turns; each payment "
-            f"is the next installment of its loan (Rp {min(amounts):,} to Rp {max(amounts):,}), "
+            f"is the next installment of its loan ({amounts}), "
             "so every payment is allocated whole and split to every lender of its loan. The "
             "time of a payment runs from the signed callback to the end of its split.",
             "",
