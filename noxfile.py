@@ -214,6 +214,14 @@ def bench_funding(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def bench_payments(session: nox.Session) -> None:
+    """Benchmark webhook → every lender credited, the writes per split and a split to 1,000
+    lenders on the Firestore emulator; writes benchmarks/payments.md (`-- --quick` for small
+    sizes)."""
+    session.run(PY, "-m", "scripts.bench.payments", *session.posargs, env={"PYTHONPATH": str(ROOT)})
+
+
+@nox.session(default=False)
 def bench_cold_start(session: nox.Session) -> None:
     """Cold first response of each HTTP function against a naive baseline; writes
     benchmarks/cold-start.md."""

@@ -1,0 +1,142 @@
+"""The payments benchmark's own arithmetic (scripts/bench/payments.py): the line fitted through
+the writes, counting writes per collection transaction by transaction, and the whole harness
+on the in-memory store at small sizes, its report's figures adding up."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+import pytest
+
+from scripts.bench.funding import RecordingUnitOfWork
+from scripts.bench.payments import (
+    STAGES,
+    Results,
+    WritesByCollection,
+    _sizes,
+    check,
+    describe,
+    fit_line,
+    measure_credited,
+    measure_split,
+    share_for,
+)
+from scripts.bench.report import Report
+from shared.adapters.memory import MemoryUnitOfWork, RecordingPublisher
+from shared.platform.store import DocumentTransaction
+from tests.unit.journey.payment_desk import PaymentDesk
+
+# --- the fitted line and the sizes -------------------------------------------------------------
+
+
+def test_the_line_through_the_writes_gives_writes_per_lender_and_a_constant() -> None:
+    assert fit_line([(10, 59), (100, 509), (1000, 5009)]) == pytest.approx((5.0, 9.0))
+    slope, constant = fit_line([(10, 40), (100, 310), (1000, 3100)])  # not quite a line
+    assert 3.0 < slope < 3.2 and constant != 0
+
+
+def test_one_size_makes_no_line() -> None:
+    with pytest.raises(ValueError, match="two different sizes"):
+        fit_line([(10, 59), (10, 60)])
+    with pytest.raises(argparse.ArgumentTypeError):
+        _sizes("100,100")
+    assert _sizes("1000,10,100") == [10, 100, 1000]
+
+
+def test_every_lender_takes_at_least_the_smallest_commitment_and_the_loan_is_big_enough() -> None:
+    assert share_for(1000, 100_000) == 100_000
+    assert share_for(10, 100_000) == 1_000_000
+    assert share_for(3, 100_000) == 3_333_400  # whole hundreds, never below the smallest loan
+
+
+# --- counting writes per collection ------------------------------------------------------------
+
+
+def _writes(tx: DocumentTransaction) -> None:
+    tx.set("receipts", "r-1", {"n": 1})
+    tx.set("receipts", "r-2", {"n": 2})
+    tx.add_to("positions", "p-1", {"live": -5})
+
+
+def test_writes_per_collection_count_the_committed_attempt_once_and_add_up_to_the_total() -> None:
+    inner = MemoryUnitOfWork()
+    recording = RecordingUnitOfWork(inner)
+    collections = WritesByCollection(recording)
+    collections.run(_writes)
+    inner.contend(2)  # the next transaction commits at its third attempt
+    collections.run(_writes)
+    assert collections.run(lambda tx: tx.get("receipts", "r-1"), read_only=True) == {"n": 1}
+    assert collections.writes == {"receipts": 4, "positions": 2}
+    assert sum(collections.writes.values()) == recording.writes == 6
+    assert [t.operation for t in recording.transactions] == ["_writes", "_writes"]
+
+
+# --- the harness on the in-memory store -------------------------------------------------------
+
+
+@pytest.fixture
+def desk() -> PaymentDesk:
+    uow = MemoryUnitOfWork(RecordingPublisher(), max_attempts=50)
+    desk = PaymentDesk(uow)
+    uow.clock = desk.clock
+    return desk
+
+
+def test_the_benchmark_runs_on_the_memory_store_and_its_figures_add_up(desk: PaymentDesk) -> None:
+    credited = measure_credited(desk, 2, 5, print)
+    splits = [measure_split(desk, lenders, print) for lenders in (3, 10, 30)]
+    results = Results(credited, splits)
+
+    # Every payment is split to every lender of its loan, to the rupiah, and credited.
+    assert len(credited.paid) == len(credited.splits) == 5
+    assert all(len(p.stages_s) == len(STAGES) for p in credited.paid)
+    assert all(s.adds_up and s.lines == s.lenders == 10 for s in credited.splits)
+    assert all(s.borrower_credit == 0 and s.allocated == s.amount for s in credited.splits)
+    assert (credited.lenders, credited.lenders_credited) == (20, 20)
+
+    for cost, lenders in zip(splits, (3, 10, 30), strict=True):
+        assert cost.lenders == cost.lenders_credited == lenders
+        assert cost.split.adds_up
+        assert sum(cost.by_collection.values()) == cost.writes
+        assert cost.by_collection["lender_receipts"] == lenders  # one receipt per lender
+        assert [t.operation for t in cost.before_split] == [
+            "receive_payment.receive",
+            "allocate_payment.allocate",
+        ]
+    assert check(results) == []
+
+    slope, constant = fit_line([(s.lenders, s.writes) for s in splits])
+    report = Report(title="Payments", command="`bench`")
+    describe(report, results)
+    shown = report.render(load_at_end="n/a")
+    credited_p99 = credited.spread().p99_s * 1000
+    assert (
+        f"| webhook → every lender credited (10 lenders), p99 | **{credited_p99:,.0f} ms** |"
+        in shown
+    )
+    assert (
+        "| payments split exactly / lenders credited exactly (10 lenders a loan) "
+        "| **5** of 5 / **20** of 20 | all: met |"
+    ) in shown
+    verdict = "met" if slope <= 3 else "**missed**"
+    assert (
+        f"| Firestore writes per split, fitted over 3, 10, 30 lenders | **{slope:.2f}** per "
+        f"lender + {constant:,.0f} | ≤ 3 per lender + a constant: {verdict} |"
+    ) in shown
+    assert "| a split to 30 lenders |" in shown
+    assert f"| 30 | {splits[-1].seconds:,.2f} s | 3 |" in shown
+    assert "`run_plan.chunk` × 1" in shown
+    assert f"| **all** | **{splits[-1].writes:,}** |" in shown
+
+
+def test_a_split_that_does_not_add_up_fails_the_benchmark(desk: PaymentDesk) -> None:
+    credited = measure_credited(desk, 1, 1, print)
+    splits = [measure_split(desk, lenders, print) for lenders in (3, 10)]
+    short = dataclasses.replace(credited.splits[0], lender_side=credited.splits[0].lender_side - 1)
+    credited.splits[0] = short
+    credited.lenders_credited -= 1
+    assert check(Results(credited, splits)) == [
+        f"{short.payment_id} does not add up: {short}",
+        "1 of 10 lenders were not credited exactly their nets",
+    ]
