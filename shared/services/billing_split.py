@@ -139,7 +139,7 @@ def split_payment(uow: UnitOfWork, payment_id: str, *, origin: EventOrigin) -> M
         uow,
         plan_id,
         entry=_chunk_entry,
-        change=lambda stake, at: stake,  # the receipt is added by `_receipts`
+        change=None,  # `_receipts` adds each lender's receipt to their stake
         finish=lambda tx, plan: _finish(tx, plan, now()),
         now=now,
         record=_receipts,

@@ -70,14 +70,15 @@ def run_plan(
     plan_id: str,
     *,
     entry: ChunkEntry,
-    change: StakeChange,
+    change: StakeChange | None,
     finish: Finish,
     now: Callable[[], datetime],
     releases: bool = False,
     record: ChunkRecord | None = None,
 ) -> MoneyPlanRecord:
     """Run the plan from its cursor to the end, then its last step; the plan as it ends.
-    A plan that `releases` stakes takes them out of the lenders' live positions."""
+    A plan that `releases` stakes takes them out of the lenders' live positions. `change`
+    rewrites each stake (None: `record` writes the stakes itself, each document once)."""
     plan = uow.run(lambda tx: _plan(tx, plan_id), read_only=True)
     for index in range(plan.cursor, plan.chunk_count):
 
@@ -112,7 +113,7 @@ def _chunk(
     plan_id: str,
     index: int,
     entry: ChunkEntry,
-    change: StakeChange,
+    change: StakeChange | None,
     at: datetime,
     *,
     releases: bool,
@@ -135,7 +136,8 @@ def _chunk(
         book.post(posted, balances, source=f"{MONEY_PLANS}/{plan_id}")
     participations = Participations(tx)
     for stake in stakes.values():
-        participations.put(change(stake, at))
+        if change is not None:
+            participations.put(change(stake, at))
         if releases:
             add_to_positions(tx, stake.lender_id, stake.affiliate_group_id, -stake.committed)
     if record is not None:
