@@ -478,8 +478,7 @@ def measure_split(desk: PaymentDesk, lenders: int, progress: Progress) -> SplitC
 
 # What a split writes in each collection, for the report's table of where the writes go.
 WRITTEN = {
-    "participations": "each lender's stake: `run_plan` puts it as the chunk found it, then "
-    "`billing_split` puts it with the receipt added",
+    "participations": "each lender's stake, with the receipt added to what it has received",
     "ledger_balances": "each lender's available balance, and the shards of the pending split, "
     "fee, VAT and withholding accounts the chunk's entry moves",
     "lender_receipts": "each lender's receipt, the line of their statements",
