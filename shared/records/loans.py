@@ -201,6 +201,19 @@ class PayoffRecord(BaseModel):
     settled_by: str | None = None  # the payment that settled the loan by it
 
 
+class CreditRefundRecord(BaseModel):
+    """A refund of the borrower's credit left on a repaid loan (maker-checker)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    number: int  # the loan's refunds so far, this one included
+    amount: int
+    reason: str
+    proposed: Made
+    decided: Checked | None = None
+    bank_reference: str | None = None
+
+
 class LoanRecord(BaseModel):
     """`loans/<id>`: one application and everything that happened to it."""
 
@@ -240,6 +253,7 @@ class LoanRecord(BaseModel):
     virtual_account: str | None = None  # where the borrower repays (the payment gateway's)
     outstanding_principal: int | None = None  # set at disbursement, kept by repayments
     payoff: PayoffRecord | None = None  # the latest early-settlement quote
+    credit_refund: CreditRefundRecord | None = None  # the latest refund of borrower credit
 
     @property
     def remaining(self) -> int:

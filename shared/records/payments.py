@@ -9,7 +9,7 @@
 
       loan's VA:    unapplied ──allocate──▶ allocated ──split──▶ split
       lender's VA:  deposited
-      unknown VA:   in_suspense
+      unknown VA:   in_suspense ──resolved──▶ unapplied (a loan's) │ deposited │ refunded
 
 - `lender_receipts/<payment id>~<lender id>`: a lender's part of one repayment (gross, the
   platform's fee and its VAT, withholding, net): the lines of their monthly statement.
@@ -24,7 +24,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from shared.domain.allocation import InstallmentParts
-from shared.domain.maker_checker import Made
+from shared.domain.maker_checker import Checked, Made
 from shared.fields import Instant
 from shared.platform.store import Repository
 
@@ -34,7 +34,7 @@ LENDER_RECEIPTS = "lender_receipts"
 GATEWAY_SETTLEMENTS = "gateway_settlements"
 
 VirtualAccountKind = Literal["loan", "lender"]
-PaymentState = Literal["unapplied", "allocated", "split", "deposited", "in_suspense"]
+PaymentState = Literal["unapplied", "allocated", "split", "deposited", "in_suspense", "refunded"]
 
 
 class VirtualAccountRecord(BaseModel):
@@ -93,6 +93,21 @@ class AllocationRecord(BaseModel):
     allocated_at: Instant
 
 
+class ResolutionRecord(BaseModel):
+    """Where a payment in suspense goes, who proposed it and who decided
+    (shared/services/suspense.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    action: Literal["loan", "lender", "refund"]
+    target: str | None  # the loan or the lender
+    reason: str
+    proposed: Made
+    decided: Checked | None = None
+    outcome: Literal["approved", "rejected"] | None = None
+    bank_reference: str | None = None
+
+
 class PaymentRecord(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -109,6 +124,7 @@ class PaymentRecord(BaseModel):
     entry_id: str  # the notification's entry (`payment-<id>`)
     allocation: AllocationRecord | None = None
     settlement_id: str | None = None  # the gateway settlement that brought it into escrow
+    resolution: ResolutionRecord | None = None  # a payment in suspense: where it goes
 
 
 class LenderReceiptRecord(BaseModel):
