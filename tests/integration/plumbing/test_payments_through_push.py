@@ -110,6 +110,7 @@ def served(
                 audience=url,
                 keys=StaticPublicKey(pubsub_emulator.push_token_public_key_pem),
             )
+            # Random event ids (the default): the desk's sequential ones would repeat.
             services = getattr(module, SERVICES[function])(
                 uow=desk.uow,
                 push_auth=PushAuthenticator(verifier, pusher),
