@@ -38,7 +38,7 @@ from shared.records.ledger import LEDGER_ENTRIES
 from shared.records.loans import LOANS
 from shared.records.manual_entries import MANUAL_ENTRIES
 from shared.records.participations import PARTICIPATIONS
-from shared.records.payments import LENDER_RECEIPTS
+from shared.records.payments import LENDER_RECEIPTS, PAYMENTS
 from shared.records.products import PRODUCT_VERSIONS
 from shared.records.reconciliations import RECONCILIATIONS
 from shared.records.statements import STATEMENT_LINES
@@ -166,6 +166,11 @@ COMPOSITE_INDEXES: tuple[CompositeIndex, ...] = (
         DEPOSITS,
         (asc("state"), desc("declared_at"), desc("id")),
         "find_deposits: deposits in one state, newest first",
+    ),
+    CompositeIndex(
+        PAYMENTS,
+        (asc("state"), desc("received_at"), desc("id")),
+        "find_gateway_payments: gateway payments in one state (in suspense), newest first",
     ),
     CompositeIndex(
         WITHDRAWALS,

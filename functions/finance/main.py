@@ -13,7 +13,11 @@ confirms it, and nobody acts on their own money):
   /statements/uploads` (where to upload the file), `POST /statements` (import it); `GET
   /statements`, `/statements/{id}/lines`, `/lines?state=in_suspense` (`ledger.read`).
 - the payment gateway (shared/services/payments.py, `statement.import`): `POST
-  /gateway-settlements` imports a day's settlement report with the statement line of its net.
+  /gateway-settlements` imports a day's settlement report with the statement line of its net;
+  payments in suspense (shared/services/suspense.py, `payment.resolve`): `GET
+  /gateway-payments?state=`, `POST /gateway-payments/{id}/resolution` (to a loan, a lender or
+  a refund), `/approve` (another admin), `/reject`; a repaid loan's borrower credit: `POST
+  /loans/{id}/credit-refund`, `/approve` (another admin, with the bank's reference).
 - the ledger (`ledger.read`, `ledger.adjust`): `GET /accounts/{account}`; manual entries
   (shared/services/manual_entries.py) `POST /manual-entries`, `/{id}/approve` (another
   admin), `/{id}/reject`, `GET /manual-entries`.
@@ -85,6 +89,23 @@ from shared.services.statement_imports import (
     statement_lines,
     statement_upload,
 )
+from shared.services.suspense import (
+    CreditRefundApproval,
+    CreditRefundProposal,
+    CreditRefundView,
+    GatewayPaymentList,
+    GatewayPaymentQuery,
+    ResolutionApproval,
+    ResolutionProposal,
+    ResolutionRejection,
+    SuspendedPaymentView,
+    approve_credit_refund,
+    approve_resolution,
+    find_gateway_payments,
+    propose_credit_refund,
+    propose_resolution,
+    reject_resolution,
+)
 from shared.services.withdrawals import (
     WithdrawalConfirmation,
     WithdrawalList,
@@ -108,6 +129,7 @@ WITHDRAWALS = Permission.WITHDRAWAL_CONFIRM
 STATEMENTS = Permission.STATEMENT_IMPORT
 LEDGER = Permission.LEDGER_READ
 ADJUST = Permission.LEDGER_ADJUST
+RESOLVE = Permission.PAYMENT_RESOLVE
 
 
 # --- deposits ------------------------------------------------------------------------------------
@@ -311,6 +333,95 @@ def import_gateway_settlement(call: Call[SettlementImport, FinanceServices]) -> 
     return import_settlement(
         call.uow, call.body, admin_id=call.caller.user_id, origin=call.services.origin
     )
+
+
+@router.get(
+    "/gateway-payments", query=GatewayPaymentQuery, response=GatewayPaymentList, permission=RESOLVE
+)
+def gateway_payments(call: Call[None, FinanceServices]) -> GatewayPaymentList:
+    """Gateway payments in one state (in suspense unless asked), newest first."""
+    return find_gateway_payments(call.uow, call.query)
+
+
+@router.post(
+    "/gateway-payments/{payment_id}/resolution",
+    body=ResolutionProposal,
+    response=SuspendedPaymentView,
+    permission=RESOLVE,
+    idempotent=True,
+)
+def propose_payment_resolution(
+    call: Call[ResolutionProposal, FinanceServices],
+) -> SuspendedPaymentView:
+    """Propose where a payment in suspense goes: a loan, a lender, or back to the payer."""
+    return propose_resolution(
+        call.uow, call.path["payment_id"], call.body, admin_id=call.caller.user_id,
+        origin=call.services.origin,
+    )  # fmt: skip
+
+
+@router.post(
+    "/gateway-payments/{payment_id}/resolution/approve",
+    body=ResolutionApproval,
+    response=SuspendedPaymentView,
+    permission=RESOLVE,
+    idempotent=True,
+)
+def approve_payment_resolution(
+    call: Call[ResolutionApproval, FinanceServices],
+) -> SuspendedPaymentView:
+    """Carry out the proposal (another admin; a refund with the bank's transfer back)."""
+    return approve_resolution(
+        call.uow, call.path["payment_id"], call.body, admin_id=call.caller.user_id,
+        origin=call.services.origin,
+    )  # fmt: skip
+
+
+@router.post(
+    "/gateway-payments/{payment_id}/resolution/reject",
+    body=ResolutionRejection,
+    response=SuspendedPaymentView,
+    permission=RESOLVE,
+    idempotent=True,
+)
+def reject_payment_resolution(
+    call: Call[ResolutionRejection, FinanceServices],
+) -> SuspendedPaymentView:
+    """Turn the proposal down (another admin); the payment stays in suspense."""
+    return reject_resolution(
+        call.uow, call.path["payment_id"], call.body, admin_id=call.caller.user_id,
+        origin=call.services.origin,
+    )  # fmt: skip
+
+
+@router.post(
+    "/loans/{loan_id}/credit-refund",
+    body=CreditRefundProposal,
+    response=CreditRefundView,
+    permission=RESOLVE,
+    idempotent=True,
+)
+def propose_refund(call: Call[CreditRefundProposal, FinanceServices]) -> CreditRefundView:
+    """Propose refunding the borrower's credit left on a repaid loan."""
+    return propose_credit_refund(
+        call.uow, call.path["loan_id"], call.body, admin_id=call.caller.user_id,
+        origin=call.services.origin,
+    )  # fmt: skip
+
+
+@router.post(
+    "/loans/{loan_id}/credit-refund/approve",
+    body=CreditRefundApproval,
+    response=CreditRefundView,
+    permission=RESOLVE,
+    idempotent=True,
+)
+def approve_refund(call: Call[CreditRefundApproval, FinanceServices]) -> CreditRefundView:
+    """The bank transferred the refund (another admin): it leaves the credit and escrow."""
+    return approve_credit_refund(
+        call.uow, call.path["loan_id"], call.body, admin_id=call.caller.user_id,
+        origin=call.services.origin,
+    )  # fmt: skip
 
 
 @router.get("/statements", response=StatementList, permission=LEDGER)

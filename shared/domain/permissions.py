@@ -54,6 +54,7 @@ class Permission(StrEnum):
     RECONCILIATION_RUN = "reconciliation.run"  # queue a reconciliation on demand
     LOAN_FUND = "loan.fund"  # browse the marketplace, commit to loans, one's own portfolio
     DISBURSEMENT_MAKE = "disbursement.make"  # request, confirm or record a returned payout
+    PAYMENT_RESOLVE = "payment.resolve"  # payments in suspense, settlements, credit refunds
 
 
 _P = Permission
@@ -76,6 +77,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             _P.LEDGER_ADJUST,
             _P.RECONCILIATION_RUN,
             _P.DISBURSEMENT_MAKE,
+            _P.PAYMENT_RESOLVE,
         },
         "admin.super": _STAFF_READ
         | {_P.USER_READ_ANY, _P.USER_MANAGE, _P.ROLE_GRANT, _P.PRODUCT_MANAGE},

@@ -35,12 +35,13 @@ from shared.domain.maker_checker import Made, checked
 from shared.fields import PositiveRupiah, ProseStr
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
-from shared.platform.store import DocumentTransaction, UnitOfWork
+from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
 from shared.records.ledger import LedgerBook, read_balances
 from shared.records.loans import CreditRefundRecord, Loans
 from shared.records.payments import PaymentRecord, Payments, ResolutionRecord
 from shared.records.users import Users
 
+MAX_LISTED = 200
 BankReference = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9/._-]{0,63}$")]
 
 
@@ -81,6 +82,17 @@ class ResolutionRejection(BaseModel):
     reason: ProseStr
 
 
+class GatewayPaymentQuery(BaseModel):
+    """`GET /gateway-payments`: payments in one state, newest first."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    state: Literal["in_suspense", "refunded", "deposited", "unapplied", "allocated", "split"] = (
+        "in_suspense"
+    )
+    limit: Annotated[int, Field(ge=1, le=MAX_LISTED)] = 50
+
+
 class SuspendedPaymentView(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -99,6 +111,25 @@ def _view(payment: PaymentRecord) -> SuspendedPaymentView:
         state=payment.state,
         resolution=payment.resolution,
     )
+
+
+class GatewayPaymentList(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    payments: tuple[SuspendedPaymentView, ...]
+
+
+def find_gateway_payments(uow: UnitOfWork, query: GatewayPaymentQuery) -> GatewayPaymentList:
+    """Gateway payments in one state (those in suspense by default), newest first."""
+    found = uow.run(
+        lambda tx: Payments(tx).find(
+            Where("state", "==", query.state),
+            order_by=(OrderBy("received_at", descending=True), OrderBy("id", descending=True)),
+            limit=query.limit,
+        ),
+        read_only=True,
+    )
+    return GatewayPaymentList(payments=tuple(_view(p) for p in found))
 
 
 def _in_suspense(tx: DocumentTransaction, payment_id: str) -> PaymentRecord:

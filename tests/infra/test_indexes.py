@@ -78,6 +78,7 @@ from shared.services.statement_imports import (
     open_lines,
     statement_lines,
 )
+from shared.services.suspense import GatewayPaymentQuery, find_gateway_payments
 from shared.services.users import (
     RoleGrantQuery,
     StaffIdentity,
@@ -324,6 +325,8 @@ def exercise_the_funding_desk(recorder: RecordingUnitOfWork, desk: PaymentDesk) 
     repayment_of(recorder, Caller("bora", "borrower"), first, today=desk.today())
     statement_of(recorder, ani, desk.today().strftime("%Y-%m"))
     receipts_for_loan(recorder, ani, first)
+    desk.notify("8808777777777777", 100_000)  # an account not ours: in suspense
+    find_gateway_payments(recorder, GatewayPaymentQuery())
     desk.clock.advance(days=20)
     desk.expire_due()
     desk.release(second)

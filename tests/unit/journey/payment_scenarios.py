@@ -14,8 +14,22 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from shared.domain.errors import Conflict, NotFound, ValidationFailed
+from shared.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.domain.loan import LoanState
+from shared.services.billing_split import split_payment
+from shared.services.repayments import allocate_payment
+from shared.services.suspense import (
+    CreditRefundApproval,
+    CreditRefundProposal,
+    ResolutionApproval,
+    ResolutionProposal,
+    ResolutionRejection,
+    approve_credit_refund,
+    approve_resolution,
+    propose_credit_refund,
+    propose_resolution,
+    reject_resolution,
+)
 from tests.unit.journey.money_scenarios import assert_reconciles
 from tests.unit.journey.payment_desk import GATEWAY_FEE, PaymentDesk
 
@@ -218,4 +232,86 @@ def a_payoff_quote_made_stale_by_a_payment_settles_nothing(desk: PaymentDesk) ->
         desk.payoff(loan, settle_on=desk.today() - timedelta(days=1))
     with pytest.raises(NotFound):
         desk.payoff(loan, borrower="somebody-else")
+    assert_reconciles(desk)
+
+
+@scenario
+def a_payment_in_suspense_goes_where_two_admins_decide(desk: PaymentDesk) -> None:
+    loan = desk.active_loan(SHARES)
+    first = desk.installments(loan)[0]
+    stray = desk.notify("8808777777777777", first.total).payment_id  # an account not ours
+    to_loan = ResolutionProposal(action="loan", loan_id=loan, reason="the borrower's own payment")
+    propose_resolution(desk.uow, stray, to_loan, admin_id="fin-1", origin=desk.origin)
+    with pytest.raises(Conflict):  # one open proposal at a time
+        propose_resolution(desk.uow, stray, to_loan, admin_id="fin-2", origin=desk.origin)
+    with pytest.raises(Forbidden):  # the maker does not approve
+        approve_resolution(
+            desk.uow, stray, ResolutionApproval(), admin_id="fin-1", origin=desk.origin
+        )
+    approved = approve_resolution(
+        desk.uow, stray, ResolutionApproval(), admin_id="fin-2", origin=desk.origin
+    )
+    assert approved.state == "unapplied"
+    assert desk.balance("suspense") == 0
+    assert desk.balance(f"unapplied_receipts:{loan}") == first.total
+    # `payment.received` went out: the chain applies and splits it like any repayment.
+    allocate_payment(desk.uow, stray, origin=desk.origin)
+    split_payment(desk.uow, stray, origin=desk.origin)
+    assert desk.installments(loan)[0].settled
+    assert desk.payment(stray).state == "split"
+
+    refund = desk.notify("8808777777777777", 250_000).payment_id
+    propose_resolution(
+        desk.uow, refund, ResolutionProposal(action="lender", lender_id="ani", reason="ani's"),
+        admin_id="fin-1", origin=desk.origin,
+    )  # fmt: skip
+    reject_resolution(
+        desk.uow, refund, ResolutionRejection(reason="ani denies it"), admin_id="fin-2",
+        origin=desk.origin,
+    )  # fmt: skip
+    assert desk.payment(refund).state == "in_suspense"
+    propose_resolution(
+        desk.uow, refund, ResolutionProposal(action="refund", reason="sent to us in error"),
+        admin_id="fin-2", origin=desk.origin,
+    )  # fmt: skip
+    with pytest.raises(ValidationFailed):  # a refund names the bank's transfer back
+        approve_resolution(
+            desk.uow, refund, ResolutionApproval(), admin_id="fin-1", origin=desk.origin
+        )
+    back = ResolutionApproval(bank_reference="RFD-1", value_date=desk.today())
+    escrow_before = desk.balance("escrow_cash")
+    assert (
+        approve_resolution(desk.uow, refund, back, admin_id="fin-1", origin=desk.origin).state
+        == "refunded"
+    )
+    assert desk.balance("suspense") == 0
+    assert desk.balance("escrow_cash") == escrow_before - 250_000
+    assert_reconciles(desk)
+
+
+@scenario
+def a_repaid_loans_credit_is_refunded_by_two_admins(desk: PaymentDesk) -> None:
+    loan = desk.active_loan(SHARES)
+    schedule = desk.installments(loan)
+    desk.clock.set(datetime.combine(schedule[-1].due_date, time(3), tzinfo=UTC))
+    desk.pay(loan, sum(i.total for i in schedule) + 40_000)  # everything due, and 40,000 more
+    assert desk.loan_record(loan).state is LoanState.REPAID
+    assert desk.balance("borrower_credit:bora") == 40_000
+    with pytest.raises(ValidationFailed):  # more than the borrower holds
+        propose_credit_refund(
+            desk.uow, loan, CreditRefundProposal(amount=40_001, reason="overpaid"),
+            admin_id="fin-1", origin=desk.origin,
+        )  # fmt: skip
+    propose_credit_refund(
+        desk.uow, loan, CreditRefundProposal(amount=40_000, reason="overpaid"),
+        admin_id="fin-1", origin=desk.origin,
+    )  # fmt: skip
+    sent = CreditRefundApproval(bank_reference="RFD-CR-1", value_date=desk.today())
+    with pytest.raises(Forbidden):
+        approve_credit_refund(desk.uow, loan, sent, admin_id="fin-1", origin=desk.origin)
+    done = approve_credit_refund(desk.uow, loan, sent, admin_id="fin-2", origin=desk.origin)
+    assert done.refund.bank_reference == "RFD-CR-1"
+    assert desk.balance("borrower_credit:bora") == 0
+    with pytest.raises(Conflict):  # approved once
+        approve_credit_refund(desk.uow, loan, sent, admin_id="fin-2", origin=desk.origin)
     assert_reconciles(desk)
