@@ -239,6 +239,11 @@ COMPOSITE_INDEXES: tuple[CompositeIndex, ...] = (
     ),
     CompositeIndex(
         LOANS,
+        (asc("state"), asc("id")),
+        "sweep_overdue: active loans by id, a page at a time",
+    ),
+    CompositeIndex(
+        LOANS,
         (asc("state"), asc("funding_closes_on")),
         "funding_expiry: loans in funding whose window closed",
     ),

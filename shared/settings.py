@@ -527,6 +527,10 @@ class VirtualAccountSettings(HttpSettings, PaymentGatewaySettings):
     """`virtual_accounts`: auth and the payment gateway."""
 
 
+class OverdueSweepSettings(SchedulerSettings):
+    """`overdue_sweep`: called only by its Cloud Scheduler job."""
+
+
 class PayoffSettings(HttpSettings):
     """`payoffs`: auth."""
 
@@ -571,6 +575,7 @@ FUNCTION_SETTINGS: dict[str, type[PlatformSettings]] = {
     "repayments": RepaymentSettings,
     "billing_split": BillingSplitSettings,
     "payoffs": PayoffSettings,
+    "overdue_sweep": OverdueSweepSettings,
 }
 """The settings class each function of the topology loads (checked by tests)."""
 

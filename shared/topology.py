@@ -189,6 +189,10 @@ TOPICS: tuple[Topic, ...] = (
     Topic("payment.received", "A borrower paid into their loan's virtual account."),
     Topic("installment.paid", "A payment was allocated to a loan's installments."),
     Topic("loan.repaid", "Everything owed on a loan has been paid.", outbound=True),
+    # Outbound until the collections function (reminders within the contact hours) consumes them.
+    Topic("installment.due_soon", "An installment falls due in three days.", outbound=True),
+    Topic("installment.overdue", "An installment was not paid by its due date.", outbound=True),
+    Topic("loan.maturing", "A loan's final installment falls due in three days.", outbound=True),
 )
 
 SECRETS: tuple[Secret, ...] = (
@@ -435,6 +439,16 @@ FUNCTIONS: tuple[Function, ...] = (
         "payoffs",
         "http",
         "Borrowers' early settlement: a payoff quote for their active loan.",
+    ),
+    Function(
+        "overdue_sweep",
+        "http",
+        "Daily: late fees within the caps, days past due and quality, due and overdue notices.",
+        publishes=("installment.due_soon", "installment.overdue", "loan.maturing"),
+        schedule="30 0 * * *",  # half past midnight, Jakarta: yesterday's due dates have passed
+        timeout_s=540,
+        memory_mb=512,
+        max_instances=1,  # one sweep at a time
     ),
 )
 

@@ -118,14 +118,18 @@ def accrue_late_fee(
     interest_and_fees: int,
     late_fees_so_far: int,
     days: int = 1,
+    balance: int | None = None,
+    total_cost_limit: Decimal = Decimal(1),
 ) -> LateFeeAccrual:
     """The late fee for `days` days on `outstanding` rupiah, within both caps.
 
-    Each day's fee is `outstanding × min(product rate, cap rate)` rounded *down*,
-    so the fee charged never exceeds the capped rate by even a fraction of a
-    rupiah. The total is then cut to the headroom left under the 100% total-cost
-    cap (`funded_principal − interest_and_fees − late_fees_so_far`), and is zero
-    once the cap is reached.
+    Each day's fee is the product's rate on `outstanding` (the unpaid principal and
+    interest of the past-due installments), never more than the cap rate on the loan's
+    `balance` (its baki debet; `outstanding` unless given), each rounded *down*, so the
+    fee charged never exceeds either rate by even a fraction of a rupiah. The total is
+    then cut to the headroom left under the total-cost cap (`total_cost_limit` × the
+    funded principal − `interest_and_fees` − `late_fees_so_far`; the caps table's row,
+    100% today), and is zero once the cap is reached.
     """
     errors: dict[str, str] = {}
     for name, value in (
@@ -147,16 +151,22 @@ def accrue_late_fee(
         errors["days"] = "must be a whole number of days, not negative"
     if errors:
         raise ValidationFailed("cannot accrue a late fee", errors)
+    if balance is not None and rupiah(balance) < 0:
+        raise ValidationFailed("cannot accrue a late fee", {"balance": "must not be negative"})
+    base = outstanding if balance is None else balance
+    charged = int(Decimal(outstanding) * product_daily_rate)  # non-negative: int() rounds down
+    allowed = int(Decimal(base) * cap_daily_rate)
+    per_day = min(charged, allowed)
     daily_rate = min(product_daily_rate, cap_daily_rate)
-    per_day = int(Decimal(outstanding) * daily_rate)  # non-negative, so int() rounds down
     uncapped = per_day * days
-    headroom = max(0, funded_principal - interest_and_fees - late_fees_so_far)
+    limit = int(total_cost_limit * funded_principal)
+    headroom = max(0, limit - interest_and_fees - late_fees_so_far)
     amount = min(uncapped, headroom)
     return LateFeeAccrual(
         amount=Rupiah(amount),
         days=days,
         daily_rate=daily_rate,
-        held_to_rate_cap=cap_daily_rate < product_daily_rate,
+        held_to_rate_cap=allowed < charged,
         stopped_at_total_cost_cap=amount < uncapped,
         total_cost_headroom=Rupiah(headroom - amount),
     )

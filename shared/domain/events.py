@@ -79,6 +79,9 @@ class EventType(StrEnum):
     LEDGER_RECONCILED = "ledger.reconciled"
     PAYMENT_RECEIVED = "payment.received"
     INSTALLMENT_PAID = "installment.paid"
+    INSTALLMENT_DUE_SOON = "installment.due_soon"
+    INSTALLMENT_OVERDUE = "installment.overdue"
+    LOAN_MATURING = "loan.maturing"
 
 
 class EventData(BaseModel):
@@ -331,6 +334,34 @@ class InstallmentPaid(EventData):
     loan_repaid: bool
 
 
+class InstallmentDueSoon(EventData):
+    """An installment falls due in three days (the borrower is reminded)."""
+
+    loan_id: Identifier
+    borrower_id: Identifier
+    installment: Annotated[int, pydantic.Strict(), Field(ge=1)]
+    due_date: date
+    amount_due: Amount
+
+
+class InstallmentOverdue(EventData):
+    """An installment was not paid by its due date (its first day past due)."""
+
+    loan_id: Identifier
+    borrower_id: Identifier
+    installment: Annotated[int, pydantic.Strict(), Field(ge=1)]
+    due_date: date
+    amount_overdue: PositiveAmount
+
+
+class LoanMaturing(EventData):
+    """A loan's final installment falls due in three days (its lenders are told)."""
+
+    loan_id: Identifier
+    maturity_date: date
+    outstanding_principal: Amount
+
+
 EVENT_DATA_MODELS: Mapping[tuple[EventType, int], type[EventData]] = MappingProxyType(
     {
         (EventType.LOAN_SUBMITTED, 1): LoanSubmitted,
@@ -355,6 +386,9 @@ EVENT_DATA_MODELS: Mapping[tuple[EventType, int], type[EventData]] = MappingProx
         (EventType.LEDGER_RECONCILED, 1): LedgerReconciled,
         (EventType.PAYMENT_RECEIVED, 1): PaymentReceived,
         (EventType.INSTALLMENT_PAID, 1): InstallmentPaid,
+        (EventType.INSTALLMENT_DUE_SOON, 1): InstallmentDueSoon,
+        (EventType.INSTALLMENT_OVERDUE, 1): InstallmentOverdue,
+        (EventType.LOAN_MATURING, 1): LoanMaturing,
     }
 )
 """The payload model of each `(type, schema_version)`."""

@@ -30,7 +30,7 @@ Chart of accounts (per entity; per-owner accounts carry the owner's id,
 | platform_fee_income | income | - | yes (not yet swept) |
 | vat_payable / withholding_tax_payable | liability | - | yes (not yet remitted) |
 | payment_fees_expense | expense | - | yes, against the unswept side |
-| loan_principal / interest_receivable | asset | loan | no |
+| loan_principal / interest_receivable / late_fee_receivable | asset | loan | no |
 | loan_lenders_claim | liability | loan | no |
 
 `loan_lenders_claim:<loan_id>` is what the loan's lenders are owed out of its
@@ -51,12 +51,14 @@ The canonical entries (debit / credit):
   loan_lenders_claim; the bank confirms the payout: borrower_payout_in_transit /
   escrow_cash
 - interest accrual: interest_receivable / loan_lenders_claim
+- late fee accrual (the overdue sweep): late_fee_receivable / loan_lenders_claim
 - payment into a virtual account (the gateway's notice): gateway_clearing /
   unapplied_receipts (a loan's), lender_available (a lender's top-up) or suspense
 - repayment allocated (`allocation`): unapplied_receipts / pending_split (the
   lenders' part) + platform_fee_income + vat_payable (borrower fees) +
   borrower_credit (overpayment); and loan_lenders_claim / loan_principal (+
-  interest_receivable for interest accrued earlier) for the principal collected
+  late_fee_receivable, interest_receivable for what was accrued earlier) for the principal
+  and late fees collected
 - repayment split (`split`, per chunk of lenders): pending_split / lender_available
   (each lender's net) + platform_fee_income + vat_payable + withholding_tax_payable
 - gateway settlement: suspense (the statement line of the money settled) +
@@ -177,6 +179,7 @@ class AccountType(Enum):
     UNAPPLIED_RECEIPTS = "unapplied_receipts"
     PENDING_SPLIT = "pending_split"
     PAYMENT_FEES_EXPENSE = "payment_fees_expense"
+    LATE_FEE_RECEIVABLE = "late_fee_receivable"
 
     @property
     def spec(self) -> AccountSpec:
@@ -230,6 +233,9 @@ CHART_OF_ACCOUNTS: Mapping[AccountType, AccountSpec] = MappingProxyType(
         ),
         AccountType.LOAN_PRINCIPAL: _spec(_A, _LOAN, "principal the borrower still owes"),
         AccountType.INTEREST_RECEIVABLE: _spec(_A, _LOAN, "interest accrued and not yet paid"),
+        AccountType.LATE_FEE_RECEIVABLE: _spec(
+            _A, _LOAN, "late fees accrued by the overdue sweep and not yet paid"
+        ),
         AccountType.LOAN_LENDERS_CLAIM: _spec(
             _L, _LOAN, "what the loan's lenders are owed out of its collections"
         ),
@@ -271,6 +277,12 @@ CHART_OF_ACCOUNTS: Mapping[AccountType, AccountSpec] = MappingProxyType(
         ),
     }
 )  # fmt: skip
+
+LOAN_RECEIVABLES: tuple[AccountType, ...] = tuple(
+    kind for kind, spec in CHART_OF_ACCOUNTS.items() if spec.kind is _A and spec.owner is _LOAN
+)
+"""What a loan's borrower owes its lenders (principal, interest, late fees): assets that
+mirror the loan's `loan_lenders_claim`."""
 
 _FORBIDDEN_IN_IDS = ("/", ":")
 _MAX_ID_LENGTH = 256  # ids become Firestore document ids (1,500 bytes max); keep them short

@@ -26,7 +26,7 @@ withholding |
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from shared.domain.allocation import InstallmentParts
 from shared.domain.ledger import (
@@ -174,13 +174,31 @@ def repayment_allocated(
         (AccountId(AccountType.BORROWER_CREDIT, borrower_id), borrower_credit),
     )
     postings += [Posting.credit(account, amount) for account, amount in credits if amount]
-    if collected.principal:
-        postings += [
-            Posting.debit(AccountId(AccountType.LOAN_LENDERS_CLAIM, loan_id), collected.principal),
-            Posting.credit(AccountId(AccountType.LOAN_PRINCIPAL, loan_id), collected.principal),
-        ]
+    claim = AccountId(AccountType.LOAN_LENDERS_CLAIM, loan_id)
+    for receivable, amount in (
+        (AccountType.LOAN_PRINCIPAL, collected.principal),
+        (AccountType.LATE_FEE_RECEIVABLE, collected.late_fee),
+    ):
+        if amount:
+            postings += [
+                Posting.debit(claim, amount),
+                Posting.credit(AccountId(receivable, loan_id), amount),
+            ]
     return JournalEntry(
         f"allocation-{payment_id}", at, tuple(postings), f"payment {payment_id} to loan {loan_id}"
+    )
+
+
+def late_fees_accrued(loan_id: str, day: date, amount: int, at: datetime) -> JournalEntry:
+    """The overdue sweep's late fees of a loan up to `day`: owed by the borrower to the
+    lenders (docs/lending-rules.md#overdue-and-collection)."""
+    return _transfer(
+        f"late-fees-{loan_id}-{day.isoformat()}",
+        at,
+        AccountId(AccountType.LATE_FEE_RECEIVABLE, loan_id),
+        AccountId(AccountType.LOAN_LENDERS_CLAIM, loan_id),
+        amount,
+        f"late fees of loan {loan_id} to {day.isoformat()}",
     )
 
 

@@ -201,6 +201,20 @@ class PayoffRecord(BaseModel):
     settled_by: str | None = None  # the payment that settled the loan by it
 
 
+class OverdueRecord(BaseModel):
+    """What the daily overdue sweep keeps of a loan (docs/lending-rules.md#overdue-and-collection):
+    the last day it swept (a second sweep that day changes nothing), the late fees accrued
+    so far, and how late the loan is."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    last_swept_on: date
+    late_fees: int = 0
+    days_past_due: int = 0
+    bucket: str = "current"
+    collectability: int = 1
+
+
 class CreditRefundRecord(BaseModel):
     """A refund of the borrower's credit left on a repaid loan (maker-checker)."""
 
@@ -254,6 +268,7 @@ class LoanRecord(BaseModel):
     outstanding_principal: int | None = None  # set at disbursement, kept by repayments
     payoff: PayoffRecord | None = None  # the latest early-settlement quote
     credit_refund: CreditRefundRecord | None = None  # the latest refund of borrower credit
+    overdue: OverdueRecord | None = None  # kept by the daily overdue sweep
 
     @property
     def remaining(self) -> int:

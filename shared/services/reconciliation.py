@@ -38,6 +38,7 @@ from shared.domain.errors import DomainError
 from shared.domain.events import EventType, LedgerReconciled
 from shared.domain.ledger import (
     ESCROW_CASH,
+    LOAN_RECEIVABLES,
     AccountId,
     AccountType,
     JournalEntry,
@@ -424,7 +425,7 @@ def _check(snapshot: _Snapshot) -> tuple[list[Problem], dict[AccountId, int]]:
 
 
 def _receivable_problems(balances: Mapping[AccountId, int]) -> list[Problem]:
-    """Each loan's receivables (principal and interest) equal what its lenders are owed:
+    """Each loan's receivables (principal, interest, late fees) equal what its lenders are owed:
     receivables are assets outside the escrow identity, checked against the lenders' claim."""
     loans: dict[str, list[int]] = {}
     for account, balance in balances.items():
@@ -443,7 +444,7 @@ def _receivable_problems(balances: Mapping[AccountId, int]) -> list[Problem]:
     ]
 
 
-_RECEIVABLES = (AccountType.LOAN_PRINCIPAL, AccountType.INTEREST_RECEIVABLE)
+_RECEIVABLES = LOAN_RECEIVABLES
 
 
 def outstanding_funding(balances: Mapping[AccountId, int]) -> int:

@@ -41,6 +41,7 @@ ISSUER = "https://issuer.test/patungan"
 AUDIENCE = "patungan-test"
 # The payment gateway's signing keys: the current one, and the previous one a rotation keeps.
 GATEWAY_KEYS = ("gateway-key-2026-12-current", "gateway-key-2026-06-previous")
+OVERDUE_SWEEP_SCHEDULER = "cron-overdue-sweep@patungan-p2p-prod.iam.gserviceaccount.com"
 FUNDING_EXPIRY_SCHEDULER = "cron-funding-expiry@patungan-p2p-prod.iam.gserviceaccount.com"
 
 
@@ -186,6 +187,10 @@ class Platform:
                     uow=w.uow,
                     entity=ENTITY,
                     request_signature=GatewaySignature(GATEWAY_KEYS),
+                )
+            case "overdue_sweep":
+                return module.SweepServices(
+                    **http, entity=ENTITY, scheduler_invoker=OVERDUE_SWEEP_SCHEDULER
                 )
             case "payoffs":
                 return module.PayoffServices(**http, entity=ENTITY)

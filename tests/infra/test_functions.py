@@ -272,10 +272,10 @@ def test_data_access_follows_the_topology(simulations: Mapping[str, Simulation])
         assert signers == ({own_account} if fn.signs_document_urls else set())
 
 
-OVERDUE_SWEEP = Function(
-    "overdue_sweep",
+NIGHTLY_REPORT = Function(
+    "nightly_report",
     "http",
-    "Daily: mark overdue installments, accrue late fees within the caps.",
+    "Daily: a report of yesterday's loans.",
     schedule="0 1 * * *",
     publishes=("loan.scored",),
 )
@@ -294,7 +294,7 @@ PORTFOLIO = Function(
     "Lenders read their balances and outstanding principal per loan.",
     serves="lenders",
 )
-GROWN = (*FUNCTIONS, OVERDUE_SWEEP, REMINDERS, PORTFOLIO)
+GROWN = (*FUNCTIONS, NIGHTLY_REPORT, REMINDERS, PORTFOLIO)
 
 
 @pytest.fixture(scope="module")
@@ -326,7 +326,7 @@ def test_a_bank_deploys_no_lender_function_and_the_p2p_and_cooperative_entities_
 
 def test_a_function_added_to_the_topology_is_deployed_without_touching_infra(grown_topology):
     deployed = {str(r.get("name")) for r in grown_topology.of_type(FUNCTION)}
-    assert {"overdue-sweep", "payment-reminders"} <= deployed
+    assert {"nightly-report", "payment-reminders"} <= deployed
     # One push subscription and one dead-letter topic per consumed topic.
     pushes = [push_subscription(grown_topology, REMINDERS, t) for t in REMINDERS.consumes]
     assert [p.get("deadLetterPolicy.maxDeliveryAttempts") for p in pushes] == [7, 7]
@@ -368,7 +368,7 @@ def assert_invoked_only_by_its_job_on_jakarta_time(simulation: Simulation, fn: F
 
 
 def test_a_scheduled_function_runs_on_jakarta_time_invoked_only_by_its_job(grown_topology):
-    assert_invoked_only_by_its_job_on_jakarta_time(grown_topology, OVERDUE_SWEEP)
+    assert_invoked_only_by_its_job_on_jakarta_time(grown_topology, NIGHTLY_REPORT)
 
 
 @pytest.mark.parametrize("stack", ["p2p-lending", "msme-banking", "cooperative"])

@@ -78,6 +78,7 @@ from shared.services.statement_imports import (
     open_lines,
     statement_lines,
 )
+from shared.services.overdue import sweep_overdue
 from shared.services.suspense import GatewayPaymentQuery, find_gateway_payments
 from shared.services.users import (
     RoleGrantQuery,
@@ -327,6 +328,7 @@ def exercise_the_funding_desk(recorder: RecordingUnitOfWork, desk: PaymentDesk) 
     receipts_for_loan(recorder, ani, first)
     desk.notify("8808777777777777", 100_000)  # an account not ours: in suspense
     find_gateway_payments(recorder, GatewayPaymentQuery())
+    sweep_overdue(recorder, origin=desk.origin)
     desk.clock.advance(days=20)
     desk.expire_due()
     desk.release(second)

@@ -26,7 +26,7 @@ def test_every_secret_a_function_reads_is_declared_with_its_variable():
 def test_client_facing_means_http_and_not_scheduled():
     assert function("loan_quote").client_facing
     assert not function("scoring").client_facing
-    nightly = Function("overdue_sweep", "http", "x", schedule="0 1 * * *")
+    nightly = Function("nightly_report", "http", "x", schedule="0 1 * * *")
     assert not nightly.client_facing
     assert replace(nightly, schedule=None).client_facing
 
@@ -57,11 +57,11 @@ def test_a_secret_declared_twice_is_reported():
 
 
 def test_a_scheduled_function_cannot_ask_for_more_runs_than_cloud_scheduler_makes():
-    nightly = Function("overdue_sweep", "http", "x", schedule="0 1 * * *")
+    nightly = Function("nightly_report", "http", "x", schedule="0 1 * * *")
     for attempts in (5, 6):
         sound = replace(nightly, max_delivery_attempts=attempts)
         assert validate_topology((*FUNCTIONS, sound), TOPICS) == []
     too_many = replace(nightly, max_delivery_attempts=7)
     assert validate_topology((*FUNCTIONS, too_many), TOPICS) == [
-        "'overdue_sweep': Cloud Scheduler runs a job at most 6 times"
+        "'nightly_report': Cloud Scheduler runs a job at most 6 times"
     ]

@@ -153,6 +153,25 @@ SAMPLE_DATA: dict[EventType, dict[str, object]] = {
         "amount": 1_772_000,
         "paid_at": "2026-01-20T10:00:00+07:00",
     },
+    EventType.INSTALLMENT_DUE_SOON: {
+        "loan_id": "L-1",
+        "borrower_id": "U-7",
+        "installment": 2,
+        "due_date": "2026-02-20",
+        "amount_due": 1_772_000,
+    },
+    EventType.INSTALLMENT_OVERDUE: {
+        "loan_id": "L-1",
+        "borrower_id": "U-7",
+        "installment": 2,
+        "due_date": "2026-02-20",
+        "amount_overdue": 1_772_000,
+    },
+    EventType.LOAN_MATURING: {
+        "loan_id": "L-1",
+        "maturity_date": "2026-07-20",
+        "outstanding_principal": 1_700_000,
+    },
     EventType.INSTALLMENT_PAID: {
         "payment_id": "PAY000001",
         "loan_id": "L-1",

@@ -17,6 +17,7 @@ import pytest
 from shared.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.domain.loan import LoanState
 from shared.services.billing_split import split_payment
+from shared.services.overdue import sweep_overdue
 from shared.services.repayments import allocate_payment
 from shared.services.suspense import (
     CreditRefundApproval,
@@ -314,4 +315,48 @@ def a_repaid_loans_credit_is_refunded_by_two_admins(desk: PaymentDesk) -> None:
     assert desk.balance("borrower_credit:bora") == 0
     with pytest.raises(Conflict):  # approved once
         approve_credit_refund(desk.uow, loan, sent, admin_id="fin-2", origin=desk.origin)
+    assert_reconciles(desk)
+
+
+@scenario
+def a_missed_installment_accrues_late_fees_within_the_caps_and_pays_them_to_the_lenders(
+    desk: PaymentDesk,
+) -> None:
+    loan = desk.active_loan(SHARES)
+    first = desk.installments(loan)[0]
+    # Worked by hand: 0.05% a day (the product's rate, under 2026's 0.067% cap on the
+    # Rp 10,000,000 balance) on the unpaid principal and interest of installment 1, after
+    # the product's 3 grace days; rounded down each day.
+    per_day = (first.principal + first.interest) * 5 // 10_000
+
+    def on(days_after_due: int) -> None:
+        moment = datetime.combine(first.due_date + timedelta(days=days_after_due), time(3))
+        desk.clock.set(moment.replace(tzinfo=UTC))
+
+    on(10)
+    run = sweep_overdue(desk.uow, origin=desk.origin)
+    assert (run.loans_swept, run.late_fees) == (1, 7 * per_day)  # days 4 to 10 past due
+    assert run.events == 2  # installment 1 due soon, then overdue
+    record = desk.loan_record(loan)
+    assert record.overdue is not None
+    assert (record.overdue.days_past_due, record.overdue.bucket) == (10, "current")
+    assert record.overdue.collectability == 2
+    assert desk.installments(loan)[0].late_fee == 7 * per_day
+    assert desk.balance(f"late_fee_receivable:{loan}") == 7 * per_day
+    assert_reconciles(desk)
+    again = sweep_overdue(desk.uow, origin=desk.origin)  # the same day: nothing more
+    assert (again.loans_swept, again.late_fees) == (0, 0)
+
+    on(12)  # day 11's run was missed: this one catches it up
+    caught_up = sweep_overdue(desk.uow, origin=desk.origin)
+    assert caught_up.late_fees == 2 * per_day
+    late_fees = 9 * per_day
+    assert desk.installments(loan)[0].late_fee == late_fees
+
+    paid = desk.pay(loan, first.total + late_fees)
+    allocation = desk.payment(paid).allocation
+    assert allocation is not None and allocation.collected.late_fee == late_fees
+    assert desk.installments(loan)[0].settled
+    assert sum(r.late_fee for lender in SHARES for r in desk.receipts(lender)) == late_fees
+    assert desk.balance(f"late_fee_receivable:{loan}") == 0
     assert_reconciles(desk)
