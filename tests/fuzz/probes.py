@@ -338,14 +338,17 @@ VALID_BODIES: dict[str, Callable[[], Any]] = {
 }
 
 
-def _loan_not_funded(ctx: ProbeContext, operation: Operation) -> list[Sent]:
-    """A disbursement asked of a loan still in review: only a funded loan is paid out."""
+def _loan_in_review(ctx: ProbeContext, operation: Operation) -> list[Sent]:
+    """A loan still in review, of the caller's own (a borrower) or of someone: it is neither
+    funded (nothing to disburse) nor active (nothing to settle early)."""
+    caller = registered_callers(operation)[0]
+    sub, _ = ctx.accounts.identity(caller, operation.function)
     loan_id = f"fuzz-loan-{uuid.uuid4().hex[:12]}"
     now = SystemClock().now()
     loan = LoanRecord(
         id=loan_id,
         entity="fuzz",
-        borrower_id="fuzz-borrower",
+        borrower_id=sub if caller == "borrower" and sub else "fuzz-borrower",
         product_id="working-capital-annuity",
         product_purpose="productive",
         principal=10_000_000,
@@ -357,7 +360,6 @@ def _loan_not_funded(ctx: ProbeContext, operation: Operation) -> list[Sent]:
         updated_at=now,
     )
     ctx.store.run(lambda tx: Loans(tx).put(loan))
-    caller = registered_callers(operation)[0]
     return [ctx.send(operation, caller, path_parameters={"loan_id": loan_id})]
 
 
@@ -382,7 +384,8 @@ def _payment_notified_otherwise(ctx: ProbeContext, operation: Operation) -> list
 
 # Operations whose 409 is a state of what they name, not an `Idempotency-Key` in flight.
 STATE_CONFLICTS: dict[str, Callable[[ProbeContext, Operation], list[Sent]]] = {
-    "POST /disbursements/loans/{loan_id}": _loan_not_funded,
+    "POST /disbursements/loans/{loan_id}": _loan_in_review,
+    "POST /payoffs/loans/{loan_id}/quotes": _loan_in_review,
     "POST /payment_webhook/notifications": _payment_notified_otherwise,
 }
 

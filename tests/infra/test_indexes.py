@@ -66,6 +66,7 @@ from shared.services.loan_applications import ApplicationQuery, list_application
 from shared.services.loan_review import ReviewQueueQuery, review_queue
 from shared.services.manual_entries import ManualEntryQuery, list_manual_entries
 from shared.services.outbox_relay import relay_outbox
+from shared.services.overdue import sweep_overdue
 from shared.services.reconciliation import (
     list_reconciliations,
     request_reconciliation,
@@ -78,7 +79,6 @@ from shared.services.statement_imports import (
     open_lines,
     statement_lines,
 )
-from shared.services.overdue import sweep_overdue
 from shared.services.suspense import GatewayPaymentQuery, find_gateway_payments
 from shared.services.users import (
     RoleGrantQuery,
