@@ -414,7 +414,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "The payment gateway's signed notices of payments into virtual accounts.",
         public=True,  # no bearer token: the gateway signs every callback (verified in code)
         verifies_tokens=False,
-        publishes=("payment.received",),
+        publishes=("payment.received", "deposit.confirmed"),
         secrets=("payment-webhook-hmac-key",),
         max_instances=20,
     ),

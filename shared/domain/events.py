@@ -217,12 +217,14 @@ class DepositDeclared(EventData):
 
 
 class DepositConfirmed(EventData):
-    """A deposit was confirmed against the bank statement; the lender's money is available."""
+    """A deposit was confirmed against the bank statement (`line_id`), or paid into the
+    lender's virtual account (no line; `confirmed_by` the payment gateway); the lender's money
+    is available."""
 
     deposit_id: Identifier
     lender_id: Identifier
     amount: PositiveAmount
-    line_id: Identifier
+    line_id: Identifier | None = None
     entry_id: Identifier
     confirmed_by: Identifier
 

@@ -6,6 +6,10 @@ the escrow account's bank statement by one `admin.finance`, and its confirmation
 different one, which credits the lender's available balance from suspense, where the
 imported line put the money. A rejected deposit credits nothing.
 
+A top-up paid into the lender's virtual account at the payment gateway is a deposit too
+(`via="virtual_account"`): the gateway's signed notice created it confirmed, so it has no
+sender account, no statement line and no admin behind it (`payment_id` names the notice).
+
     declared ──match──▶ matched ──confirm──▶ confirmed
         │   ◀──unmatch──   │
         └──────reject──────┴──▶ rejected
@@ -44,7 +48,7 @@ class DepositRecord(BaseModel):
     id: str
     lender_id: str
     amount: int
-    sender: BankAccountRef
+    sender: BankAccountRef | None  # None for a virtual-account top-up
     transfer_reference: str
     state: DepositState = "declared"
     declared_at: Instant
@@ -55,6 +59,14 @@ class DepositRecord(BaseModel):
     entry_id: str | None = None  # the ledger entry crediting the lender
     rejected: Checked | None = None
     reason: str | None = None  # why it was rejected or unmatched
+    via: Literal["bank_transfer", "virtual_account"] = "bank_transfer"
+    payment_id: str | None = None  # a virtual-account top-up: the gateway's notice
+
+    def declared_sender(self) -> BankAccountRef:
+        """The account a declared transfer comes from (every bank-transfer deposit has one)."""
+        if self.sender is None:
+            raise ValueError(f"deposit {self.id} came through a virtual account: no sender")
+        return self.sender
 
 
 class Deposits(Repository[DepositRecord]):

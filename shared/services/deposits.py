@@ -79,8 +79,8 @@ class DepositView(BaseModel):
     lender_id: str
     amount: int
     state: DepositState
-    sender_account_masked: str
-    sender_bank_code: str
+    sender_account_masked: str | None  # None: paid into the lender's virtual account
+    sender_bank_code: str | None
     transfer_reference: str
     declared_at: datetime
     updated_at: datetime
@@ -97,8 +97,8 @@ class DepositView(BaseModel):
             lender_id=deposit.lender_id,
             amount=deposit.amount,
             state=deposit.state,
-            sender_account_masked=deposit.sender.account_number_masked,
-            sender_bank_code=deposit.sender.bank_code,
+            sender_account_masked=deposit.sender.account_number_masked if deposit.sender else None,
+            sender_bank_code=deposit.sender.bank_code if deposit.sender else None,
             transfer_reference=deposit.transfer_reference,
             declared_at=deposit.declared_at,
             updated_at=deposit.updated_at,
@@ -228,7 +228,7 @@ def _mismatches(deposit: DepositRecord, line: StatementLineRecord) -> dict[str, 
         problems["line_id"] = "the line is money out, not in"
     if line.amount != deposit.amount:
         problems["amount"] = f"the line is Rp {line.amount:,}, the deposit Rp {deposit.amount:,}"
-    if line.counterparty.account_number_hash != deposit.sender.account_number_hash:
+    if line.counterparty.account_number_hash != deposit.declared_sender().account_number_hash:
         problems["sender"] = "the line's sender is not the lender's bank account"
     written = _compact(f"{line.sender_reference or ''} {line.description or ''}")
     if _compact(deposit.transfer_reference) not in written:
@@ -345,7 +345,7 @@ def confirm_deposit(
             lender is not None
             and account is not None
             and account.verified_at is None
-            and account.account_number_hash == deposit.sender.account_number_hash
+            and account.account_number_hash == deposit.declared_sender().account_number_hash
         ):
             verified = account.model_copy(
                 update={"verified_at": now, "verified_by_deposit": deposit.id}

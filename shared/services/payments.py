@@ -8,8 +8,8 @@
   transaction records the notification under the gateway's reference, so a notification
   delivered again finds it and changes nothing, and posts it from the gateway's clearing
   account: to the loan's unapplied receipts (and `payment.received`), to the lender's
-  available balance (a top-up, deposited at once), or to suspense when the account is not
-  one of ours.
+  available balance (a top-up: a deposit confirmed by the notice, `deposit.confirmed`), or
+  to suspense when the account is not one of ours.
 - `import_settlement` (`admin.finance`): the gateway's settlement report of a day, and the
   escrow statement line showing its net arrive: the line's suspense posting and the
   gateway's fees take every reported payment out of clearing, in one transaction, once.
@@ -17,22 +17,23 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from shared.domain.events import EventType, PaymentReceived
+from shared.domain.events import DepositConfirmed, EventType, PaymentReceived
 from shared.domain.ledger import SUSPENSE, AccountId, AccountType
 from shared.domain.loan import LoanState
-from shared.domain.maker_checker import Made
+from shared.domain.maker_checker import Checked, Made
 from shared.domain.movements import gateway_settled, payment_received
 from shared.fields import InstantText
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
 from shared.platform.store import DocumentTransaction, UnitOfWork
+from shared.records.deposits import DepositRecord, Deposits
 from shared.records.ledger import post_entry
 from shared.records.loans import Loans
 from shared.records.payments import (
@@ -223,6 +224,8 @@ def receive_payment(
                 entry_id=entry.entry_id,
             )
         )
+        if account is not None and account.kind == "lender":
+            _top_up(tx, notice, account.owner_id, entry.entry_id, now, origin)
         if account is not None and account.kind == "loan":
             tx.emit(
                 origin.event(
@@ -238,6 +241,49 @@ def receive_payment(
         return NotificationAnswer(payment_id=payment_id, state=state, duplicate=False)
 
     return uow.run(receive)
+
+
+GATEWAY = "payment-gateway"  # who confirms a virtual-account top-up: the gateway's notice
+
+
+def _top_up(
+    tx: DocumentTransaction,
+    notice: PaymentNotification,
+    lender_id: str,
+    entry_id: str,
+    now: datetime,
+    origin: EventOrigin,
+) -> None:
+    """A lender's virtual-account payment is a deposit, confirmed by the notice itself."""
+    deposit_id = f"va-{notice.payment_id}"
+    Deposits(tx).add(
+        DepositRecord(
+            id=deposit_id,
+            lender_id=lender_id,
+            amount=notice.amount,
+            sender=None,
+            transfer_reference=notice.payment_id,
+            state="confirmed",
+            declared_at=notice.paid_at,
+            updated_at=now,
+            confirmed=Checked(by=GATEWAY, at=now),
+            entry_id=entry_id,
+            via="virtual_account",
+            payment_id=notice.payment_id,
+        )
+    )
+    tx.emit(
+        origin.event(
+            EventType.DEPOSIT_CONFIRMED,
+            DepositConfirmed(
+                deposit_id=deposit_id,
+                lender_id=lender_id,
+                amount=notice.amount,
+                entry_id=entry_id,
+                confirmed_by=GATEWAY,
+            ),
+        )
+    )
 
 
 # --- settlement ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import pytest
 from shared.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.domain.loan import LoanState
 from shared.services.billing_split import split_payment
+from shared.services.deposits import deposits_of
 from shared.services.overdue import sweep_overdue
 from shared.services.repayments import allocate_payment
 from shared.services.suspense import (
@@ -177,6 +178,14 @@ def a_lenders_virtual_account_tops_up_their_balance(desk: PaymentDesk) -> None:
     answer = desk.notify(account, 2_500_000)
     assert answer.state == "deposited"
     assert desk.wallet("dewi").available == 3_500_000
+    # The top-up is a deposit in the lender's history, confirmed by the gateway's notice.
+    newest = deposits_of(desk.uow, "dewi").deposits[0]
+    assert (newest.amount, newest.state, newest.confirmed_by) == (
+        2_500_000,
+        "confirmed",
+        "payment-gateway",
+    )
+    assert newest.sender_account_masked is None
     assert_reconciles(desk)
 
 
