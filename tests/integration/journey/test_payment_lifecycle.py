@@ -59,6 +59,7 @@ from shared.services.payments import (
     SettlementView,
     import_settlement,
 )
+from shared.services.repayment_views import receipts_for_loan
 from shared.services.repayments import allocate_payment
 from tests.fixtures.payment_gateway_sandbox import (
     PAYMENT_GATEWAY_API_KEY,
@@ -432,7 +433,19 @@ def test_two_loans_repaid_through_the_gateway_pay_every_lender_as_worked_by_hand
             assert summed == worked[loan][lender], (lender, loan)
             assert summed[0] == shares[lender]  # every rupiah lent came back
             article = "pph26_treaty" if lender == "chen" else "pph23"
-            assert {r.withholding_article for r in own} == {article}  # as their statements say
+            assert {r.withholding_article for r in own} == {article}
+            # The lender's own view of the loan (`GET /loans/{id}/receipts`) says the same.
+            seen = receipts_for_loan(desk.uow, lender, loan)
+            principal, interest, fee, vat, tax, net = worked[loan][lender]
+            assert (seen.outstanding_principal, len(seen.receipts)) == (0, len(own))
+            totals = seen.totals
+            assert (totals.gross, totals.platform_fee, totals.vat, totals.net) == (
+                principal + interest,
+                fee,
+                vat,
+                net,
+            )
+            assert totals.withholding_by_article == {article: tax}
         # What they lent came back; what they hold now is every net they were credited.
         nets = worked[first][lender][5] + worked[second][lender][5]
         assert desk.wallet(lender).available == nets
