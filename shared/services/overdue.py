@@ -13,7 +13,9 @@ loan, in pages of `PAGE` loans by id. For each loan it covers every day since it
   fees are posted as one entry, the late-fee receivable against the lenders' claim;
 - **quality**: days past due, the quality bucket and the bureau collectability, on the loan;
 - **events**: `installment.due_soon` three days before a due date, `installment.overdue` on
-  the first day past due, `loan.maturing` three days before the final installment.
+  the first day past due, `loan.maturing` three days before the final installment;
+- **borrower credit**: on a due date, what the borrower overpaid pays what is due, as a
+  payment to the loan (`credit-<loan>-<day>`) that `repayments` applies like any other.
 
 A caught-up day is charged on what is unpaid when the sweep runs: a payment made on a day
 the sweep missed counts from that day on only as far as the catch-up sees it.
@@ -21,7 +23,7 @@ the sweep missed counts from that day on only as far as the catch-up sees it.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
@@ -39,7 +41,9 @@ from shared.domain.events import (
     InstallmentDueSoon,
     InstallmentOverdue,
     LoanMaturing,
+    PaymentReceived,
 )
+from shared.domain.ledger import AccountId, AccountType, JournalEntry, Posting
 from shared.domain.loan import LoanState
 from shared.domain.money import allocate
 from shared.domain.movements import late_fees_accrued
@@ -47,8 +51,9 @@ from shared.platform.clock import jakarta_date
 from shared.platform.event_origin import EventOrigin
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
 from shared.records.installments import InstallmentRecord, Installments
-from shared.records.ledger import post_entry
+from shared.records.ledger import LedgerBook, balance_ref, post_entry
 from shared.records.loans import LOANS, LoanRecord, Loans, OverdueRecord
+from shared.records.payments import PaymentRecord, Payments
 from shared.services.catalogue import product_of
 from shared.services.early_settlement import schedule_of
 
@@ -146,6 +151,7 @@ def _sweep_loan(
             added[installment.number] += part
         accrued += fee
     now = origin.clock.now()
+    credit_used = _apply_credit(tx, loan, schedule, days, today, now, origin)
     if accrued:
         post_entry(
             tx, late_fees_accrued(loan.id, today, accrued, now), {}, source=f"loan/{loan.id}"
@@ -175,7 +181,65 @@ def _sweep_loan(
             }
         )
     )
-    return accrued, events
+    return accrued, events + credit_used
+
+
+def _apply_credit(
+    tx: DocumentTransaction,
+    loan: LoanRecord,
+    schedule: list[InstallmentRecord],
+    days: list[date],
+    today: date,
+    now: datetime,
+    origin: EventOrigin,
+) -> int:
+    """On a due date, the borrower's credit (what they overpaid) pays what is due: it becomes
+    a payment to the loan, applied like any other (`payment.received`). Reads before any
+    write of the sweep: call it first. The number of payments made (0 or 1)."""
+    window = set(days)
+    if not any(i.due_date in window for i in schedule):
+        return 0
+    due = sum(i.outstanding.total for i in schedule if i.due_date <= today and not i.settled)
+    credit = AccountId(AccountType.BORROWER_CREDIT, loan.borrower_id)
+    read = tx.get_documents([balance_ref(credit)])
+    held = int((read[balance_ref(credit)] or {}).get("balance", 0))
+    amount = min(held, due)
+    if amount <= 0:
+        return 0
+    payment_id = f"credit-{loan.id}-{today.isoformat()}"
+    entry = JournalEntry(
+        f"payment-{payment_id}",
+        now,
+        (
+            Posting.debit(credit, amount),
+            Posting.credit(AccountId(AccountType.UNAPPLIED_RECEIPTS, loan.id), amount),
+        ),
+        f"borrower credit applied to loan {loan.id}",
+    )
+    with LedgerBook(tx) as book:
+        book.post(entry, read, source=f"payments/{payment_id}")
+    Payments(tx).add(
+        PaymentRecord(
+            id=payment_id,
+            external_id="borrower-credit",
+            virtual_account=loan.virtual_account or "",
+            amount=amount,
+            paid_at=now,
+            received_at=now,
+            kind="loan",
+            owner_id=loan.id,
+            borrower_id=loan.borrower_id,
+            state="unapplied",
+            entry_id=entry.entry_id,
+        )
+    )
+    tx.emit(
+        origin.event(
+            EventType.PAYMENT_RECEIVED,
+            PaymentReceived(payment_id=payment_id, loan_id=loan.id, amount=amount, paid_at=now),
+        )
+    )
+    return 1
 
 
 def _events(

@@ -369,3 +369,23 @@ def a_missed_installment_accrues_late_fees_within_the_caps_and_pays_them_to_the_
     assert sum(r.late_fee for lender in SHARES for r in desk.receipts(lender)) == late_fees
     assert desk.balance(f"late_fee_receivable:{loan}") == 0
     assert_reconciles(desk)
+
+
+@scenario
+def the_borrowers_credit_pays_the_next_installment_when_it_falls_due(desk: PaymentDesk) -> None:
+    loan = desk.active_loan(SHARES)
+    schedule = desk.installments(loan)
+    desk.pay(loan, schedule[0].total + 50_000)  # 50,000 more than the first installment
+    assert desk.balance("borrower_credit:bora") == 50_000
+    desk.clock.set(datetime.combine(schedule[1].due_date, time(3), tzinfo=UTC))
+    run = sweep_overdue(desk.uow, origin=desk.origin)
+    assert run.late_fees == 0
+    applied = f"credit-{loan}-{schedule[1].due_date.isoformat()}"
+    assert desk.payment(applied).amount == 50_000
+    assert desk.balance("borrower_credit:bora") == 0
+    # `payment.received` went out: the chain applies it like any payment.
+    allocate_payment(desk.uow, applied, origin=desk.origin)
+    split_payment(desk.uow, applied, origin=desk.origin)
+    assert desk.installments(loan)[1].paid == 50_000
+    assert_reconciles(desk)
+    assert sweep_overdue(desk.uow, origin=desk.origin).loans_swept == 0  # once a day
