@@ -170,8 +170,12 @@ def _propose(uow: UnitOfWork, record: RemittanceRecord) -> RemittanceRecord:
     # The balances are read outside the proposal's transaction: a proposal takes nothing, and
     # its approval checks them again in the transaction that does.
     _refuse_beyond(remittance_balances(uow), record)
-    uow.run(lambda tx: Remittances(tx).add(record))
-    return record
+
+    def propose(tx: DocumentTransaction) -> RemittanceRecord:
+        Remittances(tx).add(record)
+        return record  # the transaction's result is what an idempotent request replays
+
+    return uow.run(propose)
 
 
 def propose_fee_sweep(
