@@ -23,7 +23,9 @@ posts one entry `remittance-<id>`:
 An approval reads the balances it draws on (every shard of the hot accounts) in its own
 transaction and refuses more than they hold, so two approvals cannot take the same rupiah;
 a sweep or a payment is rare, so the splits that touch the same shards meanwhile are merely
-retried. Approving a posted remittance again with the same reference changes nothing.
+retried. The same admin approving a posted remittance again with the same reference and
+value date changes nothing (a retried request); any other approval of it is a conflict. The
+bank's value date is neither in the future nor before the proposal.
 
 `withholding_summary` adds up a month's `lender_receipts` per lender and article: the base
 (interest and late fees) and the tax withheld, with the totals per article — what the
@@ -51,6 +53,7 @@ from shared.domain.ledger import (
 )
 from shared.domain.maker_checker import Made, checked
 from shared.fields import PositiveRupiah, ProseStr, Rupiah
+from shared.platform.clock import jakarta_date
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
@@ -261,6 +264,11 @@ def approve_remittance(
     """The bank made the transfer (another admin than the proposer): post it, once."""
     require_document_id(remittance_id, "remittance")
     now = origin.clock.now()
+    if approval.value_date > jakarta_date(now):
+        raise ValidationFailed(
+            "a remittance is approved once the bank made the transfer",
+            {"value_date": "is in the future"},
+        )
 
     def approve(tx: DocumentTransaction) -> RemittanceRecord:
         record = Remittances(tx).require(remittance_id)
@@ -278,6 +286,11 @@ def approve_remittance(
             )
         if record.state != "proposed":
             raise Conflict(f"remittance {remittance_id} is {record.state}")
+        if approval.value_date < jakarta_date(record.proposed_at):
+            raise ValidationFailed(
+                "the transfer cannot predate the proposal",
+                {"value_date": "is before the remittance was proposed"},
+            )
         decided = checked(admin_id, record.proposed, now, action="approve this remittance")
         entry = _entry(record, held, now)
         with LedgerBook(tx) as book:

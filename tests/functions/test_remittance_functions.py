@@ -85,7 +85,7 @@ TAX = {
     "billing_code": "123456789012345",
     "reason": "PPh 23 of November",
 }
-SENT = {"bank_reference": "OUT-SWEEP-1", "value_date": "2026-11-23"}
+SENT = {"bank_reference": "OUT-SWEEP-1", "value_date": "2026-11-20"}
 
 
 @pytest.mark.parametrize("role", ["borrower", "lender"])
@@ -144,7 +144,7 @@ def test_withholding_is_paid_and_summarized_for_the_month(platform: Platform, fi
     )
     proposed = finance.post("/tax-payments", json=TAX, headers=admin(platform, "fin-1", "t-1"))
     assert proposed.status_code == 201, proposed.get_data(as_text=True)
-    paid = {"bank_reference": "NTPN0123456789AB", "value_date": "2026-11-23"}
+    paid = {"bank_reference": "NTPN0123456789AB", "value_date": "2026-11-20"}
     approve = f"/remittances/{proposed.get_json()['id']}/approve"
     assert (
         finance.post(approve, json=paid, headers=admin(platform, "fin-2", "t-2")).status_code == 200

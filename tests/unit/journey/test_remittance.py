@@ -8,7 +8,7 @@ platform's side of the ledger gives up, so the escrow identity holds throughout.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -133,6 +133,15 @@ def test_withholding_is_paid_to_its_billing_code_by_two_admins(
     assert (proposed.billing_code, proposed.article) == (BILLING_CODE, "pph23")
     with pytest.raises(Forbidden):
         approve(desk, proposed, admin="fin-1")
+    for day in (desk.today() + timedelta(days=1), desk.today() - timedelta(days=1)):
+        with pytest.raises(ValidationFailed):  # not yet made, or before it was proposed
+            approve_remittance(
+                desk.uow,
+                proposed.id,
+                RemittanceApproval(bank_reference="NTPN0123456789AB", value_date=day),
+                admin_id="fin-2",
+                origin=desk.origin,
+            )
     posted = approve(desk, proposed, reference="NTPN0123456789AB")
     assert posted.bank_reference == "NTPN0123456789AB"
     assert desk.balance("withholding_tax_payable") == 0
