@@ -268,6 +268,11 @@ COMPOSITE_INDEXES: tuple[CompositeIndex, ...] = (
         (asc("lender_id"), asc("loan_id"), asc("on"), asc("id")),
         "receipts_for_loan: a lender's receipts from one loan, oldest first",
     ),
+    CompositeIndex(
+        LENDER_RECEIPTS,
+        (asc("month"), asc("id")),
+        "withholding_summary: every lender's receipts of one month, paged by id",
+    ),
 )
 
 

@@ -23,6 +23,11 @@ confirms it, and nobody acts on their own money):
   admin), `/{id}/reject`, `GET /manual-entries`.
 - reconciliation (shared/services/reconciliation.py): `POST /reconciliations` queues a run
   (`reconciliation.run`); `GET /reconciliations`, `/reconciliations/{id}`.
+- fees and taxes out of escrow (shared/services/remittance.py, `remittance.make`): `GET
+  /remittance-balances`; `POST /fee-sweeps` (fees net of the gateway's and VAT to the
+  operating account), `POST /tax-payments` (withholding to a billing code), `POST
+  /remittances/{id}/approve` (another admin, with the bank's reference), `/reject`, `GET
+  /remittances/{id}`; `GET /withholding/{YYYY-MM}` (the month's withholding per lender).
 Decisions take an `Idempotency-Key`.
 
 Configuration: `shared.settings.FinanceSettings`, read on the first request.
@@ -45,6 +50,7 @@ from shared.platform.ids import require_document_id
 from shared.platform.personal_data import PersonalDataVault
 from shared.records.manual_entries import ManualEntryRecord
 from shared.records.reconciliations import ReconciliationRecord
+from shared.records.remittances import RemittanceRecord
 from shared.records.statements import StatementRecord
 from shared.services.deposits import (
     DepositList,
@@ -75,6 +81,21 @@ from shared.services.reconciliation import (
     list_reconciliations,
     reconciliation,
     request_reconciliation,
+)
+from shared.services.remittance import (
+    FeeSweepProposal,
+    RemittanceApproval,
+    RemittanceBalances,
+    RemittanceRejection,
+    TaxPaymentProposal,
+    WithholdingSummary,
+    approve_remittance,
+    propose_fee_sweep,
+    propose_tax_payment,
+    reject_remittance,
+    remittance,
+    remittance_balances,
+    withholding_summary,
 )
 from shared.services.statement_imports import (
     LineList,
@@ -541,6 +562,93 @@ def reconciliations(call: Call[None, FinanceServices]) -> ReconciliationList:
 def one_reconciliation(call: Call[None, FinanceServices]) -> ReconciliationRecord:
     """One run and what it found."""
     return reconciliation(call.uow, require_document_id(call.path["run_id"], "reconciliation"))
+
+
+# --- fees and taxes out of escrow ----------------------------------------------------------------
+
+REMIT = Permission.REMITTANCE_MAKE
+
+
+@router.get("/remittance-balances", response=RemittanceBalances, permission=REMIT)
+def balances_to_remit(call: Call[None, FinanceServices]) -> RemittanceBalances:
+    """Fee income, the gateway's fees, VAT and withholding escrow holds, not yet taken out."""
+    return remittance_balances(call.uow)
+
+
+@router.post(
+    "/fee-sweeps",
+    body=FeeSweepProposal,
+    response=RemittanceRecord,
+    status=201,
+    permission=REMIT,
+    idempotent=True,
+)
+def propose_sweep(call: Call[FeeSweepProposal, FinanceServices]) -> RemittanceRecord:
+    """Propose sweeping fees (net of the gateway's) and VAT to the operating account."""
+    return propose_fee_sweep(
+        call.uow, call.body, admin_id=call.caller.user_id, origin=call.services.origin
+    )
+
+
+@router.post(
+    "/tax-payments",
+    body=TaxPaymentProposal,
+    response=RemittanceRecord,
+    status=201,
+    permission=REMIT,
+    idempotent=True,
+)
+def propose_tax(call: Call[TaxPaymentProposal, FinanceServices]) -> RemittanceRecord:
+    """Propose paying withholding of one article and period to its billing code."""
+    return propose_tax_payment(
+        call.uow, call.body, admin_id=call.caller.user_id, origin=call.services.origin
+    )
+
+
+@router.get("/remittances/{remittance_id}", response=RemittanceRecord, permission=REMIT)
+def one_remittance(call: Call[None, FinanceServices]) -> RemittanceRecord:
+    """One fee sweep or tax payment and where it stands."""
+    return remittance(call.uow, call.path["remittance_id"])
+
+
+@router.post(
+    "/remittances/{remittance_id}/approve",
+    body=RemittanceApproval,
+    response=RemittanceRecord,
+    permission=REMIT,
+    idempotent=True,
+)
+def approve_remittance_transfer(
+    call: Call[RemittanceApproval, FinanceServices],
+) -> RemittanceRecord:
+    """The bank made the transfer (another admin than the proposer): the money leaves escrow."""
+    return approve_remittance(
+        call.uow, call.path["remittance_id"], call.body, admin_id=call.caller.user_id,
+        origin=call.services.origin,
+    )  # fmt: skip
+
+
+@router.post(
+    "/remittances/{remittance_id}/reject",
+    body=RemittanceRejection,
+    response=RemittanceRecord,
+    permission=REMIT,
+    idempotent=True,
+)
+def reject_remittance_proposal(
+    call: Call[RemittanceRejection, FinanceServices],
+) -> RemittanceRecord:
+    """Turn a proposed sweep or tax payment down, saying why: nothing moves."""
+    return reject_remittance(
+        call.uow, call.path["remittance_id"], call.body, admin_id=call.caller.user_id,
+        origin=call.services.origin,
+    )  # fmt: skip
+
+
+@router.get("/withholding/{month}", response=WithholdingSummary, permission=REMIT)
+def withholding(call: Call[None, FinanceServices]) -> WithholdingSummary:
+    """A month's withholding per lender and article, with the totals: the tax slips' figures."""
+    return withholding_summary(call.uow, call.path["month"])
 
 
 # --- dependencies, built on the first request ---------------------------------------------------

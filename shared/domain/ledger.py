@@ -64,9 +64,10 @@ The canonical entries (debit / credit):
 - gateway settlement: suspense (the statement line of the money settled) +
   payment_fees_expense / gateway_clearing
 - unmatched bank credit: escrow_cash / suspense
-- fee sweep and tax remittance: platform_fee_income, vat_payable or
-  withholding_tax_payable / escrow_cash (so each of those accounts holds what
-  is not yet swept or remitted; fees earned in a period are its credits)
+- fee sweep: platform_fee_income / payment_fees_expense (the gateway's fees,
+  closed) + escrow_cash (the rest), and vat_payable / escrow_cash; tax payment:
+  withholding_tax_payable / escrow_cash (so each of those accounts holds what is
+  not yet swept or remitted; fees earned in a period are its credits)
 - write-off: loan_lenders_claim / loan_principal
 
 Hot accounts. Escrow cash, fee income, VAT payable and withholding payable are

@@ -55,6 +55,7 @@ class Permission(StrEnum):
     LOAN_FUND = "loan.fund"  # browse the marketplace, commit to loans, one's own portfolio
     DISBURSEMENT_MAKE = "disbursement.make"  # request, confirm or record a returned payout
     PAYMENT_RESOLVE = "payment.resolve"  # payments in suspense, settlements, credit refunds
+    REMITTANCE_MAKE = "remittance.make"  # sweep fees, remit withholding, the withholding summary
 
 
 _P = Permission
@@ -78,6 +79,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             _P.RECONCILIATION_RUN,
             _P.DISBURSEMENT_MAKE,
             _P.PAYMENT_RESOLVE,
+            _P.REMITTANCE_MAKE,
         },
         "admin.super": _STAFF_READ
         | {_P.USER_READ_ANY, _P.USER_MANAGE, _P.ROLE_GRANT, _P.PRODUCT_MANAGE},

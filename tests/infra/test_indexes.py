@@ -72,6 +72,7 @@ from shared.services.reconciliation import (
     request_reconciliation,
     run_due,
 )
+from shared.services.remittance import withholding_summary
 from shared.services.repayment_views import receipts_for_loan, repayment_of, statement_of
 from shared.services.statement_imports import (
     LineQuery,
@@ -326,6 +327,7 @@ def exercise_the_funding_desk(recorder: RecordingUnitOfWork, desk: PaymentDesk) 
     repayment_of(recorder, Caller("bora", "borrower"), first, today=desk.today())
     statement_of(recorder, ani, desk.today().strftime("%Y-%m"))
     receipts_for_loan(recorder, ani, first)
+    withholding_summary(recorder, desk.today().strftime("%Y-%m"))
     desk.notify("8808777777777777", 100_000)  # an account not ours: in suspense
     find_gateway_payments(recorder, GatewayPaymentQuery())
     sweep_overdue(recorder, origin=desk.origin)
