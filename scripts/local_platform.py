@@ -39,7 +39,7 @@ from types import FrameType
 
 from emulators.local_cloud import DEFAULT_PROJECT, LocalCloudError
 from scripts.local_scheduler import run_job_now
-from scripts.money_check import deposit_round_trip, funding_round_trip
+from scripts.money_check import deposit_round_trip, funding_round_trip, virtual_account_top_up
 from scripts.platform_client import PlatformClient, sandbox_applicant
 from scripts.platform_runner import (
     LOCAL_ENTITY,
@@ -218,7 +218,8 @@ def run_scheduled(args: argparse.Namespace) -> int:
 
 def smoke_check(platform: LocalPlatform, say: Callable[[str], None] = print) -> bool:
     """Every function answers; a product quote; one borrower scored end to end; one lender's
-    deposit confirmed; the borrower's loan funded by that lender."""
+    deposit confirmed, and a top-up through their virtual account; the borrower's loan
+    funded by that lender."""
     ok = True
 
     def check(what: str, run: Callable[[], str]) -> None:
@@ -291,7 +292,13 @@ def smoke_check(platform: LocalPlatform, say: Callable[[str], None] = print) -> 
                 raise RuntimeError("needs the approved loan and the lender checked above")
             return funding_round_trip(client, lender[0], approved["borrower"], approved["loan_id"])
 
+        def top_up() -> str:
+            if not lender:
+                raise RuntimeError("needs the lender checked above")
+            return virtual_account_top_up(client, lender[0], platform.payment_gateway_url)
+
         check("a lender's deposit confirmed against the bank statement", deposit)
+        check("a top-up through the lender's virtual account, signed by the gateway", top_up)
         check("the loan funded through auto-invest and by hand", fund)
     return ok
 

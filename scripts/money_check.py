@@ -10,6 +10,8 @@ balance then shows the money (`deposit_round_trip`).
 Then (`funding_round_trip`) the lender accepts the lender agreements and sets auto-invest
 rules, the borrower of an approved application accepts the offer, `loan.offer_accepted` is
 pushed to `auto_invest`, which commits for the lender; the lender adds a commitment by hand.
+`virtual_account_top_up`: the lender tops up through their virtual account, paid at the
+payment gateway sandbox, whose signed notice `payment_webhook` verifies and credits.
 Every call goes over HTTP to the functions, exactly as a client app's would.
 """
 
@@ -34,6 +36,7 @@ AMOUNT = 2_500_000
 ANNUAL_INCOME = 600_000_000  # a placement limit far above these amounts
 AUTO_PER_LOAN = 1_000_000
 BY_HAND = 500_000
+TOP_UP = 750_000
 
 
 def _expect(response: httpx.Response, status: int, what: str) -> dict[str, Any]:
@@ -141,6 +144,32 @@ def deposit_round_trip(client: PlatformClient, rng: random.Random | None = None)
         f"Rp {AMOUNT:,} declared, imported, matched by {MAKER}, confirmed by {CHECKER}; "
         f"available Rp {balance['available']:,}"
     )
+
+
+def virtual_account_top_up(
+    client: PlatformClient, lender: str, gateway_url: str, *, timeout_s: float = 20.0
+) -> str:
+    """`lender` asks for their virtual account (`virtual_accounts`, issued by the gateway
+    sandbox) and pays into it as a payer would: the sandbox's signed notice reaches
+    `payment_webhook`, which verifies it and credits the lender at once."""
+    issued = client.call("virtual_accounts", "POST", "/me", sub=lender, role="lender")
+    number = _expect(issued, 200, "issue the lender's virtual account")["virtual_account"]
+    before = client.call("lender_wallet", "GET", "/balance", sub=lender, role="lender")
+    available = _expect(before, 200, "read the balance")["available"]
+    paid = httpx.post(
+        f"{gateway_url}/v1/payments",
+        json={"virtualAccountNo": number, "amount": TOP_UP},
+        timeout=timeout_s,
+        trust_env=False,
+    )
+    delivery = _expect(paid, 201, "pay into the virtual account")["delivery"]
+    if delivery["status"] != "delivered":
+        raise RuntimeError(f"the gateway's notice was not delivered: {delivery}")
+    after = client.call("lender_wallet", "GET", "/balance", sub=lender, role="lender")
+    now = _expect(after, 200, "read the balance")["available"]
+    if now - available != TOP_UP:
+        raise RuntimeError(f"the balance moved by Rp {now - available:,}, not Rp {TOP_UP:,}")
+    return f"Rp {TOP_UP:,} paid into {number} through the gateway sandbox, credited at once"
 
 
 def funding_round_trip(
