@@ -531,6 +531,10 @@ class PayoffSettings(HttpSettings):
     """`payoffs`: auth."""
 
 
+class WriteOffSettings(HttpSettings):
+    """`write_offs`: auth."""
+
+
 class RepaymentSettings(PushSettings):
     """`repayments`: its pushes' tokens; Firestore and Pub/Sub."""
 
@@ -571,6 +575,7 @@ FUNCTION_SETTINGS: dict[str, type[PlatformSettings]] = {
     "repayments": RepaymentSettings,
     "billing_split": BillingSplitSettings,
     "payoffs": PayoffSettings,
+    "write_offs": WriteOffSettings,
 }
 """The settings class each function of the topology loads (checked by tests)."""
 

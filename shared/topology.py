@@ -189,6 +189,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic("payment.received", "A borrower paid into their loan's virtual account."),
     Topic("installment.paid", "A payment was allocated to a loan's installments."),
     Topic("loan.repaid", "Everything owed on a loan has been paid.", outbound=True),
+    Topic("loan.written_off", "A loan was written off; its lenders bear the loss.", outbound=True),
 )
 
 SECRETS: tuple[Secret, ...] = (
@@ -435,6 +436,16 @@ FUNCTIONS: tuple[Function, ...] = (
         "payoffs",
         "http",
         "Borrowers' early settlement: a payoff quote for their active loan.",
+    ),
+    Function(
+        "write_offs",
+        "http",
+        "A loan past its write-off threshold: proposed by admin.credit, confirmed by "
+        "admin.finance.",
+        serves="lenders",
+        publishes=("loan.written_off",),
+        timeout_s=300,  # a plan over up to max_lenders_per_loan stakes, in chunks
+        memory_mb=512,
     ),
 )
 
