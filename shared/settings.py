@@ -535,6 +535,10 @@ class PayoffSettings(HttpSettings):
     """`payoffs`: auth."""
 
 
+class WriteOffSettings(HttpSettings):
+    """`write_offs`: auth."""
+
+
 class RepaymentSettings(PushSettings):
     """`repayments`: its pushes' tokens; Firestore and Pub/Sub."""
 
@@ -576,6 +580,7 @@ FUNCTION_SETTINGS: dict[str, type[PlatformSettings]] = {
     "billing_split": BillingSplitSettings,
     "payoffs": PayoffSettings,
     "overdue_sweep": OverdueSweepSettings,
+    "write_offs": WriteOffSettings,
 }
 """The settings class each function of the topology loads (checked by tests)."""
 

@@ -193,6 +193,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic("installment.due_soon", "An installment falls due in three days.", outbound=True),
     Topic("installment.overdue", "An installment was not paid by its due date.", outbound=True),
     Topic("loan.maturing", "A loan's final installment falls due in three days.", outbound=True),
+    Topic("loan.written_off", "A loan was written off; its lenders bear the loss.", outbound=True),
 )
 
 SECRETS: tuple[Secret, ...] = (
@@ -449,6 +450,16 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=540,
         memory_mb=512,
         max_instances=1,  # one sweep at a time
+    ),
+    Function(
+        "write_offs",
+        "http",
+        "A loan past its write-off threshold: proposed by admin.credit, confirmed by "
+        "admin.finance.",
+        serves="lenders",
+        publishes=("loan.written_off",),
+        timeout_s=300,  # a plan over up to max_lenders_per_loan stakes, in chunks
+        memory_mb=512,
     ),
 )
 

@@ -67,6 +67,7 @@ class EventType(StrEnum):
     LOAN_DISBURSED = "loan.disbursed"
     LOAN_EXPIRED = "loan.expired"
     LOAN_REPAID = "loan.repaid"
+    LOAN_WRITTEN_OFF = "loan.written_off"
     DEPOSIT_DECLARED = "deposit.declared"
     DEPOSIT_CONFIRMED = "deposit.confirmed"
     DEPOSIT_REJECTED = "deposit.rejected"
@@ -206,6 +207,16 @@ class LoanRepaid(EventData):
     loan_id: Identifier
     repaid_on: date
     total_paid: PositiveAmount
+
+
+class LoanWrittenOff(EventData):
+    """The loan was written off: its receivables are cleared and each lender's outstanding
+    principal is their loss (docs/lending-rules.md#write-off). It still accepts payments."""
+
+    loan_id: Identifier
+    written_off_on: date
+    principal_written_off: Amount
+    lender_count: Annotated[int, pydantic.Strict(), Field(ge=1)]
 
 
 class DepositDeclared(EventData):
@@ -376,6 +387,7 @@ EVENT_DATA_MODELS: Mapping[tuple[EventType, int], type[EventData]] = MappingProx
         (EventType.LOAN_DISBURSED, 1): LoanDisbursed,
         (EventType.LOAN_EXPIRED, 1): LoanExpired,
         (EventType.LOAN_REPAID, 1): LoanRepaid,
+        (EventType.LOAN_WRITTEN_OFF, 1): LoanWrittenOff,
         (EventType.DEPOSIT_DECLARED, 1): DepositDeclared,
         (EventType.DEPOSIT_CONFIRMED, 1): DepositConfirmed,
         (EventType.DEPOSIT_REJECTED, 1): DepositRejected,

@@ -68,7 +68,9 @@ The canonical entries (debit / credit):
   closed) + escrow_cash (the rest), and vat_payable / escrow_cash; tax payment:
   withholding_tax_payable / escrow_cash (so each of those accounts holds what is
   not yet swept or remitted; fees earned in a period are its credits)
-- write-off: loan_lenders_claim / loan_principal
+- write-off: loan_lenders_claim / loan_principal (+ every other receivable of the loan
+  with a balance: its asset accounts); a recovery afterwards is allocated without the
+  loan_lenders_claim / loan_principal pair (docs/lending-rules.md#write-off)
 
 Hot accounts. Escrow cash, fee income, VAT payable and withholding payable are
 touched by nearly every entry, and Firestore sustains about one write per second per

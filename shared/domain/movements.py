@@ -17,7 +17,8 @@ reversed | |
 | payment notified (`payment_received`) | gateway clearing | unapplied receipts, lender available
 or suspense |
 | repayment allocated | unapplied receipts; lenders' claim | pending split, fee income, VAT,
-borrower credit; loan principal |
+borrower credit; loan principal (not once written off: a recovery) |
+| loan written off (`loan_written_off`) | lenders' claim | every receivable of the loan |
 | repayment split (`split_chunk`) | pending split | lender available (nets), fee income, VAT,
 withholding |
 | gateway settled | suspense (the line), payment fees | gateway clearing |
@@ -25,13 +26,14 @@ withholding |
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from shared.domain.allocation import InstallmentParts
 from shared.domain.ledger import (
     ESCROW_CASH,
     GATEWAY_CLEARING,
+    LOAN_RECEIVABLES,
     PAYMENT_FEES_EXPENSE,
     PLATFORM_FEE_INCOME,
     SUSPENSE,
@@ -161,10 +163,15 @@ def repayment_allocated(
     collected: InstallmentParts,
     borrower_credit: int,
     at: datetime,
+    *,
+    receivable_cleared: bool = False,
 ) -> JournalEntry:
     """A loan's unapplied payment allocated: the lenders' part waits to be split, the
     borrower's fees and their VAT are the platform's, an overpayment is the borrower's
-    credit; the principal collected leaves the receivable and the lenders' claim alike."""
+    credit; the principal collected leaves the receivable and the lenders' claim alike.
+    A written-off loan's receivable is already cleared (`receivable_cleared`): what it
+    collects is a recovery, split to the lenders without touching the receivable or the
+    claim (docs/lending-rules.md#write-off)."""
     paid = collected.total + borrower_credit
     postings = [Posting.debit(AccountId(AccountType.UNAPPLIED_RECEIPTS, loan_id), paid)]
     credits = (
@@ -179,7 +186,7 @@ def repayment_allocated(
         (AccountType.LOAN_PRINCIPAL, collected.principal),
         (AccountType.LATE_FEE_RECEIVABLE, collected.late_fee),
     ):
-        if amount:
+        if amount and not receivable_cleared:
             postings += [
                 Posting.debit(claim, amount),
                 Posting.credit(AccountId(receivable, loan_id), amount),
@@ -200,6 +207,29 @@ def late_fees_accrued(loan_id: str, day: date, amount: int, at: datetime) -> Jou
         amount,
         f"late fees of loan {loan_id} to {day.isoformat()}",
     )
+
+
+def loan_written_off(
+    entry_id: str, loan_id: str, receivables: Mapping[AccountId, int], at: datetime
+) -> JournalEntry | None:
+    """A loan written off: every receivable of the loan (`receivables`, each account's
+    balance) cleared against the lenders' claim, whose losses are recorded on their
+    participations; None when nothing is receivable (docs/lending-rules.md#write-off)."""
+    cleared = [Posting.credit(account, amount) for account, amount in receivables.items() if amount]
+    if not cleared:
+        return None
+    claim = AccountId(AccountType.LOAN_LENDERS_CLAIM, loan_id)
+    return JournalEntry(
+        entry_id,
+        at,
+        (Posting.debit(claim, sum(p.amount for p in cleared)), *cleared),
+        f"loan {loan_id} written off",
+    )
+
+
+def loan_receivables(loan_id: str) -> tuple[AccountId, ...]:
+    """Every receivable of a loan (`ledger.LOAN_RECEIVABLES`: its asset accounts)."""
+    return tuple(AccountId(account_type, loan_id) for account_type in LOAN_RECEIVABLES)
 
 
 def split_chunk(

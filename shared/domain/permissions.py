@@ -56,6 +56,8 @@ class Permission(StrEnum):
     DISBURSEMENT_MAKE = "disbursement.make"  # request, confirm or record a returned payout
     PAYMENT_RESOLVE = "payment.resolve"  # payments in suspense, settlements, credit refunds
     REMITTANCE_MAKE = "remittance.make"  # sweep fees, remit withholding, the withholding summary
+    WRITE_OFF_PROPOSE = "write_off.propose"  # propose writing off a loan past its threshold
+    WRITE_OFF_CONFIRM = "write_off.confirm"  # confirm another admin's write-off proposal
 
 
 _P = Permission
@@ -66,7 +68,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
         "borrower": frozenset({_P.LOAN_APPLY, _P.LOAN_READ, _P.BANK_ACCOUNT_CHANGE}),
         "lender": frozenset({_P.TAX_FILE, _P.WALLET_USE, _P.BANK_ACCOUNT_CHANGE, _P.LOAN_FUND}),
         "staff": frozenset(),
-        "admin.credit": _STAFF_READ | {_P.LOAN_REVIEW, _P.FIGURE_VERIFY},
+        "admin.credit": _STAFF_READ | {_P.LOAN_REVIEW, _P.FIGURE_VERIFY, _P.WRITE_OFF_PROPOSE},
         "admin.finance": _STAFF_READ
         | {
             _P.CERTIFICATE_VERIFY,
@@ -80,6 +82,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             _P.DISBURSEMENT_MAKE,
             _P.PAYMENT_RESOLVE,
             _P.REMITTANCE_MAKE,
+            _P.WRITE_OFF_CONFIRM,
         },
         "admin.super": _STAFF_READ
         | {_P.USER_READ_ANY, _P.USER_MANAGE, _P.ROLE_GRANT, _P.PRODUCT_MANAGE},

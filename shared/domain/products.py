@@ -125,6 +125,9 @@ class LoanProduct(BaseModel):
     lender_platform_fee_rate: Rate
     late_fee_rate_per_day: Rate
     grace_days: Annotated[int, Strict(), Field(ge=0, le=90)] = 0
+    # Days past due from which `admin.credit` may propose writing the loan off
+    # (docs/lending-rules.md#write-off).
+    write_off_after_days: Annotated[int, Strict(), Field(ge=30, le=720)] = 90
     rounding_unit: Literal[1, 100, 1000] = 1
     day_count: DayCount = DayCount.ACTUAL_365
     # Interest for the running period when the loan is settled early (shared/domain/payoff.py).

@@ -228,6 +228,23 @@ class CreditRefundRecord(BaseModel):
     bank_reference: str | None = None
 
 
+class WriteOffRecord(BaseModel):
+    """A proposal to write the loan off and its outcome (maker-checker;
+    docs/lending-rules.md#write-off): `admin.credit` proposes with a narrative and the days
+    past due on that day, `admin.finance` confirms (or rejects with a reason)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    narrative: str
+    days_past_due: int  # on the Jakarta day it was proposed
+    outstanding_principal: int  # what the borrower owed of the principal when proposed
+    proposed: Made
+    decided: Checked | None = None
+    outcome: Literal["confirmed", "rejected"] | None = None
+    rejection_reason: str | None = None
+    plan_id: str | None = None  # the money plan a confirmation runs (`write-off-<loan>`)
+
+
 class LoanRecord(BaseModel):
     """`loans/<id>`: one application and everything that happened to it."""
 
@@ -269,6 +286,7 @@ class LoanRecord(BaseModel):
     payoff: PayoffRecord | None = None  # the latest early-settlement quote
     credit_refund: CreditRefundRecord | None = None  # the latest refund of borrower credit
     overdue: OverdueRecord | None = None  # kept by the daily overdue sweep
+    write_off: WriteOffRecord | None = None  # the latest write-off proposal and its outcome
 
     @property
     def remaining(self) -> int:

@@ -3,8 +3,8 @@
 A release of a loan's commitments or a disbursement touches every participation of the
 loan: up to `max_lenders_per_loan` of them. Such an operation runs as a plan stored at
 `money_plans/<plan id>`, where the plan id is the operation's name (`release-<loan id>`,
-`disburse-<loan id>`, `split-<payment id>`), so the same request or event always finds the
-same plan:
+`disburse-<loan id>`, `split-<payment id>`, `write-off-<loan id>`), so the same request or
+event always finds the same plan:
 
 - the lenders, in order, and so the chunks and their entry ids (`<plan id>-<chunk>`), are
   fixed when the plan is made;
@@ -27,7 +27,7 @@ from shared.platform.store import Repository
 
 MONEY_PLANS = "money_plans"
 
-PlanKind = Literal["release", "disburse", "auto_invest", "split"]
+PlanKind = Literal["release", "disburse", "auto_invest", "split", "write_off"]
 
 
 class SplitLine(BaseModel):
@@ -61,6 +61,9 @@ class MoneyPlanRecord(BaseModel):
     # A split: the payment it splits, and every lender's line (in `lenders` order).
     payment_id: str | None = None
     lines: tuple[SplitLine, ...] = ()
+    recovery: bool = False  # a split of a written-off loan's payment (its receipts say so)
+    # A write-off: each lender's loss (their outstanding principal), in `lenders` order.
+    losses: tuple[int, ...] = ()
 
     @property
     def chunk_count(self) -> int:

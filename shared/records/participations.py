@@ -60,6 +60,9 @@ class ParticipationRecord(BaseModel):
     vat_paid: int = 0
     withholding_paid: int = 0
     net_received: int = 0
+    # The lender's loss when the loan was written off: their outstanding principal then
+    # (docs/lending-rules.md#write-off). Recoveries afterwards add to `principal_received`.
+    principal_written_off: int = 0
 
     @property
     def outstanding_principal(self) -> int:

@@ -128,7 +128,10 @@ class PaymentRecord(BaseModel):
 
 
 class LenderReceiptRecord(BaseModel):
-    """One lender's part of one repayment of one loan."""
+    """One lender's part of one repayment of one loan; or, with `principal_written_off`, the
+    loss the lender took when the loan was written off (its `payment_id` is the write-off's
+    plan, every amount received zero); `recovery` marks a repayment of a written-off loan
+    (docs/lending-rules.md#write-off)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -146,6 +149,8 @@ class LenderReceiptRecord(BaseModel):
     withholding: int
     withholding_article: str
     net: int
+    principal_written_off: int = 0
+    recovery: bool = False
 
     @property
     def gross(self) -> int:

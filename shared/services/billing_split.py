@@ -14,6 +14,8 @@ lenders (`money_plans.run_plan`), each one transaction that posts the chunk's en
 the loan's pending split, adds each lender's receipt to their participation, writes their
 receipt (`lender_receipts`, the lines of their statements) and lowers their live position by
 the principal returned. A redelivered event finds the plan and finishes it or does nothing.
+A payment of a written-off loan is split the same way, as a recovery: the plan says so
+(`recovery`) and so does each receipt (docs/lending-rules.md#write-off).
 
 The invariant, asserted on every split: Σ nets + lender fees and their VAT + withholding +
 borrower fees and their VAT = the allocated payment.
@@ -26,6 +28,7 @@ from datetime import datetime
 
 from shared.domain.errors import Conflict
 from shared.domain.ledger import JournalEntry
+from shared.domain.loan import LoanState
 from shared.domain.money import Rupiah
 from shared.domain.movements import split_chunk
 from shared.domain.split import LenderStake, split_to_lenders
@@ -115,6 +118,7 @@ def split_payment(uow: UnitOfWork, payment_id: str, *, origin: EventOrigin) -> M
             created_at=at,
             updated_at=at,
             payment_id=payment_id,
+            recovery=loan.state is LoanState.WRITTEN_OFF,
             lines=tuple(
                 SplitLine(
                     lender_id=line.lender_id,
@@ -193,6 +197,7 @@ def _receipts(
                 loan_id=plan.loan_id,
                 on=on,
                 month=on.strftime("%Y-%m"),
+                recovery=plan.recovery,
                 **line.model_dump(),
             )
         )

@@ -10,7 +10,9 @@ precise error or writes the loan and emits `loan.submitted`:
   no offer could ever be made);
 - the borrower's outstanding principal plus this one may not exceed
   Rp 2,000,000,000 (POJK 10/POJK.05/2022; 422 `cap-exceeded`);
-- a borrower has at most one open application (`OPEN_STATES`; 409 naming it).
+- a borrower has at most one open application (`OPEN_STATES`; 409 naming it);
+- a borrower with a written-off loan, or an active one 90 or more days past due, may not
+  apply (409 `borrower-in-default`; docs/lending-rules.md#write-off).
   Concurrent submissions are serialised by `borrower_positions/<borrower>`, which
   every submission reads and writes, so two can never both pass the check.
 Outstanding principal is read from the borrower's `funded`/`active` loans: a
@@ -88,8 +90,11 @@ from shared.records.quotes import CapCheckView, cap_check_view
 from shared.records.users import USERS, UserRecord
 from shared.services.catalogue import open_product, product_of
 from shared.services.offers import recheck_offer
+from shared.services.write_offs import loan_days_past_due
 
 MAX_OUTSTANDING_LOANS_READ = 100
+# A borrower with a loan this many days past due may not apply (docs/lending-rules.md#write-off).
+BLOCKING_DAYS_PAST_DUE = 90
 
 DocumentKind = Literal["ktp", "invoice", "collateral_photo"]
 DocumentContentType = Literal["image/jpeg", "image/png", "application/pdf"]
@@ -340,6 +345,27 @@ def _refuse_while_cooling_off(
         )
 
 
+class InDefault(Conflict):
+    """The borrower has a written-off loan, or one long past due
+    (docs/lending-rules.md#write-off)."""
+
+    code = "borrower-in-default"
+
+
+def _refuse_while_in_default(current: list[LoanRecord], late: dict[str, int]) -> None:
+    """No new application while a loan of the borrower is written off or at least
+    `BLOCKING_DAYS_PAST_DUE` days past due."""
+    for loan in current:
+        if loan.state is LoanState.WRITTEN_OFF:
+            raise InDefault(f"your loan {loan.id} was written off: settle it before applying again")
+        days = late.get(loan.id, 0)
+        if days >= BLOCKING_DAYS_PAST_DUE:
+            raise InDefault(
+                f"your loan {loan.id} is {days} days past due: pay what is overdue before "
+                "applying again"
+            )
+
+
 def submit_application(
     uow: UnitOfWork, command: SubmitApplication, borrower_id: str, *, origin: EventOrigin
 ) -> ApplicationAccepted:
@@ -377,9 +403,18 @@ def submit_application(
         loans = Loans(tx)
         current = loans.find(
             Where("borrower_id", "==", borrower_id),
-            Where("state", "in", [s.value for s in (*OPEN_STATES, *OUTSTANDING_STATES)]),
+            Where(
+                "state",
+                "in",
+                [s.value for s in (*OPEN_STATES, *OUTSTANDING_STATES, LoanState.WRITTEN_OFF)],
+            ),
             limit=MAX_OUTSTANDING_LOANS_READ + 1,
         )
+        late = {
+            loan.id: loan_days_past_due(tx, loan, today)
+            for loan in current
+            if loan.state is LoanState.ACTIVE
+        }
         # An offer left unaccepted past its validity closes now, if no sweep closed it yet.
         lapsed = [loan for loan in current if _offer_lapsed(loan, today)]
         open_loans = [loan for loan in current if loan.state in OPEN_STATES and loan not in lapsed]
@@ -398,6 +433,7 @@ def submit_application(
                 f"you already have an open application {open_loans[0].id} "
                 f"({open_loans[0].state.value}); cancel it or wait until it closes"
             )
+        _refuse_while_in_default(current, late)
         _refuse_while_cooling_off(position, product, today)
         cheapest = quote(product, command.principal, command.tenor, today, product.min_rate)
         check_offer(cheapest, offered_on=today).raise_if_violated()

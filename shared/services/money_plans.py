@@ -34,8 +34,9 @@ from shared.records.positions import add_to_positions
 CHUNK_LENDERS = 200
 
 Stakes = Mapping[str, ParticipationRecord]
-# Builds a chunk's entry from its stakes (lender id -> participation) and updates each stake.
-ChunkEntry = Callable[[MoneyPlanRecord, str, Stakes, datetime], JournalEntry]
+# Builds a chunk's entry from its stakes (lender id -> participation), or None for a chunk
+# that only records something per lender (a write-off's losses).
+ChunkEntry = Callable[[MoneyPlanRecord, str, Stakes, datetime], JournalEntry | None]
 StakeChange = Callable[[ParticipationRecord, datetime], ParticipationRecord]
 Finish = Callable[[DocumentTransaction, MoneyPlanRecord], None]
 # What else a chunk writes for its lenders (a split's per-lender receipts).
@@ -130,10 +131,11 @@ def _chunk(
         for lender, pid in zip(lenders, ids, strict=True)
     }
     posted = entry(plan, plan.entry_id(index), stakes, at)
-    refs = LedgerBook.refs_to_read([posted])
-    balances: Mapping[DocRef, JsonDict | None] = tx.get_documents(refs) if refs else {}
-    with LedgerBook(tx) as book:
-        book.post(posted, balances, source=f"{MONEY_PLANS}/{plan_id}")
+    if posted is not None:
+        refs = LedgerBook.refs_to_read([posted])
+        balances: Mapping[DocRef, JsonDict | None] = tx.get_documents(refs) if refs else {}
+        with LedgerBook(tx) as book:
+            book.post(posted, balances, source=f"{MONEY_PLANS}/{plan_id}")
     participations = Participations(tx)
     for stake in stakes.values():
         if change is not None:

@@ -95,7 +95,8 @@ def issue_virtual_account(
         loan = Loans(tx).get(loan_id)
         if loan is None or loan.borrower_id != caller_id:
             raise NotFound(f"you have no loan {loan_id!r}")
-        if loan.state is not LoanState.ACTIVE:
+        if loan.state not in (LoanState.ACTIVE, LoanState.WRITTEN_OFF):
+            # A written-off loan is still owed: its payments are recoveries for its lenders.
             raise Conflict(f"loan {loan_id} is {loan.state.value}: only an active loan is repaid")
         borrower = Users(tx).require(caller_id)
         return "loan", loan.id, borrower.full_name, caller_id, loan.virtual_account

@@ -11,8 +11,9 @@
 - `statement_of`: a lender's monthly statement, one line per receipt of that month
   (`lender_receipts`, written by the billing split): the gross (principal + interest +
   late fee), the platform fee, its VAT, withholding with its article and the net, and the
-  totals. A month without receipts is an empty statement; a month not written `YYYY-MM`
-  is a 422.
+  totals. A written-off loan adds a line of the lender's loss (`principal_written_off`),
+  and its later repayments are marked `recovery`. A month without receipts is an empty
+  statement; a month not written `YYYY-MM` is a 422.
 - `receipts_for_loan`: a lender's receipts from one loan, with the totals; a loan the
   lender has no participation in is a 404.
 
@@ -187,6 +188,10 @@ class ReceiptLine(BaseModel):
     withholding: int
     withholding_article: str  # the income-tax article it was withheld under
     net: int  # gross − platform fee − VAT − withholding: what reached the lender's wallet
+    # The lender's loss when the loan was written off (a line of its own, nothing received),
+    # and whether this receipt is a recovery after it (docs/lending-rules.md#write-off).
+    principal_written_off: int = 0
+    recovery: bool = False
 
     @classmethod
     def of(cls, receipt: LenderReceiptRecord) -> ReceiptLine:
@@ -203,6 +208,8 @@ class ReceiptLine(BaseModel):
             withholding=receipt.withholding,
             withholding_article=receipt.withholding_article,
             net=receipt.net,
+            principal_written_off=receipt.principal_written_off,
+            recovery=receipt.recovery,
         )
 
 
@@ -220,6 +227,7 @@ class ReceiptTotals(BaseModel):
     withholding: int
     withholding_by_article: dict[str, int]
     net: int
+    principal_written_off: int = 0  # the losses of written-off loans
 
     @classmethod
     def of(cls, lines: Sequence[ReceiptLine]) -> ReceiptTotals:
@@ -238,6 +246,7 @@ class ReceiptTotals(BaseModel):
             withholding=sum(line.withholding for line in lines),
             withholding_by_article=by_article,
             net=sum(line.net for line in lines),
+            principal_written_off=sum(line.principal_written_off for line in lines),
         )
 
 

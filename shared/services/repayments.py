@@ -21,7 +21,11 @@ owed when quoted, first replaces the remaining schedule with the quote's final i
 (shared/services/early_settlement.py), all in the same transaction, and pays all of it.
 
 Payments of one loan are applied in the order their transactions commit; a payment to a
-loan already repaid is all borrower credit.
+loan already repaid is all borrower credit. A written-off loan still owes its installments:
+a payment to it is allocated the same way, but its principal is a recovery for the lenders,
+not a repayment of the receivable the write-off cleared, so the entry leaves the receivable
+and the lenders' claim alone (docs/lending-rules.md#write-off). While the write-off's plan
+runs, a payment waits (`Busy`, redelivered).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from shared.domain.events import EventType, InstallmentPaid, LoanRepaid, PaidPar
 from shared.domain.loan import LoanState, LoanTransition
 from shared.domain.movements import repayment_allocated
 from shared.platform.clock import jakarta_date
+from shared.platform.errors import Busy
 from shared.platform.event_origin import EventOrigin
 from shared.platform.store import DocumentTransaction, UnitOfWork
 from shared.records.installments import InstallmentRecord, Installments
@@ -71,6 +76,9 @@ def allocate_payment(uow: UnitOfWork, payment_id: str, *, origin: EventOrigin) -
         if payment.allocation is not None:
             outstanding = loan.outstanding_principal or 0
             return _view(payment_id, loan.id, payment.allocation, outstanding, loan.state.value)
+        if loan.money_plan is not None and loan.money_plan.startswith("write-off-"):
+            # The lenders' losses are being fixed from what they were paid: wait for them.
+            raise Busy(f"loan {loan.id} is being written off", retry_after_s=5)
         schedule = schedule_of(tx, loan)
         now = origin.clock.now()
         payoff = loan.payoff if settles_by_payoff(loan, payment, schedule) else None
@@ -88,6 +96,7 @@ def allocate_payment(uow: UnitOfWork, payment_id: str, *, origin: EventOrigin) -
             allocation.collected,
             allocation.borrower_credit,
             now,
+            receivable_cleared=loan.state is LoanState.WRITTEN_OFF,
         )
         balances = tx.get_documents(LedgerBook.refs_to_read([entry]))
         by_number = {i.number: i for i in schedule}

@@ -194,6 +194,8 @@ class Platform:
                 )
             case "payoffs":
                 return module.PayoffServices(**http, entity=ENTITY)
+            case "write_offs":
+                return module.WriteOffServices(**http, entity=ENTITY)
             case "virtual_accounts":
                 return module.AccountServices(**http, entity=ENTITY, issuer=self.issuer)
             case "repayments":

@@ -305,8 +305,8 @@ def exercise_the_money_desk(recorder: RecordingUnitOfWork) -> PaymentDesk:
 
 def exercise_the_funding_desk(recorder: RecordingUnitOfWork, desk: PaymentDesk) -> None:
     """The marketplace (filtered and paged), commitments under the caps, auto-invest, a
-    portfolio, expiry and release, a disbursement, a repayment split to the lenders, and what
-    the borrower and the lenders see of it."""
+    portfolio, expiry and release, a disbursement, a repayment split to the lenders, what
+    the borrower and the lenders see of it, and the loan written off."""
     ani = desk.funded_lender("ani-f", "1110001112", 30_000_000)
     budi = desk.funded_lender("budi-f", "2220002223", 5_000_000, group="grup-b")
     desk.auto_rules(budi, max_per_loan=1_000_000, max_total=5_000_000)
@@ -334,6 +334,9 @@ def exercise_the_funding_desk(recorder: RecordingUnitOfWork, desk: PaymentDesk) 
     desk.clock.advance(days=20)
     desk.expire_due()
     desk.release(second)
+    desk.clock.advance(days=150)  # the first loan's second installment is 90+ days late
+    desk.propose_write_off(first)
+    desk.confirm_write_off(first)
 
 
 def test_every_query_the_journey_makes_has_its_composite_index(journey_queries):

@@ -83,6 +83,12 @@ SAMPLE_DATA: dict[EventType, dict[str, object]] = {
     },
     EventType.LOAN_EXPIRED: {"loan_id": "L-1", "committed_released": 12_500_000, "lender_count": 4},
     EventType.LOAN_REPAID: {"loan_id": "L-1", "repaid_on": "2027-01-20", "total_paid": 55_400_000},
+    EventType.LOAN_WRITTEN_OFF: {
+        "loan_id": "L-1",
+        "written_off_on": "2027-05-02",
+        "principal_written_off": 7_812_500,
+        "lender_count": 3,
+    },
     EventType.DEPOSIT_DECLARED: {"deposit_id": "dep-1", "lender_id": "U-9", "amount": 5_000_000},
     EventType.DEPOSIT_CONFIRMED: {
         "deposit_id": "dep-1",

@@ -29,6 +29,12 @@ from shared.services.payments import (
     receive_payment,
 )
 from shared.services.repayments import allocate_payment
+from shared.services.write_offs import (
+    WriteOffProposal,
+    WriteOffView,
+    confirm_write_off,
+    propose_write_off,
+)
 from tests.unit.journey.funding_desk import FundingDesk
 
 GATEWAY_FEE = 4_000
@@ -114,6 +120,18 @@ class PaymentDesk(FundingDesk):
             borrower_id=borrower,
             origin=self.origin,
         )
+
+    def propose_write_off(self, loan_id: str, admin: str = "cred-1") -> WriteOffView:
+        return propose_write_off(
+            self.uow,
+            loan_id,
+            WriteOffProposal(narrative="The borrower's shop closed; no contact for 90 days."),
+            admin_id=admin,
+            origin=self.origin,
+        )
+
+    def confirm_write_off(self, loan_id: str, admin: str = "fin-2") -> WriteOffView:
+        return confirm_write_off(self.uow, loan_id, admin_id=admin, origin=self.origin)
 
     def payment(self, payment_id: str) -> PaymentRecord:
         return self.uow.run(lambda tx: Payments(tx).require(payment_id), read_only=True)
