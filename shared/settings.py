@@ -531,6 +531,10 @@ class OverdueSweepSettings(SchedulerSettings):
     """`overdue_sweep`: called only by its Cloud Scheduler job."""
 
 
+class TreasurySettings(HttpSettings):
+    """`treasury`: auth."""
+
+
 class PayoffSettings(HttpSettings):
     """`payoffs`: auth."""
 
@@ -579,6 +583,7 @@ FUNCTION_SETTINGS: dict[str, type[PlatformSettings]] = {
     "repayments": RepaymentSettings,
     "billing_split": BillingSplitSettings,
     "payoffs": PayoffSettings,
+    "treasury": TreasurySettings,
     "overdue_sweep": OverdueSweepSettings,
     "write_offs": WriteOffSettings,
 }

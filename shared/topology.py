@@ -437,6 +437,12 @@ FUNCTIONS: tuple[Function, ...] = (
         memory_mb=512,
     ),
     Function(
+        "treasury",
+        "http",
+        "admin.finance: gateway settlements, payments in suspense, credit refunds, fees and taxes.",
+        serves="everyone",  # every licence takes payments through the gateway and pays taxes
+    ),
+    Function(
         "payoffs",
         "http",
         "Borrowers' early settlement: a payoff quote for their active loan.",

@@ -12,22 +12,13 @@ confirms it, and nobody acts on their own money):
 - statements (shared/services/statement_imports.py, `statement.import`): `POST
   /statements/uploads` (where to upload the file), `POST /statements` (import it); `GET
   /statements`, `/statements/{id}/lines`, `/lines?state=in_suspense` (`ledger.read`).
-- the payment gateway (shared/services/payments.py, `statement.import`): `POST
-  /gateway-settlements` imports a day's settlement report with the statement line of its net;
-  payments in suspense (shared/services/suspense.py, `payment.resolve`): `GET
-  /gateway-payments?state=`, `POST /gateway-payments/{id}/resolution` (to a loan, a lender or
-  a refund), `/approve` (another admin), `/reject`; a repaid loan's borrower credit: `POST
-  /loans/{id}/credit-refund`, `/approve` (another admin, with the bank's reference).
 - the ledger (`ledger.read`, `ledger.adjust`): `GET /accounts/{account}`; manual entries
   (shared/services/manual_entries.py) `POST /manual-entries`, `/{id}/approve` (another
   admin), `/{id}/reject`, `GET /manual-entries`.
 - reconciliation (shared/services/reconciliation.py): `POST /reconciliations` queues a run
   (`reconciliation.run`); `GET /reconciliations`, `/reconciliations/{id}`.
-- fees and taxes out of escrow (shared/services/remittance.py, `remittance.make`): `GET
-  /remittance-balances`; `POST /fee-sweeps` (fees net of the gateway's and VAT to the
-  operating account), `POST /tax-payments` (withholding to a billing code), `POST
-  /remittances/{id}/approve` (another admin, with the bank's reference), `/reject`, `GET
-  /remittances/{id}`; `GET /withholding/{YYYY-MM}` (the month's withholding per lender).
+- the gateway's settlements, payments in suspense, credit refunds, fees and taxes: the
+  `treasury` function.
 Decisions take an `Idempotency-Key`.
 
 Configuration: `shared.settings.FinanceSettings`, read on the first request.
@@ -50,7 +41,6 @@ from shared.platform.ids import require_document_id
 from shared.platform.personal_data import PersonalDataVault
 from shared.records.manual_entries import ManualEntryRecord
 from shared.records.reconciliations import ReconciliationRecord
-from shared.records.remittances import RemittanceRecord
 from shared.records.statements import StatementRecord
 from shared.services.deposits import (
     DepositList,
@@ -76,26 +66,10 @@ from shared.services.manual_entries import (
     propose_manual_entry,
     reject_manual_entry,
 )
-from shared.services.payments import SettlementImport, SettlementView, import_settlement
 from shared.services.reconciliation import (
     list_reconciliations,
     reconciliation,
     request_reconciliation,
-)
-from shared.services.remittance import (
-    FeeSweepProposal,
-    RemittanceApproval,
-    RemittanceBalances,
-    RemittanceRejection,
-    TaxPaymentProposal,
-    WithholdingSummary,
-    approve_remittance,
-    propose_fee_sweep,
-    propose_tax_payment,
-    reject_remittance,
-    remittance,
-    remittance_balances,
-    withholding_summary,
 )
 from shared.services.statement_imports import (
     LineList,
@@ -109,23 +83,6 @@ from shared.services.statement_imports import (
     open_lines,
     statement_lines,
     statement_upload,
-)
-from shared.services.suspense import (
-    CreditRefundApproval,
-    CreditRefundProposal,
-    CreditRefundView,
-    GatewayPaymentList,
-    GatewayPaymentQuery,
-    ResolutionApproval,
-    ResolutionProposal,
-    ResolutionRejection,
-    SuspendedPaymentView,
-    approve_credit_refund,
-    approve_resolution,
-    find_gateway_payments,
-    propose_credit_refund,
-    propose_resolution,
-    reject_resolution,
 )
 from shared.services.withdrawals import (
     WithdrawalConfirmation,
@@ -341,110 +298,6 @@ def import_uploaded_statement(call: Call[StatementImport, FinanceServices]) -> S
     )
 
 
-@router.post(
-    "/gateway-settlements",
-    body=SettlementImport,
-    response=SettlementView,
-    permission=STATEMENTS,
-    idempotent=True,
-)
-def import_gateway_settlement(call: Call[SettlementImport, FinanceServices]) -> SettlementView:
-    """Import the payment gateway's settlement report of a day, with the statement line of
-    its net: the payments leave clearing, the gateway's fees are booked; again is a no-op."""
-    return import_settlement(
-        call.uow, call.body, admin_id=call.caller.user_id, origin=call.services.origin
-    )
-
-
-@router.get(
-    "/gateway-payments", query=GatewayPaymentQuery, response=GatewayPaymentList, permission=RESOLVE
-)
-def gateway_payments(call: Call[None, FinanceServices]) -> GatewayPaymentList:
-    """Gateway payments in one state (in suspense unless asked), newest first."""
-    return find_gateway_payments(call.uow, call.query)
-
-
-@router.post(
-    "/gateway-payments/{payment_id}/resolution",
-    body=ResolutionProposal,
-    response=SuspendedPaymentView,
-    permission=RESOLVE,
-    idempotent=True,
-)
-def propose_payment_resolution(
-    call: Call[ResolutionProposal, FinanceServices],
-) -> SuspendedPaymentView:
-    """Propose where a payment in suspense goes: a loan, a lender, or back to the payer."""
-    return propose_resolution(
-        call.uow, call.path["payment_id"], call.body, admin_id=call.caller.user_id,
-        origin=call.services.origin,
-    )  # fmt: skip
-
-
-@router.post(
-    "/gateway-payments/{payment_id}/resolution/approve",
-    body=ResolutionApproval,
-    response=SuspendedPaymentView,
-    permission=RESOLVE,
-    idempotent=True,
-)
-def approve_payment_resolution(
-    call: Call[ResolutionApproval, FinanceServices],
-) -> SuspendedPaymentView:
-    """Carry out the proposal (another admin; a refund with the bank's transfer back)."""
-    return approve_resolution(
-        call.uow, call.path["payment_id"], call.body, admin_id=call.caller.user_id,
-        origin=call.services.origin,
-    )  # fmt: skip
-
-
-@router.post(
-    "/gateway-payments/{payment_id}/resolution/reject",
-    body=ResolutionRejection,
-    response=SuspendedPaymentView,
-    permission=RESOLVE,
-    idempotent=True,
-)
-def reject_payment_resolution(
-    call: Call[ResolutionRejection, FinanceServices],
-) -> SuspendedPaymentView:
-    """Turn the proposal down (another admin); the payment stays in suspense."""
-    return reject_resolution(
-        call.uow, call.path["payment_id"], call.body, admin_id=call.caller.user_id,
-        origin=call.services.origin,
-    )  # fmt: skip
-
-
-@router.post(
-    "/loans/{loan_id}/credit-refund",
-    body=CreditRefundProposal,
-    response=CreditRefundView,
-    permission=RESOLVE,
-    idempotent=True,
-)
-def propose_refund(call: Call[CreditRefundProposal, FinanceServices]) -> CreditRefundView:
-    """Propose refunding the borrower's credit left on a repaid loan."""
-    return propose_credit_refund(
-        call.uow, call.path["loan_id"], call.body, admin_id=call.caller.user_id,
-        origin=call.services.origin,
-    )  # fmt: skip
-
-
-@router.post(
-    "/loans/{loan_id}/credit-refund/approve",
-    body=CreditRefundApproval,
-    response=CreditRefundView,
-    permission=RESOLVE,
-    idempotent=True,
-)
-def approve_refund(call: Call[CreditRefundApproval, FinanceServices]) -> CreditRefundView:
-    """The bank transferred the refund (another admin): it leaves the credit and escrow."""
-    return approve_credit_refund(
-        call.uow, call.path["loan_id"], call.body, admin_id=call.caller.user_id,
-        origin=call.services.origin,
-    )  # fmt: skip
-
-
 @router.get("/statements", response=StatementList, permission=LEDGER)
 def statements(call: Call[None, FinanceServices]) -> StatementList:
     """Imported statements, latest period first."""
@@ -565,93 +418,6 @@ def one_reconciliation(call: Call[None, FinanceServices]) -> ReconciliationRecor
 
 
 # --- fees and taxes out of escrow ----------------------------------------------------------------
-
-REMIT = Permission.REMITTANCE_MAKE
-
-
-@router.get("/remittance-balances", response=RemittanceBalances, permission=REMIT)
-def balances_to_remit(call: Call[None, FinanceServices]) -> RemittanceBalances:
-    """Fee income, the gateway's fees, VAT and withholding escrow holds, not yet taken out."""
-    return remittance_balances(call.uow)
-
-
-@router.post(
-    "/fee-sweeps",
-    body=FeeSweepProposal,
-    response=RemittanceRecord,
-    status=201,
-    permission=REMIT,
-    idempotent=True,
-)
-def propose_sweep(call: Call[FeeSweepProposal, FinanceServices]) -> RemittanceRecord:
-    """Propose sweeping fees (net of the gateway's) and VAT to the operating account."""
-    return propose_fee_sweep(
-        call.uow, call.body, admin_id=call.caller.user_id, origin=call.services.origin
-    )
-
-
-@router.post(
-    "/tax-payments",
-    body=TaxPaymentProposal,
-    response=RemittanceRecord,
-    status=201,
-    permission=REMIT,
-    idempotent=True,
-)
-def propose_tax(call: Call[TaxPaymentProposal, FinanceServices]) -> RemittanceRecord:
-    """Propose paying withholding of one article and period to its billing code."""
-    return propose_tax_payment(
-        call.uow, call.body, admin_id=call.caller.user_id, origin=call.services.origin
-    )
-
-
-@router.get("/remittances/{remittance_id}", response=RemittanceRecord, permission=REMIT)
-def one_remittance(call: Call[None, FinanceServices]) -> RemittanceRecord:
-    """One fee sweep or tax payment and where it stands."""
-    return remittance(call.uow, call.path["remittance_id"])
-
-
-@router.post(
-    "/remittances/{remittance_id}/approve",
-    body=RemittanceApproval,
-    response=RemittanceRecord,
-    permission=REMIT,
-    idempotent=True,
-)
-def approve_remittance_transfer(
-    call: Call[RemittanceApproval, FinanceServices],
-) -> RemittanceRecord:
-    """The bank made the transfer (another admin than the proposer): the money leaves escrow."""
-    return approve_remittance(
-        call.uow, call.path["remittance_id"], call.body, admin_id=call.caller.user_id,
-        origin=call.services.origin,
-    )  # fmt: skip
-
-
-@router.post(
-    "/remittances/{remittance_id}/reject",
-    body=RemittanceRejection,
-    response=RemittanceRecord,
-    permission=REMIT,
-    idempotent=True,
-)
-def reject_remittance_proposal(
-    call: Call[RemittanceRejection, FinanceServices],
-) -> RemittanceRecord:
-    """Turn a proposed sweep or tax payment down, saying why: nothing moves."""
-    return reject_remittance(
-        call.uow, call.path["remittance_id"], call.body, admin_id=call.caller.user_id,
-        origin=call.services.origin,
-    )  # fmt: skip
-
-
-@router.get("/withholding/{month}", response=WithholdingSummary, permission=REMIT)
-def withholding(call: Call[None, FinanceServices]) -> WithholdingSummary:
-    """A month's withholding per lender and article, with the totals: the tax slips' figures."""
-    return withholding_summary(call.uow, call.path["month"])
-
-
-# --- dependencies, built on the first request ---------------------------------------------------
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -192,6 +192,8 @@ class Platform:
                 return module.SweepServices(
                     **http, entity=ENTITY, scheduler_invoker=OVERDUE_SWEEP_SCHEDULER
                 )
+            case "treasury":
+                return module.TreasuryServices(**http, entity=ENTITY)
             case "payoffs":
                 return module.PayoffServices(**http, entity=ENTITY)
             case "write_offs":

@@ -1,4 +1,4 @@
-"""Fee sweeps, tax payments and the withholding summary on `finance` through
+"""Fee sweeps, tax payments and the withholding summary on `treasury` through
 functions-framework: only `admin.finance` reaches them, the maker never approves, and a
 request sent again takes effect once (docs/lending-rules.md#fee-sweep-and-tax-remittance)."""
 
@@ -28,7 +28,7 @@ MONTH = "2026-11"
 
 @pytest.fixture
 def finance(platform: Platform) -> Any:
-    """`finance`, over a ledger holding fees, VAT and withholding a repayment left in escrow,
+    """`treasury`, over a ledger holding fees, VAT and withholding a repayment left in escrow,
     and that repayment's receipt."""
     w = platform.world
     now = w.clock.now()
@@ -65,7 +65,7 @@ def finance(platform: Platform) -> Any:
         LenderReceipts(tx).add(receipt)
 
     w.uow.run(seed)
-    return platform.client("finance")
+    return platform.client("treasury")
 
 
 def balance(platform: Platform, account: AccountId) -> int:
