@@ -46,6 +46,7 @@ from shared.services.remittance import (
     remittance_balances,
     withholding_summary,
 )
+from shared.services.repayment_views import MONTH_PATTERN
 from shared.services.suspense import (
     CreditRefundApproval,
     CreditRefundProposal,
@@ -253,7 +254,12 @@ def reject_remittance_proposal(
     )  # fmt: skip
 
 
-@router.get("/withholding/{month}", response=WithholdingSummary, permission=REMIT)
+@router.get(
+    "/withholding/{month}",
+    response=WithholdingSummary,
+    permission=REMIT,
+    path_patterns={"month": MONTH_PATTERN},
+)
 def withholding(call: Call[None, TreasuryServices]) -> WithholdingSummary:
     """A month's withholding per lender and article, with the totals: the tax slips' figures."""
     return withholding_summary(call.uow, call.path["month"])

@@ -386,6 +386,7 @@ def _payment_notified_otherwise(ctx: ProbeContext, operation: Operation) -> list
 STATE_CONFLICTS: dict[str, Callable[[ProbeContext, Operation], list[Sent]]] = {
     "POST /disbursements/loans/{loan_id}": _loan_in_review,
     "POST /payoffs/loans/{loan_id}/quotes": _loan_in_review,
+    "POST /write_offs/loans/{loan_id}/write-off/confirm": _loan_in_review,
     "POST /payment_webhook/notifications": _payment_notified_otherwise,
 }
 
