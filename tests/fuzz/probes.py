@@ -335,6 +335,11 @@ _JSON = {"Content-Type": "application/json"}
 VALID_BODIES: dict[str, Callable[[], Any]] = {
     "POST /users": lambda: sandbox_applicant(random.Random()).registration,
     "POST /products": lambda: {"product": sample_catalogue().products[0].model_dump(mode="json")},
+    # A resolution names its target as its action says (a rule across fields).
+    "POST /treasury/gateway-payments/{payment_id}/resolution": lambda: {
+        "action": "refund",
+        "reason": "paid to us in error",
+    },
 }
 
 
