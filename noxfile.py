@@ -222,6 +222,15 @@ def bench_payments(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def bench_write_off(session: nox.Session) -> None:
+    """Benchmark a write-off of a 1,000-lender loan on the Firestore emulator; writes
+    benchmarks/write-off.md (`-- --quick` for a small loan)."""
+    session.run(
+        PY, "-m", "scripts.bench.write_off", *session.posargs, env={"PYTHONPATH": str(ROOT)}
+    )
+
+
+@nox.session(default=False)
 def bench_cold_start(session: nox.Session) -> None:
     """Cold first response of each HTTP function against a naive baseline; writes
     benchmarks/cold-start.md."""
