@@ -42,13 +42,13 @@ import json
 import os
 import re
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from emulators.launcher import ROOT, EmulatorProcess, free_port_pair
 from scripts.bench.firestore_emulator import git_commit
@@ -115,26 +115,38 @@ def at(day: date) -> datetime:
 # --- counting reads per collection -----------------------------------------------------------
 
 
-class _Reads(DocumentTransaction):
+class _Reads:
     """A transaction attempt that counts the documents it reads per collection (a query
-    that finds nothing is one read, as Firestore bills it), and otherwise is `inner`."""
+    that finds nothing is one read, as Firestore bills it) and times the reads (the round
+    trip and the decoding), and otherwise is `inner` (as scripts/bench/money.py's
+    `_CountingReader` counts them in all)."""
 
-    def __init__(self, inner: DocumentTransaction, tally: Counter[str]) -> None:
-        self.inner = inner
-        self.tally = tally
+    def __init__(
+        self, inner: DocumentTransaction, tally: Counter[str], seconds: defaultdict[str, float]
+    ) -> None:
+        self._inner = inner
+        self._tally = tally
+        self._seconds = seconds
+
+    def _timed(self, collection: str, read: Callable[[], T]) -> T:
+        started = time.perf_counter()
+        try:
+            return read()
+        finally:
+            self._seconds[collection] += time.perf_counter() - started
 
     def get(self, collection: str, doc_id: str) -> JsonDict | None:
-        self.tally[collection] += 1
-        return self.inner.get(collection, doc_id)
+        self._tally[collection] += 1
+        return self._timed(collection, lambda: self._inner.get(collection, doc_id))
 
     def get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
-        self.tally[collection] += max(len(doc_ids), 1)
-        return self.inner.get_all(collection, doc_ids)
+        self._tally[collection] += max(len(doc_ids), 1)
+        return self._timed(collection, lambda: self._inner.get_all(collection, doc_ids))
 
     def get_documents(self, refs: Sequence[DocRef]) -> dict[DocRef, JsonDict | None]:
-        for collection, _ in refs:
-            self.tally[collection] += 1
-        return self.inner.get_documents(refs)
+        self._tally.update(collection for collection, _ in refs)
+        first = refs[0][0] if refs else "?"
+        return self._timed(first, lambda: self._inner.get_documents(refs))
 
     def query(
         self,
@@ -143,59 +155,45 @@ class _Reads(DocumentTransaction):
         order_by: Sequence[OrderBy] = (),
         limit: int | None = None,
     ) -> list[Document]:
-        found = self.inner.query(collection, where, order_by, limit)
-        self.tally[collection] += max(len(found), 1)
+        found = self._timed(
+            collection, lambda: self._inner.query(collection, where, order_by, limit)
+        )
+        self._tally[collection] += max(len(found), 1)
         return found
 
-    def create(self, collection: str, doc_id: str, data: JsonDict) -> None:
-        self.inner.create(collection, doc_id, data)
-
-    def set(self, collection: str, doc_id: str, data: JsonDict) -> None:
-        self.inner.set(collection, doc_id, data)
-
-    def update(self, collection: str, doc_id: str, changes: JsonDict) -> None:
-        self.inner.update(collection, doc_id, changes)
-
-    def delete(self, collection: str, doc_id: str) -> None:
-        self.inner.delete(collection, doc_id)
-
-    def add_to(
-        self,
-        collection: str,
-        doc_id: str,
-        increments: Mapping[str, int],
-        fields: JsonDict | None = None,
-    ) -> None:
-        self.inner.add_to(collection, doc_id, increments, fields)
-
-    def emit(self, event: Any) -> None:
-        self.inner.emit(event)
-
-    @property
-    def emitted(self) -> tuple[str, ...]:
-        return self.inner.emitted
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
 
 class ReadsByCollection(UnitOfWork):
     """Runs every transaction through `inner` and adds up, per collection, the documents
-    read by the attempt that committed (each attempt starts its count afresh), and by
-    every read-only run (the sweep's pages of loan ids) under `pages`."""
+    read by the attempt that committed (each attempt starts its count afresh) and the
+    seconds spent reading them, and the documents read by every read-only run (the sweep's
+    pages of loan ids) under `pages`."""
 
     def __init__(self, inner: UnitOfWork) -> None:
         self.inner = inner
         self.reads: Counter[str] = Counter()
+        self.read_s: defaultdict[str, float] = defaultdict(float)
         self.pages: Counter[str] = Counter()
 
     def run(self, work: Callable[[DocumentTransaction], T], *, read_only: bool = False) -> T:
         tally: Counter[str] = Counter()
+        seconds: defaultdict[str, float] = defaultdict(float)
 
         @functools.wraps(work)  # keeps the work's name, which names the transaction
         def attempt(tx: DocumentTransaction) -> T:
             tally.clear()
-            return work(_Reads(tx, tally))
+            seconds.clear()
+            return work(cast(DocumentTransaction, _Reads(tx, tally, seconds)))
 
         result = self.inner.run(attempt, read_only=read_only)
-        (self.pages if read_only else self.reads).update(tally)
+        if read_only:
+            self.pages.update(tally)
+        else:
+            self.reads.update(tally)
+            for collection, spent in seconds.items():
+                self.read_s[collection] += spent
         return result
 
     def publish_pending(self, event_ids: Sequence[str]) -> None:
@@ -212,6 +210,8 @@ MIX = {"current": 70, "due in 3 days": 10, "due today": 10, "past due": 8, "cred
 
 @dataclass(frozen=True)
 class Template:
+    """A loan made by the use cases, one of KINDS, that the clones copy."""
+
     kind: str
     loan_id: str
     borrower_id: str
@@ -275,6 +275,8 @@ def _check_kind(desk: PaymentDesk, template: Template) -> None:
 
 # --- cloning them -----------------------------------------------------------------------------
 
+CLONED = re.compile(r"\bodb?\d{5}\b")
+"""The ids of the clones' loans (`od00042`) and borrowers (`odb00042`)."""
 NOT_CLONED = ("escrow_cash", "lender_committed:", "borrower_payout_in_transit:")
 """Entries touching these are the disbursement's cash movement, which the bank made once."""
 
@@ -368,7 +370,7 @@ def seed_loans(desk: PaymentDesk, loans: int, write: Writer, progress: Progress)
     written = write(clone_documents(sources, kinds, balances))
     # The balances the clones share with the templates (lenders', hot shards) hold
     # what is stored already, plus what the clones add.
-    shared = [doc_id for doc_id in balances if not re.search(r"\bodb?\d{5}\b", doc_id)]
+    shared = [doc_id for doc_id in balances if not CLONED.search(doc_id)]
     stored = desk.uow.run(
         lambda tx: tx.get_all(LEDGER_BALANCES, shared) if shared else {}, read_only=True
     )
@@ -463,6 +465,7 @@ class Sweep:
     transactions: tuple[TransactionCost, ...]
     reads: Counter[str]  # by the committed attempts of its transactions
     page_reads: Counter[str]  # by the read-only pages of loan ids
+    read_s: Mapping[str, float]  # seconds the committed attempts spent reading, per collection
     writes: Counter[str]
     before: Ledger
     after: Ledger
@@ -515,6 +518,7 @@ def measure_sweep(desk: PaymentDesk, label: str, day: date, progress: Progress) 
         transactions=tuple(recording.transactions),
         reads=reads.reads,
         page_reads=reads.pages,
+        read_s=reads.read_s,
         writes=writes.writes,
         before=before,
         after=read_ledger(desk.uow),
@@ -578,7 +582,10 @@ def check(results: Results) -> list[str]:
     if results.mix.get("past due") and not (first.run.late_fees and catch_up.run.late_fees):
         problems.append("loans past due beyond the grace days were charged no late fee")
     if again.run.late_fees or again.all_writes:
-        problems.append(f"the same day again wrote {again.all_writes} documents")
+        problems.append(
+            f"the same day again charged Rp {again.run.late_fees:,} and wrote "
+            f"{again.all_writes:,} documents"
+        )
     credit = results.mix.get("credit pays today", 0) * CREDIT
     spent = first.before.borrower_credit - first.after.borrower_credit
     if spent != credit:
@@ -724,6 +731,7 @@ def _describe_sweep(report: Report, sweep: Sweep) -> None:
         )
     )
     in_tx = sweep.in_transactions_s
+    read_s = sum(sweep.read_s.values())
     swept = sweep.run.loans_swept
     lines = [
         f"On {sweep.day}: {swept:,} of {loans:,} active loans swept in {sweep.seconds:,.1f} s "
@@ -753,9 +761,18 @@ def _describe_sweep(report: Report, sweep: Sweep) -> None:
         "",
         f"Where the time goes: {in_tx:,.1f} s inside the loans' transactions "
         f"({in_tx / loans * 1000:.1f} ms a loan), {sweep.seconds - in_tx:,.1f} s in the "
-        f"pages of loan ids and between transactions. The benchmark's process (client, use "
-        f"case, gRPC) used {sweep.cpu_s:,.1f} s of CPU ({sweep.cpu_s / loans * 1000:.1f} ms a "
-        "loan); the rest of the wall time is the emulator's work and the round trips.",
+        "pages of loan ids and between transactions. Inside the transactions, the reads "
+        "(each a round trip to the emulator and the documents decoded) took "
+        + ", ".join(
+            f"`{name}` {seconds / loans * 1000:.1f} ms"
+            for name, seconds in sorted(sweep.read_s.items(), key=lambda item: -item[1])
+        )
+        + f" a loan, {read_s:,.1f} s in all; the rest, {in_tx - read_s:,.1f} s "
+        f"({(in_tx - read_s) / loans * 1000:.1f} ms a loan), is the sweep's own work, the "
+        "commit and its round trip, and starting the transaction. The benchmark's process "
+        f"(client, use case, gRPC) used {sweep.cpu_s:,.1f} s of CPU "
+        f"({sweep.cpu_s / loans * 1000:.1f} ms a loan); the rest of the wall time is the "
+        "emulator's work and waiting for it.",
     ]
     report.section(sweep.label[0].upper() + sweep.label[1:], lines)
 
