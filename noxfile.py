@@ -231,6 +231,14 @@ def bench_write_off(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def bench_overdue(session: nox.Session) -> None:
+    """Benchmark the daily overdue sweep over 10,000 active loans on the Firestore emulator,
+    its reads and writes per loan, the same day again and a catch-up; writes
+    benchmarks/overdue.md (`-- --quick` for 200 loans)."""
+    session.run(PY, "-m", "scripts.bench.overdue", *session.posargs, env={"PYTHONPATH": str(ROOT)})
+
+
+@nox.session(default=False)
 def bench_cold_start(session: nox.Session) -> None:
     """Cold first response of each HTTP function against a naive baseline; writes
     benchmarks/cold-start.md."""

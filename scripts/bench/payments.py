@@ -220,21 +220,23 @@ def share_for(lenders: int, minimum: int) -> int:
     return max(minimum, ceil(MIN_PRINCIPAL / lenders / 100) * 100)
 
 
-def active_loan(desk: PaymentDesk, prefix: str, lenders: int, *, tenor: int = TENOR) -> ActiveLoan:
-    """A loan funded by `lenders` seeded lenders (`<prefix>-NNNN`), disbursed, with its
-    virtual account issued: what a borrower pays into."""
+def active_loan(
+    desk: PaymentDesk, prefix: str, lenders: int, *, tenor: int = TENOR, borrower: str = "bora"
+) -> ActiveLoan:
+    """A loan to `borrower` funded by `lenders` seeded lenders (`<prefix>-NNNN`), disbursed,
+    with its virtual account issued: what a borrower pays into."""
     desk.rules = desk.rules.model_copy(
         update={"max_lenders_per_loan": max(lenders, desk.rules.max_lenders_per_loan)}
     )
     share = share_for(lenders, desk.rules.min_commitment)
     ids = [f"{prefix}-{n:04d}" for n in range(lenders)]
-    loan = desk.loan(share * lenders, tenor=tenor)
+    loan = desk.loan(share * lenders, tenor=tenor, borrower=borrower)
     seed_funders(desk, ids, share, loan=loan)
     if desk.commit(ids[0], loan, share).loan_state is not LoanState.FUNDED:
         raise BenchmarkFailed(f"{loan} is not funded by its {lenders} lenders")
     if desk.disburse(loan).loan_state is not LoanState.ACTIVE:
         raise BenchmarkFailed(f"{loan} did not become active")
-    return ActiveLoan(loan, tuple(ids), share, desk.virtual_account(loan))
+    return ActiveLoan(loan, tuple(ids), share, desk.virtual_account(loan, borrower))
 
 
 # --- one payment, end to end ------------------------------------------------------------------
