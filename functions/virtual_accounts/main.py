@@ -60,7 +60,6 @@ class AccountServices(EventProducer, HttpServices):
 
 def _services() -> AccountServices:
     from shared.adapters.payment_gateway import GatewayIssuer
-
     from shared.http.wiring import http_services, unit_of_work
     from shared.records.users import UserDirectory
     from shared.settings import VirtualAccountSettings, load_settings
