@@ -21,7 +21,8 @@ value fails it with the variable's name).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 import functions_framework
 
@@ -58,6 +59,10 @@ from shared.services.users import (
     set_user_active,
     verify_identity,
 )
+
+if TYPE_CHECKING:
+    from shared.domain.scoring.providers import CivilRegistryCheck, ProviderUnavailable
+    from shared.settings import UsersSettings
 
 router: Router[UserServices] = Router(
     "users", description="Register borrowers and lenders; admins manage users and roles."
@@ -274,10 +279,28 @@ class UserServices(HttpServices):
     registry: IdentityRegistry
 
 
+class _RegistryOnFirstUse(IdentityRegistry):
+    """The civil registry client, built on the first registration that asks it: the HTTP
+    client stack behind it costs nothing to a request that only reads."""
+
+    def __init__(self, settings: UsersSettings) -> None:
+        self._client = Lazy(lambda: _providers(settings))
+
+    def verify_identity(
+        self, nik: str, full_name: str, birth_date: date
+    ) -> CivilRegistryCheck | ProviderUnavailable:
+        return self._client.get().verify_identity(nik, full_name, birth_date)
+
+
+def _providers(settings: UsersSettings) -> IdentityRegistry:
+    from shared.adapters.providers import providers_client
+
+    return providers_client(settings)
+
+
 def _services() -> UserServices:
     # Imported here, not at the top: settings and clients cost a cold start nothing until used.
     from shared.adapters.crypto import pii_vault
-    from shared.adapters.providers import providers_client
     from shared.http.wiring import http_services, unit_of_work
     from shared.settings import UsersSettings, load_settings
 
@@ -289,7 +312,7 @@ def _services() -> UserServices:
         uow=uow,
         callers=UserDirectory(uow),
         vault=pii_vault(settings),
-        registry=providers_client(settings),
+        registry=_RegistryOnFirstUse(settings),
     )
 
 
