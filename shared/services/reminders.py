@@ -41,6 +41,7 @@ import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 
 from pydantic import BaseModel, ConfigDict
 
@@ -127,8 +128,9 @@ def schedule_reminders(
     for start in range(0, len(recipients), CHUNK):
         chunk = recipients[start : start + CHUNK]
         made = uow.run(
-            lambda tx, chunk=chunk: _make(tx, event, event_id, chunk, now, holidays)  # type: ignore[misc]
-        )
+            partial(_make, event=event, event_id=event_id, recipients=chunk, now=now,
+                    holidays=holidays)
+        )  # fmt: skip
         ids += [r.id for r in made]
         due += [r.id for r in made if r.state == "pending" and r.send_at <= now]
     return ScheduledReminders(tuple(ids), tuple(due))
@@ -159,7 +161,7 @@ def send_reminders(
     rest stay pending for the dispatcher and are counted as `waiting`."""
     sent = refused = 0
     for n, rid in enumerate(reminder_ids):
-        reminder = uow.run(lambda tx, rid=rid: Reminders(tx).get(rid), read_only=True)  # type: ignore[misc]
+        reminder = uow.run(partial(_reminder, rid=rid), read_only=True)
         now = clock.now()
         if reminder is None or reminder.state != "pending" or reminder.send_at > now:
             continue
@@ -188,7 +190,7 @@ def dispatch_due_reminders(
     sent = refused = 0
     while sent + refused < max_sends:
         limit = min(PAGE, max_sends - sent - refused)
-        page = uow.run(lambda tx, n=limit: _due(tx, clock.now(), n), read_only=True)  # type: ignore[misc]
+        page = uow.run(partial(_due, now=clock.now(), limit=limit), read_only=True)
         if not page:
             break
         for reminder in page:
@@ -196,7 +198,7 @@ def dispatch_due_reminders(
                 sent += 1
             else:
                 refused += 1
-    waiting = len(uow.run(lambda tx: _due(tx, clock.now(), PAGE), read_only=True))
+    waiting = len(uow.run(partial(_due, now=clock.now(), limit=PAGE), read_only=True))
     return DispatchRun(sent=sent, refused=refused, waiting=waiting)
 
 
@@ -224,8 +226,8 @@ def _recipients(uow: UnitOfWork, event: Envelope) -> list[Recipient]:
                 f"Angsuran ke-{data.installment} lewat jatuh tempo",
                 f"Angsuran ke-{data.installment} pinjaman {data.loan_id} sebesar "
                 f"{_rupiah(data.amount_overdue)} lewat jatuh tempo sejak {_day(data.due_date)}. "
-                "Denda keterlambatan berjalan setiap hari sampai angsuran dibayar ke virtual "
-                "account pinjaman Anda.",
+                "Segera bayar ke virtual account pinjaman Anda; denda keterlambatan berlaku "
+                "sesuai ketentuan produk.",
             )
         ]
     assert isinstance(data, LoanMaturing)
@@ -355,6 +357,10 @@ def _mark(
     reminders.put(
         current.model_copy(update={"state": "sent", "sent_at": sent_at, "delivery_id": delivery_id})
     )
+
+
+def _reminder(tx: DocumentTransaction, rid: str) -> ReminderRecord | None:
+    return Reminders(tx).get(rid)
 
 
 def _due(tx: DocumentTransaction, now: datetime, limit: int) -> list[ReminderRecord]:
