@@ -190,6 +190,8 @@ class LocalValues:
     payment_gateway_url: str = ""
     function_urls: Mapping[str, str] = field(default_factory=dict)  # name → local URL
     ops_webhook_url: str = ""  # the ops-notifications sandbox's webhook (a secret deployed)
+    # The notification service's intake: the ops-notifications sandbox's (a secret deployed).
+    notifications_url: str = ""
 
     def of(self, planned: FunctionPlan) -> Callable[[Source], str | None]:
         job = planned.job
@@ -238,6 +240,7 @@ def local_secret(mount: SecretMount, keys: DevKeys, values: LocalValues) -> str:
         "pii-lookup-key": keys.pii_key.read_text().strip(),
         "provider-api-key": SANDBOX_API_KEY,
         "ops-webhook-url": values.ops_webhook_url,
+        "notifications-url": values.notifications_url,
         "payment-webhook-hmac-key": LOCAL_PAYMENT_WEBHOOK_KEY,
         "payment-gateway-api-key": PAYMENT_GATEWAY_API_KEY,
     }
@@ -642,6 +645,7 @@ class LocalPlatform(StartStop):
             payment_gateway_url=self.payment_gateway_url,
             function_urls=self.urls,
             ops_webhook_url=f"{self.ops_notifications_url}/webhooks/{OPS_WEBHOOK}",
+            notifications_url=f"{self.ops_notifications_url}/v1/notifications",
         )
 
     def _start_cloud_and_sandbox(self) -> None:

@@ -41,6 +41,7 @@ from shared.records.participations import PARTICIPATIONS
 from shared.records.payments import LENDER_RECEIPTS, PAYMENTS
 from shared.records.products import PRODUCT_VERSIONS
 from shared.records.reconciliations import RECONCILIATIONS
+from shared.records.reminders import REMINDERS
 from shared.records.statements import STATEMENT_LINES
 from shared.records.tax_documents import TAX_DOCUMENTS
 from shared.records.users import ROLE_GRANTS
@@ -272,6 +273,12 @@ COMPOSITE_INDEXES: tuple[CompositeIndex, ...] = (
         LENDER_RECEIPTS,
         (asc("month"), asc("id")),
         "withholding_summary: every lender's receipts of one month, paged by id",
+    ),
+    # --- collection reminders ---
+    CompositeIndex(
+        REMINDERS,
+        (asc("state"), asc("send_at")),
+        "collections_dispatch: the pending reminders whose moment has come, oldest first",
     ),
 )
 

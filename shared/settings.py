@@ -551,6 +551,40 @@ class BillingSplitSettings(PushSettings):
     """`billing_split`: its pushes' tokens; Firestore and Pub/Sub."""
 
 
+class NotificationSettings(PlatformSettings):
+    """Adds the notification service that reaches borrowers and lenders (the notifications
+    port, shared/platform/notifications.py).
+
+    `PATUNGAN_NOTIFICATIONS_URL` is the service's intake URL; it embeds the service's key,
+    so it is the `notifications-url` secret in the cloud, https only, and the
+    ops-notifications sandbox's `/v1/notifications` locally.
+    """
+
+    notifications_url: SecretStr
+    notifications_timeout_s: float = Field(default=5.0, gt=0, le=30)
+
+    @model_validator(mode="after")
+    def _intake_fits_the_environment(self) -> NotificationSettings:
+        url = self.notifications_url.get_secret_value()
+        schemes = ("http://", "https://") if self.offline else ("https://",)
+        if not url.startswith(schemes) or len(url) > 2048 or any(c.isspace() for c in url):
+            # Never the URL itself: it is a credential.
+            raise ValueError(
+                f"PATUNGAN_NOTIFICATIONS_URL must be an {' or '.join(s[:-3] for s in schemes)} "
+                f"URL when PATUNGAN_ENV={self.env}"
+            )
+        return self
+
+
+class CollectionsSettings(PushSettings, NotificationSettings):
+    """`collections`: its pushes' tokens, and the notification service reminders go to."""
+
+
+class CollectionsDispatchSettings(SchedulerSettings, NotificationSettings):
+    """`collections_dispatch`: called only by its Cloud Scheduler job; the notification
+    service the reminders whose time has come go to."""
+
+
 class BootstrapSettings(PiiSettings):
     """`scripts/bootstrap_admin.py`: Firestore and the PII key (ops, not a function)."""
 
@@ -586,6 +620,8 @@ FUNCTION_SETTINGS: dict[str, type[PlatformSettings]] = {
     "treasury": TreasurySettings,
     "overdue_sweep": OverdueSweepSettings,
     "write_offs": WriteOffSettings,
+    "collections": CollectionsSettings,
+    "collections_dispatch": CollectionsDispatchSettings,
 }
 """The settings class each function of the topology loads (checked by tests)."""
 

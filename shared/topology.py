@@ -189,10 +189,10 @@ TOPICS: tuple[Topic, ...] = (
     Topic("payment.received", "A borrower paid into their loan's virtual account."),
     Topic("installment.paid", "A payment was allocated to a loan's installments."),
     Topic("loan.repaid", "Everything owed on a loan has been paid.", outbound=True),
-    # Outbound until the collections function (reminders within the contact hours) consumes them.
-    Topic("installment.due_soon", "An installment falls due in three days.", outbound=True),
-    Topic("installment.overdue", "An installment was not paid by its due date.", outbound=True),
-    Topic("loan.maturing", "A loan's final installment falls due in three days.", outbound=True),
+    # The collections function reminds the borrower and the lenders, within the contact hours.
+    Topic("installment.due_soon", "An installment falls due in three days."),
+    Topic("installment.overdue", "An installment was not paid by its due date."),
+    Topic("loan.maturing", "A loan's final installment falls due in three days."),
     Topic("loan.written_off", "A loan was written off; its lenders bear the loss.", outbound=True),
 )
 
@@ -218,6 +218,12 @@ SECRETS: tuple[Secret, ...] = (
         "ops-webhook-url",
         "The ops channel's incoming-webhook URL (Google Chat or Slack; it embeds its key).",
         "PATUNGAN_OPS_WEBHOOK_URL",
+    ),
+    Secret(
+        "notifications-url",
+        "The notification service's intake URL (it embeds its key): reminders to borrowers "
+        "and lenders.",
+        "PATUNGAN_NOTIFICATIONS_URL",
     ),
     Secret(
         "payment-webhook-hmac-key",
@@ -466,6 +472,25 @@ FUNCTIONS: tuple[Function, ...] = (
         publishes=("loan.written_off",),
         timeout_s=300,  # a plan over up to max_lenders_per_loan stakes, in chunks
         memory_mb=512,
+    ),
+    Function(
+        "collections",
+        "event",
+        "Reminds the borrower of installments due soon or overdue and the lenders of a "
+        "maturing loan, within the contact hours; sends those due now.",
+        consumes=("installment.due_soon", "installment.overdue", "loan.maturing"),
+        secrets=("notifications-url",),
+        timeout_s=300,  # a loan's lenders in chunks, and the sends due right away
+        ack_deadline_s=300,
+    ),
+    Function(
+        "collections_dispatch",
+        "http",
+        "Every 15 minutes: sends the pending reminders whose contact hours have come.",
+        secrets=("notifications-url",),
+        schedule="*/15 * * * *",  # 08:00 WIB, WITA and WIT all fall on a quarter hour
+        timeout_s=540,
+        max_instances=1,  # one run at a time (a second would only repeat sends)
     ),
 )
 

@@ -43,6 +43,12 @@ from shared.platform.clock import Clock, SystemClock
 from shared.platform.documents import DocumentStorage, SignedUrl, StoredObject
 from shared.platform.errors import PublishFailed, TransactionContended
 from shared.platform.ids import IdGenerator
+from shared.platform.notifications import Delivery as NotificationDelivery
+from shared.platform.notifications import (
+    Notification,
+    NotificationRefused,
+    NotifierUnavailable,
+)
 from shared.platform.ops_notifications import OpsChannel, OpsChannelUnavailable, OpsMessage
 from shared.platform.outbox import (
     OUTBOX,
@@ -536,6 +542,42 @@ class RecordingOpsChannel(OpsChannel):
             self._failures -= 1
             raise OpsChannelUnavailable("the ops channel is unavailable (test)")
         self.messages.append(message)
+
+
+class RecordingNotifier:
+    """The notifications port in memory: keeps each notification once per idempotency key
+    (a repeat answers the first delivery, as the service does); `fail_next(n)` makes the next
+    `n` sends unavailable, `refuse(recipient)` refuses every send to that recipient."""
+
+    def __init__(self) -> None:
+        self.delivered: list[Notification] = []
+        self.attempts = 0
+        self._failures = 0
+        self._refused: set[str] = set()
+
+    def fail_next(self, sends: int = 1) -> None:
+        self._failures = sends
+
+    def refuse(self, recipient_id: str) -> None:
+        self._refused.add(recipient_id)
+
+    def send(self, notification: Notification) -> NotificationDelivery:
+        self.attempts += 1
+        if self._failures:
+            self._failures -= 1
+            raise NotifierUnavailable("the notification service is unavailable (test)")
+        if notification.recipient_id in self._refused:
+            raise NotificationRefused(f"unknown recipient {notification.recipient_id}")
+        keys = [n.idempotency_key for n in self.delivered]
+        if notification.idempotency_key in keys:
+            return NotificationDelivery(
+                f"n-{keys.index(notification.idempotency_key) + 1}", replayed=True
+            )
+        self.delivered.append(notification)
+        return NotificationDelivery(f"n-{len(self.delivered)}")
+
+    def to(self, recipient_id: str) -> list[Notification]:
+        return [n for n in self.delivered if n.recipient_id == recipient_id]
 
 
 # --- callers and personal data ----------------------------------------------------------------

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.adapters.auth import JwtVerifier, StaticPublicKey
-from shared.adapters.memory import RecordingOpsChannel
+from shared.adapters.memory import RecordingNotifier, RecordingOpsChannel
 from shared.adapters.providers import InMemoryBankAccounts
 from shared.http.gateway_signature import GatewaySignature
 from shared.http.lazy import Lazy
@@ -43,6 +43,7 @@ AUDIENCE = "patungan-test"
 GATEWAY_KEYS = ("gateway-key-2026-12-current", "gateway-key-2026-06-previous")
 OVERDUE_SWEEP_SCHEDULER = "cron-overdue-sweep@patungan-p2p-prod.iam.gserviceaccount.com"
 FUNDING_EXPIRY_SCHEDULER = "cron-funding-expiry@patungan-p2p-prod.iam.gserviceaccount.com"
+DISPATCH_SCHEDULER = "cron-collections-dispatch@patungan-p2p-prod.iam.gserviceaccount.com"
 
 
 def load_function(name: str) -> tuple[Any, Any]:
@@ -79,6 +80,7 @@ class Platform:
     functions: Callable[[str], tuple[Any, Any]]
     world: JourneyWorld = field(default_factory=JourneyWorld)
     ops_channel: RecordingOpsChannel = field(default_factory=RecordingOpsChannel)
+    notifier: RecordingNotifier = field(default_factory=RecordingNotifier)
     bank: InMemoryBankAccounts = field(default_factory=InMemoryBankAccounts)
     # The funding rules `loan_funding` and `auto_invest` are served with (a test may set its
     # entity's before it asks for the client).
@@ -204,6 +206,12 @@ class Platform:
                 return module.RepaymentServices(**pushed)
             case "billing_split":
                 return module.SplitServices(**pushed)
+            case "collections":
+                return module.CollectionsServices(**pushed, notifier=self.notifier)
+            case "collections_dispatch":
+                return module.DispatchServices(
+                    **http, scheduler_invoker=DISPATCH_SCHEDULER, notifier=self.notifier
+                )
         raise KeyError(name)
 
     def client(self, name: str) -> Any:

@@ -83,6 +83,8 @@ def stack_secrets() -> dict[str, str]:
     values["pii-lookup-key"] = base64.b64encode(bytes(range(32, 64))).decode()
     # An incoming webhook's URL, https, with its key in it (infra/README.md, "Secrets").
     values["ops-webhook-url"] = "https://chat.googleapis.com/v1/spaces/X/messages?key=k&token=t"
+    # The notification service's intake, https, with its key in it.
+    values["notifications-url"] = "https://notify.p2p-lending.example/v1/notifications?key=k"
     return {f"patungan:{secret_config_key(s)}": values[s.name] for s in SECRETS}
 
 

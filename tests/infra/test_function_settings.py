@@ -256,6 +256,7 @@ def test_each_function_runs_locally_with_its_plan_and_only_the_offline_extras(
         payment_gateway_url="http://127.0.0.1:8092",
         function_urls={fn.name: "http://127.0.0.1:8201"},
         ops_webhook_url="http://127.0.0.1:8091/webhooks/ops",
+        notifications_url="http://127.0.0.1:8091/v1/notifications",
     )
     keys = DevKeys.ensure(tmp_path_factory.mktemp("dev-keys"))
     emulators = {name: "127.0.0.1:1" for name in LOCAL_ONLY_VARIABLES if name.endswith("_HOST")}

@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 import pytest
 
 from infra.offline import REPOSITORY, Simulation
+from shared.adapters.memory import RecordingNotifier
+from shared.domain.events import EventType, LoanMaturing
 from shared.domain.loan import LoanState
 from shared.indexes import (
     COMPOSITE_INDEXES,
@@ -72,6 +74,7 @@ from shared.services.reconciliation import (
     request_reconciliation,
     run_due,
 )
+from shared.services.reminders import dispatch_due_reminders, remind
 from shared.services.remittance import withholding_summary
 from shared.services.repayment_views import receipts_for_loan, repayment_of, statement_of
 from shared.services.statement_imports import (
@@ -331,6 +334,12 @@ def exercise_the_funding_desk(recorder: RecordingUnitOfWork, desk: PaymentDesk) 
     desk.notify("8808777777777777", 100_000)  # an account not ours: in suspense
     find_gateway_payments(recorder, GatewayPaymentQuery())
     sweep_overdue(recorder, origin=desk.origin)
+    maturing = desk.origin.event(
+        EventType.LOAN_MATURING,
+        LoanMaturing(loan_id=first, maturity_date=desk.today(), outstanding_principal=0),
+    )
+    remind(recorder, recorder, maturing, RecordingNotifier(), clock=desk.clock)  # its lenders
+    dispatch_due_reminders(recorder, RecordingNotifier(), clock=desk.clock)
     desk.clock.advance(days=20)
     desk.expire_due()
     desk.release(second)

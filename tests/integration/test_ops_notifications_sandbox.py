@@ -1,4 +1,5 @@
-"""The real ops webhook channel against the ops-notifications sandbox process, over HTTP.
+"""The real ops webhook channel and the real notifier against the ops-notifications sandbox
+process, over HTTP.
 
 What `ops_alerts` posts is kept and shown back; an injected failure is an
 `OpsChannelUnavailable` (the message was not delivered, and is not kept); bad admin input
@@ -8,12 +9,16 @@ is a JSON 400; the process stops cleanly on SIGTERM.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from emulators.launcher import EmulatorProcess
+from shared.adapters.notifications import HttpNotifier
 from shared.adapters.ops_webhook import WebhookOpsChannel
+from shared.platform.notifications import Notification, NotificationRefused, NotifierUnavailable
 from shared.platform.ops_notifications import OpsChannelUnavailable, OpsMessage
 
 pytestmark = pytest.mark.emulator
@@ -104,3 +109,50 @@ def test_a_webhook_body_that_is_not_json_is_a_400(url):
 
     assert answer.status_code == 400
     assert messages(url) == []
+
+
+# --- the notification service's intake (collection reminders) ---------------------------------
+
+REMINDER = Notification(
+    idempotency_key="3f1c0d9e-0000-4000-8000-000000000001~bora",
+    recipient_id="bora",
+    recipient_role="borrower",
+    subject="Angsuran ke-1 lewat jatuh tempo",
+    text="Angsuran ke-1 pinjaman loan-1 sebesar Rp 1.755.300 lewat jatuh tempo.",
+    sent_at=datetime(2026, 12, 28, 0, 0, tzinfo=UTC),
+)
+
+
+@pytest.fixture
+def intake(url: str) -> Iterator[str]:
+    httpx.delete(f"{url}/v1/notifications").raise_for_status()
+    yield f"{url}/v1/notifications"
+    httpx.delete(f"{url}/v1/notifications").raise_for_status()
+
+
+def test_a_notification_sent_twice_under_one_key_is_delivered_once(intake):
+    notifier = HttpNotifier(intake)
+    first = notifier.send(REMINDER)
+    again = notifier.send(replace(REMINDER, sent_at=datetime(2026, 12, 28, 0, 15, tzinfo=UTC)))
+    assert (first.replayed, again.replayed) == (False, True)
+    assert again.delivery_id == first.delivery_id
+    notifier.send(replace(REMINDER, idempotency_key="other~budi", recipient_id="budi"))
+
+    [delivered] = httpx.get(intake, params={"recipient_id": "bora"}).json()["notifications"]
+    assert delivered["sent_at"] == "2026-12-28T00:00:00.000000Z"  # the first send's
+    assert (delivered["recipient_role"], delivered["subject"]) == ("borrower", REMINDER.subject)
+    assert len(httpx.get(intake).json()["notifications"]) == 2
+
+
+def test_an_incomplete_notification_is_refused_for_good(intake):
+    with pytest.raises(NotificationRefused, match="HTTP 400"):
+        HttpNotifier(intake).send(replace(REMINDER, subject=""))
+    assert httpx.get(intake).json()["notifications"] == []
+
+
+def test_an_injected_failure_is_a_notifier_unavailable_and_nothing_is_delivered(url, intake):
+    httpx.put(f"{url}/admin/faults", json={"fail_next": 1, "status": 503}).raise_for_status()
+    with pytest.raises(NotifierUnavailable, match="HTTP 503"):
+        HttpNotifier(intake).send(REMINDER)
+    assert httpx.get(intake).json()["notifications"] == []
+    assert HttpNotifier(intake).send(REMINDER).replayed is False  # sent again: delivered now

@@ -1,8 +1,14 @@
-"""The ops-notifications sandbox's HTTP server: webhook intake, the message log, faults.
+"""The ops-notifications sandbox's HTTP server: webhook intake, the message log, faults, and
+the notification service's intake for borrowers and lenders.
 
 Stdlib only (`emulators.json_http`: body, routing and JSON answers). It binds to
 localhost and is never deployed; the webhook URL is its only credential, as with a real
 incoming webhook, so any `/webhooks/<name>` path is accepted.
+
+`POST /v1/notifications` stands in for the notification service that reaches a borrower or
+lender (their app, SMS, WhatsApp): it keeps each message once per `idempotency_key`, so a
+sender that repeats a send it is unsure of never makes a second delivery, and lists what
+was delivered to whom and when (`GET /v1/notifications`).
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from typing import Any
 from emulators.json_http import BadRequest, JsonHandler, JsonServer
 
 MAX_MESSAGES = 1000  # the oldest are forgotten beyond this: a sandbox runs for days
+NOTIFICATION_FIELDS = ("idempotency_key", "recipient_id", "recipient_role", "subject", "text")
+RECIPIENT_ROLES = ("borrower", "lender")
 
 
 class MessageLog:
@@ -24,6 +32,8 @@ class MessageLog:
         self._lock = threading.Lock()
         self._messages: list[dict[str, Any]] = []
         self._received = 0
+        self._notifications: list[dict[str, Any]] = []
+        self._delivered = 0
         self._fail_next = 0
         self._fail_status = int(HTTPStatus.SERVICE_UNAVAILABLE)
 
@@ -44,6 +54,45 @@ class MessageLog:
             }
             self._messages = [*self._messages, message][-MAX_MESSAGES:]
             return HTTPStatus.OK, {"name": f"messages/{message['id']}"}
+
+    def deliver(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Deliver a notification once per idempotency key (a repeat answers the first
+        delivery, 200 with `replayed`), or consume an injected failure."""
+        problems = [
+            f for f in NOTIFICATION_FIELDS if not isinstance(body.get(f), str) or not body[f]
+        ]
+        if problems:
+            raise BadRequest(f"these fields must be non-empty strings: {', '.join(problems)}")
+        if body["recipient_role"] not in RECIPIENT_ROLES:
+            raise BadRequest(f"recipient_role must be one of {', '.join(RECIPIENT_ROLES)}")
+        sent_at = body.get("sent_at")
+        if sent_at is not None and not isinstance(sent_at, str):
+            raise BadRequest("sent_at, when given, is RFC 3339 text")
+        with self._lock:
+            if self._fail_next > 0:
+                self._fail_next -= 1
+                return self._fail_status, {"error": "notifications: injected failure"}
+            key = body["idempotency_key"]
+            first = next((n for n in self._notifications if n["idempotency_key"] == key), None)
+            if first is not None:
+                return HTTPStatus.OK, {"delivery_id": first["delivery_id"], "replayed": True}
+            self._delivered += 1
+            delivery = {
+                "delivery_id": f"notifications/{self._delivered}",
+                **{f: body[f] for f in NOTIFICATION_FIELDS},
+                "sent_at": sent_at,  # the sender's clock
+                "received_at": datetime.now(UTC).isoformat(),  # the sandbox's
+            }
+            self._notifications = [*self._notifications, delivery][-MAX_MESSAGES:]
+            return HTTPStatus.CREATED, {"delivery_id": delivery["delivery_id"], "replayed": False}
+
+    def notifications(self, recipient_id: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [n for n in self._notifications if recipient_id in (None, n["recipient_id"])]
+
+    def clear_notifications(self) -> None:
+        with self._lock:
+            self._notifications = []
 
     def messages(self, webhook: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
@@ -100,6 +149,15 @@ class OpsNotificationsHandler(JsonHandler):
             case "DELETE", ["messages"]:
                 log.clear()
                 self.reply(HTTPStatus.OK, {"messages": []})
+            case "POST", ["v1", "notifications"]:
+                status, answer = log.deliver(self.body)
+                self.reply(status, answer)
+            case "GET", ["v1", "notifications"]:
+                found = log.notifications(query.get("recipient_id"))
+                self.reply(HTTPStatus.OK, {"notifications": found})
+            case "DELETE", ["v1", "notifications"]:
+                log.clear_notifications()
+                self.reply(HTTPStatus.OK, {"notifications": []})
             case "GET", ["admin", "faults"]:
                 self.reply(HTTPStatus.OK, log.faults())
             case "PUT", ["admin", "faults"]:

@@ -1,0 +1,56 @@
+"""What the store keeps about collection reminders (docs/lending-rules.md#overdue-and-collection).
+
+`reminders/<event id>~<recipient id>`: one per event per person, so an event delivered again
+finds its reminders and makes no new one. A reminder is made `pending` with the moment it
+may be sent (`send_at`: the first moment inside the recipient's contact hours), and becomes
+`sent` once the notification service took it, or `refused` when the service refused it for
+good (shared/services/reminders.py).
+
+    pending ──sent──▶ sent
+        └───refused──▶ refused
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.fields import Instant
+from shared.platform.notifications import RecipientRole
+from shared.platform.store import Repository
+
+REMINDERS = "reminders"
+
+ReminderState = Literal["pending", "sent", "refused"]
+
+
+def reminder_id(event_id: str, recipient_id: str) -> str:
+    return f"{event_id}~{recipient_id}"
+
+
+class ReminderRecord(BaseModel):
+    """One message to one person about one event, and what became of it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    event_id: str
+    event_type: str
+    loan_id: str
+    recipient_id: str
+    recipient_role: RecipientRole
+    subject: str
+    text: str
+    time_zone: str  # the recipient's (Asia/Jakarta, Asia/Makassar or Asia/Jayapura)
+    created_at: Instant  # when the event asked for it
+    send_at: Instant  # the first moment within the recipient's contact hours
+    state: ReminderState = "pending"
+    sent_at: Instant | None = None
+    delivery_id: str | None = None  # the notification service's id of the delivery
+    refused_reason: str | None = None
+
+
+class Reminders(Repository[ReminderRecord]):
+    collection = REMINDERS
+    model = ReminderRecord
