@@ -17,6 +17,7 @@ from scripts.bench.payments import (
     _sizes,
     check,
     describe,
+    document_kind,
     fit_line,
     measure_credited,
     measure_split,
@@ -50,13 +51,15 @@ def test_every_lender_takes_at_least_the_smallest_commitment_and_the_loan_is_big
     assert share_for(3, 100_000) == 3_333_400  # whole hundreds, never below the smallest loan
 
 
-# --- counting writes per collection ------------------------------------------------------------
+# --- counting writes per collection, or per kind of document --------------------------------------
 
 
 def _writes(tx: DocumentTransaction) -> None:
     tx.set("receipts", "r-1", {"n": 1})
     tx.set("receipts", "r-2", {"n": 2})
-    tx.add_to("positions", "p-1", {"live": -5})
+    tx.add_to("ledger_balances", "lender_available:L-1", {"balance": 5, "live": -5})
+    tx.add_to("ledger_balances", "vat_payable~03", {"balance": 1})
+    tx.add_to("lender_positions", "group~grup-a", {"live": -5})
 
 
 def test_writes_per_collection_count_the_committed_attempt_once_and_add_up_to_the_total() -> None:
@@ -67,9 +70,20 @@ def test_writes_per_collection_count_the_committed_attempt_once_and_add_up_to_th
     inner.contend(2)  # the next transaction commits at its third attempt
     collections.run(_writes)
     assert collections.run(lambda tx: tx.get("receipts", "r-1"), read_only=True) == {"n": 1}
-    assert collections.writes == {"receipts": 4, "positions": 2}
-    assert sum(collections.writes.values()) == recording.writes == 6
+    assert collections.writes == {"receipts": 4, "ledger_balances": 4, "lender_positions": 2}
+    assert sum(collections.writes.values()) == recording.writes == 10
     assert [t.operation for t in recording.transactions] == ["_writes", "_writes"]
+
+
+def test_writes_per_kind_tell_a_lenders_balance_from_a_shard_and_a_groups_position() -> None:
+    kinds = WritesByCollection(MemoryUnitOfWork(), kind=document_kind)
+    kinds.run(_writes)
+    assert kinds.writes == {
+        "receipts": 2,
+        "ledger_balances/lender_available": 1,
+        "ledger_balances/vat_payable": 1,
+        "lender_positions/group": 1,
+    }
 
 
 # --- the harness on the in-memory store -------------------------------------------------------
@@ -98,8 +112,11 @@ def test_the_benchmark_runs_on_the_memory_store_and_its_figures_add_up(desk: Pay
     for cost, lenders in zip(splits, (3, 10, 30), strict=True):
         assert cost.lenders == cost.lenders_credited == lenders
         assert cost.split.adds_up
-        assert sum(cost.by_collection.values()) == cost.writes
-        assert cost.by_collection["lender_receipts"] == lenders  # one receipt per lender
+        assert sum(cost.by_kind.values()) == cost.writes
+        # Per lender: the available balance (with the live position), the stake, the receipt.
+        assert cost.by_kind["ledger_balances/lender_available"] == lenders
+        assert cost.by_kind["participations"] == cost.by_kind["lender_receipts"] == lenders
+        assert "lender_positions/group" not in cost.by_kind  # no lender is in a group
         assert [t.operation for t in cost.before_split] == [
             "receive_payment.receive",
             "allocate_payment.allocate",
@@ -128,6 +145,10 @@ def test_the_benchmark_runs_on_the_memory_store_and_its_figures_add_up(desk: Pay
     assert f"| 30 | {splits[-1].seconds:,.2f} s | 3 |" in shown
     assert "`run_plan.chunk` × 1" in shown
     assert f"| **all** | **{splits[-1].writes:,}** |" in shown
+    assert (
+        "Per lender of the largest split: `ledger_balances/lender_available` 1.00 + "
+        "`participations` 1.00 + `lender_receipts` 1.00 = **3.00**; everything else"
+    ) in shown
 
 
 def test_a_split_that_does_not_add_up_fails_the_benchmark(desk: PaymentDesk) -> None:
