@@ -41,6 +41,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from math import ceil
 from pathlib import Path
 from typing import TypeVar
@@ -216,15 +217,17 @@ class WritesByCollection(UnitOfWork):
 
 
 def fit_line(points: Sequence[tuple[int, int]]) -> tuple[float, float]:
-    """The least-squares line through (lenders, writes): writes per lender and a constant."""
-    xs = [float(x) for x, _ in points]
+    """The least-squares line through (lenders, writes): writes per lender and a constant.
+    Worked out in exact fractions, so counts that lie on a line of 3 per lender give exactly
+    3, which the target's `≤ 3` then meets (floating point could make it 3.0000000000000004)."""
+    xs = [Fraction(x) for x, _ in points]
     if len(set(xs)) < 2:
         raise ValueError("a line needs at least two different sizes")
     mean_x = sum(xs) / len(xs)
-    mean_y = sum(y for _, y in points) / len(points)
+    mean_y = Fraction(sum(y for _, y in points), len(points))
     spread = sum((x - mean_x) ** 2 for x in xs)
     slope = sum((x - mean_x) * (y - mean_y) for (_, y), x in zip(points, xs, strict=True)) / spread
-    return slope, mean_y - slope * mean_x
+    return float(slope), float(mean_y - slope * mean_x)
 
 
 # --- the loans --------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ def test_the_line_through_the_writes_gives_writes_per_lender_and_a_constant() ->
     assert fit_line([(10, 59), (100, 509), (1000, 5009)]) == pytest.approx((5.0, 9.0))
     slope, constant = fit_line([(10, 40), (100, 310), (1000, 3100)])  # not quite a line
     assert 3.0 < slope < 3.2 and constant != 0
+    # Counts exactly on a line of 3 per lender give exactly 3: the target `≤ 3` is met.
+    assert fit_line([(10, 41), (30, 101), (60, 191)]) == (3.0, 11.0)
 
 
 def test_one_size_makes_no_line() -> None:
