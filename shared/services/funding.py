@@ -11,9 +11,10 @@
   the non-professional lenders' part of it) and the lender's (or their affiliate group's)
   live position (the lender's is on their available balance, `shared/records/positions.py`),
   checks the caps (concentration, placement, the non-professional share), and then moves the
-  amount from available to committed. A commitment larger than what remains is cut to it; one that
-  would leave less than the minimum behind is refused with the two amounts that would not.
-  When the last rupiah is committed the loan is `funded` and `loan.funded` goes out.
+  amount from available to committed. A commitment larger than what remains is cut to it;
+  one that would leave less than the minimum behind is refused with the two amounts that
+  would not. When the last rupiah is committed the loan is `funded` and `loan.funded` goes
+  out.
 - `portfolio`: a lender's balances and stakes.
 
 Auto-invest commits through `commit_in`, under exactly the same checks.
