@@ -681,8 +681,8 @@ def _describe_credited(report: Report, credited: Credited) -> None:
 def _constants(fit: WritesFit) -> str:
     """The fit's writes that do not grow with the lenders, as the report shows them."""
     if fit.per_chunk is None:
-        return f"{fit.constant:,.0f}"
-    return f"{fit.per_chunk:,.0f} per chunk of {CHUNK_LENDERS} + {fit.constant:,.0f}"
+        return f"{fit.constant:,.0f} per split"
+    return f"{fit.per_chunk:,.0f} per chunk of {CHUNK_LENDERS} + {fit.constant:,.0f} per split"
 
 
 def _describe_writes(report: Report, results: Results) -> None:
