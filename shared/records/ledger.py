@@ -10,7 +10,9 @@ the state change they belong to (docs/lending-rules.md#ledger).
 - `ledger_balances/<account>`: one document per account (`lender_available:L-7`) holding
   `balance` in the account's normal direction. A hot account (escrow cash, suspense, fee
   income, VAT and withholding payable) is spread over `shards` documents
-  (`escrow_cash~07`); its balance is their sum.
+  (`escrow_cash~07`); its balance is their sum. A lender's available balance document
+  also holds their live position, `live` (`shared/records/positions.py`): a field beside
+  `balance` that no balance reader reads, changed in the same write as the balance.
 
 Every balance is changed with Firestore's increment transform (`DocumentTransaction.add_to`)
 so that concurrent movements never conflict on a shared document. A posting that would
@@ -161,7 +163,9 @@ class LedgerBook:
     comes first, Firestore's rule), then posts inside a `with LedgerBook(tx) as book:`
     block. Each entry is written as it is posted; the balance changes of every entry posted
     through the book are added up per balance document and written once when the block ends
-    without an error: one write per document, however many entries touch it.
+    without an error: one write per document, however many entries touch it. Changes to
+    other fields of a balance document (`add_beside`: a lender's live position) go into
+    that same write.
     """
 
     def __init__(self, tx: DocumentTransaction, *, shards: int = HOT_SHARDS) -> None:
@@ -169,6 +173,7 @@ class LedgerBook:
         self.shards = shards
         self._balances: dict[AccountId, int] = {}  # never-negative accounts, as posted so far
         self._changes: dict[tuple[AccountId, int], int] = {}
+        self._beside: dict[AccountId, dict[str, int]] = {}  # other fields' increments
 
     def __enter__(self) -> LedgerBook:
         return self
@@ -178,15 +183,38 @@ class LedgerBook:
             self._flush()
 
     def _flush(self) -> None:
-        for (account, shard), change in sorted(self._changes.items(), key=lambda c: str(c[0])):
-            if change:
+        documents = sorted(
+            self._changes.keys() | {(account, 0) for account in self._beside},
+            key=lambda key: (str(key[0]), key[1]),
+        )
+        for account, shard in documents:
+            change = self._changes.get((account, shard), 0)
+            increments = {"balance": change} if change else {}
+            if shard == 0:
+                increments |= {k: v for k, v in self._beside.get(account, {}).items() if v}
+            if increments:
                 self.tx.add_to(
                     LEDGER_BALANCES,
                     balance_doc_id(account, shard),
-                    {"balance": change},
+                    increments,
                     {"account": str(account), "shard": shard},
                 )
         self._changes.clear()
+        self._beside.clear()
+
+    def add_beside(self, account: AccountId, increments: Mapping[str, int]) -> None:
+        """Add `increments` to other fields of `account`'s balance document (a lender's live
+        position), in the one write the book makes to that document when the block ends:
+        nothing more to write when an entry posted through the book changes its balance.
+        Only a single-document account has room beside its balance; `balance` is the
+        ledger's alone."""
+        if account.type.spec.hot:
+            raise ValueError(f"{account} is sharded: nothing is kept beside its balance")
+        if "balance" in increments:
+            raise ValueError("a balance changes only by a posted entry")
+        fields = self._beside.setdefault(account, {})
+        for name, amount in increments.items():
+            fields[name] = fields.get(name, 0) + amount
 
     @staticmethod
     def refs_to_read(entries: Iterable[JournalEntry]) -> list[DocRef]:

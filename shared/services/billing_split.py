@@ -13,7 +13,10 @@ first pays. The plan then runs in chunks of
 lenders (`money_plans.run_plan`), each one transaction that posts the chunk's entry out of
 the loan's pending split, adds each lender's receipt to their participation, writes their
 receipt (`lender_receipts`, the lines of their statements) and lowers their live position by
-the principal returned. A redelivered event finds the plan and finishes it or does nothing.
+the principal returned. That is three writes per lender: their available balance, which
+takes the net and, in the same write, the lower position (`shared/records/positions.py`),
+their participation and their receipt; a lender in an affiliate group costs one more, the
+group's position. A redelivered event finds the plan and finishes it or does nothing.
 A payment of a written-off loan is split the same way, as a recovery: the plan says so
 (`recovery`) and so does each receipt (docs/lending-rules.md#write-off).
 
@@ -45,7 +48,6 @@ from shared.records.payments import (
     Payments,
     receipt_id,
 )
-from shared.records.positions import add_to_positions
 from shared.records.tax_documents import TaxDocumentRecord, TaxDocuments
 from shared.records.users import Users
 from shared.services.catalogue import product_of
@@ -146,6 +148,7 @@ def split_payment(uow: UnitOfWork, payment_id: str, *, origin: EventOrigin) -> M
         change=None,  # `_receipts` adds each lender's receipt to their stake
         finish=lambda tx, plan: _finish(tx, plan, now()),
         now=now,
+        positions=_principal_returned,
         record=_receipts,
     )
 
@@ -153,6 +156,13 @@ def split_payment(uow: UnitOfWork, payment_id: str, *, origin: EventOrigin) -> M
 def _lines(plan: MoneyPlanRecord, stakes: Mapping[str, ParticipationRecord]) -> list[SplitLine]:
     by_lender = {line.lender_id: line for line in plan.lines}
     return [by_lender[lender_id] for lender_id in stakes]
+
+
+def _principal_returned(
+    plan: MoneyPlanRecord, stakes: Mapping[str, ParticipationRecord]
+) -> dict[str, int]:
+    """Each lender's live position falls by the principal their line returns."""
+    return {line.lender_id: -line.principal for line in _lines(plan, stakes)}
 
 
 def _chunk_entry(
@@ -201,8 +211,6 @@ def _receipts(
                 **line.model_dump(),
             )
         )
-        if line.principal:
-            add_to_positions(tx, line.lender_id, stake.affiliate_group_id, -line.principal)
 
 
 def _finish(tx: DocumentTransaction, plan: MoneyPlanRecord, at: datetime) -> None:

@@ -9,11 +9,12 @@
 - `commit_to_loan`: one commitment, one transaction. It reads the loan, the lender's stake,
   the lender's record and available balance, the previous day's reconciled outstanding (and
   the non-professional lenders' part of it) and the lender's (or their affiliate group's)
-  live position, checks the caps (concentration, placement, the non-professional share),
-  and then moves the amount from
-  available to committed. A commitment larger than what remains is cut to it; one that
-  would leave less than the minimum behind is refused with the two amounts that would not.
-  When the last rupiah is committed the loan is `funded` and `loan.funded` goes out.
+  live position (the lender's is on their available balance, `shared/records/positions.py`),
+  checks the caps (concentration, placement, the non-professional share), and then moves the
+  amount from available to committed. A commitment larger than what remains is cut to it;
+  one that would leave less than the minimum behind is refused with the two amounts that
+  would not. When the last rupiah is committed the loan is `funded` and `loan.funded` goes
+  out.
 - `portfolio`: a lender's balances and stakes.
 
 Auto-invest commits through `commit_in`, under exactly the same checks.
@@ -74,7 +75,7 @@ from shared.records.participations import (
     Participations,
     participation_id,
 )
-from shared.records.positions import add_to_positions, position_refs
+from shared.records.positions import add_to_positions, live_of, position_refs
 from shared.records.reconciliations import RECONCILIATIONS, ReconciliationRecord
 from shared.records.users import USERS, LenderAgreements, LenderProfile, UserRecord, Users
 from shared.services.wallet import WalletBalance, wallet_of
@@ -338,9 +339,9 @@ def _read(
     tx: DocumentTransaction, loan_id: str, lenders: Sequence[str], *, members_only: bool
 ) -> _Reads:
     """Everything a batch of commitments reads, every read before any write: the loan, the
-    lenders' stakes, records and available balances in one round trip; each lender's (or
-    group's) live stakes; the previous day's reconciled outstanding; where only members
-    fund, the borrower's record."""
+    lenders' stakes, records and available balances (which hold their live positions) in one
+    round trip; their groups' live positions; the previous day's reconciled outstanding;
+    where only members fund, the borrower's record."""
     available = {
         lender: balance_ref(lender_account(AccountType.LENDER_AVAILABLE, lender))
         for lender in lenders
@@ -357,18 +358,21 @@ def _read(
     if loan_doc is None:
         raise NotFound(f"there is no loan {loan_id!r} open for funding")
     users = {lender: _record(UserRecord, found[(USERS, lender)]) for lender in lenders}
+    # A lender's own position is on their available balance, read above; a group's is not.
     refs = {
         ref
         for user in users.values()
         if user is not None
         for ref in position_refs(user.id, user.affiliate_group_id)
+        if ref not in found
     }
     borrower_id = str(loan_doc.get("borrower_id"))
     if members_only and borrower_id not in users:
         refs.add((USERS, borrower_id))
-    found_positions = tx.get_documents(sorted(refs)) if refs else {}
-    borrower_doc = found_positions.pop((USERS, borrower_id), None)
-    positions = {ref: int((data or {}).get("live", 0)) for ref, data in found_positions.items()}
+    found_more = tx.get_documents(sorted(refs)) if refs else {}
+    borrower_doc = found_more.pop((USERS, borrower_id), None)
+    positions = {ref: live_of(found[ref]) for ref in available.values()}
+    positions |= {ref: live_of(data) for ref, data in found_more.items()}
     reconciled = tx.query(
         RECONCILIATIONS,
         (Where("kind", "==", "daily"), Where("state", "==", "passed")),
@@ -540,7 +544,7 @@ def _commit_one(
     # The positions grow with this commitment: for the next ask of this batch, and stored.
     for ref in position_refs(lender_id, user.affiliate_group_id):
         read.positions[ref] = read.positions.get(ref, 0) + amount
-    add_to_positions(book.tx, lender_id, user.affiliate_group_id, amount)
+    add_to_positions(book, lender_id, user.affiliate_group_id, amount)
     loan = loan.model_copy(
         update={
             "funded_amount": loan.funded_amount + amount,

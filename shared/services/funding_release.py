@@ -24,7 +24,7 @@ from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Wher
 from shared.records.loans import LOANS, Loans
 from shared.records.money_plans import MoneyPlanRecord, MoneyPlans
 from shared.records.participations import ParticipationRecord, Participations
-from shared.services.money_plans import CHUNK_LENDERS, run_plan, stakes_moved
+from shared.services.money_plans import CHUNK_LENDERS, Stakes, run_plan, stakes_moved
 
 EXPIRED_PER_RUN = 500  # loans expired by one run; the next run takes the rest
 RELEASABLE = (LoanState.EXPIRED, LoanState.CANCELLED)
@@ -129,8 +129,13 @@ def release_commitments(uow: UnitOfWork, loan_id: str, *, origin: EventOrigin) -
         change=_released,
         finish=lambda tx, plan: None,
         now=now,
-        releases=True,
+        positions=_returned,
     )
+
+
+def _returned(plan: MoneyPlanRecord, stakes: Stakes) -> dict[str, int]:
+    """Each stake comes out of its lender's live position."""
+    return {lender_id: -stake.committed for lender_id, stake in stakes.items()}
 
 
 def _released(stake: ParticipationRecord, at: datetime) -> ParticipationRecord:

@@ -9,7 +9,10 @@ Firestore but whose answer was lost cannot post twice.
 
 Every chunk moves each of its lenders' stakes at once: one journal entry with a pair of
 postings per lender, which keeps a chunk of 200 lenders far inside Firestore's limits
-(about 200 reads and 600 writes, well under 10 MiB).
+(about 200 reads and 600 writes, well under 10 MiB). A plan that changes the lenders' live
+positions (a release, a split: `positions`) changes each lender's in the write of their
+available balance that the chunk's entry makes anyway (`shared/records/positions.py`), and
+a group's in one more write per lender in a group.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ StakeChange = Callable[[ParticipationRecord, datetime], ParticipationRecord]
 Finish = Callable[[DocumentTransaction, MoneyPlanRecord], None]
 # What else a chunk writes for its lenders (a split's per-lender receipts).
 ChunkRecord = Callable[[DocumentTransaction, MoneyPlanRecord, Stakes, datetime], None]
+# What a chunk adds to each of its lenders' live positions (negative: takes from them).
+PositionChanges = Callable[[MoneyPlanRecord, Stakes], Mapping[str, int]]
 
 
 def stakes_moved(
@@ -74,17 +79,18 @@ def run_plan(
     change: StakeChange | None,
     finish: Finish,
     now: Callable[[], datetime],
-    releases: bool = False,
+    positions: PositionChanges | None = None,
     record: ChunkRecord | None = None,
 ) -> MoneyPlanRecord:
     """Run the plan from its cursor to the end, then its last step; the plan as it ends.
-    A plan that `releases` stakes takes them out of the lenders' live positions. `change`
-    rewrites each stake (None: `record` writes the stakes itself, each document once)."""
+    `positions` says what each lender's live position gains or loses (a release: the stake
+    committed; a split: the principal returned). `change` rewrites each stake (None:
+    `record` writes the stakes itself, each document once)."""
     plan = uow.run(lambda tx: _plan(tx, plan_id), read_only=True)
     for index in range(plan.cursor, plan.chunk_count):
 
         def chunk(tx: DocumentTransaction, index: int = index) -> None:
-            _chunk(tx, plan_id, index, entry, change, now(), releases=releases, record=record)
+            _chunk(tx, plan_id, index, entry, change, now(), positions=positions, record=record)
 
         uow.run(chunk)
 
@@ -117,7 +123,7 @@ def _chunk(
     change: StakeChange | None,
     at: datetime,
     *,
-    releases: bool,
+    positions: PositionChanges | None,
     record: ChunkRecord | None,
 ) -> None:
     plan = _plan(tx, plan_id)
@@ -131,17 +137,18 @@ def _chunk(
         for lender, pid in zip(lenders, ids, strict=True)
     }
     posted = entry(plan, plan.entry_id(index), stakes, at)
-    if posted is not None:
-        refs = LedgerBook.refs_to_read([posted])
-        balances: Mapping[DocRef, JsonDict | None] = tx.get_documents(refs) if refs else {}
-        with LedgerBook(tx) as book:
+    refs = LedgerBook.refs_to_read([posted]) if posted is not None else []
+    balances: Mapping[DocRef, JsonDict | None] = tx.get_documents(refs) if refs else {}
+    with LedgerBook(tx) as book:
+        if posted is not None:
             book.post(posted, balances, source=f"{MONEY_PLANS}/{plan_id}")
+        changes = positions(plan, stakes) if positions is not None else {}
+        for lender_id, amount in changes.items():
+            add_to_positions(book, lender_id, stakes[lender_id].affiliate_group_id, amount)
     participations = Participations(tx)
     for stake in stakes.values():
         if change is not None:
             participations.put(change(stake, at))
-        if releases:
-            add_to_positions(tx, stake.lender_id, stake.affiliate_group_id, -stake.committed)
     if record is not None:
         record(tx, plan, stakes, at)
     MoneyPlans(tx).put(plan.model_copy(update={"cursor": index + 1, "updated_at": at}))

@@ -31,7 +31,7 @@ from shared.records.participations import (
     Participations,
     participation_id,
 )
-from shared.records.positions import POSITIONS
+from shared.records.positions import group_position_ref, live_of, position_refs
 from shared.records.users import USERS, BorrowerProfile, UserRecord
 from shared.services.auto_invest import AutoInvestPass, AutoInvestRules, invest, set_rules
 from shared.services.bank_accounts import BankAccountInput, sealed_bank_account
@@ -236,8 +236,14 @@ class FundingDesk(MoneyDesk):
         return sorted(found, key=lambda i: i.number)
 
     def live_position(self, lender_id: str) -> int:
-        data = self.uow.run(lambda tx: tx.get(POSITIONS, f"lender~{lender_id}"), read_only=True)
-        return int((data or {}).get("live", 0))
+        """What the lender has out, as a commitment's cap check reads it."""
+        ref = position_refs(lender_id, None)[0]
+        return live_of(self.uow.run(lambda tx: tx.get(*ref), read_only=True))
+
+    def group_position(self, group_id: str) -> int:
+        """What every lender of the affiliate group has out together."""
+        ref = group_position_ref(group_id)
+        return live_of(self.uow.run(lambda tx: tx.get(*ref), read_only=True))
 
     def expire_due(self) -> tuple[str, ...]:
         return expire_due_loans(self.uow, origin=self.origin).expired

@@ -10,6 +10,7 @@ imports the gateway's settlement report of a day, with the statement line of its
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -59,11 +60,22 @@ class PaymentDesk(FundingDesk):
     issuer: FakeIssuer = field(default_factory=FakeIssuer)
     paid: int = 0
 
-    def active_loan(self, shares: dict[str, int], *, tenor: int = 6, borrower: str = "bora") -> str:
-        """A loan funded by `shares` (lender → amount), disbursed and paid out."""
+    def active_loan(
+        self,
+        shares: dict[str, int],
+        *,
+        tenor: int = 6,
+        borrower: str = "bora",
+        groups: Mapping[str, str] | None = None,
+    ) -> str:
+        """A loan funded by `shares` (lender → amount), disbursed and paid out; `groups`
+        puts lenders in affiliate groups (lender → group)."""
         for n, (lender, amount) in enumerate(shares.items()):
             self.funded_lender(
-                lender, f"{n + 1}{n + 1}{n + 1}000{n + 1}{n + 1}{n + 1}{n + 1}", amount
+                lender,
+                f"{n + 1}{n + 1}{n + 1}000{n + 1}{n + 1}{n + 1}{n + 1}",
+                amount,
+                group=(groups or {}).get(lender),
             )
         loan = self.loan(sum(shares.values()), borrower=borrower, tenor=tenor)
         for lender, amount in shares.items():

@@ -48,6 +48,40 @@ def scenario(fn: Scenario) -> Scenario:
 
 
 @scenario
+def a_split_lowers_the_lenders_and_their_groups_live_positions_by_the_principal_returned(
+    desk: PaymentDesk,
+) -> None:
+    """A lender's live position sits beside their available balance: a split takes the
+    principal it returns out of it, and out of their group's, and the balance the lender sees
+    (and reconciliation checks) is only ever the money."""
+    groups = {"ani": "grup-a", "budi": "grup-a"}
+    loan = desk.active_loan(SHARES, groups=groups)
+    assert {lender: desk.live_position(lender) for lender in SHARES} == SHARES
+    assert desk.group_position("grup-a") == SHARES["ani"] + SHARES["budi"]
+    available = {lender: desk.wallet(lender).available for lender in SHARES}
+
+    payment = desk.payment(desk.pay(loan, desk.installments(loan)[0].total))
+    stakes = desk.stakes(loan)
+    receipts = {lender: desk.receipts(lender) for lender in SHARES}
+    for lender, funded in SHARES.items():
+        (receipt,) = receipts[lender]
+        assert receipt.principal == stakes[lender].principal_received > 0
+        assert desk.live_position(lender) == funded - receipt.principal
+        assert desk.wallet(lender).available == available[lender] + receipt.net
+    assert desk.group_position("grup-a") == sum(desk.live_position(lender) for lender in groups)
+    assert payment.state == "split"
+    assert_reconciles(desk)
+
+    # The rest of the loan repaid: nothing is out any more.
+    for installment in desk.installments(loan)[1:]:
+        desk.next_day()
+        desk.pay(loan, installment.total)
+    assert [desk.live_position(lender) for lender in SHARES] == [0, 0, 0]
+    assert desk.group_position("grup-a") == 0
+    assert_reconciles(desk)
+
+
+@scenario
 def a_loan_repaid_in_full_returns_every_lenders_principal_and_splits_exactly(
     desk: PaymentDesk,
 ) -> None:

@@ -41,14 +41,20 @@ def test_a_commitment_and_a_disbursement_keep_their_firestore_budget(desk: Fundi
     ani = desk.funded_lender("ani", "1110001111", 10_000_000)
     loan = desk.loan(10_000_000)
     desk.commit(ani, loan, 4_000_000)
-    # The loan, the stake, the lender, the balance; the lender's live position; the last
-    # reconciliation (a query): however many stakes the lender has.
+    # The loan, the stake, the lender, the balance (which holds the lender's live position);
+    # the last reconciliation (a query): however many stakes the lender has.
     reads, writes = desk.uow.last_attempt.reads, desk.uow.last_attempt.writes  # type: ignore[attr-defined]
-    assert reads == 6
-    # The entry, two balances, the stake, the loan, the position.
-    assert writes == 6
-    desk.commit(ani, loan, 6_000_000)
-    assert desk.uow.last_attempt.writes == 7  # type: ignore[attr-defined]  # + loan.funded
+    assert reads == 5
+    # The entry, two balances (the available one with the position), the stake, the loan.
+    assert writes == 5
+    assert desk.live_position(ani) == 4_000_000
+    # A lender in an affiliate group: their group's position is one more read and write.
+    budi = desk.funded_lender("budi", "2220002222", 10_000_000, group="grup-a")
+    desk.commit(budi, loan, 1_000_000)
+    assert (desk.uow.last_attempt.reads, desk.uow.last_attempt.writes) == (6, 6)  # type: ignore[attr-defined]
+    assert desk.live_position(budi) == desk.group_position("grup-a") == 1_000_000
+    desk.commit(ani, loan, 5_000_000)
+    assert desk.uow.last_attempt.writes == 6  # type: ignore[attr-defined]  # + loan.funded
 
 
 def test_a_changed_borrower_account_is_verified_again_before_a_payout(desk: FundingDesk) -> None:
