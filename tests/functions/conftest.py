@@ -33,7 +33,7 @@ from shared.platform.escrow import FundingRules, MoneyLimits
 from shared.records.users import UserDirectory
 from tests.unit.journey.money_desk import ESCROW
 from tests.unit.journey.payment_desk import FakeIssuer
-from tests.unit.journey.world import ENTITY, SCORECARD, JourneyWorld
+from tests.unit.journey.world import DEFAULT_ROUTING, ENTITY, SCORECARDS, JourneyWorld
 from tests.unit.plumbing.support import push_issuer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,7 +172,8 @@ class Platform:
                     **pushed,
                     providers=w.providers,
                     vault=w.vault,
-                    scorecard=SCORECARD,
+                    scorecards=SCORECARDS,
+                    default_routing=DEFAULT_ROUTING,
                 )
             case "ops_alerts":
                 return module.OpsAlertsServices(
