@@ -1,5 +1,5 @@
-"""Champion/challenger scorecards through `loan_review` (docs/lending-rules.md#champion-and-challenger):
-maker-checker promotion, what scoring then uses and records, and the comparison."""
+"""Champion/challenger scorecards through `loan_review`: maker-checker promotion, what
+scoring then uses and records, and the comparison (docs/lending-rules.md#champion-and-challenger)."""
 
 from __future__ import annotations
 
