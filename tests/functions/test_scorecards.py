@@ -1,5 +1,6 @@
 """Champion/challenger scorecards through `loan_review`: maker-checker promotion, what
-scoring then uses and records, and the comparison (docs/lending-rules.md#champion-and-challenger)."""
+scoring then uses and records, and the comparison
+(docs/lending-rules.md#champion-and-challenger)."""
 
 from __future__ import annotations
 
