@@ -12,10 +12,13 @@ from typing import Any
 import pytest
 
 from shared.domain.loan import LoanState
-from shared.domain.maker_checker import Made
+from shared.domain.maker_checker import Checked, Made
+from shared.domain.scoring.routing import ScorecardRouting
 from shared.records.credit_decisions import CreditDecisionRecord, CreditDecisions
 from shared.records.deposits import BankAccountRef
 from shared.records.loans import Disbursement, Loans, OverdueRecord
+from shared.records.scorecards import ActiveScorecards, RoutingRecords
+from shared.services.credit_scoring import ScorecardMissing
 from shared.services.scorecards import ScorecardShelf
 from tests.functions.conftest import Platform, idempotent, problem
 
@@ -268,3 +271,18 @@ def test_the_comparison_counts_match_a_hand_built_set(platform):
     assert [v["version"] for v in default["versions"]] == ["v1"]
     bad = review.get("/scorecards/compare?months=0", headers=headers)
     assert problem(bad, 422)
+
+
+def test_a_routing_naming_a_card_this_code_lacks_is_redelivered_not_acknowledged(platform):
+    world = platform.world
+    world.register("strong_msme")
+    loan_id = world.submit("strong_msme")
+    promoted = Checked(by="credit-2", at=world.clock.now())
+    routing = ActiveScorecards(
+        routing=ScorecardRouting(champion="v7"), revision=1, proposal_id="scp-x", promoted=promoted
+    )
+    world.uow.run(lambda tx: RoutingRecords(tx).put(routing))
+    with pytest.raises(ScorecardMissing, match="v7"):
+        world.score(loan_id, scorecards=platform.scorecards)
+    assert world.loan(loan_id).state is LoanState.SUBMITTED
+    assert loan_id not in world.uow.documents("credit_decisions")
