@@ -146,7 +146,8 @@ def routing_in_force(
 
 
 class ScorecardsView(BaseModel):
-    """The routing in force, where it comes from, the shipped versions and open proposals."""
+    """The routing in force, where it comes from, the shipped versions, and the proposals
+    still open against it (a stale one is left out: promoting it is a 409)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -163,12 +164,15 @@ def scorecards_view(
 ) -> ScorecardsView:
     def read(tx: DocumentTransaction) -> ScorecardsView:
         active = RoutingRecords(tx).get(ACTIVE)
-        proposals = ScorecardProposals(tx).find(
-            Where("state", "==", "proposed"), limit=MAX_OPEN_PROPOSALS_READ
+        revision = 0 if active is None else active.revision
+        proposals = ScorecardProposals(tx).find(  # those a promotion has not made stale
+            Where("state", "==", "proposed"),
+            Where("based_on_revision", "==", revision),
+            limit=MAX_OPEN_PROPOSALS_READ,
         )
         return ScorecardsView(
             routing=default if active is None else active.routing,
-            revision=0 if active is None else active.revision,
+            revision=revision,
             source="settings" if active is None else "promoted",
             promoted_at=None if active is None else active.promoted.at,
             shipped_versions=shelf.versions(),

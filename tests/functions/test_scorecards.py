@@ -103,7 +103,12 @@ def test_a_proposal_made_before_another_promotion_is_stale(platform):
         "p-1",
     ).get_json()
     second = propose(platform, {"version": "v2", "role": "champion", "reason": REASON}, "p-2")
+    assert [p["id"] for p in in_force(platform)["open_proposals"]] == [
+        first["id"],
+        second.get_json()["id"],
+    ]
     assert promote(platform, first["id"], "m-1").status_code == 200
+    assert in_force(platform)["open_proposals"] == []  # the second is stale now
     assert "stale" in problem(promote(platform, second.get_json()["id"], "m-2"), 409)["detail"]
     assert in_force(platform)["routing"]["champion"] == "v1"
 
