@@ -33,6 +33,7 @@ from typing import Literal
 from shared.platform.idempotency import IDEMPOTENCY_KEYS, PROCESSED_EVENTS
 from shared.platform.outbox import OUTBOX
 from shared.platform.store import Operator, OrderBy, Where
+from shared.records.credit_decisions import CREDIT_DECISIONS
 from shared.records.deposits import DEPOSITS
 from shared.records.ledger import LEDGER_ENTRIES
 from shared.records.loans import LOANS
@@ -279,6 +280,12 @@ COMPOSITE_INDEXES: tuple[CompositeIndex, ...] = (
         REMINDERS,
         (asc("state"), asc("send_at")),
         "collections_dispatch: the pending reminders whose moment has come, oldest first",
+    ),
+    # --- champion/challenger scorecards ---
+    CompositeIndex(
+        CREDIT_DECISIONS,
+        (asc("scorecard_version"), asc("loan_id")),
+        "compare_scorecards: one scorecard version's decisions, paged by loan id",
     ),
 )
 

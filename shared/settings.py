@@ -38,6 +38,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -52,6 +53,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.domain.caps import CapTableName
+from shared.domain.scoring.routing import ScorecardRouting
 from shared.fields import MAX_RUPIAH
 from shared.platform.escrow import EscrowAccount, FundingRules, MoneyLimits
 
@@ -404,15 +406,43 @@ class ApplicationsSettings(HttpSettings, DocumentStorageSettings):
     """`loan_applications`: auth, Firestore and Pub/Sub, and the borrower-documents bucket."""
 
 
-class ScoringSettings(PushSettings, PiiSettings, ProviderSettings):
-    """`scoring`: its pushes' tokens, the PII key (the providers are asked about the NIK) and
-    the providers."""
+class ScorecardRoutingSettings(PlatformSettings):
+    """Adds the champion/challenger routing in force until an `admin.credit` promotes one
+    (docs/lending-rules.md#champion-and-challenger): the champion `scorecard_version`, and
+    optionally a challenger version with the share of borrowers it scores (0 to 0.5)."""
 
     scorecard_version: str = Field(default="v1", pattern=r"^v\d+$")
+    scorecard_challenger_version: str | None = Field(default=None, pattern=r"^v\d+$")
+    scorecard_challenger_share: Decimal = Field(default=Decimal(0), ge=0, le=Decimal("0.5"))
+
+    @model_validator(mode="after")
+    def _routing_is_coherent(self) -> ScorecardRoutingSettings:
+        self.default_scorecard_routing()  # raises ValueError, named by load_settings
+        return self
+
+    def default_scorecard_routing(self) -> ScorecardRouting:
+        """The routing scoring uses while none was promoted."""
+        try:
+            return ScorecardRouting(
+                champion=self.scorecard_version,
+                challenger=self.scorecard_challenger_version,
+                challenger_share=self.scorecard_challenger_share,
+            )
+        except ValidationError as exc:
+            raise ValueError(
+                "PATUNGAN_SCORECARD_CHALLENGER_VERSION and _SHARE: "
+                + "; ".join(e["msg"] for e in exc.errors())
+            ) from None
 
 
-class ReviewSettings(HttpSettings):
-    """`loan_review`: auth, Firestore and Pub/Sub."""
+class ScoringSettings(PushSettings, PiiSettings, ProviderSettings, ScorecardRoutingSettings):
+    """`scoring`: its pushes' tokens, the PII key (the providers are asked about the NIK),
+    the providers, and the default champion/challenger routing."""
+
+
+class ReviewSettings(HttpSettings, ScorecardRoutingSettings):
+    """`loan_review`: auth, Firestore and Pub/Sub, and the default champion/challenger
+    routing (the scorecard routes show and compare it)."""
 
 
 class LenderTaxSettings(HttpSettings, DocumentStorageSettings):

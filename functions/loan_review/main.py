@@ -8,6 +8,15 @@
   document; the application is re-scored with it (`figure.verify`).
 Decisions take an `Idempotency-Key`; nobody decides or verifies their own application.
 
+Champion/challenger scorecards (rules in shared/services/scorecards.py; permission
+`scorecard.manage`; docs/lending-rules.md#champion-and-challenger):
+- `GET /scorecards` — the routing in force, the shipped versions and open proposals.
+- `POST /scorecards/proposals` — propose a version as champion, or as challenger with a
+  share of 0 to 0.5.
+- `POST /scorecards/proposals/{proposal_id}/promote` — a second admin puts it in force.
+- `GET /scorecards/compare` — per version: decisions, approvals, disbursed loans, loans
+  31+ days past due within `months` of disbursement, and the rates.
+
 Configuration: `shared.settings.ReviewSettings`, read on the first request.
 """
 
@@ -19,9 +28,11 @@ from typing import Any
 import functions_framework
 
 from shared.domain.permissions import Permission
+from shared.domain.scoring.routing import ScorecardRouting
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
 from shared.platform.event_origin import EventProducer
+from shared.records.scorecards import ScorecardProposalRecord
 from shared.records.users import UserDirectory
 from shared.services.loan_applications import ApplicationList, ApplicationView
 from shared.services.loan_review import (
@@ -35,6 +46,17 @@ from shared.services.loan_review import (
     review_case,
     review_queue,
     verify_declared_figure,
+)
+from shared.services.scorecards import (
+    ComparisonQuery,
+    ScorecardComparison,
+    ScorecardProposal,
+    ScorecardShelf,
+    ScorecardsView,
+    compare_scorecards,
+    promote_scorecard,
+    propose_scorecard,
+    scorecards_view,
 )
 
 router: Router[ReviewServices] = Router(
@@ -100,12 +122,76 @@ def verify_figure(call: Call[FigureVerification, ReviewServices]) -> ReviewCase:
     )
 
 
+SCORECARDS = Permission.SCORECARD_MANAGE
+
+
+@router.get("/scorecards", response=ScorecardsView, permission=SCORECARDS)
+def scorecards(call: Call[None, ReviewServices]) -> ScorecardsView:
+    """The champion/challenger routing in force, the shipped versions and open proposals."""
+    s = call.services
+    return scorecards_view(call.uow, s.default_routing, s.scorecards)
+
+
+@router.post(
+    "/scorecards/proposals",
+    body=ScorecardProposal,
+    response=ScorecardProposalRecord,
+    status=201,
+    permission=SCORECARDS,
+    idempotent=True,
+)
+def propose_card(call: Call[ScorecardProposal, ReviewServices]) -> ScorecardProposalRecord:
+    """Propose a shipped scorecard version as champion, or as challenger with its share."""
+    s = call.services
+    return propose_scorecard(
+        call.uow,
+        call.body,
+        admin_id=call.caller.user_id,
+        default=s.default_routing,
+        shelf=s.scorecards,
+        clock=s.clock,
+        ids=s.origin.ids,
+    )
+
+
+@router.post(
+    "/scorecards/proposals/{proposal_id}/promote",
+    response=ScorecardProposalRecord,
+    permission=SCORECARDS,
+    idempotent=True,
+)
+def promote_card(call: Call[None, ReviewServices]) -> ScorecardProposalRecord:
+    """Put another admin's proposal in force; scoring uses it from the next application."""
+    s = call.services
+    return promote_scorecard(
+        call.uow,
+        call.path["proposal_id"],
+        admin_id=call.caller.user_id,
+        default=s.default_routing,
+        shelf=s.scorecards,
+        clock=s.clock,
+    )
+
+
+@router.get(
+    "/scorecards/compare",
+    query=ComparisonQuery,
+    response=ScorecardComparison,
+    permission=SCORECARDS,
+)
+def compare_cards(call: Call[None, ReviewServices]) -> ScorecardComparison:
+    """Approval and early-delinquency rates of the champion and challenger (or `versions`)."""
+    return compare_scorecards(call.uow, call.query, call.services.default_routing)
+
+
 # --- dependencies, built on the first request ---------------------------------------------------
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReviewServices(EventProducer, HttpServices):
     entity: str
+    default_routing: ScorecardRouting
+    scorecards: ScorecardShelf
 
 
 def _services() -> ReviewServices:
@@ -116,7 +202,13 @@ def _services() -> ReviewServices:
     settings = load_settings(ReviewSettings)
     uow = unit_of_work(settings)
     return http_services(
-        settings, ReviewServices, uow=uow, callers=UserDirectory(uow), entity=settings.entity
+        settings,
+        ReviewServices,
+        uow=uow,
+        callers=UserDirectory(uow),
+        entity=settings.entity,
+        default_routing=settings.default_scorecard_routing(),
+        scorecards=ScorecardShelf(),
     )
 
 

@@ -58,6 +58,7 @@ class Permission(StrEnum):
     REMITTANCE_MAKE = "remittance.make"  # sweep fees, remit withholding, the withholding summary
     WRITE_OFF_PROPOSE = "write_off.propose"  # propose writing off a loan past its threshold
     WRITE_OFF_CONFIRM = "write_off.confirm"  # confirm another admin's write-off proposal
+    SCORECARD_MANAGE = "scorecard.manage"  # propose, promote (never one's own) and compare
 
 
 _P = Permission
@@ -68,7 +69,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
         "borrower": frozenset({_P.LOAN_APPLY, _P.LOAN_READ, _P.BANK_ACCOUNT_CHANGE}),
         "lender": frozenset({_P.TAX_FILE, _P.WALLET_USE, _P.BANK_ACCOUNT_CHANGE, _P.LOAN_FUND}),
         "staff": frozenset(),
-        "admin.credit": _STAFF_READ | {_P.LOAN_REVIEW, _P.FIGURE_VERIFY, _P.WRITE_OFF_PROPOSE},
+        "admin.credit": _STAFF_READ
+        | {_P.LOAN_REVIEW, _P.FIGURE_VERIFY, _P.WRITE_OFF_PROPOSE, _P.SCORECARD_MANAGE},
         "admin.finance": _STAFF_READ
         | {
             _P.CERTIFICATE_VERIFY,

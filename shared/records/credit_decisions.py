@@ -1,8 +1,9 @@
 """`credit_decisions/<loan id>`: the scorecard's full decision on a loan, kept for audit and review.
 
-One document per loan — the model version, each C's points, every
-characteristic with its value and points, the reasons, and which providers
-were unavailable — written by the scoring use case in the transaction that
+One document per loan — the scorecard version that scored it (champion or
+challenger, docs/lending-rules.md#champion-and-challenger), the model version,
+each C's points, every characteristic with its value and points, the reasons,
+and which providers were unavailable — written by the scoring use case in the transaction that
 moves the loan, and read by `admin.credit` reviewers. Keyed by the loan id, so
 a loan has at most one automated decision.
 """
@@ -27,6 +28,8 @@ class CreditDecisionRecord(BaseModel):
 
     loan_id: str
     borrower_id: str
+    # The scorecard file that scored it (`v1`); None on decisions made before routing.
+    scorecard_version: str | None = None
     model_version: str
     total_score: int
     max_score: int

@@ -1,10 +1,13 @@
 """Scoring a submitted application: providers, the five-C scorecard, and the decision's effects.
 
 `score_submitted_loan` applies one `loan.submitted` event:
-1. Read (outside any transaction) the loan, the borrower and the product. A
-   loan that is no longer `submitted` (cancelled meanwhile, or decided) is
-   skipped; a missing loan or borrower is a permanent error (`NotFound`: the
-   event consumer logs and acknowledges it).
+1. Read (outside any transaction) the loan, the borrower, the product and the
+   champion/challenger routing in force (`shared/services/scorecards.py`), which
+   picks the scorecard version by a stable hash of the borrower id
+   (docs/lending-rules.md#champion-and-challenger). A loan that is no longer
+   `submitted` (cancelled meanwhile, or decided) is skipped; a missing loan or
+   borrower is a permanent error (`NotFound`: the event consumer logs and
+   acknowledges it).
 2. Ask the providers (civil registry, credit bureau, marketplace sales and
    business profiles) through the `ProviderDataSource` port — in parallel, with
    timeouts and retries in the adapter, *outside* the transaction because a
@@ -12,7 +15,7 @@
    as `ProviderUnavailable` and the scorecard sends the loan to review with
    the reason; nothing here raises for a provider.
 3. Score (pure, milliseconds): `shared.domain.scoring.score` with the
-   scorecard given (loaded once per process). The new loan's monthly
+   borrower's scorecard version (each parsed once per process by the shelf). The new loan's monthly
    installment for the debt-service ratio is priced at the product's maximum
    rate — the most it could cost, since the grade is not known yet.
 4. One transaction (the consumer's: it records the event id in the same
@@ -25,8 +28,9 @@
    - `review` → `in_review` (the `admin.credit` queue), `loan.scored`;
    - `reject` → `rejected` with the decision's reasons, `loan.scored` and
      `loan.rejected`.
-   The full decision (model version, each C's points, every characteristic,
-   reasons, unavailable providers) is stored in `credit_decisions/<loan id>`.
+   The full decision (scorecard version and model version, each C's points,
+   every characteristic, reasons, unavailable providers) is stored in
+   `credit_decisions/<loan id>`.
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ from shared.domain.scoring.decision import Reason, ScoreDecision
 from shared.domain.scoring.engine import score
 from shared.domain.scoring.features import ScoringApplication
 from shared.domain.scoring.providers import PROVIDERS, ProviderData, ProviderUnavailable
-from shared.domain.scoring.scorecard import Scorecard
+from shared.domain.scoring.routing import ScorecardRouting, version_for
 from shared.platform.clock import jakarta_date
 from shared.platform.event_origin import EventOrigin
 from shared.platform.personal_data import PersonalDataVault
@@ -67,6 +71,7 @@ from shared.records.loans import DecisionSummary, LoanRecord, Loans
 from shared.records.users import UserRecord, Users
 from shared.services.catalogue import product_of
 from shared.services.offers import approve_loan, reject_loan
+from shared.services.scorecards import ScorecardShelf, routing_in_force
 
 logger = logging.getLogger(__name__)
 
@@ -100,10 +105,20 @@ class _Snapshot:
     loan: LoanRecord
     borrower: UserRecord
     product: LoanProduct
+    scorecard_version: str  # the version the routing in force gives this borrower
 
 
-def _read_snapshot(uow: UnitOfWork, loan_id: str) -> _Snapshot | LoanRecord:
-    """The loan with its borrower and product, or just the loan when it is not `submitted`."""
+class ScorecardMissing(RuntimeError):
+    """The routing in force names a scorecard this deployment does not ship. Not a rule
+    refusal: the event is redelivered (and finally dead-lettered), never acknowledged
+    unscored."""
+
+
+def _read_snapshot(
+    uow: UnitOfWork, loan_id: str, default_routing: ScorecardRouting
+) -> _Snapshot | LoanRecord:
+    """The loan with its borrower, product and scorecard version, or just the loan when it
+    is not `submitted`."""
 
     def read(tx: DocumentTransaction) -> _Snapshot | LoanRecord:
         loan = Loans(tx).require(loan_id)
@@ -112,8 +127,14 @@ def _read_snapshot(uow: UnitOfWork, loan_id: str) -> _Snapshot | LoanRecord:
         borrower = Users(tx).get(loan.borrower_id)
         if borrower is None:
             raise NotFound(f"borrower {loan.borrower_id!r} of loan {loan_id!r} does not exist")
-        # The version the loan was priced with (a retired product still prices its loans).
-        return _Snapshot(loan, borrower, product_of(tx, loan.product_id, loan.product_version))
+        routing, _ = routing_in_force(tx, default_routing)
+        return _Snapshot(
+            loan,
+            borrower,
+            # The version the loan was priced with (a retired product still prices its loans).
+            product_of(tx, loan.product_id, loan.product_version),
+            version_for(loan.borrower_id, routing),
+        )
 
     return uow.run(read, read_only=True)
 
@@ -192,7 +213,8 @@ def score_submitted_loan(
     *,
     providers: ProviderDataSource,
     vault: PersonalDataVault,
-    scorecard: Scorecard,
+    scorecards: ScorecardShelf,
+    default_routing: ScorecardRouting,
     origin: EventOrigin,
 ) -> ScoringResult:
     """Apply one `loan.submitted` event (see the module docstring)."""
@@ -200,7 +222,7 @@ def score_submitted_loan(
     if not isinstance(data, LoanSubmitted):
         raise NotFound(f"{submitted.type} is not a loan.submitted event")
     loan_id = data.loan_id
-    snapshot = _read_snapshot(uow, loan_id)
+    snapshot = _read_snapshot(uow, loan_id, default_routing)
     if isinstance(snapshot, LoanRecord):
         logger.info(
             "loan is %s, not submitted: nothing to score",
@@ -209,6 +231,10 @@ def score_submitted_loan(
         )
         return ScoringResult(loan_id, ScoringOutcome.SKIPPED)
 
+    try:
+        scorecard = scorecards.card(snapshot.scorecard_version)
+    except DomainError as missing:
+        raise ScorecardMissing(f"cannot score loan {loan_id}: {missing.detail}") from None
     applied_on = jakarta_date(snapshot.loan.submitted_at)
     application = scoring_application(snapshot, applied_on)
     borrower = snapshot.borrower
@@ -242,6 +268,7 @@ def score_submitted_loan(
             loan,
             position,
             snapshot.product,
+            snapshot.scorecard_version,
             decision,
             unavailable,
             answered_on={name: answered for name in PROVIDERS if name not in unavailable},
@@ -255,6 +282,7 @@ def score_submitted_loan(
         result.outcome.value,
         extra={
             "loan_id": loan_id,
+            "scorecard_version": snapshot.scorecard_version,
             "model_version": decision.model_version,
             "score": decision.total_score,
             "grade": decision.grade,
@@ -271,6 +299,7 @@ def _apply_decision(
     loan: LoanRecord,
     position: BorrowerPosition,
     product: LoanProduct,
+    scorecard_version: str,
     decision: ScoreDecision,
     unavailable: dict[str, str],
     *,
@@ -309,6 +338,7 @@ def _apply_decision(
     record = CreditDecisionRecord(
         loan_id=loan.id,
         borrower_id=loan.borrower_id,
+        scorecard_version=scorecard_version,
         model_version=decision.model_version,
         total_score=decision.total_score,
         max_score=decision.max_score,

@@ -27,13 +27,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from shared.adapters.auth import JwtVerifier, StaticPublicKey
 from shared.adapters.memory import RecordingNotifier, RecordingOpsChannel
 from shared.adapters.providers import InMemoryBankAccounts
+from shared.domain.scoring.routing import ScorecardRouting
 from shared.http.gateway_signature import GatewaySignature
 from shared.http.lazy import Lazy
 from shared.platform.escrow import FundingRules, MoneyLimits
 from shared.records.users import UserDirectory
+from shared.services.scorecards import ScorecardShelf
 from tests.unit.journey.money_desk import ESCROW
 from tests.unit.journey.payment_desk import FakeIssuer
-from tests.unit.journey.world import ENTITY, SCORECARD, JourneyWorld
+from tests.unit.journey.world import DEFAULT_ROUTING, ENTITY, SCORECARDS, JourneyWorld
 from tests.unit.plumbing.support import push_issuer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,6 +89,8 @@ class Platform:
     funding_rules: FundingRules = field(default_factory=FundingRules)
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     issuer: FakeIssuer = field(default_factory=FakeIssuer)
+    scorecards: ScorecardShelf = SCORECARDS
+    scorecard_routing: ScorecardRouting = DEFAULT_ROUTING
 
     def verifier(self) -> JwtVerifier:
         pem = self.key.public_key().public_bytes(
@@ -139,7 +143,12 @@ class Platform:
             case "loan_applications":
                 return module.ApplicationServices(**http, entity=ENTITY, documents=w.storage)
             case "loan_review":
-                return module.ReviewServices(**http, entity=ENTITY)
+                return module.ReviewServices(
+                    **http,
+                    entity=ENTITY,
+                    default_routing=self.scorecard_routing,
+                    scorecards=self.scorecards,
+                )
             case "products":
                 return module.ProductServices(**http)
             case "lender_tax":
@@ -174,7 +183,8 @@ class Platform:
                     **pushed,
                     providers=w.providers,
                     vault=w.vault,
-                    scorecard=SCORECARD,
+                    scorecards=self.scorecards,
+                    default_routing=self.scorecard_routing,
                 )
             case "ops_alerts":
                 return module.OpsAlertsServices(

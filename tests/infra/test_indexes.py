@@ -77,6 +77,7 @@ from shared.services.reconciliation import (
 from shared.services.reminders import dispatch_due_reminders, remind
 from shared.services.remittance import withholding_summary
 from shared.services.repayment_views import receipts_for_loan, repayment_of, statement_of
+from shared.services.scorecards import ComparisonQuery, compare_scorecards, scorecards_view
 from shared.services.statement_imports import (
     LineQuery,
     list_statements,
@@ -93,7 +94,7 @@ from shared.services.users import (
 from shared.services.wallet import EntryQuery, entries_of
 from shared.services.withdrawals import WithdrawalQuery, find_withdrawals, withdrawals_of
 from tests.unit.journey.payment_desk import PaymentDesk
-from tests.unit.journey.world import JourneyWorld
+from tests.unit.journey.world import DEFAULT_ROUTING, SCORECARDS, JourneyWorld
 
 T = TypeVar("T")
 SERVICES = REPOSITORY / "shared" / "services"
@@ -252,6 +253,8 @@ def journey_queries() -> list[RecordedQuery]:
     )
     product_history(recorder, product.id)
     list_catalogue(recorder)
+    scorecards_view(recorder, DEFAULT_ROUTING, SCORECARDS)  # and the open proposals
+    compare_scorecards(recorder, ComparisonQuery(), DEFAULT_ROUTING)  # the decisions scored
     bootstrap_admin_super(
         recorder,
         StaffIdentity(

@@ -15,7 +15,7 @@ from shared.platform.callers import Caller
 from shared.services.credit_scoring import ScoringOutcome, score_submitted_loan
 from shared.services.loan_applications import CancelApplication, cancel_application
 from shared.services.offers import AGREEMENT_VERSION
-from tests.unit.journey.world import SCORECARD, JourneyWorld
+from tests.unit.journey.world import DEFAULT_ROUTING, SCORECARD, SCORECARDS, JourneyWorld
 from tests.unit.plumbing.support import push_issuer
 
 
@@ -151,7 +151,8 @@ def _consumer(world: JourneyWorld) -> tuple[EventConsumer, EventServices]:
             delivery.event,
             providers=world.providers,
             vault=world.vault,
-            scorecard=SCORECARD,
+            scorecards=SCORECARDS,
+            default_routing=DEFAULT_ROUTING,
             origin=world.origin,
         )
 

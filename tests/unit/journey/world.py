@@ -34,6 +34,7 @@ from shared.domain.scoring.providers import (
     ProviderName,
     ProviderUnavailable,
 )
+from shared.domain.scoring.routing import ScorecardRouting
 from shared.domain.scoring.scorecard import load_scorecard
 from shared.platform.event_origin import EventOrigin
 from shared.platform.providers import ProviderQuery
@@ -48,6 +49,7 @@ from shared.services.loan_applications import (
     SubmitApplication,
     submit_application,
 )
+from shared.services.scorecards import ScorecardShelf
 from shared.services.users import Registration, UserView, register_user
 
 ENTITY = "p2p"
@@ -59,6 +61,8 @@ PERSONA_PRODUCTS = {
     "risky": "expansion-equal-principal",
 }
 SCORECARD = load_scorecard("v1")
+SCORECARDS = ScorecardShelf()
+DEFAULT_ROUTING = ScorecardRouting(champion="v1")
 
 
 class FakeCivilRegistry:
@@ -249,13 +253,20 @@ class JourneyWorld:
             "subscription": "projects/patungan-local/subscriptions/push.scoring",
         }
 
-    def score(self, loan_id: str) -> ScoringResult:
+    def score(
+        self,
+        loan_id: str,
+        *,
+        scorecards: ScorecardShelf = SCORECARDS,
+        default_routing: ScorecardRouting = DEFAULT_ROUTING,
+    ) -> ScoringResult:
         return score_submitted_loan(
             self.uow,
             self.submitted_event(loan_id),
             providers=self.providers,
             vault=self.vault,
-            scorecard=SCORECARD,
+            scorecards=scorecards,
+            default_routing=default_routing,
             origin=self.origin,
         )
 

@@ -1,0 +1,97 @@
+"""Champion/challenger routing and the comparison's counts (pure;
+docs/lending-rules.md#champion-and-challenger)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from shared.domain.scoring.comparison import (
+    VersionTally,
+    early_delinquent,
+    reached_early_delinquency_on,
+)
+from shared.domain.scoring.routing import ScorecardRouting, routing_position, version_for
+
+BORROWERS = [f"borrower-{n:05d}" for n in range(10_000)]
+
+
+def routing(share: str) -> ScorecardRouting:
+    return ScorecardRouting(champion="v1", challenger="v2", challenger_share=Decimal(share))
+
+
+def test_a_borrower_always_meets_the_same_card():
+    ten_percent = routing("0.1")
+    first = [version_for(b, ten_percent) for b in BORROWERS[:500]]
+    again = [version_for(b, routing("0.1")) for b in BORROWERS[:500]]
+    assert first == again
+    assert {"v1", "v2"} <= set(first)
+
+
+def test_the_position_is_the_sha256_of_the_borrower_id_not_pythons_hash():
+    digest = hashlib.sha256(b"borrower-00000").digest()
+    assert routing_position("borrower-00000") == Decimal(int.from_bytes(digest[:8])) / 2**64
+
+
+def test_the_share_is_respected_exactly_for_a_fixed_set_of_borrowers():
+    # The hash is deterministic, so the counts are exact: within 2% of the share too.
+    on_challenger = sum(version_for(b, routing("0.1")) == "v2" for b in BORROWERS)
+    assert on_challenger == 1016
+    assert abs(on_challenger - 1_000) <= 200
+    assert sum(version_for(b, routing("0.25")) == "v2" for b in BORROWERS) == 2525
+    assert all(version_for(b, routing("0")) == "v1" for b in BORROWERS)
+    assert all(version_for(b, ScorecardRouting(champion="v3")) == "v3" for b in BORROWERS[:100])
+
+
+def test_raising_the_share_keeps_every_challenger_borrower_on_the_challenger():
+    before = {b for b in BORROWERS if version_for(b, routing("0.1")) == "v2"}
+    after = {b for b in BORROWERS if version_for(b, routing("0.25")) == "v2"}
+    assert before < after
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"champion": "v1", "challenger": "v1", "challenger_share": "0.1"},  # itself
+        {"champion": "v1", "challenger_share": "0.1"},  # a share for nobody
+        {"champion": "v1", "challenger": "v2", "challenger_share": "0.51"},  # over 50%
+        {"champion": "v1", "challenger": "v2", "challenger_share": "-0.1"},
+        {"champion": "one"},  # not a file's name
+    ],
+)
+def test_an_incoherent_routing_is_refused(fields):
+    with pytest.raises(ValidationError):
+        ScorecardRouting.model_validate(fields)
+
+
+def test_early_delinquency_is_the_first_day_out_of_the_current_bucket():
+    swept = date(2026, 6, 30)
+    assert reached_early_delinquency_on(swept, 30) is None
+    assert reached_early_delinquency_on(swept, 31) == swept
+    assert reached_early_delinquency_on(swept, 41) == date(2026, 6, 20)
+    disbursed = date(2026, 3, 20)  # three months on: 20 June
+    assert early_delinquent(disbursed, swept, 41, months=3)  # reached it on 20 June
+    assert not early_delinquent(disbursed, swept, 40, months=3)  # on 21 June: too late
+    assert not early_delinquent(disbursed, swept, 30, months=3)
+    assert not early_delinquent(None, swept, 90, months=3)  # never disbursed
+    assert not early_delinquent(disbursed, None, 0, months=3)  # never swept
+
+
+def test_a_tally_counts_decisions_approvals_disbursements_and_early_delinquencies():
+    tally = VersionTally("v2", months=3)
+    disbursed, swept = date(2026, 1, 10), date(2026, 4, 30)
+    tally.add("approve", disbursed_on=disbursed, last_swept_on=swept, days_past_due=100)
+    tally.add("approve", disbursed_on=disbursed, last_swept_on=swept, days_past_due=0)
+    tally.add("approve", disbursed_on=None, last_swept_on=None, days_past_due=0)
+    tally.add("review", disbursed_on=disbursed, last_swept_on=swept, days_past_due=35)
+    tally.add("reject", disbursed_on=None, last_swept_on=None, days_past_due=0)
+    assert (tally.decisions, tally.approvals, tally.disbursed) == (5, 3, 3)
+    # 100 days on 30 April: 31 on 21 January (within 3 months); 35: 31 on 26 April (after).
+    assert tally.early_delinquent == 1
+    assert tally.approval_rate == Decimal("0.6000")
+    assert tally.early_delinquency_rate == Decimal("0.3333")
+    assert VersionTally("v1", months=3).approval_rate is None
