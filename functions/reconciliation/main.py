@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import functions_framework
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.http.guard import require_scheduler
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
+from shared.model import Model
 from shared.platform.event_origin import EventProducer
 from shared.records.reconciliations import ReconciliationRecord
 from shared.services.reconciliation import run_due
@@ -32,7 +33,7 @@ router: Router[ReconciliationServices] = Router(
 )
 
 
-class Runs(BaseModel):
+class Runs(Model):
     model_config = ConfigDict(frozen=True)
 
     runs: tuple[ReconciliationRecord, ...]

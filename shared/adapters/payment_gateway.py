@@ -32,6 +32,7 @@ import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from shared.model import Model
 from shared.platform.errors import TransientFailure
 
 if TYPE_CHECKING:  # pydantic-settings is not imported at cold start
@@ -59,7 +60,7 @@ class PaymentGatewayRefused(PaymentGatewayError):
         self.status = status
 
 
-class VirtualAccount(BaseModel):
+class VirtualAccount(Model):
     """A VA the gateway issued for one loan (repayments) or one lender (top-ups)."""
 
     model_config = _GATEWAY_MODEL
@@ -70,7 +71,7 @@ class VirtualAccount(BaseModel):
     name: str = Field(min_length=1)
 
 
-class SettlementItem(BaseModel):
+class SettlementItem(Model):
     """One payment settled: what the payer paid, the gateway's fee, what reaches the escrow."""
 
     model_config = _GATEWAY_MODEL
@@ -89,7 +90,7 @@ class SettlementItem(BaseModel):
         return self
 
 
-class SettlementReport(BaseModel):
+class SettlementReport(Model):
     """The payments paid on one Jakarta calendar day, settled the next day net of fees."""
 
     model_config = _GATEWAY_MODEL

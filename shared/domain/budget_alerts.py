@@ -27,9 +27,10 @@ from datetime import UTC
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, ConfigDict, Field, ValidationError
 
 from shared.domain.errors import ValidationFailed
+from shared.model import Model
 
 Basis = Literal["actual", "forecast"]
 Severity = Literal["warning", "critical"]
@@ -44,7 +45,7 @@ Amount = Annotated[Decimal, Field(ge=-(10**15), le=10**15, allow_inf_nan=False)]
 _WHOLE_UNIT_CURRENCIES = frozenset({"IDR", "JPY", "KRW", "VND", "CLP", "ISK"})
 
 
-class BudgetNotification(BaseModel):
+class BudgetNotification(Model):
     """One Cloud Billing budget notification: its attributes and its data, validated."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)

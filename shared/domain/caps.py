@@ -34,7 +34,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, computed_field, model_validator
+from pydantic import ConfigDict, computed_field, model_validator
 
 from shared.domain.caps_table import (
     KOPERASI_CAP_ROWS,
@@ -47,6 +47,7 @@ from shared.domain.errors import CapExceeded, ValidationFailed
 from shared.domain.money import format_idr
 from shared.domain.products import BorrowerSegment, LoanProduct, Purpose, Quote, quote
 from shared.domain.schedule import add_months
+from shared.model import Model
 
 __all__ = [
     "CAP_TABLES",
@@ -78,7 +79,7 @@ __all__ = [
 ]
 
 
-class Violation(BaseModel):
+class Violation(Model):
     """One broken rule: what, where it comes from, the limit, the actual figure, and why."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -91,7 +92,7 @@ class Violation(BaseModel):
     actual: Decimal | int | None = None
 
 
-class CapCheck(BaseModel):
+class CapCheck(Model):
     """The answer of a check: compliant when there are no violations."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -118,7 +119,7 @@ def combine_checks(*checks: CapCheck) -> CapCheck:
     )
 
 
-class AppliedRow(BaseModel):
+class AppliedRow(Model):
     """The row that governs a case, and a note when it was chosen by the fallback."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -127,7 +128,7 @@ class AppliedRow(BaseModel):
     note: str | None = None
 
 
-class CapTable(BaseModel):
+class CapTable(Model):
     """An effective-dated table of cap rows (see `caps_table.py` for how to amend it)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -136,9 +137,12 @@ class CapTable(BaseModel):
 
     @model_validator(mode="after")
     def _no_ambiguous_rows(self) -> Self:
-        for i, row in enumerate(self.rows):
-            for other in self.rows[i + 1 :]:
-                if _key(row) == _key(other) and _bands_overlap(row, other):
+        alike: dict[tuple[object, ...], list[CapRow]] = {}  # only alike rows can clash
+        for row in self.rows:
+            alike.setdefault(_key(row), []).append(row)
+        for rows in alike.values():
+            for i, row in enumerate(rows):
+                if any(_bands_overlap(row, other) for other in rows[i + 1 :]):
                     raise ValueError(
                         f"two {row.rule.value} rows from {row.effective_from} for "
                         f"{row.purpose or 'any purpose'}/{row.segment or 'any segment'}/"

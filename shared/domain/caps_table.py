@@ -61,9 +61,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from shared.domain.products import BorrowerSegment, Purpose
+from shared.model import Model
 
 
 class CapRule(StrEnum):
@@ -93,7 +94,7 @@ class LenderClass(StrEnum):
     NON_PROFESSIONAL = "non_professional"
 
 
-class CapRow(BaseModel):
+class CapRow(Model):
     """One limit, the cases it covers (purpose, segment, tenor band, lender class), its
     date and source.
 

@@ -32,7 +32,6 @@ from uuid import UUID
 import pydantic
 from pydantic import (
     AwareDatetime,
-    BaseModel,
     ConfigDict,
     Field,
     SerializeAsAny,
@@ -44,6 +43,7 @@ from pydantic import (
 from shared.domain.errors import ValidationFailed
 from shared.domain.loan import LoanState, LoanTransition, allowed_transitions
 from shared.domain.products import Rate, field_errors
+from shared.model import Model
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
 """An id minted by Patungan (loan, user, product): letters, digits and `_.:-`."""
@@ -85,7 +85,7 @@ class EventType(StrEnum):
     LOAN_MATURING = "loan.maturing"
 
 
-class EventData(BaseModel):
+class EventData(Model):
     """Base of every payload model: frozen, unknown fields refused."""
 
     # Built on first use: a function builds only the events it produces or consumes.
@@ -417,7 +417,7 @@ Entity = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,29}$")]
 """A business entity's short name (`p2p`, `koperasi`), as in `patungan-<entity>-<env>`."""
 
 
-class _EnvelopeFields(BaseModel):
+class _EnvelopeFields(Model):
     """What every envelope carries besides its payload."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, ConfigDict
 
 from shared.domain.errors import Forbidden
+from shared.model import Model
 
 
-class Made(BaseModel):
+class Made(Model):
     """Who made a request, and when."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -27,7 +28,7 @@ class Made(BaseModel):
     at: AwareDatetime
 
 
-class Checked(BaseModel):
+class Checked(Model):
     """Who confirmed (or refused) a request, and when."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -41,7 +41,6 @@ from typing import Annotated, Any, Literal, Self
 
 import pydantic
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -58,6 +57,7 @@ from shared.domain.money import Rounding, apply_rate
 from shared.domain.payoff import SettlementInterest
 from shared.domain.schedule import DayCount, InterestMethod, Schedule, build_schedule
 from shared.domain.tax import vat_on
+from shared.model import Model
 
 
 def _refuse_float(value: object) -> object:
@@ -104,7 +104,7 @@ class TenorUnit(StrEnum):
     DAY = "day"
 
 
-class LoanProduct(BaseModel):
+class LoanProduct(Model):
     """One loan product of an entity's catalogue (see the module docstring for units)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -180,7 +180,7 @@ class LoanProduct(BaseModel):
         return "month" if self.interest_method.is_monthly else "year"
 
 
-class ProductCatalogue(BaseModel):
+class ProductCatalogue(Model):
     """An entity's products, each id once."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -240,7 +240,7 @@ def parse_catalogue(raw: str | bytes | Mapping[str, Any]) -> ProductCatalogue:
         raise ValidationFailed("invalid product catalogue", field_errors(error)) from error
 
 
-class Quote(BaseModel):
+class Quote(Model):
     """What a borrower would owe for a product, principal and tenor, before any cap check.
 
     `cost_of_credit` is OJK's *manfaat ekonomi*: interest plus every borrower fee

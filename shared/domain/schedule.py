@@ -36,11 +36,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import ConfigDict, computed_field
 
 from shared.domain.errors import ValidationFailed
 from shared.domain.money import ALLOWED_UNITS, Rounding, Rupiah, round_rupiah
 from shared.domain.tax import vat_on
+from shared.model import Model
 
 
 class InterestMethod(StrEnum):
@@ -68,7 +69,7 @@ class DayCount(StrEnum):
         return 360 if self is DayCount.ACTUAL_360 else 365
 
 
-class Installment(BaseModel):
+class Installment(Model):
     """One installment of a schedule; `total = principal + interest + fees + fee_vat`.
 
     `fees` is the service fee; `fee_vat` the VAT on it at the rate in force on `due_date`.
@@ -86,7 +87,7 @@ class Installment(BaseModel):
     balance_after: int
 
 
-class Schedule(BaseModel):
+class Schedule(Model):
     """A loan's installments in order, with the terms that produced them."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from shared.domain.errors import (
@@ -79,6 +79,7 @@ from shared.http.guard import bearer_token, require_account
 from shared.http.problems import problem_for
 from shared.http.router import problem_response
 from shared.log import log_context, trace_from_headers
+from shared.model import Model
 from shared.platform.callers import Caller, TokenVerifier
 from shared.platform.clock import Clock, SystemClock
 from shared.platform.errors import TransientFailure
@@ -160,7 +161,7 @@ def _request_authorization() -> str | None:
     return flask.request.headers.get("Authorization") if flask.has_request_context() else None
 
 
-class PushMessage(BaseModel):
+class PushMessage(Model):
     """The Pub/Sub message inside a push request (Google's schema: unknown fields allowed)."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
@@ -171,7 +172,7 @@ class PushMessage(BaseModel):
     publish_time: str | None = Field(default=None, alias="publishTime")
 
 
-class PushEnvelope(BaseModel):
+class PushEnvelope(Model):
     """The CloudEvent data of a Pub/Sub push: the message and, sometimes, delivery details."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)

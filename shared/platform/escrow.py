@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.domain.caps import CAP_TABLES, CapTable, CapTableName
 from shared.fields import MAX_RUPIAH, Name
+from shared.model import Model
 
 
-class EscrowAccount(BaseModel):
+class EscrowAccount(Model):
     """Where lenders transfer their deposits: the bank, the account and its name."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -27,7 +28,7 @@ class EscrowAccount(BaseModel):
     account_name: Name
 
 
-class FundingRules(BaseModel):
+class FundingRules(Model):
     """How the entity's loans are funded (docs/lending-rules.md#funding): the smallest
     commitment, the most lenders one loan may have, the platform outstanding below which
     the lender concentration and non-professional share caps are not yet enforced, whether
@@ -48,7 +49,7 @@ class FundingRules(BaseModel):
         return CAP_TABLES[self.cap_table]
 
 
-class MoneyLimits(BaseModel):
+class MoneyLimits(Model):
     """The entity's smallest deposit and withdrawal, in rupiah."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, ConfigDict
 
 from shared.domain.products import CANCELLATION_WINDOW_DAYS
+from shared.model import Model
 from shared.platform.store import Repository
 
 BORROWER_POSITIONS = "borrower_positions"
 
 
-class BorrowerPosition(BaseModel):
+class BorrowerPosition(Model):
     """`borrower_positions/<borrower id>`."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")

@@ -11,14 +11,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, ConfigDict
 
+from shared.model import Model
 from shared.platform.store import Repository
 
 BUDGET_ALERTS = "budget_alerts"
 
 
-class BudgetAlertRecord(BaseModel):
+class BudgetAlertRecord(Model):
     """`budget_alerts/<key>`: a crossing ops were told of, and the spend when they were."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")

@@ -13,15 +13,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from shared.domain.scoring.decision import CharacteristicScore, FiveCPoints, GradeOffer, Reason
+from shared.model import Model
 from shared.platform.store import Repository
 
 CREDIT_DECISIONS = "credit_decisions"
 
 
-class CreditDecisionRecord(BaseModel):
+class CreditDecisionRecord(Model):
     """`credit_decisions/<loan id>`: the scorecard's full decision, kept for audit and review."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.maker_checker import Checked, Made
 from shared.fields import Instant
+from shared.model import Model
 from shared.platform.store import Repository
 
 DEPOSITS = "deposits"
@@ -30,7 +31,7 @@ DEPOSITS = "deposits"
 DepositState = Literal["declared", "matched", "confirmed", "rejected"]
 
 
-class BankAccountRef(BaseModel):
+class BankAccountRef(Model):
     """A bank account as money records keep it: the number only masked and as its keyed
     hash (to compare with a statement line), never in clear."""
 
@@ -42,7 +43,7 @@ class BankAccountRef(BaseModel):
     account_holder: str
 
 
-class DepositRecord(BaseModel):
+class DepositRecord(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str

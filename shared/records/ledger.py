@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.errors import InsufficientFunds
 from shared.domain.ledger import (
@@ -43,6 +43,7 @@ from shared.domain.ledger import (
     balance_changes,
 )
 from shared.fields import Instant
+from shared.model import Model
 from shared.platform.clock import jakarta_date
 from shared.platform.store import DocRef, DocumentTransaction, JsonDict
 
@@ -60,7 +61,7 @@ def balance_ref(account: AccountId, shard: int = 0) -> DocRef:
     return (LEDGER_BALANCES, balance_doc_id(account, shard))
 
 
-class PostingRecord(BaseModel):
+class PostingRecord(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     account: str
@@ -68,7 +69,7 @@ class PostingRecord(BaseModel):
     amount: int
 
 
-class EntryRecord(BaseModel):
+class EntryRecord(Model):
     """`ledger_entries/<entry id>`: one journal entry as stored."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -138,7 +139,7 @@ def _restored_posting(account: str, side: str, amount: int) -> Posting:
     return posting
 
 
-class BalanceRecord(BaseModel):
+class BalanceRecord(Model):
     """`ledger_balances/<account>[~shard]`: an account's balance, or one shard of it."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")

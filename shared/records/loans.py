@@ -21,12 +21,13 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from shared.domain.loan import LoanState, LoanTransition, transition
 from shared.domain.maker_checker import Checked, Made
 from shared.domain.products import BorrowerSegment, Purpose, TenorUnit
 from shared.fields import Instant, PlainStr, Rupiah, SignedRupiah
+from shared.model import Model
 from shared.platform.store import Repository
 from shared.records.deposits import BankAccountRef
 from shared.records.quotes import CapCheckView, QuoteResponse
@@ -61,7 +62,7 @@ class LoanPurpose(StrEnum):
     OTHER = "other"
 
 
-class Collateral(BaseModel):
+class Collateral(Model):
     """A warranty or collateral offered with the application (its estimated value in rupiah)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -70,7 +71,7 @@ class Collateral(BaseModel):
     value: Rupiah
 
 
-class BusinessCapital(BaseModel):
+class BusinessCapital(Model):
     """The applicant's declared capital (the scorecard's capital C); every figure is optional."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -80,7 +81,7 @@ class BusinessCapital(BaseModel):
     owner_equity: SignedRupiah | None = None  # negative when insolvent
 
 
-class StateChange(BaseModel):
+class StateChange(Model):
     """One step of a loan's life: when, from which state to which, and by whom."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -92,7 +93,7 @@ class StateChange(BaseModel):
     by: str | None  # a user id; None for the automated scorecard
 
 
-class DecisionSummary(BaseModel):
+class DecisionSummary(Model):
     """The scorecard's decision as the application shows it (details in credit_decisions)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -105,7 +106,7 @@ class DecisionSummary(BaseModel):
     decided_at: AwareDatetime
 
 
-class ReviewNote(BaseModel):
+class ReviewNote(Model):
     """What the `admin.credit` reviewer decided and why (the narrative is required)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -116,7 +117,7 @@ class ReviewNote(BaseModel):
     reviewed_at: AwareDatetime
 
 
-class OfferRecord(BaseModel):
+class OfferRecord(Model):
     """The priced offer the borrower may accept: rate, fees, schedule and agreement version.
 
     The schedule is indicative — priced as if disbursed on `priced_on` — and is
@@ -136,7 +137,7 @@ class OfferRecord(BaseModel):
     terms: QuoteResponse
 
 
-class LoanDocument(BaseModel):
+class LoanDocument(Model):
     """A document the borrower was given an upload URL for (the object may not exist yet)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -149,7 +150,7 @@ class LoanDocument(BaseModel):
     requested_at: AwareDatetime
 
 
-class Listing(BaseModel):
+class Listing(Model):
     """What the lenders' marketplace shows of the borrower and sorts by, set when funding
     opens: nothing that identifies the borrower."""
 
@@ -160,7 +161,7 @@ class Listing(BaseModel):
     sort_key: str  # "<funding closes on>|<loan id>": the marketplace's order and page token
 
 
-class Disbursement(BaseModel):
+class Disbursement(Model):
     """The loan's payout (docs/lending-rules.md#disbursement): requested by one
     `admin.finance`, booked by the disbursement plan (the loan becomes `active`, the payout
     in transit), its bank transfer confirmed by another; a returned transfer puts the payout
@@ -183,7 +184,7 @@ class Disbursement(BaseModel):
     line_id: str | None = None  # the statement line showing the payout leave
 
 
-class PayoffRecord(BaseModel):
+class PayoffRecord(Model):
     """The borrower's latest early-settlement quote (docs/lending-rules.md#early-settlement):
     its parts, the last day a payment settles by it, and what the loan owed when it was
     made (a payment since then makes it stale)."""
@@ -201,7 +202,7 @@ class PayoffRecord(BaseModel):
     settled_by: str | None = None  # the payment that settled the loan by it
 
 
-class OverdueRecord(BaseModel):
+class OverdueRecord(Model):
     """What the daily overdue sweep keeps of a loan (docs/lending-rules.md#overdue-and-collection):
     the last day it swept (a second sweep that day changes nothing), the late fees accrued
     so far, and how late the loan is."""
@@ -215,7 +216,7 @@ class OverdueRecord(BaseModel):
     collectability: int = 1
 
 
-class CreditRefundRecord(BaseModel):
+class CreditRefundRecord(Model):
     """A refund of the borrower's credit left on a repaid loan (maker-checker)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -228,7 +229,7 @@ class CreditRefundRecord(BaseModel):
     bank_reference: str | None = None
 
 
-class WriteOffRecord(BaseModel):
+class WriteOffRecord(Model):
     """A proposal to write the loan off and its outcome (maker-checker;
     docs/lending-rules.md#write-off): `admin.credit` proposes with a narrative and the days
     past due on that day, `admin.finance` confirms (or rejects with a reason)."""
@@ -245,7 +246,7 @@ class WriteOffRecord(BaseModel):
     plan_id: str | None = None  # the money plan a confirmation runs (`write-off-<loan>`)
 
 
-class LoanRecord(BaseModel):
+class LoanRecord(Model):
     """`loans/<id>`: one application and everything that happened to it."""
 
     model_config = ConfigDict(frozen=True, extra="allow")
@@ -262,7 +263,7 @@ class LoanRecord(BaseModel):
     tenor_unit: TenorUnit
     purpose: LoanPurpose
     collateral: Collateral | None = None
-    capital: BusinessCapital = BusinessCapital()
+    capital: BusinessCapital = Field(default_factory=BusinessCapital)
     borrower_outstanding: int = 0  # the borrower's outstanding principal when submitted
     state: LoanState
     submitted_at: Instant

@@ -11,17 +11,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.maker_checker import Checked, Made
 from shared.fields import Instant
+from shared.model import Model
 from shared.platform.store import Repository
 from shared.records.ledger import PostingRecord
 
 MANUAL_ENTRIES = "manual_entries"
 
 
-class Attachment(BaseModel):
+class Attachment(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     file_name: str
@@ -29,7 +30,7 @@ class Attachment(BaseModel):
     object_name: str
 
 
-class ManualEntryRecord(BaseModel):
+class ManualEntryRecord(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.fields import Instant
+from shared.model import Model
 from shared.platform.store import Repository
 
 MONEY_PLANS = "money_plans"
@@ -30,7 +31,7 @@ MONEY_PLANS = "money_plans"
 PlanKind = Literal["release", "disburse", "auto_invest", "split", "write_off"]
 
 
-class SplitLine(BaseModel):
+class SplitLine(Model):
     """One lender's part of a repayment, fixed when the split's plan is made."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -46,7 +47,7 @@ class SplitLine(BaseModel):
     net: int
 
 
-class MoneyPlanRecord(BaseModel):
+class MoneyPlanRecord(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, ConfigDict
 
 from shared.fields import Instant
+from shared.model import Model
 from shared.platform.store import Repository
 
 PARTICIPATIONS = "participations"
@@ -29,7 +30,7 @@ def participation_id(loan_id: str, lender_id: str) -> str:
     return f"{loan_id}~{lender_id}"
 
 
-class Commitment(BaseModel):
+class Commitment(Model):
     """One commitment to the stake: its id (the ledger entry is `commitment-<id>`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -40,7 +41,7 @@ class Commitment(BaseModel):
     via: Literal["manual", "auto_invest"]
 
 
-class ParticipationRecord(BaseModel):
+class ParticipationRecord(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str

@@ -21,11 +21,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.allocation import InstallmentParts
 from shared.domain.maker_checker import Checked, Made
 from shared.fields import Instant
+from shared.model import Model
 from shared.platform.store import Repository
 
 VIRTUAL_ACCOUNTS = "virtual_accounts"
@@ -37,7 +38,7 @@ VirtualAccountKind = Literal["loan", "lender"]
 PaymentState = Literal["unapplied", "allocated", "split", "deposited", "in_suspense", "refunded"]
 
 
-class VirtualAccountRecord(BaseModel):
+class VirtualAccountRecord(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str  # the virtual account number
@@ -48,7 +49,7 @@ class VirtualAccountRecord(BaseModel):
     issued_at: Instant
 
 
-class Parts(BaseModel):
+class Parts(Model):
     """`InstallmentParts` as stored."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -73,7 +74,7 @@ class Parts(BaseModel):
         return InstallmentParts(**self.model_dump())
 
 
-class AppliedRecord(BaseModel):
+class AppliedRecord(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     number: int
@@ -81,7 +82,7 @@ class AppliedRecord(BaseModel):
     settled: bool
 
 
-class AllocationRecord(BaseModel):
+class AllocationRecord(Model):
     """Where a repayment went: installments (oldest first), and the overpayment."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -93,7 +94,7 @@ class AllocationRecord(BaseModel):
     allocated_at: Instant
 
 
-class ResolutionRecord(BaseModel):
+class ResolutionRecord(Model):
     """Where a payment in suspense goes, who proposed it and who decided
     (shared/services/suspense.py)."""
 
@@ -108,7 +109,7 @@ class ResolutionRecord(BaseModel):
     bank_reference: str | None = None
 
 
-class PaymentRecord(BaseModel):
+class PaymentRecord(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str  # the gateway's reference (paymentRequestId)
@@ -127,7 +128,7 @@ class PaymentRecord(BaseModel):
     resolution: ResolutionRecord | None = None  # a payment in suspense: where it goes
 
 
-class LenderReceiptRecord(BaseModel):
+class LenderReceiptRecord(Model):
     """One lender's part of one repayment of one loan; or, with `principal_written_off`, the
     loss the lender took when the loan was written off (its `payment_id` is the write-off's
     plan, every amount received zero); `recovery` marks a repayment of a written-off loan
@@ -157,7 +158,7 @@ class LenderReceiptRecord(BaseModel):
         return self.principal + self.interest + self.late_fee
 
 
-class SettlementRecord(BaseModel):
+class SettlementRecord(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str  # the settlement date

@@ -14,17 +14,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, ConfigDict
 
 from shared.domain.maker_checker import Checked, Made
 from shared.domain.products import LoanProduct
+from shared.model import Model
 from shared.platform.store import Repository
 
 PRODUCTS = "products"
 PRODUCT_VERSIONS = "product_versions"
 
 
-class CatalogueEntry(BaseModel):
+class CatalogueEntry(Model):
     """`products/<id>`: the product's active version and whether new applications may use it."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -45,7 +46,7 @@ def version_key(product_id: str, version: int) -> str:
     return f"{product_id}@v{version}"
 
 
-class ProductVersionRecord(BaseModel):
+class ProductVersionRecord(Model):
     """`product_versions/<id>@v<n>`: one version of a product's terms, never edited."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")

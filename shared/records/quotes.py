@@ -17,11 +17,12 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.domain.caps import CapCheck
 from shared.domain.products import Quote, TenorUnit
 from shared.domain.schedule import InterestMethod
+from shared.model import Model
 
 DAILY_RATE_PLACES = Decimal("1E-10")
 
@@ -29,7 +30,7 @@ DAILY_RATE_PLACES = Decimal("1E-10")
 # --- the response -----------------------------------------------------------------------------
 
 
-class InstallmentLine(BaseModel):
+class InstallmentLine(Model):
     """One installment: `total = principal + interest + fees + fee_vat`."""
 
     model_config = ConfigDict(frozen=True)
@@ -44,7 +45,7 @@ class InstallmentLine(BaseModel):
     balance_after: int
 
 
-class QuoteTotals(BaseModel):
+class QuoteTotals(Model):
     """`fees`: every borrower fee (origination + service fees, VAT excluded);
     `fee_vat`: the VAT on those fees; `payable`: principal + interest + fees + fee_vat."""
 
@@ -57,7 +58,7 @@ class QuoteTotals(BaseModel):
     payable: int
 
 
-class CapViolationView(BaseModel):
+class CapViolationView(Model):
     """One broken cap: the rule, where it comes from, and the figures (decimal strings)."""
 
     model_config = ConfigDict(frozen=True)
@@ -70,7 +71,7 @@ class CapViolationView(BaseModel):
     actual: str | None = None
 
 
-class CapCheckView(BaseModel):
+class CapCheckView(Model):
     model_config = ConfigDict(frozen=True)
 
     compliant: bool
@@ -78,7 +79,7 @@ class CapCheckView(BaseModel):
     notes: tuple[str, ...] = ()
 
 
-class QuoteResponse(BaseModel):
+class QuoteResponse(Model):
     """The calculator's answer (see the module docstring for the contract)."""
 
     model_config = ConfigDict(frozen=True)

@@ -13,10 +13,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.maker_checker import Made
 from shared.fields import Instant
+from shared.model import Model
 from shared.platform.store import Repository
 
 RECONCILIATIONS = "reconciliations"
@@ -30,7 +31,7 @@ RunKind = Literal["daily", "on_demand"]
 RunState = Literal["queued", "running", "passed", "failed"]
 
 
-class Problem(BaseModel):
+class Problem(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     check: str
@@ -39,7 +40,7 @@ class Problem(BaseModel):
     entry_id: str | None = None
 
 
-class EscrowFigures(BaseModel):
+class EscrowFigures(Model):
     """Both sides of the escrow identity, as the journal adds up."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -50,7 +51,7 @@ class EscrowFigures(BaseModel):
     difference: int
 
 
-class InTransit(BaseModel):
+class InTransit(Model):
     """An escrow movement the ledger has and the latest statement does not show yet."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -61,7 +62,7 @@ class InTransit(BaseModel):
     bank_reference: str | None = None
 
 
-class OpenLine(BaseModel):
+class OpenLine(Model):
     """A statement line not yet accounted to anyone: money in suspense, money out unexplained."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -74,7 +75,7 @@ class OpenLine(BaseModel):
     value_date: date
 
 
-class StatementCheck(BaseModel):
+class StatementCheck(Model):
     """Escrow cash as of the latest statement's cut-off against its closing balance."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -90,7 +91,7 @@ class StatementCheck(BaseModel):
     open_lines_count: int
 
 
-class ReconciliationRecord(BaseModel):
+class ReconciliationRecord(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str
@@ -120,7 +121,7 @@ class Reconciliations(Repository[ReconciliationRecord]):
     model = ReconciliationRecord
 
 
-class CheckpointRecord(BaseModel):
+class CheckpointRecord(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     day: date
@@ -129,7 +130,7 @@ class CheckpointRecord(BaseModel):
     run_id: str
 
 
-class CheckpointChunk(BaseModel):
+class CheckpointChunk(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str  # <day>-<n>

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.fields import Instant
+from shared.model import Model
 from shared.platform.notifications import RecipientRole
 from shared.platform.store import Repository
 
@@ -29,7 +30,7 @@ def reminder_id(event_id: str, recipient_id: str) -> str:
     return f"{event_id}~{recipient_id}"
 
 
-class ReminderRecord(BaseModel):
+class ReminderRecord(Model):
     """One message to one person about one event, and what became of it."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")

@@ -19,10 +19,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.maker_checker import Checked, Made
 from shared.fields import Instant
+from shared.model import Model
 from shared.platform.store import Repository
 
 REMITTANCES = "remittances"
@@ -32,7 +33,7 @@ RemittanceState = Literal["proposed", "posted", "rejected"]
 TaxArticle = Literal["pph23", "pph26"]
 
 
-class RemittanceRecord(BaseModel):
+class RemittanceRecord(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.maker_checker import Checked, Made
 from shared.domain.scoring.routing import ChallengerShare, ScorecardRouting, ScorecardVersion
+from shared.model import Model
 from shared.platform.store import Repository
 
 SCORECARD_ROUTING = "scorecard_routing"
@@ -23,7 +24,7 @@ ACTIVE = "active"
 SCORECARD_PROPOSALS = "scorecard_proposals"
 
 
-class ActiveScorecards(BaseModel):
+class ActiveScorecards(Model):
     """`scorecard_routing/active`: the routing in force and the promotion that set it."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -40,7 +41,7 @@ class RoutingRecords(Repository[ActiveScorecards]):
     model = ActiveScorecards
 
 
-class ScorecardProposalRecord(BaseModel):
+class ScorecardProposalRecord(Model):
     """`scorecard_proposals/<id>`: a version proposed as champion or challenger.
 
     `based_on_revision` is the routing's revision when it was proposed: a promotion since

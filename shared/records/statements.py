@@ -20,10 +20,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.maker_checker import Made
 from shared.fields import Instant
+from shared.model import Model
 from shared.platform.store import Repository
 
 BANK_STATEMENTS = "bank_statements"
@@ -32,7 +33,7 @@ STATEMENT_LINES = "statement_lines"
 LineState = Literal["in_suspense", "matched", "claimed", "explained", "unexplained"]
 
 
-class StatementRecord(BaseModel):
+class StatementRecord(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str
@@ -56,7 +57,7 @@ class StatementRecord(BaseModel):
     updated_at: Instant
 
 
-class Counterparty(BaseModel):
+class Counterparty(Model):
     """The other side of a line, as far as the statement names it (number masked and hashed)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -67,7 +68,7 @@ class Counterparty(BaseModel):
     name: str | None = None
 
 
-class StatementLineRecord(BaseModel):
+class StatementLineRecord(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str

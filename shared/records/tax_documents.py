@@ -13,9 +13,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, ConfigDict
 
 from shared.domain.maker_checker import Checked, Made
+from shared.model import Model
 from shared.platform.store import Repository
 
 TAX_DOCUMENTS = "tax_documents"
@@ -23,7 +24,7 @@ TAX_DOCUMENTS = "tax_documents"
 TaxDocumentKind = Literal["certificate_of_domicile", "withholding_exemption"]
 
 
-class TaxDocumentRecord(BaseModel):
+class TaxDocumentRecord(Model):
     """`tax_documents/<id>`: one document a lender filed, and what `admin.finance` decided."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")

@@ -17,12 +17,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from shared.domain.errors import NotFound
 from shared.domain.identity import PROVINCES
 from shared.domain.maker_checker import Checked, Made
 from shared.fields import DocumentId, Instant, Name, PlainStr, Rupiah
+from shared.model import Model
 from shared.platform.callers import CallerDirectory, CallerRecord, Role
 from shared.platform.ids import require_document_id
 from shared.platform.store import Repository, UnitOfWork
@@ -56,7 +57,7 @@ Sector = Literal[
 StoreId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 
 
-class BorrowerProfile(BaseModel):
+class BorrowerProfile(Model):
     """The borrower's business, as the scorecard's character and condition Cs read it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -74,7 +75,7 @@ class BorrowerProfile(BaseModel):
         return self
 
 
-class LenderProfile(BaseModel):
+class LenderProfile(Model):
     """Who lends: a person or an institution, resident in Indonesia for tax or not.
 
     Residency decides the withholding on interest (PPh 23, or PPh 26 and a treaty rate
@@ -112,7 +113,7 @@ class LenderProfile(BaseModel):
         return self
 
 
-class BankAccountRecord(BaseModel):
+class BankAccountRecord(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     bank_code: str
@@ -128,7 +129,7 @@ class BankAccountRecord(BaseModel):
     verified_by_inquiry: str | None = None  # the admin whose disbursement request asked
 
 
-class Membership(BaseModel):
+class Membership(Model):
     """Membership of the cooperative (docs/lending-rules.md#cooperative): the number the
     cooperative's member register gives the user, recorded by one `admin.super` and approved
     by another. Only an approved membership (`checked`) lets a user fund or borrow at a
@@ -145,7 +146,7 @@ class Membership(BaseModel):
         return self.checked is not None
 
 
-class SealedIdentifier(BaseModel):
+class SealedIdentifier(Model):
     """A personal identifier as stored: encrypted, its keyed lookup hash, and masked."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -155,7 +156,7 @@ class SealedIdentifier(BaseModel):
     masked: str
 
 
-class LenderAgreements(BaseModel):
+class LenderAgreements(Model):
     """The lender agreement and risk disclosure versions a lender accepted, and when
     (docs/lending-rules.md#funding)."""
 
@@ -166,7 +167,7 @@ class LenderAgreements(BaseModel):
     accepted_at: AwareDatetime
 
 
-class UserRecord(BaseModel):
+class UserRecord(Model):
     """`users/<user id>` (the token subject). Personal identifiers only encrypted + masked.
 
     A resident person has a NIK the civil registry confirmed at registration; a
@@ -211,7 +212,7 @@ class Users(Repository[UserRecord]):
     model = UserRecord
 
 
-class RoleGrantRecord(BaseModel):
+class RoleGrantRecord(Model):
     """`role_grants/<grant id>`: an admin role proposed by one `admin.super`, decided by
     another."""
 

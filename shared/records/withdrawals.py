@@ -17,10 +17,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.maker_checker import Checked, Made
 from shared.fields import Instant
+from shared.model import Model
 from shared.platform.store import Repository
 from shared.records.deposits import BankAccountRef
 
@@ -29,7 +30,7 @@ WITHDRAWALS = "withdrawals"
 WithdrawalState = Literal["requested", "approved", "confirmed", "rejected", "returned"]
 
 
-class WithdrawalRecord(BaseModel):
+class WithdrawalRecord(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str

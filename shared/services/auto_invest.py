@@ -19,11 +19,12 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from shared.domain.errors import ValidationFailed
 from shared.domain.loan import LoanState
 from shared.fields import Instant, PositiveRupiah
+from shared.model import Model
 from shared.platform.callers import Caller
 from shared.platform.escrow import FundingRules
 from shared.platform.event_origin import EventOrigin
@@ -37,7 +38,7 @@ CHUNK = 25  # lenders committed per transaction
 MAX_MATCHING = 5_000  # enabled rules read per loan
 
 
-class AutoInvestRules(BaseModel):
+class AutoInvestRules(Model):
     """What a lender wants funded automatically; empty grades or tenors mean any."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -70,7 +71,7 @@ class AutoInvestRuleSets(Repository[AutoInvestRecord]):
     key_field = "lender_id"
 
 
-class AutoInvestPass(BaseModel):
+class AutoInvestPass(Model):
     model_config = ConfigDict(frozen=True)
 
     loan_id: str

@@ -22,11 +22,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.domain.errors import Conflict, Forbidden
 from shared.domain.identity import mask_account_number, same_name
 from shared.fields import Name
+from shared.model import Model
 from shared.platform.clock import Clock
 from shared.platform.errors import TransientFailure
 from shared.platform.personal_data import PersonalDataVault
@@ -38,7 +39,7 @@ from shared.records.users import BankAccountRecord, UserRecord, Users
 WITHDRAWAL_HOLD = timedelta(hours=24)
 
 
-class BankAccountInput(BaseModel):
+class BankAccountInput(Model):
     """A bank account: the bank's three-digit code, the account number and its holder."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -25,12 +25,13 @@ from __future__ import annotations
 from datetime import datetime
 from importlib import resources
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.caps import check_product
 from shared.domain.errors import Conflict, NotFound, ValidationFailed
 from shared.domain.maker_checker import Checked, Made, checked
 from shared.domain.products import LoanProduct, ProductCatalogue, parse_catalogue
+from shared.model import Model
 from shared.platform.clock import Clock, jakarta_date
 from shared.platform.ids import require_document_id
 from shared.platform.store import DocumentTransaction, JsonDict, OrderBy, UnitOfWork, Where
@@ -78,7 +79,7 @@ def product_of(tx: DocumentTransaction, product_id: str, version: int | None) ->
 # --- versions: proposed by one admin.super, activated by another -----------------------------
 
 
-class ProductProposal(BaseModel):
+class ProductProposal(Model):
     """`POST /products`: the terms of a product's next version."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -86,7 +87,7 @@ class ProductProposal(BaseModel):
     product: LoanProduct
 
 
-class ProductHistory(BaseModel):
+class ProductHistory(Model):
     """A product's catalogue entry (if any version was activated) and all its versions."""
 
     model_config = ConfigDict(frozen=True)
@@ -95,7 +96,7 @@ class ProductHistory(BaseModel):
     versions: tuple[ProductVersionRecord, ...]
 
 
-class Catalogue(BaseModel):
+class Catalogue(Model):
     model_config = ConfigDict(frozen=True)
 
     products: tuple[CatalogueEntry, ...]

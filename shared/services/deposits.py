@@ -22,13 +22,14 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.domain.events import DepositConfirmed, DepositDeclared, DepositRejected, EventType
 from shared.domain.maker_checker import Checked, Made, checked, refuse_own_case
 from shared.domain.movements import deposit_credit
 from shared.fields import InstantText, PlainStr, PositiveRupiah, ProseStr
+from shared.model import Model
 from shared.platform.callers import Caller
 from shared.platform.escrow import EscrowAccount, MoneyLimits
 from shared.platform.event_origin import EventOrigin
@@ -49,7 +50,7 @@ TransferReference = Annotated[
 Reason = Annotated[ProseStr, Field(min_length=5, max_length=1000)]
 
 
-class DepositDeclaration(BaseModel):
+class DepositDeclaration(Model):
     """`POST /lender_wallet/deposits`: the transfer the lender made or is about to make."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -59,7 +60,7 @@ class DepositDeclaration(BaseModel):
     transfer_reference: TransferReference
 
 
-class PayTo(BaseModel):
+class PayTo(Model):
     """Where to transfer: the escrow account, and what to write on the transfer."""
 
     model_config = ConfigDict(frozen=True)
@@ -72,7 +73,7 @@ class PayTo(BaseModel):
     transfer_reference: str
 
 
-class DepositView(BaseModel):
+class DepositView(Model):
     model_config = ConfigDict(frozen=True)
 
     id: str
@@ -110,32 +111,32 @@ class DepositView(BaseModel):
         )
 
 
-class DeclaredDeposit(BaseModel):
+class DeclaredDeposit(Model):
     model_config = ConfigDict(frozen=True)
 
     deposit: DepositView
     pay_to: PayTo
 
 
-class DepositList(BaseModel):
+class DepositList(Model):
     model_config = ConfigDict(frozen=True)
 
     deposits: tuple[DepositView, ...]
 
 
-class DepositMatch(BaseModel):
+class DepositMatch(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     line_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
 
 
-class DepositRejection(BaseModel):
+class DepositRejection(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     reason: Reason
 
 
-class DepositQuery(BaseModel):
+class DepositQuery(Model):
     """`GET /finance/deposits?state=declared&from=...&to=...`: newest first."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)

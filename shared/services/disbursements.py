@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.caps import OJK_CAPS, CapTable
 from shared.domain.errors import CapExceeded, Conflict, NotFound, ValidationFailed
@@ -45,6 +45,7 @@ from shared.domain.loan import LoanState, LoanTransition
 from shared.domain.maker_checker import Made, checked, refuse_own_case
 from shared.domain.movements import line_in_reversed
 from shared.domain.products import quote
+from shared.model import Model
 from shared.platform.clock import jakarta_date
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
@@ -64,7 +65,7 @@ from shared.services.offers import recheck_offer
 from shared.services.withdrawals import BankReference, unexplained_line
 
 
-class DisbursementView(BaseModel):
+class DisbursementView(Model):
     model_config = ConfigDict(frozen=True)
 
     loan_id: str
@@ -77,14 +78,14 @@ class DisbursementView(BaseModel):
         return cls(loan_id=loan.id, loan_state=loan.state, disbursement=loan.disbursement)
 
 
-class PayoutConfirmation(BaseModel):
+class PayoutConfirmation(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     bank_reference: BankReference
     value_date: date
 
 
-class PayoutReturn(BaseModel):
+class PayoutReturn(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     line_id: str

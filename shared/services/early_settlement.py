@@ -18,11 +18,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.errors import Conflict, NotFound, ValidationFailed
 from shared.domain.loan import LoanState
 from shared.domain.payoff import RemainingInstallment, payoff_quote
+from shared.model import Model
 from shared.platform.clock import jakarta_date
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
@@ -36,7 +37,7 @@ MAX_DAYS_AHEAD = 30
 MONTHS_A_YEAR = 12
 
 
-class PayoffRequest(BaseModel):
+class PayoffRequest(Model):
     """`POST /loans/{loan_id}/quotes`: the day to settle on (today if not given)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -44,7 +45,7 @@ class PayoffRequest(BaseModel):
     settle_on: date | None = None
 
 
-class PayoffView(BaseModel):
+class PayoffView(Model):
     model_config = ConfigDict(frozen=True)
 
     loan_id: str

@@ -53,6 +53,7 @@ from shared.domain.ledger import AccountType
 from shared.domain.loan import LoanState, LoanTransition
 from shared.domain.movements import commitment, lender_account
 from shared.fields import PositiveRupiah
+from shared.model import Model
 from shared.platform.callers import Caller
 from shared.platform.clock import jakarta_date
 from shared.platform.escrow import FundingRules
@@ -91,7 +92,7 @@ M = TypeVar("M", bound=BaseModel)
 # --- agreements -------------------------------------------------------------------------------
 
 
-class AgreementAcceptance(BaseModel):
+class AgreementAcceptance(Model):
     """The versions the lender read and accepts: they must be the current ones."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -100,7 +101,7 @@ class AgreementAcceptance(BaseModel):
     risk_disclosure: Annotated[str, Field(min_length=1, max_length=100)]
 
 
-class AgreementsView(BaseModel):
+class AgreementsView(Model):
     model_config = ConfigDict(frozen=True)
 
     current_lender_agreement: str = LENDER_AGREEMENT_VERSION
@@ -161,13 +162,13 @@ def accept_lender_agreements(
 # --- commitments ------------------------------------------------------------------------------
 
 
-class CommitmentRequest(BaseModel):
+class CommitmentRequest(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     amount: PositiveRupiah
 
 
-class CommitmentView(BaseModel):
+class CommitmentView(Model):
     model_config = ConfigDict(frozen=True)
 
     loan_id: str
@@ -633,7 +634,7 @@ def commit_to_loan(
 # --- the marketplace --------------------------------------------------------------------------
 
 
-class MarketplaceQuery(BaseModel):
+class MarketplaceQuery(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     grade: Annotated[str, Field(min_length=1, max_length=8)] | None = None
@@ -645,7 +646,7 @@ class MarketplaceQuery(BaseModel):
     limit: Annotated[int, Field(ge=1, le=100)] = 20
 
 
-class MarketplaceLoan(BaseModel):
+class MarketplaceLoan(Model):
     """A loan as a lender may see it: nothing that identifies the borrower."""
 
     model_config = ConfigDict(frozen=True)
@@ -691,7 +692,7 @@ class MarketplaceLoan(BaseModel):
         )
 
 
-class Marketplace(BaseModel):
+class Marketplace(Model):
     model_config = ConfigDict(frozen=True)
 
     loans: tuple[MarketplaceLoan, ...]
@@ -739,7 +740,7 @@ def marketplace(uow: UnitOfWork, query: MarketplaceQuery, *, today: date) -> Mar
 # --- the portfolio ----------------------------------------------------------------------------
 
 
-class Stake(BaseModel):
+class Stake(Model):
     model_config = ConfigDict(frozen=True)
 
     loan_id: str
@@ -748,7 +749,7 @@ class Stake(BaseModel):
     outstanding_principal: int
 
 
-class Portfolio(BaseModel):
+class Portfolio(Model):
     model_config = ConfigDict(frozen=True)
 
     balance: WalletBalance

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.errors import Conflict
 from shared.domain.events import EventType, LoanExpired
 from shared.domain.loan import LoanState, LoanTransition
+from shared.model import Model
 from shared.platform.clock import jakarta_date
 from shared.platform.event_origin import EventOrigin
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
@@ -30,7 +31,7 @@ EXPIRED_PER_RUN = 500  # loans expired by one run; the next run takes the rest
 RELEASABLE = (LoanState.EXPIRED, LoanState.CANCELLED)
 
 
-class ExpiryRun(BaseModel):
+class ExpiryRun(Model):
     model_config = ConfigDict(frozen=True)
 
     expired: tuple[str, ...]

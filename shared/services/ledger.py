@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.errors import DomainError, NotFound
 from shared.domain.ledger import AccountId
+from shared.model import Model
 from shared.platform.store import UnitOfWork
 from shared.records.ledger import read_balances
 from shared.records.reconciliations import ReconciliationRecord
 
 
-class AccountBalance(BaseModel):
+class AccountBalance(Model):
     model_config = ConfigDict(frozen=True)
 
     account: str
@@ -19,7 +20,7 @@ class AccountBalance(BaseModel):
     balance: int  # in the account's normal direction: positive is money there
 
 
-class ReconciliationList(BaseModel):
+class ReconciliationList(Model):
     model_config = ConfigDict(frozen=True)
 
     runs: tuple[ReconciliationRecord, ...]

@@ -18,12 +18,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from shared.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.domain.maker_checker import Made, checked
 from shared.domain.tax import PPH_26_RATE, LenderTaxProfile
 from shared.fields import ProseStr, RateText
+from shared.model import Model
 from shared.platform.callers import Caller
 from shared.platform.clock import Clock
 from shared.platform.documents import DocumentStorage
@@ -40,7 +41,7 @@ MAX_DOCUMENTS_READ = 50
 _EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 
 
-class TaxDocumentFiling(BaseModel):
+class TaxDocumentFiling(Model):
     """`POST /users/me/tax-documents`: what the document says, before it is uploaded."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -66,13 +67,13 @@ class TaxDocumentFiling(BaseModel):
         return self
 
 
-class TaxDocumentDecision(BaseModel):
+class TaxDocumentDecision(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     narrative: Annotated[ProseStr, Field(min_length=10, max_length=2000)]
 
 
-class FiledTaxDocument(BaseModel):
+class FiledTaxDocument(Model):
     """The filed document and where to PUT its file (with exactly these headers)."""
 
     model_config = ConfigDict(frozen=True)
@@ -82,7 +83,7 @@ class FiledTaxDocument(BaseModel):
     upload_headers: dict[str, str]
 
 
-class TaxDocumentList(BaseModel):
+class TaxDocumentList(Model):
     model_config = ConfigDict(frozen=True)
 
     documents: tuple[TaxDocumentRecord, ...]

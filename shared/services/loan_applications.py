@@ -41,7 +41,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic import ConfigDict, Field, Strict, model_validator
 
 from shared.domain.caps import OJK_CAPS, CapTable, check_borrower_outstanding, check_offer
 from shared.domain.errors import Conflict, Forbidden, IllegalTransition, NotFound, ValidationFailed
@@ -62,6 +62,7 @@ from shared.domain.products import (
 )
 from shared.domain.scoring.features import MAX_DECLARED_TO_PRINCIPAL
 from shared.fields import DocumentId, FileName, PlainStr, PositiveRupiah, ProseStr
+from shared.model import Model
 from shared.platform.callers import Caller
 from shared.platform.clock import jakarta_date
 from shared.platform.documents import DocumentStorage
@@ -101,7 +102,7 @@ DocumentContentType = Literal["image/jpeg", "image/png", "application/pdf"]
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
 
 
-class SubmitApplication(BaseModel):
+class SubmitApplication(Model):
     """`POST /applications`. `tenor` is in the product's unit (months, or days for bullet)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -111,7 +112,7 @@ class SubmitApplication(BaseModel):
     tenor: Annotated[int, Strict(), Field(gt=0, le=366)]
     purpose: LoanPurpose
     collateral: Collateral | None = None
-    capital: BusinessCapital = BusinessCapital()
+    capital: BusinessCapital = Field(default_factory=BusinessCapital)
     borrower_segment: BorrowerSegment | None = None  # the product's, when it fixes one
 
     @model_validator(mode="after")
@@ -132,7 +133,7 @@ class SubmitApplication(BaseModel):
         return self
 
 
-class ApplicationAccepted(BaseModel):
+class ApplicationAccepted(Model):
     """The 202 answer to a submission: scoring follows asynchronously."""
 
     model_config = ConfigDict(frozen=True)
@@ -142,7 +143,7 @@ class ApplicationAccepted(BaseModel):
     submitted_at: datetime
 
 
-class ApplicationQuery(BaseModel):
+class ApplicationQuery(Model):
     """`GET /applications?state=...&limit=...` (newest first)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -151,7 +152,7 @@ class ApplicationQuery(BaseModel):
     limit: Annotated[int, Field(ge=1, le=100)] = 50
 
 
-class AcceptOffer(BaseModel):
+class AcceptOffer(Model):
     """The borrower accepts the offer under the agreement version they read."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -159,13 +160,13 @@ class AcceptOffer(BaseModel):
     agreement_version: Annotated[PlainStr, Field(min_length=1, max_length=100)]
 
 
-class CancelApplication(BaseModel):
+class CancelApplication(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     reason: Annotated[ProseStr, Field(min_length=1, max_length=500)] | None = None
 
 
-class DocumentUploadRequest(BaseModel):
+class DocumentUploadRequest(Model):
     """`POST /applications/{loan_id}/documents`: what the borrower is about to upload."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -175,7 +176,7 @@ class DocumentUploadRequest(BaseModel):
     file_name: FileName | None = None
 
 
-class UploadUrl(BaseModel):
+class UploadUrl(Model):
     """PUT the file to `url` with exactly these `headers` before `expires_at`."""
 
     model_config = ConfigDict(frozen=True)
@@ -186,7 +187,7 @@ class UploadUrl(BaseModel):
     expires_at: datetime
 
 
-class DocumentUpload(BaseModel):
+class DocumentUpload(Model):
     model_config = ConfigDict(frozen=True)
 
     document_id: str
@@ -198,7 +199,7 @@ class DocumentUpload(BaseModel):
 # --- the API's view of a loan ---------------------------------------------------------------
 
 
-class DocumentView(BaseModel):
+class DocumentView(Model):
     model_config = ConfigDict(frozen=True)
 
     document_id: str
@@ -208,7 +209,7 @@ class DocumentView(BaseModel):
     requested_at: datetime
 
 
-class ApplicationView(BaseModel):
+class ApplicationView(Model):
     """A loan application as its borrower (and admins) see it.
 
     `review` (the reviewer's narrative) and which staff member acted (`by`,
@@ -287,7 +288,7 @@ class ApplicationView(BaseModel):
         )
 
 
-class ApplicationList(BaseModel):
+class ApplicationList(Model):
     model_config = ConfigDict(frozen=True)
 
     applications: tuple[ApplicationView, ...]

@@ -24,7 +24,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, cast
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from shared.domain.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
 from shared.domain.events import EventType
@@ -35,6 +35,7 @@ from shared.domain.scoring.features import DECLARED_FEATURES, DeclaredFigure, fe
 from shared.domain.scoring.providers import ProviderName
 from shared.domain.scoring.scorecard import load_scorecard_for_model
 from shared.fields import DocumentId, PlainStr, ProseStr, RateText
+from shared.model import Model
 from shared.platform.clock import Clock, jakarta_date
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
@@ -54,13 +55,13 @@ BorrowerReason = Annotated[
 ]
 
 
-class ReviewQueueQuery(BaseModel):
+class ReviewQueueQuery(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     limit: Annotated[int, Field(ge=1, le=100)] = 50
 
 
-class ReviewCase(BaseModel):
+class ReviewCase(Model):
     """One application under review and the scorecard's full decision on it."""
 
     model_config = ConfigDict(frozen=True)
@@ -69,7 +70,7 @@ class ReviewCase(BaseModel):
     decision: CreditDecisionRecord | None
 
 
-class ApproveApplication(BaseModel):
+class ApproveApplication(Model):
     """Approve with a narrative (why, in the reviewer's words); `rate` overrides the grade's
     price (per month, or per year for bullet products) within the product's bounds."""
 
@@ -79,7 +80,7 @@ class ApproveApplication(BaseModel):
     rate: RateText | None = None
 
 
-class RejectApplication(BaseModel):
+class RejectApplication(Model):
     """Reject with a narrative (internal) and the reasons the borrower will read."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -207,7 +208,7 @@ def reject_application(
 # --- declared figures, verified against a document -----------------------------------------
 
 
-class FigureVerification(BaseModel):
+class FigureVerification(Model):
     """`POST /{loan_id}/figures/{figure}/verify`: the uploaded document a declared figure
     was checked against, and what the reviewer saw."""
 
@@ -217,7 +218,7 @@ class FigureVerification(BaseModel):
     narrative: Narrative
 
 
-class VerifiedFigure(BaseModel):
+class VerifiedFigure(Model):
     """A declared figure `admin.credit` verified (kept on the loan)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")

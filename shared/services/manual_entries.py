@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.domain.errors import Conflict, NotFound, ValidationFailed
 from shared.domain.events import EventType, LedgerAdjusted
@@ -20,6 +20,7 @@ from shared.domain.ledger import ESCROW_CASH, AccountId, JournalEntry, Posting, 
 from shared.domain.maker_checker import Checked, Made, checked
 from shared.domain.money import rupiah
 from shared.fields import FileName, PlainStr, PositiveRupiah, ProseStr
+from shared.model import Model
 from shared.platform.documents import DocumentStorage
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
@@ -42,7 +43,7 @@ _EXTENSIONS = {
 }
 
 
-class PostingInput(BaseModel):
+class PostingInput(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     account: Annotated[str, Field(pattern=r"^[a-z_]+(:[A-Za-z0-9][A-Za-z0-9_.-]{0,127})?$")]
@@ -50,14 +51,14 @@ class PostingInput(BaseModel):
     amount: PositiveRupiah
 
 
-class AttachmentInput(BaseModel):
+class AttachmentInput(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     file_name: FileName
     content_type: Literal["application/pdf", "image/jpeg", "image/png", "text/csv"]
 
 
-class ManualEntryProposal(BaseModel):
+class ManualEntryProposal(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     postings: Annotated[tuple[PostingInput, ...], Field(min_length=2, max_length=20)]
@@ -68,13 +69,13 @@ class ManualEntryProposal(BaseModel):
     attachments: Annotated[tuple[AttachmentInput, ...], Field(min_length=1, max_length=5)]
 
 
-class ManualEntryDecision(BaseModel):
+class ManualEntryDecision(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     note: Annotated[ProseStr, Field(min_length=5, max_length=1000)]
 
 
-class AttachmentUpload(BaseModel):
+class AttachmentUpload(Model):
     model_config = ConfigDict(frozen=True)
 
     file_name: str
@@ -82,21 +83,21 @@ class AttachmentUpload(BaseModel):
     upload_headers: dict[str, str]
 
 
-class ProposedManualEntry(BaseModel):
+class ProposedManualEntry(Model):
     model_config = ConfigDict(frozen=True)
 
     entry: ManualEntryRecord
     uploads: tuple[AttachmentUpload, ...]
 
 
-class ManualEntryQuery(BaseModel):
+class ManualEntryQuery(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     state: Literal["proposed", "posted", "rejected"] | None = None
     limit: Annotated[int, Field(ge=1, le=MAX_LISTED)] = 50
 
 
-class ManualEntryList(BaseModel):
+class ManualEntryList(Model):
     model_config = ConfigDict(frozen=True)
 
     entries: tuple[ManualEntryRecord, ...]

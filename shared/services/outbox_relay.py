@@ -32,8 +32,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from shared.model import Model
 from shared.platform.clock import Clock
 from shared.platform.outbox import OUTBOX
 from shared.platform.store import Document, DocumentTransaction, OrderBy, UnitOfWork, Where
@@ -44,7 +45,7 @@ RELAY_GRACE = timedelta(seconds=30)
 RELAY_BATCH_SIZE = 200
 
 
-class RelayReport(BaseModel):
+class RelayReport(Model):
     """What one run of the relay did."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

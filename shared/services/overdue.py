@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.caps import OJK_CAPS, CapTable
 from shared.domain.caps_table import CapRule
@@ -47,6 +47,7 @@ from shared.domain.ledger import AccountId, AccountType, JournalEntry, Posting
 from shared.domain.loan import LoanState
 from shared.domain.money import allocate
 from shared.domain.movements import late_fees_accrued
+from shared.model import Model
 from shared.platform.clock import jakarta_date
 from shared.platform.event_origin import EventOrigin
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
@@ -60,7 +61,7 @@ from shared.services.early_settlement import schedule_of
 PAGE = 200
 
 
-class SweepRun(BaseModel):
+class SweepRun(Model):
     model_config = ConfigDict(frozen=True)
 
     day: date

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from shared.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.domain.events import DepositConfirmed, EventType, PaymentReceived
@@ -30,6 +30,7 @@ from shared.domain.loan import LoanState
 from shared.domain.maker_checker import Checked, Made
 from shared.domain.movements import gateway_settled, payment_received
 from shared.fields import InstantText
+from shared.model import Model
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
 from shared.platform.store import DocumentTransaction, UnitOfWork
@@ -63,7 +64,7 @@ class VirtualAccountIssuer(Protocol):
 # --- virtual accounts ----------------------------------------------------------------------
 
 
-class VirtualAccountView(BaseModel):
+class VirtualAccountView(Model):
     model_config = ConfigDict(frozen=True)
 
     virtual_account: str
@@ -138,14 +139,14 @@ def issue_virtual_account(
 # --- notifications -------------------------------------------------------------------------
 
 
-class PaidAmount(BaseModel):
+class PaidAmount(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     value: Annotated[str, Field(pattern=r"^\d{1,15}(\.\d{2})?$", examples=["150000.00"])]
     currency: Literal["IDR"]
 
 
-class PaymentNotification(BaseModel):
+class PaymentNotification(Model):
     """The gateway's notice of a payment into a virtual account (SNAP's field names)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
@@ -174,7 +175,7 @@ class PaymentNotification(BaseModel):
         return int(Decimal(self.paid_amount.value))
 
 
-class NotificationAnswer(BaseModel):
+class NotificationAnswer(Model):
     model_config = ConfigDict(frozen=True)
 
     payment_id: str
@@ -290,7 +291,7 @@ def _top_up(
 # --- settlement ----------------------------------------------------------------------------
 
 
-class SettlementItem(BaseModel):
+class SettlementItem(Model):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
     payment_id: GatewayReference = Field(alias="paymentRequestId")
@@ -300,7 +301,7 @@ class SettlementItem(BaseModel):
     net: Annotated[int, Field(ge=0, strict=True)]
 
 
-class SettlementReport(BaseModel):
+class SettlementReport(Model):
     """The gateway's settlement report of one day, as it gives it."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
@@ -315,7 +316,7 @@ class SettlementReport(BaseModel):
     total_net: int = Field(alias="totalNet", strict=True)
 
 
-class SettlementImport(BaseModel):
+class SettlementImport(Model):
     """`POST /gateway-settlements`: the report, and the escrow statement line of its net."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -324,7 +325,7 @@ class SettlementImport(BaseModel):
     line_id: Annotated[str, Field(min_length=1, max_length=128)]
 
 
-class SettlementView(BaseModel):
+class SettlementView(Model):
     model_config = ConfigDict(frozen=True)
 
     settlement_id: str

@@ -21,7 +21,6 @@ from decimal import Decimal
 from typing import Annotated, Literal, Self
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     Strict,
@@ -32,6 +31,7 @@ from shared.domain.caps import check_offer
 from shared.domain.products import BorrowerSegment, LoanProduct, Purpose, TenorUnit, quote
 from shared.domain.schedule import InterestMethod
 from shared.fields import DocumentId, RateText, Rupiah
+from shared.model import Model
 from shared.platform.store import UnitOfWork
 from shared.records.quotes import QuoteResponse, quote_response
 from shared.services.catalogue import load_product
@@ -44,7 +44,7 @@ EARLIEST_DATE = date(2000, 1, 1)  # dates outside these bounds are mistakes, not
 LATEST_DATE = date(2099, 12, 31)
 
 
-class QuoteFees(BaseModel):
+class QuoteFees(Model):
     """Borrower fees of simulated terms (all optional, zero by default)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -54,7 +54,7 @@ class QuoteFees(BaseModel):
     late_fee_rate_per_day: RateText = Decimal(0)
 
 
-class QuoteTerms(BaseModel):
+class QuoteTerms(Model):
     """Explicit terms to simulate: exactly one of `rate_per_month` and `rate_per_year`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -65,7 +65,7 @@ class QuoteTerms(BaseModel):
     rounding_unit: Literal[1, 100, 1000] = 1
     purpose: Purpose
     borrower_segment: BorrowerSegment | None = None
-    fees: QuoteFees = QuoteFees()
+    fees: QuoteFees = Field(default_factory=QuoteFees)
 
     @model_validator(mode="after")
     def _one_rate(self) -> Self:
@@ -96,7 +96,7 @@ class QuoteTerms(BaseModel):
         )
 
 
-class QuoteRequest(BaseModel):
+class QuoteRequest(Model):
     """`POST /` of the loan calculator. `tenor` is months, or days for bullet loans."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

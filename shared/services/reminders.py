@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.contact_hours import NATIONAL_HOLIDAYS, next_contact_time, zone_of
 from shared.domain.events import (
@@ -55,6 +55,7 @@ from shared.domain.events import (
 )
 from shared.domain.identity import PROVINCES
 from shared.fields import sortable_instant
+from shared.model import Model
 from shared.platform.clock import Clock
 from shared.platform.notifications import (
     Notification,
@@ -98,7 +99,7 @@ class ScheduledReminders:
     due_now: tuple[str, ...]
 
 
-class DispatchRun(BaseModel):
+class DispatchRun(Model):
     """What one send pass did: reminders sent (or found delivered already), refused for good,
     and how many due ones it left for the next run (counted up to a page)."""
 

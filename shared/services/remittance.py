@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from shared.domain.errors import Conflict, InsufficientFunds, NotFound, ValidationFailed
 from shared.domain.ledger import (
@@ -53,6 +53,7 @@ from shared.domain.ledger import (
 )
 from shared.domain.maker_checker import Made, checked
 from shared.fields import PositiveRupiah, ProseStr, Rupiah
+from shared.model import Model
 from shared.platform.clock import jakarta_date
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
@@ -75,7 +76,7 @@ MAX_SUMMARY_RECEIPTS = 200_000  # a month's receipts one summary adds up
 # --- what the ledger holds ----------------------------------------------------------------
 
 
-class RemittanceBalances(BaseModel):
+class RemittanceBalances(Model):
     """What escrow holds for the platform and the tax office, not yet taken out."""
 
     model_config = ConfigDict(frozen=True)
@@ -112,7 +113,7 @@ def remittance_balances(uow: UnitOfWork) -> RemittanceBalances:
 # --- proposals ----------------------------------------------------------------------------
 
 
-class FeeSweepProposal(BaseModel):
+class FeeSweepProposal(Model):
     """`POST /fee-sweeps`: fee income (net of the gateway's fees) and VAT to sweep."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -128,7 +129,7 @@ class FeeSweepProposal(BaseModel):
         return self
 
 
-class TaxPaymentProposal(BaseModel):
+class TaxPaymentProposal(Model):
     """`POST /tax-payments`: withholding of one article and tax period, to one billing code."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -140,7 +141,7 @@ class TaxPaymentProposal(BaseModel):
     reason: ProseStr
 
 
-class RemittanceApproval(BaseModel):
+class RemittanceApproval(Model):
     """The bank's transfer out of escrow (for a tax payment, its state receipt number)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -149,7 +150,7 @@ class RemittanceApproval(BaseModel):
     value_date: date
 
 
-class RemittanceRejection(BaseModel):
+class RemittanceRejection(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     reason: ProseStr
@@ -361,7 +362,7 @@ def remittance(uow: UnitOfWork, remittance_id: str) -> RemittanceRecord:
 # --- the withholding summary --------------------------------------------------------------
 
 
-class WithholdingLine(BaseModel):
+class WithholdingLine(Model):
     """One lender's withholding of the month under one article: a tax slip's figures."""
 
     model_config = ConfigDict(frozen=True)
@@ -374,7 +375,7 @@ class WithholdingLine(BaseModel):
     receipts: int
 
 
-class ArticleTotal(BaseModel):
+class ArticleTotal(Model):
     """One article's line of the monthly return."""
 
     model_config = ConfigDict(frozen=True)
@@ -385,7 +386,7 @@ class ArticleTotal(BaseModel):
     withheld: int
 
 
-class WithholdingSummary(BaseModel):
+class WithholdingSummary(Model):
     """`GET /withholding/{month}`: a month's withholding per lender and per article."""
 
     model_config = ConfigDict(frozen=True)

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.allocation import InstallmentParts
 from shared.domain.delinquency import days_past_due
@@ -35,6 +35,7 @@ from shared.domain.errors import NotFound, ValidationFailed
 from shared.domain.loan import LoanState
 from shared.domain.money import Rupiah
 from shared.domain.permissions import Permission
+from shared.model import Model
 from shared.platform.callers import Caller
 from shared.platform.ids import require_document_id
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
@@ -55,7 +56,7 @@ InstallmentState = Literal["paid", "partially_paid", "due", "overdue"]
 # --- the borrower's view ----------------------------------------------------------------------
 
 
-class PartsView(BaseModel):
+class PartsView(Model):
     """Amounts per part of an installment, in the order a payment pays them, and their sum."""
 
     model_config = ConfigDict(frozen=True)
@@ -79,7 +80,7 @@ class PartsView(BaseModel):
         )
 
 
-class InstallmentView(BaseModel):
+class InstallmentView(Model):
     model_config = ConfigDict(frozen=True)
 
     number: int
@@ -90,7 +91,7 @@ class InstallmentView(BaseModel):
     outstanding: PartsView
 
 
-class RepaymentView(BaseModel):
+class RepaymentView(Model):
     """A borrower's loan as they repay it, on `as_of` (today's Jakarta date)."""
 
     model_config = ConfigDict(frozen=True)
@@ -171,7 +172,7 @@ def repayment_of(uow: UnitOfWork, caller: Caller, loan_id: str, *, today: date) 
 # --- the lender's view ------------------------------------------------------------------------
 
 
-class ReceiptLine(BaseModel):
+class ReceiptLine(Model):
     """One lender's part of one repayment: what the borrower paid them, what was taken, net."""
 
     model_config = ConfigDict(frozen=True)
@@ -213,7 +214,7 @@ class ReceiptLine(BaseModel):
         )
 
 
-class ReceiptTotals(BaseModel):
+class ReceiptTotals(Model):
     """The sums of the lines, and the withholding under each article (for the tax slips)."""
 
     model_config = ConfigDict(frozen=True)
@@ -250,7 +251,7 @@ class ReceiptTotals(BaseModel):
         )
 
 
-class MonthlyStatement(BaseModel):
+class MonthlyStatement(Model):
     """A lender's receipts of one month, oldest first, and their totals."""
 
     model_config = ConfigDict(frozen=True)
@@ -264,7 +265,7 @@ class MonthlyStatement(BaseModel):
     complete: bool
 
 
-class LoanReceipts(BaseModel):
+class LoanReceipts(Model):
     """A lender's receipts from one loan, oldest first, and what the stake still holds."""
 
     model_config = ConfigDict(frozen=True)

@@ -32,13 +32,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.allocation import allocate_repayment
 from shared.domain.errors import Conflict
 from shared.domain.events import EventType, InstallmentPaid, LoanRepaid, PaidParts
 from shared.domain.loan import LoanState, LoanTransition
 from shared.domain.movements import repayment_allocated
+from shared.model import Model
 from shared.platform.clock import jakarta_date
 from shared.platform.errors import Busy
 from shared.platform.event_origin import EventOrigin
@@ -50,7 +51,7 @@ from shared.records.payments import AllocationRecord, AppliedRecord, Parts, Paym
 from shared.services.early_settlement import replace_schedule, schedule_of, settles_by_payoff
 
 
-class AllocationView(BaseModel):
+class AllocationView(Model):
     model_config = ConfigDict(frozen=True)
 
     payment_id: str

@@ -27,7 +27,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -45,6 +44,7 @@ from shared.domain.scoring.routing import (
 )
 from shared.domain.scoring.scorecard import Scorecard, parse_scorecard
 from shared.fields import ProseStr
+from shared.model import Model
 from shared.platform.clock import Clock
 from shared.platform.ids import IdGenerator, require_document_id
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
@@ -145,7 +145,7 @@ def routing_in_force(
     return (default, 0) if active is None else (active.routing, active.revision)
 
 
-class ScorecardsView(BaseModel):
+class ScorecardsView(Model):
     """The routing in force, where it comes from, the shipped versions, and the proposals
     still open against it (a stale one is left out: promoting it is a 409)."""
 
@@ -185,7 +185,7 @@ def scorecards_view(
 # --- maker-checker promotion -----------------------------------------------------------------
 
 
-class ScorecardProposal(BaseModel):
+class ScorecardProposal(Model):
     """Make `version` champion, or challenger scoring `challenger_share` of borrowers."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -305,7 +305,7 @@ def promote_scorecard(
 # --- comparison ------------------------------------------------------------------------------
 
 
-class ComparisonQuery(BaseModel):
+class ComparisonQuery(Model):
     """`months`: the early-delinquency window after disbursement; `versions`: which to
     compare (comma-separated), by default the champion and challenger in force."""
 
@@ -315,7 +315,7 @@ class ComparisonQuery(BaseModel):
     versions: Annotated[str, StringConstraints(pattern=r"^v\d{1,4}(,v\d{1,4}){0,3}$")] | None = None
 
 
-class VersionComparison(BaseModel):
+class VersionComparison(Model):
     """One version's decisions and what became of its loans."""
 
     model_config = ConfigDict(frozen=True)
@@ -330,7 +330,7 @@ class VersionComparison(BaseModel):
     complete: bool  # False: the version has more than MAX_COMPARED_DECISIONS decisions
 
 
-class ScorecardComparison(BaseModel):
+class ScorecardComparison(Model):
     model_config = ConfigDict(frozen=True)
 
     months: int

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.domain.bank_statements import (
     MAX_FILE_BYTES,
@@ -38,6 +38,7 @@ from shared.domain.events import EventType, StatementImported
 from shared.domain.identity import mask_account_number
 from shared.domain.maker_checker import Made
 from shared.domain.movements import line_in
+from shared.model import Model
 from shared.platform.documents import DocumentStorage
 from shared.platform.escrow import EscrowAccount
 from shared.platform.event_origin import EventOrigin
@@ -63,13 +64,13 @@ StatementFormat = Literal["csv", "mt940"]
 UploadId = Annotated[str, Field(pattern=r"^stmtfile-[0-9A-Za-z]{1,64}$")]
 
 
-class StatementUploadRequest(BaseModel):
+class StatementUploadRequest(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     format: StatementFormat
 
 
-class StatementUpload(BaseModel):
+class StatementUpload(Model):
     """Where to PUT the statement file (with exactly these headers), and its id to import."""
 
     model_config = ConfigDict(frozen=True)
@@ -79,27 +80,27 @@ class StatementUpload(BaseModel):
     upload_headers: dict[str, str]
 
 
-class StatementImport(BaseModel):
+class StatementImport(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     upload_id: UploadId
     format: StatementFormat | None = None  # detected from the file when left out
 
 
-class StatementList(BaseModel):
+class StatementList(Model):
     model_config = ConfigDict(frozen=True)
 
     statements: tuple[StatementRecord, ...]
 
 
-class LineQuery(BaseModel):
+class LineQuery(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     state: Literal["in_suspense", "matched", "claimed", "explained", "unexplained"] | None = None
     limit: Annotated[int, Field(ge=1, le=MAX_LISTED)] = 50
 
 
-class LineList(BaseModel):
+class LineList(Model):
     model_config = ConfigDict(frozen=True)
 
     lines: tuple[StatementLineRecord, ...]

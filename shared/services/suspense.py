@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from shared.domain.errors import Conflict, NotFound, ValidationFailed
 from shared.domain.events import EventType, PaymentReceived
@@ -33,6 +33,7 @@ from shared.domain.ledger import (
 from shared.domain.loan import LoanState
 from shared.domain.maker_checker import Made, checked
 from shared.fields import PositiveRupiah, ProseStr
+from shared.model import Model
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
@@ -45,7 +46,7 @@ MAX_LISTED = 200
 BankReference = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9/._-]{0,63}$")]
 
 
-class ResolutionProposal(BaseModel):
+class ResolutionProposal(Model):
     """`POST /gateway-payments/{id}/resolution`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -67,7 +68,7 @@ class ResolutionProposal(BaseModel):
         return self
 
 
-class ResolutionApproval(BaseModel):
+class ResolutionApproval(Model):
     """`POST /gateway-payments/{id}/resolution/approve`: for a refund, the transfer back."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -76,13 +77,13 @@ class ResolutionApproval(BaseModel):
     value_date: date | None = None
 
 
-class ResolutionRejection(BaseModel):
+class ResolutionRejection(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     reason: ProseStr
 
 
-class GatewayPaymentQuery(BaseModel):
+class GatewayPaymentQuery(Model):
     """`GET /gateway-payments`: payments in one state, newest first."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -93,7 +94,7 @@ class GatewayPaymentQuery(BaseModel):
     limit: Annotated[int, Field(ge=1, le=MAX_LISTED)] = 50
 
 
-class SuspendedPaymentView(BaseModel):
+class SuspendedPaymentView(Model):
     model_config = ConfigDict(frozen=True)
 
     payment_id: str
@@ -113,7 +114,7 @@ def _view(payment: PaymentRecord) -> SuspendedPaymentView:
     )
 
 
-class GatewayPaymentList(BaseModel):
+class GatewayPaymentList(Model):
     model_config = ConfigDict(frozen=True)
 
     payments: tuple[SuspendedPaymentView, ...]
@@ -300,7 +301,7 @@ def reject_resolution(
 # --- a repaid loan's borrower credit --------------------------------------------------------
 
 
-class CreditRefundProposal(BaseModel):
+class CreditRefundProposal(Model):
     """`POST /loans/{loan_id}/credit-refund`: the credit to refund to the borrower's account."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -309,14 +310,14 @@ class CreditRefundProposal(BaseModel):
     reason: ProseStr
 
 
-class CreditRefundApproval(BaseModel):
+class CreditRefundApproval(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     bank_reference: BankReference
     value_date: date
 
 
-class CreditRefundView(BaseModel):
+class CreditRefundView(Model):
     model_config = ConfigDict(frozen=True)
 
     loan_id: str

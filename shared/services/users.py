@@ -38,7 +38,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple, Protocol, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from shared.domain.caps import check_age
 from shared.domain.errors import Conflict, NotFound, ValidationFailed
@@ -53,6 +53,7 @@ from shared.domain.identity import (
 from shared.domain.maker_checker import Made, checked, refuse_own_case
 from shared.domain.permissions import ADMIN_ROLES, Permission, permissions_of
 from shared.fields import DocumentId, Name, PlainStr, ProseStr
+from shared.model import Model
 from shared.platform.callers import Role
 from shared.platform.clock import Clock, jakarta_date
 from shared.platform.errors import TransientFailure
@@ -105,7 +106,7 @@ class CivilRegistryUnavailable(TransientFailure):
 Identifier = Annotated[PlainStr, Field(min_length=1, max_length=40)]
 
 
-class PassportInput(BaseModel):
+class PassportInput(Model):
     """A non-resident's passport: its number and the issuing country (ISO 3166 alpha-2)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -114,7 +115,7 @@ class PassportInput(BaseModel):
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 
 
-class Registration(BaseModel):
+class Registration(Model):
     """`POST /users`: who the caller is (see the module docstring for who gives what).
 
     `taxpayer` says whose NPWP a borrower gives: their own (`individual`, the default: it
@@ -180,7 +181,7 @@ class Registration(BaseModel):
         return "nik"
 
 
-class BankAccountView(BaseModel):
+class BankAccountView(Model):
     model_config = ConfigDict(frozen=True)
 
     bank_code: str
@@ -190,7 +191,7 @@ class BankAccountView(BaseModel):
     withdrawals_held_until: datetime | None  # a changed account holds withdrawals a while
 
 
-class UserView(BaseModel):
+class UserView(Model):
     """A user as the API shows them: identifiers masked, never in full."""
 
     model_config = ConfigDict(frozen=True)
@@ -239,7 +240,7 @@ class UserView(BaseModel):
         )
 
 
-class MyPermissions(BaseModel):
+class MyPermissions(Model):
     """What the caller may do now: what a client shows them."""
 
     model_config = ConfigDict(frozen=True)
@@ -248,7 +249,7 @@ class MyPermissions(BaseModel):
     permissions: tuple[Permission, ...]
 
 
-class RoleChange(BaseModel):
+class RoleChange(Model):
     """`PUT /users/{user_id}/role`: a role without admin power (admin roles are granted)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -256,7 +257,7 @@ class RoleChange(BaseModel):
     role: Role
 
 
-class NikLookup(BaseModel):
+class NikLookup(Model):
     """`POST /users/lookup`: find a user by NIK (sent in the body, never in a URL)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -264,7 +265,7 @@ class NikLookup(BaseModel):
     nik: Identifier
 
 
-class IdentityVerification(BaseModel):
+class IdentityVerification(Model):
     """`POST /users/{user_id}/identity/verify`: what `admin.finance` checked, and against what."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -273,7 +274,7 @@ class IdentityVerification(BaseModel):
     document_reference: Annotated[PlainStr, Field(min_length=1, max_length=200)]
 
 
-class MembershipRequest(BaseModel):
+class MembershipRequest(Model):
     """`PUT /users/{user_id}/membership`: the user's number in the cooperative's member
     register."""
 
@@ -282,7 +283,7 @@ class MembershipRequest(BaseModel):
     member_number: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9./-]{0,39}$")]
 
 
-class MembershipView(BaseModel):
+class MembershipView(Model):
     model_config = ConfigDict(frozen=True)
 
     user_id: str
@@ -302,7 +303,7 @@ class MembershipView(BaseModel):
         )
 
 
-class RoleGrantRequest(BaseModel):
+class RoleGrantRequest(Model):
     """`POST /users/{user_id}/role-grants`: the admin role proposed for a staff member."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -311,14 +312,14 @@ class RoleGrantRequest(BaseModel):
     narrative: Annotated[ProseStr, Field(min_length=10, max_length=2000)]
 
 
-class RoleGrantQuery(BaseModel):
+class RoleGrantQuery(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     state: Literal["pending", "approved", "rejected"] | None = "pending"
     limit: Annotated[int, Field(ge=1, le=100)] = 50
 
 
-class RoleGrantList(BaseModel):
+class RoleGrantList(Model):
     model_config = ConfigDict(frozen=True)
 
     grants: tuple[RoleGrantRecord, ...]
@@ -775,7 +776,7 @@ def list_role_grants(uow: UnitOfWork, query: RoleGrantQuery) -> RoleGrantList:
     return RoleGrantList(grants=tuple(grants))
 
 
-class StaffIdentity(BaseModel):
+class StaffIdentity(Model):
     """What the ops bootstrap records about the first `admin.super` (verified by ops)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.domain.ledger import AccountType
 from shared.domain.movements import lender_account
+from shared.model import Model
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
 from shared.records.ledger import LEDGER_ENTRIES, EntryRecord, read_balances
 from shared.records.users import Users
@@ -28,7 +29,7 @@ LENDER_ACCOUNTS: dict[AccountType, WalletAccount] = {
 MAX_ENTRIES = 100
 
 
-class WalletBalance(BaseModel):
+class WalletBalance(Model):
     model_config = ConfigDict(frozen=True)
 
     lender_id: str
@@ -39,13 +40,13 @@ class WalletBalance(BaseModel):
     withdrawals_held_until: datetime | None
 
 
-class EntryQuery(BaseModel):
+class EntryQuery(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     limit: Annotated[int, Field(ge=1, le=MAX_ENTRIES)] = 50
 
 
-class EntryLine(BaseModel):
+class EntryLine(Model):
     """One posting of an entry to one of the lender's accounts."""
 
     model_config = ConfigDict(frozen=True)
@@ -54,7 +55,7 @@ class EntryLine(BaseModel):
     change: int  # + money in, − money out of that account
 
 
-class EntryView(BaseModel):
+class EntryView(Model):
     model_config = ConfigDict(frozen=True)
 
     entry_id: str
@@ -66,7 +67,7 @@ class EntryView(BaseModel):
     lines: tuple[EntryLine, ...]
 
 
-class EntryList(BaseModel):
+class EntryList(Model):
     model_config = ConfigDict(frozen=True)
 
     entries: tuple[EntryView, ...]

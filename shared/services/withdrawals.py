@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.domain.events import (
@@ -39,6 +39,7 @@ from shared.domain.movements import (
     withdrawal_reserve,
 )
 from shared.fields import InstantText, PlainStr, PositiveRupiah, ProseStr, sortable_instant
+from shared.model import Model
 from shared.platform.callers import Caller
 from shared.platform.clock import jakarta_date
 from shared.platform.escrow import MoneyLimits
@@ -72,13 +73,13 @@ BankReference = Annotated[
 Reason = Annotated[ProseStr, Field(min_length=5, max_length=1000)]
 
 
-class WithdrawalRequest(BaseModel):
+class WithdrawalRequest(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     amount: PositiveRupiah
 
 
-class WithdrawalConfirmation(BaseModel):
+class WithdrawalConfirmation(Model):
     """The bank's reference of the transfer and the day it was sent."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -87,13 +88,13 @@ class WithdrawalConfirmation(BaseModel):
     value_date: date
 
 
-class WithdrawalRejection(BaseModel):
+class WithdrawalRejection(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     reason: Reason
 
 
-class WithdrawalReturn(BaseModel):
+class WithdrawalReturn(Model):
     """The statement line (in suspense) showing the returned money come back, and why."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -102,7 +103,7 @@ class WithdrawalReturn(BaseModel):
     reason: Reason
 
 
-class WithdrawalQuery(BaseModel):
+class WithdrawalQuery(Model):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     state: WithdrawalState | None = None
@@ -111,7 +112,7 @@ class WithdrawalQuery(BaseModel):
     limit: Annotated[int, Field(ge=1, le=MAX_LISTED)] = 50
 
 
-class WithdrawalView(BaseModel):
+class WithdrawalView(Model):
     model_config = ConfigDict(frozen=True)
 
     id: str
@@ -149,7 +150,7 @@ class WithdrawalView(BaseModel):
         )
 
 
-class WithdrawalList(BaseModel):
+class WithdrawalList(Model):
     model_config = ConfigDict(frozen=True)
 
     withdrawals: tuple[WithdrawalView, ...]

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.domain.delinquency import days_past_due
 from shared.domain.errors import Conflict, NotFound
@@ -40,6 +40,7 @@ from shared.domain.loan import LoanTransition, transition
 from shared.domain.maker_checker import Made, checked, refuse_own_case
 from shared.domain.movements import loan_receivables, loan_written_off
 from shared.fields import ProseStr
+from shared.model import Model
 from shared.platform.clock import jakarta_date
 from shared.platform.errors import Busy
 from shared.platform.event_origin import EventOrigin
@@ -56,7 +57,7 @@ from shared.services.early_settlement import schedule_of
 from shared.services.money_plans import CHUNK_LENDERS, run_plan
 
 
-class WriteOffProposal(BaseModel):
+class WriteOffProposal(Model):
     """`POST /loans/{loan_id}/write-off`: why the loan will not be repaid."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -64,13 +65,13 @@ class WriteOffProposal(BaseModel):
     narrative: ProseStr
 
 
-class WriteOffRejection(BaseModel):
+class WriteOffRejection(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     reason: ProseStr
 
 
-class WriteOffView(BaseModel):
+class WriteOffView(Model):
     """A loan's write-off as the admins see it."""
 
     model_config = ConfigDict(frozen=True)

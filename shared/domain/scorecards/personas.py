@@ -15,7 +15,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.domain.scoring.decision import Decision
 from shared.domain.scoring.features import ScoringApplication
@@ -30,11 +30,12 @@ from shared.domain.scoring.providers import (
     months_ending,
     shift_month,
 )
+from shared.model import Model
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
-class PersonaApplicant(BaseModel):
+class PersonaApplicant(Model):
     model_config = _FROZEN
 
     full_name: str
@@ -43,7 +44,7 @@ class PersonaApplicant(BaseModel):
     phone: str
 
 
-class PersonaBusiness(BaseModel):
+class PersonaBusiness(Model):
     model_config = _FROZEN
 
     name: str
@@ -53,7 +54,7 @@ class PersonaBusiness(BaseModel):
     store_ids: tuple[str, ...]
 
 
-class PersonaApplication(BaseModel):
+class PersonaApplication(Model):
     model_config = _FROZEN
 
     applied_on: date
@@ -68,7 +69,7 @@ class PersonaApplication(BaseModel):
     platform_outstanding: int
 
 
-class PersonaStore(BaseModel):
+class PersonaStore(Model):
     """A store's sales (oldest month first, ending the month before applying) and profile."""
 
     model_config = _FROZEN
@@ -99,7 +100,7 @@ class PersonaStore(BaseModel):
         )
 
 
-class Persona(BaseModel):
+class Persona(Model):
     model_config = _FROZEN
 
     key: str
@@ -143,7 +144,7 @@ class Persona(BaseModel):
         )
 
 
-class _PersonaFile(BaseModel):
+class _PersonaFile(Model):
     model_config = _FROZEN
 
     about: str

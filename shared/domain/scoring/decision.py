@@ -8,7 +8,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict, Field
+
+from shared.model import Model
 
 FiveC = Literal["character", "capacity", "capital", "collateral", "condition"]
 FIVE_CS: tuple[FiveC, ...] = ("character", "capacity", "capital", "collateral", "condition")
@@ -17,7 +19,7 @@ Decision = Literal["approve", "review", "reject"]
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
-class FiveCPoints(BaseModel):
+class FiveCPoints(Model):
     model_config = _FROZEN
 
     character: int
@@ -27,7 +29,7 @@ class FiveCPoints(BaseModel):
     condition: int
 
 
-class CharacteristicScore(BaseModel):
+class CharacteristicScore(Model):
     """One line of the breakdown a reviewer reads."""
 
     model_config = _FROZEN
@@ -39,7 +41,7 @@ class CharacteristicScore(BaseModel):
     max_points: int
 
 
-class Reason(BaseModel):
+class Reason(Model):
     """Why the decision is what it is: a stable `code` and a sentence."""
 
     model_config = _FROZEN
@@ -49,7 +51,7 @@ class Reason(BaseModel):
     points_lost: int = 0
 
 
-class GradeOffer(BaseModel):
+class GradeOffer(Model):
     model_config = _FROZEN
 
     grade: str
@@ -57,7 +59,7 @@ class GradeOffer(BaseModel):
     max_amount: int
 
 
-class ScoreDecision(BaseModel):
+class ScoreDecision(Model):
     """Everything a decision keeps: model version, score, grade, each C, reasons, offer."""
 
     model_config = _FROZEN
@@ -73,7 +75,7 @@ class ScoreDecision(BaseModel):
     offer: GradeOffer
     # Every feature the engine computed (not only the card's), as text: what a future
     # scorecard is trained on, and what a reviewer's verification re-scores.
-    features: dict[str, str | None] = {}
+    features: dict[str, str | None] = Field(default_factory=dict)
 
     @property
     def knocked_out(self) -> bool:

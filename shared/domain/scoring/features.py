@@ -16,7 +16,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.domain.scoring.decision import FiveC
 from shared.domain.scoring.providers import (
@@ -28,6 +28,7 @@ from shared.domain.scoring.providers import (
     months_ending,
     shift_month,
 )
+from shared.model import Model
 
 # Months of sales needed before a level, a trend or a volatility means anything.
 MIN_MONTHS_FOR_LEVEL = 3
@@ -39,7 +40,7 @@ NO_REVENUE = Decimal("Infinity")  # a ratio over zero revenue: as bad as it gets
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
-class ScoringApplication(BaseModel):
+class ScoringApplication(Model):
     """What the applicant and the platform know, as the scorer needs it (no NIK, no name)."""
 
     model_config = _FROZEN

@@ -11,7 +11,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from shared.model import Model
 
 ProviderName = Literal["civil_registry", "credit_bureau", "ecommerce_sales", "business_profile"]
 PROVIDERS: tuple[ProviderName, ...] = (
@@ -25,7 +27,7 @@ _FROZEN = ConfigDict(frozen=True, extra="forbid")
 NonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
 
 
-class ProviderUnavailable(BaseModel):
+class ProviderUnavailable(Model):
     """A provider that did not give a usable answer, and why (timeout, 5xx, bad key…)."""
 
     model_config = _FROZEN
@@ -34,7 +36,7 @@ class ProviderUnavailable(BaseModel):
     reason: str
 
 
-class CivilRegistryCheck(BaseModel):
+class CivilRegistryCheck(Model):
     """Dukcapil's answer to "is this name, NIK and date of birth one person?"."""
 
     model_config = _FROZEN
@@ -48,7 +50,7 @@ class CivilRegistryCheck(BaseModel):
         return self.nik_found and self.name_match and self.birth_date_match
 
 
-class CreditBureauReport(BaseModel):
+class CreditBureauReport(Model):
     """SLIK: the applicant's record across Indonesian lenders."""
 
     model_config = _FROZEN
@@ -63,14 +65,14 @@ class CreditBureauReport(BaseModel):
     outstanding: NonNegativeInt = 0
 
 
-class MonthlyRevenue(BaseModel):
+class MonthlyRevenue(Model):
     model_config = _FROZEN
 
     month: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
     net_revenue: Annotated[int, Field(strict=True)]
 
 
-class StoreSales(BaseModel):
+class StoreSales(Model):
     """One marketplace store's net revenue per calendar month."""
 
     model_config = _FROZEN
@@ -79,7 +81,7 @@ class StoreSales(BaseModel):
     months: tuple[MonthlyRevenue, ...]
 
 
-class BusinessProfile(BaseModel):
+class BusinessProfile(Model):
     """A store's public profile: rating (None until reviewed), reviews, years listed."""
 
     model_config = _FROZEN
@@ -90,7 +92,7 @@ class BusinessProfile(BaseModel):
     years_listed: Annotated[Decimal, Field(ge=0)]
 
 
-class ProviderData(BaseModel):
+class ProviderData(Model):
     """Each provider's answer, `ProviderUnavailable`, or None when it was never asked/answered.
 
     An empty tuple of sales or profiles is an answer: the applicant has no store.

@@ -17,7 +17,9 @@ import hashlib
 from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
+
+from shared.model import Model
 
 MAX_CHALLENGER_SHARE = Decimal("0.5")
 HASH_SPACE = 2**64  # a borrower's place: the first 8 bytes of the SHA-256 of their id
@@ -29,7 +31,7 @@ ChallengerShare = Annotated[Decimal, Field(ge=0, le=MAX_CHALLENGER_SHARE, decima
 """The fraction of borrowers a challenger scores, 0 to 0.5 (`"0.1"` = 10%)."""
 
 
-class ScorecardRouting(BaseModel):
+class ScorecardRouting(Model):
     """Which versions score applications: the champion, and a challenger with its share."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

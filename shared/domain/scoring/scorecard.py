@@ -16,7 +16,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from shared.domain.caps import OJK_CAPS
 from shared.domain.caps_table import CapRule
@@ -24,6 +24,7 @@ from shared.domain.errors import ValidationFailed
 from shared.domain.identity import PROVINCES
 from shared.domain.scoring.decision import FIVE_CS, FiveC
 from shared.domain.scoring.features import FEATURES
+from shared.model import Model
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 NonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
@@ -36,7 +37,7 @@ def _exact_number(value: object) -> object:
     return value
 
 
-class NumericBin(BaseModel):
+class NumericBin(Model):
     """Values from `from` (inclusive) up to `to` (exclusive); an open end is omitted."""
 
     model_config = _FROZEN
@@ -60,14 +61,14 @@ class NumericBin(BaseModel):
         return f"{self.lower} to {self.upper}"
 
 
-class Category(BaseModel):
+class Category(Model):
     model_config = _FROZEN
 
     values: Annotated[tuple[str, ...], Field(min_length=1)]
     points: Points
 
 
-class NumericCharacteristic(BaseModel):
+class NumericCharacteristic(Model):
     model_config = _FROZEN
 
     kind: Literal["numeric"]
@@ -83,7 +84,7 @@ class NumericCharacteristic(BaseModel):
         return max(b.points for b in self.bins)
 
 
-class CategoricalCharacteristic(BaseModel):
+class CategoricalCharacteristic(Model):
     model_config = _FROZEN
 
     kind: Literal["categorical"]
@@ -104,7 +105,7 @@ Characteristic = Annotated[
 ]
 
 
-class CharacteristicsByC(BaseModel):
+class CharacteristicsByC(Model):
     model_config = _FROZEN
 
     character: tuple[Characteristic, ...]
@@ -117,7 +118,7 @@ class CharacteristicsByC(BaseModel):
         return tuple((c, getattr(self, c)) for c in FIVE_CS)
 
 
-class Grade(BaseModel):
+class Grade(Model):
     """A score band (from `min_score` up; the last grade takes everything below) and its offer."""
 
     model_config = _FROZEN
@@ -135,7 +136,7 @@ class Grade(BaseModel):
         return value
 
 
-class KnockoutRules(BaseModel):
+class KnockoutRules(Model):
     model_config = _FROZEN
 
     max_collectability_12m: Annotated[int, Field(ge=1, le=5, strict=True)]
@@ -145,20 +146,20 @@ class KnockoutRules(BaseModel):
     borrower_outstanding_limit_source: str
 
 
-class ThinFileRule(BaseModel):
+class ThinFileRule(Model):
     model_config = _FROZEN
 
     min_missing_characteristics: Annotated[int, Field(ge=1, strict=True)]
 
 
-class DecisionThresholds(BaseModel):
+class DecisionThresholds(Model):
     model_config = _FROZEN
 
     approve_min_score: Annotated[int, Field(strict=True)]
     review_min_score: Annotated[int, Field(strict=True)]
 
 
-class Scorecard(BaseModel):
+class Scorecard(Model):
     """A validated scorecard. Build it with `parse_scorecard` / `load_scorecard`."""
 
     model_config = _FROZEN
