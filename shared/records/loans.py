@@ -286,6 +286,10 @@ class LoanRecord(BaseModel):
     payoff: PayoffRecord | None = None  # the latest early-settlement quote
     credit_refund: CreditRefundRecord | None = None  # the latest refund of borrower credit
     overdue: OverdueRecord | None = None  # kept by the daily overdue sweep
+    # The next Jakarta day the overdue sweep has anything to do for this active loan (never
+    # later; earlier is harmless): set at disbursement, moved by each sweep of the loan
+    # (docs/lending-rules.md#overdue-and-collection). None until the loan is disbursed.
+    sweep_on: date | None = None
     write_off: WriteOffRecord | None = None  # the latest write-off proposal and its outcome
 
     @property
