@@ -37,6 +37,7 @@ from tests.unit.journey.payment_desk import PaymentDesk
 T = TypeVar("T")
 
 SHARES = {"ani": 6_000_000, "budi": 4_000_000}
+TENOR, DAYS = 3, 96  # the shortest tenor the product takes, and a few days past maturity
 NOTICES = ("installment.due_soon", "installment.overdue", "loan.maturing", "payment.received")
 
 
@@ -178,11 +179,11 @@ def test_the_sweep_reads_nothing_of_a_loan_on_the_days_it_has_nothing_to_do() ->
 
 
 @settings(
-    max_examples=12, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=6, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
 )
 @given(
     payments=st.dictionaries(
-        st.integers(1, 100),  # a day after the disbursement
+        st.integers(1, DAYS),  # a day after the disbursement
         st.integers(1, 150),  # % of the next unsettled installment paid that day
         max_size=6,
     )
@@ -191,9 +192,9 @@ def test_swept_only_on_its_days_a_loan_ends_as_if_swept_every_day(
     payments: dict[int, int],
 ) -> None:
     scheduled, every_day = new_desk(), new_desk()
-    loans = [desk.active_loan(SHARES, tenor=3) for desk in (scheduled, every_day)]
+    loans = [desk.active_loan(SHARES, tenor=TENOR) for desk in (scheduled, every_day)]
     start = scheduled.today()
-    for n in range(1, 101):
+    for n in range(1, DAYS + 1):
         for desk, loan, sweep in (
             (scheduled, loans[0], lambda d: sweep_overdue(d.uow, origin=d.origin)),
             (every_day, loans[1], sweep_every_loan),
@@ -209,14 +210,14 @@ def test_swept_only_on_its_days_a_loan_ends_as_if_swept_every_day(
 
 
 @settings(
-    max_examples=12, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=6, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
 )
-@given(runs=st.lists(st.booleans(), min_size=100, max_size=100))
+@given(runs=st.lists(st.booleans(), min_size=DAYS, max_size=DAYS))
 def test_skipped_runs_catch_up_every_days_fee_and_publish_each_event_once(
     runs: list[bool],
 ) -> None:
     skipping, every_day = new_desk(), new_desk()
-    loans = [desk.active_loan(SHARES, tenor=3) for desk in (skipping, every_day)]
+    loans = [desk.active_loan(SHARES, tenor=TENOR) for desk in (skipping, every_day)]
     start = skipping.today()
     for n, runs_today in enumerate(runs, start=1):
         on(every_day, start + timedelta(days=n))
