@@ -242,7 +242,12 @@ COMPOSITE_INDEXES: tuple[CompositeIndex, ...] = (
     CompositeIndex(
         LOANS,
         (asc("state"), asc("id")),
-        "sweep_overdue: active loans by id, a page at a time",
+        "sweep_overdue's one-time backfill: active loans by id, a page at a time",
+    ),
+    CompositeIndex(
+        LOANS,
+        (asc("state"), asc("sweep_on")),
+        "sweep_overdue: the active loans with something to do by today, a page at a time",
     ),
     CompositeIndex(
         LOANS,

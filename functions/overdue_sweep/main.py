@@ -1,7 +1,8 @@
-"""`overdue_sweep`: daily, every active loan is swept up to today (Jakarta): late fees within
-the caps, days past due, quality bucket and collectability, and the due-soon, overdue and
-maturing notices (rules in shared/services/overdue.py). A missed day is caught up; a second
-run the same day changes nothing.
+"""`overdue_sweep`: daily, every active loan with something to do is swept up to today
+(Jakarta): late fees within the caps, days past due, quality bucket and collectability, and
+the due-soon, overdue and maturing notices (rules in shared/services/overdue.py; a loan is
+read only on its `sweep_on` days). A missed day is caught up; a second run the same day
+changes nothing.
 
 - `POST /` — sweep; answers the loans swept, the late fees accrued and the notices sent.
 
@@ -31,7 +32,7 @@ router: Router[SweepServices] = Router(
 
 @router.post("/", response=SweepRun, signed_in=True)
 def sweep(call: Call[None, SweepServices]) -> SweepRun:
-    """Sweep every active loan up to today (Jakarta)."""
+    """Sweep every active loan with something to do, up to today (Jakarta)."""
     require_scheduler(call.caller, call.services.scheduler_invoker)
     return sweep_overdue(call.uow, origin=call.services.origin)
 

@@ -287,6 +287,11 @@ class LoanRecord(Model):
     payoff: PayoffRecord | None = None  # the latest early-settlement quote
     credit_refund: CreditRefundRecord | None = None  # the latest refund of borrower credit
     overdue: OverdueRecord | None = None  # kept by the daily overdue sweep
+    # The next Jakarta day the overdue sweep has anything to do for this active loan (never
+    # later; earlier is harmless): set at disbursement, moved by each sweep of the loan
+    # (docs/lending-rules.md#overdue-and-collection). None until the loan is disbursed; a
+    # loan disbursed before the field existed is given one by the sweep's one-time backfill.
+    sweep_on: date | None = None
     write_off: WriteOffRecord | None = None  # the latest write-off proposal and its outcome
 
     @property

@@ -24,7 +24,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from pydantic import ConfigDict
 
@@ -144,6 +144,7 @@ def _make_plan(
     tx: DocumentTransaction, loan_id: str, admin_id: str, at: datetime, caps: CapTable
 ) -> None:
     from shared.services.catalogue import product_of
+    from shared.services.overdue import next_sweep_on
 
     plan_id = _plan_id(loan_id)
     loan = Loans(tx).get(loan_id)
@@ -208,11 +209,15 @@ def _make_plan(
         )
     )
     fee, vat = priced.origination_fee, priced.origination_fee_vat
+    due_dates = [line.due_date for line in priced.schedule.installments]
     Loans(tx).put(
         loan.model_copy(
             update={
                 "money_plan": plan_id,
                 "updated_at": at,
+                # The overdue sweep's first day for the loan, from the schedule fixed today
+                # (docs/lending-rules.md#overdue-and-collection).
+                "sweep_on": next_sweep_on(due_dates, due_dates[-1], after=today),
                 "disbursement": Disbursement(
                     state="booking",
                     requested=Made(by=admin_id, at=at),
@@ -274,6 +279,9 @@ def _booked(
         money_plan=None,
         disbursement=terms.model_copy(update={"state": "in_transit"}),
         outstanding_principal=loan.principal,
+        # Set when the plan was made; a plan made before the sweep kept `sweep_on` is swept
+        # the next day, which then sets its own date.
+        sweep_on=loan.sweep_on or terms.disbursed_on + timedelta(days=1),
     )
     Loans(tx).put(active)
     tx.emit(

@@ -1,7 +1,7 @@
 """The daily overdue sweep (docs/lending-rules.md#overdue-and-collection).
 
-`sweep_overdue` runs once a day (Asia/Jakarta) over every active loan, one transaction per
-loan, in pages of `PAGE` loans by id. For each loan it covers every day since it last swept
+`sweep_overdue` runs once a day (Asia/Jakarta) over the active loans that have something to
+do that day, one transaction per loan. For each loan it covers every day since it last swept
 (a missed run catches up; a second run the same day changes nothing) and:
 
 - **late fees**: each day, on the unpaid principal and interest of the installments past
@@ -19,10 +19,30 @@ loan, in pages of `PAGE` loans by id. For each loan it covers every day since it
 
 A caught-up day is charged on what is unpaid when the sweep runs: a payment made on a day
 the sweep missed counts from that day on only as far as the catch-up sees it.
+
+**Which loans.** Each active loan carries `sweep_on`, the next day the sweep has anything to
+do for it (`next_sweep_on`): the earliest of, for each installment not yet settled, its
+reminder day (due date − 3), its due date (borrower credit) and, once it is due, every
+following day (the overdue notice, days past due and late fees change daily); and the
+maturity reminder. Disbursement sets it from the fixed schedule and each sweep of the loan
+moves it in the same transaction. The days a loan is not swept are days with nothing to do:
+no reminder, no due date, nothing past due, so no late fee, no notice and no credit; the next
+sweep covers them with the rest of its window all the same. It is a lower bound, never
+later than needed: payments only settle installments (less work), a write-off takes the
+loan out of the active set, and a payoff repays it. The sweep asks for `state == active,
+sweep_on <= today` a page of `PAGE` loans at a time; a swept loan leaves the set (its
+`sweep_on` is after today), so each page is asked afresh. The loans' products are read once
+per page.
+
+**Loans disbursed before `sweep_on` existed** have no date to be found by. The first sweep
+run that finds no `overdue_sweep/sweep-on-backfill` record gives every active loan without
+one today's date (a page of loans by id per transaction) and then stores the record: they are
+swept that day as before and carry their own date from then on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from pydantic import ConfigDict
@@ -47,10 +67,11 @@ from shared.domain.ledger import AccountId, AccountType, JournalEntry, Posting
 from shared.domain.loan import LoanState
 from shared.domain.money import allocate
 from shared.domain.movements import late_fees_accrued
+from shared.domain.products import LoanProduct
 from shared.model import Model
 from shared.platform.clock import jakarta_date
 from shared.platform.event_origin import EventOrigin
-from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
+from shared.platform.store import DocumentTransaction, OrderBy, Repository, UnitOfWork, Where
 from shared.records.installments import InstallmentRecord, Installments
 from shared.records.ledger import LedgerBook, balance_ref, post_entry
 from shared.records.loans import LOANS, LoanRecord, Loans, OverdueRecord
@@ -59,6 +80,9 @@ from shared.services.catalogue import product_of
 from shared.services.early_settlement import schedule_of
 
 PAGE = 200
+
+OVERDUE_SWEEP = "overdue_sweep"
+BACKFILL = "sweep-on-backfill"
 
 
 class SweepRun(Model):
@@ -70,24 +94,61 @@ class SweepRun(Model):
     events: int
 
 
+class SweepBackfill(Model):
+    """`overdue_sweep/sweep-on-backfill`: the day every active loan then without a `sweep_on`
+    was given one (once; see the module docstring)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str = BACKFILL
+    done_on: date
+    loans: int
+
+
+class SweepBackfills(Repository[SweepBackfill]):
+    collection = OVERDUE_SWEEP
+    model = SweepBackfill
+
+
+ProductKey = tuple[str, int | None]
+
+
 def sweep_overdue(uow: UnitOfWork, *, origin: EventOrigin, caps: CapTable = OJK_CAPS) -> SweepRun:
-    """Sweep every active loan up to today (Jakarta)."""
+    """Sweep every active loan with something to do up to today (Jakarta)."""
     today = jakarta_date(origin.clock.now())
+    schedule_unscheduled_loans(uow, today)
     swept = fees = events = 0
-    after: str | None = None
+    looked_at: set[str] = set()
     while True:
 
-        def page(tx: DocumentTransaction, after: str | None = after) -> list[str]:
-            where = [Where("state", "==", LoanState.ACTIVE.value)]
-            if after is not None:
-                where.append(Where("id", ">", after))
-            return [doc.id for doc in tx.query(LOANS, where, [OrderBy("id")], PAGE)]
+        def page(tx: DocumentTransaction) -> tuple[list[str], dict[ProductKey, LoanProduct]]:
+            docs = tx.query(
+                LOANS,
+                [
+                    Where("state", "==", LoanState.ACTIVE.value),
+                    Where("sweep_on", "<=", today.isoformat()),
+                ],
+                [OrderBy("sweep_on")],
+                PAGE,
+            )
+            loans = [LoanRecord.model_validate(doc.data) for doc in docs]
+            keys = {(loan.product_id, loan.product_version) for loan in loans}
+            return [loan.id for loan in loans], {key: product_of(tx, *key) for key in keys}
 
-        loan_ids = uow.run(page, read_only=True)
+        loan_ids, products = uow.run(page, read_only=True)
+        if looked_at.issuperset(loan_ids) and loan_ids:
+            # A loan the sweep looked at leaves the set; one that stays would be asked for
+            # again and again.
+            raise RuntimeError(f"loans {sorted(loan_ids)[:5]} are still due after their sweep")
+        looked_at.update(loan_ids)
         for loan_id in loan_ids:
 
-            def sweep(tx: DocumentTransaction, loan_id: str = loan_id) -> tuple[int, int] | None:
-                return _sweep_loan(tx, loan_id, today, origin, caps)
+            def sweep(
+                tx: DocumentTransaction,
+                loan_id: str = loan_id,
+                products: dict[ProductKey, LoanProduct] = products,
+            ) -> tuple[int, int] | None:
+                return _sweep_loan(tx, loan_id, today, origin, caps, products)
 
             result = uow.run(sweep)
             if result is not None:
@@ -96,11 +157,70 @@ def sweep_overdue(uow: UnitOfWork, *, origin: EventOrigin, caps: CapTable = OJK_
                 events += result[1]
         if len(loan_ids) < PAGE:
             return SweepRun(day=today, loans_swept=swept, late_fees=fees, events=events)
+
+
+def schedule_unscheduled_loans(uow: UnitOfWork, today: date) -> int:
+    """Once: every active loan without a `sweep_on` (disbursed before it existed) is due
+    today, so today's sweep finds it and gives it its own date. The loans given one; 0 once
+    the backfill is recorded (one read)."""
+    if uow.run(lambda tx: SweepBackfills(tx).get(BACKFILL), read_only=True) is not None:
+        return 0
+    scheduled = 0
+    after: str | None = None
+    while True:
+
+        def page(tx: DocumentTransaction, after: str | None = after) -> tuple[list[str], int]:
+            where = [Where("state", "==", LoanState.ACTIVE.value)]
+            if after is not None:
+                where.append(Where("id", ">", after))
+            docs = tx.query(LOANS, where, [OrderBy("id")], PAGE)
+            unscheduled = [doc.id for doc in docs if doc.data.get("sweep_on") is None]
+            for loan_id in unscheduled:
+                tx.update(LOANS, loan_id, {"sweep_on": today.isoformat()})
+            return [doc.id for doc in docs], len(unscheduled)
+
+        loan_ids, count = uow.run(page)
+        scheduled += count
+        if len(loan_ids) < PAGE:
+            break
         after = loan_ids[-1]
+
+    def record(tx: DocumentTransaction) -> None:
+        SweepBackfills(tx).put(SweepBackfill(done_on=today, loans=scheduled))
+
+    uow.run(record)
+    return scheduled
+
+
+def next_sweep_on(unsettled_due_dates: Iterable[date], maturity_date: date, after: date) -> date:
+    """The first day after `after` with anything for the sweep to do, for a loan whose
+    installments not yet settled fall due on `unsettled_due_dates`: tomorrow while any is
+    due (days past due grow, the overdue notice, late fees after the grace days), else the
+    earliest reminder (`installment.due_soon`, `loan.maturing`) or due date (borrower
+    credit) still to come. Never later than needed; tomorrow when nothing is left."""
+    tomorrow = after + timedelta(days=1)
+    days = [d for d in (reminder_date(maturity_date),) if d > after]
+    for due in unsettled_due_dates:
+        if due <= after:
+            return tomorrow
+        days += [d for d in (reminder_date(due), due) if d > after]
+    return min(days, default=tomorrow)
+
+
+def _next_sweep(schedule: list[InstallmentRecord], loan: LoanRecord, after: date) -> date:
+    terms = loan.disbursement
+    assert terms is not None
+    unsettled = (i.due_date for i in schedule if not i.settled)
+    return next_sweep_on(unsettled, terms.maturity_date, after)
 
 
 def _sweep_loan(
-    tx: DocumentTransaction, loan_id: str, today: date, origin: EventOrigin, caps: CapTable
+    tx: DocumentTransaction,
+    loan_id: str,
+    today: date,
+    origin: EventOrigin,
+    caps: CapTable,
+    products: dict[ProductKey, LoanProduct],
 ) -> tuple[int, int] | None:
     """(late fees accrued, events published) for one loan, or None when nothing was due."""
     loans = Loans(tx)
@@ -109,8 +229,14 @@ def _sweep_loan(
         return None
     done = loan.overdue
     if done is not None and done.last_swept_on >= today:
-        return None  # swept today already
-    product = product_of(tx, loan.product_id, loan.product_version)
+        if loan.sweep_on is not None and loan.sweep_on > today:
+            return None  # swept today already
+        # Swept today but given an earlier date since (the backfill): its own date again.
+        later = _next_sweep(schedule_of(tx, loan), loan, done.last_swept_on)
+        loans.put(loan.model_copy(update={"sweep_on": later}))
+        return None
+    key = (loan.product_id, loan.product_version)
+    product = products[key] if key in products else product_of(tx, *key)
     schedule = schedule_of(tx, loan)
     terms = loan.disbursement
     start = (done.last_swept_on if done else terms.disbursed_on) + timedelta(days=1)
@@ -128,6 +254,8 @@ def _sweep_loan(
             if not i.settled and days_past_due(i.due_date, day) > product.grace_days
         ]
         unpaid = [i.outstanding.principal + i.outstanding.interest for i in late]
+        if not sum(unpaid):
+            continue  # nothing past due beyond the grace days
         late_row = caps.applicable(
             CapRule.LATE_FEE,
             day,
@@ -136,8 +264,8 @@ def _sweep_loan(
             tenor_days=tenor_days,
         )
         total_row = caps.applicable(CapRule.TOTAL_COST, day)
-        if not sum(unpaid) or late_row is None or total_row is None:
-            continue  # nothing past due (or no cap to hold a fee to: none is charged)
+        if late_row is None or total_row is None:
+            continue  # no cap to hold a fee to: none is charged
         fee = accrue_late_fee(
             outstanding=sum(unpaid),
             balance=balance,
@@ -178,6 +306,7 @@ def _sweep_loan(
                     bucket=quality_bucket(dpd).value,
                     collectability=int(slik_collectability(dpd)),
                 ),
+                "sweep_on": _next_sweep(schedule, loan, today),
                 "updated_at": now,
             }
         )

@@ -60,7 +60,8 @@ def test_importing_every_function_builds_no_validator_of_ours_but_the_caps_table
         "        yield sub\n"
         "        yield from every(sub)\n"
         "ours = {m for m in every(pydantic.BaseModel) if m.__module__.startswith('shared.')}\n"
-        "built = sorted(f'{m.__module__}.{m.__qualname__}' for m in ours if m.__pydantic_complete__)\n"
+        "built = [m for m in ours if m.__pydantic_complete__]\n"
+        "built = sorted(f'{m.__module__}.{m.__qualname__}' for m in built)\n"
         "print(json.dumps({'ours': len(ours), 'built': built}))\n"
     )
     result = subprocess.run(

@@ -14,10 +14,13 @@ from scripts.bench.funding import RecordingUnitOfWork
 from scripts.bench.overdue import (
     CREDIT,
     KINDS,
+    MIX,
+    WORST_MIX,
     ReadsByCollection,
     Results,
     check,
     describe,
+    expected_swept,
     memory_writer,
     mix,
     renamer,
@@ -55,15 +58,18 @@ def test_reads_per_collection_count_the_committed_attempt_once_and_pages_apart()
 # --- the loans ---------------------------------------------------------------------------------
 
 
-def test_the_mix_spreads_every_kind_over_a_small_run_in_its_proportions() -> None:
-    assert set(mix(30)) == set(KINDS)
+def test_the_mix_spreads_every_kind_over_a_run_in_its_proportions() -> None:
+    assert Counter(mix(100)) == MIX and set(MIX) == set(KINDS)
     assert Counter(mix(1000)) == {
-        "current": 700,
-        "due in 3 days": 100,
-        "due today": 100,
+        "current": 850,
+        "due in 3 days": 30,
+        "due today": 20,
+        "credit pays today": 10,
+        "overdue since yesterday": 10,
         "past due": 80,
-        "credit pays today": 20,
     }
+    # The worst case: every loan has something to do.
+    assert Counter(mix(50, WORST_MIX)) == {kind: 10 for kind in KINDS if kind != "current"}
 
 
 def test_a_template_id_is_renamed_only_where_it_stands_whole() -> None:
@@ -80,19 +86,30 @@ def test_a_template_id_is_renamed_only_where_it_stands_whole() -> None:
 # --- the harness on the in-memory store -------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def results() -> Results:
+def _desk() -> tuple[PaymentDesk, MemoryUnitOfWork]:
     uow = MemoryUnitOfWork(RecordingPublisher(), max_attempts=50)
     desk = PaymentDesk(uow)
     uow.clock = desk.clock
-    return run_all(desk, 40, memory_writer(uow), print, reconcile=True)
+    return desk, uow
+
+
+@pytest.fixture(scope="module")
+def results() -> Results:
+    (desk, uow), (worst_desk, worst_uow) = _desk(), _desk()
+    worst = (worst_desk, memory_writer(worst_uow))
+    return run_all(desk, 40, memory_writer(uow), print, reconcile=True, worst=worst)
 
 
 def test_the_benchmark_runs_on_the_memory_store_and_its_figures_add_up(results: Results) -> None:
     first, again, catch_up = results.first, results.again, results.catch_up
     assert sum(results.mix.values()) == first.loans == 40
     assert set(results.mix) == set(KINDS)
-    assert (first.run.loans_swept, again.run.loans_swept, catch_up.run.loans_swept) == (40, 0, 40)
+    # Only the loans with something to do are swept: not the current ones, and on the
+    # catch-up only those with an installment due or past due (not those reminded today).
+    waiting = results.mix["current"] + results.mix["due in 3 days"]
+    assert first.run.loans_swept == 40 - results.mix["current"] == expected_swept(results.mix, 0)
+    assert catch_up.run.loans_swept == 40 - waiting == expected_swept(results.mix, 2)
+    assert again.run.loans_swept == 0
     # Every past-due loan is charged the same day's fee, two days' on the catch-up.
     per_loan = first.run.late_fees // results.mix["past due"]
     assert per_loan > 0 and first.run.late_fees == per_loan * results.mix["past due"]
@@ -100,23 +117,43 @@ def test_the_benchmark_runs_on_the_memory_store_and_its_figures_add_up(results: 
     assert first.before.borrower_credit - first.after.borrower_credit == (
         CREDIT * results.mix["credit pays today"]
     )
-    assert first.reads["installments"] == 12 * 40  # the whole schedule of every loan
-    assert again.all_writes == 0 and again.reads == {"loans": 40}
+    # The whole schedule of every loan swept, none of the others.
+    assert first.reads["installments"] == 12 * first.run.loans_swept
+    # The same day again: one page that finds no loan due, and the backfill's record.
+    assert again.all_writes == 0 and not again.reads
+    assert again.page_reads == {"loans": 1, "overdue_sweep": 1}
+    assert results.worst is not None
+    worst = results.worst.sweep
+    assert results.worst.mix == {kind: 8 for kind in KINDS if kind != "current"}
+    assert worst.run.loans_swept == worst.loans == 40
     assert results.reconciled == "passed"
     assert check(results) == []
 
     report = Report(title="Overdue sweep", command="`bench`")
     describe(report, results)
     shown = report.render(load_at_end="n/a")
-    assert f"| the overdue sweep over 40 active loans | **{first.seconds:,.1f} s** (" in shown
+    swept = first.run.loans_swept
     assert (
-        f"| Firestore documents per loan, the day's sweep | **{first.all_reads / 40:.2f} reads, "
-        f"{first.all_writes / 40:.2f} writes** |"
+        "| the daily overdue sweep over 40 active loans, a typical day "
+        f"({100 * swept / 40:.0f}% of them with something to do) | **{first.seconds:,.1f} s** "
+        f"({swept} loans swept) |"
+    ) in shown
+    assert (
+        f"| Firestore documents, the day's sweep | **{first.all_reads / 40:.2f} reads, "
+        f"{first.all_writes / 40:.2f} writes** per active loan; "
+        f"{first.all_reads / swept:.2f} reads, {first.all_writes / swept:.2f} writes per "
+        "swept loan |"
+    ) in shown
+    assert (
+        "| the worst case: 40 active loans, every one with something to do | "
+        f"**{worst.seconds:,.1f} s** (40 swept)"
     ) in shown
     assert "| the same day again | **0** loans swept," in shown
     assert "| late fees, receivables and credit add up | **yes** | all: met |" in shown
-    assert "| `installments` | 12.00 | 0.00 |" in shown
-    assert f"| `sweep_overdue.sweep` × 40 | {first.in_transactions_s:,.1f} s | 40 |" in shown
+    assert "| `installments` | 12.00 | 0.00 | 0.20 | 12.00 | 0.20 |" in shown  # the worst case
+    assert (
+        f"| `sweep_overdue.sweep` × {swept} | {first.in_transactions_s:,.1f} s | {swept} |" in shown
+    )
     assert "the whole ledger reconciled (`reconcile`): passed" in shown
 
 
@@ -129,7 +166,7 @@ def test_a_sweep_that_does_not_add_up_fails_the_benchmark(results: Results) -> N
     assert check(wrong) == [
         f"the day's sweep: late fees Rp {first.run.late_fees:,} reported, "
         f"Rp {first.late_fees_on_loans - 1:,} on the loans, Rp {gained:,} in the ledger",
-        "the same day again: 40 loans swept, not 0",
+        f"the same day again: {first.run.loans_swept} loans swept, not 0",
         f"the same day again: late fees Rp {first.run.late_fees:,} reported, Rp 0 on the "
         "loans, Rp 0 in the ledger",
         f"the same day again charged Rp {first.run.late_fees:,} and wrote 0 documents",

@@ -1,0 +1,255 @@
+"""The overdue sweep looks only at the loans with something to do that day, and does exactly
+what a sweep of every loan every day did (docs/lending-rules.md#overdue-and-collection):
+
+- disbursement gives the loan its first sweep day, `sweep_on`: its first reminder;
+- on the days between, the sweep reads none of the loan's documents;
+- swept only on its days, with payments on any day, a loan ends with the late fees, the
+  events and the days past due of a loan swept every day;
+- runs skipped, the next run catches every day's fee up and publishes each event once;
+- a loan disbursed before `sweep_on` existed is swept by the first run, which gives it its date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shared.adapters.memory import MemoryUnitOfWork, RecordingPublisher
+from shared.domain.delinquency import reminder_date
+from shared.platform.store import (
+    DocRef,
+    Document,
+    DocumentTransaction,
+    JsonDict,
+    OrderBy,
+    UnitOfWork,
+    Where,
+)
+from shared.records.loans import LOANS
+from shared.services.overdue import BACKFILL, OVERDUE_SWEEP, SweepRun, sweep_overdue
+from tests.unit.journey.money_scenarios import assert_reconciles
+from tests.unit.journey.payment_desk import PaymentDesk
+
+T = TypeVar("T")
+
+SHARES = {"ani": 6_000_000, "budi": 4_000_000}
+TENOR, DAYS = 3, 96  # the shortest tenor the product takes, and a few days past maturity
+NOTICES = ("installment.due_soon", "installment.overdue", "loan.maturing", "payment.received")
+
+
+class _Spy:
+    """A transaction attempt that notes the id of every document it reads."""
+
+    def __init__(self, inner: DocumentTransaction, seen: set[str]) -> None:
+        self._inner = inner
+        self._seen = seen
+
+    def get(self, collection: str, doc_id: str) -> JsonDict | None:
+        self._seen.add(doc_id)
+        return self._inner.get(collection, doc_id)
+
+    def get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
+        self._seen.update(doc_ids)
+        return self._inner.get_all(collection, doc_ids)
+
+    def get_documents(self, refs: Sequence[DocRef]) -> dict[DocRef, JsonDict | None]:
+        self._seen.update(doc_id for _, doc_id in refs)
+        return self._inner.get_documents(refs)
+
+    def query(
+        self,
+        collection: str,
+        where: Sequence[Where] = (),
+        order_by: Sequence[OrderBy] = (),
+        limit: int | None = None,
+    ) -> list[Document]:
+        found = self._inner.query(collection, where, order_by, limit)
+        self._seen.update(doc.id for doc in found)
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class ReadsNoted(UnitOfWork):
+    """`inner`, noting the ids of the documents its transactions read in `seen`."""
+
+    def __init__(self, inner: UnitOfWork) -> None:
+        self.inner = inner
+        self.seen: set[str] = set()
+
+    def run(self, work: Callable[[DocumentTransaction], T], *, read_only: bool = False) -> T:
+        return self.inner.run(lambda tx: work(_Spy(tx, self.seen)), read_only=read_only)  # type: ignore[arg-type]
+
+    def publish_pending(self, event_ids: Sequence[str]) -> None:
+        self.inner.publish_pending(event_ids)
+
+
+def new_desk(*, backfilled: bool = True) -> PaymentDesk:
+    """A platform whose loans all carry `sweep_on` (the one-time backfill is recorded), unless
+    `backfilled` is False."""
+    uow = MemoryUnitOfWork(max_attempts=10)
+    desk = PaymentDesk(uow)
+    uow.clock = desk.clock  # type: ignore[attr-defined]
+    if backfilled:
+        record = {"id": BACKFILL, "done_on": desk.today().isoformat(), "loans": 0}
+        uow.seed(OVERDUE_SWEEP, BACKFILL, record)
+    return desk
+
+
+def on(desk: PaymentDesk, day: date) -> None:
+    desk.clock.set(datetime.combine(day, time(3), tzinfo=UTC))
+
+
+def notices(desk: PaymentDesk) -> list[tuple[str, JsonDict]]:
+    """The sweep's events, in order: (type, payload)."""
+    publisher = desk.uow.publisher  # type: ignore[attr-defined]
+    assert isinstance(publisher, RecordingPublisher)
+    return [(e["type"], e["data"]) for e in publisher.envelopes() if e["type"] in NOTICES]
+
+
+def sweep_every_loan(desk: PaymentDesk) -> SweepRun:
+    """The sweep as it was before `sweep_on`: every active loan looked at, every day."""
+    today = desk.today().isoformat()
+
+    def due_today(tx: DocumentTransaction) -> None:
+        for doc in tx.query(LOANS, [Where("state", "==", "active")], limit=100):
+            tx.update(LOANS, doc.id, {"sweep_on": today})
+
+    desk.uow.run(due_today)
+    return sweep_overdue(desk.uow, origin=desk.origin)
+
+
+def outcome(desk: PaymentDesk, loan: str) -> tuple[object, ...]:
+    """What the sweeps left on the loan: each installment's late fee, and how late it is."""
+    record = desk.loan_record(loan)
+    late = record.overdue
+    quality = (late.late_fees, late.days_past_due, late.bucket, late.collectability) if late else (
+        0, 0, "current", 1,
+    )  # fmt: skip
+    return record.state, tuple(i.late_fee for i in desk.installments(loan)), quality
+
+
+def test_disbursement_sets_the_first_sweep_day_three_days_before_the_first_due_date() -> None:
+    desk = new_desk()
+    loan = desk.active_loan(SHARES)
+    first = desk.installments(loan)[0]
+    assert desk.loan_record(loan).sweep_on == reminder_date(first.due_date)
+    assert reminder_date(first.due_date) == first.due_date - timedelta(days=3)
+
+
+def test_the_sweep_reads_nothing_of_a_loan_on_the_days_it_has_nothing_to_do() -> None:
+    desk = new_desk()
+    loan = desk.active_loan(SHARES)
+    first, second, *_ = desk.installments(loan)
+    swept_on: list[date] = []
+    day = desk.today()
+    while day < second.due_date + timedelta(days=3):
+        day += timedelta(days=1)
+        on(desk, day)
+        if day == first.due_date:
+            desk.pay(loan, first.total)  # paid on its due date; the second one is not
+        noted = ReadsNoted(desk.uow)
+        run = sweep_overdue(noted, origin=desk.origin)
+        touched = {doc_id for doc_id in noted.seen if doc_id.startswith(loan)}
+        assert bool(touched) == bool(run.loans_swept), day
+        if run.loans_swept:
+            swept_on.append(day)
+    overdue_from = second.due_date + timedelta(days=1)
+    assert swept_on == [
+        first.due_date - timedelta(days=3),  # due soon
+        first.due_date,  # borrower credit would pay it
+        second.due_date - timedelta(days=3),
+        second.due_date,
+        overdue_from,  # overdue, and every day after it while unpaid
+        overdue_from + timedelta(days=1),
+        overdue_from + timedelta(days=2),
+    ]
+    published = notices(desk)
+    assert [(kind, data["installment"]) for kind, data in published if "installment" in data] == [
+        ("installment.due_soon", 1),
+        ("installment.due_soon", 2),
+        ("installment.overdue", 2),
+    ]
+    assert desk.loan_record(loan).sweep_on == day + timedelta(days=1)
+
+
+@settings(
+    max_examples=6, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    payments=st.dictionaries(
+        st.integers(1, DAYS),  # a day after the disbursement
+        st.integers(1, 150),  # % of the next unsettled installment paid that day
+        max_size=6,
+    )
+)
+def test_swept_only_on_its_days_a_loan_ends_as_if_swept_every_day(
+    payments: dict[int, int],
+) -> None:
+    scheduled, every_day = new_desk(), new_desk()
+    loans = [desk.active_loan(SHARES, tenor=TENOR) for desk in (scheduled, every_day)]
+    start = scheduled.today()
+    for n in range(1, DAYS + 1):
+        for desk, loan, sweep in (
+            (scheduled, loans[0], lambda d: sweep_overdue(d.uow, origin=d.origin)),
+            (every_day, loans[1], sweep_every_loan),
+        ):
+            on(desk, start + timedelta(days=n))
+            unsettled = [i for i in desk.installments(loan) if not i.settled]
+            if n in payments and unsettled and desk.loan_record(loan).state.value == "active":
+                desk.pay(loan, max(1, unsettled[0].outstanding.total * payments[n] // 100))
+            sweep(desk)
+        assert outcome(scheduled, loans[0]) == outcome(every_day, loans[1]), n
+    assert notices(scheduled) == notices(every_day)
+    assert_reconciles(scheduled)
+
+
+@settings(
+    max_examples=6, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(runs=st.lists(st.booleans(), min_size=DAYS, max_size=DAYS))
+def test_skipped_runs_catch_up_every_days_fee_and_publish_each_event_once(
+    runs: list[bool],
+) -> None:
+    skipping, every_day = new_desk(), new_desk()
+    loans = [desk.active_loan(SHARES, tenor=TENOR) for desk in (skipping, every_day)]
+    start = skipping.today()
+    for n, runs_today in enumerate(runs, start=1):
+        on(every_day, start + timedelta(days=n))
+        sweep_every_loan(every_day)
+        if runs_today or n == len(runs):
+            on(skipping, start + timedelta(days=n))
+            sweep_overdue(skipping.uow, origin=skipping.origin)
+    assert outcome(skipping, loans[0]) == outcome(every_day, loans[1])
+    assert sum(outcome(skipping, loans[0])[1]) > 0  # installments past due: late fees
+    assert sorted(map(str, notices(skipping))) == sorted(map(str, notices(every_day)))
+    assert_reconciles(skipping)
+
+
+def test_a_loan_disbursed_before_sweep_on_existed_is_swept_by_the_first_run() -> None:
+    desk = new_desk(backfilled=False)
+    legacy = desk.active_loan(SHARES)
+    swept_today = desk.active_loan({"citra": 10_000_000}, borrower="boris")
+    first = desk.installments(legacy)[0]
+    on(desk, first.due_date + timedelta(days=5))
+    uow = desk.uow
+    assert isinstance(uow, MemoryUnitOfWork)
+    for loan, swept in ((legacy, False), (swept_today, True)):
+        stored = desk.loan_record(loan).model_dump(mode="json", exclude={"sweep_on"})
+        if swept:  # the sweep before `sweep_on` went through it today
+            stored["overdue"] = {"last_swept_on": desk.today().isoformat()}
+        uow.seed(LOANS, loan, stored)
+    run = sweep_overdue(uow, origin=desk.origin)
+    assert run.loans_swept == 1  # the legacy loan, 5 days past due; the other one is done
+    assert run.events == 2  # its installment 1: due soon and overdue, caught up
+    for loan in (legacy, swept_today):
+        assert desk.loan_record(loan).sweep_on == desk.today() + timedelta(days=1)
+    assert uow.run(lambda tx: tx.get(OVERDUE_SWEEP, BACKFILL), read_only=True)
+    # Recorded once: the next runs look only at the loans due.
+    assert sweep_overdue(uow, origin=desk.origin).loans_swept == 0
+    assert desk.loan_record(legacy).overdue is not None
