@@ -46,20 +46,28 @@ class UrlSigner(ABC):
 
 
 class KeySigner(UrlSigner):
-    """Signs with a service-account private key (local and tests only)."""
+    """Signs with a service-account private key (local and tests only).
+
+    The key is loaded on the first signature, as `IamSigner` fetches its credentials: a
+    request that signs nothing never pays for loading an RSA private key."""
 
     def __init__(self, service_account_info: dict[str, Any]) -> None:
-        from google.oauth2 import service_account
-
-        self._credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
-            service_account_info
-        )
+        self._info = service_account_info
+        self._credentials: Any = None
+        self._lock = threading.Lock()
 
     @classmethod
     def from_file(cls, path: Path) -> KeySigner:
         return cls(json.loads(path.read_text()))
 
     def signing_arguments(self) -> dict[str, Any]:
+        from google.oauth2 import service_account
+
+        with self._lock:
+            if self._credentials is None:
+                self._credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                    self._info
+                )
         return {"credentials": self._credentials}
 
 
