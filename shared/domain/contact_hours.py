@@ -14,7 +14,11 @@ waits for it.
   of Religious Affairs, the Minister of Manpower and the Minister of Administrative Reform
   (SKB 3 Menteri No. 1497, 2 and 5 of 2025) on 2026's national holidays, 17 days. Joint leave
   days (cuti bersama) are working days for this rule. The table is data: add the next
-  year's decree when it is issued; `holidays_known_through` says how far it reaches.
+  year's decree when it is issued; `holidays_known_through` says how far it reaches. The
+  holidays fixed by date (`FIXED_HOLIDAYS`: New Year, Labour Day, Pancasila Day,
+  Independence Day, Christmas) are kept in every year, the table's or not, so a year whose
+  decree is not in yet still loses those days; the reminders log a warning for any contact
+  planned beyond the table.
 
 Pure: instants come in as arguments.
 """
@@ -63,6 +67,11 @@ NATIONAL_HOLIDAYS: frozenset[date] = frozenset(
 )
 
 
+FIXED_HOLIDAYS: frozenset[tuple[int, int]] = frozenset(
+    {(1, 1), (5, 1), (6, 1), (8, 17), (12, 25)}  # (month, day), the same date every year
+)
+
+
 def holidays_known_through(holidays: Collection[date] = NATIONAL_HOLIDAYS) -> date:
     """The last day of the last year the holiday table covers."""
     return date(max(holidays).year, 12, 31)
@@ -79,7 +88,11 @@ def zone_of(province_code: str | None) -> ZoneInfo:
 
 def contact_day(day: date, holidays: Collection[date] = NATIONAL_HOLIDAYS) -> bool:
     """Whether `day` is one on which contact is allowed at all."""
-    return day.weekday() != SUNDAY and day not in holidays
+    return (
+        day.weekday() != SUNDAY
+        and day not in holidays
+        and (day.month, day.day) not in FIXED_HOLIDAYS
+    )
 
 
 def next_contact_time(

@@ -45,7 +45,12 @@ from functools import partial
 
 from pydantic import ConfigDict
 
-from shared.domain.contact_hours import NATIONAL_HOLIDAYS, next_contact_time, zone_of
+from shared.domain.contact_hours import (
+    NATIONAL_HOLIDAYS,
+    holidays_known_through,
+    next_contact_time,
+    zone_of,
+)
 from shared.domain.events import (
     Envelope,
     EventType,
@@ -291,6 +296,12 @@ def _make(
         )
         reminders.add(reminder)
         made.append(reminder)
+    if made and now.date() > holidays_known_through(holidays):
+        logger.warning(
+            "the national holiday table ends %s: only the fixed-date holidays are kept after "
+            "it; add the year's joint decree to shared/domain/contact_hours.py",
+            holidays_known_through(holidays),
+        )
     return made
 
 

@@ -88,3 +88,12 @@ def test_the_next_contact_time_is_allowed_and_nothing_earlier_was(
     while probe < found:
         assert not allowed(probe, zone)
         probe += timedelta(minutes=15)
+
+
+def test_the_holidays_fixed_by_date_hold_in_a_year_the_table_does_not_cover_yet():
+    assert holidays_known_through() < date(2027, 1, 1)
+    for fixed in (date(2027, 1, 1), date(2027, 5, 1), date(2027, 8, 17), date(2027, 12, 25)):
+        assert not contact_day(fixed)
+    assert contact_day(date(2027, 1, 2))  # a Saturday
+    late = datetime(2026, 12, 31, 21, 0, tzinfo=WIB)  # New Year's Eve, after hours
+    assert next_contact_time(late, WIB) == datetime(2027, 1, 2, 8, 0, tzinfo=WIB)

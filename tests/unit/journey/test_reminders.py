@@ -130,6 +130,16 @@ def test_a_reminder_due_on_christmas_waits_for_the_next_contact_day(desk, notifi
     assert reminder.send_at == datetime(2026, 12, 26, 1, 0, tzinfo=UTC)  # Saturday 08:00 WIB
 
 
+def test_a_reminder_beyond_the_holiday_table_keeps_new_year_and_warns_ops(desk, notifier, caplog):
+    borrower_in(desk, JAKARTA)
+    desk.clock.set(datetime(2027, 1, 1, 3, 0, tzinfo=UTC))  # Friday 10:00 WIB, New Year
+    deliver(desk, due_soon(desk), notifier)
+    assert notifier.delivered == []
+    [reminder] = reminders(desk)
+    assert reminder.send_at == datetime(2027, 1, 2, 1, 0, tzinfo=UTC)  # Saturday 08:00 WIB
+    assert "add the year's joint decree" in caplog.text
+
+
 def test_an_event_delivered_three_times_reminds_the_borrower_once(desk, notifier):
     borrower_in(desk, JAKARTA)
     event = desk.origin.event(
