@@ -197,7 +197,9 @@ def _method(settings: TrainingSettings, model: TrainedScorecard) -> list[str]:
         "grouped by bad rate"
         + (f" after pooling those under {pooled:.0%} of the loans" if pooled else "")
         + f"; characteristics kept by information value (at least {settings.min_iv}, at most "
-        f"{settings.max_characteristics}), a characteristic whose coefficient turns against "
+        f"{settings.max_characteristics}), passing over one whose WOE values correlate |r| >= "
+        f"{settings.max_correlation:g} with those of one already kept, a characteristic whose "
+        "coefficient turns against "
         f"its bins dropped; L2 logistic regression on the WOE values (C = "
         f"{model.chosen.regularization:g}); points rounded to integers; missing values earn "
         f"their own bin's points (capped at the best bin) when at least "

@@ -184,3 +184,19 @@ def test_rare_categories_pooled_into_one_bin_score_alike_in_the_runtime(syntheti
         for row in frame.to_dict("records")
     ]
     assert (np.array(runtime) == model.score(frame)).all()
+
+
+def test_a_near_copy_of_a_kept_characteristic_is_left_out_and_says_why(synthetic: Scored) -> None:
+    rows = slice(0, 3000)
+    frame = synthetic.frame.iloc[rows].copy()
+    # The same ratio, a hair larger: it bins alike, so it would add nothing to the card.
+    frame["debt_service_copy"] = pd.to_numeric(frame["debt_service_ratio"]) * 1.001
+    candidates = [Candidate(name, spec.kind) for name, spec in FEATURES.items()]
+    copy = Candidate("debt_service_copy", "numeric")
+    model = fit_scorecard(frame, synthetic.bad[rows], [*candidates, copy], seed=0)
+    kept = {ch.name for ch in model.characteristics}
+    assert len(kept & {"debt_service_ratio", "debt_service_copy"}) == 1
+    reasons = {d.name: d.reason for d in model.dropped}
+    left_out = ({"debt_service_ratio", "debt_service_copy"} - kept).pop()
+    assert "near copy" in reasons[left_out]
+    assert (kept & {"debt_service_ratio", "debt_service_copy"}).pop() in reasons[left_out]

@@ -42,8 +42,23 @@ def test_the_derived_characteristics_come_from_each_applicant(german: GermanCred
     first = derived.iloc[0]  # 1,169 DM over 6 months; checking "... < 0 DM", no savings
     assert first["monthly_instalment"] == pytest.approx(1169 / 6)
     assert first["checking_and_savings"] == "... < 0 DM | unknown/ no savings account"
+    # instalment rate class 4, aged 67, in the present job for 7 years or more
+    assert first["instalment_rate_x_amount"] == 4 * 1169
+    assert first["income_proxy"] == pytest.approx(1169 / 6 / 4)
+    assert first["employment_share_of_age"] == pytest.approx(10 / 67)
+    assert first["debtors_and_plans"] == "none | none"
+    assert first["property_and_housing"] == "real estate | own"
     added = {c.name: c.kind for c in derived_candidates[len(candidates) :]}
-    assert added == {"monthly_instalment": "numeric", "checking_and_savings": "categorical"}
+    assert added == {
+        "monthly_instalment": "numeric",
+        "instalment_rate_x_amount": "numeric",
+        "income_proxy": "numeric",
+        "employment_share_of_age": "numeric",
+        "checking_and_savings": "categorical",
+        "debtors_and_plans": "categorical",
+        "property_and_housing": "categorical",
+        "history_and_plans": "categorical",
+    }
     assert derived["checking_and_savings"].nunique() > frame[german_credit.CHECKING].nunique()
 
 
