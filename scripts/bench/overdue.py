@@ -690,7 +690,10 @@ def check(results: Results) -> list[str]:
 # What the sweep reads and writes in each collection, for the tables of where they go.
 READ = {
     "loans": "the loan (and, outside the transactions, the pages of loans due)",
-    "installments": "the loan's schedule, every installment by id",
+    "installments": (
+        "the loan's installments from the first still owing to the first owing due after "
+        "today + 3 days, by id"
+    ),
     "products": "the products of a page's loans, once a page (outside the transactions)",
     "product_versions": "the product versions of a page's loans, once a page",
     "ledger_balances": "the borrower's credit, on a due date",

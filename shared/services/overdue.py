@@ -50,6 +50,7 @@ from pydantic import ConfigDict
 from shared.domain.caps import OJK_CAPS, CapTable
 from shared.domain.caps_table import CapRule
 from shared.domain.delinquency import (
+    REMINDER_DAYS_BEFORE_DUE,
     accrue_late_fee,
     days_past_due,
     quality_bucket,
@@ -77,7 +78,7 @@ from shared.records.ledger import LedgerBook, balance_ref, post_entry
 from shared.records.loans import LOANS, LoanRecord, Loans, OverdueRecord
 from shared.records.payments import PaymentRecord, Payments
 from shared.services.catalogue import product_of
-from shared.services.early_settlement import schedule_of
+from shared.services.early_settlement import installments_from, schedule_of
 
 PAGE = 200
 
@@ -214,6 +215,43 @@ def _next_sweep(schedule: list[InstallmentRecord], loan: LoanRecord, after: date
     return next_sweep_on(unsettled, terms.maturity_date, after)
 
 
+def _schedule_to_sweep(
+    tx: DocumentTransaction, loan: LoanRecord, today: date
+) -> tuple[list[InstallmentRecord], int]:
+    """The part of the loan's schedule a sweep up to `today` needs, and the total-cost cap's
+    base (the schedule's interest and fees and the origination fee).
+
+    What a sweep does with an installment depends only on installments not yet settled and
+    due by today + 3 days (late fees, days past due, the notices, the borrower's credit), and
+    on the first one not yet settled due after that (the next `sweep_on`). Due dates follow
+    the installments' numbers, so it reads from the first installment not settled when the
+    loan was last swept (`OverdueRecord.read_from`, from the first when never swept) to that
+    one. A loan disbursed before its terms kept `schedule_costs` is read whole, once."""
+    terms = loan.disbursement
+    assert terms is not None
+    if terms.schedule_costs is None:
+        schedule = schedule_of(tx, loan)
+        costs = sum(i.interest + i.fees for i in schedule)
+        return schedule, costs + terms.origination_fee
+    last_reminded = today + timedelta(days=REMINDER_DAYS_BEFORE_DUE)
+
+    def enough(installment: InstallmentRecord) -> bool:
+        return installment.due_date > last_reminded and not installment.settled
+
+    read_from = loan.overdue.read_from if loan.overdue else 1
+    schedule = installments_from(tx, loan, read_from, enough)
+    return schedule, terms.schedule_costs + terms.origination_fee
+
+
+def _read_from(schedule: list[InstallmentRecord], done: OverdueRecord | None) -> int:
+    """The first installment the next sweep reads: the first one still owing among those read
+    (every earlier one is settled), else the last one read."""
+    for installment in schedule:
+        if not installment.settled:
+            return installment.number
+    return schedule[-1].number if schedule else (done.read_from if done else 1)
+
+
 def _sweep_loan(
     tx: DocumentTransaction,
     loan_id: str,
@@ -232,17 +270,16 @@ def _sweep_loan(
         if loan.sweep_on is not None and loan.sweep_on > today:
             return None  # swept today already
         # Swept today but given an earlier date since (the backfill): its own date again.
-        later = _next_sweep(schedule_of(tx, loan), loan, done.last_swept_on)
+        later = _next_sweep(_schedule_to_sweep(tx, loan, today)[0], loan, done.last_swept_on)
         loans.put(loan.model_copy(update={"sweep_on": later}))
         return None
     key = (loan.product_id, loan.product_version)
     product = products[key] if key in products else product_of(tx, *key)
-    schedule = schedule_of(tx, loan)
+    schedule, costs = _schedule_to_sweep(tx, loan, today)
     terms = loan.disbursement
     start = (done.last_swept_on if done else terms.disbursed_on) + timedelta(days=1)
     days = [start + timedelta(days=n) for n in range((today - start).days + 1)]
     tenor_days = (terms.maturity_date - terms.disbursed_on).days
-    costs = sum(i.interest + i.fees for i in schedule) + terms.origination_fee
     so_far = done.late_fees if done else 0
     balance = loan.principal if loan.outstanding_principal is None else loan.outstanding_principal
     added = dict.fromkeys((i.number for i in schedule), 0)
@@ -305,6 +342,10 @@ def _sweep_loan(
                     days_past_due=dpd,
                     bucket=quality_bucket(dpd).value,
                     collectability=int(slik_collectability(dpd)),
+                    read_from=_read_from(schedule, done),
+                ),
+                "disbursement": terms.model_copy(
+                    update={"schedule_costs": costs - terms.origination_fee}
                 ),
                 "sweep_on": _next_sweep(schedule, loan, today),
                 "updated_at": now,
