@@ -43,6 +43,7 @@ swept that day as before and carry their own date from then on.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 
 from pydantic import ConfigDict
@@ -81,6 +82,7 @@ from shared.services.catalogue import product_of
 from shared.services.early_settlement import installments_from, schedule_of
 
 PAGE = 200
+WORKERS = 8  # loans swept at once: each transaction mostly waits on Firestore
 
 OVERDUE_SWEEP = "overdue_sweep"
 BACKFILL = "sweep-on-backfill"
@@ -114,8 +116,11 @@ class SweepBackfills(Repository[SweepBackfill]):
 ProductKey = tuple[str, int | None]
 
 
-def sweep_overdue(uow: UnitOfWork, *, origin: EventOrigin, caps: CapTable = OJK_CAPS) -> SweepRun:
-    """Sweep every active loan with something to do up to today (Jakarta)."""
+def sweep_overdue(
+    uow: UnitOfWork, *, origin: EventOrigin, caps: CapTable = OJK_CAPS, workers: int = WORKERS
+) -> SweepRun:
+    """Sweep every active loan with something to do up to today (Jakarta), `workers` loans'
+    transactions at a time."""
     today = jakarta_date(origin.clock.now())
     schedule_unscheduled_loans(uow, today)
     swept = fees = events = 0
@@ -142,6 +147,8 @@ def sweep_overdue(uow: UnitOfWork, *, origin: EventOrigin, caps: CapTable = OJK_
             # again and again.
             raise RuntimeError(f"loans {sorted(loan_ids)[:5]} are still due after their sweep")
         looked_at.update(loan_ids)
+
+        sweeps = []
         for loan_id in loan_ids:
 
             def sweep(
@@ -151,7 +158,13 @@ def sweep_overdue(uow: UnitOfWork, *, origin: EventOrigin, caps: CapTable = OJK_
             ) -> tuple[int, int] | None:
                 return _sweep_loan(tx, loan_id, today, origin, caps, products)
 
-            result = uow.run(sweep)
+            sweeps.append(sweep)
+        # The page's loans are independent transactions, run a few at a time; the page is
+        # done (every transaction committed, or the first failure raised) before the next is
+        # asked for, so no loan is swept by two transactions at once.
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(uow.run, sweeps))
+        for result in results:
             if result is not None:
                 swept += 1
                 fees += result[0]
