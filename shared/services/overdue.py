@@ -137,9 +137,9 @@ def sweep_overdue(
                 [OrderBy("sweep_on")],
                 PAGE,
             )
-            loans = [LoanRecord.model_validate(doc.data) for doc in docs]
-            keys = {(loan.product_id, loan.product_version) for loan in loans}
-            return [loan.id for loan in loans], {key: product_of(tx, *key) for key in keys}
+            # Only the ids and products: each loan is read (and parsed) in its own transaction.
+            keys = {(doc.data["product_id"], doc.data.get("product_version")) for doc in docs}
+            return [doc.id for doc in docs], {key: product_of(tx, *key) for key in keys}
 
         loan_ids, products = uow.run(page, read_only=True)
         if looked_at.issuperset(loan_ids) and loan_ids:
