@@ -32,7 +32,19 @@ later than needed: payments only settle installments (less work), a write-off ta
 loan out of the active set, and a payoff repays it. The sweep asks for `state == active,
 sweep_on <= today` a page of `PAGE` loans at a time; a swept loan leaves the set (its
 `sweep_on` is after today), so each page is asked afresh. The loans' products are read once
-per page.
+per page. A page's loans are independent transactions, run `WORKERS` at a time on a pool of
+threads (the transactions mostly wait on Firestore); the page is done before the next one is
+asked for, so no loan is in two transactions of the run at once and the paging ends.
+
+**Which installments.** A swept loan's late fees, notices, credit and days past due depend
+only on its installments not yet settled that fall due by today + 3 days, and its next
+`sweep_on` on the first one owing due after that; due dates follow the installments'
+numbers. So the sweep reads from `overdue.read_from`, the first installment still owing when
+it last swept (every earlier one was settled then, and a settled installment stays settled:
+the number lags behind payments, never ahead of an installment that owes), up to the first
+one owing due after today + 3 days. The total-cost cap's base, the schedule's interest and
+fees, is on the disbursement terms (`schedule_costs`, set at disbursement); a loan disbursed
+before it was kept has its whole schedule read once and keeps it from then on.
 
 **Loans disbursed before `sweep_on` existed** have no date to be found by. The first sweep
 run that finds no `overdue_sweep/sweep-on-backfill` record gives every active loan without
