@@ -317,3 +317,19 @@ def test_the_sweep_does_not_read_the_installments_already_paid() -> None:
     noted = ReadsNoted(desk.uow)
     assert sweep_overdue(noted, origin=desk.origin).loans_swept == 1
     assert sorted(i for i in noted.seen if i.startswith(f"{loan}~")) == [second.id, third.id]
+
+
+def test_a_loan_paid_ahead_is_swept_on_the_reminder_of_the_first_installment_still_owing() -> None:
+    # Installments 1 and 2 paid before 1 falls due: the sweep on 1's reminder day reads past
+    # 2 (settled, due after today + 3 days) to 3, whose reminder is the next sweep day.
+    desk = new_desk()
+    loan = desk.active_loan(SHARES)
+    first, second, third, *_ = desk.installments(loan)
+    on(desk, first.due_date - timedelta(days=5))
+    desk.pay(loan, first.total)
+    on(desk, first.due_date - timedelta(days=4))
+    desk.pay(loan, second.total)
+    on(desk, reminder_date(first.due_date))
+    sweep_overdue(desk.uow, origin=desk.origin)
+    assert desk.loan_record(loan).sweep_on == reminder_date(third.due_date)
+    assert "installment.due_soon" not in {kind for kind, _ in notices(desk)}  # nothing owed
