@@ -182,6 +182,10 @@ class Disbursement(Model):
     bank_reference: str | None = None
     value_date: date | None = None
     line_id: str | None = None  # the statement line showing the payout leave
+    # The schedule's interest and fees as fixed at disbursement, part of the total-cost cap's
+    # base; kept so the overdue sweep need not read the whole schedule. None on a loan
+    # disbursed before it was kept, until the sweep has read its whole schedule once.
+    schedule_costs: int | None = None
 
 
 class PayoffRecord(Model):
@@ -205,7 +209,9 @@ class PayoffRecord(Model):
 class OverdueRecord(Model):
     """What the daily overdue sweep keeps of a loan (docs/lending-rules.md#overdue-and-collection):
     the last day it swept (a second sweep that day changes nothing), the late fees accrued
-    so far, and how late the loan is."""
+    so far, and how late the loan is; and the first installment the next sweep reads
+    (`read_from`: every earlier one was settled when this sweep read it, and a settled
+    installment stays settled)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -214,6 +220,7 @@ class OverdueRecord(Model):
     days_past_due: int = 0
     bucket: str = "current"
     collectability: int = 1
+    read_from: int = 1
 
 
 class CreditRefundRecord(Model):

@@ -227,6 +227,7 @@ def _make_plan(
                     origination_fee_vat=vat,
                     net_disbursement=loan.principal - fee - vat,
                     to_account=account_ref(borrower.bank_account),
+                    schedule_costs=sum(i.interest + i.fees for i in priced.schedule.installments),
                 ),
             }
         )

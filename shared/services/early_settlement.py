@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -63,6 +64,31 @@ def schedule_of(tx: DocumentTransaction, loan: LoanRecord) -> list[InstallmentRe
     count = 1 if loan.tenor_unit.value == "day" else loan.tenor
     found = Installments(tx).get_many([installment_id(loan.id, n) for n in range(1, count + 1)])
     return sorted((i for i in found.values() if i is not None), key=lambda i: i.number)
+
+
+def installments_from(
+    tx: DocumentTransaction,
+    loan: LoanRecord,
+    first: int,
+    until: Callable[[InstallmentRecord], bool],
+) -> list[InstallmentRecord]:
+    """The loan's installments in order from number `first` up to and including the first one
+    `until` accepts (or the last one): part of the schedule, for a reader that needs only
+    those. Read in batches of growing size (2, 4, 8, ...), so a reader that stops at the
+    first batch pays one round trip for two documents."""
+    count = 1 if loan.tenor_unit.value == "day" else loan.tenor
+    read: list[InstallmentRecord] = []
+    start, size = max(first, 1), 2
+    while start <= count:
+        numbers = range(start, min(start + size, count + 1))
+        found = Installments(tx).get_many([installment_id(loan.id, n) for n in numbers])
+        batch = sorted((i for i in found.values() if i is not None), key=lambda i: i.number)
+        for installment in batch:
+            read.append(installment)
+            if until(installment):
+                return read
+        start, size = numbers.stop, size * 2
+    return read
 
 
 def owed(schedule: list[InstallmentRecord]) -> int:

@@ -32,7 +32,19 @@ later than needed: payments only settle installments (less work), a write-off ta
 loan out of the active set, and a payoff repays it. The sweep asks for `state == active,
 sweep_on <= today` a page of `PAGE` loans at a time; a swept loan leaves the set (its
 `sweep_on` is after today), so each page is asked afresh. The loans' products are read once
-per page.
+per page. A page's loans are independent transactions, run `WORKERS` at a time on a pool of
+threads (the transactions mostly wait on Firestore); the page is done before the next one is
+asked for, so no loan is in two transactions of the run at once and the paging ends.
+
+**Which installments.** A swept loan's late fees, notices, credit and days past due depend
+only on its installments not yet settled that fall due by today + 3 days, and its next
+`sweep_on` on the first one owing due after that; due dates follow the installments'
+numbers. So the sweep reads from `overdue.read_from`, the first installment still owing when
+it last swept (every earlier one was settled then, and a settled installment stays settled:
+the number lags behind payments, never ahead of an installment that owes), up to the first
+one owing due after today + 3 days. The total-cost cap's base, the schedule's interest and
+fees, is on the disbursement terms (`schedule_costs`, set at disbursement); a loan disbursed
+before it was kept has its whole schedule read once and keeps it from then on.
 
 **Loans disbursed before `sweep_on` existed** have no date to be found by. The first sweep
 run that finds no `overdue_sweep/sweep-on-backfill` record gives every active loan without
@@ -43,6 +55,7 @@ swept that day as before and carry their own date from then on.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 
 from pydantic import ConfigDict
@@ -50,6 +63,7 @@ from pydantic import ConfigDict
 from shared.domain.caps import OJK_CAPS, CapTable
 from shared.domain.caps_table import CapRule
 from shared.domain.delinquency import (
+    REMINDER_DAYS_BEFORE_DUE,
     accrue_late_fee,
     days_past_due,
     quality_bucket,
@@ -77,9 +91,10 @@ from shared.records.ledger import LedgerBook, balance_ref, post_entry
 from shared.records.loans import LOANS, LoanRecord, Loans, OverdueRecord
 from shared.records.payments import PaymentRecord, Payments
 from shared.services.catalogue import product_of
-from shared.services.early_settlement import schedule_of
+from shared.services.early_settlement import installments_from, schedule_of
 
 PAGE = 200
+WORKERS = 8  # loans swept at once: each transaction mostly waits on Firestore
 
 OVERDUE_SWEEP = "overdue_sweep"
 BACKFILL = "sweep-on-backfill"
@@ -113,8 +128,11 @@ class SweepBackfills(Repository[SweepBackfill]):
 ProductKey = tuple[str, int | None]
 
 
-def sweep_overdue(uow: UnitOfWork, *, origin: EventOrigin, caps: CapTable = OJK_CAPS) -> SweepRun:
-    """Sweep every active loan with something to do up to today (Jakarta)."""
+def sweep_overdue(
+    uow: UnitOfWork, *, origin: EventOrigin, caps: CapTable = OJK_CAPS, workers: int = WORKERS
+) -> SweepRun:
+    """Sweep every active loan with something to do up to today (Jakarta), `workers` loans'
+    transactions at a time."""
     today = jakarta_date(origin.clock.now())
     schedule_unscheduled_loans(uow, today)
     swept = fees = events = 0
@@ -131,9 +149,9 @@ def sweep_overdue(uow: UnitOfWork, *, origin: EventOrigin, caps: CapTable = OJK_
                 [OrderBy("sweep_on")],
                 PAGE,
             )
-            loans = [LoanRecord.model_validate(doc.data) for doc in docs]
-            keys = {(loan.product_id, loan.product_version) for loan in loans}
-            return [loan.id for loan in loans], {key: product_of(tx, *key) for key in keys}
+            # Only the ids and products: each loan is read (and parsed) in its own transaction.
+            keys = {(doc.data["product_id"], doc.data.get("product_version")) for doc in docs}
+            return [doc.id for doc in docs], {key: product_of(tx, *key) for key in keys}
 
         loan_ids, products = uow.run(page, read_only=True)
         if looked_at.issuperset(loan_ids) and loan_ids:
@@ -141,6 +159,8 @@ def sweep_overdue(uow: UnitOfWork, *, origin: EventOrigin, caps: CapTable = OJK_
             # again and again.
             raise RuntimeError(f"loans {sorted(loan_ids)[:5]} are still due after their sweep")
         looked_at.update(loan_ids)
+
+        sweeps = []
         for loan_id in loan_ids:
 
             def sweep(
@@ -150,7 +170,13 @@ def sweep_overdue(uow: UnitOfWork, *, origin: EventOrigin, caps: CapTable = OJK_
             ) -> tuple[int, int] | None:
                 return _sweep_loan(tx, loan_id, today, origin, caps, products)
 
-            result = uow.run(sweep)
+            sweeps.append(sweep)
+        # The page's loans are independent transactions, run a few at a time; the page is
+        # done (every transaction committed, or the first failure raised) before the next is
+        # asked for, so no loan is swept by two transactions at once.
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(uow.run, sweeps))
+        for result in results:
             if result is not None:
                 swept += 1
                 fees += result[0]
@@ -214,6 +240,43 @@ def _next_sweep(schedule: list[InstallmentRecord], loan: LoanRecord, after: date
     return next_sweep_on(unsettled, terms.maturity_date, after)
 
 
+def _schedule_to_sweep(
+    tx: DocumentTransaction, loan: LoanRecord, today: date
+) -> tuple[list[InstallmentRecord], int]:
+    """The part of the loan's schedule a sweep up to `today` needs, and the total-cost cap's
+    base (the schedule's interest and fees and the origination fee).
+
+    What a sweep does with an installment depends only on installments not yet settled and
+    due by today + 3 days (late fees, days past due, the notices, the borrower's credit), and
+    on the first one not yet settled due after that (the next `sweep_on`). Due dates follow
+    the installments' numbers, so it reads from the first installment not settled when the
+    loan was last swept (`OverdueRecord.read_from`, from the first when never swept) to that
+    one. A loan disbursed before its terms kept `schedule_costs` is read whole, once."""
+    terms = loan.disbursement
+    assert terms is not None
+    if terms.schedule_costs is None:
+        schedule = schedule_of(tx, loan)
+        costs = sum(i.interest + i.fees for i in schedule)
+        return schedule, costs + terms.origination_fee
+    last_reminded = today + timedelta(days=REMINDER_DAYS_BEFORE_DUE)
+
+    def enough(installment: InstallmentRecord) -> bool:
+        return installment.due_date > last_reminded and not installment.settled
+
+    read_from = loan.overdue.read_from if loan.overdue else 1
+    schedule = installments_from(tx, loan, read_from, enough)
+    return schedule, terms.schedule_costs + terms.origination_fee
+
+
+def _read_from(schedule: list[InstallmentRecord], done: OverdueRecord | None) -> int:
+    """The first installment the next sweep reads: the first one still owing among those read
+    (every earlier one is settled), else the last one read."""
+    for installment in schedule:
+        if not installment.settled:
+            return installment.number
+    return schedule[-1].number if schedule else (done.read_from if done else 1)
+
+
 def _sweep_loan(
     tx: DocumentTransaction,
     loan_id: str,
@@ -232,17 +295,16 @@ def _sweep_loan(
         if loan.sweep_on is not None and loan.sweep_on > today:
             return None  # swept today already
         # Swept today but given an earlier date since (the backfill): its own date again.
-        later = _next_sweep(schedule_of(tx, loan), loan, done.last_swept_on)
+        later = _next_sweep(_schedule_to_sweep(tx, loan, today)[0], loan, done.last_swept_on)
         loans.put(loan.model_copy(update={"sweep_on": later}))
         return None
     key = (loan.product_id, loan.product_version)
     product = products[key] if key in products else product_of(tx, *key)
-    schedule = schedule_of(tx, loan)
+    schedule, costs = _schedule_to_sweep(tx, loan, today)
     terms = loan.disbursement
     start = (done.last_swept_on if done else terms.disbursed_on) + timedelta(days=1)
     days = [start + timedelta(days=n) for n in range((today - start).days + 1)]
     tenor_days = (terms.maturity_date - terms.disbursed_on).days
-    costs = sum(i.interest + i.fees for i in schedule) + terms.origination_fee
     so_far = done.late_fees if done else 0
     balance = loan.principal if loan.outstanding_principal is None else loan.outstanding_principal
     added = dict.fromkeys((i.number for i in schedule), 0)
@@ -305,6 +367,10 @@ def _sweep_loan(
                     days_past_due=dpd,
                     bucket=quality_bucket(dpd).value,
                     collectability=int(slik_collectability(dpd)),
+                    read_from=_read_from(schedule, done),
+                ),
+                "disbursement": terms.model_copy(
+                    update={"schedule_costs": costs - terms.origination_fee}
                 ),
                 "sweep_on": _next_sweep(schedule, loan, today),
                 "updated_at": now,

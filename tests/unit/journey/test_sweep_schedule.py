@@ -253,3 +253,83 @@ def test_a_loan_disbursed_before_sweep_on_existed_is_swept_by_the_first_run() ->
     # Recorded once: the next runs look only at the loans due.
     assert sweep_overdue(uow, origin=desk.origin).loans_swept == 0
     assert desk.loan_record(legacy).overdue is not None
+
+
+def _forget(desk: PaymentDesk, loan: str, *, read_from: bool, costs: bool) -> None:
+    """Rewrites the loan as if its sweep pointer were left at installment 1 (`read_from`: a
+    pointer as stale as it can be) or its terms kept no `schedule_costs` (`costs`: a loan
+    disbursed before they were kept, whose sweep reads the whole schedule)."""
+    uow = desk.uow
+    assert isinstance(uow, MemoryUnitOfWork)
+    stored = desk.loan_record(loan).model_dump(mode="json")
+    if read_from and stored["overdue"] is not None:
+        stored["overdue"]["read_from"] = 1
+    if costs:
+        stored["disbursement"]["schedule_costs"] = None
+    uow.seed(LOANS, loan, stored)
+
+
+@settings(
+    max_examples=6, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    payments=st.dictionaries(
+        st.integers(1, DAYS),
+        st.integers(1, 250),  # % of the next unsettled installment: a later one paid ahead
+        max_size=6,
+    )
+)
+def test_reading_part_of_the_schedule_sweeps_as_reading_all_of_it(
+    payments: dict[int, int],
+) -> None:
+    # The sweep reads from the first installment still owing when it last swept to the first
+    # owing due after today + 3 days; a pointer left behind (stale, as low as it goes) and a
+    # whole schedule read give the same fees, notices, days past due and next sweep day.
+    desks = partial, stale, whole = new_desk(), new_desk(), new_desk()
+    loans = [desk.active_loan(SHARES, tenor=TENOR) for desk in desks]
+    start = partial.today()
+    for n in range(1, DAYS + 1):
+        for desk, loan in zip(desks, loans, strict=True):
+            on(desk, start + timedelta(days=n))
+            unsettled = [i for i in desk.installments(loan) if not i.settled]
+            if n in payments and unsettled and desk.loan_record(loan).state.value == "active":
+                desk.pay(loan, max(1, unsettled[0].outstanding.total * payments[n] // 100))
+            if desk is not partial:
+                _forget(desk, loan, read_from=desk is stale, costs=desk is whole)
+            sweep_overdue(desk.uow, origin=desk.origin)
+        results = [
+            (outcome(d, loan), d.loan_record(loan).sweep_on)
+            for d, loan in zip(desks, loans, strict=True)
+        ]
+        assert results[0] == results[1] == results[2], n
+    assert notices(partial) == notices(stale) == notices(whole)
+    assert_reconciles(partial)
+
+
+def test_the_sweep_does_not_read_the_installments_already_paid() -> None:
+    desk = new_desk()
+    loan = desk.active_loan(SHARES)
+    first, second, third, *_ = desk.installments(loan)
+    on(desk, first.due_date)
+    desk.pay(loan, first.total)
+    sweep_overdue(desk.uow, origin=desk.origin)
+    on(desk, second.due_date + timedelta(days=1))  # the second one is overdue
+    noted = ReadsNoted(desk.uow)
+    assert sweep_overdue(noted, origin=desk.origin).loans_swept == 1
+    assert sorted(i for i in noted.seen if i.startswith(f"{loan}~")) == [second.id, third.id]
+
+
+def test_a_loan_paid_ahead_is_swept_on_the_reminder_of_the_first_installment_still_owing() -> None:
+    # Installments 1 and 2 paid before 1 falls due: the sweep on 1's reminder day reads past
+    # 2 (settled, due after today + 3 days) to 3, whose reminder is the next sweep day.
+    desk = new_desk()
+    loan = desk.active_loan(SHARES)
+    first, second, third, *_ = desk.installments(loan)
+    on(desk, first.due_date - timedelta(days=5))
+    desk.pay(loan, first.total)
+    on(desk, first.due_date - timedelta(days=4))
+    desk.pay(loan, second.total)
+    on(desk, reminder_date(first.due_date))
+    sweep_overdue(desk.uow, origin=desk.origin)
+    assert desk.loan_record(loan).sweep_on == reminder_date(third.due_date)
+    assert "installment.due_soon" not in {kind for kind, _ in notices(desk)}  # nothing owed
