@@ -3,11 +3,14 @@
 `reminders/<event id>~<recipient id>`: one per event per person, so an event delivered again
 finds its reminders and makes no new one. A reminder is made `pending` with the moment it
 may be sent (`send_at`: the first moment inside the recipient's contact hours), and becomes
-`sent` once the notification service took it, or `refused` when the service refused it for
-good (shared/services/reminders.py).
+`sent` once the notification service took it, `refused` when the service refused it for
+good, or `withdrawn` when, at its moment, what it was about no longer holds: the installment
+was paid or replaced by an early settlement, the maturing loan was repaid or written off
+(shared/services/reminders.py).
 
     pending ──sent──▶ sent
-        └───refused──▶ refused
+        ├───refused──▶ refused
+        └──withdrawn─▶ withdrawn
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from shared.platform.store import Repository
 
 REMINDERS = "reminders"
 
-ReminderState = Literal["pending", "sent", "refused"]
+ReminderState = Literal["pending", "sent", "refused", "withdrawn"]
 
 
 def reminder_id(event_id: str, recipient_id: str) -> str:
@@ -39,6 +42,7 @@ class ReminderRecord(Model):
     event_id: str
     event_type: str
     loan_id: str
+    installment: int | None = None  # the installment it is about (none for `loan.maturing`)
     recipient_id: str
     recipient_role: RecipientRole
     subject: str
@@ -50,6 +54,7 @@ class ReminderRecord(Model):
     sent_at: Instant | None = None
     delivery_id: str | None = None  # the notification service's id of the delivery
     refused_reason: str | None = None
+    withdrawn_reason: str | None = None  # why it was not sent after all
 
 
 class Reminders(Repository[ReminderRecord]):

@@ -17,6 +17,11 @@ Two steps, each idempotent:
    15 minutes, for every pending reminder whose `send_at` has come): each reminder is sent
    through the notifications port with its id as the idempotency key, outside any
    transaction, and then marked `sent` in a transaction that checks it is still pending.
+   Just before the send, the reminder is checked against the loan as it is then: one about
+   an installment that was paid or replaced by an early settlement since, or about a loan
+   that is repaid or written off, is `withdrawn` instead (the borrower who paid at 22:00 is
+   not chased at 08:00). A notice the sweep publishes late for a missed day is still sent
+   while what it says holds.
 
 **The guarantee.** A reminder reaches its recipient exactly once, provided the notification
 service keeps an idempotency key for longer than a reminder stays pending (the port's
@@ -42,6 +47,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
+from typing import Literal
 
 from pydantic import ConfigDict
 
@@ -59,6 +65,7 @@ from shared.domain.events import (
     LoanMaturing,
 )
 from shared.domain.identity import PROVINCES
+from shared.domain.loan import LoanState
 from shared.fields import sortable_instant
 from shared.model import Model
 from shared.platform.clock import Clock
@@ -70,6 +77,7 @@ from shared.platform.notifications import (
     RecipientRole,
 )
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
+from shared.records.installments import Installments, installment_id
 from shared.records.loans import Loans
 from shared.records.participations import Participations
 from shared.records.reminders import ReminderRecord, Reminders, reminder_id
@@ -106,13 +114,18 @@ class ScheduledReminders:
 
 class DispatchRun(Model):
     """What one send pass did: reminders sent (or found delivered already), refused for good,
-    and how many due ones it left for the next run (counted up to a page)."""
+    withdrawn (what they were about no longer holds), and how many due ones it left for the
+    next run (counted up to a page)."""
 
     model_config = ConfigDict(frozen=True)
 
     sent: int = 0
     refused: int = 0
+    withdrawn: int = 0
     waiting: int = 0
+
+
+Outcome = Literal["sent", "refused", "withdrawn"]
 
 
 def schedule_reminders(
@@ -165,26 +178,22 @@ def send_reminders(
 ) -> DispatchRun:
     """Send each of these reminders that is still pending and due. An outage stops it: the
     rest stay pending for the dispatcher and are counted as `waiting`."""
-    sent = refused = 0
+    outcomes: list[Outcome] = []
     for n, rid in enumerate(reminder_ids):
         reminder = uow.run(partial(_reminder, rid=rid), read_only=True)
         now = clock.now()
         if reminder is None or reminder.state != "pending" or reminder.send_at > now:
             continue
         try:
-            delivered = _send(uow, reminder, notifier, now)
+            outcomes.append(_send(uow, reminder, notifier, now))
         except NotifierUnavailable as exc:
             logger.warning(
                 "reminders left pending for the dispatcher: %s",
                 exc.detail,
                 extra={"reason": exc.detail, "waiting": len(reminder_ids) - n},
             )
-            return DispatchRun(sent=sent, refused=refused, waiting=len(reminder_ids) - n)
-        if delivered:
-            sent += 1
-        else:
-            refused += 1
-    return DispatchRun(sent=sent, refused=refused)
+            return _run(outcomes, waiting=len(reminder_ids) - n)
+    return _run(outcomes, waiting=0)
 
 
 def dispatch_due_reminders(
@@ -193,19 +202,24 @@ def dispatch_due_reminders(
     """Send every pending reminder whose moment has come, oldest first, up to `max_sends`
     (the scheduled dispatcher). An outage ends the run (`NotifierUnavailable` propagates,
     so the Scheduler job retries): what is left stays pending."""
-    sent = refused = 0
-    while sent + refused < max_sends:
-        limit = min(PAGE, max_sends - sent - refused)
+    outcomes: list[Outcome] = []
+    while len(outcomes) < max_sends:
+        limit = min(PAGE, max_sends - len(outcomes))
         page = uow.run(partial(_due, now=clock.now(), limit=limit), read_only=True)
         if not page:
             break
-        for reminder in page:
-            if _send(uow, reminder, notifier, clock.now()):
-                sent += 1
-            else:
-                refused += 1
+        outcomes += [_send(uow, reminder, notifier, clock.now()) for reminder in page]
     waiting = len(uow.run(partial(_due, now=clock.now(), limit=PAGE), read_only=True))
-    return DispatchRun(sent=sent, refused=refused, waiting=waiting)
+    return _run(outcomes, waiting=waiting)
+
+
+def _run(outcomes: Sequence[Outcome], *, waiting: int) -> DispatchRun:
+    return DispatchRun(
+        sent=outcomes.count("sent"),
+        refused=outcomes.count("refused"),
+        withdrawn=outcomes.count("withdrawn"),
+        waiting=waiting,
+    )
 
 
 # --- scheduling -------------------------------------------------------------------------------
@@ -286,6 +300,7 @@ def _make(
             event_id=event_id,
             event_type=str(event.type),
             loan_id=str(getattr(event.data, "loan_id")),  # noqa: B009 — every reminder event has one
+            installment=getattr(event.data, "installment", None),
             recipient_id=recipient.user_id,
             recipient_role=recipient.role,
             subject=recipient.subject,
@@ -319,10 +334,14 @@ def _province_of(user: UserRecord | None) -> str | None:
 # --- sending ----------------------------------------------------------------------------------
 
 
-def _send(uow: UnitOfWork, reminder: ReminderRecord, notifier: Notifier, now: datetime) -> bool:
-    """Send one reminder and record it; False when the service refused it for good.
-
-    `NotifierUnavailable` propagates with the reminder still pending."""
+def _send(uow: UnitOfWork, reminder: ReminderRecord, notifier: Notifier, now: datetime) -> Outcome:
+    """Send one reminder and record it; withdraw it instead when what it is about no longer
+    holds. `NotifierUnavailable` propagates with the reminder still pending."""
+    stale = uow.run(partial(_no_longer_holds, reminder=reminder), read_only=True)
+    if stale is not None:
+        uow.run(lambda tx: _mark(tx, reminder.id, withdrawn_reason=stale))
+        logger.info("reminder withdrawn", extra={"reminder": reminder.id, "reason": stale})
+        return "withdrawn"
     notification = Notification(
         idempotency_key=reminder.id,
         recipient_id=reminder.recipient_id,
@@ -340,14 +359,31 @@ def _send(uow: UnitOfWork, reminder: ReminderRecord, notifier: Notifier, now: da
             "reminder refused by the notification service",
             extra={"reminder": reminder.id, "reason": reason},
         )
-        return False
+        return "refused"
     uow.run(lambda tx: _mark(tx, reminder.id, sent_at=now, delivery_id=delivery.delivery_id))
     logger.info(
         "reminder sent",
         extra={"reminder": reminder.id, "event_type": reminder.event_type,
                "replayed": delivery.replayed},
     )  # fmt: skip
-    return True
+    return "sent"
+
+
+def _no_longer_holds(tx: DocumentTransaction, reminder: ReminderRecord) -> str | None:
+    """Why the reminder should not be sent now, or None when what it says still holds. A
+    reminder whose installment or loan is not found is sent: the check only ever withholds
+    a message whose cause is known to be gone."""
+    if reminder.installment is not None:
+        installment = Installments(tx).get(installment_id(reminder.loan_id, reminder.installment))
+        if installment is None:
+            return None
+        if installment.replaced_by_payoff is not None:
+            return "the installment was replaced by an early settlement"
+        return "the installment was paid" if installment.settled else None
+    loan = Loans(tx).get(reminder.loan_id)
+    if loan is not None and loan.state in (LoanState.REPAID, LoanState.WRITTEN_OFF):
+        return f"the loan is {loan.state.value}"
+    return None
 
 
 def _mark(
@@ -357,11 +393,16 @@ def _mark(
     sent_at: datetime | None = None,
     delivery_id: str | None = None,
     refused_reason: str | None = None,
+    withdrawn_reason: str | None = None,
 ) -> None:
     reminders = Reminders(tx)
     current = reminders.require(rid)
     if current.state != "pending":
         return  # another run recorded it first (the service delivered it once)
+    if withdrawn_reason is not None:
+        withdrawn = {"state": "withdrawn", "withdrawn_reason": withdrawn_reason}
+        reminders.put(current.model_copy(update=withdrawn))
+        return
     if refused_reason is not None:
         reminders.put(current.model_copy(update={"state": "refused",
                                                  "refused_reason": refused_reason}))  # fmt: skip

@@ -76,10 +76,10 @@ def test_a_notice_pushed_three_times_at_21_wita_reaches_the_borrower_once_at_08(
 
     platform.world.clock.set(datetime(2026, 12, 1, 23, 45, tzinfo=UTC))  # 07:45 WITA
     early = dispatcher.post("/", headers=scheduler_token(platform))
-    assert early.get_json() == {"sent": 0, "refused": 0, "waiting": 0}
+    assert early.get_json() == {"sent": 0, "refused": 0, "withdrawn": 0, "waiting": 0}
     platform.world.clock.set(WEDNESDAY_08_WITA)
     on_time = dispatcher.post("/", headers=scheduler_token(platform))
-    assert on_time.get_json() == {"sent": 1, "refused": 0, "waiting": 0}
+    assert on_time.get_json() == {"sent": 1, "refused": 0, "withdrawn": 0, "waiting": 0}
     assert dispatcher.post("/", headers=scheduler_token(platform)).get_json()["sent"] == 0
 
     [sent] = platform.notifier.delivered

@@ -19,7 +19,7 @@ from shared.domain.events import (
 from shared.platform.notifications import Delivery, Notification, NotifierUnavailable
 from shared.records.reminders import ReminderRecord, Reminders
 from shared.records.users import USERS
-from shared.services.reminders import dispatch_due_reminders, remind
+from shared.services.reminders import DispatchRun, dispatch_due_reminders, remind
 from tests.unit.journey.payment_desk import PaymentDesk
 
 SHARES = {"ani": 5_000_000, "budi": 3_000_000, "citra": 2_000_000}
@@ -69,8 +69,12 @@ def deliver(desk: PaymentDesk, event: Envelope, notifier: RecordingNotifier) -> 
 
 
 def dispatch(desk: PaymentDesk, notifier: RecordingNotifier, at: datetime) -> int:
+    return dispatch_run(desk, notifier, at).sent
+
+
+def dispatch_run(desk: PaymentDesk, notifier: RecordingNotifier, at: datetime) -> DispatchRun:
     desk.clock.set(at)
-    return dispatch_due_reminders(desk.uow, notifier, clock=desk.clock).sent
+    return dispatch_due_reminders(desk.uow, notifier, clock=desk.clock)
 
 
 def reminders(desk: PaymentDesk) -> list[ReminderRecord]:
@@ -233,3 +237,71 @@ def test_the_reminders_are_stored_one_per_event_and_person(desk, notifier):
     deliver(desk, event, notifier)
     stored = desk.uow.run(lambda tx: Reminders(tx).get(f"{event.event_id}~bora"), read_only=True)
     assert stored is not None and stored.event_type == "installment.due_soon"
+
+
+def overdue_notice(desk: PaymentDesk, loan: str, number: int = 1) -> Envelope:
+    installment = desk.installments(loan)[number - 1]
+    return desk.origin.event(
+        EventType.INSTALLMENT_OVERDUE,
+        InstallmentOverdue(
+            loan_id=loan,
+            borrower_id="bora",
+            installment=number,
+            due_date=installment.due_date,
+            amount_overdue=installment.total,
+        ),
+    )
+
+
+def test_an_overdue_reminder_is_withdrawn_when_the_borrower_pays_before_contact_hours(
+    desk, notifier
+):
+    loan = desk.active_loan(SHARES)  # installment 1 due Saturday 26 December 2026
+    desk.clock.set(datetime(2026, 12, 27, 3, 0, tzinfo=UTC))  # Sunday: no contact
+    deliver(desk, overdue_notice(desk, loan), notifier)
+    [reminder] = reminders(desk)
+    assert reminder.installment == 1 and reminder.state == "pending"
+    desk.clock.set(datetime(2026, 12, 27, 15, 0, tzinfo=UTC))  # Sunday 22:00 WIB
+    desk.pay(loan, desk.installments(loan)[0].total)
+
+    run = dispatch_run(desk, notifier, datetime(2026, 12, 28, 1, 0, tzinfo=UTC))  # 08:00 WIB
+    assert (run.sent, run.withdrawn, run.waiting) == (0, 1, 0)
+    assert notifier.attempts == 0  # the borrower is not chased for what they paid
+    [reminder] = reminders(desk)
+    assert reminder.state == "withdrawn"
+    assert reminder.withdrawn_reason == "the installment was paid"
+    assert dispatch(desk, notifier, datetime(2026, 12, 28, 1, 15, tzinfo=UTC)) == 0
+
+
+def test_an_overdue_reminder_still_goes_out_after_a_part_payment(desk, notifier):
+    loan = desk.active_loan(SHARES)
+    desk.clock.set(datetime(2026, 12, 27, 3, 0, tzinfo=UTC))  # Sunday
+    deliver(desk, overdue_notice(desk, loan), notifier)
+    desk.pay(loan, 1_000_000)  # of 1,755,300
+    run = dispatch_run(desk, notifier, datetime(2026, 12, 28, 1, 0, tzinfo=UTC))
+    assert (run.sent, run.withdrawn) == (1, 0)
+    assert len(notifier.to("bora")) == 1
+
+
+def test_a_maturing_notice_is_withdrawn_from_the_lenders_of_a_loan_settled_early(desk, notifier):
+    loan = desk.active_loan(SHARES)
+    schedule = desk.installments(loan)
+    desk.clock.set(datetime(2026, 12, 26, 15, 0, tzinfo=UTC))  # Saturday 22:00 WIB
+    deliver(
+        desk,
+        desk.origin.event(
+            EventType.LOAN_MATURING,
+            LoanMaturing(
+                loan_id=loan,
+                maturity_date=schedule[-1].due_date,
+                outstanding_principal=sum(i.principal for i in schedule),
+            ),
+        ),
+        notifier,
+    )
+    assert [r.state for r in reminders(desk)] == ["pending"] * 3  # Monday 08:00 WIB
+    desk.pay(loan, desk.payoff(loan).total)  # settled early on Sunday
+    run = dispatch_run(desk, notifier, datetime(2026, 12, 28, 1, 0, tzinfo=UTC))
+    assert (run.sent, run.withdrawn) == (0, 3)
+    assert {r.withdrawn_reason for r in reminders(desk)} == {"the loan is repaid"}
+    assert notifier.attempts == 0
