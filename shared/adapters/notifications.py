@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from shared.adapters.http_client import SecretUrlClient
 from shared.fields import sortable_instant
 from shared.platform.notifications import (
     Delivery,
@@ -34,21 +35,7 @@ if TYPE_CHECKING:
 REFUSALS = frozenset({400, 404, 422})
 
 
-class HttpNotifier:
-    def __init__(
-        self, url: str, *, timeout_s: float = 5.0, transport: httpx.BaseTransport | None = None
-    ) -> None:
-        self._url = url
-        self._http = httpx.Client(
-            transport=transport, timeout=timeout_s, follow_redirects=False, trust_env=False
-        )
-
-    def __repr__(self) -> str:  # the URL is a credential
-        return "HttpNotifier(url=<secret>)"
-
-    def close(self) -> None:
-        self._http.close()
-
+class HttpNotifier(SecretUrlClient):
     def send(self, notification: Notification) -> Delivery:
         body = {
             "idempotency_key": notification.idempotency_key,

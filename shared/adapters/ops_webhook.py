@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from shared.adapters.http_client import SecretUrlClient
 from shared.platform.ops_notifications import OpsChannel, OpsChannelUnavailable, OpsMessage
 
 if TYPE_CHECKING:
@@ -28,21 +29,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class WebhookOpsChannel(OpsChannel):
-    def __init__(
-        self, url: str, *, timeout_s: float = 5.0, transport: httpx.BaseTransport | None = None
-    ) -> None:
-        self._url = url
-        self._http = httpx.Client(
-            transport=transport, timeout=timeout_s, follow_redirects=False, trust_env=False
-        )
-
-    def __repr__(self) -> str:  # the URL is a credential
-        return "WebhookOpsChannel(url=<secret>)"
-
-    def close(self) -> None:
-        self._http.close()
-
+class WebhookOpsChannel(SecretUrlClient, OpsChannel):
     def notify(self, message: OpsMessage) -> None:
         body = {"text": f"*{message.title}*\n{message.text}"}
         try:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import date
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote
 
@@ -32,6 +31,7 @@ import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from shared.adapters.http_client import PooledHttp
 from shared.model import Model
 from shared.platform.errors import TransientFailure
 
@@ -115,7 +115,7 @@ class _Retryable(Exception):
     """A failure that asking again may cure: a timeout, a dropped connection, 5xx or 429."""
 
 
-class PaymentGatewayClient:
+class PaymentGatewayClient(PooledHttp):
     """The platform's client of the gateway, over one pooled `httpx.Client`."""
 
     def __init__(
@@ -142,21 +142,7 @@ class PaymentGatewayClient:
             multiplier=backoff_s, max=max_backoff_s, jitter=backoff_s
         )
         self._sleep = sleep
-        self._http = httpx.Client(transport=transport, follow_redirects=False, trust_env=False)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> PaymentGatewayClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        super().__init__(timeout_s=timeout_s, transport=transport)
 
     # --- the gateway's API -----------------------------------------------------------
 

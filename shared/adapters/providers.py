@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote
 
@@ -45,6 +45,7 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
+from shared.adapters.http_client import PooledHttp
 from shared.domain.scoring.providers import (
     BusinessProfile,
     CivilRegistryCheck,
@@ -167,7 +168,7 @@ def _pick(model: type[_Model], body: object) -> _Model:
         raise _Unavailable(f"malformed response: bad or missing {where}") from None
 
 
-class ProvidersClient:
+class ProvidersClient(PooledHttp):
     """Synchronous clients for the four providers and the account inquiry over one pooled
     `httpx.Client`.
 
@@ -185,23 +186,9 @@ class ProvidersClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
-        self._http = httpx.Client(transport=transport, follow_redirects=False)
+        super().__init__(transport=transport)
         self._sleep = sleep
         self._clock = clock
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> ProvidersClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- one request, with retries ------------------------------------------------
 
