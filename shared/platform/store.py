@@ -275,6 +275,12 @@ class Repository(Generic[M]):
         docs = self.tx.query(self.collection, where, order_by, limit)
         return [self.model.model_validate(doc.data) for doc in docs]
 
+    def newest(self, *where: Where, by: str, limit: int) -> list[M]:
+        """The items matching `where`, newest first by the `Instant` field `by`; the id
+        orders items stamped in the same microsecond, so a page is always the same."""
+        order = (OrderBy(by, descending=True), OrderBy(self.key_field, descending=True))
+        return self.find(*where, order_by=order, limit=limit)
+
     def add(self, item: M) -> None:
         """Store a new item; the commit raises `Conflict` if its key is taken."""
         self.tx.create(self.collection, self.key(item), item.model_dump(mode="json"))

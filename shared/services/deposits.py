@@ -35,7 +35,7 @@ from shared.platform.escrow import EscrowAccount, MoneyLimits
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
 from shared.platform.personal_data import PersonalDataVault
-from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where, within
+from shared.platform.store import DocumentTransaction, UnitOfWork, Where, within
 from shared.records.deposits import DEPOSITS, DepositRecord, Deposits, DepositState
 from shared.records.ledger import post_entry
 from shared.records.statements import STATEMENT_LINES, StatementLineRecord, StatementLines
@@ -458,10 +458,8 @@ def reject_deposit(
 def deposits_of(uow: UnitOfWork, lender_id: str, limit: int = MAX_LISTED) -> DepositList:
     """A lender's own deposits, newest first."""
     found = uow.run(
-        lambda tx: Deposits(tx).find(
-            Where("lender_id", "==", lender_id),
-            order_by=(OrderBy("declared_at", descending=True), OrderBy("id", descending=True)),
-            limit=limit,
+        lambda tx: Deposits(tx).newest(
+            Where("lender_id", "==", lender_id), by="declared_at", limit=limit
         ),
         read_only=True,
     )
@@ -474,11 +472,7 @@ def find_deposits(uow: UnitOfWork, query: DepositQuery) -> DepositList:
     if query.state is not None:
         where.append(Where("state", "==", query.state))
     found = uow.run(
-        lambda tx: Deposits(tx).find(
-            *where,
-            order_by=(OrderBy("declared_at", descending=True), OrderBy("id", descending=True)),
-            limit=query.limit,
-        ),
+        lambda tx: Deposits(tx).newest(*where, by="declared_at", limit=query.limit),
         read_only=True,
     )
     return DepositList(deposits=tuple(DepositView.of(d) for d in found))

@@ -68,7 +68,7 @@ from shared.platform.clock import jakarta_date
 from shared.platform.documents import DocumentStorage
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
-from shared.platform.store import DocumentTransaction, JsonDict, OrderBy, UnitOfWork, Where
+from shared.platform.store import DocumentTransaction, JsonDict, UnitOfWork, Where
 from shared.records.borrowers import BORROWER_POSITIONS, BorrowerPosition, BorrowerPositions
 from shared.records.loans import (
     MAX_DOCUMENTS_PER_LOAN,
@@ -511,12 +511,7 @@ def list_applications(uow: UnitOfWork, caller: Caller, query: ApplicationQuery) 
     if query.state is not None:
         where.append(Where("state", "==", query.state.value))
     loans = uow.run(
-        lambda tx: Loans(tx).find(
-            *where,
-            # Newest first; the id orders applications submitted in the same microsecond.
-            order_by=(OrderBy("submitted_at", descending=True), OrderBy("id", descending=True)),
-            limit=query.limit,
-        ),
+        lambda tx: Loans(tx).newest(*where, by="submitted_at", limit=query.limit),
         read_only=True,
     )
     return ApplicationList(

@@ -24,7 +24,7 @@ from shared.model import Model
 from shared.platform.documents import DocumentStorage
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
-from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
+from shared.platform.store import DocumentTransaction, UnitOfWork, Where
 from shared.records.ledger import LedgerBook, PostingRecord, post_entry
 from shared.records.manual_entries import (
     MANUAL_ENTRIES,
@@ -288,11 +288,7 @@ def reject_manual_entry(
 def list_manual_entries(uow: UnitOfWork, query: ManualEntryQuery) -> ManualEntryList:
     where = [Where("state", "==", query.state)] if query.state else []
     found = uow.run(
-        lambda tx: ManualEntries(tx).find(
-            *where,
-            order_by=(OrderBy("proposed_at", descending=True), OrderBy("id", descending=True)),
-            limit=query.limit,
-        ),
+        lambda tx: ManualEntries(tx).newest(*where, by="proposed_at", limit=query.limit),
         read_only=True,
     )
     return ManualEntryList(entries=tuple(found))

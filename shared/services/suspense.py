@@ -36,7 +36,7 @@ from shared.fields import PositiveRupiah, ProseStr
 from shared.model import Model
 from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
-from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
+from shared.platform.store import DocumentTransaction, UnitOfWork, Where
 from shared.records.ledger import LedgerBook, read_balances
 from shared.records.loans import CreditRefundRecord, Loans
 from shared.records.payments import PaymentRecord, Payments, ResolutionRecord
@@ -123,10 +123,8 @@ class GatewayPaymentList(Model):
 def find_gateway_payments(uow: UnitOfWork, query: GatewayPaymentQuery) -> GatewayPaymentList:
     """Gateway payments in one state (those in suspense by default), newest first."""
     found = uow.run(
-        lambda tx: Payments(tx).find(
-            Where("state", "==", query.state),
-            order_by=(OrderBy("received_at", descending=True), OrderBy("id", descending=True)),
-            limit=query.limit,
+        lambda tx: Payments(tx).newest(
+            Where("state", "==", query.state), by="received_at", limit=query.limit
         ),
         read_only=True,
     )

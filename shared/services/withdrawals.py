@@ -49,7 +49,6 @@ from shared.platform.store import (
     DocRef,
     DocumentTransaction,
     JsonDict,
-    OrderBy,
     UnitOfWork,
     Where,
     within,
@@ -491,10 +490,8 @@ def record_returned_withdrawal(
 
 def withdrawals_of(uow: UnitOfWork, lender_id: str, limit: int = MAX_LISTED) -> WithdrawalList:
     found = uow.run(
-        lambda tx: Withdrawals(tx).find(
-            Where("lender_id", "==", lender_id),
-            order_by=(OrderBy("requested_at", descending=True), OrderBy("id", descending=True)),
-            limit=limit,
+        lambda tx: Withdrawals(tx).newest(
+            Where("lender_id", "==", lender_id), by="requested_at", limit=limit
         ),
         read_only=True,
     )
@@ -506,11 +503,7 @@ def find_withdrawals(uow: UnitOfWork, query: WithdrawalQuery) -> WithdrawalList:
     if query.state is not None:
         where.append(Where("state", "==", query.state))
     found = uow.run(
-        lambda tx: Withdrawals(tx).find(
-            *where,
-            order_by=(OrderBy("requested_at", descending=True), OrderBy("id", descending=True)),
-            limit=query.limit,
-        ),
+        lambda tx: Withdrawals(tx).newest(*where, by="requested_at", limit=query.limit),
         read_only=True,
     )
     return WithdrawalList(withdrawals=tuple(WithdrawalView.of(w) for w in found))
