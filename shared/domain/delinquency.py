@@ -6,6 +6,7 @@ functions of dates and amounts passed in:
 - `days_past_due(oldest_unpaid_due_date, on)`: 0 until the day after the due date.
 - `quality_bucket(dpd)`: the platform's quality buckets as OJK's P2P lending
   statistics report them: current (up to 30 days past due), 31–90, over 90.
+- `delinquent_since(on, dpd)`: the day the loan reached 31 days past due (out of `current`).
 - `slik_collectability(dpd)`: the collectability reported to the credit bureau
   (SLIK): 1 current (0 days), 2 = 1–90, 3 = 91–120, 4 = 121–180, 5 = over 180.
 - `accrue_late_fee(...)`: late fee per day = daily late-fee rate × outstanding
@@ -56,6 +57,17 @@ class QualityBucket(Enum):
     CURRENT = "current"  # up to 30 days past due
     PAST_DUE_31_90 = "31-90"
     PAST_DUE_OVER_90 = "over-90"
+
+
+DELINQUENT_DAYS = 31  # the first day past due outside the `current` bucket
+
+
+def delinquent_since(on: date, days: int) -> date | None:
+    """The day a loan `days` past due on `on` reached 31 days past due (left the `current`
+    bucket), or None while it is under them."""
+    if _checked_days(days) < DELINQUENT_DAYS:
+        return None
+    return on - timedelta(days=days - DELINQUENT_DAYS)
 
 
 def quality_bucket(days: int) -> QualityBucket:

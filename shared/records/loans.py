@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, ConfigDict, Field
 
+from shared.domain.delinquency import delinquent_since
 from shared.domain.loan import LoanState, LoanTransition, transition
 from shared.domain.maker_checker import Checked, Made
 from shared.domain.products import BorrowerSegment, Purpose, TenorUnit
@@ -211,7 +212,9 @@ class OverdueRecord(Model):
     the last day it swept (a second sweep that day changes nothing), the late fees accrued
     so far, and how late the loan is; and the first installment the next sweep reads
     (`read_from`: every earlier one was settled when this sweep read it, and a settled
-    installment stays settled)."""
+    installment stays settled). `delinquent_since` is the day the loan first reached 31
+    days past due (out of the `current` bucket), kept when it is brought back under them:
+    the early delinquency a scorecard comparison counts."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -221,6 +224,12 @@ class OverdueRecord(Model):
     bucket: str = "current"
     collectability: int = 1
     read_from: int = 1
+    delinquent_since: date | None = None
+
+    def first_delinquent_on(self) -> date | None:
+        """`delinquent_since`; for a loan last swept before the sweep kept it, derived from
+        the days past due as of `last_swept_on` (a cured loan then shows none)."""
+        return self.delinquent_since or delinquent_since(self.last_swept_on, self.days_past_due)
 
 
 class CreditRefundRecord(Model):

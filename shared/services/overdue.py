@@ -66,6 +66,7 @@ from shared.domain.delinquency import (
     REMINDER_DAYS_BEFORE_DUE,
     accrue_late_fee,
     days_past_due,
+    delinquent_since,
     quality_bucket,
     reminder_date,
     slik_collectability,
@@ -368,6 +369,8 @@ def _sweep_loan(
                     bucket=quality_bucket(dpd).value,
                     collectability=int(slik_collectability(dpd)),
                     read_from=_read_from(schedule, done),
+                    delinquent_since=(done.delinquent_since if done else None)
+                    or delinquent_since(today, dpd),
                 ),
                 "disbursement": terms.model_copy(
                     update={"schedule_costs": costs - terms.origination_fee}

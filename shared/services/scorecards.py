@@ -363,8 +363,7 @@ def _tally_version(uow: UnitOfWork, version: str, months: int) -> VersionCompari
             tally.add(
                 decision.decision,
                 disbursed_on=disbursement.disbursed_on if disbursement is not None else None,
-                last_swept_on=overdue.last_swept_on if overdue is not None else None,
-                days_past_due=overdue.days_past_due if overdue is not None else 0,
+                delinquent_since=overdue.first_delinquent_on() if overdue is not None else None,
             )
         if len(decisions) < limit:
             complete = True

@@ -184,7 +184,7 @@ def test_scoring_uses_the_promoted_champion_and_records_its_version(platform):
 
 
 def _hand_built(platform: Platform) -> None:
-    """Six decisions of v1 and four of v2, and what became of their loans."""
+    """Six decisions of v1 and five of v2, and what became of their loans."""
     world = platform.world
     world.register("strong_msme")
     template_id = world.submit("strong_msme")
@@ -211,6 +211,9 @@ def _hand_built(platform: Platform) -> None:
         ("v2", "reject", False, 0),
         ("v2", "reject", False, 0),
     ]
+    # Brought back under 31 days since: the sweep kept the day it reached them.
+    cured = {"cmp-10": date(2026, 3, 2)}
+    cases.append(("v2", "approve", True, 0))
 
     def build(tx: Any) -> None:
         for n, (version, verdict, disbursed, dpd) in enumerate(cases):
@@ -232,7 +235,9 @@ def _hand_built(platform: Platform) -> None:
                     net_disbursement=loan.principal,
                     to_account=account,
                 )
-                changes["overdue"] = OverdueRecord(last_swept_on=swept, days_past_due=dpd)
+                changes["overdue"] = OverdueRecord(
+                    last_swept_on=swept, days_past_due=dpd, delinquent_since=cured.get(loan_id)
+                )
             Loans(tx).put(loan.model_copy(update=changes))
         CreditDecisions(tx).remove(template_id)
 
@@ -260,12 +265,12 @@ def test_the_comparison_counts_match_a_hand_built_set(platform):
     }
     assert v2 == {
         "version": "v2",
-        "decisions": 4,
-        "approvals": 2,
-        "approval_rate": "0.5000",
-        "disbursed_loans": 2,
-        "early_delinquent_loans": 1,
-        "early_delinquency_rate": "0.5000",
+        "decisions": 5,
+        "approvals": 3,
+        "approval_rate": "0.6000",
+        "disbursed_loans": 3,
+        "early_delinquent_loans": 2,
+        "early_delinquency_rate": "0.6667",
         "complete": True,
     }
     # Four months of window: the 35 and 31 days past due of v1 now count.

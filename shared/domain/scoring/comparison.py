@@ -1,12 +1,10 @@
 """Comparing scorecard versions: approval rate and early-delinquency rate per version.
 
 Early delinquency is the platform's first step out of the `current` quality bucket: a
-loan that reached 31 days past due (`delinquency.quality_bucket`, current up to 30 days;
+loan that reached 31 days past due (`delinquency.delinquent_since`, current up to 30 days;
 docs/lending-rules.md#overdue-and-collection) within the first N months after its
-disbursement. The loan keeps only its latest days past due (`overdue.days_past_due`, as of
-`overdue.last_swept_on`), so the day it reached 31 is that day minus the days beyond 31:
-a loan that reached 31 days and was brought back under them since is not seen (see
-docs/lending-rules.md#champion-and-challenger).
+disbursement. The overdue sweep keeps the day a loan first reached them, also once the loan
+is brought back under them (see docs/lending-rules.md#champion-and-challenger).
 
 Pure: the service (shared/services/scorecards.py) reads the decisions and loans and feeds
 each pair to `VersionTally.add`.
@@ -15,37 +13,25 @@ each pair to `VersionTally.add`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
+from shared.domain.delinquency import DELINQUENT_DAYS
 from shared.domain.schedule import add_months
 
-EARLY_DELINQUENCY_DAYS = 31  # the first day past due outside the `current` bucket
+EARLY_DELINQUENCY_DAYS = DELINQUENT_DAYS
 
 RATE_PLACES = Decimal("0.0001")
 
 
-def reached_early_delinquency_on(last_swept_on: date, days_past_due: int) -> date | None:
-    """The day a loan now `days_past_due` (as of `last_swept_on`) reached 31 days past due,
-    or None while it is under them."""
-    if days_past_due < EARLY_DELINQUENCY_DAYS:
-        return None
-    return last_swept_on - timedelta(days=days_past_due - EARLY_DELINQUENCY_DAYS)
-
-
 def early_delinquent(
-    disbursed_on: date | None,
-    last_swept_on: date | None,
-    days_past_due: int,
-    *,
-    months: int,
+    disbursed_on: date | None, delinquent_since: date | None, *, months: int
 ) -> bool:
     """Whether a disbursed loan reached 31 days past due within `months` of disbursement."""
-    if disbursed_on is None or last_swept_on is None:
+    if disbursed_on is None or delinquent_since is None:
         return False
-    reached = reached_early_delinquency_on(last_swept_on, days_past_due)
-    return reached is not None and reached <= add_months(disbursed_on, months)
+    return delinquent_since <= add_months(disbursed_on, months)
 
 
 def rate(part: int, whole: int) -> Decimal | None:
@@ -71,8 +57,7 @@ class VersionTally:
         verdict: Literal["approve", "review", "reject"],
         *,
         disbursed_on: date | None,
-        last_swept_on: date | None,
-        days_past_due: int,
+        delinquent_since: date | None,
     ) -> None:
         """Count one decision of this version and what became of its loan."""
         self.decisions += 1
@@ -81,7 +66,7 @@ class VersionTally:
             return
         self.disbursed += 1
         self.early_delinquent += early_delinquent(
-            disbursed_on, last_swept_on, days_past_due, months=self.months
+            disbursed_on, delinquent_since, months=self.months
         )
 
     @property

@@ -10,11 +10,8 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from shared.domain.scoring.comparison import (
-    VersionTally,
-    early_delinquent,
-    reached_early_delinquency_on,
-)
+from shared.domain.delinquency import delinquent_since
+from shared.domain.scoring.comparison import VersionTally, early_delinquent
 from shared.domain.scoring.routing import ScorecardRouting, routing_position, version_for
 
 BORROWERS = [f"borrower-{n:05d}" for n in range(10_000)]
@@ -70,27 +67,26 @@ def test_an_incoherent_routing_is_refused(fields):
 
 def test_early_delinquency_is_the_first_day_out_of_the_current_bucket():
     swept = date(2026, 6, 30)
-    assert reached_early_delinquency_on(swept, 30) is None
-    assert reached_early_delinquency_on(swept, 31) == swept
-    assert reached_early_delinquency_on(swept, 41) == date(2026, 6, 20)
+    assert delinquent_since(swept, 30) is None
+    assert delinquent_since(swept, 31) == swept
+    assert delinquent_since(swept, 41) == date(2026, 6, 20)
     disbursed = date(2026, 3, 20)  # three months on: 20 June
-    assert early_delinquent(disbursed, swept, 41, months=3)  # reached it on 20 June
-    assert not early_delinquent(disbursed, swept, 40, months=3)  # on 21 June: too late
-    assert not early_delinquent(disbursed, swept, 30, months=3)
-    assert not early_delinquent(None, swept, 90, months=3)  # never disbursed
-    assert not early_delinquent(disbursed, None, 0, months=3)  # never swept
+    assert early_delinquent(disbursed, date(2026, 6, 20), months=3)
+    assert not early_delinquent(disbursed, date(2026, 6, 21), months=3)  # too late
+    assert not early_delinquent(disbursed, None, months=3)  # never 31 days past due
+    assert not early_delinquent(None, date(2026, 4, 1), months=3)  # never disbursed
 
 
 def test_a_tally_counts_decisions_approvals_disbursements_and_early_delinquencies():
     tally = VersionTally("v2", months=3)
-    disbursed, swept = date(2026, 1, 10), date(2026, 4, 30)
-    tally.add("approve", disbursed_on=disbursed, last_swept_on=swept, days_past_due=100)
-    tally.add("approve", disbursed_on=disbursed, last_swept_on=swept, days_past_due=0)
-    tally.add("approve", disbursed_on=None, last_swept_on=None, days_past_due=0)
-    tally.add("review", disbursed_on=disbursed, last_swept_on=swept, days_past_due=35)
-    tally.add("reject", disbursed_on=None, last_swept_on=None, days_past_due=0)
+    disbursed = date(2026, 1, 10)
+    tally.add("approve", disbursed_on=disbursed, delinquent_since=date(2026, 1, 21))
+    tally.add("approve", disbursed_on=disbursed, delinquent_since=None)
+    tally.add("approve", disbursed_on=None, delinquent_since=None)
+    tally.add("review", disbursed_on=disbursed, delinquent_since=date(2026, 4, 26))
+    tally.add("reject", disbursed_on=None, delinquent_since=None)
     assert (tally.decisions, tally.approvals, tally.disbursed) == (5, 3, 3)
-    # 100 days on 30 April: 31 on 21 January (within 3 months); 35: 31 on 26 April (after).
+    # 31 days past due on 21 January: within 3 months; on 26 April: after them.
     assert tally.early_delinquent == 1
     assert tally.approval_rate == Decimal("0.6000")
     assert tally.early_delinquency_rate == Decimal("0.3333")

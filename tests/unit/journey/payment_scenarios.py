@@ -423,3 +423,29 @@ def the_borrowers_credit_pays_the_next_installment_when_it_falls_due(desk: Payme
     assert desk.installments(loan)[1].paid == 50_000
     assert_reconciles(desk)
     assert sweep_overdue(desk.uow, origin=desk.origin).loans_swept == 0  # once a day
+
+
+@scenario
+def a_loan_brought_back_under_31_days_past_due_keeps_the_day_it_reached_them(
+    desk: PaymentDesk,
+) -> None:
+    loan = desk.active_loan(SHARES)
+    schedule = desk.installments(loan)
+    first_due = schedule[0].due_date
+    desk.clock.set(datetime.combine(first_due + timedelta(days=35), time(3), tzinfo=UTC))
+    assert sweep_overdue(desk.uow, origin=desk.origin).loans_swept == 1
+    overdue = desk.loan_record(loan).overdue
+    assert overdue is not None
+    assert (overdue.days_past_due, overdue.bucket) == (35, "31-90")
+    assert overdue.delinquent_since == first_due + timedelta(days=31)
+
+    today = first_due + timedelta(days=35)
+    owed = sum(i.outstanding.total for i in desk.installments(loan) if i.due_date < today)
+    desk.pay(loan, owed)  # everything past due, late fees included
+    desk.clock.set(datetime.combine(schedule[2].due_date - timedelta(days=3), time(3), tzinfo=UTC))
+    assert sweep_overdue(desk.uow, origin=desk.origin).loans_swept == 1  # installment 3 due soon
+    cured = desk.loan_record(loan).overdue
+    assert cured is not None
+    assert (cured.days_past_due, cured.bucket) == (0, "current")
+    assert cured.delinquent_since == first_due + timedelta(days=31)  # early delinquency stays
+    assert_reconciles(desk)
