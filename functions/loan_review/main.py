@@ -31,6 +31,7 @@ from shared.domain.permissions import Permission
 from shared.domain.scoring.routing import ScorecardRouting
 from shared.http.lazy import Lazy
 from shared.http.router import Call, HttpServices, Router
+from shared.platform.clock import jakarta_date
 from shared.platform.event_origin import EventProducer
 from shared.records.scorecards import ScorecardProposalRecord
 from shared.records.users import UserDirectory
@@ -181,7 +182,8 @@ def promote_card(call: Call[None, ReviewServices]) -> ScorecardProposalRecord:
 )
 def compare_cards(call: Call[None, ReviewServices]) -> ScorecardComparison:
     """Approval and early-delinquency rates of the champion and challenger (or `versions`)."""
-    return compare_scorecards(call.uow, call.query, call.services.default_routing)
+    today = jakarta_date(call.services.clock.now())
+    return compare_scorecards(call.uow, call.query, call.services.default_routing, today=today)
 
 
 # --- dependencies, built on the first request ---------------------------------------------------

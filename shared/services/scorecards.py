@@ -20,6 +20,7 @@ the comparison of versions (docs/lending-rules.md#champion-and-challenger).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from decimal import Decimal
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -325,8 +326,9 @@ class VersionComparison(Model):
     approvals: int  # the scorecard's own verdict `approve`
     approval_rate: Decimal | None  # approvals ÷ decisions, to four places
     disbursed_loans: int
-    early_delinquent_loans: int  # reached 31 days past due within `months` of disbursement
-    early_delinquency_rate: Decimal | None  # early delinquent ÷ disbursed, to four places
+    observed_loans: int  # disbursed more than `months` ago: the early-delinquency population
+    early_delinquent_loans: int  # of those, reached 31 days past due within `months`
+    early_delinquency_rate: Decimal | None  # early delinquent ÷ observed, to four places
     complete: bool  # False: the version has more than MAX_COMPARED_DECISIONS decisions
 
 
@@ -338,8 +340,8 @@ class ScorecardComparison(Model):
     versions: tuple[VersionComparison, ...]
 
 
-def _tally_version(uow: UnitOfWork, version: str, months: int) -> VersionComparison:
-    tally = VersionTally(version, months)
+def _tally_version(uow: UnitOfWork, version: str, months: int, today: date) -> VersionComparison:
+    tally = VersionTally(version, months, today)
     after = ""
     complete = False
     while tally.decisions < MAX_COMPARED_DECISIONS:
@@ -375,6 +377,7 @@ def _tally_version(uow: UnitOfWork, version: str, months: int) -> VersionCompari
         approvals=tally.approvals,
         approval_rate=tally.approval_rate,
         disbursed_loans=tally.disbursed,
+        observed_loans=tally.observed,
         early_delinquent_loans=tally.early_delinquent,
         early_delinquency_rate=tally.early_delinquency_rate,
         complete=complete,
@@ -382,7 +385,7 @@ def _tally_version(uow: UnitOfWork, version: str, months: int) -> VersionCompari
 
 
 def compare_scorecards(
-    uow: UnitOfWork, query: ComparisonQuery, default: ScorecardRouting
+    uow: UnitOfWork, query: ComparisonQuery, default: ScorecardRouting, *, today: date
 ) -> ScorecardComparison:
     """Each version's approval and early-delinquency rates (see the module docstring)."""
     if query.versions is not None:
@@ -393,5 +396,5 @@ def compare_scorecards(
     return ScorecardComparison(
         months=query.months,
         early_delinquency_days=EARLY_DELINQUENCY_DAYS,
-        versions=tuple(_tally_version(uow, v, query.months) for v in versions),
+        versions=tuple(_tally_version(uow, v, query.months, today) for v in versions),
     )

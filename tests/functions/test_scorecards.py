@@ -184,7 +184,7 @@ def test_scoring_uses_the_promoted_champion_and_records_its_version(platform):
 
 
 def _hand_built(platform: Platform) -> None:
-    """Six decisions of v1 and five of v2, and what became of their loans."""
+    """Six decisions of v1 and six of v2, and what became of their loans."""
     world = platform.world
     world.register("strong_msme")
     template_id = world.submit("strong_msme")
@@ -212,7 +212,11 @@ def _hand_built(platform: Platform) -> None:
         ("v2", "reject", False, 0),
     ]
     # Brought back under 31 days since: the sweep kept the day it reached them.
-    cured = {"cmp-10": date(2026, 3, 2)}
+    cured = {"cmp-10": date(2026, 3, 2), "cmp-11": date(2026, 11, 5)}
+    cases.append(("v2", "approve", True, 0))
+    # Disbursed on 1 October: three months later is after today (20 November), so it is
+    # not observed yet, and its early delinquency is not in the rate.
+    young = {"cmp-11": date(2026, 10, 1)}
     cases.append(("v2", "approve", True, 0))
 
     def build(tx: Any) -> None:
@@ -228,7 +232,7 @@ def _hand_built(platform: Platform) -> None:
                 changes["disbursement"] = Disbursement(
                     state="paid",
                     requested=Made(by="fin-1", at=world.clock.now()),
-                    disbursed_on=disbursed_on,
+                    disbursed_on=young.get(loan_id, disbursed_on),
                     maturity_date=date(2027, 1, 10),
                     origination_fee=0,
                     origination_fee_vat=0,
@@ -259,16 +263,18 @@ def test_the_comparison_counts_match_a_hand_built_set(platform):
         "approvals": 4,
         "approval_rate": "0.6667",
         "disbursed_loans": 4,
+        "observed_loans": 4,
         "early_delinquent_loans": 1,
         "early_delinquency_rate": "0.2500",
         "complete": True,
     }
     assert v2 == {
         "version": "v2",
-        "decisions": 5,
-        "approvals": 3,
-        "approval_rate": "0.6000",
-        "disbursed_loans": 3,
+        "decisions": 6,
+        "approvals": 4,
+        "approval_rate": "0.6667",
+        "disbursed_loans": 4,
+        "observed_loans": 3,
         "early_delinquent_loans": 2,
         "early_delinquency_rate": "0.6667",
         "complete": True,

@@ -254,7 +254,8 @@ def journey_queries() -> list[RecordedQuery]:
     product_history(recorder, product.id)
     list_catalogue(recorder)
     scorecards_view(recorder, DEFAULT_ROUTING, SCORECARDS)  # and the open proposals
-    compare_scorecards(recorder, ComparisonQuery(), DEFAULT_ROUTING)  # the decisions scored
+    today = world.clock.now().date()
+    compare_scorecards(recorder, ComparisonQuery(), DEFAULT_ROUTING, today=today)  # the decisions
     bootstrap_admin_super(
         recorder,
         StaffIdentity(

@@ -6,6 +6,10 @@ docs/lending-rules.md#overdue-and-collection) within the first N months after it
 disbursement. The overdue sweep keeps the day a loan first reached them, also once the loan
 is brought back under them (see docs/lending-rules.md#champion-and-challenger).
 
+The rate is taken over the loans whose N months have passed (`observed`): a loan disbursed
+last week has not had the time to go bad, and counting it would flatter the version whose
+loans are youngest, which is the challenger's.
+
 Pure: the service (shared/services/scorecards.py) reads the decisions and loans and feeds
 each pair to `VersionTally.add`.
 """
@@ -34,6 +38,12 @@ def early_delinquent(
     return delinquent_since <= add_months(disbursed_on, months)
 
 
+def observed(disbursed_on: date, *, months: int, today: date) -> bool:
+    """Whether a loan's `months` after disbursement have passed: its last day was before
+    `today`, so that day's sweep has run."""
+    return add_months(disbursed_on, months) < today
+
+
 def rate(part: int, whole: int) -> Decimal | None:
     """`part / whole` to four places (half-up); None when there is no whole."""
     if whole == 0:
@@ -47,10 +57,12 @@ class VersionTally:
 
     version: str
     months: int
+    today: date
     decisions: int = 0
     approvals: int = 0
     disbursed: int = 0
-    early_delinquent: int = 0
+    observed: int = 0  # disbursed, and their `months` have passed
+    early_delinquent: int = 0  # of the observed
 
     def add(
         self,
@@ -65,6 +77,9 @@ class VersionTally:
         if disbursed_on is None:
             return
         self.disbursed += 1
+        if not observed(disbursed_on, months=self.months, today=self.today):
+            return
+        self.observed += 1
         self.early_delinquent += early_delinquent(
             disbursed_on, delinquent_since, months=self.months
         )
@@ -75,4 +90,4 @@ class VersionTally:
 
     @property
     def early_delinquency_rate(self) -> Decimal | None:
-        return rate(self.early_delinquent, self.disbursed)
+        return rate(self.early_delinquent, self.observed)

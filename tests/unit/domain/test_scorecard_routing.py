@@ -78,16 +78,18 @@ def test_early_delinquency_is_the_first_day_out_of_the_current_bucket():
 
 
 def test_a_tally_counts_decisions_approvals_disbursements_and_early_delinquencies():
-    tally = VersionTally("v2", months=3)
+    tally = VersionTally("v2", months=3, today=date(2026, 5, 1))
     disbursed = date(2026, 1, 10)
     tally.add("approve", disbursed_on=disbursed, delinquent_since=date(2026, 1, 21))
     tally.add("approve", disbursed_on=disbursed, delinquent_since=None)
     tally.add("approve", disbursed_on=None, delinquent_since=None)
     tally.add("review", disbursed_on=disbursed, delinquent_since=date(2026, 4, 26))
     tally.add("reject", disbursed_on=None, delinquent_since=None)
-    assert (tally.decisions, tally.approvals, tally.disbursed) == (5, 3, 3)
+    # Disbursed on 1 February: its three months end on 1 May, today; not yet observed.
+    tally.add("approve", disbursed_on=date(2026, 2, 1), delinquent_since=date(2026, 3, 5))
+    assert (tally.decisions, tally.approvals, tally.disbursed, tally.observed) == (6, 4, 4, 3)
     # 31 days past due on 21 January: within 3 months; on 26 April: after them.
     assert tally.early_delinquent == 1
-    assert tally.approval_rate == Decimal("0.6000")
-    assert tally.early_delinquency_rate == Decimal("0.3333")
-    assert VersionTally("v1", months=3).approval_rate is None
+    assert tally.approval_rate == Decimal("0.6667")
+    assert tally.early_delinquency_rate == Decimal("0.3333")  # 1 of the 3 observed
+    assert VersionTally("v1", months=3, today=date(2026, 5, 1)).approval_rate is None
