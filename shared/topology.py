@@ -447,6 +447,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "http",
         "admin.finance: gateway settlements, payments in suspense, credit refunds, fees and taxes.",
         serves="everyone",  # every licence takes payments through the gateway and pays taxes
+        publishes=("payment.received",),  # a payment in suspense assigned to its loan
     ),
     Function(
         "payoffs",
@@ -457,7 +458,13 @@ FUNCTIONS: tuple[Function, ...] = (
         "overdue_sweep",
         "http",
         "Daily: late fees within the caps, days past due and quality, due and overdue notices.",
-        publishes=("installment.due_soon", "installment.overdue", "loan.maturing"),
+        # payment.received: the borrower's credit paying an installment on its due date.
+        publishes=(
+            "installment.due_soon",
+            "installment.overdue",
+            "loan.maturing",
+            "payment.received",
+        ),
         schedule="30 0 * * *",  # half past midnight, Jakarta: yesterday's due dates have passed
         timeout_s=540,
         memory_mb=512,

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
 import pytest
@@ -31,12 +31,17 @@ from shared.domain.scoring.routing import ScorecardRouting
 from shared.http.gateway_signature import GatewaySignature
 from shared.http.lazy import Lazy
 from shared.platform.escrow import FundingRules, MoneyLimits
+from shared.platform.outbox import PublishableEvent
+from shared.platform.store import DocumentTransaction, UnitOfWork
 from shared.records.users import UserDirectory
 from shared.services.scorecards import ScorecardShelf
+from shared.topology import FUNCTIONS
 from tests.unit.journey.money_desk import ESCROW
 from tests.unit.journey.payment_desk import FakeIssuer
 from tests.unit.journey.world import DEFAULT_ROUTING, ENTITY, SCORECARDS, JourneyWorld
 from tests.unit.plumbing.support import push_issuer
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[2]
 ISSUER = "https://issuer.test/patungan"
@@ -46,6 +51,54 @@ GATEWAY_KEYS = ("gateway-key-2026-12-current", "gateway-key-2026-06-previous")
 OVERDUE_SWEEP_SCHEDULER = "cron-overdue-sweep@patungan-p2p-prod.iam.gserviceaccount.com"
 FUNDING_EXPIRY_SCHEDULER = "cron-funding-expiry@patungan-p2p-prod.iam.gserviceaccount.com"
 DISPATCH_SCHEDULER = "cron-collections-dispatch@patungan-p2p-prod.iam.gserviceaccount.com"
+
+
+class _GrantedTransaction:
+    """A transaction of function `name` that refuses to emit an event to a topic the
+    topology does not let it publish to: deployed, its service account has
+    `pubsub.publisher` on exactly those topics (infra/components/function/identity.py), so
+    any other publish would be refused after the commit."""
+
+    def __init__(self, inner: DocumentTransaction, name: str, granted: frozenset[str]) -> None:
+        self._inner = inner
+        self._name = name
+        self._granted = granted
+
+    def emit(self, event: PublishableEvent) -> None:
+        topic = str(event.type)
+        assert topic in self._granted, (
+            f"{self._name} emits {topic}, which its topology entry does not publish to "
+            f"(it publishes to: {', '.join(sorted(self._granted)) or 'nothing'})"
+        )
+        self._inner.emit(event)
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._inner, attribute)
+
+
+class GrantedUnitOfWork(UnitOfWork):
+    """`inner`, as function `name` may use it: only to publish what the topology grants it."""
+
+    def __init__(self, inner: UnitOfWork, name: str) -> None:
+        self.inner = inner
+        self.name = name
+        fn = next(f for f in FUNCTIONS if f.name == name)
+        self.granted = frozenset(fn.publishes)
+
+    def run(self, work: Callable[[DocumentTransaction], T], *, read_only: bool = False) -> T:
+        def granted(tx: DocumentTransaction) -> T:
+            return work(_GrantedTransaction(tx, self.name, self.granted))  # type: ignore[arg-type]
+
+        return self.inner.run(granted, read_only=read_only)
+
+    def publish_pending(self, event_ids: Sequence[str]) -> None:
+        self.inner.publish_pending(event_ids)
+
+    def read_snapshot(self, work: Callable[[DocumentTransaction], T]) -> tuple[T, datetime]:
+        return self.inner.read_snapshot(work)  # read-only: nothing to publish
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.inner, attribute)
 
 
 def load_function(name: str) -> tuple[Any, Any]:
@@ -120,16 +173,17 @@ class Platform:
 
     def services(self, name: str, module: Any) -> Any:
         w = self.world
+        uow = GrantedUnitOfWork(w.uow, name)
         http = {
             "clock": w.clock,
             "ids": w.ids,
-            "uow": w.uow,
+            "uow": uow,
             "verifier": self.verifier(),
             "callers": UserDirectory(w.uow),
         }
         # What every event function is built with: its pushes' tokens checked.
         pushed = {
-            "uow": w.uow,
+            "uow": uow,
             "push_auth": push_issuer().authenticator(),
             "clock": w.clock,
             "ids": w.ids,
