@@ -37,7 +37,7 @@ from shared.records.users import UserDirectory
 from shared.services.scorecards import ScorecardShelf
 from shared.topology import FUNCTIONS
 from tests.unit.journey.money_desk import ESCROW
-from tests.unit.journey.payment_desk import FakeIssuer
+from tests.unit.journey.payment_desk import FakeIssuer, PaymentDesk
 from tests.unit.journey.world import DEFAULT_ROUTING, ENTITY, SCORECARDS, JourneyWorld
 from tests.unit.plumbing.support import push_issuer
 
@@ -294,6 +294,22 @@ def platform(signing_key: rsa.RSAPrivateKey, functions: Any) -> Iterator[Platfor
     platform.world.staff("fin-2", "admin.finance")
     with platform.stack:
         yield platform
+
+
+@pytest.fixture
+def desk(platform: Platform) -> PaymentDesk:
+    """The money journey's use cases on the platform's own store, clock and sandboxes: the
+    set-up a test drives the functions from (an active loan, payments, the sweep)."""
+    w = platform.world
+    return PaymentDesk(
+        w.uow,
+        clock=w.clock,
+        ids=w.ids,
+        vault=w.vault,
+        storage=w.storage,
+        bank=platform.bank,
+        issuer=platform.issuer,
+    )
 
 
 def idempotent(key: str, headers: dict[str, str]) -> dict[str, str]:

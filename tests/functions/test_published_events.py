@@ -24,20 +24,6 @@ from tests.unit.journey.payment_desk import PaymentDesk
 SHARES = {"ani": 6_000_000, "budi": 4_000_000}
 
 
-@pytest.fixture
-def desk(platform: Platform) -> PaymentDesk:
-    w = platform.world
-    return PaymentDesk(
-        w.uow,
-        clock=w.clock,
-        ids=w.ids,
-        vault=w.vault,
-        storage=w.storage,
-        bank=platform.bank,
-        issuer=platform.issuer,
-    )
-
-
 def payments_received(platform: Platform) -> list[dict[str, object]]:
     return [e["data"] for e in platform.world.events("payment.received")]
 

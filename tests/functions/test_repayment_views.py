@@ -15,20 +15,6 @@ SHARES = {"ani": 6_000_000, "budi": 4_000_000}
 
 
 @pytest.fixture
-def desk(platform: Platform) -> PaymentDesk:
-    w = platform.world
-    return PaymentDesk(
-        w.uow,
-        clock=w.clock,
-        ids=w.ids,
-        vault=w.vault,
-        storage=w.storage,
-        bank=platform.bank,
-        issuer=platform.issuer,
-    )
-
-
-@pytest.fixture
 def repaid_once(desk: PaymentDesk) -> tuple[str, str]:
     """A loan of bora's funded by ani and budi, its first installment paid: (loan, payment)."""
     loan = desk.active_loan(SHARES)

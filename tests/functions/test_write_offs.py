@@ -17,20 +17,6 @@ NARRATIVE = {"narrative": "The shop closed in January; the borrower cannot be re
 
 
 @pytest.fixture
-def desk(platform: Platform) -> PaymentDesk:
-    w = platform.world
-    return PaymentDesk(
-        w.uow,
-        clock=w.clock,
-        ids=w.ids,
-        vault=w.vault,
-        storage=w.storage,
-        bank=platform.bank,
-        issuer=platform.issuer,
-    )
-
-
-@pytest.fixture
 def late_loan(desk: PaymentDesk) -> str:
     """bora's loan funded by ani and budi: installment 1 paid, installment 2 90 days late."""
     loan = desk.active_loan(SHARES)
