@@ -165,9 +165,10 @@ class _Reads:
         where: Sequence[Where] = (),
         order_by: Sequence[OrderBy] = (),
         limit: int | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[Document]:
         found = self._timed(
-            collection, lambda: self._inner.query(collection, where, order_by, limit)
+            collection, lambda: self._inner.query(collection, where, order_by, limit, fields)
         )
         self._tally[collection] += max(len(found), 1)
         return found
