@@ -96,6 +96,8 @@ from shared.services.early_settlement import installments_from, schedule_of
 PAGE = 200
 WORKERS = 8  # loans swept at once: each transaction mostly waits on Firestore
 
+PAGE_FIELDS = ("product_id", "product_version")  # of a page's loans: the rest is read per loan
+
 OVERDUE_SWEEP = "overdue_sweep"
 BACKFILL = "sweep-on-backfill"
 
@@ -148,6 +150,7 @@ def sweep_overdue(
                 ],
                 [OrderBy("sweep_on")],
                 PAGE,
+                fields=PAGE_FIELDS,
             )
             # Only the ids and products: each loan is read (and parsed) in its own transaction.
             keys = {(doc.data["product_id"], doc.data.get("product_version")) for doc in docs}
@@ -296,7 +299,7 @@ def _sweep_loan(
             return None  # swept today already
         # Swept today but given an earlier date since (the backfill): its own date again.
         later = _next_sweep(_schedule_to_sweep(tx, loan, today)[0], loan, done.last_swept_on)
-        loans.put(loan.model_copy(update={"sweep_on": later}))
+        loans.put_fields(loan.model_copy(update={"sweep_on": later}), ["sweep_on"])
         return None
     key = (loan.product_id, loan.product_version)
     product = products[key] if key in products else product_of(tx, *key)
@@ -350,33 +353,33 @@ def _sweep_loan(
         installments = Installments(tx)
         for installment in schedule:
             if added[installment.number]:
-                installments.put(
+                installments.put_fields(
                     installment.model_copy(
                         update={"late_fee": installment.late_fee + added[installment.number]}
-                    )
+                    ),
+                    ["late_fee"],
                 )
     events = _events(tx, loan, schedule, days, origin)
     unpaid_dues = [i.due_date for i in schedule if not i.settled]
     dpd = days_past_due(min(unpaid_dues, default=None), today)
-    loans.put(
-        loan.model_copy(
-            update={
-                "overdue": OverdueRecord(
-                    last_swept_on=today,
-                    late_fees=so_far + accrued,
-                    days_past_due=dpd,
-                    bucket=quality_bucket(dpd).value,
-                    collectability=int(slik_collectability(dpd)),
-                    read_from=_read_from(schedule, done),
-                ),
-                "disbursement": terms.model_copy(
-                    update={"schedule_costs": costs - terms.origination_fee}
-                ),
-                "sweep_on": _next_sweep(schedule, loan, today),
-                "updated_at": now,
-            }
+    swept: dict[str, object] = {
+        "overdue": OverdueRecord(
+            last_swept_on=today,
+            late_fees=so_far + accrued,
+            days_past_due=dpd,
+            bucket=quality_bucket(dpd).value,
+            collectability=int(slik_collectability(dpd)),
+            read_from=_read_from(schedule, done),
+        ),
+        "sweep_on": _next_sweep(schedule, loan, today),
+        "updated_at": now,
+    }
+    if terms.schedule_costs is None:  # kept from now on (read whole this once)
+        swept["disbursement"] = terms.model_copy(
+            update={"schedule_costs": costs - terms.origination_fee}
         )
-    )
+    # Only what the sweep changed is written: the rest of the loan stays as read.
+    loans.put_fields(loan.model_copy(update=swept), swept)
     return accrued, events + credit_used
 
 

@@ -29,6 +29,7 @@ from shared.platform.store import (
     UnitOfWork,
     Where,
 )
+from shared.records.installments import INSTALLMENTS
 from shared.records.loans import LOANS
 from shared.services.overdue import BACKFILL, OVERDUE_SWEEP, SweepRun, sweep_overdue
 from tests.unit.journey.money_scenarios import assert_reconciles
@@ -66,8 +67,9 @@ class _Spy:
         where: Sequence[Where] = (),
         order_by: Sequence[OrderBy] = (),
         limit: int | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[Document]:
-        found = self._inner.query(collection, where, order_by, limit)
+        found = self._inner.query(collection, where, order_by, limit, fields)
         self._seen.update(doc.id for doc in found)
         return found
 
@@ -333,3 +335,82 @@ def test_a_loan_paid_ahead_is_swept_on_the_reminder_of_the_first_installment_sti
     sweep_overdue(desk.uow, origin=desk.origin)
     assert desk.loan_record(loan).sweep_on == reminder_date(third.due_date)
     assert "installment.due_soon" not in {kind for kind, _ in notices(desk)}  # nothing owed
+
+
+class _Writes:
+    """A transaction attempt that notes each write of a loan or an installment (`set` or
+    `update`, and the fields written) and the fields each query of the loans asked for."""
+
+    def __init__(self, inner: DocumentTransaction, noted: list[tuple[str, ...]]) -> None:
+        self._inner = inner
+        self._noted = noted
+
+    def query(
+        self,
+        collection: str,
+        where: Sequence[Where] = (),
+        order_by: Sequence[OrderBy] = (),
+        limit: int | None = None,
+        fields: Sequence[str] | None = None,
+    ) -> list[Document]:
+        if collection == LOANS:
+            self._noted.append(("query", *(fields or ("*",))))
+        return self._inner.query(collection, where, order_by, limit, fields)
+
+    def set(self, collection: str, doc_id: str, data: JsonDict) -> None:
+        self._noted.append(("set", collection, *sorted(data)))
+        self._inner.set(collection, doc_id, data)
+
+    def update(self, collection: str, doc_id: str, changes: JsonDict) -> None:
+        self._noted.append(("update", collection, *sorted(changes)))
+        self._inner.update(collection, doc_id, changes)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class WritesNoted(UnitOfWork):
+    def __init__(self, inner: UnitOfWork) -> None:
+        self.inner = inner
+        self.noted: list[tuple[str, ...]] = []
+
+    def run(self, work: Callable[[DocumentTransaction], T], *, read_only: bool = False) -> T:
+        return self.inner.run(lambda tx: work(_Writes(tx, self.noted)), read_only=read_only)  # type: ignore[arg-type]
+
+    def publish_pending(self, event_ids: Sequence[str]) -> None:
+        self.inner.publish_pending(event_ids)
+
+
+def test_a_swept_loan_is_written_only_where_the_sweep_changed_it() -> None:
+    # The pages ask for the loans' products only; a sweep updates the loan's overdue record,
+    # sweep day and time, and each past-due installment's late fee, and nothing else of
+    # them: a field it does not know (here `note`) stays as stored.
+    desk = new_desk()
+    loan = desk.active_loan(SHARES)
+    first = desk.installments(loan)[0]
+    uow = desk.uow
+    assert isinstance(uow, MemoryUnitOfWork)
+    uow.seed(LOANS, loan, {**uow.documents(LOANS)[loan], "note": "kept"})
+    on(desk, first.due_date + timedelta(days=5))  # past the grace days: a late fee
+    noted = WritesNoted(uow)
+    assert sweep_overdue(noted, origin=desk.origin).late_fees > 0
+    loan_writes = {w for w in noted.noted if w[0] != "query" and w[1] in (LOANS, INSTALLMENTS)}
+    assert loan_writes == {
+        ("update", LOANS, "overdue", "sweep_on", "updated_at"),
+        ("update", INSTALLMENTS, "late_fee"),
+    }
+    assert ("query", "product_id", "product_version") in noted.noted
+    assert uow.documents(LOANS)[loan]["note"] == "kept"
+    assert desk.installments(loan)[0].late_fee > 0
+
+
+def test_a_loan_without_schedule_costs_is_given_them_by_its_first_sweep() -> None:
+    desk = new_desk()
+    loan = desk.active_loan(SHARES)
+    costs = desk.loan_record(loan).disbursement.schedule_costs  # type: ignore[union-attr]
+    _forget(desk, loan, read_from=False, costs=True)
+    on(desk, desk.installments(loan)[0].due_date)
+    noted = WritesNoted(desk.uow)
+    assert sweep_overdue(noted, origin=desk.origin).loans_swept == 1
+    assert ("update", LOANS, "disbursement", "overdue", "sweep_on", "updated_at") in noted.noted
+    assert desk.loan_record(loan).disbursement.schedule_costs == costs  # type: ignore[union-attr]
