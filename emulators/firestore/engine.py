@@ -570,7 +570,7 @@ class FirestoreEngine:
             applied, staged = self._apply_all(store, writes, paths, names, commit_micros)
             for item in applied:
                 if item.changed and item.after is not None:
-                    check_document(item.path, item.after)
+                    check_document(item.path, item.after, item.before)
         except RpcError as error:
             if txn is not None:
                 manager.finish(txn, completed=error.code != grpc.StatusCode.ABORTED)

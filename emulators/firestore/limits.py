@@ -159,10 +159,17 @@ def _check_depth(values: Iterable[tuple[str, ValuePb]], depth: int, top: str | N
             _check_depth(((field, item) for item in value.array_value.values), depth + 1, field)
 
 
-def check_document(path: str, document: DocumentPb) -> None:
-    """Refuse a document production would refuse to store (see the module docstring)."""
+def check_document(path: str, document: DocumentPb, before: DocumentPb | None = None) -> None:
+    """Refuse a document production would refuse to store (see the module docstring).
+
+    `before` is the version it replaces, which was checked when it was stored: a small
+    document's nesting is checked only in the fields that differ from it."""
     if document.ByteSize() < _SURELY_SMALL_BYTES:
-        _check_depth(document.fields.items(), 0, None)
+        fields = document.fields.items()
+        if before is not None:
+            kept = before.fields
+            fields = [(name, value) for name, value in fields if kept.get(name) != value]
+        _check_depth(fields, 0, None)
         return
     size, index_entries = measure_document(path, document)
     if size > MAX_DOCUMENT_BYTES:

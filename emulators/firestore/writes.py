@@ -97,7 +97,8 @@ def apply_write(
         update = write.update
         if write.HasField("update_mask"):
             if current is not None:
-                after.fields.MergeFrom(current.fields)
+                after.CopyFrom(current)  # its times are set below
+                after.name = name
             for raw_path in write.update_mask.field_paths:
                 field_path = fieldpaths.parse(raw_path)
                 value = fieldpaths.get(update.fields, field_path)
@@ -110,15 +111,19 @@ def apply_write(
         transforms = write.update_transforms
     else:  # a standalone transform (the older wire form)
         if current is not None:
-            after.fields.MergeFrom(current.fields)
+            after.CopyFrom(current)  # its times are set below
+            after.name = name
         transforms = write.transform.field_transforms
 
     results = [_apply_transform(after.fields, transform, commit_micros) for transform in transforms]
 
-    if current is not None and current.fields == after.fields:
-        return AppliedWrite(path, current, current, False, results)
     if current is not None:
         after.create_time.CopyFrom(current.create_time)
+        after.update_time.CopyFrom(current.update_time)
+        # Same name and times: the documents are equal exactly when their fields are (one
+        # comparison in the protobuf runtime, not one per field in Python).
+        if after == current:
+            return AppliedWrite(path, current, current, False, results)
     else:
         set_timestamp(after.create_time, commit_micros)
     set_timestamp(after.update_time, commit_micros)

@@ -134,6 +134,21 @@ def test_a_write_that_changes_nothing_keeps_the_update_time(firestore_client):
     assert ref.set({"amount": 1.0, "tags": ["a"]}).update_time > first  # 1.0 is a different value
 
 
+def test_an_update_that_changes_nothing_keeps_the_update_time(firestore_client):
+    ref = firestore_client.document("loans/L-7")
+    created = ref.set({"amount": 1, "terms": {"tenor": 6}, "tags": ["a"]})
+
+    same = ref.update({"terms": {"tenor": 6}, "amount": 1}).update_time
+    changed = ref.update({"terms.tenor": 7}).update_time
+
+    assert same == created.update_time
+    assert changed > same
+    snapshot = ref.get()
+    assert snapshot.create_time == created.update_time
+    assert snapshot.update_time == changed
+    assert snapshot.to_dict() == {"amount": 1, "terms": {"tenor": 7}, "tags": ["a"]}
+
+
 def test_get_with_field_mask_returns_only_those_fields(firestore_client):
     ref = firestore_client.document("loans/L-6")
     ref.set({"amount": 1, "terms": {"tenor": 6, "rate": 0.02}, "status": "funding"})
