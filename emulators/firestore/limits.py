@@ -159,17 +159,18 @@ def _check_depth(values: Iterable[tuple[str, ValuePb]], depth: int, top: str | N
             _check_depth(((field, item) for item in value.array_value.values), depth + 1, field)
 
 
-def check_document(path: str, document: DocumentPb, before: DocumentPb | None = None) -> None:
+def check_document(path: str, document: DocumentPb, touched: Iterable[str] | None = None) -> None:
     """Refuse a document production would refuse to store (see the module docstring).
 
-    `before` is the version it replaces, which was checked when it was stored: a small
-    document's nesting is checked only in the fields that differ from it."""
+    `touched`: the only top-level fields a write changed (None: any); the others were
+    checked when the version it replaces was stored, so a small document's nesting is
+    checked in those alone."""
     if document.ByteSize() < _SURELY_SMALL_BYTES:
-        fields = document.fields.items()
-        if before is not None:
-            kept = before.fields
-            fields = [(name, value) for name, value in fields if kept.get(name) != value]
-        _check_depth(fields, 0, None)
+        fields = document.fields
+        if touched is None:
+            _check_depth(fields.items(), 0, None)
+        else:
+            _check_depth(((name, fields[name]) for name in touched if name in fields), 0, None)
         return
     size, index_entries = measure_document(path, document)
     if size > MAX_DOCUMENT_BYTES:
