@@ -193,13 +193,19 @@ def _batch_get(
     wire; this decodes as `_bulk_query` does."""
     try:
         from google.cloud.firestore_v1 import _helpers
+        from google.cloud.firestore_v1.types import BatchGetDocumentsRequest
 
-        request: JsonDict = {
-            "database": client._database_string,
-            "documents": list(dict.fromkeys(d._document_path for d in documents)),
-            "transaction": _helpers.get_transaction_id(transaction),
-            **at,
-        }
+        # Built raw and wrapped: the client's dict of a request is marshalled field by field.
+        raw_request = BatchGetDocumentsRequest.pb()(
+            database=client._database_string,
+            documents=list(dict.fromkeys(d._document_path for d in documents)),
+        )
+        transaction_id = _helpers.get_transaction_id(transaction)
+        if transaction_id is not None:
+            raw_request.transaction = transaction_id
+        if "read_time" in at:
+            raw_request.read_time.FromDatetime(at["read_time"])
+        request = BatchGetDocumentsRequest.wrap(raw_request)
         batch_get = client._firestore_api.batch_get_documents
         metadata = client._rpc_metadata
     except AttributeError:

@@ -164,3 +164,17 @@ def test_reads_by_id_decode_every_value_as_the_client_does(firestore_client):
         }
         assert by_id == {"t-2": None, "t-1": expected}
         assert uow.run(lambda tx: tx.get("things", "t-3"), read_only=read_only) is None
+
+
+def test_a_snapshot_reads_documents_by_id_as_they_were_then(firestore_client):
+    from datetime import timedelta
+
+    firestore_client.document("things/t-1").set({"n": 1})
+    now = FirestoreUnitOfWork(firestore_client, RecordingPublisher(), snapshot_lag=timedelta(0))
+    before = FirestoreUnitOfWork(
+        firestore_client, RecordingPublisher(), snapshot_lag=timedelta(minutes=59)
+    )
+
+    assert now.read_snapshot(lambda tx: tx.get("things", "t-1"))[0] == {"n": 1}
+    assert before.read_snapshot(lambda tx: tx.get("things", "t-1"))[0] is None  # not yet written
+    assert before.read_snapshot(lambda tx: tx.get_all("things", ["t-1"]))[0] == {"t-1": None}
