@@ -31,8 +31,11 @@ sweep covers them with the rest of its window all the same. It is a lower bound,
 later than needed: payments only settle installments (less work), a write-off takes the
 loan out of the active set, and a payoff repays it. The sweep asks for `state == active,
 sweep_on <= today` a page of `PAGE` loans at a time; a swept loan leaves the set (its
-`sweep_on` is after today), so each page is asked afresh. The loans' products are read once
-per page. A page's loans are independent transactions, run `WORKERS` at a time on a pool of
+`sweep_on` is after today), so each page is asked afresh. A page reads of each loan only
+`PAGE_FIELDS` (a projection): its product (the page's products are read once per page) and
+what says which installments its sweep reads first, which the loan's transaction reads with
+the loan in one round trip (the loan as the transaction reads it decides: a page gone stale
+by then costs a second read, never a different sweep). A page's loans are independent transactions, run `WORKERS` at a time on a pool of
 threads (the transactions mostly wait on Firestore); the page is done before the next one is
 asked for, so no loan is in two transactions of the run at once and the paging ends.
 
@@ -45,6 +48,10 @@ the number lags behind payments, never ahead of an installment that owes), up to
 one owing due after today + 3 days. The total-cost cap's base, the schedule's interest and
 fees, is on the disbursement terms (`schedule_costs`, set at disbursement); a loan disbursed
 before it was kept has its whole schedule read once and keeps it from then on.
+
+**What it writes.** Only what it changed (`Repository.put_fields`, an update of those fields):
+on the loan its overdue record, `sweep_on` and `updated_at` (and the schedule costs, once, for
+an older loan), on each past-due installment its late fee; every other field stays as read.
 
 **Loans disbursed before `sweep_on` existed** have no date to be found by. The first sweep
 run that finds no `overdue_sweep/sweep-on-backfill` record gives every active loan without
