@@ -35,9 +35,10 @@ sweep_on <= today` a page of `PAGE` loans at a time; a swept loan leaves the set
 `PAGE_FIELDS` (a projection): its product (the page's products are read once per page) and
 what says which installments its sweep reads first, which the loan's transaction reads with
 the loan in one round trip (the loan as the transaction reads it decides: a page gone stale
-by then costs a second read, never a different sweep). A page's loans are independent transactions, run `WORKERS` at a time on a pool of
-threads (the transactions mostly wait on Firestore); the page is done before the next one is
-asked for, so no loan is in two transactions of the run at once and the paging ends.
+by then costs a second read, never a different sweep). A page's loans are independent
+transactions, run `WORKERS` at a time on a pool of threads (the transactions mostly wait on
+Firestore); the page is done before the next one is asked for, so no loan is in two
+transactions of the run at once and the paging ends.
 
 **Which installments.** A swept loan's late fees, notices, credit and days past due depend
 only on its installments not yet settled that fall due by today + 3 days, and its next

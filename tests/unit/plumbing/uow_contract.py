@@ -427,3 +427,12 @@ def put_fields_writes_only_the_named_fields(uow, publisher, coll):
         )
     with pytest.raises(ValueError, match="at least one field"):
         uow.run(lambda tx: Holdings(tx).put_fields(Holding(id="h-1", owner="a", balance=1), []))
+
+
+@check
+def update_replaces_a_map_field_whole(uow, publisher, coll):
+    """A map given to `update` (and so to `put_fields`) is the field's new value: keys it
+    lacks are gone, not merged from the stored map."""
+    uow.run(lambda tx: tx.set(coll, "a", {"overdue": {"late_fees": 5, "read_from": 2}, "n": 1}))
+    uow.run(lambda tx: tx.update(coll, "a", {"overdue": {"late_fees": 7}}))
+    assert uow.run(lambda tx: tx.get(coll, "a")) == {"overdue": {"late_fees": 7}, "n": 1}
