@@ -567,10 +567,15 @@ class FirestoreEngine:
                     logger.warning("transaction %s failed validation: %s", txn.id.hex(), stale)
                     raise aborted()
             commit_micros = self.clock.commit()
-            applied, staged = self._apply_all(store, writes, paths, names, commit_micros)
+            if any(_uses_request_time(write) for write in writes):
+                applied, staged = self._apply_all(store, writes, paths, names, commit_micros)
+            else:
+                # Nothing changed since the writes were applied above (the lock is held) and
+                # nothing of them depends on the time but their own times: set those.
+                staged = _retimed(applied, commit_micros)
             for item in applied:
                 if item.changed and item.after is not None:
-                    check_document(item.path, item.after)
+                    check_document(item.path, item.after, item.touched)
         except RpcError as error:
             if txn is not None:
                 manager.finish(txn, completed=error.code != grpc.StatusCode.ABORTED)
@@ -790,3 +795,30 @@ def _write_result(item: AppliedWrite) -> Any:
         result.update_time.CopyFrom(item.after.update_time)
     result.transform_results.extend(item.transform_results)
     return result
+
+
+def _uses_request_time(write: Any) -> bool:
+    """Whether a write sets a field to the commit time (a server timestamp transform)."""
+    transforms = (
+        write.update_transforms
+        if write.WhichOneof("operation") == "update"
+        else write.transform.field_transforms
+    )
+    return any(t.WhichOneof("transform_type") == "set_to_server_value" for t in transforms)
+
+
+def _retimed(applied: list[AppliedWrite], micros: int) -> dict[str, DocumentPb | None]:
+    """Writes applied (and not yet installed) given the commit time `micros`: each changed
+    document's update time, and the create time of one created by the commit (a later write
+    to it in the same commit keeps that). The documents as the commit leaves them, by path."""
+    staged: dict[str, DocumentPb | None] = {}
+    for item in applied:
+        after = item.after
+        if item.changed and after is not None:
+            if item.before is None:
+                set_timestamp(after.create_time, micros)
+            else:
+                after.create_time.CopyFrom(item.before.create_time)
+            set_timestamp(after.update_time, micros)
+        staged[item.path] = after
+    return staged

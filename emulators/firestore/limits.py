@@ -159,10 +159,18 @@ def _check_depth(values: Iterable[tuple[str, ValuePb]], depth: int, top: str | N
             _check_depth(((field, item) for item in value.array_value.values), depth + 1, field)
 
 
-def check_document(path: str, document: DocumentPb) -> None:
-    """Refuse a document production would refuse to store (see the module docstring)."""
+def check_document(path: str, document: DocumentPb, touched: Iterable[str] | None = None) -> None:
+    """Refuse a document production would refuse to store (see the module docstring).
+
+    `touched`: the only top-level fields a write changed (None: any); the others were
+    checked when the version it replaces was stored, so a small document's nesting is
+    checked in those alone."""
     if document.ByteSize() < _SURELY_SMALL_BYTES:
-        _check_depth(document.fields.items(), 0, None)
+        fields = document.fields
+        if touched is None:
+            _check_depth(fields.items(), 0, None)
+        else:
+            _check_depth(((name, fields[name]) for name in touched if name in fields), 0, None)
         return
     size, index_entries = measure_document(path, document)
     if size > MAX_DOCUMENT_BYTES:

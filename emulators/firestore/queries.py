@@ -21,6 +21,7 @@ results in order. Semantics follow production:
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -88,11 +89,34 @@ def value_at(document: DocumentPb, path: FieldPath) -> ValuePb | None:
     return fieldpaths.get(document.fields, path)
 
 
+_KEYS: dict[int, tuple[DocumentPb, dict[FieldPath, SortKey | None]]] = {}
+"""The sort keys of documents' fields (and names) already asked for, by document: a stored
+document is never changed once installed (storage.py), so its keys hold for good. Keyed by
+`id`, with the document kept alongside to check it is the same one (and so its id is not
+reused while the entry lives); dropped wholesale past `_KEYS_LIMIT` documents. A query
+ranges over its whole scope at each run, and the keys were most of what a run cost (a
+name's key splits and matches every segment of the path)."""
+_KEYS_LIMIT = 200_000
+
+
 def _key_at(document: DocumentPb, path: FieldPath) -> SortKey | None:
+    entry = _KEYS.get(id(document))
+    if entry is None or entry[0] is not document:
+        if len(_KEYS) >= _KEYS_LIMIT:
+            _KEYS.clear()
+        entry = (document, {})
+        _KEYS[id(document)] = entry
+    keys = entry[1]
+    if path in keys:
+        return keys[path]
+    key: SortKey | None
     if path == NAME_PATH:
-        return values.reference_key(document.name)
-    value = fieldpaths.get(document.fields, path)
-    return None if value is None else values.sort_key(value)
+        key = values.reference_key(document.name)
+    else:
+        value = fieldpaths.get(document.fields, path)
+        key = None if value is None else values.sort_key(value)
+    keys[path] = key
+    return key
 
 
 # ---------------------------------------------------------------- filters
@@ -312,8 +336,6 @@ class CompiledQuery:
                 keys.append(key)
             else:
                 keyed.append((keys, document))
-        for index in range(len(orders) - 1, -1, -1):
-            keyed.sort(key=_position_key(index), reverse=orders[index][1])
         descending = [desc for _, desc in orders]
         if self.start is not None:
             start = self.start
@@ -331,6 +353,18 @@ class CompiledQuery:
                 if (position := _compare_to_cursor(item[0], end.keys, descending)) < 0
                 or (position == 0 and not end.before)
             ]
+        if len(set(descending)) == 1:
+            # One direction (the usual case): ordered on every key at once; `__name__` is
+            # always last, so no two documents tie and this is the multi-pass order. A page
+            # (a limit) is picked from the documents without sorting them all.
+            if self.limit is not None and self.nearest is None:
+                pick = heapq.nlargest if descending[0] else heapq.nsmallest
+                keyed = pick(self.offset + self.limit, keyed, key=_all_keys)
+            else:
+                keyed.sort(key=_all_keys, reverse=descending[0])
+        else:
+            for index in range(len(orders) - 1, -1, -1):
+                keyed.sort(key=_position_key(index), reverse=orders[index][1])
         results = [document for _, document in keyed]
         if self.nearest is not None:
             return self.nearest.select(results)
@@ -349,6 +383,10 @@ class CompiledQuery:
         projected.update_time.CopyFrom(document.update_time)
         fieldpaths.project(document.fields, projected.fields, self.projection)
         return projected
+
+
+def _all_keys(item: tuple[list[SortKey], DocumentPb]) -> list[SortKey]:
+    return item[0]
 
 
 def _position_key(index: int) -> Callable[[tuple[list[SortKey], DocumentPb]], SortKey]:

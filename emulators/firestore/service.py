@@ -1,9 +1,8 @@
 """The gRPC face of the engine: `google.firestore.v1.Firestore` on grpcio.
 
-Messages are the client library's own proto-plus types
-(`google.cloud.firestore_v1.types`): `Type.deserialize` parses a request,
-`Type.pb(...)` unwraps it for the engine, `Type.wrap(...)` wraps the engine's
-raw response and `Type.serialize` writes it. No generated stubs are vendored.
+Messages are the raw protobuf classes of the client library's own proto-plus types
+(`google.cloud.firestore_v1.types`): `Type.pb()` parses a request for the engine, and
+the engine's raw response is serialized as it is. No generated stubs are vendored.
 
 Methods the emulator does not implement (Write, PartitionQuery,
 ExecutePipeline, and anything unknown) answer UNIMPLEMENTED at once with a
@@ -63,15 +62,11 @@ def _unary(
             _fail(context, error)
         if response_type is None:
             return empty_pb2.Empty()
-        return response_type.wrap(result)
+        return result
 
-    serializer = response_type.serialize if response_type is not None else _serialize_empty
-    # No request deserializer: the handler gets the bytes and checks their size first.
-    return grpc.unary_unary_rpc_method_handler(handle, response_serializer=serializer)
-
-
-def _serialize_empty(message: Any) -> bytes:
-    return bytes(message.SerializeToString())
+    # No request deserializer: the handler gets the bytes and checks their size first. The
+    # engine answers raw protobuf messages of `response_type`, serialized as they are.
+    return grpc.unary_unary_rpc_method_handler(handle, response_serializer=_serialize_raw)
 
 
 def _streaming(
@@ -83,10 +78,9 @@ def _streaming(
             results = call(_parse(raw, request_type))
         except Exception as error:
             _fail(context, error)
-        for result in results:
-            yield response_type.wrap(result)
+        yield from results
 
-    return grpc.unary_stream_rpc_method_handler(handle, response_serializer=response_type.serialize)
+    return grpc.unary_stream_rpc_method_handler(handle, response_serializer=_serialize_raw)
 
 
 def listen_handler(engine: FirestoreEngine) -> grpc.RpcMethodHandler:

@@ -48,6 +48,9 @@ class AppliedWrite:
     after: DocumentPb | None
     changed: bool
     transform_results: list[ValuePb] = field(default_factory=list)
+    # The top-level fields the write may have changed (its mask's and transforms'), or None
+    # for every field (a whole document written).
+    touched: frozenset[str] | None = None
 
 
 def write_target(write: WritePb) -> str:
@@ -93,13 +96,17 @@ def apply_write(
         return AppliedWrite(path, current, None, current is not None)
 
     after = DOCUMENT_PB(name=name)
+    masked: set[str] = set()
+    whole = False  # a whole document written: every field may change
     if kind == "update":
         update = write.update
         if write.HasField("update_mask"):
             if current is not None:
-                after.fields.MergeFrom(current.fields)
+                after.CopyFrom(current)  # its times are set below
+                after.name = name
             for raw_path in write.update_mask.field_paths:
                 field_path = fieldpaths.parse(raw_path)
+                masked.add(field_path[0])
                 value = fieldpaths.get(update.fields, field_path)
                 if value is None:
                     fieldpaths.delete(after.fields, field_path)
@@ -107,22 +114,29 @@ def apply_write(
                     fieldpaths.set_value(after.fields, field_path, value)
         else:
             after.fields.MergeFrom(update.fields)
+            whole = True
         transforms = write.update_transforms
     else:  # a standalone transform (the older wire form)
         if current is not None:
-            after.fields.MergeFrom(current.fields)
+            after.CopyFrom(current)  # its times are set below
+            after.name = name
         transforms = write.transform.field_transforms
 
     results = [_apply_transform(after.fields, transform, commit_micros) for transform in transforms]
+    masked.update(fieldpaths.parse(transform.field_path)[0] for transform in transforms)
+    touched = None if whole else frozenset(masked)
 
-    if current is not None and current.fields == after.fields:
-        return AppliedWrite(path, current, current, False, results)
     if current is not None:
         after.create_time.CopyFrom(current.create_time)
+        after.update_time.CopyFrom(current.update_time)
+        # Same name and times: the documents are equal exactly when their fields are (one
+        # comparison in the protobuf runtime, not one per field in Python).
+        if after == current:
+            return AppliedWrite(path, current, current, False, results)
     else:
         set_timestamp(after.create_time, commit_micros)
     set_timestamp(after.update_time, commit_micros)
-    return AppliedWrite(path, current, after, True, results)
+    return AppliedWrite(path, current, after, True, results, touched)
 
 
 def _apply_transform(fields: Any, transform: Any, commit_micros: int) -> ValuePb:

@@ -121,8 +121,9 @@ class _CountingReader:
         where: Sequence[Where] = (),
         order_by: Sequence[OrderBy] = (),
         limit: int | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[Document]:
-        found = self._inner.query(collection, where, order_by, limit)
+        found = self._inner.query(collection, where, order_by, limit, fields)
         self._count(len(found))
         return found
 

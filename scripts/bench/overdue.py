@@ -165,9 +165,10 @@ class _Reads:
         where: Sequence[Where] = (),
         order_by: Sequence[OrderBy] = (),
         limit: int | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[Document]:
         found = self._timed(
-            collection, lambda: self._inner.query(collection, where, order_by, limit)
+            collection, lambda: self._inner.query(collection, where, order_by, limit, fields)
         )
         self._tally[collection] += max(len(found), 1)
         return found
@@ -747,10 +748,14 @@ def check(results: Results) -> list[str]:
 
 # What the sweep reads and writes in each collection, for the tables of where they go.
 READ = {
-    "loans": "the loan (and, outside the transactions, the pages of loans due)",
+    "loans": (
+        "the loan, with its first installments in the same round trip (and, outside the "
+        "transactions, the pages of loans due: of each, only its product and what says "
+        "which installments its sweep reads first)"
+    ),
     "installments": (
         "the loan's installments from the first still owing to the first owing due after "
-        "today + 3 days, by id"
+        "today + 3 days, by id (the first two with the loan)"
     ),
     "products": "the products of a page's loans, once a page (outside the transactions)",
     "product_versions": "the product versions of a page's loans, once a page",
@@ -758,12 +763,15 @@ READ = {
     "overdue_sweep": "the one-time backfill's record (done: one read a run)",
 }
 WRITTEN = {
-    "loans": "the loan: days past due, bucket, collectability, the day swept, `sweep_on`",
+    "loans": (
+        "the loan's fields the sweep changes (an update): days past due, bucket, "
+        "collectability, the day swept, `sweep_on`"
+    ),
     "outbox": "the events: due soon, overdue, maturing, a payment from credit",
     "ledger_balances": "the late-fee receivable and the lenders' claim; the borrower's "
     "credit and the loan's unapplied receipts when credit pays",
     "ledger_entries": "the day's late fees as one entry; the credit's payment",
-    "installments": "the late fee added to each past-due installment",
+    "installments": "the late fee added to each past-due installment (that field alone)",
     "payments": "the payment the borrower's credit makes",
 }
 
@@ -836,11 +844,13 @@ def describe(report: Report, results: Results) -> None:
             "`sweep_overdue` runs in the benchmark's process through `FirestoreUnitOfWork` and "
             "the real `google-cloud-firestore` client against the Firestore emulator, which "
             "runs in its own process, as the `overdue_sweep` function runs it: pages of "
-            f"up to {PAGE} active loans whose `sweep_on` is today or earlier (their products "
-            f"read once a page), one transaction per loan, {WORKERS} loans at a time on a "
-            "pool of threads, each page done before the next is asked for. A loan the sweep "
-            "has nothing to do "
-            "for that day is not read at all. The emulator and the benchmark share the "
+            f"up to {PAGE} active loans whose `sweep_on` is today or earlier (of each loan "
+            "only the fields the page needs, its product and which installments its sweep "
+            "reads first; their products read once a page), one transaction per loan, "
+            f"{WORKERS} loans at a time on a pool of threads, each page done before the next "
+            "is asked for; a swept loan is read with its first installments in one round "
+            "trip, and written only where the sweep changed it. A loan the sweep has nothing "
+            "to do for that day is not read at all. The emulator and the benchmark share the "
             "machine's cores with whatever else runs.",
             "",
             "Template loans (12 monthly installments of the working-capital product, "
@@ -985,7 +995,8 @@ def _describe_sweep(report: Report, sweep: Sweep) -> None:
         f"{in_tx:,.1f} s of the loans' transactions added up ({in_tx / per * 1000:.1f} ms a "
         "loan swept, from its start to its commit, waiting for the process and the emulator "
         "while the others run). Of those, the reads (each a round trip to the emulator and "
-        "the documents decoded) took "
+        "the documents decoded; one of several collections is timed under the first: the "
+        "loan with its first installments under `loans`) took "
         + (
             ", ".join(
                 f"`{name}` {seconds / per * 1000:.1f} ms"

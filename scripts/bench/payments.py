@@ -150,8 +150,9 @@ class _Tallied(DocumentTransaction):
         where: Sequence[Where] = (),
         order_by: Sequence[OrderBy] = (),
         limit: int | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[Document]:
-        return self.inner.query(collection, where, order_by, limit)
+        return self.inner.query(collection, where, order_by, limit, fields)
 
     def create(self, collection: str, doc_id: str, data: JsonDict) -> None:
         self.tally[self.kind(collection, doc_id)] += 1

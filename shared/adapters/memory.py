@@ -205,6 +205,24 @@ def _field(data: JsonDict, path: str) -> tuple[bool, Any]:
     return True, current
 
 
+def _projected(data: JsonDict, fields: Sequence[str]) -> JsonDict:
+    """`data` with only the `fields` (dotted names reach into maps) it has, as Firestore's
+    projection returns a document: maps on the way keep only what was selected."""
+    projected: JsonDict = {}
+    for path in fields:
+        if path == "__name__":
+            continue
+        present, value = _field(data, path)
+        if not present:
+            continue
+        *parents, last = path.split(".")
+        target = projected
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[last] = value
+    return projected
+
+
 def _matches(data: JsonDict, where: Where) -> bool:
     present, value = _field(data, where.field)
     if not present:  # Firestore leaves out documents without the field, also for `!=`
@@ -275,6 +293,7 @@ class _MemoryTransaction(BufferedTransaction):
         where: Sequence[Where] = (),
         order_by: Sequence[OrderBy] = (),
         limit: int | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[Document]:
         self._before_read()
         with self._uow._lock:
@@ -291,6 +310,8 @@ class _MemoryTransaction(BufferedTransaction):
             rows.sort(key=lambda row: _field(row.data, order.field)[1], reverse=order.descending)
         found = rows[:limit] if limit is not None else rows
         self._read(len(found))
+        if fields is not None:
+            return [Document(row.id, _projected(row.data, fields)) for row in found]
         return found
 
     def _buffer(self, kind: str, collection: str, doc_id: str, data: JsonDict | None) -> None:

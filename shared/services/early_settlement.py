@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -61,9 +61,20 @@ class PayoffView(Model):
 
 def schedule_of(tx: DocumentTransaction, loan: LoanRecord) -> list[InstallmentRecord]:
     """The loan's installments in order (one a month, or one at maturity)."""
-    count = 1 if loan.tenor_unit.value == "day" else loan.tenor
-    found = Installments(tx).get_many([installment_id(loan.id, n) for n in range(1, count + 1)])
+    found = Installments(tx).get_many(
+        [installment_id(loan.id, n) for n in range(1, installment_count(loan) + 1)]
+    )
     return sorted((i for i in found.values() if i is not None), key=lambda i: i.number)
+
+
+def installment_count(loan: LoanRecord) -> int:
+    return 1 if loan.tenor_unit.value == "day" else loan.tenor
+
+
+def first_batch(count: int, first: int) -> range:
+    """The numbers `installments_from` reads first, of `count` installments from `first`."""
+    start = max(first, 1)
+    return range(start, min(start + 2, count + 1))
 
 
 def installments_from(
@@ -71,24 +82,33 @@ def installments_from(
     loan: LoanRecord,
     first: int,
     until: Callable[[InstallmentRecord], bool],
+    *,
+    read: Mapping[str, InstallmentRecord | None] | None = None,
 ) -> list[InstallmentRecord]:
     """The loan's installments in order from number `first` up to and including the first one
     `until` accepts (or the last one): part of the schedule, for a reader that needs only
-    those. Read in batches of growing size (2, 4, 8, ...), so a reader that stops at the
-    first batch pays one round trip for two documents."""
-    count = 1 if loan.tenor_unit.value == "day" else loan.tenor
-    read: list[InstallmentRecord] = []
-    start, size = max(first, 1), 2
-    while start <= count:
-        numbers = range(start, min(start + size, count + 1))
-        found = Installments(tx).get_many([installment_id(loan.id, n) for n in numbers])
+    those. Read in batches of growing size (2, 4, 8, ...; the first is `first_batch`), so a
+    reader that stops at the first batch pays one round trip for two documents. `read`: the
+    first batch as the caller already read it (by id, with its other reads), used when it is
+    that batch, else ignored."""
+    count = installment_count(loan)
+    found_in_order: list[InstallmentRecord] = []
+    numbers, size = first_batch(count, first), 2
+    while numbers:
+        ids = [installment_id(loan.id, n) for n in numbers]
+        if read is not None and sorted(read) == sorted(ids):
+            found = read
+        else:
+            found = Installments(tx).get_many(ids)
+        read = None
         batch = sorted((i for i in found.values() if i is not None), key=lambda i: i.number)
         for installment in batch:
-            read.append(installment)
+            found_in_order.append(installment)
             if until(installment):
-                return read
-        start, size = numbers.stop, size * 2
-    return read
+                return found_in_order
+        size *= 2
+        numbers = range(numbers.stop, min(numbers.stop + size, count + 1))
+    return found_in_order
 
 
 def owed(schedule: list[InstallmentRecord]) -> int:

@@ -31,10 +31,14 @@ sweep covers them with the rest of its window all the same. It is a lower bound,
 later than needed: payments only settle installments (less work), a write-off takes the
 loan out of the active set, and a payoff repays it. The sweep asks for `state == active,
 sweep_on <= today` a page of `PAGE` loans at a time; a swept loan leaves the set (its
-`sweep_on` is after today), so each page is asked afresh. The loans' products are read once
-per page. A page's loans are independent transactions, run `WORKERS` at a time on a pool of
-threads (the transactions mostly wait on Firestore); the page is done before the next one is
-asked for, so no loan is in two transactions of the run at once and the paging ends.
+`sweep_on` is after today), so each page is asked afresh. A page reads of each loan only
+`PAGE_FIELDS` (a projection): its product (the page's products are read once per page) and
+what says which installments its sweep reads first, which the loan's transaction reads with
+the loan in one round trip (the loan as the transaction reads it decides: a page gone stale
+by then costs a second read, never a different sweep). A page's loans are independent
+transactions, run `WORKERS` at a time on a pool of threads (the transactions mostly wait on
+Firestore); the page is done before the next one is asked for, so no loan is in two
+transactions of the run at once and the paging ends.
 
 **Which installments.** A swept loan's late fees, notices, credit and days past due depend
 only on its installments not yet settled that fall due by today + 3 days, and its next
@@ -46,6 +50,10 @@ one owing due after today + 3 days. The total-cost cap's base, the schedule's in
 fees, is on the disbursement terms (`schedule_costs`, set at disbursement); a loan disbursed
 before it was kept has its whole schedule read once and keeps it from then on.
 
+**What it writes.** Only what it changed (`Repository.put_fields`, an update of those fields):
+on the loan its overdue record, `sweep_on` and `updated_at` (and the schedule costs, once, for
+an older loan), on each past-due installment its late fee; every other field stays as read.
+
 **Loans disbursed before `sweep_on` existed** have no date to be found by. The first sweep
 run that finds no `overdue_sweep/sweep-on-backfill` record gives every active loan without
 one today's date (a page of loans by id per transaction) and then stores the record: they are
@@ -54,7 +62,7 @@ swept that day as before and carry their own date from then on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 
@@ -86,16 +94,37 @@ from shared.domain.products import LoanProduct
 from shared.model import Model
 from shared.platform.clock import jakarta_date
 from shared.platform.event_origin import EventOrigin
-from shared.platform.store import DocumentTransaction, OrderBy, Repository, UnitOfWork, Where
-from shared.records.installments import InstallmentRecord, Installments
+from shared.platform.store import (
+    Document,
+    DocumentTransaction,
+    OrderBy,
+    Repository,
+    UnitOfWork,
+    Where,
+)
+from shared.records.installments import (
+    INSTALLMENTS,
+    InstallmentRecord,
+    Installments,
+    installment_id,
+)
 from shared.records.ledger import LedgerBook, balance_ref, post_entry
 from shared.records.loans import LOANS, LoanRecord, Loans, OverdueRecord
 from shared.records.payments import PaymentRecord, Payments
 from shared.services.catalogue import product_of
-from shared.services.early_settlement import installments_from, schedule_of
+from shared.services.early_settlement import first_batch, installments_from, schedule_of
 
 PAGE = 200
 WORKERS = 8  # loans swept at once: each transaction mostly waits on Firestore
+
+PAGE_FIELDS = (  # of a page's loans: their products, and the installments their sweeps read first
+    "product_id",
+    "product_version",
+    "tenor",
+    "tenor_unit",
+    "overdue.read_from",
+    "disbursement.schedule_costs",
+)
 
 OVERDUE_SWEEP = "overdue_sweep"
 BACKFILL = "sweep-on-backfill"
@@ -140,7 +169,7 @@ def sweep_overdue(
     looked_at: set[str] = set()
     while True:
 
-        def page(tx: DocumentTransaction) -> tuple[list[str], dict[ProductKey, LoanProduct]]:
+        def page(tx: DocumentTransaction) -> tuple[list[Document], dict[ProductKey, LoanProduct]]:
             docs = tx.query(
                 LOANS,
                 [
@@ -149,12 +178,15 @@ def sweep_overdue(
                 ],
                 [OrderBy("sweep_on")],
                 PAGE,
+                fields=PAGE_FIELDS,
             )
-            # Only the ids and products: each loan is read (and parsed) in its own transaction.
+            # Only what says which documents each loan's sweep reads first (`PAGE_FIELDS`):
+            # each loan is read (and parsed) in its own transaction.
             keys = {(doc.data["product_id"], doc.data.get("product_version")) for doc in docs}
-            return [doc.id for doc in docs], {key: product_of(tx, *key) for key in keys}
+            return docs, {key: product_of(tx, *key) for key in keys}
 
-        loan_ids, products = uow.run(page, read_only=True)
+        docs, products = uow.run(page, read_only=True)
+        loan_ids = [doc.id for doc in docs]
         if looked_at.issuperset(loan_ids) and loan_ids:
             # A loan the sweep looked at leaves the set; one that stays would be asked for
             # again and again.
@@ -162,14 +194,15 @@ def sweep_overdue(
         looked_at.update(loan_ids)
 
         sweeps = []
-        for loan_id in loan_ids:
+        for doc in docs:
 
             def sweep(
                 tx: DocumentTransaction,
-                loan_id: str = loan_id,
+                loan_id: str = doc.id,
+                first: tuple[str, ...] = _first_installments(doc),
                 products: dict[ProductKey, LoanProduct] = products,
             ) -> tuple[int, int] | None:
-                return _sweep_loan(tx, loan_id, today, origin, caps, products)
+                return _sweep_loan(tx, loan_id, first, today, origin, caps, products)
 
             sweeps.append(sweep)
         # The page's loans are independent transactions, run a few at a time; the page is
@@ -241,8 +274,26 @@ def _next_sweep(schedule: list[InstallmentRecord], loan: LoanRecord, after: date
     return next_sweep_on(unsettled, terms.maturity_date, after)
 
 
+def _first_installments(page: Document) -> tuple[str, ...]:
+    """The installments the sweep of a loan reads first (`installments_from`'s first batch),
+    by id, as its page saw the loan (`PAGE_FIELDS`); none when it reads the whole schedule
+    (no `schedule_costs`). The sweep reads them with the loan, in one round trip, and uses
+    them if the loan read says they are still the first (else it reads what it needs)."""
+    data = page.data
+    tenor = data.get("tenor")
+    costs = (data.get("disbursement") or {}).get("schedule_costs")
+    if not isinstance(tenor, int) or not isinstance(costs, int):
+        return ()
+    read_from = (data.get("overdue") or {}).get("read_from", 1)
+    count = 1 if data.get("tenor_unit") == "day" else tenor
+    return tuple(installment_id(page.id, n) for n in first_batch(count, read_from))
+
+
 def _schedule_to_sweep(
-    tx: DocumentTransaction, loan: LoanRecord, today: date
+    tx: DocumentTransaction,
+    loan: LoanRecord,
+    today: date,
+    read: Mapping[str, InstallmentRecord | None] | None = None,
 ) -> tuple[list[InstallmentRecord], int]:
     """The part of the loan's schedule a sweep up to `today` needs, and the total-cost cap's
     base (the schedule's interest and fees and the origination fee).
@@ -252,7 +303,8 @@ def _schedule_to_sweep(
     on the first one not yet settled due after that (the next `sweep_on`). Due dates follow
     the installments' numbers, so it reads from the first installment not settled when the
     loan was last swept (`OverdueRecord.read_from`, from the first when never swept) to that
-    one. A loan disbursed before its terms kept `schedule_costs` is read whole, once."""
+    one. A loan disbursed before its terms kept `schedule_costs` is read whole, once. `read`:
+    the installments read with the loan (`_first_installments`)."""
     terms = loan.disbursement
     assert terms is not None
     if terms.schedule_costs is None:
@@ -265,7 +317,7 @@ def _schedule_to_sweep(
         return installment.due_date > last_reminded and not installment.settled
 
     read_from = loan.overdue.read_from if loan.overdue else 1
-    schedule = installments_from(tx, loan, read_from, enough)
+    schedule = installments_from(tx, loan, read_from, enough, read=read)
     return schedule, terms.schedule_costs + terms.origination_fee
 
 
@@ -281,27 +333,38 @@ def _read_from(schedule: list[InstallmentRecord], done: OverdueRecord | None) ->
 def _sweep_loan(
     tx: DocumentTransaction,
     loan_id: str,
+    first: Sequence[str],
     today: date,
     origin: EventOrigin,
     caps: CapTable,
     products: dict[ProductKey, LoanProduct],
 ) -> tuple[int, int] | None:
-    """(late fees accrued, events published) for one loan, or None when nothing was due."""
+    """(late fees accrued, events published) for one loan, or None when nothing was due.
+    `first`: the installments to read with the loan (`_first_installments`)."""
     loans = Loans(tx)
-    loan = loans.get(loan_id)
+    found = tx.get_documents([(LOANS, loan_id), *((INSTALLMENTS, i) for i in first)])
+    stored = found[(LOANS, loan_id)]
+    loan = None if stored is None else LoanRecord.model_validate(stored)
     if loan is None or loan.state is not LoanState.ACTIVE or loan.disbursement is None:
         return None
+    read = {
+        i: None
+        if (data := found[(INSTALLMENTS, i)]) is None
+        else InstallmentRecord.model_validate(data)
+        for i in first
+    }
     done = loan.overdue
     if done is not None and done.last_swept_on >= today:
         if loan.sweep_on is not None and loan.sweep_on > today:
             return None  # swept today already
         # Swept today but given an earlier date since (the backfill): its own date again.
-        later = _next_sweep(_schedule_to_sweep(tx, loan, today)[0], loan, done.last_swept_on)
-        loans.put(loan.model_copy(update={"sweep_on": later}))
+        schedule = _schedule_to_sweep(tx, loan, today, read)[0]
+        later = _next_sweep(schedule, loan, done.last_swept_on)
+        loans.put_fields(loan.model_copy(update={"sweep_on": later}), ["sweep_on"])
         return None
     key = (loan.product_id, loan.product_version)
     product = products[key] if key in products else product_of(tx, *key)
-    schedule, costs = _schedule_to_sweep(tx, loan, today)
+    schedule, costs = _schedule_to_sweep(tx, loan, today, read)
     terms = loan.disbursement
     start = (done.last_swept_on if done else terms.disbursed_on) + timedelta(days=1)
     days = [start + timedelta(days=n) for n in range((today - start).days + 1)]
@@ -351,35 +414,35 @@ def _sweep_loan(
         installments = Installments(tx)
         for installment in schedule:
             if added[installment.number]:
-                installments.put(
+                installments.put_fields(
                     installment.model_copy(
                         update={"late_fee": installment.late_fee + added[installment.number]}
-                    )
+                    ),
+                    ["late_fee"],
                 )
     events = _events(tx, loan, schedule, days, origin)
     unpaid_dues = [i.due_date for i in schedule if not i.settled]
     dpd = days_past_due(min(unpaid_dues, default=None), today)
-    loans.put(
-        loan.model_copy(
-            update={
-                "overdue": OverdueRecord(
-                    last_swept_on=today,
-                    late_fees=so_far + accrued,
-                    days_past_due=dpd,
-                    bucket=quality_bucket(dpd).value,
-                    collectability=int(slik_collectability(dpd)),
-                    read_from=_read_from(schedule, done),
-                    delinquent_since=(done.delinquent_since if done else None)
-                    or delinquent_since(today, dpd),
-                ),
-                "disbursement": terms.model_copy(
-                    update={"schedule_costs": costs - terms.origination_fee}
-                ),
-                "sweep_on": _next_sweep(schedule, loan, today),
-                "updated_at": now,
-            }
+    swept: dict[str, object] = {
+        "overdue": OverdueRecord(
+            last_swept_on=today,
+            late_fees=so_far + accrued,
+            days_past_due=dpd,
+            bucket=quality_bucket(dpd).value,
+            collectability=int(slik_collectability(dpd)),
+            read_from=_read_from(schedule, done),
+            delinquent_since=(done.delinquent_since if done else None)
+            or delinquent_since(today, dpd),
+        ),
+        "sweep_on": _next_sweep(schedule, loan, today),
+        "updated_at": now,
+    }
+    if terms.schedule_costs is None:  # kept from now on (read whole this once)
+        swept["disbursement"] = terms.model_copy(
+            update={"schedule_costs": costs - terms.origination_fee}
         )
-    )
+    # Only what the sweep changed is written: the rest of the loan stays as read.
+    loans.put_fields(loan.model_copy(update=swept), swept)
     return accrued, events + credit_used
 
 

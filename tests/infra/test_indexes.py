@@ -123,9 +123,10 @@ class _RecordingTransaction(DocumentTransaction):
         where: Sequence[Where] = (),
         order_by: Sequence[OrderBy] = (),
         limit: int | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[Document]:
         self._log.append(RecordedQuery(collection, tuple(where), tuple(order_by), _call_site()))
-        return self._inner.query(collection, where, order_by, limit)
+        return self._inner.query(collection, where, order_by, limit, fields)
 
     def get(self, collection: str, doc_id: str) -> JsonDict | None:
         return self._inner.get(collection, doc_id)

@@ -123,6 +123,25 @@ def test_commit_times_strictly_increase_with_microsecond_precision(firestore_cli
     assert created.update_time == times[-1]
 
 
+def test_a_commit_that_creates_and_changes_a_document_stamps_it_with_its_commit_time(
+    firestore_client,
+):
+    created, kept = firestore_client.document("loans/L-8"), firestore_client.document("loans/L-9")
+    kept.set({"n": 0})
+    before = kept.get()
+    batch = firestore_client.batch()
+    batch.set(created, {"n": 1})
+    batch.update(created, {"n": 2, "counted": firestore.Increment(3)})
+    batch.update(kept, {"n": 1})
+    [first, second, third] = batch.commit()
+
+    assert first.update_time == second.update_time == third.update_time > before.update_time
+    assert created.get().to_dict() == {"n": 2, "counted": 3}
+    assert created.get().create_time == created.get().update_time == first.update_time
+    assert kept.get().create_time == before.create_time
+    assert kept.get().update_time == third.update_time
+
+
 def test_a_write_that_changes_nothing_keeps_the_update_time(firestore_client):
     ref = firestore_client.document("loans/L-5")
     first = ref.set({"amount": 1, "tags": ["a"]}).update_time
@@ -132,6 +151,21 @@ def test_a_write_that_changes_nothing_keeps_the_update_time(firestore_client):
     assert again == first
     assert ref.get().update_time == first
     assert ref.set({"amount": 1.0, "tags": ["a"]}).update_time > first  # 1.0 is a different value
+
+
+def test_an_update_that_changes_nothing_keeps_the_update_time(firestore_client):
+    ref = firestore_client.document("loans/L-7")
+    created = ref.set({"amount": 1, "terms": {"tenor": 6}, "tags": ["a"]})
+
+    same = ref.update({"terms": {"tenor": 6}, "amount": 1}).update_time
+    changed = ref.update({"terms.tenor": 7}).update_time
+
+    assert same == created.update_time
+    assert changed > same
+    snapshot = ref.get()
+    assert snapshot.create_time == created.update_time
+    assert snapshot.update_time == changed
+    assert snapshot.to_dict() == {"amount": 1, "terms": {"tenor": 7}, "tags": ["a"]}
 
 
 def test_get_with_field_mask_returns_only_those_fields(firestore_client):

@@ -117,6 +117,21 @@ def test_maps_nested_20_deep_are_stored_and_21_deep_are_refused(firestore_client
     assert ref.get().get("deep") == nested(20)
 
 
+def test_an_update_is_refused_for_what_it_nests_too_deep_beside_fields_kept(firestore_client):
+    # The fields an update keeps were checked when stored; what it changes is checked now.
+    ref = firestore_client.document("limits/deeper")
+    ref.set({"deep": nested(20), "n": 1})
+
+    ref.update({"n": 2, "other": nested(20)})
+    with pytest.raises(exceptions.InvalidArgument) as refused:
+        ref.update({"n": 3, "other": nested(21)})
+    with pytest.raises(exceptions.InvalidArgument):
+        ref.update({"deep.level": nested(20)})  # 21 deep under a kept map
+
+    assert refused.value.message == "Property other contains an invalid nested entity."
+    assert ref.get().to_dict() == {"deep": nested(20), "n": 2, "other": nested(20)}
+
+
 def test_more_than_40000_index_entries_are_refused(firestore_client):
     ref = firestore_client.document("limits/indexed")
     # Every scalar has an ascending and a descending entry; every distinct array element one.

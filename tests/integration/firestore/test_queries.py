@@ -187,6 +187,53 @@ def test_composite_and_or_filters_match_the_oracle(random_collection):
         assert sorted(_ids(values.where(filter=Or([first, second])))) == either
 
 
+@pytest.mark.parametrize("direction", ["ASCENDING", "DESCENDING"])
+def test_a_page_is_the_head_of_the_whole_order(random_collection, direction):
+    """A limit (and offset) cuts the query's whole order: the emulator picks a page without
+    sorting every document, and must pick the same one."""
+    client, documents, _, _ = random_collection
+    having_v = [doc_id for doc_id, data in documents.items() if "v" in data]
+    order = oracle.sort_ids(having_v, documents, "v")
+    if direction == "DESCENDING":
+        order.reverse()
+    ordered = client.collection("values").order_by("v", direction=direction)
+    for offset, limit in [(0, 1), (0, 7), (3, 5), (0, 200), (len(order) - 2, 10)]:
+        assert _ids(ordered.offset(offset).limit(limit)) == order[offset : offset + limit]
+
+
+def test_a_page_in_mixed_directions_is_the_head_of_the_whole_order(random_collection):
+    client, _, _, _ = random_collection
+    query = (
+        client.collection("values")
+        .where(filter=FieldFilter("w", ">=", 1))
+        .order_by("w", direction="DESCENDING")
+        .order_by("__name__")
+    )
+    whole = _ids(query)
+    assert len(whole) > 20
+    assert _ids(query.limit(9)) == whole[:9]
+    assert _ids(query.offset(4).limit(6)) == whole[4:10]
+    cursor = client.collection("values").document(whole[5]).get()
+    assert _ids(query.start_after(cursor).limit(3)) == whole[6:9]
+
+
+def test_a_query_sees_a_document_as_it_is_now(firestore_client):
+    """A rewritten document is filtered and ordered by its new values (the emulator keeps the
+    sort keys of what it has stored, never of what it stored before)."""
+    loans = firestore_client.collection("loans")
+    loans.document("L1").set({"state": "active", "sweep_on": "2027-03-10"})
+    loans.document("L2").set({"state": "active", "sweep_on": "2027-03-09"})
+    due = loans.where(filter=FieldFilter("state", "==", "active")).where(
+        filter=FieldFilter("sweep_on", "<=", "2027-03-10")
+    )
+    assert _ids(due.order_by("sweep_on").limit(1)) == ["L2"]
+
+    loans.document("L2").update({"sweep_on": "2027-04-09"})
+    assert _ids(due.order_by("sweep_on").limit(1)) == ["L1"]
+    loans.document("L1").update({"state": "repaid"})
+    assert _ids(due.order_by("sweep_on").limit(1)) == []
+
+
 def test_document_id_filters(random_collection):
     client, _, _, _ = random_collection
     values = client.collection("values")
@@ -303,6 +350,53 @@ def test_select_returns_only_the_chosen_fields(loans):
 
     assert rows == {"L1": {"grade": "B"}, "L2": {"grade": "A"}, "L3": {"grade": "C"}}
     assert all(s.to_dict() == {} for s in loans.select([]).stream())
+
+
+def test_selecting_only_the_name_gives_every_document_without_fields(loans):
+    names_only = loans.select(["__name__"]).order_by("amount", direction="DESCENDING").limit(3)
+    rows = [(s.id, s.to_dict(), s.create_time is not None) for s in names_only.stream()]
+
+    assert rows == [("L5", {}, True), ("L4", {}, True), ("L3", {}, True)]
+
+
+def test_select_reaches_into_maps_and_leaves_out_what_a_document_lacks(firestore_client):
+    loans = firestore_client.collection("loans")
+    loans.document("L1").set(
+        {"product_id": "wc", "overdue": {"read_from": 3, "late_fees": 900}, "big": "x" * 100}
+    )
+    loans.document("L2").set({"product_id": "inv", "product_version": 2, "big": "y"})
+    query = loans.select(["product_id", "product_version", "overdue.read_from"])
+
+    assert {s.id: s.to_dict() for s in query.stream()} == {
+        "L1": {"product_id": "wc", "overdue": {"read_from": 3}},
+        "L2": {"product_id": "inv", "product_version": 2},
+    }
+
+
+def test_a_projection_filters_and_orders_on_fields_it_does_not_return(loans):
+    query = (
+        loans.where(filter=FieldFilter("amount", ">=", 200))
+        .order_by("amount", direction="DESCENDING")
+        .select(["grade"])
+    )
+
+    assert [(s.id, s.to_dict()) for s in query.stream()] == [
+        ("L5", {"grade": "B"}),
+        ("L4", {"grade": "A"}),
+        ("L3", {"grade": "C"}),
+        ("L2", {"grade": "A"}),
+    ]
+
+
+def test_a_projected_query_in_a_transaction(firestore_client, loans):
+    transaction = firestore_client.transaction()
+
+    @firestore.transactional
+    def read(transaction):
+        query = loans.where(filter=FieldFilter("grade", "==", "A")).select(["amount"])
+        return {s.id: s.to_dict() for s in query.stream(transaction=transaction)}
+
+    assert read(transaction) == {"L2": {"amount": 200}, "L4": {"amount": 300}, "L6": {}}
 
 
 def test_an_empty_result_is_an_empty_list(loans):

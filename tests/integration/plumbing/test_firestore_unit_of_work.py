@@ -117,3 +117,64 @@ def test_a_snapshot_read_decodes_every_value_as_the_client_does(firestore_client
     assert {name: type(value) for name, value in read.data.items()} == {
         name: type(value) for name, value in expected.items()
     }
+
+
+def test_reads_by_id_decode_every_value_as_the_client_does(firestore_client):
+    """Documents read by id are decoded from the raw BatchGetDocuments responses (for speed):
+    in a transaction and outside one, each kind of value must come back exactly as
+    `DocumentSnapshot.to_dict()` gives it, and a missing document as None."""
+    from datetime import UTC, datetime
+
+    from google.cloud.firestore_v1 import GeoPoint
+
+    data = {
+        "text": "Rp 1.000",
+        "whole": -9_007_199_254_740_993,
+        "fraction": 0.25,
+        "yes": False,
+        "nothing": None,
+        "when": datetime(2026, 12, 3, 1, 2, 3, 456789, tzinfo=UTC),
+        "raw": b"\x00\xff",
+        "where": GeoPoint(-6.2, 106.8),
+        "other": firestore_client.document("loans/l-1"),
+        "history": [{"at": datetime(2027, 1, 1, tzinfo=UTC), "by": None}],
+        "nested": {"a": {"b": [1, "two", None, {"c": False}]}, "empty": {}},
+        "empty": [],
+    }
+    firestore_client.document("things/t-1").set(data)
+    expected = firestore_client.document("things/t-1").get().to_dict()
+    uow = FirestoreUnitOfWork(firestore_client, RecordingPublisher())
+
+    def types(read):
+        return {name: type(value) for name, value in read.items()}
+
+    for read_only in (True, False):
+        one = uow.run(lambda tx: tx.get("things", "t-1"), read_only=read_only)
+        several = uow.run(
+            lambda tx: tx.get_documents([("things", "t-1"), ("things", "t-2"), ("x/y/z", "t-1")]),
+            read_only=read_only,
+        )
+        by_id = uow.run(lambda tx: tx.get_all("things", ["t-2", "t-1"]), read_only=read_only)
+        assert one == expected
+        assert types(one) == types(expected)
+        assert several == {
+            ("things", "t-1"): expected,
+            ("things", "t-2"): None,
+            ("x/y/z", "t-1"): None,
+        }
+        assert by_id == {"t-2": None, "t-1": expected}
+        assert uow.run(lambda tx: tx.get("things", "t-3"), read_only=read_only) is None
+
+
+def test_a_snapshot_reads_documents_by_id_as_they_were_then(firestore_client):
+    from datetime import timedelta
+
+    firestore_client.document("things/t-1").set({"n": 1})
+    now = FirestoreUnitOfWork(firestore_client, RecordingPublisher(), snapshot_lag=timedelta(0))
+    before = FirestoreUnitOfWork(
+        firestore_client, RecordingPublisher(), snapshot_lag=timedelta(minutes=59)
+    )
+
+    assert now.read_snapshot(lambda tx: tx.get("things", "t-1"))[0] == {"n": 1}
+    assert before.read_snapshot(lambda tx: tx.get("things", "t-1"))[0] is None  # not yet written
+    assert before.read_snapshot(lambda tx: tx.get_all("things", ["t-1"]))[0] == {"t-1": None}

@@ -29,8 +29,15 @@ from shared.platform.store import (
     UnitOfWork,
     Where,
 )
+from shared.records.installments import INSTALLMENTS
 from shared.records.loans import LOANS
-from shared.services.overdue import BACKFILL, OVERDUE_SWEEP, SweepRun, sweep_overdue
+from shared.services.overdue import (
+    BACKFILL,
+    OVERDUE_SWEEP,
+    PAGE_FIELDS,
+    SweepRun,
+    sweep_overdue,
+)
 from tests.unit.journey.money_scenarios import assert_reconciles
 from tests.unit.journey.payment_desk import PaymentDesk
 
@@ -66,8 +73,9 @@ class _Spy:
         where: Sequence[Where] = (),
         order_by: Sequence[OrderBy] = (),
         limit: int | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[Document]:
-        found = self._inner.query(collection, where, order_by, limit)
+        found = self._inner.query(collection, where, order_by, limit, fields)
         self._seen.update(doc.id for doc in found)
         return found
 
@@ -333,3 +341,173 @@ def test_a_loan_paid_ahead_is_swept_on_the_reminder_of_the_first_installment_sti
     sweep_overdue(desk.uow, origin=desk.origin)
     assert desk.loan_record(loan).sweep_on == reminder_date(third.due_date)
     assert "installment.due_soon" not in {kind for kind, _ in notices(desk)}  # nothing owed
+
+
+class _Writes:
+    """A transaction attempt that notes each write of a loan or an installment (`set` or
+    `update`, and the fields written) and the fields each query of the loans asked for."""
+
+    def __init__(self, inner: DocumentTransaction, noted: list[tuple[str, ...]]) -> None:
+        self._inner = inner
+        self._noted = noted
+
+    def query(
+        self,
+        collection: str,
+        where: Sequence[Where] = (),
+        order_by: Sequence[OrderBy] = (),
+        limit: int | None = None,
+        fields: Sequence[str] | None = None,
+    ) -> list[Document]:
+        if collection == LOANS:
+            self._noted.append(("query", *(fields or ("*",))))
+        return self._inner.query(collection, where, order_by, limit, fields)
+
+    def set(self, collection: str, doc_id: str, data: JsonDict) -> None:
+        self._noted.append(("set", collection, *sorted(data)))
+        self._inner.set(collection, doc_id, data)
+
+    def update(self, collection: str, doc_id: str, changes: JsonDict) -> None:
+        self._noted.append(("update", collection, *sorted(changes)))
+        self._inner.update(collection, doc_id, changes)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class WritesNoted(UnitOfWork):
+    def __init__(self, inner: UnitOfWork) -> None:
+        self.inner = inner
+        self.noted: list[tuple[str, ...]] = []
+
+    def run(self, work: Callable[[DocumentTransaction], T], *, read_only: bool = False) -> T:
+        return self.inner.run(lambda tx: work(_Writes(tx, self.noted)), read_only=read_only)  # type: ignore[arg-type]
+
+    def publish_pending(self, event_ids: Sequence[str]) -> None:
+        self.inner.publish_pending(event_ids)
+
+
+def test_a_swept_loan_is_written_only_where_the_sweep_changed_it() -> None:
+    # The pages ask for the loans' products and first installments only; a sweep updates
+    # the loan's overdue record, sweep day and time, and each past-due installment's late
+    # fee, and nothing else of them: a field it does not know (here `note`) stays as stored.
+    desk = new_desk()
+    loan = desk.active_loan(SHARES)
+    first = desk.installments(loan)[0]
+    uow = desk.uow
+    assert isinstance(uow, MemoryUnitOfWork)
+    uow.seed(LOANS, loan, {**uow.documents(LOANS)[loan], "note": "kept"})
+    on(desk, first.due_date + timedelta(days=5))  # past the grace days: a late fee
+    noted = WritesNoted(uow)
+    assert sweep_overdue(noted, origin=desk.origin).late_fees > 0
+    loan_writes = {w for w in noted.noted if w[0] != "query" and w[1] in (LOANS, INSTALLMENTS)}
+    assert loan_writes == {
+        ("update", LOANS, "overdue", "sweep_on", "updated_at"),
+        ("update", INSTALLMENTS, "late_fee"),
+    }
+    assert ("query", *PAGE_FIELDS) in noted.noted
+    assert uow.documents(LOANS)[loan]["note"] == "kept"
+    assert desk.installments(loan)[0].late_fee > 0
+
+
+def test_a_loan_without_schedule_costs_is_given_them_by_its_first_sweep() -> None:
+    desk = new_desk()
+    loan = desk.active_loan(SHARES)
+    costs = desk.loan_record(loan).disbursement.schedule_costs  # type: ignore[union-attr]
+    _forget(desk, loan, read_from=False, costs=True)
+    on(desk, desk.installments(loan)[0].due_date)
+    noted = WritesNoted(desk.uow)
+    assert sweep_overdue(noted, origin=desk.origin).loans_swept == 1
+    assert ("update", LOANS, "disbursement", "overdue", "sweep_on", "updated_at") in noted.noted
+    assert desk.loan_record(loan).disbursement.schedule_costs == costs  # type: ignore[union-attr]
+
+
+class _Calls:
+    """A transaction attempt that notes each read it makes: (method, collections read)."""
+
+    def __init__(self, inner: DocumentTransaction, calls: list[tuple[str, ...]]) -> None:
+        self._inner = inner
+        self._calls = calls
+
+    def get(self, collection: str, doc_id: str) -> JsonDict | None:
+        self._calls.append(("get", collection))
+        return self._inner.get(collection, doc_id)
+
+    def get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
+        self._calls.append(("get_all", *(collection for _ in doc_ids)))
+        return self._inner.get_all(collection, doc_ids)
+
+    def get_documents(self, refs: Sequence[DocRef]) -> dict[DocRef, JsonDict | None]:
+        self._calls.append(("get_documents", *(collection for collection, _ in refs)))
+        return self._inner.get_documents(refs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class StaleAfterThePage(UnitOfWork):
+    """`inner`, noting each transaction's reads; `between()` runs after each page of loans due
+    is read, before the page's transactions."""
+
+    def __init__(self, inner: UnitOfWork, between: Callable[[], None] = lambda: None) -> None:
+        self.inner = inner
+        self.between = between
+        self.reads: list[list[tuple[str, ...]]] = []
+
+    def run(self, work: Callable[[DocumentTransaction], T], *, read_only: bool = False) -> T:
+        if read_only:
+            result = self.inner.run(work, read_only=True)
+            if getattr(work, "__name__", "") == "page":
+                self.between()
+            return result
+        calls: list[tuple[str, ...]] = []
+        self.reads.append(calls)
+
+        def attempt(tx: DocumentTransaction) -> T:
+            calls.clear()
+            return work(_Calls(tx, calls))  # type: ignore[arg-type]
+
+        return self.inner.run(attempt)
+
+    def publish_pending(self, event_ids: Sequence[str]) -> None:
+        self.inner.publish_pending(event_ids)
+
+
+def test_a_swept_loan_is_read_with_its_first_installments_in_one_round_trip() -> None:
+    desk = new_desk()
+    loan = desk.active_loan(SHARES)
+    first, second, *_ = desk.installments(loan)
+    on(desk, first.due_date)
+    desk.pay(loan, first.total)
+    sweep_overdue(desk.uow, origin=desk.origin)  # reads from the second one from now on
+    on(desk, second.due_date + timedelta(days=5))
+    noted = StaleAfterThePage(desk.uow)
+    assert sweep_overdue(noted, origin=desk.origin).loans_swept == 1
+    [sweep] = [calls for calls in noted.reads if calls and calls[0][1:2] == (LOANS,)]
+    assert sweep[0] == ("get_documents", LOANS, INSTALLMENTS, INSTALLMENTS)
+    assert all(call[0] != "get_all" for call in sweep)  # no other read of its installments
+
+
+def test_installments_read_with_the_loan_on_a_stale_page_are_read_again() -> None:
+    # Between the page and the loan's transaction its sweep pointer moved back (as low as it
+    # goes): what was read with the loan is not the first batch, so the sweep reads that
+    # batch, and ends as a sweep that was not disturbed.
+    desks = calm, disturbed = new_desk(), new_desk()
+    loans = [desk.active_loan(SHARES) for desk in desks]
+    for desk, loan in zip(desks, loans, strict=True):
+        first, second, *_ = desk.installments(loan)
+        on(desk, first.due_date)
+        desk.pay(loan, first.total)
+        sweep_overdue(desk.uow, origin=desk.origin)
+        on(desk, second.due_date + timedelta(days=5))
+    noted = StaleAfterThePage(
+        disturbed.uow, lambda: _forget(disturbed, loans[1], read_from=True, costs=False)
+    )
+    sweep_overdue(calm.uow, origin=calm.origin)
+    assert sweep_overdue(noted, origin=disturbed.origin).loans_swept == 1
+    [sweep] = [calls for calls in noted.reads if calls and calls[0][1:2] == (LOANS,)]
+    assert sweep[0] == ("get_documents", LOANS, INSTALLMENTS, INSTALLMENTS)
+    assert sweep[1] == ("get_all", INSTALLMENTS, INSTALLMENTS)  # from the first one
+    assert outcome(calm, loans[0]) == outcome(disturbed, loans[1])
+    assert calm.loan_record(loans[0]).sweep_on == disturbed.loan_record(loans[1]).sweep_on
+    assert notices(calm) == notices(disturbed)

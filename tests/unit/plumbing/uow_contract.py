@@ -337,3 +337,102 @@ def a_transaction_counts_what_it_reads_and_writes(uow, publisher, coll):
     uow.run(work)
     attempt = uow.last_attempt
     assert (attempt.reads, attempt.writes) == (2, 2)
+
+
+@check
+def a_query_projected_on_fields_returns_only_those(uow, publisher, coll):
+    """Firestore's projection: the chosen fields of each document (dotted names reach into
+    maps, a field a document lacks is left out), filtered and ordered on any field, and
+    billed as the whole documents."""
+
+    def seed(tx: DocumentTransaction) -> None:
+        tx.set(coll, "a", {"owner": "ani", "balance": 300, "terms": {"rate": "0.015", "n": 3}})
+        tx.set(coll, "b", {"owner": "budi", "balance": 100, "note": "x" * 50})
+        tx.set(coll, "c", {"balance": 200, "terms": {"n": 6}})
+
+    uow.run(seed)
+
+    def projected(fields, *where: Where, limit=None):
+        return uow.run(
+            lambda tx: [
+                (doc.id, doc.data)
+                for doc in tx.query(coll, where, [OrderBy("balance")], limit, fields=fields)
+            ],
+            read_only=True,
+        )
+
+    assert projected(("owner", "terms.rate")) == [
+        ("b", {"owner": "budi"}),
+        ("c", {}),
+        ("a", {"owner": "ani", "terms": {"rate": "0.015"}}),
+    ]
+    assert projected((), Where("balance", ">=", 200)) == [("c", {}), ("a", {})]
+    assert projected(["terms"], limit=2) == [("b", {}), ("c", {"terms": {"n": 6}})]
+    assert projected(None, Where("owner", "==", "budi")) == [
+        ("b", {"owner": "budi", "balance": 100, "note": "x" * 50})
+    ]
+
+    def in_a_transaction(tx: DocumentTransaction) -> list[Any]:
+        found = tx.query(coll, [Where("owner", "==", "ani")], fields=["balance"])
+        tx.set(coll, "seen", {"n": len(found)})
+        return [(doc.id, doc.data) for doc in found]
+
+    assert uow.run(in_a_transaction) == [("a", {"balance": 300})]
+    assert uow.last_attempt.reads == 1
+
+
+class Holding(BaseModel):
+    """A model that knows only some of its document's fields."""
+
+    id: str
+    owner: str
+    balance: int
+
+
+@check
+def put_fields_writes_only_the_named_fields(uow, publisher, coll):
+    """A partial write: the named fields of the item, over the stored document; the other
+    fields stay as stored, also those the model does not know (which `put` would drop)."""
+
+    class Holdings(Repository[Holding]):
+        collection = coll
+        model = Holding
+
+    uow.run(
+        lambda tx: tx.set(coll, "h-1", {"id": "h-1", "owner": "ani", "balance": 5, "kept": [1]})
+    )
+
+    def pay(tx: DocumentTransaction) -> None:
+        holdings = Holdings(tx)
+        held = holdings.require("h-1")
+        holdings.put_fields(held.model_copy(update={"balance": 7, "owner": "x"}), ["balance"])
+
+    uow.run(pay)
+    assert uow.last_attempt.writes == 1
+    assert uow.run(lambda tx: tx.get(coll, "h-1")) == {
+        "id": "h-1",
+        "owner": "ani",
+        "balance": 7,
+        "kept": [1],
+    }
+
+    with pytest.raises(NotFound):
+        uow.run(
+            lambda tx: Holdings(tx).put_fields(Holding(id="h-2", owner="b", balance=1), ["balance"])
+        )
+    assert uow.run(lambda tx: tx.get(coll, "h-2")) is None
+    with pytest.raises(ValueError, match="no field 'kept'"):
+        uow.run(
+            lambda tx: Holdings(tx).put_fields(Holding(id="h-1", owner="a", balance=1), ["kept"])
+        )
+    with pytest.raises(ValueError, match="at least one field"):
+        uow.run(lambda tx: Holdings(tx).put_fields(Holding(id="h-1", owner="a", balance=1), []))
+
+
+@check
+def update_replaces_a_map_field_whole(uow, publisher, coll):
+    """A map given to `update` (and so to `put_fields`) is the field's new value: keys it
+    lacks are gone, not merged from the stored map."""
+    uow.run(lambda tx: tx.set(coll, "a", {"overdue": {"late_fees": 5, "read_from": 2}, "n": 1}))
+    uow.run(lambda tx: tx.update(coll, "a", {"overdue": {"late_fees": 7}}))
+    assert uow.run(lambda tx: tx.get(coll, "a")) == {"overdue": {"late_fees": 7}, "n": 1}
