@@ -1,9 +1,10 @@
 """Routes inside one functions-framework HTTP function: parse → authorize → call → respond.
 
 A Cloud Function has one entry point; `Router` dispatches its requests by
-method and path template to small handlers (werkzeug's routing: the most specific
-template wins, whatever the order of declaration, so `/me` is never taken for
-`/{user_id}`), and owns everything every handler would otherwise repeat:
+method and path template to small handlers (the most specific template wins, whatever
+the order of declaration: segment by segment, a literal beats a parameter, so `/me` is
+never taken for `/{user_id}`; a parameter is one whole, non-empty segment), and owns
+everything every handler would otherwise repeat:
 
 - 404 for an unknown path, 405 (with `Allow`) for a known path and wrong method — the
   path matched first, the method second, as OpenAPI matches a request; what
@@ -61,7 +62,6 @@ from typing import Any, Generic, Protocol, TypeVar
 import flask
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from werkzeug import exceptions as werkzeug_errors
-from werkzeug.routing import Map, Rule
 
 from shared.domain.errors import ValidationFailed
 from shared.domain.permissions import Permission, Role, roles_with
@@ -213,13 +213,52 @@ class Route:
         return self.response_adapter.dump_python(result, mode="json")
 
 
-def _rule_path(path: str) -> tuple[str, tuple[str, ...]]:
-    """`/applications/{loan_id}` → werkzeug's `/applications/<loan_id>` and its parameters."""
-    if not path.startswith("/"):
-        raise ValueError(f"route paths start with '/': {path!r}")
-    parts = _PARAM.split(path)  # literal, name, literal, name, ..., literal
-    rule = "".join(part if i % 2 == 0 else f"<{part}>" for i, part in enumerate(parts))
-    return rule, tuple(parts[1::2])
+class _Template:
+    """A path template as its segments: a literal, or a parameter's name (`literal` False)."""
+
+    __slots__ = ("path", "segments")
+
+    def __init__(self, path: str) -> None:
+        if not path.startswith("/"):
+            raise ValueError(f"route paths start with '/': {path!r}")
+        segments = []
+        for segment in _segments(path):
+            parameter = _PARAM.fullmatch(segment)
+            if parameter is None and ("{" in segment or "}" in segment):
+                raise ValueError(f"{path}: a parameter is a whole segment, like /{{loan_id}}")
+            segments.append((parameter.group(1), False) if parameter else (segment, True))
+        self.path = path
+        self.segments: tuple[tuple[str, bool], ...] = tuple(segments)  # (text, literal)
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        return tuple(text for text, literal in self.segments if not literal)
+
+    @property
+    def specificity(self) -> tuple[bool, ...]:
+        """Sorts before another template's when, at the first segment where the two differ
+        in kind, this one has the literal."""
+        return tuple(not literal for _, literal in self.segments)
+
+    def match(self, parts: list[str]) -> dict[str, str] | None:
+        """The parameters of a path split into `parts`, or None when it does not fit."""
+        if len(parts) != len(self.segments):
+            return None
+        params: dict[str, str] = {}
+        for part, (text, literal) in zip(parts, self.segments, strict=True):
+            if literal:
+                if part != text:
+                    return None
+            elif part:
+                params[text] = part
+            else:
+                return None  # a parameter is never empty
+        return params
+
+
+def _segments(path: str) -> list[str]:
+    """`/a/b` → ["a", "b"]; `/` → []."""
+    return [] if path == "/" else path[1:].split("/")
 
 
 class Router(Generic[S]):
@@ -229,7 +268,7 @@ class Router(Generic[S]):
         self.function = function
         self.description = description
         self._routes: list[Route] = []
-        self._map: Map | None = None  # werkzeug's rules, built on the first request
+        self._templates: tuple[_Template, ...] | None = None  # most specific first
         if flask.has_app_context():
             # functions-framework runs main.py inside its app's context: what that app refuses
             # before the function runs becomes a problem document too.
@@ -279,7 +318,7 @@ class Router(Generic[S]):
             raise ValueError(f"{method} {path}: an idempotent route stores a response model")
         if any(r.method == method and r.path == path for r in self._routes):
             raise ValueError(f"{method} {path} is declared twice")
-        _, params = _rule_path(path)
+        params = _Template(path).parameters
         if not set(path_patterns or {}) <= set(params):
             raise ValueError(f"{method} {path}: path_patterns names no parameter of the path")
 
@@ -308,7 +347,7 @@ class Router(Generic[S]):
                     path_params=params,
                 )
             )
-            self._map = None
+            self._templates = None
             return handler
 
         return register
@@ -330,17 +369,13 @@ class Router(Generic[S]):
 
     # --- dispatch ------------------------------------------------------------------------------
 
-    def _rules(self) -> Map:
-        if self._map is None:
-            # One rule per path template, whatever its methods: werkzeug orders them by
-            # specificity, so `/me` is tried before `/{user_id}`.
-            templates = dict.fromkeys(route.path for route in self._routes)
-            self._map = Map(
-                [Rule(_rule_path(path)[0], endpoint=path) for path in templates],
-                strict_slashes=False,
-                merge_slashes=False,
-            )
-        return self._map
+    def _rules(self) -> tuple[_Template, ...]:
+        if self._templates is None:
+            # One per path template, whatever its methods, the most specific first: `/me`
+            # is tried before `/{user_id}` (a stable sort keeps declaration order otherwise).
+            templates = [_Template(path) for path in dict.fromkeys(r.path for r in self._routes)]
+            self._templates = tuple(sorted(templates, key=lambda t: t.specificity))
+        return self._templates
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         """The route for a request, or RouteNotFound / MethodNotAllowed.
@@ -348,16 +383,16 @@ class Router(Generic[S]):
         The path is matched first and the method second, as OpenAPI matches a request:
         `GET /lookup` on a router with `POST /lookup` and `GET /{user_id}` is a 405 naming
         POST, never a read of the user called "lookup"."""
-        adapter = self._rules().bind("function.local")
-        try:
-            template, params = adapter.match(path.rstrip("/") or "/")
-        except werkzeug_errors.NotFound:
-            raise RouteNotFound(f"{self.function} has no route {path}") from None
-        routes = {route.method: route for route in self._routes if route.path == template}
+        parts = _segments(path.rstrip("/") or "/")
+        found = ((t, t.match(parts)) for t in self._rules())
+        template, params = next(((t, p) for t, p in found if p is not None), (None, None))
+        if template is None or params is None:
+            raise RouteNotFound(f"{self.function} has no route {path}")
+        routes = {route.method: route for route in self._routes if route.path == template.path}
         route = routes.get(method.upper())  # HEAD, OPTIONS...: never matched to a GET route
         if route is None:
             raise MethodNotAllowed(f"{method} is not allowed on {path}", tuple(sorted(routes)))
-        return route, {name: str(value) for name, value in params.items()}
+        return route, params
 
     def _framework_refusal(self, error: werkzeug_errors.HTTPException) -> flask.Response:
         """A request functions-framework answered before the function ran, as a problem."""
