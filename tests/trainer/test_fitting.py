@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from decimal import Decimal
 
@@ -119,6 +120,26 @@ def test_nothing_predictive_is_refused_with_each_reason() -> None:
     frame = pd.DataFrame({"noise": [str(v) for v in rng.normal(size=2000)]})
     with pytest.raises(TrainingFailed, match="noise: "):
         fit_scorecard(frame, rng.integers(0, 2, 2000), [Candidate("noise", "numeric")])
+
+
+def test_numeric_pre_bins_are_quantiles_of_the_values_not_fitted_to_the_outcomes() -> None:
+    """Only the merge into monotonic bins reads the outcomes: every cut falls on a pre-bin
+    edge at a quantile of the values, even where the bad rate changes between two of them
+    (at 333 here; a tree fitted to the outcomes would cut there)."""
+    settings = TrainingSettings()
+    rng = np.random.default_rng(0)
+    values = rng.permutation(np.arange(1000, dtype=float))
+    bad = ((values < 333) & (rng.random(1000) < 0.6)) | (rng.random(1000) < 0.1)
+    model = fit_scorecard(
+        pd.DataFrame({"x": values}), bad.astype(int), [Candidate("x", "numeric")], settings
+    )
+    (x,) = model.characteristics
+    shares = np.arange(1, settings.max_prebins) / settings.max_prebins
+    # Whole values: the shortest decimal above a quantile between two of them is the next one.
+    edges = {math.ceil(q) for q in np.quantile(values, shares)}
+    cuts = [int(b.lower) for b in x.bins if b.lower is not None]
+    assert cuts
+    assert set(cuts) <= edges, (cuts, sorted(edges))
 
 
 @pytest.mark.parametrize(
