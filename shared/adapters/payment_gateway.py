@@ -35,7 +35,7 @@ from shared.adapters.http_client import PooledHttp
 from shared.model import Model
 from shared.platform.errors import TransientFailure
 
-if TYPE_CHECKING:  # pydantic-settings is not imported at cold start
+if TYPE_CHECKING:  # the settings are the function's own, imported by its main.py
     from shared.settings import PaymentGatewaySettings
 
 VirtualAccountKind = Literal["loan", "lender"]

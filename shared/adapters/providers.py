@@ -60,7 +60,7 @@ from shared.domain.scoring.providers import (
 )
 from shared.platform.providers import AccountHolder, InquiryUnavailable, ProviderQuery
 
-if TYPE_CHECKING:  # pydantic-settings is imported by the function's settings, not here
+if TYPE_CHECKING:  # the settings are the function's own, imported by its main.py
     from shared.settings import ProviderSettings
 
 logger = logging.getLogger(__name__)

@@ -1,0 +1,10 @@
+"""The settings of `payoffs`: its own module, so the function imports no other's
+(docs/architecture.md#cold-start)."""
+
+from __future__ import annotations
+
+from shared.settings.http import HttpSettings
+
+
+class PayoffSettings(HttpSettings):
+    """`payoffs`: auth."""
