@@ -116,7 +116,7 @@ def _services() -> DisbursementServices:
     from shared.adapters.crypto import pii_vault
     from shared.adapters.providers import providers_client
     from shared.http.wiring import http_services, unit_of_work
-    from shared.records.users import UserDirectory
+    from shared.records.user_directory import UserDirectory
     from shared.settings import DisbursementSettings, load_settings
 
     settings = load_settings(DisbursementSettings)

@@ -433,7 +433,7 @@ def _services() -> FinanceServices:
     from shared.adapters.crypto import pii_vault
     from shared.adapters.storage import document_storage
     from shared.http.wiring import http_services, unit_of_work
-    from shared.records.users import UserDirectory
+    from shared.records.user_directory import UserDirectory
     from shared.settings import FinanceSettings, load_settings
 
     settings = load_settings(FinanceSettings)

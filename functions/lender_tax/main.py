@@ -116,7 +116,7 @@ def _services() -> TaxServices:
     # Imported here, not at the top: settings and clients cost a cold start nothing until used.
     from shared.adapters.storage import document_storage
     from shared.http.wiring import http_services, unit_of_work
-    from shared.records.users import UserDirectory
+    from shared.records.user_directory import UserDirectory
     from shared.settings import LenderTaxSettings, load_settings
 
     settings = load_settings(LenderTaxSettings)

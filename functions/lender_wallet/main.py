@@ -147,7 +147,7 @@ def _services() -> WalletServices:
     # Imported here, not at the top: settings and clients cost a cold start nothing until used.
     from shared.adapters.crypto import pii_vault
     from shared.http.wiring import http_services, unit_of_work
-    from shared.records.users import UserDirectory
+    from shared.records.user_directory import UserDirectory
     from shared.settings import WalletSettings, load_settings
 
     settings = load_settings(WalletSettings)

@@ -27,7 +27,7 @@ from shared.http.router import Call, HttpServices, Router
 from shared.platform.clock import jakarta_date
 from shared.platform.documents import DocumentStorage
 from shared.platform.event_origin import EventProducer
-from shared.records.users import UserDirectory
+from shared.records.user_directory import UserDirectory
 from shared.services.loan_applications import (
     AcceptOffer,
     ApplicationAccepted,

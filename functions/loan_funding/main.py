@@ -125,7 +125,7 @@ class FundingServices(EventProducer, HttpServices):
 def _services() -> FundingServices:
     # Imported here, not at the top: settings and clients cost a cold start nothing until used.
     from shared.http.wiring import http_services, unit_of_work
-    from shared.records.users import UserDirectory
+    from shared.records.user_directory import UserDirectory
     from shared.settings import FundingSettings, load_settings
 
     settings = load_settings(FundingSettings)

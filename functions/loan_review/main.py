@@ -34,7 +34,7 @@ from shared.http.router import Call, HttpServices, Router
 from shared.platform.clock import jakarta_date
 from shared.platform.event_origin import EventProducer
 from shared.records.scorecards import ScorecardProposalRecord
-from shared.records.users import UserDirectory
+from shared.records.user_directory import UserDirectory
 from shared.services.loan_applications import ApplicationList, ApplicationView
 from shared.services.loan_review import (
     ApproveApplication,

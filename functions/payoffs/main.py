@@ -63,7 +63,7 @@ class PayoffServices(EventProducer, HttpServices):
 
 def _services() -> PayoffServices:
     from shared.http.wiring import http_services, unit_of_work
-    from shared.records.users import UserDirectory
+    from shared.records.user_directory import UserDirectory
     from shared.settings import PayoffSettings, load_settings
 
     settings = load_settings(PayoffSettings)

@@ -117,7 +117,7 @@ class ProductServices(HttpServices):
 def _services() -> ProductServices:
     # Imported here, not at the top: settings and clients cost a cold start nothing until used.
     from shared.http.wiring import http_services, unit_of_work
-    from shared.records.users import UserDirectory
+    from shared.records.user_directory import UserDirectory
     from shared.settings import ProductsSettings, load_settings
 
     settings = load_settings(ProductsSettings)

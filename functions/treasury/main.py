@@ -275,7 +275,7 @@ class TreasuryServices(EventProducer, HttpServices):
 
 def _services() -> TreasuryServices:
     from shared.http.wiring import http_services, unit_of_work
-    from shared.records.users import UserDirectory
+    from shared.records.user_directory import UserDirectory
     from shared.settings import TreasurySettings, load_settings
 
     settings = load_settings(TreasurySettings)

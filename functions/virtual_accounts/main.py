@@ -61,7 +61,7 @@ class AccountServices(EventProducer, HttpServices):
 def _services() -> AccountServices:
     from shared.adapters.payment_gateway import GatewayIssuer
     from shared.http.wiring import http_services, unit_of_work
-    from shared.records.users import UserDirectory
+    from shared.records.user_directory import UserDirectory
     from shared.settings import VirtualAccountSettings, load_settings
 
     settings = load_settings(VirtualAccountSettings)

@@ -107,7 +107,7 @@ class WriteOffServices(EventProducer, HttpServices):
 
 def _services() -> WriteOffServices:
     from shared.http.wiring import http_services, unit_of_work
-    from shared.records.users import UserDirectory
+    from shared.records.user_directory import UserDirectory
     from shared.settings import WriteOffSettings, load_settings
 
     settings = load_settings(WriteOffSettings)

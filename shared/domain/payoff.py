@@ -23,20 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 
 from shared.domain.allocation import InstallmentParts
 from shared.domain.errors import ValidationFailed
 from shared.domain.money import Rounding, Rupiah, round_rupiah
+from shared.domain.product_terms import SettlementInterest
 from shared.domain.schedule import DayCount
-
-
-class SettlementInterest(StrEnum):
-    """How a product charges interest for the running period when a loan is settled early."""
-
-    ACCRUED_DAILY = "accrued_daily"
-    NEXT_INSTALLMENT = "next_installment"
-    NONE = "none"
 
 
 @dataclass(frozen=True)

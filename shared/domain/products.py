@@ -23,6 +23,9 @@ Units, so nobody has to guess:
   `lender_platform_fee_rate` is a share of each lender's gross interest;
   `late_fee_rate_per_day` is a share of the overdue balance per calendar day.
 
+The words a product is described in (`Purpose`, `BorrowerSegment`, `TenorUnit`,
+`SettlementInterest`) are `product_terms.py`'s, and importable from here.
+
 `quote` turns a product plus a requested principal and tenor into a `Quote`: the
 schedule, the borrower's fees (and their VAT, from `tax.py`: the origination fee's on
 the disbursement date, each service fee's on its installment's due date — see
@@ -36,7 +39,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
 import pydantic
@@ -54,9 +56,11 @@ from pydantic import (
 
 from shared.domain.errors import ValidationFailed
 from shared.domain.money import Rounding, apply_rate
-from shared.domain.payoff import SettlementInterest
+from shared.domain.product_terms import BorrowerSegment as BorrowerSegment
+from shared.domain.product_terms import Purpose as Purpose
+from shared.domain.product_terms import SettlementInterest as SettlementInterest
+from shared.domain.product_terms import TenorUnit as TenorUnit
 from shared.domain.schedule import DayCount, InterestMethod, Schedule, build_schedule
-from shared.domain.tax import vat_on
 from shared.model import Model
 
 
@@ -79,29 +83,6 @@ Amount = Annotated[int, Strict(), Field(ge=0)]
 
 
 CANCELLATION_WINDOW_DAYS = 30
-
-
-class Purpose(StrEnum):
-    """OJK's purpose class of a loan; it selects the cap table's rows."""
-
-    PRODUCTIVE = "productive"
-    CONSUMER = "consumer"
-
-
-class BorrowerSegment(StrEnum):
-    """Who a product lends to (business size follows UU 20/2008 and PP 7/2021)."""
-
-    ULTRA_MICRO = "ultra_micro"
-    MICRO = "micro"
-    SMALL = "small"
-    MEDIUM = "medium"
-    COOPERATIVE = "cooperative"
-    INDIVIDUAL = "individual"
-
-
-class TenorUnit(StrEnum):
-    MONTH = "month"
-    DAY = "day"
 
 
 class LoanProduct(Model):
@@ -335,6 +316,8 @@ def quote(
     the most the loan could cost. Raises `ValidationFailed` naming each request field
     the product does not allow.
     """
+    from shared.domain.tax import vat_on  # with the first quote, as schedule.py loads it
+
     priced_rate = product.max_rate if rate is None else rate
     errors: dict[str, str] = {}
     if isinstance(principal, bool) or not isinstance(principal, int):

@@ -40,7 +40,6 @@ from pydantic import ConfigDict, computed_field
 
 from shared.domain.errors import ValidationFailed
 from shared.domain.money import ALLOWED_UNITS, Rounding, Rupiah, round_rupiah
-from shared.domain.tax import vat_on
 from shared.model import Model
 
 
@@ -180,6 +179,10 @@ def build_schedule(
     every installment's `fees`, and its VAT on the due date is `fee_vat`. Raises
     `ValidationFailed` naming each bad input.
     """
+    # The tax tables load with the first schedule built, not with the schedule's types
+    # (a stored loan is read without them: docs/architecture.md#cold-start).
+    from shared.domain.tax import vat_on
+
     _validate_terms(principal, tenor, rate, rounding_unit, service_fee_per_installment)
     if method is InterestMethod.BULLET:
         parts = _bullet_parts(principal, tenor, rate, rounding_unit, day_count)

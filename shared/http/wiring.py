@@ -8,7 +8,8 @@ timings from `settings`, and returns an instance of your `HttpServices`
 subclass with your own fields (`**extra`) filled in. `event_services` does the
 same for event functions, whose token verifier checks the push subscriptions' tokens
 through the same code (`PushAuthenticator`). Everything Google is imported inside these calls, so
-importing a function's `main.py` stays cheap.
+importing a function's `main.py` stays cheap, and the event plumbing (`shared.http.events`)
+only by `event_services`: an HTTP function never loads it.
 
 Pass `uow=` to reuse a unit of work you built first (e.g. for a
 `CallerDirectory` that reads user records through it).
@@ -19,17 +20,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from shared.http.events import EventServices, PushAuthenticator
 from shared.http.router import HttpServices
 from shared.log import configure_logging
 from shared.platform.clock import Clock, SystemClock
 from shared.platform.store import UnitOfWork
 
-if TYPE_CHECKING:  # pydantic-settings costs ~90 ms to import: not at cold start
+if TYPE_CHECKING:  # each function imports its own settings, on its first request
+    from shared.http.events import EventServices
     from shared.settings import HttpSettings, PlatformSettings, PushSettings
 
 H = TypeVar("H", bound=HttpServices)
-E = TypeVar("E", bound=EventServices)
+E = TypeVar("E", bound="EventServices")
 
 
 def unit_of_work(settings: PlatformSettings, clock: Clock | None = None) -> UnitOfWork:
@@ -66,18 +67,21 @@ def http_services(
 
 def event_services(
     settings: PushSettings,
-    services_class: type[E] = EventServices,  # type: ignore[assignment]
+    services_class: type[E] | None = None,
     *,
     uow: UnitOfWork | None = None,
     clock: Clock | None = None,
     **extra: Any,
 ) -> E:
-    """The dependencies of an event function (see the module docstring)."""
+    """The dependencies of an event function (see the module docstring); `services_class`
+    defaults to `EventServices`."""
     from shared.adapters.auth import token_verifier
+    from shared.http.events import EventServices, PushAuthenticator
 
+    made: type[Any] = services_class or EventServices
     configure_logging(settings.log_level, project=settings.gcp_project)
     clock = clock or SystemClock()
-    return services_class(
+    built: E = made(
         uow=uow or unit_of_work(settings, clock),
         push_auth=PushAuthenticator(token_verifier(settings), settings.push_invoker),
         clock=clock,
@@ -85,3 +89,4 @@ def event_services(
         processed_event_retention=timedelta(days=settings.processed_event_retention_days),
         **extra,
     )
+    return built

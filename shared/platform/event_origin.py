@@ -4,15 +4,22 @@ A function whose use cases emit events mixes `EventProducer` into its services d
 `services.origin` then stamps every event it produces (`submit_application(...,
 origin=services.origin)`), and the use case emits it with `tx.emit` in the transaction that
 causes it.
+
+The event models (`shared.domain.events`) are imported by the first event stamped, not
+with this module: a function's request that emits nothing never defines them
+(docs/architecture.md#cold-start).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from shared.domain.events import Envelope, EventData, EventType, new_event
 from shared.platform.clock import Clock
 from shared.platform.ids import IdGenerator
+
+if TYPE_CHECKING:
+    from shared.domain.events import Envelope, EventData, EventType
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,8 @@ class EventOrigin:
         self, event_type: EventType, data: EventData, *, causation_id: str | None = None
     ) -> Envelope:
         """A new envelope of `event_type` carrying `data`, ready for `tx.emit`."""
+        from shared.domain.events import new_event
+
         return new_event(
             event_type,
             data,

@@ -26,7 +26,7 @@ from pydantic import AwareDatetime, ConfigDict, Field
 from shared.domain.delinquency import delinquent_since
 from shared.domain.loan import LoanState, LoanTransition, transition
 from shared.domain.maker_checker import Checked, Made
-from shared.domain.products import BorrowerSegment, Purpose, TenorUnit
+from shared.domain.product_terms import BorrowerSegment, Purpose, TenorUnit
 from shared.fields import Instant, PlainStr, Rupiah, SignedRupiah
 from shared.model import Model
 from shared.platform.store import Repository

@@ -15,14 +15,17 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from shared.domain.caps import CapCheck
-from shared.domain.products import Quote, TenorUnit
+from shared.domain.product_terms import TenorUnit
 from shared.domain.schedule import InterestMethod
 from shared.model import Model
+
+if TYPE_CHECKING:  # reading a stored offer needs no caps table (docs/architecture.md#cold-start)
+    from shared.domain.caps import CapCheck
+    from shared.domain.products import Quote
 
 DAILY_RATE_PLACES = Decimal("1E-10")
 

@@ -6,9 +6,10 @@ lookup hash and their masked form (docs/lending-rules.md#identity-data); nothing
 decrypts them. `user_identities/<kind>-<keyed hash>` makes each NIK, NPWP and passport
 register once across the platform.
 
-`UserDirectory` is the `CallerDirectory` every HTTP function uses: the user record — not
-the token — says a caller's current role and whether the account is active, so a
-deactivation or a role change applies to the next request.
+`UserDirectory` (shared/records/user_directory.py, also importable from here) is the
+`CallerDirectory` every HTTP function uses: the user record — not the token — says a
+caller's current role and whether the account is active, so a deactivation or a role
+change applies to the next request.
 """
 
 from __future__ import annotations
@@ -19,16 +20,14 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
-from shared.domain.errors import NotFound
-from shared.domain.identity import PROVINCES
 from shared.domain.maker_checker import Checked, Made
 from shared.fields import DocumentId, Instant, Name, PlainStr, Rupiah
 from shared.model import Model
-from shared.platform.callers import CallerDirectory, CallerRecord, Role
-from shared.platform.ids import require_document_id
-from shared.platform.store import Repository, UnitOfWork
+from shared.platform.callers import Role
+from shared.platform.store import Repository
+from shared.records.user_directory import USERS as USERS
+from shared.records.user_directory import UserDirectory as UserDirectory
 
-USERS = "users"
 USER_IDENTITIES = "user_identities"
 ROLE_GRANTS = "role_grants"
 
@@ -70,6 +69,8 @@ class BorrowerProfile(Model):
 
     @model_validator(mode="after")
     def _known_province(self) -> Self:
+        from shared.domain.identity import PROVINCES  # with the first profile read, not import
+
         if self.province_code not in PROVINCES:
             raise ValueError(f"province_code {self.province_code} is not an Indonesian province")
         return self
@@ -231,20 +232,3 @@ class RoleGrantRecord(Model):
 class RoleGrants(Repository[RoleGrantRecord]):
     collection = ROLE_GRANTS
     model = RoleGrantRecord
-
-
-class UserDirectory(CallerDirectory):
-    """Callers' current role and status, read from `users/<id>` (one read per request)."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
-    def lookup(self, user_id: str) -> CallerRecord | None:
-        try:
-            require_document_id(user_id, "user")
-        except NotFound:
-            return None  # no record can exist under such an id
-        data = self._uow.run(lambda tx: tx.get(USERS, user_id), read_only=True)
-        if data is None:
-            return None
-        return CallerRecord(user_id=user_id, role=data["role"], active=data.get("active") is True)

@@ -39,34 +39,18 @@ same object (`refresh_document_upload`): the first URL may have expired.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 
 from pydantic import ConfigDict, Field, Strict, model_validator
 
-from shared.domain.caps import OJK_CAPS, CapTable, check_borrower_outstanding, check_offer
 from shared.domain.errors import Conflict, Forbidden, IllegalTransition, NotFound, ValidationFailed
-from shared.domain.events import (
-    EventType,
-    LoanCancelled,
-    LoanOfferAccepted,
-    LoanSubmitted,
-)
 from shared.domain.loan import LoanState, LoanTransition
 from shared.domain.permissions import Permission
-from shared.domain.products import (
-    CANCELLATION_WINDOW_DAYS,
-    BorrowerSegment,
-    LoanProduct,
-    TenorUnit,
-    quote,
-)
-from shared.domain.scoring.features import MAX_DECLARED_TO_PRINCIPAL
+from shared.domain.product_terms import BorrowerSegment, TenorUnit
 from shared.fields import DocumentId, FileName, PlainStr, PositiveRupiah, ProseStr
 from shared.model import Model
 from shared.platform.callers import Caller
 from shared.platform.clock import jakarta_date
-from shared.platform.documents import DocumentStorage
-from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
 from shared.platform.store import DocumentTransaction, JsonDict, UnitOfWork, Where
 from shared.records.borrowers import BORROWER_POSITIONS, BorrowerPosition, BorrowerPositions
@@ -86,12 +70,19 @@ from shared.records.loans import (
     ReviewNote,
     StateChange,
 )
-from shared.records.products import PRODUCTS
-from shared.records.quotes import CapCheckView, cap_check_view
-from shared.records.users import USERS, UserRecord
-from shared.services.catalogue import open_product, product_of
-from shared.services.offers import recheck_offer
-from shared.services.write_offs import loan_days_past_due
+from shared.records.quotes import CapCheckView
+from shared.records.user_directory import USERS
+
+if TYPE_CHECKING:
+    from shared.domain.caps import CapTable
+    from shared.domain.products import LoanProduct
+    from shared.platform.documents import DocumentStorage
+    from shared.platform.event_origin import EventOrigin
+    from shared.records.borrowers import BorrowerPosition
+
+# What only submitting, accepting or cancelling needs (the caps tables, the event models,
+# scoring's limits, the write-off rules) is imported by those use cases, not with the views
+# every read answers with (docs/architecture.md#cold-start).
 
 MAX_OUTSTANDING_LOANS_READ = 100
 # A borrower with a loan this many days past due may not apply (docs/lending-rules.md#write-off).
@@ -117,6 +108,8 @@ class SubmitApplication(Model):
 
     @model_validator(mode="after")
     def _declared_figures_are_plausible(self) -> Self:
+        from shared.domain.scoring.features import MAX_DECLARED_TO_PRINCIPAL
+
         limit = MAX_DECLARED_TO_PRINCIPAL * self.principal
         declared = {
             "capital.inventory_value": self.capital.inventory_value,
@@ -330,6 +323,8 @@ def _refuse_while_cooling_off(
     """A rejected borrower waits the product's cooling-off days; so does one who cancelled
     `max_cancellations` applications within `CANCELLATION_WINDOW_DAYS` (each submission
     asks four paid providers about them)."""
+    from shared.domain.products import CANCELLATION_WINDOW_DAYS
+
     rejected = position.last_rejected_on
     if rejected is not None and today < rejected + timedelta(days=product.cooling_off_days):
         again = rejected + timedelta(days=product.cooling_off_days)
@@ -371,6 +366,15 @@ def submit_application(
     uow: UnitOfWork, command: SubmitApplication, borrower_id: str, *, origin: EventOrigin
 ) -> ApplicationAccepted:
     """Validate and store a new application, and publish `loan.submitted` (see module doc)."""
+    from shared.domain.caps import check_borrower_outstanding, check_offer
+    from shared.domain.events import EventType, LoanSubmitted
+    from shared.domain.products import quote
+    from shared.records.borrowers import BORROWER_POSITIONS, BorrowerPosition, BorrowerPositions
+    from shared.records.products import PRODUCTS
+    from shared.records.users import UserRecord
+    from shared.services.catalogue import open_product
+    from shared.services.write_offs import loan_days_past_due
+
     now = origin.clock.now()
     today = jakarta_date(now)
     loan_id = origin.ids.new_id("loan")
@@ -529,16 +533,23 @@ def accept_offer(
     command: AcceptOffer,
     *,
     origin: EventOrigin,
-    caps: CapTable = OJK_CAPS,
+    caps: CapTable | None = None,
 ) -> ApplicationView:
     """Accept the priced offer: the loan opens for funding and `loan.offer_accepted` goes out.
 
     The offer must still be valid (`OfferExpired`, 409) and must meet the caps in force
     today: if it no longer does, the loan goes back to review with the failing rules
-    (`offer_recheck`) and nothing opens for funding."""
+    (`offer_recheck`) and nothing opens for funding. `caps` defaults to `OJK_CAPS`."""
+    from shared.domain.caps import OJK_CAPS
+    from shared.domain.events import EventType, LoanOfferAccepted
+    from shared.records.quotes import cap_check_view
+    from shared.services.catalogue import product_of
+    from shared.services.offers import recheck_offer
+
     require_document_id(loan_id, "loan application")
     now = origin.clock.now()
     today = jakarta_date(now)
+    in_force = OJK_CAPS if caps is None else caps
 
     def accept(tx: DocumentTransaction) -> ApplicationView:
         loans = Loans(tx)
@@ -558,7 +569,7 @@ def accept_offer(
                 f"the offer is made under agreement {offer.agreement_version!r}, not "
                 f"{command.agreement_version!r}: read that version and accept it"
             )
-        recheck = recheck_offer(product, loan, offer, today, caps)
+        recheck = recheck_offer(product, loan, offer, today, in_force)
         if not recheck.compliant:
             # The caps in force today refuse terms they allowed when priced: a reviewer
             # re-prices the loan; the borrower sees why.
@@ -597,6 +608,8 @@ def accept_offer(
 
 def _listing(loan_id: str, borrower_doc: JsonDict | None, closes_on: date) -> Listing:
     """What the lenders' marketplace shows of the borrower: sector and province only."""
+    from shared.records.users import UserRecord
+
     profile = UserRecord.model_validate(borrower_doc).borrower_profile if borrower_doc else None
     if profile is None:
         raise Conflict(f"loan {loan_id}'s borrower has no business profile to list")
@@ -616,6 +629,9 @@ def cancel_application(
     origin: EventOrigin,
 ) -> ApplicationView:
     """The borrower withdraws before funding completes: `loan.cancelled`."""
+    from shared.domain.events import EventType, LoanCancelled
+    from shared.records.borrowers import BorrowerPositions
+
     require_document_id(loan_id, "loan application")
     now = origin.clock.now()
 

@@ -22,30 +22,29 @@ naming the current state. Nobody decides their own application, whatever their r
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 from pydantic import ConfigDict, Field, StringConstraints
 
 from shared.domain.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
-from shared.domain.events import EventType
 from shared.domain.loan import LoanState, LoanTransition, transition
 from shared.domain.maker_checker import refuse_own_case
-from shared.domain.scoring.engine import score_features
-from shared.domain.scoring.features import DECLARED_FEATURES, DeclaredFigure, feature_from_text
-from shared.domain.scoring.providers import ProviderName
-from shared.domain.scoring.scorecard import load_scorecard_for_model
 from shared.fields import DocumentId, PlainStr, ProseStr, RateText
 from shared.model import Model
 from shared.platform.clock import Clock, jakarta_date
-from shared.platform.event_origin import EventOrigin
 from shared.platform.ids import require_document_id
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
-from shared.records.borrowers import BorrowerPositions
 from shared.records.credit_decisions import CreditDecisionRecord, CreditDecisions
 from shared.records.loans import LoanRecord, Loans, ReviewNote
-from shared.services.catalogue import product_of
 from shared.services.loan_applications import ApplicationList, ApplicationView
-from shared.services.offers import approve_loan, reject_loan
+
+if TYPE_CHECKING:
+    from shared.domain.scoring.features import DeclaredFigure
+    from shared.domain.scoring.providers import ProviderName
+    from shared.platform.event_origin import EventOrigin
+
+# Deciding and re-scoring import what they need (pricing, the event models, the scorecards)
+# when they run: reading the queue does not (docs/architecture.md#cold-start).
 
 Narrative = Annotated[
     ProseStr, StringConstraints(strip_whitespace=True, min_length=10, max_length=4000)
@@ -133,6 +132,10 @@ def approve_application(
     origin: EventOrigin,
 ) -> ApplicationView:
     """Approve a loan in review: price its offer and publish `loan.approved`."""
+    from shared.domain.events import EventType
+    from shared.services.catalogue import product_of
+    from shared.services.offers import approve_loan
+
     require_document_id(loan_id, "loan application")
     now = origin.clock.now()
 
@@ -176,6 +179,10 @@ def reject_application(
     origin: EventOrigin,
 ) -> ApplicationView:
     """Reject a loan in review with the reasons the borrower reads; publish `loan.rejected`."""
+    from shared.domain.events import EventType
+    from shared.records.borrowers import BorrowerPositions
+    from shared.services.offers import reject_loan
+
     require_document_id(loan_id, "loan application")
     now = origin.clock.now()
 
@@ -252,6 +259,10 @@ def verify_declared_figure(
     """`admin.credit` verifies one declared figure against a document the borrower uploaded;
     the application is re-scored from the features stored at decision time, the figure now
     counting in full (docs/lending-rules.md#credit-scoring). Nobody verifies their own."""
+    from shared.domain.scoring.engine import score_features
+    from shared.domain.scoring.features import DECLARED_FEATURES, feature_from_text
+    from shared.domain.scoring.scorecard import load_scorecard_for_model
+
     require_document_id(loan_id, "loan application")
     if figure not in DECLARED_FEATURES:
         raise NotFound(f"there is no declared figure {figure!r}")

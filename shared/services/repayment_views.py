@@ -25,12 +25,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import ConfigDict
 
 from shared.domain.allocation import InstallmentParts
-from shared.domain.delinquency import days_past_due
 from shared.domain.errors import NotFound, ValidationFailed
 from shared.domain.loan import LoanState
 from shared.domain.money import Rupiah
@@ -39,10 +38,11 @@ from shared.model import Model
 from shared.platform.callers import Caller
 from shared.platform.ids import require_document_id
 from shared.platform.store import DocumentTransaction, OrderBy, UnitOfWork, Where
-from shared.records.installments import InstallmentRecord, Installments
 from shared.records.loans import LoanRecord, Loans
-from shared.records.participations import Participations, participation_id
-from shared.records.payments import LenderReceiptRecord, LenderReceipts
+
+if TYPE_CHECKING:  # each use case imports the records it reads (docs/architecture.md#cold-start)
+    from shared.records.installments import InstallmentRecord
+    from shared.records.payments import LenderReceiptRecord
 
 MAX_INSTALLMENTS = 400  # far beyond the longest schedule a product allows
 MAX_STATEMENT_LINES = 10_000  # a month's receipts of one lender shown in one statement
@@ -109,6 +109,8 @@ class RepaymentView(Model):
 def installment_state(installment: InstallmentRecord, today: date) -> InstallmentState:
     """`paid` when nothing is outstanding; `overdue` once its due date has passed
     (`delinquency.days_past_due`); `partially_paid` when a payment reached it; else `due`."""
+    from shared.domain.delinquency import days_past_due
+
     if installment.settled:
         return "paid"
     if days_past_due(installment.due_date, today) > 0:
@@ -147,6 +149,8 @@ def _visible(loan: LoanRecord | None, caller: Caller, loan_id: str) -> LoanRecor
 
 def repayment_of(uow: UnitOfWork, caller: Caller, loan_id: str, *, today: date) -> RepaymentView:
     """The caller's loan with its schedule as paid so far, on `today` (Jakarta)."""
+    from shared.records.installments import Installments
+
     require_document_id(loan_id, "loan")
 
     def read(tx: DocumentTransaction) -> tuple[LoanRecord, list[InstallmentRecord]]:
@@ -292,6 +296,8 @@ _OLDEST_FIRST = (OrderBy("on"), OrderBy("id"))
 
 def statement_of(uow: UnitOfWork, lender_id: str, month: str) -> MonthlyStatement:
     """The lender's statement of `month` (YYYY-MM) from their receipts."""
+    from shared.records.payments import LenderReceipts
+
     require_month(month)
     found = uow.run(
         lambda tx: LenderReceipts(tx).find(
@@ -314,6 +320,9 @@ def statement_of(uow: UnitOfWork, lender_id: str, month: str) -> MonthlyStatemen
 
 def receipts_for_loan(uow: UnitOfWork, lender_id: str, loan_id: str) -> LoanReceipts:
     """The lender's receipts from `loan_id` (404 without a stake in it)."""
+    from shared.records.participations import Participations, participation_id
+    from shared.records.payments import LenderReceipts
+
     require_document_id(loan_id, "loan")
 
     def read(tx: DocumentTransaction) -> LoanReceipts:

@@ -24,7 +24,7 @@ from datetime import date
 from decimal import Decimal
 from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -43,7 +43,6 @@ from shared.domain.scoring.routing import (
     ScorecardRouting,
     ScorecardVersion,
 )
-from shared.domain.scoring.scorecard import Scorecard, parse_scorecard
 from shared.fields import ProseStr
 from shared.model import Model
 from shared.platform.clock import Clock
@@ -58,6 +57,9 @@ from shared.records.scorecards import (
     ScorecardProposalRecord,
     ScorecardProposals,
 )
+
+if TYPE_CHECKING:  # parsed by the shelf when a card is asked for (docs/architecture.md#cold-start)
+    from shared.domain.scoring.scorecard import Scorecard
 
 COMPARISON_PAGE = 200  # decisions read at once, with their loans
 MAX_COMPARED_DECISIONS = 5_000  # a version's decisions one comparison reads at most
@@ -113,6 +115,8 @@ class ScorecardShelf:
 
     def card(self, version: str) -> Scorecard:
         """The validated scorecard `version`."""
+        from shared.domain.scoring.scorecard import parse_scorecard
+
         if version not in self._cards:
             self._cards[version] = parse_scorecard(self._document(version))
         return self._cards[version]

@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple, Protocol, Self
 
 from pydantic import ConfigDict, Field, model_validator
 
-from shared.domain.caps import check_age
 from shared.domain.errors import Conflict, NotFound, ValidationFailed
 from shared.domain.identity import (
     TaxpayerKind,
@@ -362,6 +361,9 @@ def _validated_identity(registration: Registration, today: date) -> _Identity:
     if birth is not None and birth > today:
         errors["birth_date"] = "is in the future"
     elif birth is not None:
+        # The caps tables are loaded by a registration, not by every read of a user.
+        from shared.domain.caps import check_age
+
         age = check_age(birth, on=today)
         if not age.compliant:
             errors["birth_date"] = "; ".join(v.detail for v in age.violations)
