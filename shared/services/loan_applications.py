@@ -53,7 +53,6 @@ from shared.platform.callers import Caller
 from shared.platform.clock import jakarta_date
 from shared.platform.ids import require_document_id
 from shared.platform.store import DocumentTransaction, JsonDict, UnitOfWork, Where
-from shared.records.borrowers import BORROWER_POSITIONS, BorrowerPosition, BorrowerPositions
 from shared.records.loans import (
     MAX_DOCUMENTS_PER_LOAN,
     OPEN_STATES,
