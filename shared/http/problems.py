@@ -45,8 +45,7 @@ from shared.http.errors import (
     Unauthenticated,
     UnsupportedMediaType,
 )
-from shared.platform.errors import TransientFailure
-from shared.platform.idempotency import IdempotencyKeyReused, RequestInFlight
+from shared.platform.errors import IdempotencyKeyReused, RequestInFlight, TransientFailure
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:patungan:problem:"

@@ -56,7 +56,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import flask
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -78,18 +78,11 @@ from shared.http.problems import PROBLEM_CONTENT_TYPE, Problem, field_errors, pr
 from shared.log import log_context, trace_from_headers
 from shared.platform.callers import Caller, CallerDirectory, TokenVerifier
 from shared.platform.clock import Clock, SystemClock
-from shared.platform.idempotency import (
-    Claim,
-    IdempotencyScope,
-    OneTransactionOnly,
-    Replay,
-    claim_request,
-    claimed_unit_of_work,
-    payload_hash,
-    release_claim,
-)
 from shared.platform.ids import IdGenerator, RandomIds
 from shared.platform.store import UnitOfWork
+
+if TYPE_CHECKING:  # the protocol loads with the first request that sends an Idempotency-Key
+    from shared.platform.idempotency import Claim, IdempotencyScope
 
 logger = logging.getLogger(__name__)
 
@@ -348,6 +341,8 @@ class Router(Generic[S]):
         The path is matched first and the method second, as OpenAPI matches a request:
         `GET /lookup` on a router with `POST /lookup` and `GET /{user_id}` is a 405 naming
         POST, never a read of the user called "lookup"."""
+        if "//" in path.rstrip("/"):  # werkzeug would drop an empty segment; it names nothing
+            raise RouteNotFound(f"{self.function} has no route {path}")
         adapter = self._rules().bind("function.local")
         try:
             template, params = adapter.match(path.rstrip("/") or "/")
@@ -488,6 +483,13 @@ class Router(Generic[S]):
         body: Any,
         query: Any,
     ) -> tuple[int, Any, dict[str, str], str | None]:
+        from shared.platform.idempotency import (
+            OneTransactionOnly,
+            Replay,
+            claim_request,
+            claimed_unit_of_work,
+        )
+
         uow = services.uow
         if uow is None:
             raise RuntimeError(f"{self.function}: idempotent routes need HttpServices.uow")
@@ -585,16 +587,22 @@ def idempotency_scope(
 ) -> IdempotencyScope:
     """What an Idempotency-Key is unique within: its caller, and the function, method and path
     of the request (a trailing slash aside)."""
+    from shared.platform.idempotency import IdempotencyScope
+
     return IdempotencyScope(caller, f"{function} {method} {path.rstrip('/') or '/'}", key)
 
 
 def request_fingerprint(raw_body: Any, query: Mapping[str, list[str]]) -> str:
     """The hash a repeated key's request must match: its parsed JSON body and its query."""
+    from shared.platform.idempotency import payload_hash
+
     return payload_hash({"body": raw_body, "query": dict(query)})
 
 
 def _release_quietly(uow: UnitOfWork, claim: Claim) -> None:
     # If the store is down the claim's lease expires on its own; the original error matters more.
+    from shared.platform.idempotency import release_claim
+
     try:
         release_claim(uow, claim)
     except Exception:

@@ -1,11 +1,19 @@
-"""Failures of the infrastructure, as opposed to refusals by a rule.
+"""Failures of the infrastructure, as opposed to refusals by a rule; and the two refusals of
+the idempotency protocol.
 
 A `TransientFailure` may succeed if asked again shortly: the HTTP edge answers 503 with
 `Retry-After`, an event consumer raises so Pub/Sub redelivers. Rules refuse with a
 `shared.domain.errors.DomainError` instead.
+
+`IdempotencyKeyReused` and `RequestInFlight` are raised by shared/platform/idempotency.py
+(and importable from there); they are declared here so that the edge maps them to
+problems without loading the protocol, which only a request with an `Idempotency-Key`
+runs (docs/architecture.md#cold-start).
 """
 
 from __future__ import annotations
+
+from shared.domain.errors import Conflict, DomainError
 
 
 class TransientFailure(Exception):
@@ -32,3 +40,15 @@ class Busy(TransientFailure):
 
 class PublishFailed(TransientFailure):
     """State was committed but its events could not be published yet (they stay pending)."""
+
+
+class IdempotencyKeyReused(DomainError):
+    """The Idempotency-Key was already used for a different request body (422)."""
+
+    code = "idempotency-key-reused"
+
+
+class RequestInFlight(Conflict):
+    """A request with this Idempotency-Key is still being processed (409)."""
+
+    code = "request-in-flight"

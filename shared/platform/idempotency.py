@@ -37,8 +37,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from shared.domain.errors import Conflict, DomainError
 from shared.platform.clock import Clock
+from shared.platform.errors import IdempotencyKeyReused as IdempotencyKeyReused
+from shared.platform.errors import RequestInFlight as RequestInFlight
 from shared.platform.store import DocumentTransaction, UnitOfWork
 
 T = TypeVar("T")
@@ -47,18 +48,6 @@ IDEMPOTENCY_KEYS = "idempotency_keys"
 PROCESSED_EVENTS = "processed_events"
 IN_PROGRESS = "in_progress"
 DONE = "done"
-
-
-class IdempotencyKeyReused(DomainError):
-    """The Idempotency-Key was already used for a different request body (422)."""
-
-    code = "idempotency-key-reused"
-
-
-class RequestInFlight(Conflict):
-    """A request with this Idempotency-Key is still being processed (409)."""
-
-    code = "request-in-flight"
 
 
 class AlreadyProcessed(Exception):

@@ -72,3 +72,32 @@ def test_a_literal_path_is_never_taken_for_a_parameter_with_another_method():
     with pytest.raises(MethodNotAllowed) as refused:
         users_router().match("GET", "/lookup")
     assert refused.value.allowed == ("POST",)
+
+
+def test_the_literal_wins_at_the_first_segment_where_two_templates_differ():
+    router: Router[Any] = Router("loans")
+    router.get("/{loan_id}/schedule", permission=READ)(lambda call: "schedule")
+    router.get("/drafts/{draft_id}", permission=READ)(lambda call: "draft")
+
+    assert router.match("GET", "/drafts/schedule")[0].path == "/drafts/{draft_id}"
+    assert router.match("GET", "/l-1/schedule")[0].path == "/{loan_id}/schedule"
+
+
+def test_a_parameter_is_one_non_empty_segment_and_a_trailing_slash_is_ignored():
+    router = users_router()
+    assert router.match("POST", "/u-1/deactivate/")[1] == {"user_id": "u-1"}
+    with pytest.raises(RouteNotFound):
+        router.match("POST", "//deactivate")
+    with pytest.raises(RouteNotFound):
+        router.match("GET", "/u-1/deactivate/extra")
+    with pytest.raises(RouteNotFound):
+        router.match("GET", "/")  # nothing is declared at the root
+
+
+def test_a_parameter_may_be_part_of_a_segment():
+    router: Router[Any] = Router("reports")
+    router.get("/reports/{month}.csv", permission=READ)(lambda call: "csv")
+
+    assert router.match("GET", "/reports/2026-01.csv")[1] == {"month": "2026-01"}
+    with pytest.raises(RouteNotFound):
+        router.match("GET", "/reports/2026-01.json")

@@ -4,9 +4,14 @@ echo a secret."""
 from __future__ import annotations
 
 import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+import shared.settings as settings_package
 from shared.settings import (
     DEV_AUDIENCE,
     DEV_ISSUER,
@@ -18,6 +23,7 @@ from shared.settings import (
     ProviderSettings,
     load_settings,
 )
+from shared.topology import FUNCTIONS
 
 PII_KEY = base64.b64encode(bytes(range(32))).decode()
 NEW_PII_KEY = base64.b64encode(bytes(range(100, 132))).decode()
@@ -261,3 +267,56 @@ def test_overrides_take_precedence_over_the_environment(monkeypatch):
     local(monkeypatch)
     settings = load_settings(PlatformSettings, entity="koperasi")
     assert settings.entity == "koperasi"
+
+
+def test_a_json_value_that_is_not_json_is_named_without_echoing_it(monkeypatch):
+    local(monkeypatch, PATUNGAN_CORS_ALLOWED_ORIGINS="https://admin.example.co.id")
+    with pytest.raises(ConfigurationError) as error:
+        load_settings(HttpSettings)
+    assert "PATUNGAN_CORS_ALLOWED_ORIGINS: is not valid JSON" in str(error.value)
+    assert "admin.example.co.id" not in str(error.value)
+
+
+def test_a_json_value_is_read_as_json_and_checked(monkeypatch):
+    local(monkeypatch, PATUNGAN_CORS_ALLOWED_ORIGINS='["https://admin.example.co.id"]')
+    assert load_settings(HttpSettings).cors_allowed_origins == ("https://admin.example.co.id",)
+    local(monkeypatch, PATUNGAN_CORS_ALLOWED_ORIGINS='["ftp://admin"]')
+    with pytest.raises(ConfigurationError, match="PATUNGAN_CORS_ALLOWED_ORIGINS"):
+        load_settings(HttpSettings)
+
+
+def test_variable_names_are_read_whatever_their_case(monkeypatch):
+    local(monkeypatch)
+    monkeypatch.delenv("PATUNGAN_ENTITY")
+    monkeypatch.setenv("patungan_entity", "koperasi")
+    assert load_settings(PlatformSettings).entity == "koperasi"
+
+
+def test_every_function_reads_its_own_settings_class_from_its_own_module():
+    assert set(settings_package.FUNCTION_SETTINGS) == {fn.name for fn in FUNCTIONS}
+    for fn in FUNCTIONS:
+        settings_class = settings_package.settings_class_of(fn.name)
+        assert settings_class.__module__ == f"shared.settings.functions.{fn.name}"
+        assert issubclass(settings_class, PlatformSettings)
+        assert getattr(settings_package, settings_class.__name__) is settings_class
+
+
+def test_a_functions_settings_load_no_other_functions_settings():
+    script = (
+        "import sys, json\n"
+        "from shared.settings import UsersSettings\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('shared.settings'))))\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout) == [
+        "shared.settings",
+        "shared.settings.base",
+        "shared.settings.functions",
+        "shared.settings.functions.users",
+        "shared.settings.http",
+        "shared.settings.pii",
+        "shared.settings.providers",
+    ]
