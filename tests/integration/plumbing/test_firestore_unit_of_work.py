@@ -12,7 +12,7 @@ from shared.adapters.memory import FixedClock, RecordingPublisher
 from shared.domain.errors import Conflict
 from shared.platform.errors import TransactionContended
 from shared.platform.store import DocumentTransaction
-from shared.settings import ConfigurationError, PlatformSettings
+from shared.settings import ConfigurationError, PlatformSettings, load_settings
 from tests.unit.plumbing.uow_contract import CHECKS
 
 pytestmark = pytest.mark.emulator
@@ -69,7 +69,9 @@ def test_the_client_factory_refuses_settings_that_disagree_with_the_environment(
     firestore_emulator, monkeypatch
 ):
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore_emulator.host)
-    settings = PlatformSettings(env="test", entity="p2p", gcp_project="patungan-test")
+    settings = load_settings(
+        PlatformSettings, env="test", entity="p2p", gcp_project="patungan-test"
+    )
     assert settings.firestore_emulator_host == firestore_emulator.host
     client = firestore_client(settings)
     try:

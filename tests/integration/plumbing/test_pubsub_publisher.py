@@ -12,7 +12,7 @@ from shared.adapters.pubsub import PubSubPublisher, pubsub_publisher
 from shared.domain.events import EventType, new_event
 from shared.platform.errors import PublishFailed
 from shared.platform.outbox import OutboundMessage
-from shared.settings import ConfigurationError, PlatformSettings
+from shared.settings import ConfigurationError, PlatformSettings, load_settings
 
 pytestmark = pytest.mark.emulator
 
@@ -72,7 +72,9 @@ def test_publishing_to_a_topic_that_does_not_exist_fails_loudly(pubsub_emulator)
 
 
 def test_the_factory_follows_the_settings_and_refuses_a_disagreeing_environment(pubsub_emulator):
-    settings = PlatformSettings(env="test", entity="p2p", gcp_project="patungan-test")
+    settings = load_settings(
+        PlatformSettings, env="test", entity="p2p", gcp_project="patungan-test"
+    )
     assert pubsub_publisher(settings).project == "patungan-test"
     with pytest.raises(ConfigurationError, match="PUBSUB_EMULATOR_HOST"):
         pubsub_publisher(settings.model_copy(update={"pubsub_emulator_host": None}))
