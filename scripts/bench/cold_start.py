@@ -227,10 +227,12 @@ print(json.dumps({{"framework": t1 - t0, "module": t2 - t1, "first_request": t3 
 """
 
 
-def breakdown(candidate: Candidate) -> tuple[dict[str, float], list[tuple[str, float]]]:
-    """Import, module and first-request times in one interpreter, and the heaviest modules
-    (self time) imported after functions-framework."""
-    script = _BREAKDOWN.format(
+def run_first_request(
+    template: str, candidate: Candidate, *python_options: str
+) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter running `template` (a script that loads `candidate` through
+    functions-framework's test client and asks its first request) in its environment."""
+    script = template.format(
         name=candidate.target,
         source=str(candidate.source),
         path=candidate.path,
@@ -240,14 +242,20 @@ def breakdown(candidate: Candidate) -> tuple[dict[str, float], list[tuple[str, f
     )
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT)}
     env |= candidate.env
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", script],
+    return subprocess.run(
+        [sys.executable, *python_options, "-c", script],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         check=True,
     )
+
+
+def breakdown(candidate: Candidate) -> tuple[dict[str, float], list[tuple[str, float]]]:
+    """Import, module and first-request times in one interpreter, and the heaviest modules
+    (self time) imported after functions-framework."""
+    result = run_first_request(_BREAKDOWN, candidate, "-X", "importtime")
     phases = json.loads(result.stdout.strip().splitlines()[-1])
     rows: list[tuple[str, float]] = []
     after_framework = False
@@ -291,27 +299,10 @@ def own_cost(candidate: Candidate) -> dict[str, float]:
     """CPU seconds the function's module import and first request spend beyond the floor's
     share (functions-framework, pydantic and the Firestore client already loaded): the cost
     of our own code. The median of `OWN_COST_RUNS` interpreters."""
-    script = _OWN_COST.format(
-        name=candidate.target,
-        source=str(candidate.source),
-        path=candidate.path,
-        method=candidate.method,
-        headers=candidate.headers,
-        body=candidate.body,
-    )
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT)}
-    env |= candidate.env
-    runs = []
-    for _ in range(OWN_COST_RUNS):
-        result = subprocess.run(
-            [sys.executable, "-c", script],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
+    runs = [
+        json.loads(run_first_request(_OWN_COST, candidate).stdout.strip().splitlines()[-1])
+        for _ in range(OWN_COST_RUNS)
+    ]
     return {phase: statistics.median(run[phase] for run in runs) for phase in runs[0]}
 
 

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,9 +64,8 @@ ONLY_WHEN_USED = (
 )
 
 
-def loaded_by(statements: str, env: dict[str, str] | None = None) -> list[str]:
-    """The modules a fresh interpreter has loaded after running `statements`."""
-    script = f"import sys, json\n{statements}\nprint(json.dumps(sorted(sys.modules)))\n"
+def fresh_python(script: str, env: dict[str, str] | None = None) -> Any:
+    """What a fresh interpreter running `script` printed last, as JSON."""
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
@@ -74,7 +74,14 @@ def loaded_by(statements: str, env: dict[str, str] | None = None) -> list[str]:
         check=True,
         env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **(env or {})},
     )
-    modules: list[str] = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def loaded_by(statements: str, env: dict[str, str] | None = None) -> list[str]:
+    """The modules a fresh interpreter has loaded after running `statements`."""
+    modules: list[str] = fresh_python(
+        f"import sys, json\n{statements}\nprint(json.dumps(sorted(sys.modules)))\n", env
+    )
     return modules
 
 
@@ -185,15 +192,7 @@ def test_the_first_build_pauses_the_collector_and_freezes_what_the_instance_made
         "                  'frozen_first': after_first > frozen,\n"
         "                  'frozen_again': gc.get_freeze_count() > after_first}))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)},
-    )
-    found = json.loads(result.stdout)
+    found = fresh_python(script)
     # Paused during the first build only; a later build (a test's) runs as anything does.
     assert found["paused"] == [False, True]
     assert found["collecting"] is True
