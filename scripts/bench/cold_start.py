@@ -420,6 +420,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
+    # Stopped with SIGTERM, it unwinds as from Ctrl-C: the function being timed and the local
+    # platform are stopped, not left running.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     before = load_average()
     samples, details = measure(args.runs, log)
     text = report(samples, details, args.runs, (before, load_average()))
