@@ -18,11 +18,12 @@ or overloaded service → `StoreUnavailable`.
 
 Events emitted in `work` are written to `outbox/<event_id>` in the same
 transaction and published after the commit; `published_at` is then set on the
-outbox document (see shared/services/ports.py for the recovery contract).
-`read_only=True` reads without a transaction (listings, lookups).
+outbox document (see shared/platform/outbox.py for the recovery contract).
 
-`google.cloud.firestore` is imported only inside the functions that build or
-use a client, never when this module is imported.
+`read_only=True` (listings, lookups) and `read_snapshot` read without a transaction,
+over Firestore's gRPC API directly (`shared/adapters/firestore_rpc.py`), not through the
+client library: `google.cloud.firestore` is imported on an instance's first transaction,
+never for a read and never when this module is imported (docs/architecture.md#cold-start).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from shared.platform.store import (
 if TYPE_CHECKING:
     from google.cloud import firestore
 
+    from shared.adapters.firestore_rpc import FirestoreRpc
     from shared.settings import PlatformSettings
 
 logger = logging.getLogger(__name__)
@@ -88,6 +90,11 @@ def firestore_client(settings: PlatformSettings) -> firestore.Client:
     """
     from google.cloud import firestore
 
+    _check_emulator_host(settings)
+    return firestore.Client(project=settings.gcp_project, database=settings.firestore_database)
+
+
+def _check_emulator_host(settings: PlatformSettings) -> None:
     from shared.settings import ConfigurationError
 
     if os.environ.get("FIRESTORE_EMULATOR_HOST") != settings.firestore_emulator_host:
@@ -95,13 +102,12 @@ def firestore_client(settings: PlatformSettings) -> firestore.Client:
             "FIRESTORE_EMULATOR_HOST in the environment differs from the settings; "
             "set it in the environment the process starts with"
         )
-    return firestore.Client(project=settings.gcp_project, database=settings.firestore_database)
 
 
 class _Reads:
-    """Reads shared by the transactional scope and the read-only reader. Documents read by id
-    are decoded straight from the raw BatchGetDocuments responses (`_batch_get`), as a
-    point-in-time query's are (`_bulk_query`), not through the client's snapshots."""
+    """A transaction's reads through the client library. Documents read by id are decoded
+    straight from the raw BatchGetDocuments responses (`_batch_get`), not through the
+    client's snapshots."""
 
     def __init__(
         self, client: firestore.Client, transaction: Any = None, read_time: Any = None
@@ -190,7 +196,7 @@ def _batch_get(
     BatchGetDocuments responses, None for a missing one; None when this client version lacks
     the pieces used (the caller then reads snapshots). A point read of a large document (a
     loan) spent more of its time in `DocumentSnapshot`'s decoding and copying than on the
-    wire; this decodes as `_bulk_query` does."""
+    wire."""
     try:
         from google.cloud.firestore_v1 import _helpers
         from google.cloud.firestore_v1.types import BatchGetDocumentsRequest
@@ -222,31 +228,6 @@ def _batch_get(
         elif result == "missing":
             found[raw.missing] = None
     return found
-
-
-def _bulk_query(client: Any, query: Any, read_time: datetime) -> list[Document] | None:
-    """The query's documents at `read_time`, decoded from the raw RunQuery responses; None
-    when this client version lacks the pieces used (the caller then streams snapshots)."""
-    try:
-        if not hasattr(query, "_prep_stream"):  # a whole collection: its query
-            query = query._query()
-        request, _, _ = query._prep_stream(read_time=read_time)
-        run_query = client._firestore_api.run_query
-        metadata = client._rpc_metadata
-    except AttributeError:
-        return None
-    documents: list[Document] = []
-    for response in run_query(request=request, metadata=metadata):
-        raw = response._pb
-        if raw.HasField("document"):
-            fields = raw.document.fields
-            documents.append(
-                Document(
-                    raw.document.name.rpartition("/")[2],
-                    {name: _decoded(value, client) for name, value in fields.items()},
-                )
-            )
-    return documents
 
 
 def _decoded(value: Any, client: Any) -> Any:
@@ -357,12 +338,28 @@ class _FirestoreTransaction(_Reads, BufferedTransaction):
         self._transaction.set(self._ref(collection, doc_id), data, merge=True)
 
 
-class _FirestoreReader(_Reads, DocumentTransaction):
-    """Non-transactional reads for `run(..., read_only=True)`; every write is refused.
+class _FirestoreReader(DocumentTransaction):
+    """Non-transactional reads for `run(..., read_only=True)` and `read_snapshot`, straight
+    over Firestore's gRPC API (`FirestoreRpc`): a cold instance answering a read never loads
+    the client library. Every write is refused."""
 
-    A point-in-time reader (`read_snapshot`) reads a query's documents straight from the
-    RunQuery responses (`_bulk_query`): reconciliation reads a day of ledger entries at once,
-    and the client's own snapshots cost twice the wire time to build."""
+    def __init__(self, rpc: FirestoreRpc, read_time: datetime | None = None) -> None:
+        self._rpc = rpc
+        self._read_time = read_time
+
+    def get(self, collection: str, doc_id: str) -> JsonDict | None:
+        return self.get_documents([(collection, doc_id)])[(collection, doc_id)]
+
+    def get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
+        found = self.get_documents([(collection, doc_id) for doc_id in doc_ids])
+        return {doc_id: data for (_, doc_id), data in found.items()}
+
+    def get_documents(self, refs: Sequence[DocRef]) -> dict[DocRef, JsonDict | None]:
+        if not refs:
+            return {}
+        paths = {ref: self._rpc.document_path(*ref) for ref in refs}
+        read = self._rpc.batch_get(list(paths.values()), read_time=self._read_time)
+        return {ref: read.get(path) for ref, path in paths.items()}
 
     def query(
         self,
@@ -372,21 +369,9 @@ class _FirestoreReader(_Reads, DocumentTransaction):
         limit: int | None = None,
         fields: Sequence[str] | None = None,
     ) -> list[Document]:
-        if self._at:
-            query = self._query(collection, where, order_by, limit, fields)
-            bulk = _bulk_query(self._client, query, self._at["read_time"])
-            if bulk is not None:
-                return bulk
-        return self._read_query(collection, where, order_by, limit, fields)
-
-    def get(self, collection: str, doc_id: str) -> JsonDict | None:
-        return self._read_get(collection, doc_id)
-
-    def get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
-        return self._read_get_all(collection, doc_ids)
-
-    def get_documents(self, refs: Sequence[DocRef]) -> dict[DocRef, JsonDict | None]:
-        return self._read_documents(refs)
+        return self._rpc.run_query(
+            collection, where, order_by, limit, fields, read_time=self._read_time
+        )
 
     def _refuse(self, *_: Any) -> None:
         raise RuntimeError("this unit of work was opened read-only")
@@ -420,12 +405,64 @@ class _FirestoreReader(_Reads, DocumentTransaction):
         return ()
 
 
+class FirestoreDatabase:
+    """One Firestore database, as a unit of work reaches it: reads outside a transaction
+    over gRPC (`rpc`), transactions through the client library (`client`), each built on
+    first use, so an instance that only reads never imports the library. `make_client`
+    builds the library's client (by default for `project` and `database`)."""
+
+    def __init__(
+        self,
+        project: str,
+        database: str = "(default)",
+        emulator_host: str | None = None,
+        *,
+        make_client: Callable[[], firestore.Client] | None = None,
+    ) -> None:
+        self.project = project
+        self.database = database
+        self.emulator_host = emulator_host
+        self._make_client = make_client or self._library_client
+        self._client: firestore.Client | None = None
+        self._rpc: FirestoreRpc | None = None
+
+    @classmethod
+    def of(cls, client: firestore.Client) -> FirestoreDatabase:
+        """The database `client` talks to (the emulator when FIRESTORE_EMULATOR_HOST is set,
+        as the client library itself reads it)."""
+        return cls(
+            client.project,
+            getattr(client, "_database", None) or "(default)",
+            os.environ.get("FIRESTORE_EMULATOR_HOST") or None,
+            make_client=lambda: client,
+        )
+
+    @property
+    def rpc(self) -> FirestoreRpc:
+        if self._rpc is None:
+            from shared.adapters.firestore_rpc import FirestoreRpc
+
+            self._rpc = FirestoreRpc.connect(self.project, self.database, self.emulator_host)
+        return self._rpc
+
+    @property
+    def client(self) -> firestore.Client:
+        if self._client is None:
+            self._client = self._make_client()
+        return self._client
+
+    def _library_client(self) -> firestore.Client:
+        from google.cloud import firestore
+
+        return firestore.Client(project=self.project, database=self.database)
+
+
 class FirestoreUnitOfWork(UnitOfWork):
     """The production unit of work (see the module docstring)."""
 
     def __init__(
         self,
-        client: firestore.Client,
+        database: FirestoreDatabase | firestore.Client,
         publisher: EventPublisher,
         clock: Clock | None = None,
         *,
@@ -433,13 +470,20 @@ class FirestoreUnitOfWork(UnitOfWork):
         retry_after_s: int = 1,
         snapshot_lag: timedelta = SNAPSHOT_LAG,
     ) -> None:
-        self.client = client
+        self.database = (
+            database if isinstance(database, FirestoreDatabase) else FirestoreDatabase.of(database)
+        )
         self.publisher = publisher
         self.clock = clock or SystemClock()
         self.max_attempts = max_attempts
         self.retry_after_s = retry_after_s
         self.snapshot_lag = snapshot_lag
         self.last_attempt: BufferedTransaction | None = None  # what the last commit cost
+
+    @property
+    def client(self) -> firestore.Client:
+        """The client library's client, for transactions (built on first use)."""
+        return self.database.client
 
     def _contended(self, cause: BaseException) -> TransactionContended:
         logger.warning("transaction contended after %s attempts", self.max_attempts)
@@ -449,14 +493,10 @@ class FirestoreUnitOfWork(UnitOfWork):
         )
 
     def run(self, work: Callable[[DocumentTransaction], T], *, read_only: bool = False) -> T:
+        if read_only:  # the reader raises StoreUnavailable itself
+            return work(_FirestoreReader(self.database.rpc))
         from google.api_core import exceptions as google_errors
         from google.cloud import firestore
-
-        if read_only:
-            try:
-                return work(_FirestoreReader(self.client))
-            except _unavailable_errors(google_errors) as exc:
-                raise StoreUnavailable("Firestore is unavailable") from exc
 
         attempts: list[_FirestoreTransaction] = []
         operation = operation_name(work)
@@ -502,20 +542,15 @@ class FirestoreUnitOfWork(UnitOfWork):
         return result
 
     def read_snapshot(self, work: Callable[[DocumentTransaction], T]) -> tuple[T, datetime]:
-        from google.api_core import exceptions as google_errors
-
         # A moment ago on the wall clock: never ahead of Firestore's own clock, and well
         # inside the hour of versions it keeps.
         read_time = datetime.now(UTC) - self.snapshot_lag
-        try:
-            return work(_FirestoreReader(self.client, read_time=read_time)), read_time
-        except _unavailable_errors(google_errors) as exc:
-            raise StoreUnavailable("Firestore is unavailable") from exc
+        return work(_FirestoreReader(self.database.rpc, read_time=read_time)), read_time
 
     def publish_pending(self, event_ids: Sequence[str]) -> None:
         if not event_ids:
             return
-        records = _FirestoreReader(self.client).get_all(OUTBOX, list(event_ids))
+        records = _FirestoreReader(self.database.rpc).get_all(OUTBOX, list(event_ids))
         pending = [
             message_from_outbox(event_id, record)
             for event_id, record in records.items()
@@ -560,9 +595,17 @@ def _conflicting_path(exc: Exception) -> str:
 def firestore_unit_of_work(
     settings: PlatformSettings, publisher: EventPublisher, clock: Clock | None = None
 ) -> FirestoreUnitOfWork:
-    """The unit of work `settings` describe, publishing through `publisher`."""
+    """The unit of work `settings` describe, publishing through `publisher`. Nothing of
+    Google's is imported or connected until its first read or transaction."""
+    _check_emulator_host(settings)
+    database = FirestoreDatabase(
+        settings.gcp_project,
+        settings.firestore_database,
+        settings.firestore_emulator_host,
+        make_client=lambda: firestore_client(settings),
+    )
     return FirestoreUnitOfWork(
-        firestore_client(settings),
+        database,
         publisher,
         clock,
         max_attempts=settings.transaction_max_attempts,

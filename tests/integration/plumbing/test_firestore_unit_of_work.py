@@ -11,7 +11,7 @@ from shared.adapters.firestore import FirestoreUnitOfWork, firestore_client
 from shared.adapters.memory import FixedClock, RecordingPublisher
 from shared.domain.errors import Conflict
 from shared.platform.errors import TransactionContended
-from shared.platform.store import DocumentTransaction
+from shared.platform.store import DocumentTransaction, Where
 from shared.settings import ConfigurationError, PlatformSettings, load_settings
 from tests.unit.plumbing.uow_contract import CHECKS
 
@@ -84,46 +84,80 @@ def test_the_client_factory_refuses_settings_that_disagree_with_the_environment(
         firestore_client(mismatched)
 
 
-def test_a_snapshot_read_decodes_every_value_as_the_client_does(firestore_client):
-    """Point-in-time queries decode the raw RunQuery responses themselves (for speed): each
-    kind of value must come back exactly as `DocumentSnapshot.to_dict()` gives it."""
+def test_reads_outside_a_transaction_decode_every_stored_kind_as_the_client_does(
+    firestore_client,
+):
+    """Reads outside a transaction go over gRPC without the client library
+    (`shared/adapters/firestore_rpc.py`) and decode values themselves: every kind the
+    platform stores must come back as `DocumentSnapshot.to_dict()` gives it, whether read by
+    id, by query or at a point in time."""
     from datetime import UTC, datetime, timedelta
-
-    from google.cloud.firestore_v1 import GeoPoint
-    from google.cloud.firestore_v1.vector import Vector
 
     data = {
         "text": "Rp 1.000",
-        "whole": 9_007_199_254_740_993,
+        "whole": -9_007_199_254_740_993,
         "fraction": 0.25,
-        "yes": True,
+        "yes": False,
         "nothing": None,
         "when": datetime(2026, 12, 3, 1, 2, 3, 456789, tzinfo=UTC),
         "raw": b"\x00\xff",
-        "where": GeoPoint(-6.2, 106.8),
-        "other": firestore_client.document("loans/l-1"),
-        "embedding": Vector([0.5, 1.5]),
         "postings": [{"account": "escrow_cash", "side": "debit", "amount": 100}],
+        "history": [{"at": datetime(2027, 1, 1, tzinfo=UTC), "by": None}],
         "nested": {"a": {"b": [1, "two", None, {"c": False}]}, "empty": {}},
         "empty": [],
     }
     firestore_client.document("things/t-1").set(data)
     expected = firestore_client.document("things/t-1").get().to_dict()
+    assert expected == data
     uow = FirestoreUnitOfWork(firestore_client, RecordingPublisher(), snapshot_lag=timedelta(0))
-    # A whole collection, and a query of it.
-    [whole], _ = uow.read_snapshot(lambda tx: tx.query("things"))
-    [read], _ = uow.read_snapshot(lambda tx: tx.query("things", limit=10))
-    assert whole == read
-    assert read.id == "t-1"
-    assert read.data == expected
-    assert {name: type(value) for name, value in read.data.items()} == {
-        name: type(value) for name, value in expected.items()
-    }
+
+    def read_every_way(tx: DocumentTransaction) -> list[object]:
+        return [
+            tx.get("things", "t-1"),
+            tx.get_all("things", ["t-2", "t-1"])["t-1"],
+            tx.get_documents([("things", "t-1"), ("x/y/z", "t-1")])[("things", "t-1")],
+            tx.query("things")[0].data,
+            tx.query("things", where=[Where("yes", "==", False)], limit=10)[0].data,
+        ]
+
+    now = uow.run(read_every_way, read_only=True)
+    then, _ = uow.read_snapshot(read_every_way)
+    for read in [*now, *then]:
+        assert read == expected
+        assert {name: type(value) for name, value in read.items()} == {
+            name: datetime if isinstance(value, datetime) else type(value)
+            for name, value in expected.items()
+        }
+        assert read["when"].tzinfo == UTC
+    assert uow.run(lambda tx: tx.get_all("things", ["t-2"]), read_only=True) == {"t-2": None}
 
 
-def test_reads_by_id_decode_every_value_as_the_client_does(firestore_client):
-    """Documents read by id are decoded from the raw BatchGetDocuments responses (for speed):
-    in a transaction and outside one, each kind of value must come back exactly as
+@pytest.mark.parametrize("kind", ["geo_point_value", "reference_value", "vector"])
+def test_a_read_outside_a_transaction_refuses_kinds_the_platform_never_stores(
+    firestore_client, kind
+):
+    """Geo points, references and vectors are outside the store's contract
+    (shared/platform/store.py): a read that meets one says so instead of guessing."""
+    from google.cloud.firestore_v1 import GeoPoint
+    from google.cloud.firestore_v1.vector import Vector
+
+    stored = {
+        "geo_point_value": GeoPoint(-6.2, 106.8),
+        "reference_value": firestore_client.document("loans/l-1"),
+        "vector": Vector([0.5, 1.5]),
+    }[kind]
+    firestore_client.document("things/t-1").set({"odd": stored})
+    uow = FirestoreUnitOfWork(firestore_client, RecordingPublisher())
+
+    with pytest.raises(ValueError, match=kind.removesuffix("_value")):
+        uow.run(lambda tx: tx.get("things", "t-1"), read_only=True)
+    with pytest.raises(ValueError, match=kind.removesuffix("_value")):
+        uow.run(lambda tx: tx.query("things"), read_only=True)
+
+
+def test_reads_by_id_in_a_transaction_decode_every_value_as_the_client_does(firestore_client):
+    """Documents read by id in a transaction are decoded from the raw BatchGetDocuments
+    responses (for speed): each kind of value must come back exactly as
     `DocumentSnapshot.to_dict()` gives it, and a missing document as None."""
     from datetime import UTC, datetime
 
@@ -150,22 +184,20 @@ def test_reads_by_id_decode_every_value_as_the_client_does(firestore_client):
     def types(read):
         return {name: type(value) for name, value in read.items()}
 
-    for read_only in (True, False):
-        one = uow.run(lambda tx: tx.get("things", "t-1"), read_only=read_only)
-        several = uow.run(
-            lambda tx: tx.get_documents([("things", "t-1"), ("things", "t-2"), ("x/y/z", "t-1")]),
-            read_only=read_only,
-        )
-        by_id = uow.run(lambda tx: tx.get_all("things", ["t-2", "t-1"]), read_only=read_only)
-        assert one == expected
-        assert types(one) == types(expected)
-        assert several == {
-            ("things", "t-1"): expected,
-            ("things", "t-2"): None,
-            ("x/y/z", "t-1"): None,
-        }
-        assert by_id == {"t-2": None, "t-1": expected}
-        assert uow.run(lambda tx: tx.get("things", "t-3"), read_only=read_only) is None
+    one = uow.run(lambda tx: tx.get("things", "t-1"))
+    several = uow.run(
+        lambda tx: tx.get_documents([("things", "t-1"), ("things", "t-2"), ("x/y/z", "t-1")])
+    )
+    by_id = uow.run(lambda tx: tx.get_all("things", ["t-2", "t-1"]))
+    assert one == expected
+    assert types(one) == types(expected)
+    assert several == {
+        ("things", "t-1"): expected,
+        ("things", "t-2"): None,
+        ("x/y/z", "t-1"): None,
+    }
+    assert by_id == {"t-2": None, "t-1": expected}
+    assert uow.run(lambda tx: tx.get("things", "t-3")) is None
 
 
 def test_a_snapshot_reads_documents_by_id_as_they_were_then(firestore_client):
