@@ -20,14 +20,14 @@ and each figure is the median of `--runs` rounds:
   first answer. The target is every HTTP function at or below 1.0× its time.
 - `framework`: functions-framework alone with a trivial function.
 - `floor`: the least any function of ours pays (`scripts/bench/floor_function/main.py`):
-  pydantic and the Firestore client, one read. What separates it from the baseline is all
+  pydantic and the platform's Firestore RPCs, one read. What separates it from the baseline is all
   a function's own code may spend and still meet the target.
 
 Then, for each function, where the time goes: its module import, the first request
 (settings, clients, handling) and the heaviest modules loaded on the way, measured in
 one interpreter through functions-framework's test client; and the function's own cost,
 the CPU its module import and first request spend beyond what the floor already paid
-(functions-framework, pydantic and the Firestore client loaded first), the median of three
+(functions-framework, pydantic and the Firestore RPCs loaded first), the median of three
 interpreters.
 """
 
@@ -274,8 +274,9 @@ def breakdown(candidate: Candidate) -> tuple[dict[str, float], list[tuple[str, f
 _OWN_COST = r"""
 import json, time
 import functions_framework
-from google.cloud import firestore
 from pydantic import BaseModel
+
+from shared.adapters import firestore_rpc
 
 
 class Answer(BaseModel):  # the floor's model, so its validator machinery is loaded too
@@ -297,8 +298,8 @@ OWN_COST_RUNS = 3
 
 def own_cost(candidate: Candidate) -> dict[str, float]:
     """CPU seconds the function's module import and first request spend beyond the floor's
-    share (functions-framework, pydantic and the Firestore client already loaded): the cost
-    of our own code. The median of `OWN_COST_RUNS` interpreters."""
+    share (functions-framework, pydantic and the Firestore RPCs already loaded): the cost of
+    our own code. The median of `OWN_COST_RUNS` interpreters."""
     runs = [
         json.loads(run_first_request(_OWN_COST, candidate).stdout.strip().splitlines()[-1])
         for _ in range(OWN_COST_RUNS)
@@ -370,14 +371,13 @@ def report(samples: dict[str, list[float]], details: dict, runs: int, load: tupl
     lines += [
         "",
         "`framework` is functions-framework alone with a trivial function; `baseline` imports "
-        "the Firestore, Pub/Sub and Storage clients eagerly and builds all three before "
-        "answering (`scripts/bench/baseline_function/main.py`); `floor` imports only pydantic "
-        "and the Firestore client and answers one read through a model "
-        "(`scripts/bench/floor_function/main.py`): the least any function of ours pays. "
-        f"In this run the floor is {medians['floor'] / baseline:.2f}× the baseline: pydantic "
-        "and one read through the Firestore client cost about what the baseline's extra "
-        "Pub/Sub and Storage clients do, so a function meets the target only if its own code "
-        "costs next to nothing beyond the floor (the last column below).",
+        "the Firestore, Pub/Sub and Storage client libraries eagerly and builds all three "
+        "clients before answering (`scripts/bench/baseline_function/main.py`); `floor` imports "
+        "only pydantic and the platform's own Firestore RPCs (`shared/adapters/firestore_rpc.py`"
+        ", which the functions use instead of the client library) and answers one read through "
+        "a model (`scripts/bench/floor_function/main.py`): the least any function of ours pays. "
+        f"In this run the floor is {medians['floor'] / baseline:.2f}× the baseline; what "
+        "separates a function from the floor is its own code (the last column below).",
         "",
         "## Where the time goes",
         "",
@@ -387,7 +387,7 @@ def report(samples: dict[str, list[float]], details: dict, runs: int, load: tupl
         "cost the most import time (self time, `python -X importtime`) after "
         "functions-framework was loaded. Last, the function's own cost: the CPU its module "
         "import and first request spend when functions-framework, pydantic and the Firestore "
-        "client are already loaded (what the floor pays), the median of "
+        "RPCs are already loaded (what the floor pays), the median of "
         f"{OWN_COST_RUNS} interpreters.",
         "",
         "| function | functions-framework | module import | first request | heaviest packages "

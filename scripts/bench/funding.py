@@ -3,7 +3,7 @@
     python -m scripts.bench.funding [--quick] [--loans N] [--rounds N] [--lenders N] [--output PATH]
 
 (`nox -s bench_funding` runs it.) It starts the Firestore emulator on free ports and drives
-the use cases through `FirestoreUnitOfWork` and the real client, set up as the funding tests
+the use cases through `FirestoreUnitOfWork` over gRPC, set up as the funding tests
 set them up (`FundingDesk` and `seed_funders`, tests/unit/journey/funding_desk.py). Each
 figure stands beside its target:
 

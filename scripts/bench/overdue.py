@@ -4,7 +4,7 @@
 
 (`nox -s bench_overdue` runs it.) It starts the Firestore emulator on free ports and runs
 `sweep_overdue` (shared/services/overdue.py, docs/lending-rules.md#overdue-and-collection)
-through `FirestoreUnitOfWork` and the real client over 10,000 active loans, against its
+through `FirestoreUnitOfWork` over gRPC over 10,000 active loans, against its
 target: the daily sweep over 10,000 loans in 120 s or less, with its Firestore reads and
 writes per loan and per swept loan, by collection. The sweep reads only the loans with
 something to do that day (`sweep_on`), so the target is measured on a typical day (`MIX`:

@@ -4,7 +4,7 @@
         [--output PATH]
 
 (`nox -s bench_payments` runs it.) It starts the Firestore emulator on free ports and drives
-the use cases through `FirestoreUnitOfWork` and the real client, set up as the payment tests
+the use cases through `FirestoreUnitOfWork` over gRPC, set up as the payment tests
 set them up (`PaymentDesk`, tests/unit/journey/payment_desk.py, with its lenders seeded by
 `seed_funders`). Each figure stands beside its target (docs/lending-rules.md#billing-split):
 

@@ -1,29 +1,30 @@
 """Firestore behind the `UnitOfWork` port: one real transaction per use case.
 
-`FirestoreUnitOfWork.run(work)` wraps `work` with
-`google.cloud.firestore.transactional` on `client.transaction(max_attempts=N)`:
-the client begins a transaction, runs `work`, commits, and on an `Aborted`
-commit (another writer touched what we read) re-runs `work` in a transaction
-that keeps its place in line, up to N attempts. When they are exhausted the
-client raises `ValueError("Failed to commit transaction in N attempts.")` from
-the last `Aborted`; an `Aborted` raised by a *read* (lock contention) is not
-retried by the client, so this adapter re-runs the whole transaction for it,
-within the same budget. Either way the caller finally sees
-`TransactionContended` (→ 503 with Retry-After, or a Pub/Sub redelivery).
+It speaks Firestore's gRPC API itself (`shared/adapters/firestore_rpc.py`), not through the
+client library, which costs a cold instance more than the rest of its first request
+(docs/architecture.md#cold-start). The transaction protocol is the library's own:
 
-Other translations, so no Google exception leaks into a use case:
-`AlreadyExists` at commit (a `create` on an existing document) → `Conflict`;
-`NotFound` (an `update` of a missing document) → `NotFound`; an unreachable
-or overloaded service → `StoreUnavailable`.
+- `run(work)` begins a read-write transaction, runs `work` against it (reads carry the
+  transaction id, so Firestore locks what was read; writes are buffered), and commits the
+  writes, with one `outbox/<event_id>` document per emitted event, in one `Commit`.
+- A transaction Firestore aborts, at a read (lock contention) or at the commit (another
+  writer touched what was read), is run again in a new transaction that names the first
+  (`retry_transaction`, so it keeps its place in line), up to `max_attempts` runs in all;
+  then `TransactionContended` (→ 503 with Retry-After, or a Pub/Sub redelivery).
+- A transaction that ends any other way is rolled back (best effort: Firestore also ends an
+  abandoned one itself), and the error is translated so that no gRPC error reaches a use
+  case: `ALREADY_EXISTS` at commit (a `create` of an existing document) → `Conflict`;
+  `NOT_FOUND` (an `update` of a missing document) → `NotFound`; an unreachable or
+  overloaded service → `StoreUnavailable`; anything else → `FirestoreCallFailed` (a 500).
+- A commit is sent again only on the statuses that say it was not applied (`UNAVAILABLE`,
+  `RESOURCE_EXHAUSTED`); a commit that timed out is `StoreUnavailable`, and the request's
+  idempotency key or the event's redelivery decides what happens next.
 
-Events emitted in `work` are written to `outbox/<event_id>` in the same
-transaction and published after the commit; `published_at` is then set on the
-outbox document (see shared/platform/outbox.py for the recovery contract).
+Events emitted in `work` are published after the commit; `published_at` is then set on
+their outbox documents (see shared/platform/outbox.py for the recovery contract).
 
-`read_only=True` (listings, lookups) and `read_snapshot` read without a transaction,
-over Firestore's gRPC API directly (`shared/adapters/firestore_rpc.py`), not through the
-client library: `google.cloud.firestore` is imported on an instance's first transaction,
-never for a read and never when this module is imported (docs/architecture.md#cold-start).
+`read_only=True` (listings, lookups) and `read_snapshot` (a consistent past moment, for
+reports) read without a transaction.
 """
 
 from __future__ import annotations
@@ -34,9 +35,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import grpc
+
+from shared.adapters import firestore_rpc as wire
+from shared.adapters.firestore_rpc import FirestoreCallFailed, FirestoreRpc
 from shared.domain.errors import Conflict, NotFound
 from shared.platform.clock import Clock, SystemClock
-from shared.platform.errors import StoreUnavailable, TransactionContended
+from shared.platform.errors import TransactionContended
 from shared.platform.outbox import (
     OUTBOX,
     EventPublisher,
@@ -60,29 +65,19 @@ from shared.platform.store import (
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-    from shared.adapters.firestore_rpc import FirestoreRpc
     from shared.settings import PlatformSettings
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_EXHAUSTED_PREFIX = "Failed to commit transaction in"
 SNAPSHOT_LAG = timedelta(seconds=1)
-_FIRESTORE_OPERATORS = {
-    "==": "==",
-    "!=": "!=",
-    "<": "<",
-    "<=": "<=",
-    ">": ">",
-    ">=": ">=",
-    "in": "in",
-    "array_contains": "array_contains",
-}
 
 
 def firestore_client(settings: PlatformSettings) -> firestore.Client:
-    """A Firestore client for `settings` (the emulator when FIRESTORE_EMULATOR_HOST is set).
+    """The client library's Firestore client for `settings` (the emulator when
+    FIRESTORE_EMULATOR_HOST is set), for the tools that use the library (the trainer's
+    export); the platform's own reads and writes go through `FirestoreUnitOfWork`.
 
     The client library reads the emulator host from the environment itself; the
     settings read the same variable, and this refuses to build a client if the two
@@ -104,45 +99,43 @@ def _check_emulator_host(settings: PlatformSettings) -> None:
         )
 
 
-class _Reads:
-    """A transaction's reads through the client library. Documents read by id are decoded
-    straight from the raw BatchGetDocuments responses (`_batch_get`), not through the
-    client's snapshots."""
+class FirestoreDatabase:
+    """One Firestore database and the channel to it (gRPC connects on the first call)."""
 
     def __init__(
-        self, client: firestore.Client, transaction: Any = None, read_time: Any = None
+        self, project: str, database: str = "(default)", emulator_host: str | None = None
     ) -> None:
-        self._client = client
+        self.project = project
+        self.database = database
+        self.emulator_host = emulator_host
+        self.rpc = FirestoreRpc.connect(project, database, emulator_host)
+
+    @classmethod
+    def of(cls, client: firestore.Client) -> FirestoreDatabase:
+        """The database a client library's `client` talks to: its project, database and
+        emulator (which the library read from FIRESTORE_EMULATOR_HOST when the client was
+        made, perhaps in an environment that is gone)."""
+        return cls(client.project, client._database, client._emulator_host)
+
+
+class _Reads:
+    """Reads by id and by query: in a transaction, at a past moment, or as of now."""
+
+    def __init__(
+        self, rpc: FirestoreRpc, transaction: bytes | None = None, read_time: datetime | None = None
+    ) -> None:
+        self._rpc = rpc
         self._transaction = transaction
-        # A point-in-time reader passes `read_time` to every read (never with a transaction).
-        self._at: dict[str, Any] = {"read_time": read_time} if read_time is not None else {}
-
-    def _ref(self, collection: str, doc_id: str) -> Any:
-        return self._client.collection(collection).document(doc_id)
-
-    def _read_get(self, collection: str, doc_id: str) -> JsonDict | None:
-        return self._read_documents([(collection, doc_id)])[(collection, doc_id)]
-
-    def _read_get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
-        found = self._read_documents([(collection, doc_id) for doc_id in doc_ids])
-        return {doc_id: data for (_, doc_id), data in found.items()}
+        self._read_time = read_time
 
     def _read_documents(self, refs: Sequence[DocRef]) -> dict[DocRef, JsonDict | None]:
-        found: dict[DocRef, JsonDict | None] = dict.fromkeys(refs)
         if not refs:
-            return found
-        documents = [self._ref(collection, doc_id) for collection, doc_id in refs]
-        read = _batch_get(self._client, documents, self._transaction, self._at)
-        if read is not None:
-            for ref, document in zip(refs, documents, strict=True):
-                found[ref] = read.get(document._document_path)
-            return found
-        by_path = {f"{collection}/{doc_id}": (collection, doc_id) for collection, doc_id in refs}
-        for snapshot in self._client.get_all(documents, transaction=self._transaction, **self._at):
-            found[by_path[snapshot.reference.path]] = (
-                snapshot.to_dict() if snapshot.exists else None
-            )
-        return found
+            return {}
+        paths = {ref: self._rpc.document_path(*ref) for ref in refs}
+        read = self._rpc.batch_get(
+            list(paths.values()), transaction=self._transaction, read_time=self._read_time
+        )
+        return {ref: read.get(path) for ref, path in paths.items()}
 
     def _read_query(
         self,
@@ -150,143 +143,36 @@ class _Reads:
         where: Sequence[Where],
         order_by: Sequence[OrderBy],
         limit: int | None,
-        fields: Sequence[str] | None = None,
+        fields: Sequence[str] | None,
     ) -> list[Document]:
-        query = self._query(collection, where, order_by, limit, fields)
-        return [
-            Document(snapshot.id, _data_of(snapshot) or {})
-            for snapshot in query.stream(transaction=self._transaction, **self._at)
-        ]
-
-    def _query(
-        self,
-        collection: str,
-        where: Sequence[Where],
-        order_by: Sequence[OrderBy],
-        limit: int | None,
-        fields: Sequence[str] | None = None,
-    ) -> Any:
-        from google.cloud import firestore
-        from google.cloud.firestore_v1.base_query import FieldFilter
-
-        query: Any = self._client.collection(collection)
-        for condition in where:
-            query = query.where(
-                filter=FieldFilter(
-                    condition.field, _FIRESTORE_OPERATORS[condition.op], condition.value
-                )
-            )
-        for order in order_by:
-            direction = (
-                firestore.Query.DESCENDING if order.descending else firestore.Query.ASCENDING
-            )
-            query = query.order_by(order.field, direction=direction)
-        if limit is not None:
-            query = query.limit(limit)
-        if fields is not None:
-            # Firestore's projection; the client sends `__name__` alone for no fields.
-            query = query.select(list(fields))
-        return query
-
-
-def _batch_get(
-    client: Any, documents: list[Any], transaction: Any, at: Mapping[str, Any]
-) -> dict[str, JsonDict | None] | None:
-    """The data of each document (by its full resource name), decoded from the raw
-    BatchGetDocuments responses, None for a missing one; None when this client version lacks
-    the pieces used (the caller then reads snapshots). A point read of a large document (a
-    loan) spent more of its time in `DocumentSnapshot`'s decoding and copying than on the
-    wire."""
-    try:
-        from google.cloud.firestore_v1 import _helpers
-        from google.cloud.firestore_v1.types import BatchGetDocumentsRequest
-
-        # Built raw and wrapped: the client's dict of a request is marshalled field by field.
-        raw_request = BatchGetDocumentsRequest.pb()(
-            database=client._database_string,
-            documents=list(dict.fromkeys(d._document_path for d in documents)),
+        return self._rpc.run_query(
+            collection,
+            where,
+            order_by,
+            limit,
+            fields,
+            transaction=self._transaction,
+            read_time=self._read_time,
         )
-        transaction_id = _helpers.get_transaction_id(transaction)
-        if transaction_id is not None:
-            raw_request.transaction = transaction_id
-        if "read_time" in at:
-            raw_request.read_time.FromDatetime(at["read_time"])
-        request = BatchGetDocumentsRequest.wrap(raw_request)
-        batch_get = client._firestore_api.batch_get_documents
-        metadata = client._rpc_metadata
-    except AttributeError:
-        return None
-    found: dict[str, JsonDict | None] = {}
-    for response in batch_get(request=request, metadata=metadata):
-        raw = response._pb
-        result = raw.WhichOneof("result")
-        if result == "found":
-            document = raw.found
-            found[document.name] = {
-                name: _decoded(value, client) for name, value in document.fields.items()
-            }
-        elif result == "missing":
-            found[raw.missing] = None
-    return found
 
 
-def _decoded(value: Any, client: Any) -> Any:
-    """A raw `google.firestore.v1.Value` as `DocumentSnapshot.to_dict()` gives it; the kinds
-    the platform does not store (bytes, references, geo points, vectors) go through the
-    client's own decoder."""
-    kind = value.WhichOneof("value_type")
-    if kind == "string_value":
-        return value.string_value
-    if kind == "integer_value":
-        return value.integer_value
-    if kind == "map_value":
-        fields = value.map_value.fields
-        if "__type__" not in fields:
-            return {name: _decoded(item, client) for name, item in fields.items()}
-    elif kind == "array_value":
-        return [_decoded(item, client) for item in value.array_value.values]
-    elif kind == "null_value":
-        return None
-    elif kind == "boolean_value":
-        return value.boolean_value
-    elif kind == "double_value":
-        return value.double_value
-    elif kind == "timestamp_value":
-        from google.api_core.datetime_helpers import DatetimeWithNanoseconds
-
-        return DatetimeWithNanoseconds.from_timestamp_pb(value.timestamp_value)  # type: ignore[no-untyped-call]
-    from google.cloud.firestore_v1 import _helpers
-    from google.cloud.firestore_v1.types import Value
-
-    return _helpers.decode_value(Value.wrap(value), client)
-
-
-def _data_of(snapshot: Any) -> JsonDict | None:
-    """The snapshot's data without `to_dict()`'s deep copy: each snapshot is made for this one
-    read and dropped, so nothing else can see the dict we hand out, and the copy was a fifth
-    of the CPU of reading a day of ledger entries."""
-    if not snapshot.exists:
-        return None
-    data = getattr(snapshot, "_data", None)
-    return data if isinstance(data, dict) else snapshot.to_dict()
+def _by_id(found: dict[DocRef, JsonDict | None]) -> dict[str, JsonDict | None]:
+    return {doc_id: data for (_, doc_id), data in found.items()}
 
 
 class _FirestoreTransaction(_Reads, BufferedTransaction):
     """One attempt of a transaction: reads go through it, writes are buffered until commit."""
 
-    def __init__(self, client: firestore.Client, transaction: Any, operation: str) -> None:
-        _Reads.__init__(self, client, transaction)
+    def __init__(self, rpc: FirestoreRpc, transaction: bytes, operation: str) -> None:
+        _Reads.__init__(self, rpc, transaction)
         BufferedTransaction.__init__(self, operation)
+        self.pending: list[Any] = []  # the `Write`s the commit sends, in order
 
     def get(self, collection: str, doc_id: str) -> JsonDict | None:
-        self._before_read()
-        self._read(1)
-        return self._read_get(collection, doc_id)
+        return self.get_documents([(collection, doc_id)])[(collection, doc_id)]
 
     def get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
-        self._before_read()
-        self._read(len(doc_ids))
-        return self._read_get_all(collection, doc_ids)
+        return _by_id(self.get_documents([(collection, doc_id) for doc_id in doc_ids]))
 
     def get_documents(self, refs: Sequence[DocRef]) -> dict[DocRef, JsonDict | None]:
         self._before_read()
@@ -308,20 +194,23 @@ class _FirestoreTransaction(_Reads, BufferedTransaction):
 
     def create(self, collection: str, doc_id: str, data: JsonDict) -> None:
         self._before_write(collection, doc_id, data)
-        self._transaction.create(self._ref(collection, doc_id), data)
+        self.pending.append(wire.create_write(self._rpc.document_path(collection, doc_id), data))
 
     def set(self, collection: str, doc_id: str, data: JsonDict) -> None:
         self._before_write(collection, doc_id, data)
-        self._transaction.set(self._ref(collection, doc_id), data)
+        self.pending.append(wire.set_write(self._rpc.document_path(collection, doc_id), data))
 
     def update(self, collection: str, doc_id: str, changes: JsonDict) -> None:
         self._top_level(changes)
+        if not changes:
+            raise ValueError("update takes at least one field")
         self._before_write(collection, doc_id, changes)
-        self._transaction.update(self._ref(collection, doc_id), changes)
+        name = self._rpc.document_path(collection, doc_id)
+        self.pending.append(wire.update_write(name, changes))
 
     def delete(self, collection: str, doc_id: str) -> None:
         self._before_write(collection, doc_id)
-        self._transaction.delete(self._ref(collection, doc_id))
+        self.pending.append(wire.delete_write(self._rpc.document_path(collection, doc_id)))
 
     def add_to(
         self,
@@ -330,36 +219,23 @@ class _FirestoreTransaction(_Reads, BufferedTransaction):
         increments: Mapping[str, int],
         fields: JsonDict | None = None,
     ) -> None:
-        from google.cloud import firestore
-
-        data: JsonDict = {**(fields or {}), **increments}
-        self._before_write(collection, doc_id, data)
-        data |= {name: firestore.Increment(amount) for name, amount in increments.items()}
-        self._transaction.set(self._ref(collection, doc_id), data, merge=True)
+        self._before_write(collection, doc_id, {**(fields or {}), **increments})
+        name = self._rpc.document_path(collection, doc_id)
+        self.pending.append(wire.merge_write(name, fields or {}, increments))
 
 
-class _FirestoreReader(DocumentTransaction):
-    """Non-transactional reads for `run(..., read_only=True)` and `read_snapshot`, straight
-    over Firestore's gRPC API (`FirestoreRpc`): a cold instance answering a read never loads
-    the client library. Every write is refused."""
-
-    def __init__(self, rpc: FirestoreRpc, read_time: datetime | None = None) -> None:
-        self._rpc = rpc
-        self._read_time = read_time
+class _FirestoreReader(_Reads, DocumentTransaction):
+    """Reads outside a transaction, for `run(..., read_only=True)` and `read_snapshot`;
+    every write is refused."""
 
     def get(self, collection: str, doc_id: str) -> JsonDict | None:
-        return self.get_documents([(collection, doc_id)])[(collection, doc_id)]
+        return self._read_documents([(collection, doc_id)])[(collection, doc_id)]
 
     def get_all(self, collection: str, doc_ids: Sequence[str]) -> dict[str, JsonDict | None]:
-        found = self.get_documents([(collection, doc_id) for doc_id in doc_ids])
-        return {doc_id: data for (_, doc_id), data in found.items()}
+        return _by_id(self._read_documents([(collection, doc_id) for doc_id in doc_ids]))
 
     def get_documents(self, refs: Sequence[DocRef]) -> dict[DocRef, JsonDict | None]:
-        if not refs:
-            return {}
-        paths = {ref: self._rpc.document_path(*ref) for ref in refs}
-        read = self._rpc.batch_get(list(paths.values()), read_time=self._read_time)
-        return {ref: read.get(path) for ref, path in paths.items()}
+        return self._read_documents(refs)
 
     def query(
         self,
@@ -369,9 +245,7 @@ class _FirestoreReader(DocumentTransaction):
         limit: int | None = None,
         fields: Sequence[str] | None = None,
     ) -> list[Document]:
-        return self._rpc.run_query(
-            collection, where, order_by, limit, fields, read_time=self._read_time
-        )
+        return self._read_query(collection, where, order_by, limit, fields)
 
     def _refuse(self, *_: Any) -> None:
         raise RuntimeError("this unit of work was opened read-only")
@@ -405,60 +279,10 @@ class _FirestoreReader(DocumentTransaction):
         return ()
 
 
-class FirestoreDatabase:
-    """One Firestore database, as a unit of work reaches it: reads outside a transaction
-    over gRPC (`rpc`), transactions through the client library (`client`), each built on
-    first use, so an instance that only reads never imports the library. `make_client`
-    builds the library's client (by default for `project` and `database`)."""
-
-    def __init__(
-        self,
-        project: str,
-        database: str = "(default)",
-        emulator_host: str | None = None,
-        *,
-        make_client: Callable[[], firestore.Client] | None = None,
-    ) -> None:
-        self.project = project
-        self.database = database
-        self.emulator_host = emulator_host
-        self._make_client = make_client or self._library_client
-        self._client: firestore.Client | None = None
-        self._rpc: FirestoreRpc | None = None
-
-    @classmethod
-    def of(cls, client: firestore.Client) -> FirestoreDatabase:
-        """The database `client` talks to (the emulator when FIRESTORE_EMULATOR_HOST is set,
-        as the client library itself reads it)."""
-        return cls(
-            client.project,
-            getattr(client, "_database", None) or "(default)",
-            os.environ.get("FIRESTORE_EMULATOR_HOST") or None,
-            make_client=lambda: client,
-        )
-
-    @property
-    def rpc(self) -> FirestoreRpc:
-        if self._rpc is None:
-            from shared.adapters.firestore_rpc import FirestoreRpc
-
-            self._rpc = FirestoreRpc.connect(self.project, self.database, self.emulator_host)
-        return self._rpc
-
-    @property
-    def client(self) -> firestore.Client:
-        if self._client is None:
-            self._client = self._make_client()
-        return self._client
-
-    def _library_client(self) -> firestore.Client:
-        from google.cloud import firestore
-
-        return firestore.Client(project=self.project, database=self.database)
-
-
 class FirestoreUnitOfWork(UnitOfWork):
-    """The production unit of work (see the module docstring)."""
+    """The production unit of work (see the module docstring). `database` may be a client
+    library `Client` (tests and tools hold one): the unit of work then talks to the same
+    database over its own channel."""
 
     def __init__(
         self,
@@ -480,66 +304,60 @@ class FirestoreUnitOfWork(UnitOfWork):
         self.snapshot_lag = snapshot_lag
         self.last_attempt: BufferedTransaction | None = None  # what the last commit cost
 
-    @property
-    def client(self) -> firestore.Client:
-        """The client library's client, for transactions (built on first use)."""
-        return self.database.client
-
-    def _contended(self, cause: BaseException) -> TransactionContended:
+    def run(self, work: Callable[[DocumentTransaction], T], *, read_only: bool = False) -> T:
+        rpc = self.database.rpc
+        if read_only:
+            return work(_FirestoreReader(rpc))
+        operation = operation_name(work)
+        first: bytes | None = None
+        for _ in range(self.max_attempts):
+            transaction = rpc.begin_transaction(retrying=first)
+            first = first or transaction
+            scope = _FirestoreTransaction(rpc, transaction, operation)
+            try:
+                result = work(scope)
+                scope.check_limits()
+                now = self.clock.now()
+                outbox = [
+                    wire.create_write(
+                        rpc.document_path(OUTBOX, message.event_id), outbox_record(message, now)
+                    )
+                    for message in scope.events
+                ]
+            except FirestoreCallFailed as exc:
+                self._roll_back(transaction)
+                if exc.code == grpc.StatusCode.ABORTED:  # a read lost a lock: run it again
+                    continue
+                raise _translated(exc) from exc
+            except BaseException:
+                self._roll_back(transaction)
+                raise
+            try:
+                rpc.commit([*scope.pending, *outbox], transaction)
+            except FirestoreCallFailed as exc:
+                if exc.code == grpc.StatusCode.ABORTED:  # Firestore ended it: run it again
+                    continue
+                self._roll_back(transaction)
+                raise _translated(exc) from exc
+            except BaseException:
+                self._roll_back(transaction)
+                raise
+            self.last_attempt = scope
+            self._publish(scope.events)
+            return result
         logger.warning("transaction contended after %s attempts", self.max_attempts)
-        return TransactionContended(
+        raise TransactionContended(
             f"too many concurrent changes; the transaction failed {self.max_attempts} times",
             retry_after_s=self.retry_after_s,
         )
 
-    def run(self, work: Callable[[DocumentTransaction], T], *, read_only: bool = False) -> T:
-        if read_only:  # the reader raises StoreUnavailable itself
-            return work(_FirestoreReader(self.database.rpc))
-        from google.api_core import exceptions as google_errors
-        from google.cloud import firestore
-
-        attempts: list[_FirestoreTransaction] = []
-        operation = operation_name(work)
-
-        def attempt(transaction: Any) -> T:
-            scope = _FirestoreTransaction(self.client, transaction, operation)
-            attempts.append(scope)
-            result = work(scope)
-            scope.check_limits()
-            now = self.clock.now()
-            for message in scope.events:
-                transaction.create(
-                    self.client.collection(OUTBOX).document(message.event_id),
-                    outbox_record(message, now),
-                )
-            return result
-
-        transactional = firestore.transactional(attempt)
-        aborted_reads = 0
-        while True:
-            transaction = self.client.transaction(max_attempts=self.max_attempts)
-            try:
-                result: T = transactional(transaction)
-                break
-            except ValueError as exc:
-                if str(exc).startswith(_EXHAUSTED_PREFIX):
-                    raise self._contended(exc) from exc
-                raise
-            except google_errors.Aborted as exc:
-                aborted_reads += 1
-                if aborted_reads >= self.max_attempts:
-                    raise self._contended(exc) from exc
-            except google_errors.AlreadyExists as exc:
-                raise Conflict(f"{_conflicting_path(exc)} already exists") from exc
-            except google_errors.NotFound as exc:
-                raise NotFound(
-                    f"a document this transaction updates does not exist: {exc}"
-                ) from exc
-            except _unavailable_errors(google_errors) as exc:
-                raise StoreUnavailable("Firestore is unavailable") from exc
-        self.last_attempt = attempts[-1]
-        self._publish(attempts[-1].events)
-        return result
+    def _roll_back(self, transaction: bytes) -> None:
+        """Release the transaction's locks now rather than when Firestore times it out; a
+        failure here changes nothing that happened, so it is only logged."""
+        try:
+            self.database.rpc.rollback(transaction)
+        except Exception:
+            logger.info("could not roll back a failed transaction", exc_info=True)
 
     def read_snapshot(self, work: Callable[[DocumentTransaction], T]) -> tuple[T, datetime]:
         # A moment ago on the wall clock: never ahead of Firestore's own clock, and well
@@ -563,46 +381,39 @@ class FirestoreUnitOfWork(UnitOfWork):
             return
         self.publisher.publish(messages)
         try:
-            batch = self.client.batch()
+            rpc = self.database.rpc
             now = self.clock.now()
-            for message in messages:
-                batch.update(
-                    self.client.collection(OUTBOX).document(message.event_id),
-                    {"published_at": now},
-                )
-            batch.commit()
+            rpc.commit(
+                [
+                    wire.update_write(
+                        rpc.document_path(OUTBOX, message.event_id), {"published_at": now}
+                    )
+                    for message in messages
+                ]
+            )
         except Exception:
             # Published but not marked: a later publish_pending publishes them again, and
             # consumers deduplicate by event_id, so this costs a duplicate, never a loss.
             logger.warning("could not mark outbox events as published", exc_info=True)
 
 
-def _unavailable_errors(google_errors: Any) -> tuple[type[BaseException], ...]:
-    return (
-        google_errors.ServiceUnavailable,
-        google_errors.DeadlineExceeded,
-        google_errors.InternalServerError,
-        google_errors.ResourceExhausted,
-        google_errors.RetryError,
-    )
-
-
-def _conflicting_path(exc: Exception) -> str:
-    message = str(exc)
-    return message.split("Document already exists:")[-1].strip() or "a document"
+def _translated(exc: FirestoreCallFailed) -> Exception:
+    if exc.code == grpc.StatusCode.ALREADY_EXISTS:
+        path = exc.details.split("Document already exists:")[-1].strip() or "a document"
+        return Conflict(f"{path} already exists")
+    if exc.code == grpc.StatusCode.NOT_FOUND:
+        return NotFound(f"a document this transaction updates does not exist: {exc.details}")
+    return exc
 
 
 def firestore_unit_of_work(
     settings: PlatformSettings, publisher: EventPublisher, clock: Clock | None = None
 ) -> FirestoreUnitOfWork:
-    """The unit of work `settings` describe, publishing through `publisher`. Nothing of
-    Google's is imported or connected until its first read or transaction."""
+    """The unit of work `settings` describe, publishing through `publisher`; its channel
+    opens with its first read or transaction."""
     _check_emulator_host(settings)
     database = FirestoreDatabase(
-        settings.gcp_project,
-        settings.firestore_database,
-        settings.firestore_emulator_host,
-        make_client=lambda: firestore_client(settings),
+        settings.gcp_project, settings.firestore_database, settings.firestore_emulator_host
     )
     return FirestoreUnitOfWork(
         database,

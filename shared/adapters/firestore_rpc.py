@@ -1,22 +1,24 @@
-"""Firestore's gRPC API without the client library, for the reads outside a transaction.
+"""Firestore's gRPC API without the client library: reads, transactions and commits.
 
 Importing `google.cloud.firestore` costs a cold instance about 170 ms of CPU (the generated
 client, api-core's retry and HTTP stack, proto-plus), more than everything else a function
-loads on its first request (docs/architecture.md#cold-start). A read outside a transaction
-(a listing, a lookup, a point-in-time report) needs two RPCs, `BatchGetDocuments` and
-`RunQuery`; this module makes them over a plain gRPC channel with the protocol's own
-messages (`shared/adapters/firestore_descriptors.py`, copied from the installed library by
-`python -m scripts.firestore_descriptors`), in about a tenth of that. Transactions still go
-through the client library (`shared/adapters/firestore.py`).
+loads on its first request (docs/architecture.md#cold-start). The platform needs six RPCs:
+`BatchGetDocuments` and `RunQuery` to read, `BeginTransaction`, `Commit` and `Rollback` for
+transactions, and `Commit` alone for a batch. This module makes them over a plain gRPC
+channel with the protocol's own messages (`shared/adapters/firestore_descriptors.py`, copied
+from the installed library by `python -m scripts.firestore_descriptors`) in about a tenth of
+that. `shared/adapters/firestore.py` builds the unit of work on it.
 
-What it does as the library does: the same endpoint and OAuth scope (Application Default
-Credentials) in the cloud, an insecure channel with the `Bearer owner` token on the emulator
-(`FIRESTORE_EMULATOR_HOST`), the resource-prefix and routing headers, unlimited message
-sizes, field paths quoted with backticks where a name is not a plain identifier, `== None`
-as `IS_NULL`, and values decoded as `DocumentSnapshot.to_dict()` gives them (timestamps as
-aware UTC datetimes). A call that fails with a transient status (unavailable, deadline,
-internal, resource exhausted) is made again with jittered backoff, at most
-`READ_ATTEMPTS` times, then `StoreUnavailable`; any other status is a `FirestoreCallFailed`.
+What it does as the library does (`tests/unit/adapters/test_firestore_rpc.py` compares the
+bytes): the same endpoint and OAuth scope (Application Default Credentials) in the cloud, an
+insecure channel with the `Bearer owner` token on the emulator (`FIRESTORE_EMULATOR_HOST`),
+the resource-prefix and routing headers, unlimited message sizes; values, queries and writes
+encoded as the library encodes them (field names quoted with backticks where they are not
+plain identifiers, `== None` as `IS_NULL`, a merge as the mask of its leaf fields) and
+values decoded as `DocumentSnapshot.to_dict()` gives them (timestamps as aware UTC
+datetimes). Each RPC is made again on the statuses the library retries it on, with jittered
+backoff, at most `ATTEMPTS` times; a status that is still transient then is
+`StoreUnavailable`, any other a `FirestoreCallFailed` carrying its code.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ from shared.platform.store import Document, JsonDict, OrderBy, Where
 
 ENDPOINT = "firestore.googleapis.com:443"
 SCOPE = "https://www.googleapis.com/auth/datastore"
-READ_ATTEMPTS = 4
-READ_TIMEOUT_S = 60.0
+ATTEMPTS = 4
+TIMEOUT_S = 60.0
 _SERVICE = "/google.firestore.v1.Firestore/"
 _CHANNEL_OPTIONS = [("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
 _TRANSIENT = frozenset(
@@ -54,6 +56,8 @@ _TRANSIENT = frozenset(
         grpc.StatusCode.RESOURCE_EXHAUSTED,
     }
 )
+# What the library retries a commit on: a commit that timed out may have been applied.
+_COMMIT_RETRIED = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED})
 
 _POOL = descriptor_pool.DescriptorPool()  # private: the library may load the same files
 for _file in FILES:
@@ -69,6 +73,12 @@ BatchGetDocumentsResponse = _message("google.firestore.v1.BatchGetDocumentsRespo
 RunQueryRequest = _message("google.firestore.v1.RunQueryRequest")
 RunQueryResponse = _message("google.firestore.v1.RunQueryResponse")
 StructuredQuery = _message("google.firestore.v1.StructuredQuery")
+BeginTransactionRequest = _message("google.firestore.v1.BeginTransactionRequest")
+BeginTransactionResponse = _message("google.firestore.v1.BeginTransactionResponse")
+CommitRequest = _message("google.firestore.v1.CommitRequest")
+CommitResponse = _message("google.firestore.v1.CommitResponse")
+RollbackRequest = _message("google.firestore.v1.RollbackRequest")
+Write = _message("google.firestore.v1.Write")
 Value = _message("google.firestore.v1.Value")
 
 _FIELD_OPERATORS = {
@@ -92,12 +102,15 @@ _NAN_OPERATORS = {
 
 
 class FirestoreCallFailed(RuntimeError):
-    """Firestore refused a read for a reason retrying will not change (a missing index, a
-    denied permission, a malformed request)."""
+    """Firestore refused a call for a reason retrying the call will not change: contention
+    (`ABORTED`: the transaction may be run again), a precondition (`ALREADY_EXISTS`,
+    `NOT_FOUND`), a missing index, a denied permission, a malformed request."""
 
     def __init__(self, method: str, code: grpc.StatusCode, details: str) -> None:
         super().__init__(f"Firestore {method} failed with {code.name}: {details}")
+        self.method = method
         self.code = code
+        self.details = details
 
 
 def open_channel(emulator_host: str | None) -> grpc.Channel:
@@ -115,7 +128,7 @@ def open_channel(emulator_host: str | None) -> grpc.Channel:
 
 
 class FirestoreRpc:
-    """Reads of one database over one channel (see the module docstring)."""
+    """The RPCs of one database over one channel (see the module docstring)."""
 
     def __init__(
         self,
@@ -124,8 +137,8 @@ class FirestoreRpc:
         database: str = "(default)",
         *,
         emulator: bool = False,
-        attempts: int = READ_ATTEMPTS,
-        timeout_s: float = READ_TIMEOUT_S,
+        attempts: int = ATTEMPTS,
+        timeout_s: float = TIMEOUT_S,
     ) -> None:
         self.database_path = f"projects/{project}/databases/{database}"
         self.documents_path = f"{self.database_path}/documents"
@@ -147,6 +160,23 @@ class FirestoreRpc:
             request_serializer=RunQueryRequest.SerializeToString,
             response_deserializer=RunQueryResponse.FromString,
         )
+        self._begin = channel.unary_unary(
+            _SERVICE + "BeginTransaction",
+            request_serializer=BeginTransactionRequest.SerializeToString,
+            response_deserializer=BeginTransactionResponse.FromString,
+        )
+        self._commit = channel.unary_unary(
+            _SERVICE + "Commit",
+            request_serializer=CommitRequest.SerializeToString,
+            response_deserializer=CommitResponse.FromString,
+        )
+        self._rollback = channel.unary_unary(
+            _SERVICE + "Rollback",
+            request_serializer=RollbackRequest.SerializeToString,
+            # google.protobuf.Empty, kept as its bytes (a deserializer that returns None
+            # tells gRPC that deserializing failed).
+            response_deserializer=bytes,
+        )
 
     @classmethod
     def connect(
@@ -161,14 +191,17 @@ class FirestoreRpc:
         return f"{self.documents_path}/{collection}/{doc_id}"
 
     def batch_get(
-        self, paths: Sequence[str], *, read_time: datetime | None = None
+        self,
+        paths: Sequence[str],
+        *,
+        transaction: bytes | None = None,
+        read_time: datetime | None = None,
     ) -> dict[str, JsonDict | None]:
         """Each document's data by its full resource name, None for a missing one."""
         request = BatchGetDocumentsRequest(
             database=self.database_path, documents=list(dict.fromkeys(paths))
         )
-        if read_time is not None:
-            _set_timestamp(request.read_time, read_time)
+        _consistency(request, transaction, read_time)
         found: dict[str, JsonDict | None] = {}
         for response in self._stream("BatchGetDocuments", self._batch_get, request, "database"):
             result = response.WhichOneof("result")
@@ -186,10 +219,12 @@ class FirestoreRpc:
         limit: int | None = None,
         fields: Sequence[str] | None = None,
         *,
+        transaction: bytes | None = None,
         read_time: datetime | None = None,
     ) -> list[Document]:
         """The documents of `collection` (a path: `loans` or `loans/L-1/documents`) that match."""
-        request = self.query_request(collection, where, order_by, limit, fields, read_time)
+        request = self.query_request(collection, where, order_by, limit, fields)
+        _consistency(request, transaction, read_time)
         return [
             Document(
                 response.document.name.rpartition("/")[2], decode_fields(response.document.fields)
@@ -205,7 +240,6 @@ class FirestoreRpc:
         order_by: Sequence[OrderBy] = (),
         limit: int | None = None,
         fields: Sequence[str] | None = None,
-        read_time: datetime | None = None,
     ) -> Any:
         """The `RunQueryRequest` `run_query` sends."""
         parent, _, collection_id = f"{self.documents_path}/{collection}".rpartition("/")
@@ -233,26 +267,78 @@ class FirestoreRpc:
             # No fields is a projection of the name alone, as the client library sends it.
             for name in fields or ["__name__"]:
                 query.select.fields.add(field_path=field_path(name))
-        if read_time is not None:
-            _set_timestamp(request.read_time, read_time)
         return request
+
+    def begin_transaction(self, retrying: bytes | None = None) -> bytes:
+        """A new read-write transaction's id; `retrying` names the transaction it runs again
+        (Firestore then keeps its place in line for the locks it waited on)."""
+        request = BeginTransactionRequest(database=self.database_path)
+        request.options.read_write.SetInParent()
+        if retrying is not None:
+            request.options.read_write.retry_transaction = retrying
+        response = self._unary("BeginTransaction", self._begin, request, _TRANSIENT)
+        return bytes(response.transaction)
+
+    def commit(self, writes: Sequence[Any], transaction: bytes | None = None) -> None:
+        """Apply `writes` atomically: in `transaction`, or on their own as a batch."""
+        request = CommitRequest(database=self.database_path, writes=writes)
+        if transaction is not None:
+            request.transaction = transaction
+        self._unary("Commit", self._commit, request, _COMMIT_RETRIED)
+
+    def rollback(self, transaction: bytes) -> None:
+        request = RollbackRequest(database=self.database_path, transaction=transaction)
+        self._unary("Rollback", self._rollback, request, _TRANSIENT)
 
     def _stream(
         self, method: str, call: Callable[..., Iterable[Any]], request: Any, routed: str
     ) -> list[Any]:
+        # The whole stream per attempt: a retry never mixes two attempts' answers.
+        return self._call(  # type: ignore[no-any-return]
+            method,
+            lambda metadata: list(call(request, metadata=metadata, timeout=self._timeout_s)),
+            request,
+            routed,
+            _TRANSIENT,
+        )
+
+    def _unary(
+        self,
+        method: str,
+        call: Callable[..., Any],
+        request: Any,
+        retried: frozenset[grpc.StatusCode],
+    ) -> Any:
+        return self._call(
+            method,
+            lambda metadata: call(request, metadata=metadata, timeout=self._timeout_s),
+            request,
+            "database",
+            retried,
+        )
+
+    def _call(
+        self,
+        method: str,
+        attempt: Callable[[tuple[tuple[str, str], ...]], Any],
+        request: Any,
+        routed: str,
+        retried: frozenset[grpc.StatusCode],
+    ) -> Any:
         metadata = (
             *self._metadata,
             ("x-goog-request-params", f"{routed}={quote(getattr(request, routed), safe='')}"),
         )
         retrying = Retrying(
-            retry=retry_if_exception(_transient),
+            retry=retry_if_exception(
+                lambda exc: isinstance(exc, grpc.RpcError) and exc.code() in retried
+            ),
             stop=stop_after_attempt(self._attempts),
             wait=wait_random_exponential(multiplier=0.1, max=2),
             reraise=True,
         )
         try:
-            # The whole stream per attempt: a retry never mixes two attempts' answers.
-            return retrying(lambda: list(call(request, metadata=metadata, timeout=self._timeout_s)))
+            return retrying(attempt, metadata)
         except grpc.RpcError as exc:
             code, details = exc.code(), exc.details()
             if code in _TRANSIENT:
@@ -260,8 +346,11 @@ class FirestoreRpc:
             raise FirestoreCallFailed(method, code, details) from exc
 
 
-def _transient(exc: BaseException) -> bool:
-    return isinstance(exc, grpc.RpcError) and exc.code() in _TRANSIENT
+def _consistency(request: Any, transaction: bytes | None, read_time: datetime | None) -> None:
+    if transaction is not None:
+        request.transaction = transaction
+    elif read_time is not None:
+        _set_timestamp(request.read_time, read_time)
 
 
 def _filter(condition: Where) -> Any:
@@ -324,6 +413,59 @@ def encode(value: Any) -> Any:
         encoded.array_value.values.extend(encode(item) for item in value)
         return encoded
     raise TypeError(f"Firestore cannot store a {type(value).__name__}")
+
+
+def create_write(name: str, data: Mapping[str, Any]) -> Any:
+    """Write `data` as the new document `name`; the commit fails if it exists."""
+    write = _document_write(name, data)
+    write.current_document.exists = False
+    return write
+
+
+def set_write(name: str, data: Mapping[str, Any]) -> Any:
+    """Write `data` as document `name`, replacing whatever was there."""
+    return _document_write(name, data)
+
+
+def update_write(name: str, changes: Mapping[str, Any]) -> Any:
+    """Replace the top-level fields `changes` names; the commit fails if `name` is missing."""
+    write = _document_write(name, changes)
+    write.update_mask.field_paths.extend(_quoted(key) for key in sorted(changes))
+    write.current_document.exists = True
+    return write
+
+
+def merge_write(name: str, fields: Mapping[str, Any], increments: Mapping[str, int]) -> Any:
+    """Set each leaf of `fields` and add each of `increments` to its top-level field,
+    creating document `name` if it is missing (the library's `set(merge=True)` with
+    `Increment`s)."""
+    write = _document_write(name, fields)
+    leaves = sorted(_leaf_paths(fields))  # in field path order, as the library sends them
+    write.update_mask.field_paths.extend(".".join(map(_quoted, path)) for path in leaves)
+    for key in sorted(increments):
+        write.update_transforms.add(field_path=_quoted(key), increment=encode(increments[key]))
+    return write
+
+
+def delete_write(name: str) -> Any:
+    return Write(delete=name)
+
+
+def _document_write(name: str, data: Mapping[str, Any]) -> Any:
+    write = Write()
+    write.update.name = name
+    for key, value in data.items():
+        write.update.fields[key].CopyFrom(encode(value))
+    return write
+
+
+def _leaf_paths(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> Iterable[tuple[str, ...]]:
+    for key, value in data.items():
+        path = (*prefix, key)
+        if isinstance(value, Mapping) and value:
+            yield from _leaf_paths(value, path)
+        else:
+            yield path
 
 
 def decode_fields(fields: Mapping[str, Any]) -> JsonDict:

@@ -1,4 +1,4 @@
-"""The Firestore unit of work on the emulator, through the real client: the same contract as
+"""The Firestore unit of work on the emulator, over its own gRPC calls: the same contract as
 the in-memory fake, real transactions, and contention that ends in TransactionContended."""
 
 from __future__ import annotations
@@ -84,13 +84,11 @@ def test_the_client_factory_refuses_settings_that_disagree_with_the_environment(
         firestore_client(mismatched)
 
 
-def test_reads_outside_a_transaction_decode_every_stored_kind_as_the_client_does(
-    firestore_client,
-):
-    """Reads outside a transaction go over gRPC without the client library
-    (`shared/adapters/firestore_rpc.py`) and decode values themselves: every kind the
-    platform stores must come back as `DocumentSnapshot.to_dict()` gives it, whether read by
-    id, by query or at a point in time."""
+def test_reads_decode_every_stored_kind_as_the_client_library_does(firestore_client):
+    """The unit of work speaks gRPC without the client library
+    (`shared/adapters/firestore_rpc.py`) and decodes values itself: every kind the platform
+    stores must come back as `DocumentSnapshot.to_dict()` gives it, whether read by id or by
+    query, in a transaction, outside one, or at a point in time."""
     from datetime import UTC, datetime, timedelta
 
     data = {
@@ -121,8 +119,9 @@ def test_reads_outside_a_transaction_decode_every_stored_kind_as_the_client_does
         ]
 
     now = uow.run(read_every_way, read_only=True)
+    locked = uow.run(read_every_way)
     then, _ = uow.read_snapshot(read_every_way)
-    for read in [*now, *then]:
+    for read in [*now, *locked, *then]:
         assert read == expected
         assert {name: type(value) for name, value in read.items()} == {
             name: datetime if isinstance(value, datetime) else type(value)
@@ -133,9 +132,7 @@ def test_reads_outside_a_transaction_decode_every_stored_kind_as_the_client_does
 
 
 @pytest.mark.parametrize("kind", ["geo_point_value", "reference_value", "vector"])
-def test_a_read_outside_a_transaction_refuses_kinds_the_platform_never_stores(
-    firestore_client, kind
-):
+def test_a_read_refuses_kinds_the_platform_never_stores(firestore_client, kind):
     """Geo points, references and vectors are outside the store's contract
     (shared/platform/store.py): a read that meets one says so instead of guessing."""
     from google.cloud.firestore_v1 import GeoPoint
@@ -149,55 +146,11 @@ def test_a_read_outside_a_transaction_refuses_kinds_the_platform_never_stores(
     firestore_client.document("things/t-1").set({"odd": stored})
     uow = FirestoreUnitOfWork(firestore_client, RecordingPublisher())
 
-    with pytest.raises(ValueError, match=kind.removesuffix("_value")):
-        uow.run(lambda tx: tx.get("things", "t-1"), read_only=True)
-    with pytest.raises(ValueError, match=kind.removesuffix("_value")):
-        uow.run(lambda tx: tx.query("things"), read_only=True)
-
-
-def test_reads_by_id_in_a_transaction_decode_every_value_as_the_client_does(firestore_client):
-    """Documents read by id in a transaction are decoded from the raw BatchGetDocuments
-    responses (for speed): each kind of value must come back exactly as
-    `DocumentSnapshot.to_dict()` gives it, and a missing document as None."""
-    from datetime import UTC, datetime
-
-    from google.cloud.firestore_v1 import GeoPoint
-
-    data = {
-        "text": "Rp 1.000",
-        "whole": -9_007_199_254_740_993,
-        "fraction": 0.25,
-        "yes": False,
-        "nothing": None,
-        "when": datetime(2026, 12, 3, 1, 2, 3, 456789, tzinfo=UTC),
-        "raw": b"\x00\xff",
-        "where": GeoPoint(-6.2, 106.8),
-        "other": firestore_client.document("loans/l-1"),
-        "history": [{"at": datetime(2027, 1, 1, tzinfo=UTC), "by": None}],
-        "nested": {"a": {"b": [1, "two", None, {"c": False}]}, "empty": {}},
-        "empty": [],
-    }
-    firestore_client.document("things/t-1").set(data)
-    expected = firestore_client.document("things/t-1").get().to_dict()
-    uow = FirestoreUnitOfWork(firestore_client, RecordingPublisher())
-
-    def types(read):
-        return {name: type(value) for name, value in read.items()}
-
-    one = uow.run(lambda tx: tx.get("things", "t-1"))
-    several = uow.run(
-        lambda tx: tx.get_documents([("things", "t-1"), ("things", "t-2"), ("x/y/z", "t-1")])
-    )
-    by_id = uow.run(lambda tx: tx.get_all("things", ["t-2", "t-1"]))
-    assert one == expected
-    assert types(one) == types(expected)
-    assert several == {
-        ("things", "t-1"): expected,
-        ("things", "t-2"): None,
-        ("x/y/z", "t-1"): None,
-    }
-    assert by_id == {"t-2": None, "t-1": expected}
-    assert uow.run(lambda tx: tx.get("things", "t-3")) is None
+    for read_only in (True, False):
+        with pytest.raises(ValueError, match=kind.removesuffix("_value")):
+            uow.run(lambda tx: tx.get("things", "t-1"), read_only=read_only)
+        with pytest.raises(ValueError, match=kind.removesuffix("_value")):
+            uow.run(lambda tx: tx.query("things"), read_only=read_only)
 
 
 def test_a_snapshot_reads_documents_by_id_as_they_were_then(firestore_client):
@@ -212,3 +165,34 @@ def test_a_snapshot_reads_documents_by_id_as_they_were_then(firestore_client):
     assert now.read_snapshot(lambda tx: tx.get("things", "t-1"))[0] == {"n": 1}
     assert before.read_snapshot(lambda tx: tx.get("things", "t-1"))[0] is None  # not yet written
     assert before.read_snapshot(lambda tx: tx.get_all("things", ["t-1"]))[0] == {"t-1": None}
+
+
+def test_a_transaction_that_fails_releases_what_it_read_at_once(firestore_client):
+    """A use case that raises after its reads rolls its transaction back, so a writer of
+    the same document does not wait for Firestore to time the abandoned one out (here the
+    writer gives up after 3 s; the emulator holds an abandoned lock for 10)."""
+    import os
+
+    import grpc
+
+    from shared.adapters import firestore_rpc
+
+    uow = FirestoreUnitOfWork(firestore_client, RecordingPublisher())
+    uow.run(lambda tx: tx.create("loans", "loan-1", {"state": "submitted"}))
+
+    def refuse(tx: DocumentTransaction) -> None:
+        tx.get("loans", "loan-1")
+        raise Conflict("the loan is not open")
+
+    with pytest.raises(Conflict):
+        uow.run(refuse)
+
+    channel = grpc.insecure_channel(os.environ["FIRESTORE_EMULATOR_HOST"])
+    writer = firestore_rpc.FirestoreRpc(
+        channel, firestore_client.project, emulator=True, attempts=1, timeout_s=3
+    )
+    name = writer.document_path("loans", "loan-1")
+    transaction = writer.begin_transaction()
+    writer.batch_get([name], transaction=transaction)
+    writer.commit([firestore_rpc.set_write(name, {"state": "listed"})], transaction)
+    assert uow.run(lambda tx: tx.get("loans", "loan-1"), read_only=True) == {"state": "listed"}

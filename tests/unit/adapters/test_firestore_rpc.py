@@ -144,12 +144,15 @@ class _Channel:
         self.calls: list[tuple[Any, Any]] = []
 
     def unary_stream(self, method: str, **_: Any) -> Any:
+        return lambda *args, **kwargs: iter(self.unary_unary(method)(*args, **kwargs))
+
+    def unary_unary(self, method: str, **_: Any) -> Any:
         def call(request: Any, metadata: Any, timeout: float) -> Any:
-            self.calls.append((request, dict(metadata)))
+            self.calls.append((method.rpartition("/")[2], request, dict(metadata)))
             answer = self.answers.pop(0)
             if isinstance(answer, Exception):
                 raise answer
-            return iter(answer)
+            return answer
 
         return call
 
@@ -174,7 +177,7 @@ def test_a_transient_failure_is_retried_and_the_retry_answers():
 
     assert rpc.batch_get([name]) == {name: {"principal": 5_000_000}}
     assert len(channel.calls) == 2
-    request, metadata = channel.calls[-1]
+    _, request, metadata = channel.calls[-1]
     assert list(request.documents) == [name]
     assert metadata == {
         "google-cloud-resource-prefix": "projects/p/databases/(default)",
@@ -190,7 +193,7 @@ def test_a_read_still_failing_after_its_attempts_is_store_unavailable():
     with pytest.raises(StoreUnavailable):
         rpc.run_query("loans")
     assert len(channel.calls) == 4
-    assert "authorization" not in channel.calls[0][1]  # only the emulator takes the owner token
+    assert "authorization" not in channel.calls[0][2]  # only the emulator takes the owner token
 
 
 def test_a_refusal_retrying_cannot_change_is_reported_at_once():
@@ -229,3 +232,91 @@ def test_in_the_cloud_the_channel_carries_application_default_credentials(monkey
             ("grpc.max_receive_message_length", -1),
         ],
     }
+
+
+NAME = "projects/p/databases/(default)/documents/loans/L-1"
+DOCUMENTS = [
+    {"state": "listed", "principal": 5_000_000},
+    {"nested": {"a": {"b": 1}, "empty": {}}, "list": [1, {"x": None}], "2026-12": True},
+    {"when": datetime(2026, 12, 3, tzinfo=UTC), "a.b": "a dotted name is one name"},
+]
+
+
+def one(pbs: list[Any]) -> bytes:
+    [pb] = pbs
+    return serialized(pb)
+
+
+@pytest.mark.parametrize("data", DOCUMENTS, ids=repr)
+def test_writes_are_sent_as_the_client_library_sends_them(data):
+    assert serialized(firestore_rpc.create_write(NAME, data)) == one(
+        _helpers.pbs_for_create(NAME, data)
+    )
+    assert serialized(firestore_rpc.set_write(NAME, data)) == one(
+        _helpers.pbs_for_set_no_merge(NAME, data)
+    )
+    assert serialized(firestore_rpc.delete_write(NAME)) == serialized(
+        _helpers.pb_for_delete(NAME, None)
+    )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"state": "funded"},
+        {"state": "funded", "funded": 5_000_000, "at": datetime(2026, 12, 3, tzinfo=UTC)},
+        {"schedule": [{"due": "2027-01-03", "amount": 1}], "meta": {"k": {}}, "2026-12": None},
+    ],
+    ids=repr,
+)
+def test_an_update_is_sent_as_the_client_library_sends_it(changes):
+    assert serialized(firestore_rpc.update_write(NAME, changes)) == one(
+        _helpers.pbs_for_update(NAME, changes, None)
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "increments"),
+    [
+        ({}, {"balance": 100}),
+        ({"account": "escrow_cash"}, {"debits": 250, "credits": -5}),
+        ({"owner": {"kind": "lender", "id": "u-1"}, "tags": {}}, {"2026-12": 1}),
+        ({"month": "2026-12"}, {}),
+    ],
+    ids=repr,
+)
+def test_a_merge_with_increments_is_sent_as_the_client_library_sends_it(fields, increments):
+    library_data = {**fields, **{k: firestore.Increment(v) for k, v in increments.items()}}
+    assert serialized(firestore_rpc.merge_write(NAME, fields, increments)) == one(
+        _helpers.pbs_for_set_with_merge(NAME, library_data, merge=True)
+    )
+
+
+def test_a_commit_is_retried_only_where_it_cannot_have_been_applied():
+    """As the library does: UNAVAILABLE means the commit was not applied, so it is sent
+    again; a DEADLINE_EXCEEDED commit may have been, so it is reported, not repeated."""
+    write = firestore_rpc.set_write(NAME, {"state": "funded"})
+    channel = _Channel(_Refused(grpc.StatusCode.UNAVAILABLE), firestore_rpc.CommitResponse())
+    FirestoreRpc(channel, "p").commit([write], transaction=b"t-1")  # type: ignore[arg-type]
+    assert [(method, request.transaction) for method, request, _ in channel.calls] == [
+        ("Commit", b"t-1"),
+        ("Commit", b"t-1"),
+    ]
+
+    channel = _Channel(_Refused(grpc.StatusCode.DEADLINE_EXCEEDED))
+    with pytest.raises(StoreUnavailable):
+        FirestoreRpc(channel, "p").commit([write])  # type: ignore[arg-type]
+    assert len(channel.calls) == 1
+
+
+def test_a_transaction_begins_read_write_and_a_retry_names_the_one_it_repeats():
+    begun = firestore_rpc.BeginTransactionResponse(transaction=b"t-2")
+    channel = _Channel(begun, begun)
+    rpc = FirestoreRpc(channel, "p")  # type: ignore[arg-type]
+
+    assert rpc.begin_transaction() == b"t-2"
+    assert rpc.begin_transaction(retrying=b"t-1") == b"t-2"
+    [(_, first, _), (_, retry, _)] = channel.calls
+    assert first.options.HasField("read_write")
+    assert not first.options.read_write.retry_transaction
+    assert retry.options.read_write.retry_transaction == b"t-1"

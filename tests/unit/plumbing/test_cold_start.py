@@ -27,7 +27,6 @@ PLUMBING = [
     "shared.http.wiring",
     "shared.http.lazy",
     "shared.http.guard",
-    "shared.adapters.firestore",
     "shared.adapters.pubsub",
     "shared.adapters.storage",
     "shared.adapters.auth",
@@ -39,13 +38,13 @@ PLUMBING = [
     "shared.platform.event_origin",
 ]
 
-GOOGLE_CLIENTS = (
+CLIENT_LIBRARIES = (
     "google.cloud.firestore",
     "google.cloud.pubsub",
     "google.cloud.storage",
     "google.api_core",
-    "grpc",
 )
+GOOGLE_CLIENTS = (*CLIENT_LIBRARIES, "grpc")
 SETTINGS_LIBRARIES = ("pydantic_settings", "dotenv")
 
 HTTP_FUNCTIONS = [fn.name for fn in FUNCTIONS if fn.kind == "http"]
@@ -94,6 +93,11 @@ def test_importing_the_plumbing_loads_no_google_client_and_no_settings_machinery
     assert under(modules, GOOGLE_CLIENTS + SETTINGS_LIBRARIES + ("shared.settings",)) == []
 
 
+def test_the_firestore_adapter_speaks_grpc_without_the_client_library():
+    modules = loaded_by("import shared.adapters.firestore")
+    assert under(modules, CLIENT_LIBRARIES + SETTINGS_LIBRARIES + ("shared.settings",)) == []
+
+
 @pytest.mark.parametrize("function", HTTP_FUNCTIONS)
 def test_an_http_functions_import_loads_no_client_no_settings_and_no_event_plumbing(function):
     modules = loaded_by(f"import functions.{function}.main")
@@ -137,9 +141,10 @@ def test_building_a_functions_services_loads_its_own_settings_and_only_the_clien
     modules = loaded_by(
         f"import functions.{function}.main as main\nmain.services.get()\n{build}", env=env
     )
-    assert under(modules, ("google.cloud.firestore",))  # the store is built...
-    # ... events are published through Pub/Sub, and documents signed, when there are some.
-    assert under(modules, ("google.cloud.pubsub", "google.cloud.storage")) == []
+    assert "shared.adapters.firestore_rpc" in modules  # the store is built, over gRPC...
+    # ... without any client library: Firestore's is never loaded, and Pub/Sub's and
+    # Storage's when an event is first published or a document first signed.
+    assert under(modules, CLIENT_LIBRARIES) == []
     assert under(modules, SETTINGS_LIBRARIES) == []
     others = {f"shared.settings.functions.{fn.name}" for fn in FUNCTIONS} - {
         f"shared.settings.functions.{function}"
