@@ -317,27 +317,13 @@ class FirestoreUnitOfWork(UnitOfWork):
             try:
                 result = work(scope)
                 scope.check_limits()
-                now = self.clock.now()
-                outbox = [
-                    wire.create_write(
-                        rpc.document_path(OUTBOX, message.event_id), outbox_record(message, now)
-                    )
-                    for message in scope.events
-                ]
+                rpc.commit([*scope.pending, *self._outbox(scope)], transaction)
             except FirestoreCallFailed as exc:
-                self._roll_back(transaction)
-                if exc.code == grpc.StatusCode.ABORTED:  # a read lost a lock: run it again
+                aborted = exc.code == grpc.StatusCode.ABORTED
+                if not (aborted and exc.method == "Commit"):  # an aborted commit ended it
+                    self._roll_back(transaction)
+                if aborted:  # a read lost a lock, or another writer won: run it again
                     continue
-                raise _translated(exc) from exc
-            except BaseException:
-                self._roll_back(transaction)
-                raise
-            try:
-                rpc.commit([*scope.pending, *outbox], transaction)
-            except FirestoreCallFailed as exc:
-                if exc.code == grpc.StatusCode.ABORTED:  # Firestore ended it: run it again
-                    continue
-                self._roll_back(transaction)
                 raise _translated(exc) from exc
             except BaseException:
                 self._roll_back(transaction)
@@ -350,6 +336,17 @@ class FirestoreUnitOfWork(UnitOfWork):
             f"too many concurrent changes; the transaction failed {self.max_attempts} times",
             retry_after_s=self.retry_after_s,
         )
+
+    def _outbox(self, scope: _FirestoreTransaction) -> list[Any]:
+        """One `outbox/<event_id>` document per event emitted, created with the commit."""
+        now = self.clock.now()
+        return [
+            wire.create_write(
+                self.database.rpc.document_path(OUTBOX, message.event_id),
+                outbox_record(message, now),
+            )
+            for message in scope.events
+        ]
 
     def _roll_back(self, transaction: bytes) -> None:
         """Release the transaction's locks now rather than when Firestore times it out; a
