@@ -152,33 +152,18 @@ class FirestoreRpc:
             self._metadata += (("authorization", "Bearer owner"),)
         self._attempts = attempts
         self._timeout_s = timeout_s
-        self._batch_get = channel.unary_stream(
-            _SERVICE + "BatchGetDocuments",
-            request_serializer=BatchGetDocumentsRequest.SerializeToString,
-            response_deserializer=BatchGetDocumentsResponse.FromString,
+        stream, unary = channel.unary_stream, channel.unary_unary
+        self._batch_get = _bind(
+            stream, "BatchGetDocuments", BatchGetDocumentsRequest, BatchGetDocumentsResponse
         )
-        self._run_query = channel.unary_stream(
-            _SERVICE + "RunQuery",
-            request_serializer=RunQueryRequest.SerializeToString,
-            response_deserializer=RunQueryResponse.FromString,
+        self._run_query = _bind(stream, "RunQuery", RunQueryRequest, RunQueryResponse)
+        self._begin = _bind(
+            unary, "BeginTransaction", BeginTransactionRequest, BeginTransactionResponse
         )
-        self._begin = channel.unary_unary(
-            _SERVICE + "BeginTransaction",
-            request_serializer=BeginTransactionRequest.SerializeToString,
-            response_deserializer=BeginTransactionResponse.FromString,
-        )
-        self._commit = channel.unary_unary(
-            _SERVICE + "Commit",
-            request_serializer=CommitRequest.SerializeToString,
-            response_deserializer=CommitResponse.FromString,
-        )
-        self._rollback = channel.unary_unary(
-            _SERVICE + "Rollback",
-            request_serializer=RollbackRequest.SerializeToString,
-            # google.protobuf.Empty, kept as its bytes (a deserializer that returns None
-            # tells gRPC that deserializing failed).
-            response_deserializer=bytes,
-        )
+        self._commit = _bind(unary, "Commit", CommitRequest, CommitResponse)
+        # google.protobuf.Empty, kept as its bytes (a deserializer that returns None tells
+        # gRPC that deserializing failed).
+        self._rollback = _bind(unary, "Rollback", RollbackRequest, bytes)
 
     @classmethod
     def connect(
@@ -346,6 +331,16 @@ class FirestoreRpc:
             if code in _TRANSIENT:
                 raise StoreUnavailable("Firestore is unavailable") from exc
             raise FirestoreCallFailed(method, code, details) from exc
+
+
+def _bind(factory: Callable[..., Any], method: str, request: Any, response: Any) -> Any:
+    """The callable for `method`, serializing `request` messages and parsing `response`s
+    (a message class, or a function of the bytes)."""
+    return factory(
+        _SERVICE + method,
+        request_serializer=request.SerializeToString,
+        response_deserializer=getattr(response, "FromString", response),
+    )
 
 
 def _consistency(request: Any, transaction: bytes | None, read_time: datetime | None) -> None:
