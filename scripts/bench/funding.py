@@ -433,8 +433,9 @@ def describe(report: Report, results: Results) -> None:
     report.section(
         "How it runs",
         [
-            "The use cases run in the benchmark's process through `FirestoreUnitOfWork` and "
-            "the real `google-cloud-firestore` client against the Firestore emulator, which "
+            "The use cases run in the benchmark's process through `FirestoreUnitOfWork` "
+            "(its gRPC calls, `shared/adapters/firestore_rpc.py`) against the Firestore "
+            "emulator, which "
             "runs in its own process. Lenders, loans and stakes are set up as the funding "
             "tests set them up (`FundingDesk`, `seed_funders`). The racing lenders' clients "
             "are threads of that one process and share its interpreter lock, so part of a "
@@ -486,7 +487,7 @@ def _describe_race(report: Report, race: Race, completing: Spread) -> None:
         [
             f"{len(race.rounds)} rounds. Each round lists a loan of "
             f"Rp {race.rounds[0].principal:,} and releases {race.lenders} threads together, "
-            "each a lender with its own Firestore client and unit of work (as separate "
+            "each a lender with its own Firestore channel and unit of work (as separate "
             f"requests to separate function instances would be) asking for Rp {race.ask:,}: "
             "all but the last commitment are made in full and the last is cut to what "
             f"remains. The unit of work retries a contended transaction up to "

@@ -841,8 +841,9 @@ def describe(report: Report, results: Results) -> None:
     report.section(
         "How it runs",
         [
-            "`sweep_overdue` runs in the benchmark's process through `FirestoreUnitOfWork` and "
-            "the real `google-cloud-firestore` client against the Firestore emulator, which "
+            "`sweep_overdue` runs in the benchmark's process through `FirestoreUnitOfWork` "
+            "(its gRPC calls, `shared/adapters/firestore_rpc.py`) against the Firestore "
+            "emulator, which "
             "runs in its own process, as the `overdue_sweep` function runs it: pages of "
             f"up to {PAGE} active loans whose `sweep_on` is today or earlier (of each loan "
             "only the fields the page needs, its product and which installments its sweep "

@@ -625,8 +625,9 @@ def describe(report: Report, results: Results) -> None:
     report.section(
         "How it runs",
         [
-            "The use cases run in the benchmark's process through `FirestoreUnitOfWork` and "
-            "the real `google-cloud-firestore` client against the Firestore emulator, which "
+            "The use cases run in the benchmark's process through `FirestoreUnitOfWork` "
+            "(its gRPC calls, `shared/adapters/firestore_rpc.py`) against the Firestore "
+            "emulator, which "
             "runs in its own process. Loans, lenders and their stakes are set up as the "
             "payment tests set them up (`PaymentDesk`, with the lenders seeded by "
             "`seed_funders`), then funded and disbursed by the use cases; each loan is "
