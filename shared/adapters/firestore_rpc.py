@@ -433,9 +433,10 @@ def update_write(name: str, changes: Mapping[str, Any]) -> Any:
 
 
 def merge_write(name: str, fields: Mapping[str, Any], increments: Mapping[str, int]) -> Any:
-    """Set each leaf of `fields` and add each of `increments` to its top-level field,
-    creating document `name` if it is missing (the library's `set(merge=True)` with
-    `Increment`s)."""
+    """Set each leaf of `fields` and add each of `increments` to its top-level field (an
+    increment wins over a field of the same name), creating document `name` if it is
+    missing: the library's `set(merge=True)` with `Increment`s."""
+    fields = {key: value for key, value in fields.items() if key not in increments}
     write = _document_write(name, fields)
     leaves = sorted(_leaf_paths(fields))  # in field path order, as the library sends them
     write.update_mask.field_paths.extend(".".join(map(_quoted, path)) for path in leaves)

@@ -282,6 +282,7 @@ def test_an_update_is_sent_as_the_client_library_sends_it(changes):
         ({"account": "escrow_cash"}, {"debits": 250, "credits": -5}),
         ({"owner": {"kind": "lender", "id": "u-1"}, "tags": {}}, {"2026-12": 1}),
         ({"month": "2026-12"}, {}),
+        ({"balance": 0, "month": "2026-12"}, {"balance": 7}),
     ],
     ids=repr,
 )
