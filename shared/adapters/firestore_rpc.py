@@ -171,9 +171,6 @@ class FirestoreRpc:
     ) -> FirestoreRpc:
         return cls(open_channel(emulator_host), project, database, emulator=bool(emulator_host))
 
-    def close(self) -> None:
-        self._channel.close()
-
     def document_path(self, collection: str, doc_id: str) -> str:
         return f"{self.documents_path}/{collection}/{doc_id}"
 
