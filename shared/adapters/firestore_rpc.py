@@ -26,6 +26,7 @@ the library does. A status still transient then is `StoreUnavailable`, any other
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -61,6 +62,7 @@ _TRANSIENT = frozenset(
 # What the library retries a commit on: a commit that timed out may have been applied.
 _COMMIT_RETRIED = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED})
 
+_PLAIN_NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")  # a field name that needs no backticks
 _POOL = descriptor_pool.DescriptorPool()  # private: the library may load the same files
 for _file in FILES:
     _POOL.AddSerializedFile(_file)
@@ -371,8 +373,7 @@ def field_path(dotted: str) -> str:
 
 
 def _quoted(name: str) -> str:
-    plain = (name.isascii() and name[:1].isalpha()) or name[:1] == "_"
-    if plain and all(char.isalnum() or char == "_" for char in name):
+    if _PLAIN_NAME.fullmatch(name):
         return name
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 

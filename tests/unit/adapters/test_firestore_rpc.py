@@ -239,6 +239,7 @@ DOCUMENTS = [
     {"state": "listed", "principal": 5_000_000},
     {"nested": {"a": {"b": 1}, "empty": {}}, "list": [1, {"x": None}], "2026-12": True},
     {"when": datetime(2026, 12, 3, tzinfo=UTC), "a.b": "a dotted name is one name"},
+    {"_é": 1, "_ok": 2, "nama_usaha": "Warung", "é": 3, "a`b": 4, "a\\b": 5},
 ]
 
 
@@ -266,6 +267,7 @@ def test_writes_are_sent_as_the_client_library_sends_them(data):
         {"state": "funded"},
         {"state": "funded", "funded": 5_000_000, "at": datetime(2026, 12, 3, tzinfo=UTC)},
         {"schedule": [{"due": "2027-01-03", "amount": 1}], "meta": {"k": {}}, "2026-12": None},
+        {"_é": 1, "_ok": 2, "nama_usaha": "Warung", "é": 3, "a`b": 4, "a\\b": 5},
     ],
     ids=repr,
 )
